@@ -1,0 +1,3 @@
+module paygate.dev/frontend
+
+go 1.26

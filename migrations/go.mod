@@ -1,0 +1,3 @@
+module paygate.dev/migrations
+
+go 1.26

@@ -1,0 +1,176 @@
+package domain
+
+import (
+	"strings"
+	"time"
+)
+
+// CheckoutStatus is where a checkout is in its life.
+type CheckoutStatus string
+
+// Checkout statuses: open → completed | expired | cancelled.
+const (
+	CheckoutOpen      CheckoutStatus = "open"
+	CheckoutCompleted CheckoutStatus = "completed"
+	CheckoutExpired   CheckoutStatus = "expired"
+	CheckoutCancelled CheckoutStatus = "cancelled"
+)
+
+// CheckoutOrigin says what created a checkout, so integrations stay adapters of the core.
+type CheckoutOrigin string
+
+// Checkout origins.
+const (
+	OriginAPI       CheckoutOrigin = "api"
+	OriginDashboard CheckoutOrigin = "dashboard"
+	OriginDuda      CheckoutOrigin = "duda"
+)
+
+// Address is a buyer's billing or shipping address as merchants send it.
+type Address struct {
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+	Company   string `json:"company,omitempty"`
+	Address1  string `json:"address1,omitempty"`
+	Address2  string `json:"address2,omitempty"`
+	City      string `json:"city,omitempty"`
+	Postcode  string `json:"postcode,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Country   string `json:"country,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	VATID     string `json:"vatId,omitempty"`
+}
+
+// Validate checks field lengths and the country code, normalising the country.
+func (a *Address) Validate(field string) error {
+	for name, v := range map[string]*string{
+		"firstName": &a.FirstName, "lastName": &a.LastName, "company": &a.Company, "address1": &a.Address1,
+		"address2": &a.Address2, "city": &a.City, "postcode": &a.Postcode, "region": &a.Region, "phone": &a.Phone,
+		"vatId": &a.VATID,
+	} {
+		*v = strings.TrimSpace(*v)
+		if len(*v) > 255 {
+			return Invalid(field+"."+name, "%s.%s must be at most 255 characters", field, name)
+		}
+	}
+	if a.Country != "" {
+		a.Country = NormalizeCountry(a.Country)
+		if !IsCountryCode(a.Country) {
+			return Invalid(field+".country", "%s.country must be an ISO 3166 alpha-2 code", field)
+		}
+	}
+	return nil
+}
+
+// FullName joins first and last name.
+func (a *Address) FullName() string {
+	return strings.TrimSpace(a.FirstName + " " + a.LastName)
+}
+
+// Checkout is a temporary session for one payment: line items, buyer, URLs, expiry.
+type Checkout struct {
+	ID                string `gorm:"primaryKey"`
+	OrganizationID    string
+	SiteID            string
+	Mode              Mode
+	ShortCode         string
+	SessionPublicID   string
+	Status            CheckoutStatus
+	Amount            int64
+	Currency          string
+	Email             string
+	ExternalReference string
+	InvoiceNumber     string
+	ClientID          string
+	ReturnURL         string         `gorm:"column:return_url"`
+	CancelURL         string         `gorm:"column:cancel_url"`
+	IPNURL            string         `gorm:"column:ipn_url"`
+	BillingAddress    *Address       `gorm:"serializer:json"`
+	ShippingAddress   *Address       `gorm:"serializer:json"`
+	Language          string         //
+	Metadata          map[string]any `gorm:"serializer:json"`
+	Origin            CheckoutOrigin
+	OriginRef         *string
+	ExpiresAt         time.Time
+	CompletedAt       *time.Time
+	CreatedBy         string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+
+	Items []Item `gorm:"-"`
+}
+
+// TableName tells the store which table holds checkouts.
+func (Checkout) TableName() string { return "checkouts" }
+
+// Reference is the merchant's order reference: the external reference, else the invoice number.
+func (c *Checkout) Reference() string {
+	if c.ExternalReference != "" {
+		return c.ExternalReference
+	}
+	return c.InvoiceNumber
+}
+
+// OpenAt reports whether buyers can still pay at time now.
+func (c *Checkout) OpenAt(now time.Time) bool {
+	return c.Status == CheckoutOpen && now.Before(c.ExpiresAt)
+}
+
+// EffectiveStatus is the status a buyer sees: an open checkout past its expiry is expired
+// even before the background sweep has written it.
+func (c *Checkout) EffectiveStatus(now time.Time) CheckoutStatus {
+	if c.Status == CheckoutOpen && !now.Before(c.ExpiresAt) {
+		return CheckoutExpired
+	}
+	return c.Status
+}
+
+// ItemType is the kind of a line item, which decides how it is taxed.
+type ItemType string
+
+// Item types. Aliases seen in the wild are mapped by ParseItemType.
+const (
+	ItemGoods          ItemType = "goods"
+	ItemDigitalService ItemType = "digital_service"
+	ItemShipping       ItemType = "shipping"
+	ItemTax            ItemType = "tax"
+	ItemDiscount       ItemType = "discount"
+)
+
+// ParseItemType maps the documented values and the WooCommerce plugin's aliases
+// (physical = goods, virtual = digital_service) to an ItemType. Empty means goods.
+func ParseItemType(s string) (ItemType, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "goods", "physical", "product":
+		return ItemGoods, true
+	case "digital_service", "virtual", "digital", "service":
+		return ItemDigitalService, true
+	case "shipping":
+		return ItemShipping, true
+	case "tax":
+		return ItemTax, true
+	case "discount", "coupon":
+		return ItemDiscount, true
+	}
+	return "", false
+}
+
+// Item is one line of a checkout.
+type Item struct {
+	CheckoutID     string `gorm:"primaryKey"`
+	Position       int    `gorm:"primaryKey"`
+	OrganizationID string
+	Name           string
+	Description    string
+	Quantity       int64
+	UnitPrice      int64
+	// VATRate is the merchant's explicit rate in hundredths of a percent (1900 = 19%), if given.
+	VATRate  *int64 `gorm:"column:vat_rate"`
+	ItemType ItemType
+}
+
+// TableName tells the store which table holds checkout items.
+func (Item) TableName() string { return "checkout_items" }
+
+// Total is quantity × unit price. Validation bounds both so this cannot overflow.
+func (it *Item) Total() int64 { return it.Quantity * it.UnitPrice }

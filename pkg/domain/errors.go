@@ -1,0 +1,137 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error; the HTTP layer maps each kind to one status code.
+type Kind int
+
+// Error kinds, from the caller's point of view.
+const (
+	KindInternal         Kind = iota // a bug or an outage: logged, answered with a generic message
+	KindInvalid                      // the request is malformed or a field is invalid (400)
+	KindUnauthorized                 // missing or bad credentials (401)
+	KindForbidden                    // authenticated but not allowed (403)
+	KindNotFound                     // unknown object, or another tenant's (404)
+	KindConflict                     // the object's state does not allow it, or a duplicate (409)
+	KindUnprocessable                // well-formed but semantically impossible (422)
+	KindRateLimited                  // too many requests (429)
+	KindTooLarge                     // request body too large (413)
+	KindUnsupportedMedia             // wrong content type (415)
+	KindUnavailable                  // a dependency (provider, database) is unavailable (503)
+)
+
+// Stable error codes. Integrations match on these; never rename one.
+const (
+	CodeInternal             = "INTERNAL_ERROR"
+	CodeInvalid              = "INVALID_REQUEST"
+	CodeValidation           = "VALIDATION_ERROR"
+	CodeAmountMismatch       = "AMOUNT_MISMATCH"
+	CodeMalformedJSON        = "MALFORMED_JSON"
+	CodeUnauthorized         = "UNAUTHORIZED"
+	CodeForbidden            = "FORBIDDEN"
+	CodeInsufficientScope    = "INSUFFICIENT_SCOPE"
+	CodeNotFound             = "NOT_FOUND"
+	CodeConflict             = "CONFLICT"
+	CodeInvalidState         = "INVALID_STATE"
+	CodeIdempotencyReused    = "IDEMPOTENCY_KEY_REUSED"
+	CodeIdempotencyInFlight  = "IDEMPOTENCY_KEY_IN_FLIGHT"
+	CodeNoProvider           = "NO_PROVIDER_AVAILABLE"
+	CodeCheckoutExpired      = "CHECKOUT_EXPIRED"
+	CodeCheckoutClosed       = "CHECKOUT_NOT_OPEN"
+	CodeAlreadyPaid          = "CHECKOUT_ALREADY_PAID"
+	CodeRefundExceedsBalance = "REFUND_EXCEEDS_BALANCE"
+	CodeRateLimited          = "RATE_LIMITED"
+	CodeTooLarge             = "REQUEST_TOO_LARGE"
+	CodeUnsupportedMedia     = "UNSUPPORTED_MEDIA_TYPE"
+	CodeUnavailable          = "SERVICE_UNAVAILABLE"
+	CodeProviderError        = "PROVIDER_ERROR"
+	CodeRouteNotFound        = "ROUTE_NOT_FOUND"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+)
+
+// Error is the platform's error: a kind (how to answer), a stable code (what integrations match
+// on) and a human message (what a person reads). Field names the offending input, if any.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	Field   string
+	Err     error // the cause, for logs; never shown to callers
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+// Unwrap exposes the cause to errors.Is / errors.As.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an Error of the given kind and code.
+func Errorf(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid reports a bad field value (400 VALIDATION_ERROR).
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Code: CodeValidation, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound reports an unknown object, or one that belongs to another organisation.
+func NotFound(what string) *Error {
+	return &Error{Kind: KindNotFound, Code: CodeNotFound, Message: what + " not found"}
+}
+
+// Conflict reports a state that does not allow the operation.
+func Conflict(code, format string, args ...any) *Error {
+	return &Error{Kind: KindConflict, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unprocessable reports a well-formed request that cannot be carried out.
+func Unprocessable(code, format string, args ...any) *Error {
+	return &Error{Kind: KindUnprocessable, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Forbidden reports an authenticated caller lacking a permission.
+func Forbidden(code, format string, args ...any) *Error {
+	return &Error{Kind: KindForbidden, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Internal wraps an unexpected error; its message is never shown to callers.
+func Internal(err error, format string, args ...any) *Error {
+	return &Error{Kind: KindInternal, Code: CodeInternal, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Unavailable wraps a failure of a dependency that may succeed later.
+func Unavailable(code string, err error, format string, args ...any) *Error {
+	return &Error{Kind: KindUnavailable, Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrorKind returns the kind of err, KindInternal when err is not a *Error.
+func ErrorKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// ErrorCode returns the stable code of err, CodeInternal when err is not a *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// IsNotFound reports whether err is a NOT_FOUND error.
+func IsNotFound(err error) bool { return ErrorKind(err) == KindNotFound }
+
+// IsConflict reports whether err is a conflict.
+func IsConflict(err error) bool { return ErrorKind(err) == KindConflict }

@@ -1,0 +1,83 @@
+package domain
+
+import "time"
+
+// Event types written to the outbox with each state change.
+const (
+	EventCheckoutCreated   = "checkout.created"
+	EventCheckoutCompleted = "checkout.completed"
+	EventCheckoutExpired   = "checkout.expired"
+	EventCheckoutCancelled = "checkout.cancelled"
+	EventCheckoutUpdated   = "checkout.updated"
+	EventRefundCreated     = "refund.created"
+	EventRefundUpdated     = "refund.updated"
+	EventDisputeClosed     = "transaction.dispute_closed"
+)
+
+// TransactionEventType is the event type of a move to status s ("transaction.succeeded").
+func TransactionEventType(s TransactionStatus) string { return "transaction." + string(s) }
+
+// Event is one row of the transactional outbox: a fact about a state change, written in the
+// same database transaction as the change. Background workers deliver it.
+type Event struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string
+	Type           string
+	CheckoutID     *string
+	TransactionID  *string
+	// Version is the transaction's event version (strictly increasing per transaction).
+	Version      int
+	Status       string
+	Data         map[string]any `gorm:"serializer:json"`
+	OccurredAt   time.Time
+	CreatedAt    time.Time
+	DispatchedAt *time.Time
+}
+
+// TableName tells the store which table holds events.
+func (Event) TableName() string { return "events" }
+
+// AuditEntry records who changed what.
+type AuditEntry struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID *string
+	ActorType      string // user, api_key, system
+	ActorID        string
+	ActorLabel     string
+	Action         string // e.g. site.create
+	TargetType     string
+	TargetID       string
+	Details        map[string]any `gorm:"serializer:json"`
+	IP             string         `gorm:"column:ip"`
+	RequestID      string
+	CreatedAt      time.Time
+}
+
+// TableName tells the store which table holds the audit log.
+func (AuditEntry) TableName() string { return "audit_log" }
+
+// Actor is who performs an action, for audit and authorisation.
+type Actor struct {
+	Type           string // user, api_key, system
+	ID             string
+	Label          string
+	OrganizationID string
+	Role           Role     // for users
+	Scopes         []string // for API keys
+	Mode           Mode     // for API keys: the mode of objects they create
+	PlatformAdmin  bool
+	IP             string
+	RequestID      string
+}
+
+// Actor types.
+const (
+	ActorUser   = "user"
+	ActorAPIKey = "api_key"
+	ActorSystem = "system"
+)
+
+// SystemActor is the platform itself acting (workers, webhooks).
+func SystemActor(orgID string) Actor {
+	return Actor{Type: ActorSystem, ID: "system", Label: "system", OrganizationID: orgID}
+}

@@ -1,0 +1,47 @@
+package domain
+
+import (
+	"math/big"
+	"regexp"
+	"strings"
+)
+
+var (
+	ibanRE = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$`)
+	bicRE  = regexp.MustCompile(`^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
+)
+
+// NormalizeIBAN strips spaces and upper-cases an IBAN.
+func NormalizeIBAN(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+// ValidIBAN checks an IBAN's shape and its ISO 13616 mod-97 check digits.
+func ValidIBAN(iban string) bool {
+	if !ibanRE.MatchString(iban) {
+		return false
+	}
+	rearranged := iban[4:] + iban[:4]
+	var digits strings.Builder
+	for _, r := range rearranged {
+		if r >= 'A' && r <= 'Z' {
+			digits.WriteString(big.NewInt(int64(r - 'A' + 10)).String())
+		} else {
+			digits.WriteRune(r)
+		}
+	}
+	n, ok := new(big.Int).SetString(digits.String(), 10)
+	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
+}
+
+// GroupIBAN writes an IBAN in groups of four for people to read and type.
+func GroupIBAN(iban string) string {
+	var b strings.Builder
+	for i, r := range iban {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,194 @@
+package domain
+
+import (
+	"strings"
+	"time"
+)
+
+// ProviderType names a payment provider adapter.
+type ProviderType string
+
+// Provider types.
+const (
+	ProviderStripe       ProviderType = "stripe"
+	ProviderGoCardless   ProviderType = "gocardless"
+	ProviderWireTransfer ProviderType = "wire_transfer"
+)
+
+// Valid reports whether t is a known provider type.
+func (t ProviderType) Valid() bool {
+	return t == ProviderStripe || t == ProviderGoCardless || t == ProviderWireTransfer
+}
+
+// Provider is a payment provider account configured at organisation level and assigned to sites.
+// Settings are public (a publishable key, bank details shown to buyers); Credentials are secret,
+// encrypted at rest and never returned in clear.
+type Provider struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string
+	Type           ProviderType
+	Mode           Mode
+	Name           string
+	Enabled        bool
+	Settings       map[string]string `gorm:"serializer:json"`
+	// Credentials is the encrypted JSON object of secret fields.
+	Credentials string
+	// CredentialsHint holds the masked form of each secret field, for display.
+	CredentialsHint map[string]string `gorm:"serializer:json"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// TableName tells the store which table holds providers.
+func (Provider) TableName() string { return "providers" }
+
+// ProviderFields says which settings and credentials a provider type takes.
+type ProviderFields struct {
+	Settings         []string // public
+	Credentials      []string // secret
+	RequiredSettings []string
+	RequiredSecrets  []string
+}
+
+// FieldsFor returns the fields of a provider type.
+func FieldsFor(t ProviderType) ProviderFields {
+	switch t {
+	case ProviderStripe:
+		return ProviderFields{
+			Settings:         []string{"publishableKey"},
+			Credentials:      []string{"secretKey", "webhookSecret"},
+			RequiredSettings: []string{"publishableKey"},
+			RequiredSecrets:  []string{"secretKey", "webhookSecret"},
+		}
+	case ProviderGoCardless:
+		return ProviderFields{
+			Settings:         []string{"environment"},
+			Credentials:      []string{"accessToken", "webhookSecret"},
+			RequiredSettings: []string{"environment"},
+			RequiredSecrets:  []string{"accessToken", "webhookSecret"},
+		}
+	case ProviderWireTransfer:
+		return ProviderFields{
+			Settings:         []string{"bankName", "accountHolder", "iban", "bic", "instructions"},
+			RequiredSettings: []string{"bankName", "accountHolder", "iban"},
+		}
+	}
+	return ProviderFields{}
+}
+
+// Validate checks a provider's type, mode, name and public settings. Secret fields are
+// checked by ValidateCredentials because they are not kept in clear on the struct.
+func (p *Provider) Validate() error {
+	p.Name = strings.TrimSpace(p.Name)
+	if !p.Type.Valid() {
+		return Invalid("type", "type must be stripe, gocardless or wire_transfer")
+	}
+	if !p.Mode.Valid() {
+		return Invalid("mode", "mode must be test or live")
+	}
+	if p.Name == "" || len(p.Name) > 200 {
+		return Invalid("name", "name is required (at most 200 characters)")
+	}
+	f := FieldsFor(p.Type)
+	allowed := map[string]bool{}
+	for _, k := range f.Settings {
+		allowed[k] = true
+	}
+	for k, v := range p.Settings {
+		if !allowed[k] {
+			return Invalid("settings."+k, "unknown setting %q for a %s provider", k, p.Type)
+		}
+		if len(v) > 2000 {
+			return Invalid("settings."+k, "setting %q is too long", k)
+		}
+		p.Settings[k] = strings.TrimSpace(v)
+	}
+	for _, k := range f.RequiredSettings {
+		if p.Settings[k] == "" {
+			return Invalid("settings."+k, "%s is required for a %s provider", k, p.Type)
+		}
+	}
+	switch p.Type {
+	case ProviderStripe:
+		pk := p.Settings["publishableKey"]
+		want := "pk_" + string(p.Mode) + "_"
+		if !strings.HasPrefix(pk, want) {
+			return Invalid("settings.publishableKey", "publishableKey must start with %s", want)
+		}
+	case ProviderGoCardless:
+		env := p.Settings["environment"]
+		if env != "sandbox" && env != "live" {
+			return Invalid("settings.environment", "environment must be sandbox or live")
+		}
+		if (env == "live") != (p.Mode == ModeLive) {
+			return Invalid("settings.environment", "a %s-mode provider needs the %s environment", p.Mode, map[Mode]string{ModeLive: "live", ModeTest: "sandbox"}[p.Mode])
+		}
+	case ProviderWireTransfer:
+		iban := NormalizeIBAN(p.Settings["iban"])
+		if !ValidIBAN(iban) {
+			return Invalid("settings.iban", "iban is not a valid IBAN")
+		}
+		p.Settings["iban"] = iban
+		if bic := strings.ToUpper(strings.ReplaceAll(p.Settings["bic"], " ", "")); bic != "" {
+			if !bicRE.MatchString(bic) {
+				return Invalid("settings.bic", "bic must be 8 or 11 characters")
+			}
+			p.Settings["bic"] = bic
+		}
+	}
+	return nil
+}
+
+// ValidateCredentials checks the secret fields given for a provider type. With partial set,
+// absent fields are allowed (an update that keeps the stored secrets).
+func ValidateCredentials(t ProviderType, mode Mode, creds map[string]string, partial bool) error {
+	f := FieldsFor(t)
+	allowed := map[string]bool{}
+	for _, k := range f.Credentials {
+		allowed[k] = true
+	}
+	for k, v := range creds {
+		if !allowed[k] {
+			return Invalid("credentials."+k, "unknown credential %q for a %s provider", k, t)
+		}
+		if len(v) > 4000 {
+			return Invalid("credentials."+k, "credential %q is too long", k)
+		}
+	}
+	if !partial {
+		for _, k := range f.RequiredSecrets {
+			if strings.TrimSpace(creds[k]) == "" {
+				return Invalid("credentials."+k, "%s is required for a %s provider", k, t)
+			}
+		}
+	}
+	if t == ProviderStripe {
+		if sk, ok := creds["secretKey"]; ok {
+			if !strings.HasPrefix(sk, "sk_"+string(mode)+"_") && !strings.HasPrefix(sk, "rk_"+string(mode)+"_") {
+				return Invalid("credentials.secretKey", "secretKey must start with sk_%s_ (or rk_%s_)", mode, mode)
+			}
+		}
+		if wh, ok := creds["webhookSecret"]; ok && !strings.HasPrefix(wh, "whsec_") {
+			return Invalid("credentials.webhookSecret", "webhookSecret must start with whsec_")
+		}
+	}
+	return nil
+}
+
+// MaskSecret shows the first characters that identify a secret's kind and its last four.
+func MaskSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	prefix := ""
+	for _, p := range []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "sandbox_", "live_"} {
+		if strings.HasPrefix(s, p) {
+			prefix = p
+			break
+		}
+	}
+	if len(s)-len(prefix) <= 8 {
+		return prefix + "••••"
+	}
+	return prefix + "••••" + s[len(s)-4:]
+}

@@ -1,0 +1,193 @@
+package domain
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Mode separates test objects from live ones; they never mix.
+type Mode string
+
+// Modes.
+const (
+	ModeTest Mode = "test"
+	ModeLive Mode = "live"
+)
+
+// Valid reports whether m is a known mode.
+func (m Mode) Valid() bool { return m == ModeTest || m == ModeLive }
+
+// TaxDisplay says how the hosted page shows line prices.
+type TaxDisplay string
+
+// Tax display settings.
+const (
+	TaxDisplayInclusive TaxDisplay = "inclusive" // line prices with tax, tax shown as "included"
+	TaxDisplayExclusive TaxDisplay = "exclusive" // line prices without tax, tax as its own row
+)
+
+// VATIDValidation is how strictly a site checks a buyer's VAT id.
+type VATIDValidation string
+
+// VAT-id validation settings.
+const (
+	VATIDNone   VATIDValidation = "none"   // no VAT id field on the page
+	VATIDFormat VATIDValidation = "format" // syntax check only
+	VATIDVIES   VATIDValidation = "vies"   // syntax check, then the EU VIES service
+)
+
+// Site is a merchant's storefront: branding, allowed redirect hosts, IPN secret and providers.
+type Site struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string
+	Name           string
+	LogoURL        string
+	PrimaryColor   string
+	AllowedHosts   []string `gorm:"serializer:json"`
+	// WebhookSecret is the IPN signing secret, encrypted under the organisation's data key.
+	WebhookSecret     string
+	DefaultProviderID *string
+	TaxDisplay        TaxDisplay
+	VATIDValidation   VATIDValidation `gorm:"column:vat_id_validation"`
+	DefaultLanguage   string
+	IPNVersion        int `gorm:"column:ipn_version"`
+	FrameAncestors    string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// TableName tells the store which table holds sites.
+func (Site) TableName() string { return "sites" }
+
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// SupportedLanguages are the hosted page's languages.
+var SupportedLanguages = []string{"en", "de", "fr", "es", "it", "nl", "pl"}
+
+// IsSupportedLanguage reports whether the hosted page speaks lang.
+func IsSupportedLanguage(lang string) bool {
+	for _, l := range SupportedLanguages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks and normalises a site's editable fields.
+func (s *Site) Validate() error {
+	s.Name = strings.TrimSpace(s.Name)
+	if s.Name == "" || len(s.Name) > 200 {
+		return Invalid("name", "name is required (at most 200 characters)")
+	}
+	if s.LogoURL != "" {
+		u, err := url.Parse(s.LogoURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || len(s.LogoURL) > 2048 {
+			return Invalid("logoUrl", "logoUrl must be an absolute https URL")
+		}
+	}
+	if s.PrimaryColor != "" && !colorRE.MatchString(s.PrimaryColor) {
+		return Invalid("primaryColor", "primaryColor must be a hex colour like #1a73e8")
+	}
+	s.PrimaryColor = strings.ToLower(s.PrimaryColor)
+	if len(s.AllowedHosts) > 50 {
+		return Invalid("allowedHosts", "at most 50 allowed hosts")
+	}
+	hosts := make([]string, 0, len(s.AllowedHosts))
+	for _, h := range s.AllowedHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !validHostPattern(h) {
+			return Invalid("allowedHosts", "%q is not a host name (use example.com or *.example.com)", h)
+		}
+		hosts = append(hosts, h)
+	}
+	s.AllowedHosts = hosts
+	switch s.TaxDisplay {
+	case "":
+		s.TaxDisplay = TaxDisplayInclusive
+	case TaxDisplayInclusive, TaxDisplayExclusive:
+	default:
+		return Invalid("taxDisplay", "taxDisplay must be inclusive or exclusive")
+	}
+	switch s.VATIDValidation {
+	case "":
+		s.VATIDValidation = VATIDFormat
+	case VATIDNone, VATIDFormat, VATIDVIES:
+	default:
+		return Invalid("vatIdValidation", "vatIdValidation must be none, format or vies")
+	}
+	if s.DefaultLanguage == "" {
+		s.DefaultLanguage = "en"
+	}
+	if !IsSupportedLanguage(s.DefaultLanguage) {
+		return Invalid("defaultLanguage", "defaultLanguage must be one of %s", strings.Join(SupportedLanguages, ", "))
+	}
+	if s.IPNVersion == 0 {
+		s.IPNVersion = 2
+	}
+	if s.IPNVersion != 1 && s.IPNVersion != 2 {
+		return Invalid("ipnVersion", "ipnVersion must be 1 or 2")
+	}
+	if s.FrameAncestors != "" {
+		for _, o := range strings.Fields(s.FrameAncestors) {
+			u, err := url.Parse(o)
+			if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+				return Invalid("frameAncestors", "frameAncestors must be https origins separated by spaces")
+			}
+		}
+	}
+	return nil
+}
+
+var hostLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func validHostPattern(h string) bool {
+	h = strings.TrimPrefix(h, "*.")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	if hostOnly, port, ok := strings.Cut(h, ":"); ok {
+		if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		h = hostOnly
+	}
+	for _, label := range strings.Split(h, ".") {
+		if !hostLabelRE.MatchString(label) {
+			return false
+		}
+	}
+	return true
+}
+
+// HostAllowed reports whether host (from a return/cancel URL) matches one of the site's
+// allowed hosts. "*.example.com" matches sub-domains of example.com, not example.com itself.
+func (s *Site) HostAllowed(host string) bool {
+	host = strings.ToLower(host)
+	for _, h := range s.AllowedHosts {
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			if strings.HasSuffix(host, "."+rest) {
+				return true
+			}
+			continue
+		}
+		if host == h {
+			return true
+		}
+	}
+	return false
+}
+
+// SiteProvider assigns a provider to a site.
+type SiteProvider struct {
+	SiteID         string `gorm:"primaryKey"`
+	ProviderID     string `gorm:"primaryKey"`
+	OrganizationID string
+	Position       int
+	CreatedAt      time.Time
+}
+
+// TableName tells the store which table holds provider assignments.
+func (SiteProvider) TableName() string { return "site_providers" }

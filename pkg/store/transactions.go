@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"paygate.dev/pkg/domain"
+)
+
+// CreateTransaction inserts a new attempt in status initiated, with its first event
+// (version 1), in one transaction.
+func (s *Store) CreateTransaction(ctx context.Context, t *domain.Transaction) error {
+	now := Now()
+	t.CreatedAt, t.UpdatedAt = now, now
+	t.Status = domain.TxnInitiated
+	t.EventVersion = 1
+	if t.TaxEvidence == nil {
+		t.TaxEvidence = map[string]any{}
+	}
+	if t.ProviderData == nil {
+		t.ProviderData = map[string]any{}
+	}
+	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.db.Create(t).Error; err != nil {
+			return translate(err, "transaction")
+		}
+		return tx.AppendEvent(ctx, &domain.Event{
+			OrganizationID: t.OrganizationID, Type: domain.TransactionEventType(domain.TxnInitiated),
+			CheckoutID: &t.CheckoutID, TransactionID: &t.ID, Version: 1, Status: string(domain.TxnInitiated),
+			Data: map[string]any{"provider": string(t.ProviderType), "gross": t.GrossAmount, "currency": t.Currency}, OccurredAt: now,
+		})
+	})
+}
+
+// GetTransaction returns NOT_FOUND for another organisation's transaction.
+func (s *Store) GetTransaction(ctx context.Context, orgID, id string) (*domain.Transaction, error) {
+	var t domain.Transaction
+	if err := s.q(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&t).Error; err != nil {
+		return nil, translate(err, "transaction")
+	}
+	return &t, nil
+}
+
+// GetTransactionByID finds a transaction by id alone (the hosted page and workers).
+func (s *Store) GetTransactionByID(ctx context.Context, id string) (*domain.Transaction, error) {
+	var t domain.Transaction
+	if err := s.q(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
+		return nil, translate(err, "transaction")
+	}
+	return &t, nil
+}
+
+// GetTransactionByProviderRef finds the transaction a provider object belongs to
+// (a Stripe PaymentIntent, a GoCardless billing request).
+func (s *Store) GetTransactionByProviderRef(ctx context.Context, providerID, ref string) (*domain.Transaction, error) {
+	var t domain.Transaction
+	if err := s.q(ctx).Where("provider_id = ? AND provider_reference = ?", providerID, ref).Take(&t).Error; err != nil {
+		return nil, translate(err, "transaction")
+	}
+	return &t, nil
+}
+
+// GetTransactionByProviderPayment finds a transaction by the provider's payment id
+// (a GoCardless payment, a Stripe charge).
+func (s *Store) GetTransactionByProviderPayment(ctx context.Context, providerID, paymentID string) (*domain.Transaction, error) {
+	var t domain.Transaction
+	if err := s.q(ctx).Where("provider_id = ? AND provider_payment_id = ?", providerID, paymentID).Take(&t).Error; err != nil {
+		return nil, translate(err, "transaction")
+	}
+	return &t, nil
+}
+
+// ListCheckoutTransactions returns a checkout's attempts, oldest first.
+func (s *Store) ListCheckoutTransactions(ctx context.Context, orgID, checkoutID string) ([]domain.Transaction, error) {
+	var out []domain.Transaction
+	err := s.q(ctx).Where("organization_id = ? AND checkout_id = ?", orgID, checkoutID).Order("id").Find(&out).Error
+	return out, translate(err, "transactions")
+}
+
+// TransactionFilter selects transactions for a list. Zero fields do not filter.
+type TransactionFilter struct {
+	OrganizationID string
+	SiteID         string
+	CheckoutID     string
+	ProviderID     string
+	Status         domain.TransactionStatus
+	Mode           domain.Mode
+	Search         string // id, provider reference or payment reference
+	CreatedFrom    *time.Time
+	CreatedTo      *time.Time
+	After          string
+	Limit          int
+}
+
+// ListTransactions lists transactions newest first, fetching Limit+1 rows.
+func (s *Store) ListTransactions(ctx context.Context, f TransactionFilter) ([]domain.Transaction, error) {
+	q := s.q(ctx).Where("organization_id = ?", f.OrganizationID)
+	for col, v := range map[string]string{"site_id": f.SiteID, "checkout_id": f.CheckoutID, "provider_id": f.ProviderID, "status": string(f.Status), "mode": string(f.Mode)} {
+		if v != "" {
+			q = q.Where(col+" = ?", v)
+		}
+	}
+	if f.Search != "" {
+		q = q.Where("(id = ? OR checkout_id = ? OR provider_reference = ? OR provider_payment_id = ? OR payment_reference = ?)", f.Search, f.Search, f.Search, f.Search, f.Search)
+	}
+	if f.CreatedFrom != nil {
+		q = q.Where("created_at >= ?", UTC(*f.CreatedFrom))
+	}
+	if f.CreatedTo != nil {
+		q = q.Where("created_at < ?", UTC(*f.CreatedTo))
+	}
+	if f.After != "" {
+		q = q.Where("id < ?", f.After)
+	}
+	var out []domain.Transaction
+	return out, translate(q.Order("id DESC").Limit(f.Limit+1).Find(&out).Error, "transactions")
+}
+
+// Transition is one move of a transaction's state machine.
+type Transition struct {
+	OrganizationID string
+	TransactionID  string
+	// From lists the statuses the move may start from; empty means every status the state
+	// machine allows to reach To.
+	From []domain.TransactionStatus
+	To   domain.TransactionStatus
+	// Set holds further columns to write with the move (provider references, failure details,
+	// refunded amount ...), by column name.
+	Set        map[string]any
+	EventType  string // default transaction.<to>
+	EventData  map[string]any
+	OccurredAt time.Time
+}
+
+// ErrAlreadyInState is the code of the conflict returned when a transaction already has the
+// target status: callers applying a duplicate provider event treat it as done.
+const ErrAlreadyInState = "ALREADY_IN_STATE"
+
+// TransitionTransaction moves a transaction with compare-and-set (UPDATE ... WHERE status IN
+// From) and writes its event, with the next event version, in the same database transaction.
+// A move to succeeded also completes the checkout (and writes checkout.completed).
+//
+// Errors: NOT_FOUND for an unknown or foreign transaction; CONFLICT ALREADY_IN_STATE when the
+// transaction is already in To; CONFLICT INVALID_STATE when the move is not allowed from its
+// current status; CONFLICT CHECKOUT_ALREADY_PAID when another attempt of the checkout succeeded.
+func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*domain.Transaction, error) {
+	from := tr.From
+	if len(from) == 0 {
+		from = domain.SourcesFor(tr.To)
+	}
+	for _, f := range from {
+		if !domain.CanTransition(f, tr.To) {
+			return nil, domain.Internal(nil, "transition %s → %s is not in the state machine", f, tr.To)
+		}
+	}
+	occurred := tr.OccurredAt
+	if occurred.IsZero() {
+		occurred = Now()
+	}
+	var out *domain.Transaction
+	err := s.InTx(ctx, func(tx *Store) error {
+		now := Now()
+		set := map[string]any{}
+		for k, v := range tr.Set {
+			set[k] = v
+		}
+		set["status"] = tr.To
+		set["updated_at"] = now
+		set["event_version"] = gormExpr("event_version + 1")
+		if tr.To == domain.TxnSucceeded {
+			set["succeeded_at"] = gormExpr("COALESCE(succeeded_at, ?)", now)
+		}
+		res := tx.db.Model(&domain.Transaction{}).
+			Where("id = ? AND organization_id = ? AND status IN ?", tr.TransactionID, tr.OrganizationID, from).Updates(set)
+		if res.Error != nil {
+			return translate(res.Error, "transaction")
+		}
+		t, err := tx.GetTransaction(ctx, tr.OrganizationID, tr.TransactionID)
+		if err != nil {
+			return err
+		}
+		if res.RowsAffected == 0 {
+			if t.Status == tr.To {
+				return domain.Conflict(ErrAlreadyInState, "the transaction is already %s", t.Status)
+			}
+			return domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", t.Status, tr.To)
+		}
+		typ := tr.EventType
+		if typ == "" {
+			typ = domain.TransactionEventType(tr.To)
+		}
+		data := tr.EventData
+		if data == nil {
+			data = map[string]any{}
+		}
+		if err := tx.AppendEvent(ctx, &domain.Event{
+			OrganizationID: t.OrganizationID, Type: typ, CheckoutID: &t.CheckoutID, TransactionID: &t.ID,
+			Version: t.EventVersion, Status: string(t.Status), Data: data, OccurredAt: occurred,
+		}); err != nil {
+			return err
+		}
+		if tr.To == domain.TxnSucceeded {
+			// Money was taken: the checkout is complete even if it had expired meanwhile.
+			res := tx.db.Model(&domain.Checkout{}).
+				Where("id = ? AND organization_id = ? AND status IN ?", t.CheckoutID, t.OrganizationID,
+					[]domain.CheckoutStatus{domain.CheckoutOpen, domain.CheckoutExpired, domain.CheckoutCancelled}).
+				Updates(map[string]any{"status": domain.CheckoutCompleted, "completed_at": now, "updated_at": now})
+			if res.Error != nil {
+				return translate(res.Error, "checkout")
+			}
+			if res.RowsAffected > 0 {
+				if err := tx.AppendEvent(ctx, &domain.Event{
+					OrganizationID: t.OrganizationID, Type: domain.EventCheckoutCompleted, CheckoutID: &t.CheckoutID,
+					Status: string(domain.CheckoutCompleted), Data: map[string]any{"transactionId": t.ID}, OccurredAt: occurred,
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		out = t
+		return nil
+	})
+	return out, err
+}
+
+// UpdateTransactionFields writes provider details that are not a state change (a PaymentIntent
+// id, a payment reference, raw provider data), guarded by the expected statuses.
+func (s *Store) UpdateTransactionFields(ctx context.Context, orgID, id string, set map[string]any, expect ...domain.TransactionStatus) error {
+	set["updated_at"] = Now()
+	q := s.q(ctx).Model(&domain.Transaction{}).Where("id = ? AND organization_id = ?", id, orgID)
+	if len(expect) > 0 {
+		q = q.Where("status IN ?", expect)
+	}
+	res := q.Updates(set)
+	if res.Error != nil {
+		return translate(res.Error, "transaction")
+	}
+	if res.RowsAffected == 0 {
+		t, err := s.GetTransaction(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		return domain.Conflict(domain.CodeInvalidState, "the transaction is %s", t.Status)
+	}
+	return nil
+}
+
+// OpenTransaction names a transaction still waiting for its outcome.
+type OpenTransaction struct {
+	ID             string
+	OrganizationID string
+	ProviderID     string
+}
+
+// ListStaleOpenTransactions finds transactions of a provider type still initiated or pending
+// whose last change is older than before (reconciliation with the provider).
+func (s *Store) ListStaleOpenTransactions(ctx context.Context, t domain.ProviderType, before time.Time, limit int) ([]OpenTransaction, error) {
+	var out []OpenTransaction
+	err := s.q(ctx).Model(&domain.Transaction{}).Select("id, organization_id, provider_id").
+		Where("status IN ? AND provider_type = ? AND updated_at < ?", []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}, t, UTC(before)).
+		Order("updated_at").Limit(limit).Scan(&out).Error
+	return out, translate(err, "transactions")
+}

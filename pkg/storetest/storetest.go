@@ -1,0 +1,197 @@
+// Package storetest gives tests real databases: a migrated SQLite file and a freshly created
+// PostgreSQL database per test package, dropped when the package's tests end.
+//
+// Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { storetest.Main(m) }
+//
+// then `storetest.Each(t, func(t *testing.T, s *store.Store) {...})` runs a test once per
+// database. PostgreSQL comes from TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
+// postgres?sslmode=disable). When it is unreachable the PostgreSQL half is skipped, except under
+// CI=true, where it fails: CI must never pass without having tested PostgreSQL.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"paygate.dev/pkg/store"
+)
+
+// DefaultPostgresURL is the server tests use when TEST_DATABASE_URL is unset.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+var (
+	mu        sync.Mutex
+	shared    = map[store.Dialect]*store.Store{}
+	sharedErr = map[store.Dialect]error{}
+	cleanups  []func()
+	tmpDir    string
+	mainRan   bool
+)
+
+// Main runs the package's tests and then drops the databases they created.
+func Main(m *testing.M) {
+	mainRan = true
+	code := m.Run()
+	mu.Lock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	mu.Unlock()
+	if tmpDir != "" {
+		_ = os.RemoveAll(tmpDir)
+	}
+	os.Exit(code)
+}
+
+// InCI reports whether tests run in CI, where missing services are failures.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Dialects lists the databases tests run against: TEST_DATABASES ("sqlite,postgres" by default).
+func Dialects() []store.Dialect {
+	v := os.Getenv("TEST_DATABASES")
+	if v == "" {
+		return []store.Dialect{store.SQLite, store.Postgres}
+	}
+	var out []store.Dialect
+	for _, d := range strings.Split(v, ",") {
+		out = append(out, store.Dialect(strings.TrimSpace(d)))
+	}
+	return out
+}
+
+// Each runs fn as a subtest against every database, each with the package's shared migrated store.
+func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	for _, d := range Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			fn(t, Shared(t, d))
+		})
+	}
+}
+
+// Shared returns the package's migrated store for dialect d, creating it on first use.
+// Tests sharing it keep apart by creating their own organisations.
+func Shared(t testing.TB, d store.Dialect) *store.Store {
+	t.Helper()
+	if !mainRan {
+		t.Fatal("storetest: call storetest.Main(m) from the package's TestMain")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if s, ok := shared[d]; ok {
+		return s
+	}
+	if err, ok := sharedErr[d]; ok {
+		unavailable(t, d, err)
+	}
+	s, err := fresh(d, true)
+	if err != nil {
+		sharedErr[d] = err
+		unavailable(t, d, err)
+	}
+	shared[d] = s
+	return s
+}
+
+// Fresh returns a new, empty (unmigrated) database of dialect d, dropped at the end of the test.
+func Fresh(t testing.TB, d store.Dialect) *store.Store {
+	t.Helper()
+	mu.Lock()
+	s, err := fresh(d, false)
+	mu.Unlock()
+	if err != nil {
+		unavailable(t, d, err)
+	}
+	return s
+}
+
+func unavailable(t testing.TB, d store.Dialect, err error) {
+	t.Helper()
+	if d == store.Postgres && !InCI() {
+		t.Skipf("PostgreSQL unavailable (%v); set TEST_DATABASE_URL. Under CI=true this fails.", err)
+	}
+	t.Fatalf("%s unavailable: %v", d, err)
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// fresh creates a database; callers hold mu.
+func fresh(d store.Dialect, migrate bool) (*store.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var s *store.Store
+	switch d {
+	case store.SQLite:
+		if tmpDir == "" {
+			dir, err := os.MkdirTemp("", "paygate-test-")
+			if err != nil {
+				return nil, err
+			}
+			tmpDir = dir
+		}
+		path := filepath.Join(tmpDir, randomName()+".db")
+		var err error
+		s, err = store.Open(ctx, store.Config{SQLitePath: path, Logger: quietLogger()})
+		if err != nil {
+			return nil, err
+		}
+		cleanups = append(cleanups, func() { _ = s.Close() })
+	case store.Postgres:
+		base := os.Getenv("TEST_DATABASE_URL")
+		if base == "" {
+			base = DefaultPostgresURL
+		}
+		admin, err := store.Open(ctx, store.Config{URL: base, MaxOpenConns: 2, Logger: quietLogger()})
+		if err != nil {
+			return nil, err
+		}
+		name := "paygate_test_" + randomName()
+		if err := admin.ExecAdmin(ctx, "CREATE DATABASE "+name); err != nil {
+			_ = admin.Close()
+			return nil, err
+		}
+		u, _ := url.Parse(base)
+		u.Path = "/" + name
+		s, err = store.Open(ctx, store.Config{URL: u.String(), MaxOpenConns: 30, Logger: quietLogger()})
+		if err != nil {
+			_ = admin.Close()
+			return nil, err
+		}
+		cleanups = append(cleanups, func() {
+			_ = s.Close()
+			dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer dcancel()
+			_ = admin.ExecAdmin(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			_ = admin.Close()
+		})
+	default:
+		return nil, fmt.Errorf("unknown dialect %q", d)
+	}
+	if migrate {
+		if _, err := s.Migrate(ctx, -1); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%d_%s", os.Getpid(), hex.EncodeToString(b))
+}

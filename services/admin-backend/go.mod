@@ -1,0 +1,3 @@
+module paygate.dev/services/admin-backend
+
+go 1.26

@@ -1,0 +1,3 @@
+module paygate.dev/services/main-backend
+
+go 1.26

@@ -1,0 +1,3 @@
+module paygate.dev/services/main-frontend
+
+go 1.26
