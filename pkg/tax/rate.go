@@ -1,0 +1,110 @@
+package tax
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ErrInvalidInput is wrapped by every error the package returns for input it cannot accept:
+// malformed rates, country codes or VAT ids, unknown currencies, bad quantities, discounts
+// larger than what they discount, and amounts whose arithmetic would overflow int64.
+var ErrInvalidInput = errors.New("tax: invalid input")
+
+// Rate is a tax rate in hundredths of a percent: 1900 = 19%, 550 = 5.5%, 0 = 0%.
+// Valid rates lie in [0, MaxRate]. It is an integer so that no float ever touches money.
+type Rate int64
+
+// MaxRate is 100%, the largest rate the package accepts.
+const MaxRate Rate = 10000
+
+// rateLiteral is a plain decimal with an optional exponent, as JSON numbers are written.
+// The exponent is limited to 3 digits so that "1e999999999" cannot make us build a huge number.
+var rateLiteral = regexp.MustCompile(`^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?$`)
+
+// ParseRate parses a percentage such as "19", "5.5", "0", "7.70" or "1.9e1" exactly, from its
+// decimal text, never through float64. It fails for empty or non-numeric text, negative rates,
+// rates above 100, and rates that need more than two decimal places ("5.555"); trailing zeros
+// beyond the second decimal ("19.000") are exact and therefore accepted.
+func ParseRate(s string) (Rate, error) {
+	t := strings.TrimSpace(s)
+	m := rateLiteral.FindStringSubmatch(t)
+	if m == nil || m[2]+m[3] == "" {
+		return 0, fmt.Errorf("%w: rate %q is not a decimal number", ErrInvalidInput, s)
+	}
+	exp := 0
+	if m[4] != "" {
+		exp, _ = strconv.Atoi(m[4]) // at most 3 digits: cannot fail
+	}
+	// value in hundredths = digits * 10^(2 + exp - len(frac))
+	n, _ := new(big.Int).SetString("0"+m[2]+m[3], 10)
+	shift := 2 + exp - len(m[3])
+	ten := big.NewInt(10)
+	if shift >= 0 {
+		n.Mul(n, new(big.Int).Exp(ten, big.NewInt(int64(shift)), nil))
+	} else {
+		q, r := new(big.Int).QuoRem(n, new(big.Int).Exp(ten, big.NewInt(int64(-shift)), nil), new(big.Int))
+		if r.Sign() != 0 {
+			return 0, fmt.Errorf("%w: rate %q has more than two decimal places", ErrInvalidInput, s)
+		}
+		n = q
+	}
+	if m[1] == "-" && n.Sign() != 0 {
+		return 0, fmt.Errorf("%w: rate %q is negative", ErrInvalidInput, s)
+	}
+	if n.Cmp(big.NewInt(int64(MaxRate))) > 0 {
+		return 0, fmt.Errorf("%w: rate %q is above 100%%", ErrInvalidInput, s)
+	}
+	return Rate(n.Int64()), nil
+}
+
+// Valid reports whether r lies in [0, MaxRate].
+func (r Rate) Valid() bool { return r >= 0 && r <= MaxRate }
+
+// String renders the rate in percent without trailing zeros: "19", "5.5", "2.1", "0.25".
+func (r Rate) String() string {
+	sign := ""
+	u := uint64(r)
+	if r < 0 {
+		sign, u = "-", uint64(-(r+1))+1
+	}
+	whole, frac := u/100, u%100
+	switch {
+	case frac == 0:
+		return fmt.Sprintf("%s%d", sign, whole)
+	case frac%10 == 0:
+		return fmt.Sprintf("%s%d.%d", sign, whole, frac/10)
+	default:
+		return fmt.Sprintf("%s%d.%02d", sign, whole, frac)
+	}
+}
+
+// MarshalJSON renders the rate as a JSON number in percent: 19, 5.5, 0.
+func (r Rate) MarshalJSON() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalJSON accepts a JSON number (19, 5.5, 19.0) or a numeric string ("19", "5.5") in
+// percent and converts it exactly, with the same rules and errors as ParseRate. JSON null
+// leaves the rate unchanged.
+func (r *Rate) UnmarshalJSON(b []byte) error {
+	t := strings.TrimSpace(string(b))
+	if t == "null" {
+		return nil
+	}
+	if strings.HasPrefix(t, `"`) {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("%w: rate %s: %w", ErrInvalidInput, t, err)
+		}
+		t = s
+	}
+	v, err := ParseRate(t)
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
