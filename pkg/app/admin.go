@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+)
+
+// AdminBackend is the admin backend: Admin API (/api/v1 and /v1), API keys, checkout creation
+// and the Admin Panel.
+type AdminBackend struct {
+	Config   config.AdminBackend
+	Log      *slog.Logger
+	Store    *store.Store
+	Service  *platform.Service
+	KeyAuth  *auth.KeyAuthenticator
+	Sessions *auth.Sessions
+	Metrics  *metrics.Registry
+	Echo     *echo.Echo
+}
+
+// NewAdminBackend connects to the database (whose schema must be current) and builds the routes.
+func NewAdminBackend(ctx context.Context, cfg config.AdminBackend, log *slog.Logger) (*AdminBackend, error) {
+	s, err := openStore(ctx, cfg.Common, log)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := cfg.Keyring()
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	m := metrics.New()
+	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev()})
+	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m,
+		KeyAuth:  auth.NewKeyAuthenticator(s, keys, 2*time.Second, log),
+		Sessions: auth.NewSessions(cfg.JWTSigningKey, cfg.SessionTTL)}
+	svc.OnAPIKeyChange(a.KeyAuth.Forget)
+	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
+	httpapi.Health(e, "admin-backend", readiness(s))
+	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	registerAdminRoutes(e, a)
+	a.Echo = e
+	return a, nil
+}
+
+// Handler serves every route.
+func (a *AdminBackend) Handler() http.Handler { return a.Echo }
+
+// SeedDemo creates the demo on an empty database and prints its secrets once.
+func (a *AdminBackend) SeedDemo(ctx context.Context) error {
+	d, err := a.Service.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	if d != nil {
+		fmt.Fprint(os.Stdout, d.Banner(a.Config.Hosts.AdminURL()))
+	} else {
+		a.Log.Info("demo data present; its secrets were printed when it was created")
+	}
+	return nil
+}
+
+// Serve runs the HTTP server and the background work until ctx ends, then shuts down
+// gracefully: drain requests, flush API-key usage, close the pool.
+func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	bg, stop := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() { defer wg.Done(); a.KeyAuth.Run(bg, 30*time.Second) }()
+	err := httpapi.ServeListener(ctx, a.Log, ln, a.Handler(), a.Config.ShutdownTimeout)
+	stop()
+	wg.Wait()
+	if cerr := a.Store.Close(); err == nil {
+		err = cerr
+	}
+	a.Log.Info("stopped")
+	return err
+}

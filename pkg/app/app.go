@@ -1,0 +1,84 @@
+// Package app wires each service from its configuration: database, domain packages, HTTP
+// routes and background workers. The services' main packages only call into it, and tests
+// start the same servers in-process on loopback listeners.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/store"
+)
+
+// openStore connects to the configured database and refuses to go on when the schema is not
+// the one this build expects.
+func openStore(ctx context.Context, c config.Common, log *slog.Logger) (*store.Store, error) {
+	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// readiness reports whether the database answers and its schema is current.
+func readiness(s *store.Store) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if err := s.Ping(ctx); err != nil {
+			return fmt.Errorf("database unreachable: %w", err)
+		}
+		return s.CheckSchema(ctx)
+	}
+}
+
+// Migrate applies every migration to the configured database (the `migrate` command).
+func Migrate(ctx context.Context, c config.Common, log *slog.Logger, target int) error {
+	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	applied, err := s.Migrate(ctx, target)
+	for _, a := range applied {
+		log.Info("migration applied", "migration", a)
+	}
+	if err != nil {
+		return err
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("schema is current", "version", v, "database", c.DatabaseKind())
+	return nil
+}
+
+// SignalContext is cancelled on SIGINT or SIGTERM.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// Exit prints a start-up error in a way a person reads it, and returns the exit code.
+func Exit(service string, err error, w io.Writer) int {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return 0
+	}
+	fmt.Fprintf(w, "%s: %v\n", service, err)
+	return 1
+}
+
+// Logger builds the service's JSON logger.
+func Logger(service string, level slog.Level) *slog.Logger {
+	return logging.New(service, level, os.Stdout)
+}

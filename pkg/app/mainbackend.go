@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+)
+
+// MainBackend is the main backend: provider webhooks at /hooks/..., the checkout runtime API
+// under /api/v1, and the background workers.
+type MainBackend struct {
+	Config  config.MainBackend
+	Log     *slog.Logger
+	Store   *store.Store
+	Service *platform.Service
+	Metrics *metrics.Registry
+	Echo    *echo.Echo
+
+	workers []func(ctx context.Context)
+}
+
+// NewMainBackend connects to the database (whose schema must be current) and builds the routes
+// and workers.
+func NewMainBackend(ctx context.Context, cfg config.MainBackend, log *slog.Logger) (*MainBackend, error) {
+	s, err := openStore(ctx, cfg.Common, log)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := cfg.Keyring()
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	m := metrics.New()
+	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev()})
+	b := &MainBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m}
+	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
+	httpapi.Health(e, "main-backend", readiness(s))
+	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	if err := registerMainBackend(ctx, e, b); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	b.Echo = e
+	return b, nil
+}
+
+// Handler serves every route.
+func (b *MainBackend) Handler() http.Handler { return b.Echo }
+
+// Serve runs the HTTP server and, when configured, the workers until ctx ends; then it drains
+// requests, lets workers finish their current job, and closes the pool.
+func (b *MainBackend) Serve(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	bg, stop := context.WithCancel(context.Background())
+	if b.Config.Workers {
+		for _, w := range b.workers {
+			wg.Add(1)
+			go func(w func(context.Context)) { defer wg.Done(); w(bg) }(w)
+		}
+	}
+	err := httpapi.ServeListener(ctx, b.Log, ln, b.Handler(), b.Config.ShutdownTimeout)
+	stop()
+	wg.Wait()
+	if cerr := b.Store.Close(); err == nil {
+		err = cerr
+	}
+	b.Log.Info("stopped")
+	return err
+}

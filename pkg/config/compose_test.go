@@ -1,0 +1,88 @@
+package config_test
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stretchr/testify/require"
+
+	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/secrets"
+)
+
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	root := repoRoot(t)
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
+		cli.WithWorkingDirectory(root), cli.WithName("paygate"), cli.WithEnv([]string{}))
+	require.NoError(t, err)
+	p, err := opts.LoadProject(context.Background())
+	require.NoError(t, err, "docker-compose.yml must validate against the Compose specification")
+	return p
+}
+
+func TestComposeFileIsValid(t *testing.T) {
+	t.Parallel()
+	p := loadCompose(t)
+	for _, name := range []string{"postgres", "migrate", "admin-backend", "main-backend", "main-frontend", "proxy"} {
+		_, err := p.GetService(name)
+		require.NoError(t, err, "service %s", name)
+	}
+	proxy, _ := p.GetService("proxy")
+	require.Len(t, proxy.Ports, 2, "the proxy publishes 80 and 443")
+	mainFrontend, _ := p.GetService("main-frontend")
+	for k := range mainFrontend.Environment {
+		require.NotContains(t, k, "DATABASE", "the main frontend has no database credentials")
+		require.NotContains(t, k, "MASTER_KEY")
+	}
+}
+
+// Each service's environment in the Compose file must start that service: load it through the
+// service's own configuration loader, with the secret files replaced by sample values.
+func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
+	t.Parallel()
+	p := loadCompose(t)
+	sample := map[string]string{
+		"MASTER_KEY":      secrets.GenerateKey(),
+		"JWT_SIGNING_KEY": strings.Repeat("k", 48),
+		"DATABASE_URL":    "postgres://paygate:pw@postgres:5432/paygate?sslmode=disable",
+	}
+	envOf := func(name string) map[string]string {
+		svc, err := p.GetService(name)
+		require.NoError(t, err)
+		env := map[string]string{}
+		for k, v := range svc.Environment {
+			if v == nil {
+				continue
+			}
+			if base, ok := strings.CutSuffix(k, "_FILE"); ok {
+				require.Contains(t, sample, base, "%s: unexpected secret file %s", name, k)
+				require.True(t, strings.HasPrefix(*v, "/run/secrets/"), "%s: %s must point at a Compose secret", name, k)
+				env[base] = sample[base]
+				continue
+			}
+			env[k] = *v
+		}
+		return env
+	}
+	_, err := config.LoadAdminBackend(config.NewEnv(config.MapLookup(envOf("admin-backend"))))
+	require.NoError(t, err)
+	_, err = config.LoadAdminBackend(config.NewEnv(config.MapLookup(envOf("migrate"))))
+	require.NoError(t, err)
+	mb, err := config.LoadMainBackend(config.NewEnv(config.MapLookup(envOf("main-backend"))))
+	require.NoError(t, err)
+	require.False(t, mb.IPNAllowPrivateTargets, "production never sends IPNs to private addresses")
+	mf, err := config.LoadMainFrontend(config.NewEnv(config.MapLookup(envOf("main-frontend"))))
+	require.NoError(t, err)
+	require.Equal(t, "http://main-backend:8081", mf.MainBackendInternalURL)
+}

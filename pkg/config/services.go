@@ -1,0 +1,158 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"paygate.dev/pkg/secrets"
+)
+
+// AdminBackend configures the admin backend: Admin API, API keys, checkout creation, Admin Panel.
+type AdminBackend struct {
+	Common
+	// JWTSigningKey signs dashboard sessions (HS256).
+	JWTSigningKey []byte
+	SessionTTL    time.Duration
+	// SeedDemo creates the demo organisation on first start (development default: on).
+	SeedDemo bool
+	// IdempotencyTTL is how long Idempotency-Key answers are kept (at least 24 hours).
+	IdempotencyTTL time.Duration
+	// RateLimit is requests per second allowed per API key (burst 2×).
+	RateLimit int
+	// TrustProxy takes the client IP from X-Forwarded-For (set behind the reverse proxy).
+	TrustProxy bool
+}
+
+// LoadAdminBackend reads and validates the admin backend's configuration.
+func LoadAdminBackend(e *Env) (AdminBackend, error) {
+	c := AdminBackend{Common: readCommon(e, "ADMIN_BACKEND_PORT", 8080)}
+	jwtKey := e.Secret("JWT_SIGNING_KEY")
+	switch {
+	case jwtKey == "" && c.Dev() && c.MasterKey != nil:
+		c.JWTSigningKey = secrets.Derive(c.MasterKey, "dev-jwt-signing-key")
+	case jwtKey == "":
+		e.Fail("JWT_SIGNING_KEY", "is required: at least 32 random bytes (e.g. `openssl rand -base64 48`)")
+	case len(jwtKey) < 32:
+		e.Fail("JWT_SIGNING_KEY", "must be at least 32 characters")
+	default:
+		c.JWTSigningKey = []byte(jwtKey)
+	}
+	c.SessionTTL = e.Duration("SESSION_TTL", 15*time.Minute, time.Minute, 12*time.Hour)
+	c.SeedDemo = e.Bool("SEED_DEMO", c.Dev())
+	c.IdempotencyTTL = e.Duration("IDEMPOTENCY_TTL", 48*time.Hour, 24*time.Hour, 30*24*time.Hour)
+	c.RateLimit = e.Int("API_RATE_LIMIT", 100, 1, 100000)
+	c.TrustProxy = e.Bool("TRUST_PROXY", false)
+	return c, e.Err()
+}
+
+// LogAttrs describes the configuration without secrets.
+func (c AdminBackend) LogAttrs() []any {
+	return append(c.Common.LogAttrs(), "jwt_signing_key", "set", "session_ttl", c.SessionTTL.String(), "seed_demo", c.SeedDemo)
+}
+
+// MainBackend configures the main backend: provider webhooks, the checkout runtime API, workers.
+type MainBackend struct {
+	Common
+	// IPNAllowPrivateTargets lets IPNs go to loopback and private addresses (development only).
+	IPNAllowPrivateTargets bool
+	// CORSOrigins may call the runtime API from a browser (default: the main frontend).
+	CORSOrigins []string
+	// Workers runs background jobs in this process (IPN delivery, expiry, reconciliation).
+	Workers     bool
+	WorkerCount int
+	// VIESURL is the EU VAT-number service's REST base URL.
+	VIESURL string
+	// StripeAPIURL overrides Stripe's API base (tests point it at stripe-mock).
+	StripeAPIURL string
+	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
+	GoCardlessAPIURL string
+	RateLimit        int
+	TrustProxy       bool
+}
+
+// LoadMainBackend reads and validates the main backend's configuration.
+func LoadMainBackend(e *Env) (MainBackend, error) {
+	c := MainBackend{Common: readCommon(e, "MAIN_BACKEND_PORT", 8081)}
+	c.IPNAllowPrivateTargets = e.Bool("IPN_ALLOW_PRIVATE_TARGETS", false)
+	c.CORSOrigins = e.List("CORS_ORIGINS", []string{c.Hosts.MainFrontendURL()})
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "" {
+			e.Fail("CORS_ORIGINS", "must be comma-separated origins like https://secure.example.com, got %q", o)
+		}
+	}
+	c.Workers = e.Bool("WORKERS", true)
+	c.WorkerCount = e.Int("WORKER_CONCURRENCY", 4, 1, 256)
+	c.VIESURL = e.String("VIES_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api")
+	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
+	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
+	for name, v := range map[string]string{"VIES_URL": c.VIESURL, "STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			e.Fail(name, "must be an absolute http(s) URL, got %q", v)
+		}
+	}
+	c.RateLimit = e.Int("RUNTIME_RATE_LIMIT", 20, 1, 100000)
+	c.TrustProxy = e.Bool("TRUST_PROXY", false)
+	return c, e.Err()
+}
+
+// LogAttrs describes the configuration without secrets.
+func (c MainBackend) LogAttrs() []any {
+	return append(c.Common.LogAttrs(), "workers", c.Workers, "ipn_allow_private_targets", c.IPNAllowPrivateTargets, "cors_origins", strings.Join(c.CORSOrigins, ","))
+}
+
+// MainFrontend configures the hosted checkout pages. It has no database credentials: it reads
+// and writes only through the main backend's runtime API.
+type MainFrontend struct {
+	AppEnv          AppEnv
+	LogLevel        LogLevel
+	Hosts           Hosts
+	ListenAddr      string
+	ShutdownTimeout time.Duration
+	// MainBackendInternalURL is how this service reaches the runtime API (server to server).
+	MainBackendInternalURL string
+	// StripeJSURL is where the page loads Stripe.js from (tests serve a stand-in).
+	StripeJSURL string
+	// FrameAncestors allows embedding the pages (CSP frame-ancestors); empty means 'none'.
+	FrameAncestors string
+	TrustProxy     bool
+}
+
+// LogLevel is a slog level that keeps its text form.
+type LogLevel = string
+
+// LoadMainFrontend reads and validates the main frontend's configuration.
+func LoadMainFrontend(e *Env) (MainFrontend, error) {
+	c := MainFrontend{AppEnv: readAppEnv(e)}
+	_ = readLogLevel(e)
+	c.LogLevel = e.String("LOG_LEVEL", "info")
+	c.Hosts = readHosts(e, c.AppEnv)
+	c.ListenAddr = readListen(e, c.AppEnv, "MAIN_FRONTEND_PORT", 8082)
+	c.ShutdownTimeout = e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute)
+	def := ""
+	if c.AppEnv == AppDevelopment {
+		def = "http://127.0.0.1:8081"
+	}
+	c.MainBackendInternalURL = strings.TrimRight(e.String("MAIN_BACKEND_INTERNAL_URL", def), "/")
+	if c.MainBackendInternalURL == "" {
+		c.MainBackendInternalURL = c.Hosts.MainBackendURL()
+	}
+	if u, err := url.Parse(c.MainBackendInternalURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		e.Fail("MAIN_BACKEND_INTERNAL_URL", "must be an absolute http(s) URL, got %q", c.MainBackendInternalURL)
+	}
+	c.StripeJSURL = e.String("STRIPE_JS_URL", "https://js.stripe.com/v3")
+	if u, err := url.Parse(c.StripeJSURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(c.AppEnv == AppDevelopment && u.Scheme == "http")) {
+		e.Fail("STRIPE_JS_URL", "must be an absolute https URL, got %q", c.StripeJSURL)
+	}
+	c.FrameAncestors = e.String("FRAME_ANCESTORS", "")
+	c.TrustProxy = e.Bool("TRUST_PROXY", false)
+	return c, e.Err()
+}
+
+// LogAttrs describes the configuration.
+func (c MainFrontend) LogAttrs() []any {
+	return []any{"app_env", c.AppEnv, "listen", c.ListenAddr, "main_frontend", c.Hosts.MainFrontendURL(), "main_backend_internal", c.MainBackendInternalURL, "stripe_js", c.StripeJSURL}
+}

@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+)
+
+// ReadJSON reads a JSON request body into dst: 415 for another content type, 413 above the body
+// limit, 400 MALFORMED_JSON with the position or field for a body that does not decode.
+// An empty body decodes as {} so optional-body POSTs work. It returns the raw body.
+func ReadJSON(c echo.Context, dst any) ([]byte, error) {
+	req := c.Request()
+	raw, err := io.ReadAll(req.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &domain.Error{Kind: domain.KindTooLarge, Code: domain.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+		}
+		return nil, &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: "could not read the request body"}
+	}
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		raw = []byte("{}")
+	} else if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, &domain.Error{Kind: domain.KindUnsupportedMedia, Code: domain.CodeUnsupportedMedia, Message: "Content-Type must be application/json"}
+		}
+	} else {
+		return nil, &domain.Error{Kind: domain.KindUnsupportedMedia, Code: domain.CodeUnsupportedMedia, Message: "Content-Type must be application/json"}
+	}
+	if err := DecodeJSON(raw, dst); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// DecodeJSON decodes one JSON value into dst with helpful errors.
+func DecodeJSON(raw []byte, dst any) error {
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: "the body must hold a single JSON value"}
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var de *domain.Error
+	switch {
+	case errors.As(err, &de):
+		return de
+	case errors.As(err, &syn):
+		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, syn.Error())}
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: fmt.Sprintf("the body must be a JSON %s", describeType(typ.Type.Kind().String()))}
+		}
+		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeValidation, Field: field,
+			Message: fmt.Sprintf("%s must be %s, not a JSON %s", field, describeType(typ.Type.String()), typ.Value)}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: "malformed JSON: the body ends too early"}
+	}
+	return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: "malformed JSON: " + err.Error()}
+}
+
+func describeType(t string) string {
+	switch {
+	case strings.Contains(t, "int"):
+		return "an integer"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	case strings.HasPrefix(t, "map"), t == "struct", strings.Contains(t, "."):
+		return "an object"
+	}
+	return "a " + t
+}

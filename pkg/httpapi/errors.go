@@ -1,0 +1,134 @@
+// Package httpapi is the HTTP plumbing the three services share: Echo set-up, the error
+// envelope, request ids, JSON binding, rate limits, health checks and graceful serving.
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+)
+
+// ErrorBody is the contract's error envelope. Plugins read message first, then error, and show
+// requestId next to it.
+type ErrorBody struct {
+	Error     string `json:"error"`
+	Message   string `json:"message"`
+	Code      string `json:"code"`
+	RequestID string `json:"requestId"`
+	Field     string `json:"field,omitempty"`
+}
+
+// StatusOf maps a domain error kind to its HTTP status.
+func StatusOf(k domain.Kind) int {
+	switch k {
+	case domain.KindInvalid:
+		return http.StatusBadRequest
+	case domain.KindUnauthorized:
+		return http.StatusUnauthorized
+	case domain.KindForbidden:
+		return http.StatusForbidden
+	case domain.KindNotFound:
+		return http.StatusNotFound
+	case domain.KindConflict:
+		return http.StatusConflict
+	case domain.KindUnprocessable:
+		return http.StatusUnprocessableEntity
+	case domain.KindRateLimited:
+		return http.StatusTooManyRequests
+	case domain.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case domain.KindUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case domain.KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// RetryAfterError is a 429 that says when to come back.
+type RetryAfterError struct {
+	Seconds int
+	Message string
+}
+
+func (e *RetryAfterError) Error() string { return e.Message }
+
+// ErrorHandler maps every error to the envelope, once. Unknown errors are logged with the
+// request id and answered with a generic message.
+func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		reqID := RequestID(c)
+		status, body := http.StatusInternalServerError, ErrorBody{Code: domain.CodeInternal, Message: "internal error"}
+		var de *domain.Error
+		var he *echo.HTTPError
+		var ra *RetryAfterError
+		switch {
+		case errors.As(err, &ra):
+			status = http.StatusTooManyRequests
+			body = ErrorBody{Code: domain.CodeRateLimited, Message: ra.Message}
+			c.Response().Header().Set("Retry-After", strconv.Itoa(ra.Seconds))
+		case errors.As(err, &de):
+			status = StatusOf(de.Kind)
+			body = ErrorBody{Code: de.Code, Message: de.Message, Field: de.Field}
+			if de.Kind == domain.KindInternal {
+				log.ErrorContext(c.Request().Context(), "internal error", "error", err.Error())
+				body = ErrorBody{Code: domain.CodeInternal, Message: "internal error"}
+			} else if de.Kind == domain.KindUnavailable {
+				log.WarnContext(c.Request().Context(), "dependency unavailable", "error", err.Error())
+			}
+		case errors.As(err, &he):
+			status = he.Code
+			body = echoErrorBody(he)
+		default:
+			log.ErrorContext(c.Request().Context(), "unhandled error", "error", err.Error())
+		}
+		body.Error = body.Message
+		body.RequestID = reqID
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(status)
+			return
+		}
+		_ = c.JSON(status, body)
+	}
+}
+
+func echoErrorBody(he *echo.HTTPError) ErrorBody {
+	switch he.Code {
+	case http.StatusNotFound:
+		return ErrorBody{Code: domain.CodeRouteNotFound, Message: "no such route"}
+	case http.StatusMethodNotAllowed:
+		return ErrorBody{Code: domain.CodeMethodNotAllowed, Message: "method not allowed on this route"}
+	case http.StatusRequestEntityTooLarge:
+		return ErrorBody{Code: domain.CodeTooLarge, Message: "request body is larger than 1 MiB"}
+	case http.StatusUnsupportedMediaType:
+		return ErrorBody{Code: domain.CodeUnsupportedMedia, Message: "send the body as application/json"}
+	case http.StatusUnauthorized:
+		return ErrorBody{Code: domain.CodeUnauthorized, Message: "authentication required"}
+	case http.StatusForbidden:
+		return ErrorBody{Code: domain.CodeForbidden, Message: "forbidden"}
+	case http.StatusTooManyRequests:
+		return ErrorBody{Code: domain.CodeRateLimited, Message: "too many requests"}
+	case http.StatusBadRequest:
+		msg := "bad request"
+		if s, ok := he.Message.(string); ok && s != "" {
+			msg = s
+		}
+		return ErrorBody{Code: domain.CodeInvalid, Message: msg}
+	}
+	if he.Code >= 500 {
+		return ErrorBody{Code: domain.CodeInternal, Message: "internal error"}
+	}
+	msg := http.StatusText(he.Code)
+	if s, ok := he.Message.(string); ok && s != "" {
+		msg = s
+	}
+	return ErrorBody{Code: "HTTP_" + strconv.Itoa(he.Code), Message: msg}
+}

@@ -1,0 +1,207 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/metrics"
+)
+
+// MaxBody is the largest request body the APIs accept.
+const MaxBody = 1 << 20
+
+// HeaderRequestID carries the request id on every request and response.
+const HeaderRequestID = "X-Request-ID"
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// Options configure a service's Echo instance.
+type Options struct {
+	Log        *slog.Logger
+	Metrics    *metrics.Registry
+	TrustProxy bool // take the client IP from X-Forwarded-For (behind our reverse proxy)
+	// BodyLimit overrides MaxBody (0: MaxBody).
+	BodyLimit int64
+}
+
+// New returns an Echo instance with the platform's middleware: request id, panic recovery,
+// access log with latency, metrics, body limit, and the error envelope.
+func New(o Options) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = ErrorHandler(o.Log)
+	if o.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	limit := o.BodyLimit
+	if limit == 0 {
+		limit = MaxBody
+	}
+	e.Use(requestID, recoverer(o.Log), accessLog(o.Log, o.Metrics), bodyLimit(limit))
+	return e
+}
+
+type ridKey struct{}
+
+// RequestID returns the current request's id.
+func RequestID(c echo.Context) string {
+	if v, ok := c.Get("request_id").(string); ok {
+		return v
+	}
+	return ""
+}
+
+// RequestIDFrom returns the request id stored in a context.
+func RequestIDFrom(ctx context.Context) string {
+	v, _ := ctx.Value(ridKey{}).(string)
+	return v
+}
+
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(HeaderRequestID)
+		if !requestIDRE.MatchString(id) {
+			id = "req_" + domain.RandomString(20)
+		}
+		c.Set("request_id", id)
+		c.Response().Header().Set(HeaderRequestID, id)
+		ctx := context.WithValue(c.Request().Context(), ridKey{}, id)
+		ctx = logging.With(ctx, "request_id", id)
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+func recoverer(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r))
+					err = domain.Internal(fmt.Errorf("panic: %v", r), "internal error")
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+func accessLog(log *slog.Logger, m *metrics.Registry) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			status := c.Response().Status
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			if m != nil {
+				m.HTTPRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Observe(elapsed.Seconds())
+			}
+			if route == "/health" || route == "/ready" || route == "/metrics" || strings.HasPrefix(route, "/assets") {
+				return nil
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			log.Log(c.Request().Context(), level, "request", "method", c.Request().Method, "route", route,
+				"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", c.RealIP(), "bytes_out", c.Response().Size)
+			return nil
+		}
+	}
+}
+
+func bodyLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > limit {
+				return &domain.Error{Kind: domain.KindTooLarge, Code: domain.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", limit)}
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			return next(c)
+		}
+	}
+}
+
+// ReadyFunc reports whether a service can serve (database reachable, schema current).
+type ReadyFunc func(ctx context.Context) error
+
+// Health registers GET /health (liveness: the process answers) and GET /ready (readiness).
+func Health(e *echo.Echo, service string, ready ReadyFunc) {
+	e.GET("/health", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": service})
+	})
+	e.GET("/ready", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "service": service, "reason": err.Error()})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready", "service": service})
+	})
+}
+
+// Serve runs handler on addr until ctx ends, then drains in-flight requests for up to drain.
+// It returns once the listener is closed and requests are done.
+func Serve(ctx context.Context, log *slog.Logger, addr string, handler http.Handler, drain time.Duration) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ServeListener(ctx, log, ln, handler, drain)
+}
+
+// ServeListener is Serve on an existing listener (tests pass a loopback listener on port 0).
+func ServeListener(ctx context.Context, log *slog.Logger, ln net.Listener, handler http.Handler, drain time.Duration) error {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests", "timeout", drain.String())
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

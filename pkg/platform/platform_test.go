@@ -1,0 +1,234 @@
+package platform_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/secrets"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+var ctx = context.Background()
+
+func newService(t *testing.T, s *store.Store) *platform.Service {
+	t.Helper()
+	mk, err := secrets.ParseKey(secrets.GenerateKey())
+	require.NoError(t, err)
+	keys, err := secrets.NewKeyring(mk, nil)
+	require.NoError(t, err)
+	hosts := config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}
+	return platform.New(platform.Deps{Store: s, Keys: keys, Hosts: hosts, Log: logging.Discard()})
+}
+
+// newOrg creates an organisation and an admin actor in it.
+func newOrg(t *testing.T, svc *platform.Service) (*domain.Organization, domain.Actor) {
+	t.Helper()
+	name := "Org " + domain.RandomString(5)
+	org, err := svc.CreateOrganization(ctx, domain.SystemActor(""), platform.OrganizationInput{Name: &name})
+	require.NoError(t, err)
+	return org, domain.Actor{Type: domain.ActorUser, ID: "usr_test", Label: "admin@example.com", OrganizationID: org.ID, Role: domain.RoleAdmin}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestSecretsAreEncryptedAtRestAndMaskedOnRead(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		svc := newService(t, s)
+		org, admin := newOrg(t, svc)
+		stripeSecret := "sk_test_" + domain.RandomString(40)
+		stripeHook := "whsec_" + domain.RandomString(32)
+		gcToken := "sandbox_" + domain.RandomString(40)
+		gcHook := domain.RandomString(40)
+		p, err := svc.CreateProvider(ctx, admin, org.ID, platform.ProviderInput{Type: "stripe", Mode: "test", Name: ptr("Cards"),
+			Settings: map[string]string{"publishableKey": "pk_test_123"}, Credentials: map[string]string{"secretKey": stripeSecret, "webhookSecret": stripeHook}})
+		require.NoError(t, err)
+		require.Equal(t, "sk_test_••••"+stripeSecret[len(stripeSecret)-4:], p.CredentialsHint["secretKey"])
+		gc, err := svc.CreateProvider(ctx, admin, org.ID, platform.ProviderInput{Type: "gocardless", Mode: "test", Name: ptr("Bank"),
+			Settings: map[string]string{"environment": "sandbox"}, Credentials: map[string]string{"accessToken": gcToken, "webhookSecret": gcHook}})
+		require.NoError(t, err)
+		site, whsec, err := svc.CreateSite(ctx, admin, org.ID, platform.SiteInput{Name: ptr("Shop"), ProviderIDs: &[]string{p.ID, gc.ID}})
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(whsec, "whsec_"))
+		_, token, err := svc.CreateAPIKey(ctx, admin, org.ID, platform.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"checkout:create"}})
+		require.NoError(t, err)
+		_, _, apiSecret, ok := auth.ParseToken(token)
+		require.True(t, ok)
+
+		plaintexts := []string{stripeSecret, stripeHook, gcToken, gcHook, whsec, apiSecret}
+		tables, err := s.Tables(ctx)
+		require.NoError(t, err)
+		for _, table := range tables {
+			rows, err := s.DumpTable(ctx, table)
+			require.NoError(t, err)
+			for _, row := range rows {
+				for _, secret := range plaintexts {
+					require.NotContains(t, row, secret, "table %s holds a secret in clear", table)
+				}
+			}
+		}
+		files, err := s.SQLiteFiles(ctx)
+		require.NoError(t, err)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if os.IsNotExist(err) {
+				continue
+			}
+			require.NoError(t, err)
+			for _, secret := range plaintexts {
+				require.NotContains(t, string(b), secret, "database file %s holds a secret in clear", f)
+			}
+		}
+
+		// The service can still use them.
+		creds, err := svc.ProviderCredentials(ctx, p)
+		require.NoError(t, err)
+		require.Equal(t, stripeSecret, creds["secretKey"])
+		got, err := svc.SiteWebhookSecret(ctx, site)
+		require.NoError(t, err)
+		require.Equal(t, whsec, got)
+
+		t.Run("PartialCredentialUpdateKeepsTheRest", func(t *testing.T) {
+			newHook := "whsec_" + domain.RandomString(32)
+			up, err := svc.UpdateProvider(ctx, admin, org.ID, p.ID, platform.ProviderInput{Credentials: map[string]string{"webhookSecret": newHook}})
+			require.NoError(t, err)
+			creds, err := svc.ProviderCredentials(ctx, up)
+			require.NoError(t, err)
+			require.Equal(t, stripeSecret, creds["secretKey"])
+			require.Equal(t, newHook, creds["webhookSecret"])
+		})
+		t.Run("RegeneratedSecretReplacesTheOld", func(t *testing.T) {
+			fresh, err := svc.RegenerateWebhookSecret(ctx, admin, org.ID, site.ID)
+			require.NoError(t, err)
+			require.NotEqual(t, whsec, fresh)
+			reloaded, err := s.GetSite(ctx, org.ID, site.ID)
+			require.NoError(t, err)
+			got, err := svc.SiteWebhookSecret(ctx, reloaded)
+			require.NoError(t, err)
+			require.Equal(t, fresh, got)
+		})
+	})
+}
+
+func TestRolesAreEnforced(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		svc := newService(t, s)
+		org, admin := newOrg(t, svc)
+		viewer := admin
+		viewer.Role = domain.RoleViewer
+		editor := admin
+		editor.Role = domain.RoleEditor
+		_, _, err := svc.CreateSite(ctx, viewer, org.ID, platform.SiteInput{Name: ptr("x")})
+		require.Equal(t, domain.KindForbidden, domain.ErrorKind(err))
+		_, _, err = svc.CreateSite(ctx, editor, org.ID, platform.SiteInput{Name: ptr("x")})
+		require.Equal(t, domain.KindForbidden, domain.ErrorKind(err), "editors do not manage sites")
+		_, err = svc.ListSites(ctx, viewer, org.ID)
+		require.NoError(t, err, "viewers read")
+
+		other, _ := newOrg(t, svc)
+		_, err = svc.ListSites(ctx, admin, other.ID)
+		require.True(t, domain.IsNotFound(err), "another organisation is not found")
+
+		key := domain.Actor{Type: domain.ActorAPIKey, ID: "key_x", OrganizationID: org.ID, Scopes: []string{"checkout:create", "api_key:create"}}
+		_, _, err = svc.CreateAPIKey(ctx, key, org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"site:update"}})
+		require.Equal(t, domain.CodeInsufficientScope, domain.ErrorCode(err), "a key cannot grant more than it holds")
+		_, _, err = svc.CreateAPIKey(ctx, key, org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"checkout:create"}})
+		require.NoError(t, err)
+	})
+}
+
+func TestSignInLocksOutWithBackoff(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		svc := newService(t, s)
+		email := "ops." + strings.ToLower(domain.RandomString(6)) + "@example.com"
+		_, err := svc.CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: "correct horse battery"})
+		require.NoError(t, err)
+		_, err = svc.SignIn(ctx, email, "correct horse battery")
+		require.NoError(t, err)
+		for i := 0; i < platform.FreeAttempts; i++ {
+			_, err = svc.SignIn(ctx, email, "wrong")
+			require.Equal(t, domain.KindUnauthorized, domain.ErrorKind(err))
+		}
+		_, err = svc.SignIn(ctx, email, "correct horse battery")
+		require.Equal(t, "ACCOUNT_LOCKED", domain.ErrorCode(err), "even the right password waits out the lock")
+		_, err = svc.SignIn(ctx, "nobody@example.com", "whatever")
+		require.Equal(t, domain.KindUnauthorized, domain.ErrorKind(err))
+		require.Equal(t, time.Minute, platform.LockoutFor(5))
+		require.Equal(t, 2*time.Minute, platform.LockoutFor(6))
+		require.Equal(t, platform.MaxLockout, platform.LockoutFor(30))
+	})
+}
+
+func TestInvitationAndPasswordReset(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		svc := newService(t, s)
+		org, admin := newOrg(t, svc)
+		email := "new." + strings.ToLower(domain.RandomString(6)) + "@example.com"
+		inv, err := svc.InviteMember(ctx, admin, org.ID, email, domain.RoleEditor)
+		require.NoError(t, err)
+		require.Contains(t, inv.Link, "https://api.example.com/reset-password?token=")
+		token := inv.Link[strings.Index(inv.Link, "token=")+6:]
+		u, err := svc.ResetPassword(ctx, token, "a brand new password")
+		require.NoError(t, err)
+		require.Equal(t, email, u.Email)
+		_, err = svc.ResetPassword(ctx, token, "another new password")
+		require.Equal(t, "INVALID_RESET_LINK", domain.ErrorCode(err), "links work once")
+		_, err = svc.SignIn(ctx, email, "a brand new password")
+		require.NoError(t, err)
+		actor, err := svc.UserActor(ctx, u, org.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.RoleEditor, actor.Role)
+
+		require.Error(t, svc.ChangeMemberRole(ctx, admin, org.ID, u.ID, "owner"))
+		require.NoError(t, svc.ChangeMemberRole(ctx, admin, org.ID, u.ID, domain.RoleAdmin))
+		err = svc.ChangeMemberRole(ctx, admin, org.ID, u.ID, domain.RoleViewer)
+		require.True(t, domain.IsConflict(err), "the only administrator cannot be demoted")
+		require.True(t, domain.IsConflict(svc.RemoveMember(ctx, admin, org.ID, u.ID)), "nor removed")
+		_, err = svc.InviteMember(ctx, admin, org.ID, "second."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleAdmin)
+		require.NoError(t, err)
+		require.NoError(t, svc.ChangeMemberRole(ctx, admin, org.ID, u.ID, domain.RoleViewer))
+		require.NoError(t, svc.RemoveMember(ctx, admin, org.ID, u.ID))
+		_, err = svc.UserActor(ctx, u, org.ID)
+		require.Equal(t, domain.KindForbidden, domain.ErrorKind(err))
+	})
+}
+
+func TestDemoIsSeededOnce(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			s := storetest.Fresh(t, d)
+			_, err := s.Migrate(ctx, -1)
+			require.NoError(t, err)
+			svc := newService(t, s)
+			demo, err := svc.SeedDemo(ctx)
+			require.NoError(t, err)
+			require.NotNil(t, demo)
+			require.True(t, strings.HasPrefix(demo.APIKey, "sk_test_"))
+			banner := demo.Banner("http://localhost:8080")
+			require.Contains(t, banner, demo.AdminPassword)
+			require.Contains(t, banner, "curl")
+			again, err := svc.SeedDemo(ctx)
+			require.NoError(t, err)
+			require.Nil(t, again, "a second start creates nothing and shows no secret")
+			_, err = svc.SignIn(ctx, demo.AdminEmail, demo.AdminPassword)
+			require.NoError(t, err)
+		})
+	}
+}

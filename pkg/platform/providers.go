@@ -1,0 +1,193 @@
+package platform
+
+import (
+	"context"
+	"strings"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/store"
+)
+
+// ProviderInput creates or edits a provider. Credentials are write-only: on update, only the
+// keys present are replaced; an empty string removes nothing (send the new value).
+type ProviderInput struct {
+	Type        string
+	Mode        string
+	Name        *string
+	Enabled     *bool
+	Settings    map[string]string
+	Credentials map[string]string
+}
+
+func providerPurpose(id string) string { return "provider:" + id + ":credentials" }
+
+// CreateProvider creates an organisation-level provider; credentials are sealed and only their
+// masked forms kept readable.
+func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID string, in ProviderInput) (*domain.Provider, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "provider", "create"); err != nil {
+		return nil, err
+	}
+	p := &domain.Provider{ID: domain.NewID(domain.PrefixProvider), OrganizationID: orgID, Type: domain.ProviderType(in.Type),
+		Mode: domain.Mode(in.Mode), Enabled: true, Settings: map[string]string{}}
+	if in.Name != nil {
+		p.Name = *in.Name
+	}
+	if in.Enabled != nil {
+		p.Enabled = *in.Enabled
+	}
+	for k, v := range in.Settings {
+		p.Settings[k] = v
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	creds := cleanCredentials(in.Credentials)
+	if err := domain.ValidateCredentials(p.Type, p.Mode, creds, false); err != nil {
+		return nil, err
+	}
+	if err := s.sealCredentials(ctx, p, creds); err != nil {
+		return nil, err
+	}
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreateProvider(ctx, p); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "provider.create", "provider", p.ID, map[string]any{"type": p.Type, "mode": p.Mode, "name": p.Name, "credentials": p.CredentialsHint})
+	})
+	return p, err
+}
+
+func cleanCredentials(in map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range in {
+		if v = strings.TrimSpace(v); v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (s *Service) sealCredentials(ctx context.Context, p *domain.Provider, creds map[string]string) error {
+	sealed, err := s.sealJSON(ctx, p.OrganizationID, providerPurpose(p.ID), creds)
+	if err != nil {
+		return err
+	}
+	p.Credentials = sealed
+	p.CredentialsHint = map[string]string{}
+	for k, v := range creds {
+		p.CredentialsHint[k] = domain.MaskSecret(v)
+	}
+	return nil
+}
+
+// GetProvider returns NOT_FOUND for another organisation's provider.
+func (s *Service) GetProvider(ctx context.Context, actor domain.Actor, orgID, id string) (*domain.Provider, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "provider", "read"); err != nil {
+		return nil, err
+	}
+	return s.store.GetProvider(ctx, orgID, id)
+}
+
+// ListProviders lists the organisation's providers.
+func (s *Service) ListProviders(ctx context.Context, actor domain.Actor, orgID string) ([]domain.Provider, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "provider", "read"); err != nil {
+		return nil, err
+	}
+	return s.store.ListProviders(ctx, orgID)
+}
+
+// UpdateProvider edits a provider; type and mode never change.
+func (s *Service) UpdateProvider(ctx context.Context, actor domain.Actor, orgID, id string, in ProviderInput) (*domain.Provider, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "provider", "update"); err != nil {
+		return nil, err
+	}
+	var p *domain.Provider
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		p, err = tx.GetProvider(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if (in.Type != "" && in.Type != string(p.Type)) || (in.Mode != "" && in.Mode != string(p.Mode)) {
+			return domain.Invalid("type", "a provider's type and mode cannot change; create another provider")
+		}
+		if in.Name != nil {
+			p.Name = *in.Name
+		}
+		if in.Enabled != nil {
+			p.Enabled = *in.Enabled
+		}
+		if in.Settings != nil {
+			for k, v := range in.Settings {
+				p.Settings[k] = v
+			}
+		}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		changed := cleanCredentials(in.Credentials)
+		if len(changed) > 0 {
+			if err := domain.ValidateCredentials(p.Type, p.Mode, changed, true); err != nil {
+				return err
+			}
+			creds, err := s.ProviderCredentials(ctx, p)
+			if err != nil {
+				return err
+			}
+			for k, v := range changed {
+				creds[k] = v
+			}
+			if err := s.sealCredentials(ctx, p, creds); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateProvider(ctx, p); err != nil {
+			return err
+		}
+		keys := make([]string, 0, len(changed))
+		for k := range changed {
+			keys = append(keys, k)
+		}
+		return tx.Audit(ctx, actor, "provider.update", "provider", p.ID, map[string]any{"name": p.Name, "enabled": p.Enabled, "credentialsChanged": keys})
+	})
+	return p, err
+}
+
+// DeleteProvider removes a provider that has no transactions.
+func (s *Service) DeleteProvider(ctx context.Context, actor domain.Actor, orgID, id string) error {
+	if err := inOrg(actor, orgID); err != nil {
+		return err
+	}
+	if err := auth.Authorize(actor, "provider", "delete"); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.DeleteProvider(ctx, orgID, id); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "provider.delete", "provider", id, nil)
+	})
+}
+
+// ProviderCredentials decrypts a provider's secret fields (for the adapters; never shown).
+func (s *Service) ProviderCredentials(ctx context.Context, p *domain.Provider) (map[string]string, error) {
+	out := map[string]string{}
+	if p.Credentials == "" {
+		return out, nil
+	}
+	err := s.openJSON(ctx, p.OrganizationID, providerPurpose(p.ID), p.Credentials, &out)
+	return out, err
+}

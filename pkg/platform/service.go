@@ -1,0 +1,143 @@
+// Package platform is the application layer: the domain functions the Admin API, the Admin
+// Panel, the checkout runtime and the workers all call. Each function authorises its actor,
+// validates its input before writing, writes in one database transaction (with its audit
+// entry and outbox events), and returns domain structs and *domain.Error values.
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/secrets"
+	"paygate.dev/pkg/store"
+)
+
+// Deps are what the service needs.
+type Deps struct {
+	Store   *store.Store
+	Keys    *secrets.Keyring
+	Hosts   config.Hosts
+	Log     *slog.Logger
+	Metrics *metrics.Registry
+	Mailer  Mailer
+	// Dev relaxes URL rules for local development (http://localhost return URLs in test mode).
+	Dev bool
+	Now func() time.Time
+}
+
+// Service carries out the platform's use cases.
+type Service struct {
+	store   *store.Store
+	keys    *secrets.Keyring
+	hosts   config.Hosts
+	log     *slog.Logger
+	metrics *metrics.Registry
+	mailer  Mailer
+	dev     bool
+	now     func() time.Time
+
+	dataKeys sync.Map // organisation id → *secrets.DataKey
+
+	onKeyChange func(keyID string)
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
+	if s.mailer == nil {
+		s.mailer = LogMailer{Log: d.Log}
+	}
+	return s
+}
+
+// Store exposes the store to packages that build on the service (workers, adapters).
+func (s *Service) Store() *store.Store { return s.store }
+
+// Hosts are the public host names.
+func (s *Service) Hosts() config.Hosts { return s.hosts }
+
+// OnAPIKeyChange registers a callback run when a key is revoked or rotated in this process
+// (the authenticator drops it from its cache).
+func (s *Service) OnAPIKeyChange(fn func(keyID string)) { s.onKeyChange = fn }
+
+// dataKey returns an organisation's unwrapped data key (cached: it never changes).
+func (s *Service) dataKey(ctx context.Context, orgID string) (*secrets.DataKey, error) {
+	if v, ok := s.dataKeys.Load(orgID); ok {
+		return v.(*secrets.DataKey), nil
+	}
+	org, err := s.store.GetOrganization(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := s.keys.UnwrapDataKey(org.DataKey, orgID)
+	if err != nil {
+		return nil, domain.Internal(err, "cannot open the organisation's data key (wrong MASTER_KEY?)")
+	}
+	s.dataKeys.Store(orgID, dk)
+	return dk, nil
+}
+
+// seal encrypts a secret for one field of one row.
+func (s *Service) seal(ctx context.Context, orgID, purpose string, plaintext []byte) (string, error) {
+	dk, err := s.dataKey(ctx, orgID)
+	if err != nil {
+		return "", err
+	}
+	out, err := dk.Seal(plaintext, purpose)
+	if err != nil {
+		return "", domain.Internal(err, "encrypt secret")
+	}
+	return out, nil
+}
+
+// open decrypts what seal wrote.
+func (s *Service) open(ctx context.Context, orgID, purpose, sealed string) ([]byte, error) {
+	dk, err := s.dataKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := dk.Open(sealed, purpose)
+	if err != nil {
+		return nil, domain.Internal(err, "decrypt secret for %s", purpose)
+	}
+	return pt, nil
+}
+
+func (s *Service) sealJSON(ctx context.Context, orgID, purpose string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", domain.Internal(err, "encode secret")
+	}
+	return s.seal(ctx, orgID, purpose, b)
+}
+
+func (s *Service) openJSON(ctx context.Context, orgID, purpose, sealed string, v any) error {
+	b, err := s.open(ctx, orgID, purpose, sealed)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return domain.Internal(err, "decode secret")
+	}
+	return nil
+}
+
+// inOrg rejects an actor acting on another organisation with NOT_FOUND (never reveal it exists).
+func inOrg(actor domain.Actor, orgID string) error {
+	if actor.Type == domain.ActorSystem || actor.PlatformAdmin || actor.OrganizationID == orgID {
+		return nil
+	}
+	return domain.NotFound("organization")
+}

@@ -1,0 +1,288 @@
+package platform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/store"
+)
+
+// Sign-in lockout: after FreeAttempts failures, each further failure locks the account for a
+// doubling period (1 min, 2 min, 4 min ... at most MaxLockout).
+const (
+	FreeAttempts = 5
+	MaxLockout   = time.Hour
+)
+
+// LockoutFor is the lock after the n-th consecutive failure.
+func LockoutFor(failures int) time.Duration {
+	if failures < FreeAttempts {
+		return 0
+	}
+	d := time.Minute << min(failures-FreeAttempts, 10)
+	if d > MaxLockout {
+		d = MaxLockout
+	}
+	return d
+}
+
+// SignIn checks an e-mail address and password. A wrong password and an unknown address give
+// the same UNAUTHORIZED answer and take the same time; a locked account is told when to retry.
+func (s *Service) SignIn(ctx context.Context, email, password string) (*domain.User, error) {
+	bad := &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "wrong e-mail address or password"}
+	u, err := s.store.GetUserByEmail(ctx, email)
+	if domain.IsNotFound(err) {
+		auth.BurnPasswordCheck(password)
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+		wait := u.LockedUntil.Sub(now).Round(time.Second)
+		return nil, &domain.Error{Kind: domain.KindRateLimited, Code: "ACCOUNT_LOCKED",
+			Message: fmt.Sprintf("too many failed sign-ins: try again in %s", wait)}
+	}
+	if u.PasswordHash == "" || auth.CheckPassword(u.PasswordHash, password) != nil {
+		if _, err := s.store.RecordLoginFailure(ctx, u.ID, LockoutFor); err != nil {
+			return nil, err
+		}
+		return nil, bad
+	}
+	if err := s.store.RecordLoginSuccess(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateUserInput creates a dashboard user directly (bootstrap and platform administrators).
+type CreateUserInput struct {
+	Email         string
+	Name          string
+	Password      string
+	PlatformAdmin bool
+}
+
+// CreateUser creates a user with a password. Only the system and platform administrators may.
+func (s *Service) CreateUser(ctx context.Context, actor domain.Actor, in CreateUserInput) (*domain.User, error) {
+	if actor.Type != domain.ActorSystem && !actor.PlatformAdmin {
+		return nil, domain.Forbidden(domain.CodeForbidden, "only platform administrators can create users directly")
+	}
+	if err := domain.ValidateEmail("email", in.Email); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, domain.Invalid("password", "%s", err.Error())
+	}
+	now := s.now().UTC()
+	u := &domain.User{ID: domain.NewID(domain.PrefixUser), Email: in.Email, Name: in.Name, PasswordHash: hash, PlatformAdmin: in.PlatformAdmin, PasswordChangedAt: &now}
+	err = s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "user.create", "user", u.ID, map[string]any{"email": u.Email, "platformAdmin": u.PlatformAdmin})
+	})
+	return u, err
+}
+
+// Invitation is the result of inviting someone: the link is also sent by the mailer.
+type Invitation struct {
+	User    domain.User
+	Role    domain.Role
+	Link    string // empty when the user already had an account
+	Expires time.Time
+}
+
+// InviteMember adds a person to the actor's organisation with a role. A new address gets an
+// account without a password and a one-time link (valid 7 days) to choose one.
+func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, email string, role domain.Role) (*Invitation, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "user", "create"); err != nil {
+		return nil, err
+	}
+	if err := domain.ValidateEmail("email", email); err != nil {
+		return nil, err
+	}
+	if !role.Valid() {
+		return nil, domain.Invalid("role", "role must be admin, editor or viewer")
+	}
+	inv := &Invitation{Role: role}
+	var token string
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		u, err := tx.GetUserByEmail(ctx, email)
+		if domain.IsNotFound(err) {
+			u = &domain.User{ID: domain.NewID(domain.PrefixUser), Email: email}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			token = domain.RandomString(40)
+			inv.Expires = s.now().Add(7 * 24 * time.Hour)
+			if err := tx.CreatePasswordReset(ctx, u.ID, hashToken(token), inv.Expires); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if err := tx.AddMembership(ctx, &domain.Membership{OrganizationID: orgID, UserID: u.ID, Role: role}); err != nil {
+			return err
+		}
+		inv.User = *u
+		a := actor
+		a.OrganizationID = orgID
+		return tx.Audit(ctx, a, "user.invite", "user", u.ID, map[string]any{"email": u.Email, "role": role})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		inv.Link = s.hosts.AdminURL() + "/reset-password?token=" + token
+		_ = s.mailer.Send(ctx, Message{To: inv.User.Email, Subject: "You are invited to the payment dashboard", Link: inv.Link,
+			Body: "Choose a password to join: " + inv.Link})
+	}
+	return inv, nil
+}
+
+// ChangeMemberRole changes a member's role. The last administrator cannot be demoted.
+func (s *Service) ChangeMemberRole(ctx context.Context, actor domain.Actor, orgID, userID string, role domain.Role) error {
+	if err := inOrg(actor, orgID); err != nil {
+		return err
+	}
+	if err := auth.Authorize(actor, "user", "update"); err != nil {
+		return err
+	}
+	if !role.Valid() {
+		return domain.Invalid("role", "role must be admin, editor or viewer")
+	}
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		m, err := tx.GetMembership(ctx, orgID, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == domain.RoleAdmin && role != domain.RoleAdmin {
+			if n, err := tx.CountAdmins(ctx, orgID); err != nil {
+				return err
+			} else if n <= 1 {
+				return domain.Conflict(domain.CodeInvalidState, "the organisation needs at least one administrator")
+			}
+		}
+		if err := tx.SetMembershipRole(ctx, orgID, userID, role); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "user.role_change", "user", userID, map[string]any{"from": m.Role, "to": role})
+	})
+}
+
+// RemoveMember takes a person out of the organisation. The last administrator cannot leave.
+func (s *Service) RemoveMember(ctx context.Context, actor domain.Actor, orgID, userID string) error {
+	if err := inOrg(actor, orgID); err != nil {
+		return err
+	}
+	if err := auth.Authorize(actor, "user", "delete"); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		m, err := tx.GetMembership(ctx, orgID, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == domain.RoleAdmin {
+			if n, err := tx.CountAdmins(ctx, orgID); err != nil {
+				return err
+			} else if n <= 1 {
+				return domain.Conflict(domain.CodeInvalidState, "the organisation needs at least one administrator")
+			}
+		}
+		if err := tx.RemoveMembership(ctx, orgID, userID); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "user.remove", "user", userID, map[string]any{"role": m.Role})
+	})
+}
+
+// ListMembers lists the organisation's members.
+func (s *Service) ListMembers(ctx context.Context, actor domain.Actor, orgID string) ([]store.Member, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "user", "read"); err != nil {
+		return nil, err
+	}
+	return s.store.ListMembers(ctx, orgID)
+}
+
+// RequestPasswordReset sends a one-time link (valid one hour) to a user, if the address is known.
+// It answers the same whether or not it is, so it cannot be used to find accounts.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	u, err := s.store.GetUserByEmail(ctx, email)
+	if domain.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	token := domain.RandomString(40)
+	if err := s.store.CreatePasswordReset(ctx, u.ID, hashToken(token), s.now().Add(time.Hour)); err != nil {
+		return err
+	}
+	link := s.hosts.AdminURL() + "/reset-password?token=" + token
+	return s.mailer.Send(ctx, Message{To: u.Email, Subject: "Reset your password", Link: link, Body: "Choose a new password: " + link})
+}
+
+// ResetPassword consumes a one-time link and sets the new password (which also unlocks the account).
+func (s *Service) ResetPassword(ctx context.Context, token, password string) (*domain.User, error) {
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return nil, domain.Invalid("password", "%s", err.Error())
+	}
+	var u *domain.User
+	err = s.store.InTx(ctx, func(tx *store.Store) error {
+		userID, err := tx.ConsumePasswordReset(ctx, hashToken(token))
+		if err != nil {
+			return domain.Unprocessable("INVALID_RESET_LINK", "the link is invalid, used or expired: ask for a new one")
+		}
+		if err := tx.SetPassword(ctx, userID, hash); err != nil {
+			return err
+		}
+		u, err = tx.GetUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, domain.Actor{Type: domain.ActorUser, ID: u.ID, Label: u.Email}, "user.password_reset", "user", u.ID, nil)
+	})
+	return u, err
+}
+
+// UserActor builds the actor of a signed-in user working in orgID; a user who is not a member
+// (and not a platform administrator) gets FORBIDDEN.
+func (s *Service) UserActor(ctx context.Context, u *domain.User, orgID string) (domain.Actor, error) {
+	a := domain.Actor{Type: domain.ActorUser, ID: u.ID, Label: u.Email, OrganizationID: orgID, PlatformAdmin: u.PlatformAdmin}
+	if orgID == "" {
+		return a, nil
+	}
+	m, err := s.store.GetMembership(ctx, orgID, u.ID)
+	switch {
+	case err == nil:
+		a.Role = m.Role
+	case domain.IsNotFound(err) && u.PlatformAdmin:
+		a.Role = domain.RoleAdmin
+	case domain.IsNotFound(err):
+		return domain.Actor{}, domain.Forbidden(domain.CodeForbidden, "you are not a member of this organisation")
+	default:
+		return domain.Actor{}, err
+	}
+	return a, nil
+}
+
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
