@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"paygate.dev/pkg/adminapi"
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/httpapi"
@@ -30,7 +31,10 @@ type AdminBackend struct {
 	KeyAuth  *auth.KeyAuthenticator
 	Sessions *auth.Sessions
 	Metrics  *metrics.Registry
+	API      *adminapi.API
 	Echo     *echo.Echo
+
+	ownsStore bool
 }
 
 // NewAdminBackend connects to the database (whose schema must be current) and builds the routes.
@@ -39,9 +43,19 @@ func NewAdminBackend(ctx context.Context, cfg config.AdminBackend, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cfg.Keyring()
+	a, err := AdminBackendOn(cfg, log, s)
 	if err != nil {
 		_ = s.Close()
+		return nil, err
+	}
+	a.ownsStore = true
+	return a, nil
+}
+
+// AdminBackendOn builds the admin backend on an open store (tests share one store).
+func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (*AdminBackend, error) {
+	keys, err := cfg.Keyring()
+	if err != nil {
 		return nil, err
 	}
 	m := metrics.New()
@@ -85,8 +99,10 @@ func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
 	err := httpapi.ServeListener(ctx, a.Log, ln, a.Handler(), a.Config.ShutdownTimeout)
 	stop()
 	wg.Wait()
-	if cerr := a.Store.Close(); err == nil {
-		err = cerr
+	if a.ownsStore {
+		if cerr := a.Store.Close(); err == nil {
+			err = cerr
+		}
 	}
 	a.Log.Info("stopped")
 	return err

@@ -26,6 +26,8 @@ type MainBackend struct {
 	Metrics *metrics.Registry
 	Echo    *echo.Echo
 
+	ownsStore bool
+
 	workers []func(ctx context.Context)
 }
 
@@ -36,9 +38,19 @@ func NewMainBackend(ctx context.Context, cfg config.MainBackend, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cfg.Keyring()
+	b, err := MainBackendOn(ctx, cfg, log, s)
 	if err != nil {
 		_ = s.Close()
+		return nil, err
+	}
+	b.ownsStore = true
+	return b, nil
+}
+
+// MainBackendOn builds the main backend on an open store (tests share one store).
+func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger, s *store.Store) (*MainBackend, error) {
+	keys, err := cfg.Keyring()
+	if err != nil {
 		return nil, err
 	}
 	m := metrics.New()
@@ -48,7 +60,6 @@ func NewMainBackend(ctx context.Context, cfg config.MainBackend, log *slog.Logge
 	httpapi.Health(e, "main-backend", readiness(s))
 	e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	if err := registerMainBackend(ctx, e, b); err != nil {
-		_ = s.Close()
 		return nil, err
 	}
 	b.Echo = e
@@ -72,8 +83,10 @@ func (b *MainBackend) Serve(ctx context.Context, ln net.Listener) error {
 	err := httpapi.ServeListener(ctx, b.Log, ln, b.Handler(), b.Config.ShutdownTimeout)
 	stop()
 	wg.Wait()
-	if cerr := b.Store.Close(); err == nil {
-		err = cerr
+	if b.ownsStore {
+		if cerr := b.Store.Close(); err == nil {
+			err = cerr
+		}
 	}
 	b.Log.Info("stopped")
 	return err

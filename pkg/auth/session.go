@@ -11,7 +11,7 @@ import (
 type SessionClaims struct {
 	// Org is the organisation the user works in (switchable by platform administrators).
 	Org string `json:"org,omitempty"`
-	// PwdAt is when the password was last set; sessions issued before a change stop working.
+	// PwdAt is when the password was last set (µs); sessions issued before a change stop working.
 	PwdAt int64 `json:"pwd,omitempty"`
 	jwt.RegisteredClaims
 }
@@ -41,7 +41,7 @@ func (s *Sessions) Issue(userID, org string, pwdAt *time.Time) (string, time.Tim
 		Subject: userID, Issuer: issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 	}}
 	if pwdAt != nil {
-		c.PwdAt = pwdAt.Unix()
+		c.PwdAt = pwdAt.UTC().Truncate(time.Microsecond).UnixMicro()
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
 	return tok, exp, err

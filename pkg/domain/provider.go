@@ -192,3 +192,21 @@ func MaskSecret(s string) string {
 	}
 	return prefix + "••••" + s[len(s)-4:]
 }
+
+// gocardlessCurrencies are the currencies GoCardless collects (Direct Debit schemes and
+// instant bank payments): GBP bacs/faster payments, EUR sepa, SEK autogiro, DKK
+// betalingsservice, AUD becs, NZD becs_nz, CAD pad, USD ach.
+var gocardlessCurrencies = map[string]bool{"GBP": true, "EUR": true, "SEK": true, "DKK": true, "AUD": true, "NZD": true, "CAD": true, "USD": true}
+
+// SupportsCurrency reports whether a provider of this type can take payments in currency.
+func (t ProviderType) SupportsCurrency(currency string) bool {
+	if t == ProviderGoCardless {
+		return gocardlessCurrencies[currency]
+	}
+	return true
+}
+
+// Offers reports whether the provider can take a payment of this mode and currency.
+func (p *Provider) Offers(mode Mode, currency string) bool {
+	return p.Enabled && p.Mode == mode && p.Type.SupportsCurrency(currency)
+}

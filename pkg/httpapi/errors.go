@@ -3,6 +3,9 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -58,46 +61,67 @@ type RetryAfterError struct {
 
 func (e *RetryAfterError) Error() string { return e.Message }
 
-// ErrorHandler maps every error to the envelope, once. Unknown errors are logged with the
+// ErrorResponse maps an error to its status and envelope. Unknown errors are logged with the
 // request id and answered with a generic message.
+func ErrorResponse(err error, reqID string, log *slog.Logger, ctx context.Context) (int, ErrorBody) {
+	status, body := http.StatusInternalServerError, ErrorBody{Code: domain.CodeInternal, Message: "internal error"}
+	var de *domain.Error
+	var he *echo.HTTPError
+	var ra *RetryAfterError
+	switch {
+	case errors.As(err, &ra):
+		status = http.StatusTooManyRequests
+		body = ErrorBody{Code: domain.CodeRateLimited, Message: ra.Message}
+	case errors.As(err, &de):
+		status = StatusOf(de.Kind)
+		body = ErrorBody{Code: de.Code, Message: de.Message, Field: de.Field}
+		if de.Kind == domain.KindInternal {
+			log.ErrorContext(ctx, "internal error", "error", err.Error())
+			body = ErrorBody{Code: domain.CodeInternal, Message: "internal error"}
+		} else if de.Kind == domain.KindUnavailable {
+			log.WarnContext(ctx, "dependency unavailable", "error", err.Error())
+		}
+	case errors.As(err, &he):
+		status = he.Code
+		body = echoErrorBody(he)
+	default:
+		log.ErrorContext(ctx, "unhandled error", "error", err.Error())
+	}
+	body.Error = body.Message
+	body.RequestID = reqID
+	return status, body
+}
+
+// ErrorHandler writes every error as the envelope, once.
 func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		reqID := RequestID(c)
-		status, body := http.StatusInternalServerError, ErrorBody{Code: domain.CodeInternal, Message: "internal error"}
-		var de *domain.Error
-		var he *echo.HTTPError
+		status, body := ErrorResponse(err, RequestID(c), log, c.Request().Context())
 		var ra *RetryAfterError
-		switch {
-		case errors.As(err, &ra):
-			status = http.StatusTooManyRequests
-			body = ErrorBody{Code: domain.CodeRateLimited, Message: ra.Message}
+		if errors.As(err, &ra) {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(ra.Seconds))
-		case errors.As(err, &de):
-			status = StatusOf(de.Kind)
-			body = ErrorBody{Code: de.Code, Message: de.Message, Field: de.Field}
-			if de.Kind == domain.KindInternal {
-				log.ErrorContext(c.Request().Context(), "internal error", "error", err.Error())
-				body = ErrorBody{Code: domain.CodeInternal, Message: "internal error"}
-			} else if de.Kind == domain.KindUnavailable {
-				log.WarnContext(c.Request().Context(), "dependency unavailable", "error", err.Error())
-			}
-		case errors.As(err, &he):
-			status = he.Code
-			body = echoErrorBody(he)
-		default:
-			log.ErrorContext(c.Request().Context(), "unhandled error", "error", err.Error())
 		}
-		body.Error = body.Message
-		body.RequestID = reqID
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
 			return
 		}
-		_ = c.JSON(status, body)
+		b, _ := MarshalJSON(body)
+		_ = c.Blob(status, echo.MIMEApplicationJSON, b)
 	}
+}
+
+// MarshalJSON is the one JSON encoding of every API answer: no HTML escaping, no trailing
+// newline, so a stored answer replays byte for byte.
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 func echoErrorBody(he *echo.HTTPError) ErrorBody {

@@ -57,6 +57,21 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
+// Blocked reports, without taking a token, whether key has none left and how long until it has.
+func (l *Limiter) Blocked(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return false, 0
+	}
+	tokens := math.Min(l.burst, b.tokens+l.now().Sub(b.last).Seconds()*l.rate)
+	if tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - tokens) / l.rate * float64(time.Second))
+}
+
 // RetryAfterSeconds rounds a wait up to whole seconds (at least 1) for the Retry-After header.
 func RetryAfterSeconds(d time.Duration) int {
 	s := int(math.Ceil(d.Seconds()))

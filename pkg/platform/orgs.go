@@ -109,3 +109,22 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor domain.Actor, or
 	})
 	return o, err
 }
+
+// ListAudit lists the organisation's audit log, newest first, with whether there is more.
+func (s *Service) ListAudit(ctx context.Context, actor domain.Actor, f store.AuditFilter) ([]domain.AuditEntry, bool, error) {
+	if err := inOrg(actor, f.OrganizationID); err != nil {
+		return nil, false, err
+	}
+	if err := auth.Authorize(actor, "audit", "read"); err != nil {
+		return nil, false, err
+	}
+	out, err := s.store.ListAudit(ctx, f)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > f.Limit
+	if more {
+		out = out[:f.Limit]
+	}
+	return out, more, nil
+}

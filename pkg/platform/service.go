@@ -42,14 +42,14 @@ type Service struct {
 	dev     bool
 	now     func() time.Time
 
-	dataKeys sync.Map // organisation id → *secrets.DataKey
+	dataKeys *sync.Map // organisation id → *secrets.DataKey
 
 	onKeyChange func(keyID string)
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now}
+	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -60,6 +60,16 @@ func New(d Deps) *Service {
 		s.mailer = LogMailer{Log: d.Log}
 	}
 	return s
+}
+
+// InTx runs fn with a service bound to one database transaction: everything the service writes
+// inside fn commits together (used to store an idempotent answer atomically with its effect).
+func (s *Service) InTx(ctx context.Context, fn func(*Service) error) error {
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		c := *s
+		c.store = tx
+		return fn(&c)
+	})
 }
 
 // Store exposes the store to packages that build on the service (workers, adapters).

@@ -1,0 +1,253 @@
+// Package adminapi is the Admin REST API of the admin backend, served under /api/v1 and, with
+// the same handlers, /v1 (payment-gateway.app compatibility). Handlers bind and validate input,
+// call one platform function and render its result; authentication, rate limits, idempotency
+// and the error envelope are handled once, around every route.
+package adminapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+)
+
+// Prefixes under which every route is served.
+var Prefixes = []string{"/api/v1", "/v1"}
+
+// Deps are the API's collaborators.
+type Deps struct {
+	Service  *platform.Service
+	Store    *store.Store
+	KeyAuth  *auth.KeyAuthenticator
+	Sessions *auth.Sessions
+	Log      *slog.Logger
+	// RateLimit is requests per second per API key or user (burst: twice that).
+	RateLimit int
+	// IdempotencyTTL is how long answers to Idempotency-Key requests are kept (≥ 24h).
+	IdempotencyTTL time.Duration
+	Now            func() time.Time
+	// Extra routes added by other packages (IPN attempts, refunds ...), mounted like the rest.
+	Extra []Route
+}
+
+// API is the mounted Admin API.
+type API struct {
+	d         Deps
+	keyLimit  *httpapi.Limiter
+	failLimit *httpapi.Limiter
+	routes    []Route
+}
+
+// Handler serves one route: it returns the status and the value to render as JSON, or an error.
+type Handler func(c echo.Context, r *Request) (int, any, error)
+
+// Request is what a handler works with.
+type Request struct {
+	Actor   domain.Actor
+	Service *platform.Service // bound to the request's transaction when idempotent
+	Org     string            // the actor's organisation
+}
+
+// Route is one endpoint of the API.
+type Route struct {
+	Method string
+	Path   string // without prefix, Echo syntax (/checkouts/:id)
+	// Public routes need no authentication (the OpenAPI document, sign-in).
+	Public bool
+	// External routes call other systems (providers): they never run inside a database
+	// transaction; their idempotency answer is stored after they finish.
+	External bool
+	Handler  Handler
+}
+
+// New builds the API.
+func New(d Deps) *API {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.RateLimit == 0 {
+		d.RateLimit = 100
+	}
+	if d.IdempotencyTTL == 0 {
+		d.IdempotencyTTL = 48 * time.Hour
+	}
+	a := &API{d: d,
+		keyLimit:  httpapi.NewLimiter(float64(d.RateLimit), 2*d.RateLimit),
+		failLimit: httpapi.NewLimiter(10.0/60, 10), // 10 failed authentications per IP, then one per 6 s
+	}
+	a.routes = append(a.coreRoutes(), d.Extra...)
+	return a
+}
+
+// Routes lists every route (without prefix).
+func (a *API) Routes() []Route { return a.routes }
+
+// Register mounts every route under both prefixes, and the JSON 404 for unknown API paths.
+func (a *API) Register(e *echo.Echo) {
+	for _, prefix := range Prefixes {
+		g := e.Group(prefix)
+		for _, r := range a.routes {
+			g.Add(r.Method, r.Path, a.wrap(r))
+		}
+	}
+}
+
+func (a *API) coreRoutes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: "/openapi.json", Public: true, Handler: a.openAPI},
+		{Method: http.MethodPost, Path: "/auth/token", Public: true, Handler: a.issueToken},
+		{Method: http.MethodPost, Path: "/auth/refresh", Handler: a.refreshToken},
+		{Method: http.MethodGet, Path: "/auth/me", Handler: a.me},
+
+		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", Handler: a.createCheckout},
+		{Method: http.MethodGet, Path: "/checkouts", Handler: a.listCheckouts},
+		{Method: http.MethodGet, Path: "/checkouts/:id", Handler: a.getCheckout},
+		{Method: http.MethodPatch, Path: "/checkouts/:id", Handler: a.updateCheckout},
+		{Method: http.MethodPost, Path: "/checkouts/:id/expire", Handler: a.expireCheckout},
+
+		{Method: http.MethodGet, Path: "/transactions", Handler: a.listTransactions},
+		{Method: http.MethodGet, Path: "/transactions/:id", Handler: a.getTransaction},
+
+		{Method: http.MethodGet, Path: "/sites", Handler: a.listSites},
+		{Method: http.MethodPost, Path: "/sites", Handler: a.createSite},
+		{Method: http.MethodGet, Path: "/sites/:id", Handler: a.getSite},
+		{Method: http.MethodPatch, Path: "/sites/:id", Handler: a.updateSite},
+		{Method: http.MethodDelete, Path: "/sites/:id", Handler: a.deleteSite},
+		{Method: http.MethodPut, Path: "/sites/:id/providers", Handler: a.setSiteProviders},
+		{Method: http.MethodPost, Path: "/sites/:id/webhook-secret/regenerate", Handler: a.regenerateWebhookSecret},
+
+		{Method: http.MethodGet, Path: "/providers", Handler: a.listProviders},
+		{Method: http.MethodPost, Path: "/providers", Handler: a.createProvider},
+		{Method: http.MethodGet, Path: "/providers/:id", Handler: a.getProvider},
+		{Method: http.MethodPatch, Path: "/providers/:id", Handler: a.updateProvider},
+		{Method: http.MethodDelete, Path: "/providers/:id", Handler: a.deleteProvider},
+
+		{Method: http.MethodGet, Path: "/organizations", Handler: a.listOrganizations},
+		{Method: http.MethodPost, Path: "/organizations", Handler: a.createOrganization},
+		{Method: http.MethodGet, Path: "/organizations/:orgId", Handler: a.getOrganization},
+		{Method: http.MethodPatch, Path: "/organizations/:orgId", Handler: a.updateOrganization},
+
+		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys", Handler: a.listAPIKeys},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys", Handler: a.createAPIKey},
+		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys/:keyId", Handler: a.getAPIKey},
+		{Method: http.MethodDelete, Path: "/organizations/:orgId/api-keys/:keyId", Handler: a.deleteAPIKey},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/revoke", Handler: a.revokeAPIKey},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/rotate", Handler: a.rotateAPIKey},
+
+		{Method: http.MethodGet, Path: "/organizations/:orgId/members", Handler: a.listMembers},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/members", Handler: a.inviteMember},
+		{Method: http.MethodPatch, Path: "/organizations/:orgId/members/:userId", Handler: a.changeMember},
+		{Method: http.MethodDelete, Path: "/organizations/:orgId/members/:userId", Handler: a.removeMember},
+
+		{Method: http.MethodGet, Path: "/audit-log", Handler: a.listAudit},
+	}
+}
+
+// wrap runs the common steps around a handler: authenticate, rate-limit, idempotency, render.
+func (a *API) wrap(r Route) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := &Request{Service: a.d.Service}
+		if !r.Public {
+			actor, err := a.authenticate(c)
+			if err != nil {
+				return err
+			}
+			if ok, wait := a.keyLimit.Allow(actor.Type + ":" + actor.ID); !ok {
+				return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "rate limit exceeded for this API key; slow down"}
+			}
+			req.Actor, req.Org = actor, actor.OrganizationID
+			c.SetRequest(c.Request().WithContext(withActor(c.Request().Context(), actor)))
+		}
+		if r.Method == http.MethodPost && c.Request().Header.Get("Idempotency-Key") != "" && !r.Public {
+			return a.idempotent(c, r, req)
+		}
+		status, out, err := r.Handler(c, req)
+		if err != nil || c.Response().Committed {
+			return err
+		}
+		return render(c, status, out)
+	}
+}
+
+// authenticate turns the Authorization header into an actor: an API key (sk_...) or a
+// dashboard session token. Failed attempts count against the client IP's budget.
+func (a *API) authenticate(c echo.Context) (domain.Actor, error) {
+	ip := c.RealIP()
+	if blocked, wait := a.failLimit.Blocked(ip); blocked {
+		return domain.Actor{}, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed authentications from this address; wait before retrying"}
+	}
+	actor, err := a.identify(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+	if err != nil {
+		if domain.ErrorKind(err) == domain.KindUnauthorized {
+			a.failLimit.Allow(ip)
+		}
+		return domain.Actor{}, err
+	}
+	actor.IP, actor.RequestID = ip, httpapi.RequestID(c)
+	return actor, nil
+}
+
+func (a *API) identify(ctx context.Context, header string) (domain.Actor, error) {
+	token, ok := auth.BearerToken(header)
+	if !ok {
+		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized,
+			Message: "missing credentials: send Authorization: Bearer sk_live_... (or sk_test_...)"}
+	}
+	if strings.HasPrefix(token, "sk_") {
+		return a.d.KeyAuth.Authenticate(ctx, token)
+	}
+	claims, err := a.d.Sessions.Verify(token)
+	if err != nil {
+		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
+	}
+	u, err := a.d.Store.GetUser(ctx, claims.Subject)
+	if err != nil || !sessionCurrent(claims, u) {
+		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
+	}
+	return a.d.Service.UserActor(ctx, u, claims.Org)
+}
+
+// sessionCurrent rejects sessions issued before the user's last password change.
+func sessionCurrent(c *auth.SessionClaims, u *domain.User) bool {
+	if u.PasswordChangedAt == nil {
+		return true
+	}
+	return c.PwdAt >= u.PasswordChangedAt.UnixMicro()
+}
+
+type actorKey struct{}
+
+func withActor(ctx context.Context, a domain.Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// render writes a handler's result as JSON (204 writes nothing).
+func render(c echo.Context, status int, out any) error {
+	if status == http.StatusNoContent || out == nil {
+		return c.NoContent(status)
+	}
+	b, err := marshal(out)
+	if err != nil {
+		return domain.Internal(err, "encode response")
+	}
+	return c.Blob(status, echo.MIMEApplicationJSON, b)
+}
+
+// orgParam checks the :orgId of an organisation-scoped path against the actor: another
+// organisation is NOT_FOUND (platform administrators may act on any).
+func orgParam(c echo.Context, r *Request) (string, error) {
+	id := c.Param("orgId")
+	if id != r.Org && !r.Actor.PlatformAdmin {
+		return "", domain.NotFound("organization")
+	}
+	return id, nil
+}

@@ -1,0 +1,110 @@
+package adminapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
+)
+
+// Every authenticated route, called with a second organisation's all-scopes key against the
+// first organisation's objects, answers 404 (or 403) and changes nothing.
+func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
+		victim, attacker := env.NewTenant(t), env.NewTenant(t)
+		svc := env.Service()
+		c, err := svc.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, platform.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
+		require.NoError(t, err)
+		txn := storetest.Transaction(t, s, c, victim.Provider)
+		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
+		require.NoError(t, err)
+
+		ids := func(path string) map[string]string {
+			id := ""
+			switch {
+			case strings.HasPrefix(path, "/checkouts/:id"):
+				id = c.ID
+			case strings.HasPrefix(path, "/transactions/:id"):
+				id = txn.ID
+			case strings.HasPrefix(path, "/sites/:id"):
+				id = victim.Site.ID
+			case strings.HasPrefix(path, "/providers/:id"):
+				id = victim.Provider.ID
+			}
+			return map[string]string{":id": id, ":siteId": victim.Site.ID, ":orgId": victim.Org.ID, ":keyId": key.ID, ":userId": victim.AdminUser.ID}
+		}
+		bodies := map[string]any{
+			"POST /checkouts/:siteId/create":              map[string]any{"amount": 100, "currency": "EUR", "externalReference": "attack"},
+			"PATCH /checkouts/:id":                        map[string]any{"metadata": map[string]any{"owned": true}},
+			"PATCH /sites/:id":                            map[string]any{"name": "owned"},
+			"PUT /sites/:id/providers":                    map[string]any{"providerIds": []string{}},
+			"PATCH /providers/:id":                        map[string]any{"name": "owned"},
+			"PATCH /organizations/:orgId":                 map[string]any{"name": "owned"},
+			"POST /organizations/:orgId/api-keys":         map[string]any{"mode": "test", "scopes": []string{"*:*"}},
+			"POST /organizations/:orgId/members":          map[string]any{"email": "intruder@example.com", "role": "admin"},
+			"PATCH /organizations/:orgId/members/:userId": map[string]any{"role": "viewer"},
+		}
+		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true}
+		for _, r := range env.Admin.API.Routes() {
+			if r.Public || r.Path == "/auth/me" || r.Path == "/auth/refresh" || r.Path == "/sites" && r.Method == http.MethodPost ||
+				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost {
+				continue // not about another tenant's objects (creating in one's own organisation is allowed)
+			}
+			name := r.Method + " " + r.Path
+			t.Run(name, func(t *testing.T) {
+				path := r.Path
+				for p, v := range ids(r.Path) {
+					path = strings.ReplaceAll(path, p, v)
+				}
+				body := bodies[name]
+				if body == nil && (r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut) {
+					body = map[string]any{}
+				}
+				res := apptest.Do(t, r.Method, env.AdminURL+"/api/v1"+path, attacker.TestKey, body)
+				if lists[r.Path] && r.Method == http.MethodGet {
+					require.Equal(t, http.StatusOK, res.Status)
+					for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID} {
+						require.NotContains(t, string(res.Body), secret, "a list leaks the other tenant's objects")
+					}
+					return
+				}
+				require.Contains(t, []int{http.StatusNotFound, http.StatusForbidden}, res.Status, "%s: %s", name, res.Body)
+			})
+		}
+		// Nothing of the victim's changed.
+		site, err := s.GetSite(ctx, victim.Org.ID, victim.Site.ID)
+		require.NoError(t, err)
+		require.Equal(t, "Shop", site.Name)
+		ps, err := s.ListSiteProviders(ctx, victim.Org.ID, victim.Site.ID)
+		require.NoError(t, err)
+		require.Len(t, ps, 1)
+		got, err := s.GetCheckout(ctx, victim.Org.ID, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.CheckoutOpen, got.Status)
+		require.Empty(t, got.Metadata)
+		k, err := s.GetAPIKey(ctx, key.ID)
+		require.NoError(t, err)
+		require.Nil(t, k.RevokedAt)
+		org, err := s.GetOrganization(ctx, victim.Org.ID)
+		require.NoError(t, err)
+		require.Equal(t, victim.Org.Name, org.Name)
+		members, err := s.ListMembers(ctx, victim.Org.ID)
+		require.NoError(t, err)
+		require.Len(t, members, 1)
+		p, err := s.GetProvider(ctx, victim.Org.ID, victim.Provider.ID)
+		require.NoError(t, err)
+		require.Equal(t, "Bank transfer", p.Name)
+		list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: victim.Org.ID, ExternalReference: "attack", Limit: 5})
+		require.NoError(t, err)
+		require.Empty(t, list)
+	})
+}

@@ -1,0 +1,465 @@
+package adminapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+)
+
+type siteIn struct {
+	Name              *string   `json:"name"`
+	LogoURL           *string   `json:"logoUrl"`
+	PrimaryColor      *string   `json:"primaryColor"`
+	AllowedHosts      *[]string `json:"allowedHosts"`
+	TaxDisplay        *string   `json:"taxDisplay"`
+	VATIDValidation   *string   `json:"vatIdValidation"`
+	DefaultLanguage   *string   `json:"defaultLanguage"`
+	IPNVersion        *int      `json:"ipnVersion"`
+	FrameAncestors    *string   `json:"frameAncestors"`
+	ProviderIDs       *[]string `json:"providerIds"`
+	DefaultProviderID *string   `json:"defaultProviderId"`
+}
+
+func (in siteIn) input() platform.SiteInput {
+	return platform.SiteInput{Name: in.Name, LogoURL: in.LogoURL, PrimaryColor: in.PrimaryColor, AllowedHosts: in.AllowedHosts,
+		TaxDisplay: in.TaxDisplay, VATIDValidation: in.VATIDValidation, DefaultLanguage: in.DefaultLanguage, IPNVersion: in.IPNVersion,
+		FrameAncestors: in.FrameAncestors, ProviderIDs: in.ProviderIDs, DefaultProviderID: in.DefaultProviderID}
+}
+
+func (a *API) siteView(ctx context.Context, r *Request, site *domain.Site) (*siteView, error) {
+	ps, err := r.Service.SiteProviders(ctx, r.Actor, r.Org, site.ID)
+	if err != nil {
+		return nil, err
+	}
+	return newSiteView(site, ps), nil
+}
+
+func (a *API) listSites(c echo.Context, r *Request) (int, any, error) {
+	ctx := c.Request().Context()
+	sites, err := r.Service.ListSites(ctx, r.Actor, r.Org)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := listView[*siteView]{Data: []*siteView{}}
+	for i := range sites {
+		v, err := a.siteView(ctx, r, &sites[i])
+		if err != nil {
+			return 0, nil, err
+		}
+		out.Data = append(out.Data, v)
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) createSite(c echo.Context, r *Request) (int, any, error) {
+	var in siteIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.Request().Context()
+	site, secret, err := r.Service.CreateSite(ctx, r.Actor, r.Org, in.input())
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := a.siteView(ctx, r, site)
+	if err != nil {
+		return 0, nil, err
+	}
+	v.WebhookSecret = secret
+	return http.StatusCreated, v, nil
+}
+
+func (a *API) getSite(c echo.Context, r *Request) (int, any, error) {
+	ctx := c.Request().Context()
+	site, err := r.Service.GetSite(ctx, r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := a.siteView(ctx, r, site)
+	return http.StatusOK, v, err
+}
+
+func (a *API) updateSite(c echo.Context, r *Request) (int, any, error) {
+	var in siteIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.Request().Context()
+	site, err := r.Service.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), in.input())
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := a.siteView(ctx, r, site)
+	return http.StatusOK, v, err
+}
+
+type siteProvidersIn struct {
+	ProviderIDs       []string `json:"providerIds"`
+	DefaultProviderID *string  `json:"defaultProviderId"`
+}
+
+func (a *API) setSiteProviders(c echo.Context, r *Request) (int, any, error) {
+	var in siteProvidersIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.ProviderIDs == nil {
+		in.ProviderIDs = []string{}
+	}
+	ctx := c.Request().Context()
+	site, err := r.Service.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), platform.SiteInput{ProviderIDs: &in.ProviderIDs, DefaultProviderID: in.DefaultProviderID})
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := a.siteView(ctx, r, site)
+	return http.StatusOK, v, err
+}
+
+func (a *API) deleteSite(c echo.Context, r *Request) (int, any, error) {
+	return http.StatusNoContent, nil, r.Service.DeleteSite(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+}
+
+func (a *API) regenerateWebhookSecret(c echo.Context, r *Request) (int, any, error) {
+	secret, err := r.Service.RegenerateWebhookSecret(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]string{"siteId": c.Param("id"), "webhookSecret": secret}, nil
+}
+
+type providerIn struct {
+	Type        string            `json:"type"`
+	Mode        string            `json:"mode"`
+	Name        *string           `json:"name"`
+	Enabled     *bool             `json:"enabled"`
+	Settings    map[string]string `json:"settings"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+func (in providerIn) input() platform.ProviderInput {
+	return platform.ProviderInput{Type: in.Type, Mode: in.Mode, Name: in.Name, Enabled: in.Enabled, Settings: in.Settings, Credentials: in.Credentials}
+}
+
+func (a *API) listProviders(c echo.Context, r *Request) (int, any, error) {
+	ps, err := r.Service.ListProviders(c.Request().Context(), r.Actor, r.Org)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := listView[*providerView]{Data: []*providerView{}}
+	for i := range ps {
+		out.Data = append(out.Data, newProviderView(&ps[i]))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) createProvider(c echo.Context, r *Request) (int, any, error) {
+	var in providerIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	p, err := r.Service.CreateProvider(c.Request().Context(), r.Actor, r.Org, in.input())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, newProviderView(p), nil
+}
+
+func (a *API) getProvider(c echo.Context, r *Request) (int, any, error) {
+	p, err := r.Service.GetProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newProviderView(p), nil
+}
+
+func (a *API) updateProvider(c echo.Context, r *Request) (int, any, error) {
+	var in providerIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	p, err := r.Service.UpdateProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.input())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newProviderView(p), nil
+}
+
+func (a *API) deleteProvider(c echo.Context, r *Request) (int, any, error) {
+	return http.StatusNoContent, nil, r.Service.DeleteProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+}
+
+type organizationIn struct {
+	Name             *string `json:"name"`
+	SupportEmail     *string `json:"supportEmail"`
+	SellerCountry    *string `json:"sellerCountry"`
+	PricesIncludeTax *bool   `json:"pricesIncludeTax"`
+	OSSRegistered    *bool   `json:"ossRegistered"`
+}
+
+func (in organizationIn) input() platform.OrganizationInput {
+	return platform.OrganizationInput{Name: in.Name, SupportEmail: in.SupportEmail, SellerCountry: in.SellerCountry,
+		PricesIncludeTax: in.PricesIncludeTax, OSSRegistered: in.OSSRegistered}
+}
+
+func (a *API) listOrganizations(c echo.Context, r *Request) (int, any, error) {
+	orgs, err := r.Service.ListOrganizations(c.Request().Context(), r.Actor)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := listView[*organizationView]{Data: []*organizationView{}}
+	for i := range orgs {
+		out.Data = append(out.Data, newOrganizationView(&orgs[i]))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) createOrganization(c echo.Context, r *Request) (int, any, error) {
+	var in organizationIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	o, err := r.Service.CreateOrganization(c.Request().Context(), r.Actor, in.input())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, newOrganizationView(o), nil
+}
+
+func (a *API) getOrganization(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	o, err := r.Service.GetOrganization(c.Request().Context(), r.Actor, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newOrganizationView(o), nil
+}
+
+func (a *API) updateOrganization(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in organizationIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	o, err := r.Service.UpdateOrganization(c.Request().Context(), r.Actor, id, in.input())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newOrganizationView(o), nil
+}
+
+func (a *API) listMembers(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ms, err := r.Service.ListMembers(c.Request().Context(), r.Actor, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := listView[memberView]{Data: []memberView{}}
+	for _, m := range ms {
+		out.Data = append(out.Data, newMemberView(m))
+	}
+	return http.StatusOK, out, nil
+}
+
+type memberIn struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+func (a *API) inviteMember(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in memberIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	inv, err := r.Service.InviteMember(c.Request().Context(), r.Actor, id, in.Email, domain.Role(in.Role))
+	if err != nil {
+		return 0, nil, err
+	}
+	v := newMemberView(store.Member{User: inv.User, Role: inv.Role})
+	v.InvitationLink = inv.Link
+	return http.StatusCreated, v, nil
+}
+
+func (a *API) changeMember(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in memberIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.Request().Context()
+	if err := r.Service.ChangeMemberRole(ctx, r.Actor, id, c.Param("userId"), domain.Role(in.Role)); err != nil {
+		return 0, nil, err
+	}
+	ms, err := r.Service.ListMembers(ctx, r.Actor, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, m := range ms {
+		if m.User.ID == c.Param("userId") {
+			return http.StatusOK, newMemberView(m), nil
+		}
+	}
+	return 0, nil, domain.NotFound("member")
+}
+
+func (a *API) removeMember(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, r.Service.RemoveMember(c.Request().Context(), r.Actor, id, c.Param("userId"))
+}
+
+type apiKeyIn struct {
+	Name      string     `json:"name"`
+	Mode      string     `json:"mode"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+func (a *API) listAPIKeys(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	keys, err := r.Service.ListAPIKeys(c.Request().Context(), r.Actor, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := listView[*apiKeyView]{Data: []*apiKeyView{}}
+	now := a.d.Now()
+	for i := range keys {
+		out.Data = append(out.Data, newAPIKeyView(&keys[i], now))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) createAPIKey(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in apiKeyIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	k, token, err := r.Service.CreateAPIKey(c.Request().Context(), r.Actor, id, platform.APIKeyInput{Name: in.Name, Mode: in.Mode, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt})
+	if err != nil {
+		return 0, nil, err
+	}
+	v := newAPIKeyView(k, a.d.Now())
+	v.Key = token
+	return http.StatusCreated, v, nil
+}
+
+func (a *API) getAPIKey(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	k, err := r.Service.GetAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newAPIKeyView(k, a.d.Now()), nil
+}
+
+func (a *API) revokeAPIKey(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx := c.Request().Context()
+	if err := r.Service.RevokeAPIKey(ctx, r.Actor, id, c.Param("keyId")); err != nil {
+		return 0, nil, err
+	}
+	k, err := r.Service.GetAPIKey(ctx, r.Actor, id, c.Param("keyId"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newAPIKeyView(k, a.d.Now()), nil
+}
+
+func (a *API) deleteAPIKey(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, r.Service.DeleteAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"))
+}
+
+type rotateIn struct {
+	GracePeriodMinutes int `json:"gracePeriodMinutes"`
+}
+
+func (a *API) rotateAPIKey(c echo.Context, r *Request) (int, any, error) {
+	id, err := orgParam(c, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in rotateIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	k, token, err := r.Service.RotateAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"), time.Duration(in.GracePeriodMinutes)*time.Minute)
+	if err != nil {
+		return 0, nil, err
+	}
+	v := newAPIKeyView(k, a.d.Now())
+	v.Key = token
+	return http.StatusCreated, v, nil
+}
+
+func (a *API) listAudit(c echo.Context, r *Request) (int, any, error) {
+	limit, err := limitParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	after, err := cursorParam(c, domain.PrefixAudit)
+	if err != nil {
+		return 0, nil, err
+	}
+	from, err := timeParam(c, "from")
+	if err != nil {
+		return 0, nil, err
+	}
+	to, err := timeParam(c, "to")
+	if err != nil {
+		return 0, nil, err
+	}
+	list, more, err := r.Service.ListAudit(c.Request().Context(), r.Actor, store.AuditFilter{OrganizationID: r.Org,
+		TargetID: c.QueryParam("targetId"), Action: c.QueryParam("action"), From: from, To: to, After: after, Limit: limit})
+	if err != nil {
+		return 0, nil, err
+	}
+	out := listView[auditView]{Data: []auditView{}, HasMore: more}
+	for i := range list {
+		out.Data = append(out.Data, newAuditView(&list[i]))
+	}
+	if more {
+		out.NextCursor = list[len(list)-1].ID
+	}
+	return http.StatusOK, out, nil
+}

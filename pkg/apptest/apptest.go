@@ -1,0 +1,201 @@
+// Package apptest starts the platform's services in-process for tests: real HTTP servers on
+// loopback listeners, over a real (test) database, wired exactly as the binaries wire them.
+package apptest
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"paygate.dev/pkg/app"
+	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/secrets"
+	"paygate.dev/pkg/store"
+)
+
+// Env is a running set of services.
+type Env struct {
+	Store     *store.Store
+	MasterKey []byte
+	Hosts     config.Hosts
+
+	Admin       *app.AdminBackend
+	AdminURL    string
+	Main        *app.MainBackend
+	MainURL     string
+	Frontend    *app.MainFrontend
+	FrontendURL string
+}
+
+// Options adjust the environment.
+type Options struct {
+	// RateLimit per API key (default 1000/s so tests are not throttled).
+	RateLimit int
+	// NoFrontend skips the main frontend; NoMain skips the main backend.
+	NoFrontend, NoMain bool
+	// Workers runs the main backend's background workers.
+	Workers bool
+	// MainBackend adjusts the main backend's configuration before it starts.
+	MainBackend func(*config.MainBackend)
+	// Frontend adjusts the main frontend's configuration before it starts.
+	Frontend func(*config.MainFrontend)
+	// MasterKey reuses a master key (a restarted "process" on the same database).
+	MasterKey []byte
+}
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	return ln
+}
+
+// Start runs the services on s until the test ends.
+func Start(t testing.TB, s *store.Store, o Options) *Env {
+	t.Helper()
+	mk := o.MasterKey
+	if mk == nil {
+		mk, _ = secrets.ParseKey(secrets.GenerateKey())
+	}
+	adminLn, mainLn, frontLn := listen(t), listen(t), listen(t)
+	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
+	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second}
+	log := logging.Discard()
+	env := &Env{Store: s, MasterKey: mk, Hosts: hosts}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 3)
+	running := 0
+	t.Cleanup(func() {
+		cancel()
+		for i := 0; i < running; i++ {
+			<-done
+		}
+	})
+	serve := func(ln net.Listener, h http.Handler) {
+		running++
+		go func() {
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			go func() { <-ctx.Done(); sctx, c := context.WithTimeout(context.Background(), 5*time.Second); _ = srv.Shutdown(sctx); c() }()
+			_ = srv.Serve(ln)
+			done <- struct{}{}
+		}()
+	}
+
+	rate := o.RateLimit
+	if rate == 0 {
+		rate = 1000
+	}
+	acfg := config.AdminBackend{Common: common, JWTSigningKey: secrets.Derive(mk, "test-jwt"), SessionTTL: 15 * time.Minute,
+		IdempotencyTTL: 48 * time.Hour, RateLimit: rate}
+	admin, err := app.AdminBackendOn(acfg, log, s)
+	if err != nil {
+		t.Fatalf("admin backend: %v", err)
+	}
+	env.Admin, env.AdminURL = admin, "http://"+hosts.AdminBackendDomain
+	serve(adminLn, admin.Handler())
+
+	if !o.NoMain {
+		mcfg := config.MainBackend{Common: common, CORSOrigins: []string{hosts.MainFrontendURL()}, Workers: o.Workers, WorkerCount: 2,
+			RateLimit: 1000, IPNAllowPrivateTargets: true}
+		if o.MainBackend != nil {
+			o.MainBackend(&mcfg)
+		}
+		mb, err := app.MainBackendOn(ctx, mcfg, log, s)
+		if err != nil {
+			t.Fatalf("main backend: %v", err)
+		}
+		env.Main, env.MainURL = mb, "http://"+hosts.MainBackendDomain
+		running++
+		go func() { _ = mb.Serve(ctx, mainLn); done <- struct{}{} }()
+	} else {
+		mainLn.Close()
+	}
+	if !o.NoFrontend {
+		fcfg := config.MainFrontend{AppEnv: config.AppProduction, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
+			MainBackendInternalURL: "http://" + hosts.MainBackendDomain, StripeJSURL: "https://js.stripe.com/v3"}
+		if o.Frontend != nil {
+			o.Frontend(&fcfg)
+		}
+		fe, err := app.NewMainFrontend(ctx, fcfg, log)
+		if err != nil {
+			t.Fatalf("main frontend: %v", err)
+		}
+		env.Frontend, env.FrontendURL = fe, "http://"+hosts.MainFrontendDomain
+		serve(frontLn, fe.Handler())
+	} else {
+		frontLn.Close()
+	}
+	return env
+}
+
+// Service is the admin backend's platform service (for setting up fixtures directly).
+func (e *Env) Service() *platform.Service { return e.Admin.Service }
+
+// Tenant is an organisation with an admin user, an all-scopes test key and a live key, and a
+// site with a test-mode wire-transfer provider.
+type Tenant struct {
+	Org       *domain.Organization
+	Admin     domain.Actor
+	Site      *domain.Site
+	Provider  *domain.Provider
+	SiteHook  string // the site's IPN signing secret
+	TestKey   string
+	LiveKey   string
+	AdminUser *domain.User
+	Password  string
+}
+
+// NewTenant creates a tenant with everything a checkout needs.
+func (e *Env) NewTenant(t testing.TB) *Tenant {
+	t.Helper()
+	ctx := context.Background()
+	svc := e.Service()
+	sys := domain.SystemActor("")
+	name := "Tenant " + domain.RandomString(6)
+	country, oss := "DE", true
+	org, err := svc.CreateOrganization(ctx, sys, platform.OrganizationInput{Name: &name, SellerCountry: &country, OSSRegistered: &oss})
+	if err != nil {
+		t.Fatalf("organization: %v", err)
+	}
+	password := "pw-" + domain.RandomString(16)
+	email := "admin." + strings.ToLower(domain.RandomString(8)) + "@example.com"
+	u, err := svc.CreateUser(ctx, sys, platform.CreateUserInput{Email: email, Password: password})
+	if err != nil {
+		t.Fatalf("user: %v", err)
+	}
+	if err := e.Store.AddMembership(ctx, &domain.Membership{OrganizationID: org.ID, UserID: u.ID, Role: domain.RoleAdmin}); err != nil {
+		t.Fatalf("membership: %v", err)
+	}
+	admin := domain.Actor{Type: domain.ActorUser, ID: u.ID, Label: u.Email, OrganizationID: org.ID, Role: domain.RoleAdmin}
+	pname := "Bank transfer"
+	prov, err := svc.CreateProvider(ctx, admin, org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &pname,
+		Settings: map[string]string{"bankName": "Test Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX",
+			"instructions": "Use the reference."}})
+	if err != nil {
+		t.Fatalf("provider: %v", err)
+	}
+	sname := "Shop"
+	hosts := []string{"shop.example.com", "localhost", "127.0.0.1"}
+	ids := []string{prov.ID}
+	site, hook, err := svc.CreateSite(ctx, admin, org.ID, platform.SiteInput{Name: &sname, AllowedHosts: &hosts, ProviderIDs: &ids, DefaultProviderID: &prov.ID})
+	if err != nil {
+		t.Fatalf("site: %v", err)
+	}
+	_, testKey, err := svc.CreateAPIKey(ctx, admin, org.ID, platform.APIKeyInput{Name: "test", Mode: "test", Scopes: []string{"*:*"}})
+	if err != nil {
+		t.Fatalf("test key: %v", err)
+	}
+	_, liveKey, err := svc.CreateAPIKey(ctx, admin, org.ID, platform.APIKeyInput{Name: "live", Mode: "live", Scopes: []string{"*:*"}})
+	if err != nil {
+		t.Fatalf("live key: %v", err)
+	}
+	return &Tenant{Org: org, Admin: admin, Site: site, Provider: prov, SiteHook: hook, TestKey: testKey, LiveKey: liveKey, AdminUser: u, Password: password}
+}

@@ -1,0 +1,486 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/money"
+	"paygate.dev/pkg/store"
+)
+
+// Limits on checkout input.
+const (
+	MaxAmount           = 1_000_000_000_000 // minor units
+	MaxQuantity         = 1_000_000
+	MaxItems            = 250
+	MaxReferenceLength  = 64
+	MaxURLLength        = 2048
+	MinExpiryMinutes    = 30
+	MaxExpiryMinutes    = 90 * 24 * 60
+	DefaultExpiry       = 24 * time.Hour
+	maxMetadataKeys     = 50
+	maxMetadataBytes    = 16 << 10
+	maxNameLength       = 255
+	maxDescriptionBytes = 1000
+)
+
+// ItemInput is one line item as merchants send it.
+type ItemInput struct {
+	Name        string
+	Description string
+	Quantity    int64
+	UnitPrice   int64
+	VATRate     *int64 // hundredths of a percent
+	ItemType    string
+}
+
+// CheckoutInput creates a checkout (from the API, the dashboard or an integration).
+type CheckoutInput struct {
+	Amount            int64
+	Currency          string
+	Email             string
+	ExternalReference string
+	InvoiceNumber     string
+	ReturnURL         string
+	CancelURL         string
+	IPNURL            string
+	ClientID          string
+	BillingAddress    *domain.Address
+	ShippingAddress   *domain.Address
+	Items             []ItemInput
+	Language          string
+	Metadata          map[string]any
+	ExpiresInMinutes  *int
+	// Mode is required for dashboard users; an API key always creates objects of its own mode.
+	Mode      domain.Mode
+	Origin    domain.CheckoutOrigin
+	OriginRef *string
+}
+
+// AmountMismatchMessage is the text the merchant plugins match on; never change it.
+func AmountMismatchMessage(sum, amount int64) string {
+	return fmt.Sprintf("sum of item amounts (%d) does not match total amount (%d)", sum, amount)
+}
+
+var (
+	referenceRE = regexp.MustCompile(`^[\x20-\x7E\p{L}\p{N}]+$`)
+	languageRE  = regexp.MustCompile(`^([a-zA-Z]{2})([-_][a-zA-Z]{2})?$`)
+)
+
+// CreateCheckout validates a checkout against the contract and the site, and stores it.
+//
+// Errors: NOT_FOUND when the site does not belong to the organisation; 400 VALIDATION_ERROR
+// naming the field for bad input, AMOUNT_MISMATCH when the items do not add up to the amount;
+// 422 NO_PROVIDER_AVAILABLE when the site has no enabled provider for the mode and currency.
+func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput) (*domain.Checkout, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "checkout", "create"); err != nil {
+		return nil, err
+	}
+	site, err := s.store.GetSite(ctx, orgID, siteID)
+	if err != nil {
+		return nil, err
+	}
+	mode := in.Mode
+	if actor.Type == domain.ActorAPIKey {
+		mode = actor.Mode
+	}
+	if !mode.Valid() {
+		return nil, domain.Invalid("mode", "mode must be test or live")
+	}
+	c, err := s.buildCheckout(site, mode, in)
+	if err != nil {
+		return nil, err
+	}
+	providers, err := s.store.ListSiteProviders(ctx, orgID, siteID)
+	if err != nil {
+		return nil, err
+	}
+	if len(OfferedProviders(providers, mode, c.Currency)) == 0 {
+		return nil, domain.Unprocessable(domain.CodeNoProvider,
+			"the site has no enabled %s-mode payment provider that accepts %s; assign one to the site first", mode, c.Currency)
+	}
+	c.CreatedBy = actor.Label
+	for attempt := 0; ; attempt++ {
+		err = s.store.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.CreateCheckout(ctx, c); err != nil {
+				return err
+			}
+			if actor.Type == domain.ActorUser {
+				return tx.Audit(ctx, actor, "checkout.create", "checkout", c.ID, map[string]any{"amount": c.Amount, "currency": c.Currency, "siteId": siteID})
+			}
+			return nil
+		})
+		// A short-code collision (about 2^-71) gets fresh codes; anything else is final.
+		if err != nil && attempt < 2 && (store.IsConstraint(err, "checkouts_short_code_key") || store.IsConstraint(err, "checkouts_session_public_id_key")) {
+			c.ShortCode, c.SessionPublicID = domain.NewShortCode(), domain.NewSessionPublicID()
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.CheckoutsCreated.WithLabelValues(string(mode), string(c.Origin)).Inc()
+	return c, nil
+}
+
+// OfferedProviders keeps the providers that can take a payment of this mode and currency.
+func OfferedProviders(ps []domain.Provider, mode domain.Mode, currency string) []domain.Provider {
+	var out []domain.Provider
+	for _, p := range ps {
+		if p.Offers(mode, currency) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// buildCheckout validates every field before anything is written.
+func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in CheckoutInput) (*domain.Checkout, error) {
+	cur, ok := money.Lookup(in.Currency)
+	if !ok {
+		return nil, domain.Invalid("currency", "currency %q is not a known ISO 4217 code", in.Currency)
+	}
+	if in.Amount <= 0 {
+		return nil, domain.Invalid("amount", "amount must be a positive integer in minor units of %s", cur.Code)
+	}
+	if in.Amount > MaxAmount {
+		return nil, domain.Invalid("amount", "amount must be at most %d", int64(MaxAmount))
+	}
+	c := &domain.Checkout{
+		ID: domain.NewID(domain.PrefixCheckout), OrganizationID: site.OrganizationID, SiteID: site.ID, Mode: mode,
+		ShortCode: domain.NewShortCode(), SessionPublicID: domain.NewSessionPublicID(), Status: domain.CheckoutOpen,
+		Amount: in.Amount, Currency: cur.Code, Origin: in.Origin, OriginRef: in.OriginRef, Metadata: in.Metadata,
+	}
+	if c.Origin == "" {
+		c.Origin = domain.OriginAPI
+	}
+	c.Email = strings.TrimSpace(in.Email)
+	if c.Email != "" {
+		if err := domain.ValidateEmail("email", c.Email); err != nil {
+			return nil, err
+		}
+	}
+	c.ExternalReference = strings.TrimSpace(in.ExternalReference)
+	c.InvoiceNumber = strings.TrimSpace(in.InvoiceNumber)
+	if c.ExternalReference == "" && c.InvoiceNumber == "" {
+		return nil, domain.Invalid("externalReference", "externalReference or invoiceNumber is required")
+	}
+	for field, v := range map[string]string{"externalReference": c.ExternalReference, "invoiceNumber": c.InvoiceNumber} {
+		if len(v) > MaxReferenceLength {
+			return nil, domain.Invalid(field, "%s must be at most %d characters", field, MaxReferenceLength)
+		}
+		if v != "" && !referenceRE.MatchString(v) {
+			return nil, domain.Invalid(field, "%s must not contain control characters", field)
+		}
+	}
+	c.ClientID = strings.TrimSpace(in.ClientID)
+	if len(c.ClientID) > 128 {
+		return nil, domain.Invalid("clientId", "clientId must be at most 128 characters")
+	}
+	var err error
+	if c.ReturnURL, err = s.checkURL("returnUrl", in.ReturnURL, mode, site, true); err != nil {
+		return nil, err
+	}
+	if c.CancelURL, err = s.checkURL("cancelUrl", in.CancelURL, mode, site, true); err != nil {
+		return nil, err
+	}
+	if c.IPNURL, err = s.checkURL("ipnUrl", in.IPNURL, mode, site, false); err != nil {
+		return nil, err
+	}
+	for field, a := range map[string]*domain.Address{"billingAddress": in.BillingAddress, "shippingAddress": in.ShippingAddress} {
+		if a != nil {
+			if err := a.Validate(field); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c.BillingAddress, c.ShippingAddress = in.BillingAddress, in.ShippingAddress
+	if in.Language != "" {
+		m := languageRE.FindStringSubmatch(strings.TrimSpace(in.Language))
+		if m == nil {
+			return nil, domain.Invalid("language", "language must be a code like de or de-DE")
+		}
+		c.Language = strings.ToLower(m[1])
+	}
+	if err := checkMetadata(in.Metadata); err != nil {
+		return nil, err
+	}
+	expiry := DefaultExpiry
+	if in.ExpiresInMinutes != nil {
+		m := *in.ExpiresInMinutes
+		if m < MinExpiryMinutes || m > MaxExpiryMinutes {
+			return nil, domain.Invalid("expiresInMinutes", "expiresInMinutes must be from %d (30 minutes) to %d (90 days)", MinExpiryMinutes, MaxExpiryMinutes)
+		}
+		expiry = time.Duration(m) * time.Minute
+	}
+	c.ExpiresAt = store.UTC(s.now().Add(expiry))
+	if c.Items, err = buildItems(in.Items, in.Amount); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func buildItems(in []ItemInput, amount int64) ([]domain.Item, error) {
+	if len(in) > MaxItems {
+		return nil, domain.Invalid("items", "at most %d items", MaxItems)
+	}
+	items := make([]domain.Item, 0, len(in))
+	var sum int64
+	for i, it := range in {
+		field := fmt.Sprintf("items[%d]", i)
+		name, desc := strings.TrimSpace(it.Name), strings.TrimSpace(it.Description)
+		if name == "" {
+			name, desc = desc, ""
+		}
+		if name == "" {
+			return nil, domain.Invalid(field+".name", "%s needs a name or a description", field)
+		}
+		if len(name) > maxNameLength {
+			return nil, domain.Invalid(field+".name", "%s.name must be at most %d characters", field, maxNameLength)
+		}
+		if len(desc) > maxDescriptionBytes {
+			return nil, domain.Invalid(field+".description", "%s.description must be at most %d characters", field, maxDescriptionBytes)
+		}
+		if it.Quantity < 1 || it.Quantity > MaxQuantity {
+			return nil, domain.Invalid(field+".quantity", "%s.quantity must be a whole number from 1 to %d", field, MaxQuantity)
+		}
+		if it.UnitPrice > MaxAmount || it.UnitPrice < -MaxAmount {
+			return nil, domain.Invalid(field+".unitPrice", "%s.unitPrice is out of range", field)
+		}
+		typ, ok := domain.ParseItemType(it.ItemType)
+		if !ok {
+			return nil, domain.Invalid(field+".itemType", "%s.itemType %q is not one of goods, digital_service, shipping, tax, discount (or physical, virtual)", field, it.ItemType)
+		}
+		switch untyped := strings.TrimSpace(it.ItemType) == ""; {
+		case it.UnitPrice < 0 && untyped:
+			typ = domain.ItemDiscount // a negative line without a type is a discount
+		case it.UnitPrice < 0 && typ != domain.ItemDiscount:
+			return nil, domain.Invalid(field+".unitPrice", "%s.unitPrice may be negative only for discount lines", field)
+		case it.UnitPrice > 0 && typ == domain.ItemDiscount:
+			return nil, domain.Invalid(field+".unitPrice", "%s is a discount: its unitPrice must be negative", field)
+		}
+		if it.VATRate != nil && (*it.VATRate < 0 || *it.VATRate > 10000) {
+			return nil, domain.Invalid(field+".vatRate", "%s.vatRate must be a percentage from 0 to 100", field)
+		}
+		total, err := money.Mul(it.Quantity, it.UnitPrice)
+		if err == nil {
+			sum, err = money.Add(sum, total)
+		}
+		if err != nil {
+			return nil, domain.Invalid("items", "the items' total is out of range")
+		}
+		items = append(items, domain.Item{Name: name, Description: desc, Quantity: it.Quantity, UnitPrice: it.UnitPrice, VATRate: it.VATRate, ItemType: typ})
+	}
+	if len(items) > 0 && sum != amount {
+		return nil, &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeAmountMismatch, Field: "items", Message: AmountMismatchMessage(sum, amount)}
+	}
+	return items, nil
+}
+
+// checkURL validates a merchant URL: absolute https (http only for localhost in test mode, or
+// in development); return and cancel URLs must also be on one of the site's allowed hosts.
+// The literal {transactionId} placeholder is allowed anywhere.
+func (s *Service) checkURL(field, raw string, mode domain.Mode, site *domain.Site, redirect bool) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", nil
+	}
+	if len(raw) > MaxURLLength {
+		return "", domain.Invalid(field, "%s must be at most %d characters", field, MaxURLLength)
+	}
+	probe := strings.ReplaceAll(raw, "{transactionId}", "txn")
+	u, err := url.Parse(probe)
+	if err != nil || u.Host == "" || !u.IsAbs() || u.User != nil {
+		return "", domain.Invalid(field, "%s must be an absolute URL", field)
+	}
+	host := strings.ToLower(u.Hostname())
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !(isLocalhost(host) && (mode == domain.ModeTest || s.dev)) {
+			return "", domain.Invalid(field, "%s must use https (http is allowed only for localhost in test mode)", field)
+		}
+	default:
+		return "", domain.Invalid(field, "%s must use https", field)
+	}
+	if redirect && !(site.HostAllowed(host) || site.HostAllowed(strings.ToLower(u.Host))) {
+		return "", domain.Invalid(field, "%s host %s is not one of the site's allowed hosts; add it to the site first", field, host)
+	}
+	return raw, nil
+}
+
+func isLocalhost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkMetadata(m map[string]any) error {
+	if m == nil {
+		return nil
+	}
+	if len(m) > maxMetadataKeys {
+		return domain.Invalid("metadata", "metadata holds at most %d keys", maxMetadataKeys)
+	}
+	for k := range m {
+		if k == "" || len(k) > 64 {
+			return domain.Invalid("metadata", "metadata keys must be 1 to 64 characters")
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil || len(b) > maxMetadataBytes {
+		return domain.Invalid("metadata", "metadata must be at most %d bytes of JSON", maxMetadataBytes)
+	}
+	return nil
+}
+
+// CheckoutDetail is a checkout with its transactions.
+type CheckoutDetail struct {
+	Checkout     *domain.Checkout
+	Transactions []domain.Transaction
+}
+
+// GetCheckout returns a checkout with its items and transactions; NOT_FOUND for another
+// organisation's.
+func (s *Service) GetCheckout(ctx context.Context, actor domain.Actor, orgID, id string) (*CheckoutDetail, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "checkout", "read"); err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetCheckout(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	txns, err := s.store.ListCheckoutTransactions(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	return &CheckoutDetail{Checkout: c, Transactions: txns}, nil
+}
+
+// ListCheckouts lists checkouts newest first. It returns the page and whether there is more.
+func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f store.CheckoutFilter) ([]domain.Checkout, bool, error) {
+	if err := inOrg(actor, f.OrganizationID); err != nil {
+		return nil, false, err
+	}
+	if err := auth.Authorize(actor, "checkout", "read"); err != nil {
+		return nil, false, err
+	}
+	if f.Limit < 1 || f.Limit > 100 {
+		return nil, false, domain.Invalid("limit", "limit must be from 1 to 100")
+	}
+	if f.Status != "" && !validCheckoutStatus(f.Status) {
+		return nil, false, domain.Invalid("status", "status must be open, completed, expired or cancelled")
+	}
+	if f.Mode != "" && !f.Mode.Valid() {
+		return nil, false, domain.Invalid("mode", "mode must be test or live")
+	}
+	out, err := s.store.ListCheckouts(ctx, f)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > f.Limit
+	if more {
+		out = out[:f.Limit]
+	}
+	return out, more, nil
+}
+
+func validCheckoutStatus(st domain.CheckoutStatus) bool {
+	switch st {
+	case domain.CheckoutOpen, domain.CheckoutCompleted, domain.CheckoutExpired, domain.CheckoutCancelled:
+		return true
+	}
+	return false
+}
+
+// UpdateCheckout replaces metadata and/or extends the expiry of an open checkout.
+func (s *Service) UpdateCheckout(ctx context.Context, actor domain.Actor, orgID, id string, metadata map[string]any, expiresInMinutes *int) (*domain.Checkout, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "checkout", "update"); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(metadata); err != nil {
+		return nil, err
+	}
+	var exp *time.Time
+	if expiresInMinutes != nil {
+		m := *expiresInMinutes
+		if m < MinExpiryMinutes || m > MaxExpiryMinutes {
+			return nil, domain.Invalid("expiresInMinutes", "expiresInMinutes must be from %d to %d", MinExpiryMinutes, MaxExpiryMinutes)
+		}
+		t := s.now().Add(time.Duration(m) * time.Minute)
+		exp = &t
+	}
+	if metadata == nil && exp == nil {
+		return nil, domain.Invalid("metadata", "send metadata and/or expiresInMinutes")
+	}
+	var out *domain.Checkout
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		if exp != nil {
+			cur, err := tx.GetCheckout(ctx, orgID, id)
+			if err != nil {
+				return err
+			}
+			if !cur.OpenAt(s.now()) {
+				return domain.Conflict(domain.CodeCheckoutClosed, "only an open checkout's expiry can change (it is %s)", cur.EffectiveStatus(s.now()))
+			}
+			if !exp.After(cur.ExpiresAt) {
+				return domain.Invalid("expiresInMinutes", "the new expiry must be later than the current one (%s)", cur.ExpiresAt.Format(time.RFC3339))
+			}
+		}
+		out, err = tx.UpdateCheckoutMetadata(ctx, orgID, id, metadata, exp)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "checkout.update", "checkout", id, map[string]any{"metadata": metadata != nil, "expiresAt": exp})
+	})
+	return out, err
+}
+
+// ExpireCheckout ends an open checkout now (CONFLICT when it is not open).
+func (s *Service) ExpireCheckout(ctx context.Context, actor domain.Actor, orgID, id string) (*domain.Checkout, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "checkout", "update"); err != nil {
+		return nil, err
+	}
+	var out *domain.Checkout
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		txns, err := tx.ListCheckoutTransactions(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		for _, t := range txns {
+			if t.Status == domain.TxnPendingProvider {
+				return domain.Conflict(domain.CodeInvalidState, "transaction %s is waiting for the provider; end it first", t.ID)
+			}
+		}
+		out, err = tx.EndCheckout(ctx, orgID, id, domain.CheckoutExpired)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "checkout.expire", "checkout", id, nil)
+	})
+	return out, err
+}

@@ -1,0 +1,93 @@
+package runtimeapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client calls the runtime API (server to server, from the main frontend).
+type Client struct {
+	BaseURL string // e.g. http://main-backend:8081
+	HTTP    *http.Client
+}
+
+// Error is a non-2xx answer of the runtime API.
+type Error struct {
+	Status int
+	Body   ErrorBody
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("runtime API %d %s: %s", e.Status, e.Body.Code, e.Body.Message)
+}
+
+// IsNotFound reports whether err is a 404 from the runtime API.
+func IsNotFound(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Status == http.StatusNotFound
+}
+
+// GetCheckout fetches what the hosted page shows. requestID is forwarded for log correlation.
+func (c *Client) GetCheckout(ctx context.Context, code, requestID string) (*Checkout, error) {
+	var out Checkout
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/checkouts/"+url.PathEscape(code), nil, requestID, &out)
+}
+
+// TaxPreview asks for the tax of a buyer.
+func (c *Client) TaxPreview(ctx context.Context, code string, req TaxPreviewRequest, requestID string) (*TaxPreview, error) {
+	var out TaxPreview
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/checkouts/"+url.PathEscape(code)+"/tax-preview", req, requestID, &out)
+}
+
+// TransactionStatus polls a transaction.
+func (c *Client) TransactionStatus(ctx context.Context, id, requestID string) (*TransactionStatus, error) {
+	var out TransactionStatus
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/transactions/"+url.PathEscape(id)+"/status", nil, requestID, &out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in any, requestID string, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if requestID != "" {
+		req.Header.Set("X-Request-ID", requestID)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode/100 != 2 {
+		e := &Error{Status: res.StatusCode}
+		_ = json.Unmarshal(raw, &e.Body)
+		return e
+	}
+	return json.Unmarshal(raw, out)
+}
