@@ -116,6 +116,7 @@ func (a *API) coreRoutes() []Route {
 
 		{Method: http.MethodGet, Path: "/transactions", Handler: a.listTransactions},
 		{Method: http.MethodGet, Path: "/transactions/:id", Handler: a.getTransaction},
+		{Method: http.MethodPost, Path: "/transactions/:id/mark-paid", Handler: a.markPaid},
 
 		{Method: http.MethodGet, Path: "/sites", Handler: a.listSites},
 		{Method: http.MethodPost, Path: "/sites", Handler: a.createSite},

@@ -223,3 +223,24 @@ func newTransactionDetailView(d *platform.TransactionDetail) *transactionView {
 	}
 	return v
 }
+
+type markPaidIn struct {
+	Note string `json:"note"`
+}
+
+// markPaid confirms that a wire transfer arrived.
+func (a *API) markPaid(c echo.Context, r *Request) (int, any, error) {
+	var in markPaidIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.Request().Context()
+	if _, err := r.Service.MarkPaid(ctx, r.Actor, r.Org, c.Param("id"), in.Note); err != nil {
+		return 0, nil, err
+	}
+	d, err := r.Service.GetTransaction(ctx, r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newTransactionDetailView(d), nil
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,7 +14,9 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/runtimesrv"
 	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/tax"
 )
 
 // MainBackend is the main backend: provider webhooks at /hooks/..., the checkout runtime API
@@ -25,6 +28,7 @@ type MainBackend struct {
 	Service *platform.Service
 	Metrics *metrics.Registry
 	Echo    *echo.Echo
+	Runtime *runtimesrv.Server
 
 	ownsStore bool
 
@@ -54,7 +58,9 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 		return nil, err
 	}
 	m := metrics.New()
-	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev()})
+	vies := tax.NewCachedVIES(&tax.VIESClient{BaseURL: cfg.VIESURL, HTTP: &http.Client{Timeout: 8 * time.Second}}, 24*time.Hour)
+	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(),
+		Providers: providerRegistry(), VIES: vies})
 	b := &MainBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m}
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
 	httpapi.Health(e, "main-backend", readiness(s))

@@ -14,8 +14,10 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/tax"
 )
 
 // Deps are what the service needs.
@@ -29,6 +31,10 @@ type Deps struct {
 	// Dev relaxes URL rules for local development (http://localhost return URLs in test mode).
 	Dev bool
 	Now func() time.Time
+	// Providers are the payment adapters this process can use.
+	Providers providers.Registry
+	// VIES checks EU VAT ids for sites that ask for it (nil: format checks only).
+	VIES tax.VATChecker
 }
 
 // Service carries out the platform's use cases.
@@ -42,14 +48,22 @@ type Service struct {
 	dev     bool
 	now     func() time.Time
 
-	dataKeys *sync.Map // organisation id → *secrets.DataKey
+	dataKeys  *sync.Map // organisation id → *secrets.DataKey
+	providers providers.Registry
+	vies      tax.VATChecker
+	// returnURLs lets integrations decide where a buyer goes after paying (by checkout origin).
+	returnURLs map[domain.CheckoutOrigin]ReturnURLFunc
 
 	onKeyChange func(keyID string)
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{}}
+	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{},
+		providers: d.Providers, vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{}}
+	if s.providers == nil {
+		s.providers = providers.Registry{}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -151,3 +165,6 @@ func inOrg(actor domain.Actor, orgID string) error {
 	}
 	return domain.NotFound("organization")
 }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }

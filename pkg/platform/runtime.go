@@ -1,0 +1,455 @@
+package platform
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/providers"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/tax"
+)
+
+// ReturnURLFunc decides where the buyer goes after a transaction (integrations whose store
+// answers with its own return URL, such as Duda, register one for their checkout origin).
+type ReturnURLFunc func(ctx context.Context, c *domain.Checkout, t *domain.Transaction) (string, error)
+
+// RegisterReturnURL sets the return-URL rule of a checkout origin.
+func (s *Service) RegisterReturnURL(origin domain.CheckoutOrigin, fn ReturnURLFunc) { s.returnURLs[origin] = fn }
+
+// ReturnURL is where the buyer goes after paying: the merchant's returnUrl with the literal
+// {transactionId} replaced (or what the checkout's integration says).
+func (s *Service) ReturnURL(ctx context.Context, c *domain.Checkout, t *domain.Transaction) (string, error) {
+	if fn, ok := s.returnURLs[c.Origin]; ok {
+		return fn(ctx, c, t)
+	}
+	return strings.ReplaceAll(c.ReturnURL, "{transactionId}", t.ID), nil
+}
+
+// Adapter returns the adapter of a provider type.
+func (s *Service) Adapter(t domain.ProviderType) (providers.Adapter, error) { return s.providers.Get(t) }
+
+// Buyer is what the buyer entered on the hosted page.
+type Buyer struct {
+	domain.BillingDetails
+}
+
+// Validate checks the buyer's details (all optional except where a provider needs them).
+func (b *Buyer) Validate() error {
+	for name, v := range map[string]*string{"name": &b.Name, "company": &b.Company, "line1": &b.Line1, "line2": &b.Line2,
+		"city": &b.City, "postalCode": &b.PostalCode, "vatId": &b.VATID, "email": &b.Email} {
+		*v = strings.TrimSpace(*v)
+		if len(*v) > 255 {
+			return domain.Invalid("billingAddress."+name, "%s must be at most 255 characters", name)
+		}
+	}
+	if b.Email != "" {
+		if err := domain.ValidateEmail("billingAddress.email", b.Email); err != nil {
+			return err
+		}
+	}
+	if b.Country != "" {
+		b.Country = domain.NormalizeCountry(b.Country)
+		if !domain.IsCountryCode(b.Country) {
+			return domain.Invalid("billingAddress.country", "country must be an ISO 3166 alpha-2 code")
+		}
+	}
+	return nil
+}
+
+// TaxFor computes the tax of a checkout for a buyer: the organisation's tax settings, the
+// checkout's lines (or one goods line for the amount), the buyer's billing country (from the
+// form, else the checkout), the checkout's shipping country, and the VAT id checked as the site
+// asks (none, format, or VIES).
+func (s *Service) TaxFor(ctx context.Context, org *domain.Organization, site *domain.Site, c *domain.Checkout, b domain.BillingDetails) (tax.Result, error) {
+	lines := make([]tax.Line, 0, len(c.Items))
+	for _, it := range c.Items {
+		l := tax.Line{Type: tax.SupplyType(it.ItemType), Quantity: it.Quantity, UnitPrice: it.UnitPrice}
+		if it.VATRate != nil {
+			r := tax.Rate(*it.VATRate)
+			l.Rate = &r
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, tax.Line{Type: tax.SupplyGoods, Quantity: 1, UnitPrice: c.Amount})
+	}
+	buyer := tax.Buyer{VATIDStatus: tax.VATIDNone}
+	switch {
+	case b.Country != "":
+		buyer.BillingCountry, buyer.BillingSource = b.Country, "billing_form"
+	case c.BillingAddress != nil && c.BillingAddress.Country != "":
+		buyer.BillingCountry, buyer.BillingSource = c.BillingAddress.Country, "checkout_billing_address"
+	}
+	if c.ShippingAddress != nil && c.ShippingAddress.Country != "" {
+		buyer.ShippingCountry, buyer.ShippingSource = c.ShippingAddress.Country, "checkout_shipping_address"
+	}
+	vatID := b.VATID
+	if vatID == "" && c.BillingAddress != nil {
+		vatID = c.BillingAddress.VATID
+	}
+	if site.VATIDValidation != domain.VATIDNone && vatID != "" {
+		var checker tax.VATChecker
+		if site.VATIDValidation == domain.VATIDVIES {
+			checker = s.vies
+		}
+		id, status, _, err := tax.VerifyVATID(ctx, checker, vatID)
+		if err != nil {
+			// VIES answered something unexpected: fall back to the format check, on record.
+			s.log.WarnContext(ctx, "VIES check failed; using the format check", "error", err)
+			id, status, _, _ = tax.VerifyVATID(ctx, nil, vatID)
+			if status == tax.VATIDFormatValid {
+				status = tax.VATIDVIESUnavailable
+			}
+		}
+		buyer.VATID, buyer.VATIDStatus = id, status
+	}
+	res, err := tax.Compute(tax.Input{
+		Settings: tax.Settings{SellerCountry: org.SellerCountry, PricesIncludeTax: org.PricesIncludeTax, OSSRegistered: org.OSSRegistered},
+		Currency: c.Currency, Lines: lines, Buyer: buyer, At: s.now(),
+	})
+	if err != nil {
+		return tax.Result{}, domain.Invalid("billingAddress", "cannot compute tax: %s", strings.TrimPrefix(err.Error(), "tax: invalid input: "))
+	}
+	return res, nil
+}
+
+// RuntimeCheckout is a checkout with what the hosted page needs around it.
+type RuntimeCheckout struct {
+	Checkout     *domain.Checkout
+	Site         *domain.Site
+	Organization *domain.Organization
+	Providers    []domain.Provider // offered: assigned, enabled, mode and currency fit
+	// Transaction is the latest attempt that is waiting or paid (to resume the page).
+	Transaction *domain.Transaction
+	Provider    *domain.Provider // the Transaction's provider
+}
+
+// RuntimeCheckout loads a checkout by its short code or public session id (the capabilities
+// the hosted page holds). Unknown codes are NOT_FOUND.
+func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeCheckout, error) {
+	var c *domain.Checkout
+	var err error
+	if strings.HasPrefix(code, domain.PrefixSession+"_") {
+		c, err = s.store.GetCheckoutBySession(ctx, code)
+	} else {
+		c, err = s.store.GetCheckoutByShortCode(ctx, code)
+	}
+	if err != nil {
+		return nil, err
+	}
+	site, err := s.store.GetSite(ctx, c.OrganizationID, c.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	org, err := s.store.GetOrganization(ctx, c.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := s.store.ListSiteProviders(ctx, c.OrganizationID, c.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: OfferedProviders(ps, c.Mode, c.Currency)}
+	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(txns) - 1; i >= 0; i-- {
+		t := txns[i]
+		if t.Status.Paid() || t.Status == domain.TxnRefunded || t.Status == domain.TxnPendingProvider {
+			rc.Transaction = &txns[i]
+			break
+		}
+	}
+	if rc.Transaction != nil {
+		if rc.Provider, err = s.store.GetProvider(ctx, c.OrganizationID, rc.Transaction.ProviderID); err != nil {
+			return nil, err
+		}
+	}
+	return rc, nil
+}
+
+// StartInput is the hosted page's request to pay.
+type StartInput struct {
+	SessionPublicID string
+	ProviderID      string
+	Buyer           Buyer
+}
+
+// Started is a transaction that began, and what the page does next.
+type Started struct {
+	Transaction *domain.Transaction
+	Tax         tax.Result
+	Result      *providers.StartResult
+}
+
+// StartTransaction creates a payment attempt with the authoritative tax and starts it at the
+// provider. A second request for the same provider while an attempt is still open resumes that
+// attempt instead of starting another (double submits, reloads).
+//
+// Errors: NOT_FOUND for an unknown session; CONFLICT CHECKOUT_EXPIRED, CHECKOUT_NOT_OPEN or
+// CHECKOUT_ALREADY_PAID; 422 PROVIDER_NOT_AVAILABLE for a provider the checkout does not offer;
+// 503 PROVIDER_ERROR when the provider fails (the attempt is marked failed).
+func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started, error) {
+	if err := in.Buyer.Validate(); err != nil {
+		return nil, err
+	}
+	rc, err := s.RuntimeCheckout(ctx, in.SessionPublicID)
+	if err != nil {
+		return nil, err
+	}
+	c := rc.Checkout
+	if err := checkOpen(c, s.now()); err != nil {
+		return nil, err
+	}
+	var prov *domain.Provider
+	for i := range rc.Providers {
+		if rc.Providers[i].ID == in.ProviderID {
+			prov = &rc.Providers[i]
+		}
+	}
+	if prov == nil {
+		return nil, domain.Unprocessable("PROVIDER_NOT_AVAILABLE", "this payment method is not available for this checkout")
+	}
+	adapter, err := s.providers.Get(prov.Type)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.ProviderCredentials(ctx, prov)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.TaxFor(ctx, rc.Organization, rc.Site, c, in.Buyer.BillingDetails)
+	if err != nil {
+		return nil, err
+	}
+	if res.TotalGross <= 0 {
+		return nil, domain.Unprocessable(domain.CodeInvalidState, "the amount to pay must be positive")
+	}
+	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: c, Site: rc.Site, Billing: in.Buyer.BillingDetails,
+		PageURL: s.hosts.PaymentURL(c.ShortCode), Language: c.Language}
+
+	// Resume an open attempt with the same provider and amount.
+	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(txns) - 1; i >= 0; i-- {
+		t := txns[i]
+		if t.ProviderID == prov.ID && t.Status.Open() && t.GrossAmount == res.TotalGross && (t.ProviderReference != nil || t.PaymentReference != nil) {
+			req.Transaction = &t
+			out, err := adapter.Resume(ctx, req)
+			if err != nil {
+				return nil, domain.Unavailable(domain.CodeProviderError, err, "the payment provider is not available; try again")
+			}
+			return &Started{Transaction: &t, Tax: res, Result: out}, nil
+		}
+	}
+
+	evidence := map[string]any{}
+	if err := remarshal(res.Evidence, &evidence); err != nil {
+		return nil, domain.Internal(err, "encode tax evidence")
+	}
+	t := &domain.Transaction{
+		ID: domain.NewID(domain.PrefixTransaction), OrganizationID: c.OrganizationID, CheckoutID: c.ID, SiteID: c.SiteID,
+		ProviderID: prov.ID, ProviderType: prov.Type, Mode: c.Mode, Currency: c.Currency,
+		NetAmount: res.TotalNet, TaxAmount: res.TotalTax, GrossAmount: res.TotalGross, BillingDetails: in.Buyer.BillingDetails, TaxEvidence: evidence,
+	}
+	if err := s.store.CreateTransaction(ctx, t); err != nil {
+		return nil, err
+	}
+	s.metrics.TransactionsByStat.WithLabelValues(string(prov.Type), string(domain.TxnInitiated)).Inc()
+	req.Transaction = t
+	out, err := adapter.Start(ctx, req)
+	if err != nil {
+		msg := err.Error()
+		if len(msg) > 500 {
+			msg = msg[:500]
+		}
+		if _, terr := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: domain.TxnFailed,
+			Set: map[string]any{"failure_code": "provider_error", "failure_message": msg}}); terr != nil {
+			s.log.ErrorContext(ctx, "mark failed start", "transaction_id", t.ID, "error", terr)
+		}
+		if de, ok := err.(*domain.Error); ok && de.Kind != domain.KindInternal {
+			return nil, err
+		}
+		return nil, domain.Unavailable(domain.CodeProviderError, err, "the payment provider could not start the payment; try again or choose another method")
+	}
+	set := map[string]any{}
+	if out.ProviderReference != "" {
+		set["provider_reference"] = out.ProviderReference
+		t.ProviderReference = &out.ProviderReference
+	}
+	if out.PaymentReference != "" {
+		set["payment_reference"] = out.PaymentReference
+		t.PaymentReference = &out.PaymentReference
+	}
+	if out.ProviderData != nil {
+		set["provider_data"] = jsonText(out.ProviderData)
+	}
+	if out.Status == domain.TxnPendingProvider {
+		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: domain.TxnPendingProvider, Set: set})
+		if err != nil {
+			return nil, err
+		}
+		s.metrics.TransactionsByStat.WithLabelValues(string(prov.Type), string(domain.TxnPendingProvider)).Inc()
+		t = moved
+	} else if len(set) > 0 {
+		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, set); err != nil {
+			return nil, err
+		}
+	}
+	return &Started{Transaction: t, Tax: res, Result: out}, nil
+}
+
+// checkOpen says why a checkout cannot take a new payment.
+func checkOpen(c *domain.Checkout, now time.Time) error {
+	switch c.EffectiveStatus(now) {
+	case domain.CheckoutOpen:
+		return nil
+	case domain.CheckoutCompleted:
+		return domain.Conflict(domain.CodeAlreadyPaid, "this checkout has already been paid")
+	case domain.CheckoutExpired:
+		return domain.Conflict(domain.CodeCheckoutExpired, "this checkout has expired")
+	}
+	return domain.Conflict(domain.CodeCheckoutClosed, "this checkout is %s", c.Status)
+}
+
+// RuntimeTransaction is a transaction as the hosted page may see it (by its id, the page's
+// capability), with its checkout and provider.
+type RuntimeTransaction struct {
+	Transaction *domain.Transaction
+	Checkout    *domain.Checkout
+	Provider    *domain.Provider
+}
+
+// RuntimeTransaction loads a transaction for the hosted page.
+func (s *Service) RuntimeTransaction(ctx context.Context, id string) (*RuntimeTransaction, error) {
+	t, err := s.store.GetTransactionByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetCheckout(ctx, t.OrganizationID, t.CheckoutID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetProvider(ctx, t.OrganizationID, t.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	return &RuntimeTransaction{Transaction: t, Checkout: c, Provider: p}, nil
+}
+
+// MarkPendingByBuyer records that the buyer says they paid ("I have sent the transfer", or a
+// finished GoCardless mandate): an initiated attempt waits for the provider from now on.
+func (s *Service) MarkPendingByBuyer(ctx context.Context, id string) (*domain.Transaction, error) {
+	t, err := s.store.GetTransactionByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := store.Now()
+	switch t.Status {
+	case domain.TxnInitiated:
+		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID,
+			To: domain.TxnPendingProvider, Set: map[string]any{"buyer_marked_pending_at": now}, EventData: map[string]any{"by": "buyer"}})
+		if err == nil || domain.ErrorCode(err) != store.ErrAlreadyInState {
+			return moved, err
+		}
+	case domain.TxnPendingProvider:
+	default:
+		if t.Status.Paid() {
+			return t, nil // the money arrived already: nothing to record
+		}
+		return nil, domain.Conflict(domain.CodeInvalidState, "the payment is %s", t.Status)
+	}
+	if t.BuyerMarkedPending == nil {
+		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{"buyer_marked_pending_at": now}, domain.TxnPendingProvider); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.GetTransactionByID(ctx, id)
+}
+
+// CancelByBuyer ends an attempt the buyer abandons (choosing another method, leaving a
+// provider's page). A paid attempt cannot be cancelled.
+func (s *Service) CancelByBuyer(ctx context.Context, id string) (*domain.Transaction, error) {
+	t, err := s.store.GetTransactionByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Status.Open() {
+		if t.Status == domain.TxnCanceled {
+			return t, nil
+		}
+		return nil, domain.Conflict(domain.CodeInvalidState, "the payment is %s and cannot be cancelled", t.Status)
+	}
+	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: domain.TxnCanceled,
+		Set: map[string]any{"failure_code": "buyer_cancelled", "failure_message": "cancelled by the buyer"}, EventData: map[string]any{"by": "buyer"}})
+	if domain.ErrorCode(err) == store.ErrAlreadyInState {
+		return s.store.GetTransactionByID(ctx, id)
+	}
+	if err == nil {
+		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(domain.TxnCanceled)).Inc()
+	}
+	return moved, err
+}
+
+// MarkPaid is the operator confirming that a wire transfer arrived: the transaction succeeds
+// and the checkout completes, with the events and the audit entry in the same database
+// transaction. Only wire transfers are marked paid by hand.
+func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id string, note string) (*domain.Transaction, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "transaction", "update"); err != nil {
+		return nil, err
+	}
+	if len(note) > 500 {
+		return nil, domain.Invalid("note", "note must be at most 500 characters")
+	}
+	var out *domain.Transaction
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		t, err := tx.GetTransaction(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if t.ProviderType != domain.ProviderWireTransfer {
+			return domain.Unprocessable(domain.CodeInvalidState, "only wire transfers are marked paid by hand; %s payments are confirmed by the provider", t.ProviderType)
+		}
+		out, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: id, To: domain.TxnSucceeded,
+			From: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}, EventData: map[string]any{"by": actor.Label, "note": note}})
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "transaction.mark_paid", "transaction", id, map[string]any{"amount": t.GrossAmount, "currency": t.Currency, "note": note})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.TransactionsByStat.WithLabelValues(string(domain.ProviderWireTransfer), string(domain.TxnSucceeded)).Inc()
+	return out, nil
+}
+
+// ExpireDue ends open checkouts past their expiry (the background sweep) and returns how many.
+// Each one ends with compare-and-set and its event; a checkout paid meanwhile is left alone.
+func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
+	due, err := s.store.ListExpiredOpenCheckouts(ctx, s.now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range due {
+		_, err := s.store.EndCheckout(ctx, c.OrganizationID, c.ID, domain.CheckoutExpired)
+		switch {
+		case err == nil:
+			n++
+		case domain.IsConflict(err):
+		default:
+			return n, err
+		}
+	}
+	return n, nil
+}

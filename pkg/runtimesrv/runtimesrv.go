@@ -1,0 +1,268 @@
+// Package runtimesrv serves the checkout runtime API on the main backend (API-CONTRACT.md
+// section 5): what the hosted page reads and does. It needs no API key — the short code,
+// session id and transaction id are the capabilities — is rate-limited per client IP, and
+// answers cross-origin requests only from the main frontend's origin(s).
+package runtimesrv
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/money"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/providers/wire"
+	"paygate.dev/pkg/runtimeapi"
+	"paygate.dev/pkg/tax"
+)
+
+// Server is the runtime API.
+type Server struct {
+	svc     *platform.Service
+	log     *slog.Logger
+	origins []string
+	limit   *httpapi.Limiter
+}
+
+// New builds the runtime API; origins may call it from a browser; ratePerIP is requests per
+// second per client address (burst: twice that).
+func New(svc *platform.Service, log *slog.Logger, origins []string, ratePerIP int) *Server {
+	if ratePerIP <= 0 {
+		ratePerIP = 20
+	}
+	return &Server{svc: svc, log: log, origins: origins, limit: httpapi.NewLimiter(float64(ratePerIP), 2*ratePerIP)}
+}
+
+// Register mounts the routes under /api/v1.
+func (s *Server) Register(e *echo.Echo) {
+	g := e.Group("/api/v1", s.cors, s.rateLimit)
+	g.GET("/checkouts/:id", s.getCheckout)
+	g.POST("/checkouts/:id/tax-preview", s.taxPreview)
+	g.POST("/transactions/create", s.createTransaction)
+	g.GET("/transactions/:id/status", s.status)
+	g.POST("/transactions/:id/cancel", s.cancel)
+	g.POST("/transactions/:id/mark-pending", s.markPending)
+	for _, p := range []string{"/checkouts/:id", "/checkouts/:id/tax-preview", "/transactions/create", "/transactions/:id/status",
+		"/transactions/:id/cancel", "/transactions/:id/mark-pending", "/billing-requests/create"} {
+		g.OPTIONS(p, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	}
+}
+
+// Route adds another runtime route (provider-specific steps such as GoCardless billing requests).
+func (s *Server) Route(e *echo.Echo, method, path string, h echo.HandlerFunc) {
+	e.Group("/api/v1", s.cors, s.rateLimit).Add(method, path, h)
+}
+
+// cors answers preflights and tags answers for the allowed origins only.
+func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Add("Vary", "Origin")
+		origin := c.Request().Header.Get("Origin")
+		if origin != "" && slices.Contains(s.origins, origin) {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Content-Type, X-Request-ID")
+			h.Set("Access-Control-Expose-Headers", "X-Request-ID, Retry-After")
+			h.Set("Access-Control-Max-Age", "600")
+		} else if origin != "" && c.Request().Method == http.MethodOptions {
+			return c.NoContent(http.StatusForbidden)
+		}
+		h.Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if ok, wait := s.limit.Allow(c.RealIP()); !ok {
+			return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many requests from this address; slow down"}
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) getCheckout(c echo.Context) error {
+	ctx := c.Request().Context()
+	rc, err := s.svc.RuntimeCheckout(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.TaxFor(ctx, rc.Organization, rc.Site, rc.Checkout, domain.BillingDetails{})
+	if err != nil {
+		return err
+	}
+	v := CheckoutView(rc, res, s.svc.Now())
+	if rc.Transaction != nil {
+		st, err := s.statusView(ctx, &platform.RuntimeTransaction{Transaction: rc.Transaction, Checkout: rc.Checkout, Provider: rc.Provider})
+		if err != nil {
+			return err
+		}
+		v.Transaction = st
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) taxPreview(c echo.Context) error {
+	var in runtimeapi.TaxPreviewRequest
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	rc, err := s.svc.RuntimeCheckout(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	b := platform.Buyer{BillingDetails: billingDetails(in.BillingAddress)}
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	res, err := s.svc.TaxFor(ctx, rc.Organization, rc.Site, rc.Checkout, b.BillingDetails)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, TaxView(res, rc.Checkout.Currency))
+}
+
+func billingDetails(a runtimeapi.BuyerAddress) domain.BillingDetails {
+	pc := a.PostalCode
+	if pc == "" {
+		pc = a.Postcode
+	}
+	return domain.BillingDetails{Name: a.Name, Email: a.Email, Company: a.Company, Line1: a.Line1, Line2: a.Line2, City: a.City,
+		PostalCode: pc, Country: a.Country, VATID: a.VATID}
+}
+
+func (s *Server) createTransaction(c echo.Context) error {
+	var in runtimeapi.CreateTransactionRequest
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return err
+	}
+	if in.SessionPublicID == "" || in.ProviderID == "" {
+		return domain.Invalid("providerId", "sessionPublicId and providerId are required")
+	}
+	started, err := s.svc.StartTransaction(c.Request().Context(), platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: in.ProviderID,
+		Buyer: platform.Buyer{BillingDetails: billingDetails(in.BillingAddress)}})
+	if err != nil {
+		return err
+	}
+	t := started.Transaction
+	return c.JSON(http.StatusOK, runtimeapi.CreateTransactionResponse{
+		TransactionID: t.ID, Status: string(t.Status), ProviderType: string(t.ProviderType), Amount: t.GrossAmount, Currency: t.Currency,
+		Tax: *TaxView(started.Tax, t.Currency), Next: started.Result.Next,
+	})
+}
+
+func (s *Server) status(c echo.Context) error {
+	ctx := c.Request().Context()
+	rt, err := s.svc.RuntimeTransaction(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v, err := s.statusView(ctx, rt)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) markPending(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.svc.MarkPendingByBuyer(ctx, c.Param("id")); err != nil {
+		return err
+	}
+	return s.status(c)
+}
+
+func (s *Server) cancel(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.svc.CancelByBuyer(ctx, c.Param("id")); err != nil {
+		return err
+	}
+	return s.status(c)
+}
+
+// statusView is what the page polls: the status, wire instructions while waiting, and the
+// return URL once the buyer may go back to the shop.
+func (s *Server) statusView(ctx context.Context, rt *platform.RuntimeTransaction) (*runtimeapi.TransactionStatus, error) {
+	t, ch := rt.Transaction, rt.Checkout
+	v := &runtimeapi.TransactionStatus{TransactionID: t.ID, Status: string(t.Status), CheckoutStatus: string(ch.EffectiveStatus(s.svc.Now())),
+		ProviderType: string(t.ProviderType), Amount: t.GrossAmount, Currency: t.Currency, BuyerMarkedPending: t.BuyerMarkedPending != nil,
+		FailureMessage: t.FailureMessage}
+	if t.ProviderType == domain.ProviderWireTransfer && t.Status.Open() && t.PaymentReference != nil {
+		v.Wire = wire.Instructions(rt.Provider, t, *t.PaymentReference)
+	}
+	if t.Status.Paid() || t.Status == domain.TxnRefunded || t.Status == domain.TxnPendingProvider {
+		u, err := s.svc.ReturnURL(ctx, ch, t)
+		if err != nil {
+			s.log.WarnContext(ctx, "return URL", "error", err)
+		}
+		v.ReturnURL = u
+	}
+	return v, nil
+}
+
+// CheckoutView renders what the hosted page shows.
+func CheckoutView(rc *platform.RuntimeCheckout, res tax.Result, now time.Time) *runtimeapi.Checkout {
+	c, site := rc.Checkout, rc.Site
+	cur, _ := money.Lookup(c.Currency)
+	v := &runtimeapi.Checkout{
+		ID: c.ID, SessionPublicID: c.SessionPublicID, ShortCode: c.ShortCode, Status: string(c.EffectiveStatus(now)), Mode: string(c.Mode),
+		Amount: c.Amount, Currency: c.Currency, CurrencyExponent: cur.Exponent, Email: c.Email, ExternalReference: c.ExternalReference,
+		InvoiceNumber: c.InvoiceNumber, Language: c.Language, ExpiresAt: c.ExpiresAt, CancelURL: c.CancelURL, HasReturnURL: c.ReturnURL != "",
+		Site: runtimeapi.Site{Name: site.Name, LogoURL: site.LogoURL, PrimaryColor: site.PrimaryColor, TaxDisplay: string(site.TaxDisplay),
+			VATIDValidation: string(site.VATIDValidation), DefaultLanguage: site.DefaultLanguage, FrameAncestors: site.FrameAncestors,
+			SupportEmail: rc.Organization.SupportEmail},
+		VATIDValidation: string(site.VATIDValidation), Tax: *TaxView(res, c.Currency), Items: []runtimeapi.Item{}, Providers: []runtimeapi.Provider{},
+	}
+	if c.BillingAddress != nil {
+		a := runtimeapi.Address(*c.BillingAddress)
+		v.BillingAddress = &a
+	}
+	if c.ShippingAddress != nil {
+		a := runtimeapi.Address(*c.ShippingAddress)
+		v.ShippingAddress = &a
+	}
+	for _, it := range c.Items {
+		iv := runtimeapi.Item{Name: it.Name, Description: it.Description, Quantity: it.Quantity, UnitPrice: it.UnitPrice, Total: it.Total(), ItemType: string(it.ItemType)}
+		if it.VATRate != nil {
+			r := tax.Rate(*it.VATRate)
+			iv.VATRate = &r
+		}
+		v.Items = append(v.Items, iv)
+	}
+	for _, p := range rc.Providers {
+		v.Providers = append(v.Providers, runtimeapi.Provider{ID: p.ID, Type: string(p.Type), Name: p.Name})
+	}
+	if site.DefaultProviderID != nil {
+		for _, p := range rc.Providers {
+			if p.ID == *site.DefaultProviderID {
+				v.DefaultProviderID = p.ID
+			}
+		}
+	}
+	if v.DefaultProviderID == "" && len(v.Providers) > 0 {
+		v.DefaultProviderID = v.Providers[0].ID
+	}
+	return v
+}
+
+// TaxView renders a tax result as the contract's tax preview.
+func TaxView(res tax.Result, currency string) *runtimeapi.TaxPreview {
+	v := &runtimeapi.TaxPreview{TaxIncluded: res.TaxIncluded, TotalNet: res.TotalNet, TotalTax: res.TotalTax, TotalGross: res.TotalGross,
+		TaxBreakdown: []runtimeapi.TaxLine{}, Treatment: string(res.Treatment), VATIDStatus: string(res.Evidence.VATIDStatus), Lines: []runtimeapi.LineTax{},
+		Currency: currency}
+	for _, b := range res.Breakdown {
+		v.TaxBreakdown = append(v.TaxBreakdown, runtimeapi.TaxLine{TaxRate: b.Rate, TaxRateCode: b.RateCode, TaxableBase: b.TaxableBase, TaxAmount: b.TaxAmount})
+	}
+	for _, l := range res.Lines {
+		v.Lines = append(v.Lines, runtimeapi.LineTax{Net: l.Net, Tax: l.Tax, Gross: l.Gross, TaxRate: l.Rate})
+	}
+	return v
+}
