@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
@@ -83,7 +85,12 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 		running++
 		go func() {
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-			go func() { <-ctx.Done(); sctx, c := context.WithTimeout(context.Background(), 5*time.Second); _ = srv.Shutdown(sctx); c() }()
+			go func() {
+				<-ctx.Done()
+				sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = srv.Shutdown(sctx)
+				c()
+			}()
 			_ = srv.Serve(ln)
 			done <- struct{}{}
 		}()
@@ -199,3 +206,6 @@ func (e *Env) NewTenant(t testing.TB) *Tenant {
 	}
 	return &Tenant{Org: org, Admin: admin, Site: site, Provider: prov, SiteHook: hook, TestKey: testKey, LiveKey: liveKey, AdminUser: u, Password: password}
 }
+
+// Echo is the admin backend's router (to list its routes).
+func (e *Env) Echo() *echo.Echo { return e.Admin.Echo }
