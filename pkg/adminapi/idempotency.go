@@ -42,36 +42,42 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 	h.Write(raw)
 	hash := hex.EncodeToString(h.Sum(nil))
 	ctx := c.Request().Context()
-	st := a.d.Store
-
-	outcome, rec, err := st.BeginIdempotency(ctx, req.Org, key, hash, inFlightLease, a.d.IdempotencyTTL)
-	if err != nil {
-		return err
+	if r.External {
+		return a.idempotentExternal(c, r, req, key, hash)
 	}
-	switch outcome {
-	case store.IdemReplay:
-		c.Response().Header().Set("Idempotent-Replayed", "true")
-		status := http.StatusOK
-		if rec.StatusCode != nil {
-			status = *rec.StatusCode
-		}
-		if rec.ResponseBody == nil || *rec.ResponseBody == "" {
-			return c.NoContent(status)
-		}
-		ct := rec.ContentType
-		if ct == "" {
-			ct = echo.MIMEApplicationJSON
-		}
-		return c.Blob(status, ct, []byte(*rec.ResponseBody))
-	case store.IdemReused:
-		return domain.Unprocessable(domain.CodeIdempotencyReused, "this Idempotency-Key was already used with a different request")
-	case store.IdemInFlight:
-		return domain.Conflict(domain.CodeIdempotencyInFlight, "a request with this Idempotency-Key is still being processed; retry later")
-	}
-
 	var status int
 	var body []byte
-	run := func(svc *platform.Service, complete bool) error {
+	var replay *store.IdempotencyRecord
+	err = a.d.Service.InTx(ctx, func(svc *platform.Service) error {
+		st := svc.Store()
+		ok, err := st.LockIdempotency(ctx, req.Org, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errInFlight
+		}
+		rec, err := st.GetIdempotency(ctx, req.Org, key)
+		switch {
+		case domain.IsNotFound(err):
+		case err != nil:
+			return err
+		case !rec.ExpiresAt.After(store.Now()):
+			if err := st.DeleteIdempotency(ctx, req.Org, key); err != nil {
+				return err
+			}
+		case rec.RequestHash != hash:
+			return errReused
+		case rec.State == "completed":
+			replay = rec
+			return nil
+		case rec.LockedUntil != nil && rec.LockedUntil.After(store.Now()):
+			return errInFlight
+		default: // a claim whose process died: take it over
+			if err := st.DeleteIdempotency(ctx, req.Org, key); err != nil {
+				return err
+			}
+		}
 		bound := *req
 		bound.Service = svc
 		s, out, err := r.Handler(c, &bound)
@@ -84,18 +90,88 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 			}
 		}
 		status = s
-		if complete {
-			return svc.Store().CompleteIdempotency(ctx, req.Org, key, status, body, echo.MIMEApplicationJSON)
-		}
-		return nil
+		return st.SaveIdempotency(ctx, req.Org, key, hash, status, body, echo.MIMEApplicationJSON, a.d.IdempotencyTTL)
+	})
+	switch {
+	case replay != nil:
+		return writeReplay(c, replay)
+	case err == errInFlight || err == errReused:
+		return err
+	case err != nil:
+		return a.storeFailure(c, req.Org, key, hash, err)
 	}
-	if r.External {
-		err = run(a.d.Service, false)
-		if err == nil {
-			err = st.CompleteIdempotency(ctx, req.Org, key, status, body, echo.MIMEApplicationJSON)
-		}
-	} else {
-		err = a.d.Service.InTx(ctx, func(svc *platform.Service) error { return run(svc, true) })
+	if body == nil {
+		return c.NoContent(status)
+	}
+	return c.Blob(status, echo.MIMEApplicationJSON, body)
+}
+
+var (
+	errInFlight = domain.Conflict(domain.CodeIdempotencyInFlight, "a request with this Idempotency-Key is still being processed; retry later")
+	errReused   = domain.Unprocessable(domain.CodeIdempotencyReused, "this Idempotency-Key was already used with a different request")
+)
+
+func writeReplay(c echo.Context, rec *store.IdempotencyRecord) error {
+	c.Response().Header().Set("Idempotent-Replayed", "true")
+	status := http.StatusOK
+	if rec.StatusCode != nil {
+		status = *rec.StatusCode
+	}
+	if rec.ResponseBody == nil || *rec.ResponseBody == "" {
+		return c.NoContent(status)
+	}
+	ct := rec.ContentType
+	if ct == "" {
+		ct = echo.MIMEApplicationJSON
+	}
+	return c.Blob(status, ct, []byte(*rec.ResponseBody))
+}
+
+// storeFailure keeps a client error as the key's answer (a retry gets the same error); after
+// a server-side failure nothing is kept, so the request can be retried.
+func (a *API) storeFailure(c echo.Context, org, key, hash string, err error) error {
+	ctx := c.Request().Context()
+	status := httpapi.StatusOf(domain.ErrorKind(err))
+	if status >= 500 || status == http.StatusConflict || status == http.StatusTooManyRequests {
+		return err
+	}
+	_, body := httpapi.ErrorResponse(err, httpapi.RequestID(c), a.d.Log, ctx)
+	b, merr := httpapi.MarshalJSON(body)
+	if merr == nil {
+		merr = a.d.Store.SaveIdempotency(ctx, org, key, hash, status, b, echo.MIMEApplicationJSON, a.d.IdempotencyTTL)
+	}
+	if merr != nil && !domain.IsConflict(merr) {
+		a.d.Log.WarnContext(ctx, "store idempotent error answer", "error", merr)
+	}
+	return err
+}
+
+// idempotentExternal serves routes that call providers: the key is claimed in its own commit
+// (never hold a database transaction across a provider call), the handler runs, and the
+// answer is stored afterwards. The provider calls themselves are idempotent, so a retry after
+// a crash between the two repeats nothing.
+func (a *API) idempotentExternal(c echo.Context, r Route, req *Request, key, hash string) error {
+	ctx := c.Request().Context()
+	st := a.d.Store
+	outcome, rec, err := st.BeginIdempotency(ctx, req.Org, key, hash, inFlightLease, a.d.IdempotencyTTL)
+	if err != nil {
+		return err
+	}
+	switch outcome {
+	case store.IdemReplay:
+		return writeReplay(c, rec)
+	case store.IdemReused:
+		return errReused
+	case store.IdemInFlight:
+		return errInFlight
+	}
+	status, out, err := r.Handler(c, req)
+	var body []byte
+	if err == nil && status != http.StatusNoContent && out != nil {
+		body, err = marshal(out)
+	}
+	if err == nil {
+		err = st.CompleteIdempotency(ctx, req.Org, key, status, body, echo.MIMEApplicationJSON)
 	}
 	if err != nil {
 		return a.failIdempotent(c, req.Org, key, err)

@@ -119,3 +119,37 @@ func (s *Store) DeleteExpiredIdempotency(ctx context.Context, now time.Time, lim
 		SELECT organization_id || ':' || idem_key FROM idempotency_keys WHERE expires_at < ? LIMIT ?)`, UTC(now), limit)
 	return res.RowsAffected, translate(res.Error, "idempotency keys")
 }
+
+// LockIdempotency takes, for the current transaction, the right to run the request with this
+// key: false means another request with the key is running now. On PostgreSQL it is a
+// transaction-scoped advisory lock; SQLite runs one writer at a time, so it always succeeds.
+func (s *Store) LockIdempotency(ctx context.Context, orgID, key string) (bool, error) {
+	if s.dialect != Postgres {
+		return true, nil
+	}
+	var ok bool
+	err := s.q(ctx).Raw(`SELECT pg_try_advisory_xact_lock(hashtextextended(?, 7))`, orgID+"/"+key).Scan(&ok).Error
+	return ok, translate(err, "idempotency key")
+}
+
+// GetIdempotency returns the record of a key (NOT_FOUND when there is none).
+func (s *Store) GetIdempotency(ctx context.Context, orgID, key string) (*IdempotencyRecord, error) {
+	var rec IdempotencyRecord
+	if err := s.q(ctx).Where("organization_id = ? AND idem_key = ?", orgID, key).Take(&rec).Error; err != nil {
+		return nil, translate(err, "idempotency key")
+	}
+	return &rec, nil
+}
+
+// DeleteIdempotency removes a record (an expired one, or a claim whose process died).
+func (s *Store) DeleteIdempotency(ctx context.Context, orgID, key string) error {
+	return translate(s.q(ctx).Where("organization_id = ? AND idem_key = ?", orgID, key).Delete(&IdempotencyRecord{}).Error, "idempotency key")
+}
+
+// SaveIdempotency stores the answer of a request run under LockIdempotency.
+func (s *Store) SaveIdempotency(ctx context.Context, orgID, key, hash string, status int, body []byte, contentType string, ttl time.Duration) error {
+	now := Now()
+	b := string(body)
+	return translate(s.q(ctx).Create(&IdempotencyRecord{OrganizationID: orgID, IdemKey: key, RequestHash: hash, State: "completed",
+		StatusCode: &status, ResponseBody: &b, ContentType: contentType, CreatedAt: now, CompletedAt: &now, ExpiresAt: now.Add(ttl)}).Error, "idempotency key")
+}

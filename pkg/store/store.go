@@ -49,6 +49,7 @@ type Config struct {
 type Store struct {
 	db      *gorm.DB
 	dialect Dialect
+	dsn     string
 	inTx    bool
 }
 
@@ -83,8 +84,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	gcfg := &gorm.Config{
 		NowFunc:                Now,
 		Logger:                 &gormLogger{log: log, slow: slow},
-		SkipDefaultTransaction: true, // we open transactions ourselves where they matter
-		PrepareStmt:            dialect == Postgres,
+		SkipDefaultTransaction: true,  // we open transactions ourselves where they matter
+		PrepareStmt:            false, // pgx caches prepared statements per connection already; GORM's layer re-prepares inside transactions
 		TranslateError:         false,
 	}
 	var dial gorm.Dialector
@@ -114,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, redactErr(err, dsn))
 	}
-	return &Store{db: db, dialect: dialect}, nil
+	return &Store{db: db, dialect: dialect, dsn: dsn}, nil
 }
 
 // resolve turns the configuration into a dialect and a driver DSN.
@@ -186,10 +187,13 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // InTx runs fn in one database transaction: everything fn writes commits together or not at all.
-// Nested calls join the outer transaction (with a savepoint).
+// A call inside a transaction joins it (no savepoint: a failure anywhere fails the whole).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	if s.inTx {
+		return fn(s)
+	}
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, inTx: true})
+		return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true})
 	})
 }
 
@@ -229,4 +233,12 @@ func (l *gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (stri
 // and tooling). Never pass it user input.
 func (s *Store) ExecAdmin(ctx context.Context, stmt string) error {
 	return s.q(ctx).Exec(stmt).Error
+}
+
+// URL returns the PostgreSQL connection URL the store was opened with (tooling such as pgbench).
+func (s *Store) URL() (string, error) {
+	if s.dialect != Postgres {
+		return "", errors.New("not a PostgreSQL store")
+	}
+	return s.dsn, nil
 }

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+const (
+	concurrency = 16
+	duration    = 10 * time.Second
+)
+
+// BenchmarkCheckoutCreate drives POST /v1/checkouts/{siteId}/create (with an Idempotency-Key
+// and three items) at fixed concurrency against PostgreSQL for a fixed time, then runs the
+// equivalent SQL transaction (idempotency row + checkout + 3 items) with `pgbench -M prepared`
+// on the same database and machine, and reports both and their ratio.
+func BenchmarkCheckoutCreate(b *testing.B) {
+	s := storetest.Fresh(b, store.Postgres)
+	if _, err := s.Migrate(context.Background(), -1); err != nil {
+		b.Fatal(err)
+	}
+	env := apptest.Start(b, s, apptest.Options{NoFrontend: true, NoMain: true, RateLimit: 1_000_000})
+	tn := env.NewTenant(b)
+	target := env.AdminURL + "/v1/checkouts/" + tn.Site.ID + "/create"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 30 * time.Second}
+
+	body := func(n int64) []byte {
+		b, _ := json.Marshal(map[string]any{
+			"amount": 4497, "currency": "EUR", "email": "buyer@example.com", "externalReference": fmt.Sprintf("bench-%d", n),
+			"returnUrl": "https://shop.example.com/thanks?tx={transactionId}", "cancelUrl": "https://shop.example.com/cart",
+			"items": []map[string]any{
+				{"name": "Item A", "quantity": 1, "unitPrice": 1499, "itemType": "goods"},
+				{"name": "Item B", "quantity": 2, "unitPrice": 999, "itemType": "goods"},
+				{"name": "Shipping", "quantity": 1, "unitPrice": 1000, "itemType": "shipping"},
+			}})
+		return b
+	}
+	// Warm up connections and caches.
+	for i := 0; i < 50; i++ {
+		post(b, client, target, tn.TestKey, body(int64(-i-1)), fmt.Sprintf("warm-%d", i))
+	}
+
+	var seq atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(duration)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			for time.Now().Before(deadline) {
+				n := seq.Add(1)
+				t0 := time.Now()
+				post(b, client, target, tn.TestKey, body(n), "bench-"+strconv.FormatInt(n, 10))
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	rps := float64(len(lat)) / elapsed.Seconds()
+	p50, p99 := lat[len(lat)*50/100], lat[len(lat)*99/100]
+
+	tps := runPgbench(b, s, tn.Org.ID, tn.Site.ID)
+	ratio := rps / tps
+	b.ReportMetric(rps, "http_req/s")
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99_ms")
+	b.ReportMetric(tps, "pgbench_tps")
+	b.ReportMetric(ratio, "ratio")
+	fmt.Printf("\ncheckout create over HTTP (concurrency %d, %s, PostgreSQL): %.0f req/s, p50 %.2f ms, p99 %.2f ms\n",
+		concurrency, duration, rps, ms(p50), ms(p99))
+	fmt.Printf("pgbench -M prepared, same SQL transaction, %d clients, %s: %.0f tps\n", concurrency, duration, tps)
+	fmt.Printf("ratio HTTP/pgbench: %.2f (target >= 0.5), p99 target < 25 ms\n\n", ratio)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func post(b *testing.B, c *http.Client, url, key string, body []byte, idem string) {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Idempotency-Key", idem)
+	res, err := c.Do(req)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b.Errorf("status %d", res.StatusCode)
+	}
+}
+
+// pgbenchScript is the SQL of one checkout creation: the idempotency row, the checkout and
+// three items, in one transaction, as the API writes them.
+const pgbenchScript = `\set n random(1, 2000000000)
+BEGIN;
+INSERT INTO idempotency_keys (organization_id, idem_key, request_hash, state, status_code, response_body, content_type, created_at, completed_at, expires_at)
+  VALUES (:org, 'pgb-' || :client_id || '-' || :n || '-' || md5(random()::text), md5(random()::text), 'completed', 200, '{"id":"x"}', 'application/json', now(), now(), now() + interval '48 hours');
+INSERT INTO checkouts (id, organization_id, site_id, mode, short_code, session_public_id, status, amount, currency, email, external_reference, return_url, cancel_url, metadata, origin, expires_at, created_at, updated_at)
+  VALUES ('chk_pgb' || :client_id || '_' || :n || md5(random()::text), :org, :site, 'test', md5(random()::text), 'cs_' || md5(random()::text), 'open', 4497, 'EUR', 'buyer@example.com', 'bench-' || :n, 'https://shop.example.com/thanks', 'https://shop.example.com/cart', '{}', 'api', now() + interval '1 day', now(), now())
+  RETURNING id \gset chk_
+INSERT INTO checkout_items (checkout_id, position, organization_id, name, description, quantity, unit_price, item_type) VALUES (:chk_id, 0, :org, 'Item A', '', 1, 1499, 'goods');
+INSERT INTO checkout_items (checkout_id, position, organization_id, name, description, quantity, unit_price, item_type) VALUES (:chk_id, 1, :org, 'Item B', '', 2, 999, 'goods');
+INSERT INTO checkout_items (checkout_id, position, organization_id, name, description, quantity, unit_price, item_type) VALUES (:chk_id, 2, :org, 'Shipping', '', 1, 1000, 'shipping');
+COMMIT;
+`
+
+var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
+
+func runPgbench(b *testing.B, s *store.Store, org, site string) float64 {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		b.Fatalf("pgbench is needed for this benchmark (Debian: postgresql-client): %v", err)
+	}
+	script := filepath.Join(b.TempDir(), "checkout.sql")
+	if err := os.WriteFile(script, []byte(pgbenchScript), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	dsn, err := s.URL()
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, _ := url.Parse(dsn)
+	args := []string{"-M", "prepared", "-n", "-c", strconv.Itoa(concurrency), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
+		"-D", "org=" + org, "-D", "site=" + site, "-f", script,
+		"-h", u.Hostname(), "-p", u.Port(), "-U", u.User.Username(), u.Path[1:]}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsRE.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("no tps in pgbench output:\n%s", out)
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	return tps
+}
