@@ -117,6 +117,8 @@ func (a *API) coreRoutes() []Route {
 		{Method: http.MethodGet, Path: "/transactions", Handler: a.listTransactions},
 		{Method: http.MethodGet, Path: "/transactions/:id", Handler: a.getTransaction},
 		{Method: http.MethodPost, Path: "/transactions/:id/mark-paid", Handler: a.markPaid},
+		{Method: http.MethodPost, Path: "/transactions/:id/refunds", External: true, Handler: a.createRefund},
+		{Method: http.MethodGet, Path: "/transactions/:id/refunds", Handler: a.listRefunds},
 
 		{Method: http.MethodGet, Path: "/sites", Handler: a.listSites},
 		{Method: http.MethodPost, Path: "/sites", Handler: a.createSite},

@@ -244,3 +244,33 @@ func (a *API) markPaid(c echo.Context, r *Request) (int, any, error) {
 	}
 	return http.StatusOK, newTransactionDetailView(d), nil
 }
+
+type refundIn struct {
+	Amount *int64 `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+// createRefund refunds all or part of a transaction through its provider.
+func (a *API) createRefund(c echo.Context, r *Request) (int, any, error) {
+	var in refundIn
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	ref, err := r.Service.Refund(c.Request().Context(), r.Actor, r.Org, c.Param("id"), platform.RefundInput{Amount: in.Amount, Reason: in.Reason})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, newRefundView(ref), nil
+}
+
+func (a *API) listRefunds(c echo.Context, r *Request) (int, any, error) {
+	list, err := r.Service.ListRefunds(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	out := listView[refundView]{Data: []refundView{}}
+	for i := range list {
+		out.Data = append(out.Data, newRefundView(&list[i]))
+	}
+	return http.StatusOK, out, nil
+}

@@ -261,3 +261,17 @@ func (s *Store) ListStaleOpenTransactions(ctx context.Context, t domain.Provider
 		Order("updated_at").Limit(limit).Scan(&out).Error
 	return out, translate(err, "transactions")
 }
+
+// LockTransaction reads a transaction and, on PostgreSQL, locks its row until the surrounding
+// database transaction ends (SQLite transactions already exclude each other).
+func (s *Store) LockTransaction(ctx context.Context, orgID, id string) (*domain.Transaction, error) {
+	q := s.q(ctx).Where("id = ? AND organization_id = ?", id, orgID)
+	if s.dialect == Postgres {
+		q = q.Clauses(forUpdate())
+	}
+	var t domain.Transaction
+	if err := q.Take(&t).Error; err != nil {
+		return nil, translate(err, "transaction")
+	}
+	return &t, nil
+}
