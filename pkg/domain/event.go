@@ -81,3 +81,45 @@ const (
 func SystemActor(orgID string) Actor {
 	return Actor{Type: ActorSystem, ID: "system", Label: "system", OrganizationID: orgID}
 }
+
+// WebhookDelivery is a provider's webhook request, kept raw before anything else is done.
+type WebhookDelivery struct {
+	ID             string `gorm:"primaryKey"`
+	ProviderID     string
+	OrganizationID string
+	ProviderType   ProviderType
+	Headers        map[string]string `gorm:"serializer:json"`
+	Body           string
+	ReceivedAt     time.Time
+}
+
+// TableName tells the store which table holds webhook deliveries.
+func (WebhookDelivery) TableName() string { return "webhook_deliveries" }
+
+// Provider event processing states.
+const (
+	ProviderEventReceived  = "received"
+	ProviderEventProcessed = "processed"
+	ProviderEventIgnored   = "ignored"
+	ProviderEventFailed    = "failed"
+)
+
+// ProviderEvent is one event a provider reported (a Stripe event, a GoCardless event),
+// applied once by its provider-side id.
+type ProviderEvent struct {
+	ID             string `gorm:"primaryKey"`
+	ProviderID     string
+	OrganizationID string
+	ProviderType   ProviderType
+	ExternalID     string
+	Type           string
+	DeliveryID     *string
+	Payload        string
+	Status         string
+	Error          string
+	ReceivedAt     time.Time
+	ProcessedAt    *time.Time
+}
+
+// TableName tells the store which table holds provider events.
+func (ProviderEvent) TableName() string { return "provider_events" }

@@ -26,6 +26,10 @@ var transitions = map[TransactionStatus][]TransactionStatus{
 	TxnSucceeded:         {TxnRefunded, TxnPartiallyRefunded, TxnDisputed, TxnFailed},
 	TxnPartiallyRefunded: {TxnPartiallyRefunded, TxnRefunded, TxnDisputed},
 	TxnDisputed:          {TxnSucceeded, TxnRefunded, TxnPartiallyRefunded},
+	// Money taken late (a provider confirming after a failure report, a transfer arriving
+	// after the buyer cancelled) is still recorded; one success per checkout still holds.
+	TxnFailed:   {TxnSucceeded},
+	TxnCanceled: {TxnSucceeded},
 }
 
 // CanTransition reports whether a transaction may move from one status to another.

@@ -420,7 +420,8 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id st
 			return domain.Unprocessable(domain.CodeInvalidState, "only wire transfers are marked paid by hand; %s payments are confirmed by the provider", t.ProviderType)
 		}
 		out, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: id, To: domain.TxnSucceeded,
-			From: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}, EventData: map[string]any{"by": actor.Label, "note": note}})
+			From: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider, domain.TxnCanceled, domain.TxnFailed},
+			EventData: map[string]any{"by": actor.Label, "note": note}})
 		if err != nil {
 			return err
 		}

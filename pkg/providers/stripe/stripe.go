@@ -1,0 +1,204 @@
+// Package stripe is the Stripe provider: card (and other) payments through PaymentIntents and
+// the Payment Element on the hosted page, refunds, webhooks and reconciliation. Every
+// organisation has its own Stripe account, so each call uses a client built from that
+// provider's own secret key — never stripe-go's package-global key.
+package stripe
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	stripego "github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/providers"
+	"paygate.dev/pkg/runtimeapi"
+)
+
+// Adapter implements providers.Adapter for Stripe.
+type Adapter struct {
+	// APIURL overrides Stripe's API base (tests point it at stripe-mock).
+	APIURL string
+	HTTP   *http.Client
+	Log    *slog.Logger
+}
+
+// Type is stripe.
+func (a *Adapter) Type() domain.ProviderType { return domain.ProviderStripe }
+
+// quietLogger keeps stripe-go from writing to stderr; errors are returned and logged by us.
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+
+// Client builds a Stripe client for one secret key.
+func (a *Adapter) Client(secretKey string) *client.API {
+	hc := a.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	cfg := &stripego.BackendConfig{HTTPClient: hc, LeveledLogger: quietLogger{}, MaxNetworkRetries: stripego.Int64(2)}
+	if a.APIURL != "" {
+		cfg.URL = stripego.String(a.APIURL)
+	}
+	backend := stripego.GetBackendWithConfig(stripego.APIBackend, cfg)
+	sc := &client.API{}
+	sc.Init(secretKey, &stripego.Backends{API: backend, Connect: backend, Uploads: backend})
+	return sc
+}
+
+// Start creates the PaymentIntent for the authoritative gross amount and returns what the
+// Payment Element needs. The idempotency key derives from the transaction, so a retried start
+// returns the same PaymentIntent.
+func (a *Adapter) Start(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+	sc := a.Client(req.Credentials["secretKey"])
+	t, c := req.Transaction, req.Checkout
+	p := &stripego.PaymentIntentParams{
+		Amount:                  stripego.Int64(t.GrossAmount),
+		Currency:                stripego.String(strings.ToLower(t.Currency)),
+		AutomaticPaymentMethods: &stripego.PaymentIntentAutomaticPaymentMethodsParams{Enabled: stripego.Bool(true)},
+		Description:             stripego.String(description(req)),
+	}
+	if email := buyerEmail(req); email != "" {
+		p.ReceiptEmail = stripego.String(email)
+	}
+	p.Context = ctx
+	p.SetIdempotencyKey("paygate:" + t.ID + ":payment_intent")
+	for k, v := range map[string]string{"transaction_id": t.ID, "checkout_id": c.ID, "site_id": c.SiteID, "organization_id": c.OrganizationID,
+		"external_reference": c.Reference()} {
+		if v != "" {
+			p.AddMetadata(k, v)
+		}
+	}
+	pi, err := sc.PaymentIntents.New(p)
+	if err != nil {
+		return nil, providerError(err)
+	}
+	return &providers.StartResult{
+		Next:              a.next(req, pi.ClientSecret),
+		ProviderReference: pi.ID,
+		ProviderData:      map[string]any{"paymentIntent": pi.ID, "status": string(pi.Status)},
+		Status:            domain.TxnInitiated,
+	}, nil
+}
+
+// Resume fetches the PaymentIntent again for its client secret.
+func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+	if req.Transaction.ProviderReference == nil {
+		return a.Start(ctx, req)
+	}
+	p := &stripego.PaymentIntentParams{}
+	p.Context = ctx
+	pi, err := a.Client(req.Credentials["secretKey"]).PaymentIntents.Get(*req.Transaction.ProviderReference, p)
+	if err != nil {
+		return nil, providerError(err)
+	}
+	return &providers.StartResult{Next: a.next(req, pi.ClientSecret), ProviderReference: pi.ID, Status: req.Transaction.Status}, nil
+}
+
+func (a *Adapter) next(req providers.StartRequest, clientSecret string) runtimeapi.Next {
+	ret := req.PageURL + "?transaction=" + url.QueryEscape(req.Transaction.ID)
+	return runtimeapi.Next{Type: "stripe", Stripe: &runtimeapi.StripeNext{ClientSecret: clientSecret,
+		PublishableKey: req.Provider.Settings["publishableKey"], ReturnURL: ret}}
+}
+
+func description(req providers.StartRequest) string {
+	d := req.Site.Name
+	if ref := req.Checkout.Reference(); ref != "" {
+		d += " — " + ref
+	}
+	if len(d) > 500 {
+		d = d[:500]
+	}
+	return d
+}
+
+func buyerEmail(req providers.StartRequest) string {
+	if req.Billing.Email != "" {
+		return req.Billing.Email
+	}
+	return req.Checkout.Email
+}
+
+// Refund creates a Stripe refund on the PaymentIntent; the refund id is the idempotency key.
+func (a *Adapter) Refund(ctx context.Context, req providers.RefundRequest) (*providers.RefundResult, error) {
+	if req.Transaction.ProviderReference == nil {
+		return nil, domain.Unprocessable(domain.CodeInvalidState, "the transaction has no Stripe PaymentIntent to refund")
+	}
+	p := &stripego.RefundParams{PaymentIntent: req.Transaction.ProviderReference, Amount: stripego.Int64(req.Refund.Amount)}
+	p.Context = ctx
+	p.SetIdempotencyKey("paygate:" + req.IdempotencyKey)
+	p.AddMetadata("refund_id", req.Refund.ID)
+	p.AddMetadata("transaction_id", req.Transaction.ID)
+	if r := stripeReason(req.Refund.Reason); r != "" {
+		p.Reason = stripego.String(r)
+	}
+	rf, err := a.Client(req.Credentials["secretKey"]).Refunds.New(p)
+	if err != nil {
+		return nil, providerError(err)
+	}
+	return &providers.RefundResult{ProviderReference: rf.ID, Status: RefundStatus(rf.Status)}, nil
+}
+
+// stripeReason maps free text to Stripe's refund reasons where it clearly is one.
+func stripeReason(reason string) string {
+	switch strings.ToLower(strings.TrimSpace(reason)) {
+	case "duplicate":
+		return "duplicate"
+	case "fraudulent", "fraud":
+		return "fraudulent"
+	case "requested_by_customer", "customer request", "requested by customer":
+		return "requested_by_customer"
+	}
+	return ""
+}
+
+// RefundStatus maps a Stripe refund status.
+func RefundStatus(s stripego.RefundStatus) domain.RefundStatus {
+	switch s {
+	case stripego.RefundStatusSucceeded:
+		return domain.RefundSucceeded
+	case stripego.RefundStatusFailed, stripego.RefundStatusCanceled:
+		return domain.RefundFailed
+	}
+	return domain.RefundPending
+}
+
+// TestConnection reads the account's balance: harmless, and it proves the key works.
+func (a *Adapter) TestConnection(ctx context.Context, p *domain.Provider, creds map[string]string) error {
+	params := &stripego.BalanceParams{}
+	params.Context = ctx
+	if _, err := a.Client(creds["secretKey"]).Balance.Get(params); err != nil {
+		return providerError(err)
+	}
+	return nil
+}
+
+// providerError turns a Stripe error into a domain error the page or API can show.
+func providerError(err error) error {
+	var se *stripego.Error
+	if errors.As(err, &se) {
+		msg := se.Msg
+		if msg == "" {
+			msg = string(se.Type)
+		}
+		switch {
+		case se.HTTPStatusCode == http.StatusUnauthorized:
+			return domain.Unprocessable("PROVIDER_AUTHENTICATION", "Stripe rejected the API key: %s", msg)
+		case se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 && se.HTTPStatusCode != http.StatusTooManyRequests:
+			return domain.Unprocessable(domain.CodeProviderError, "Stripe: %s", msg)
+		}
+		return domain.Unavailable(domain.CodeProviderError, err, "Stripe is not available: %s", msg)
+	}
+	return domain.Unavailable(domain.CodeProviderError, err, "Stripe could not be reached")
+}
+

@@ -1,0 +1,49 @@
+package stripe_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/providers"
+	"paygate.dev/pkg/providers/stripe"
+	"paygate.dev/pkg/stripemock"
+)
+
+func fixture() providers.StartRequest {
+	p := &domain.Provider{ID: "prov_1", Type: domain.ProviderStripe, Mode: domain.ModeTest, Settings: map[string]string{"publishableKey": "pk_test_123"}}
+	c := &domain.Checkout{ID: "chk_1", OrganizationID: "org_1", SiteID: "site_1", ExternalReference: "order-9", Email: "a@example.com"}
+	t := &domain.Transaction{ID: "txn_1", GrossAmount: 2499, Currency: "EUR"}
+	return providers.StartRequest{Provider: p, Credentials: map[string]string{"secretKey": "sk_test_123"}, Checkout: c, Transaction: t,
+		Site: &domain.Site{Name: "Shop"}, PageURL: "https://secure.example.com/checkout/abc"}
+}
+
+func TestAdapterAgainstStripeMock(t *testing.T) {
+	t.Parallel()
+	a := &stripe.Adapter{APIURL: stripemock.Start(t)}
+	ctx := context.Background()
+	req := fixture()
+	res, err := a.Start(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, "stripe", res.Next.Type)
+	require.NotEmpty(t, res.Next.Stripe.ClientSecret)
+	require.Equal(t, "pk_test_123", res.Next.Stripe.PublishableKey)
+	require.Equal(t, "https://secure.example.com/checkout/abc?transaction=txn_1", res.Next.Stripe.ReturnURL)
+	require.Regexp(t, `^pi_`, res.ProviderReference)
+	require.Equal(t, domain.TxnInitiated, res.Status)
+
+	ref := res.ProviderReference
+	req.Transaction.ProviderReference = &ref
+	again, err := a.Resume(ctx, req)
+	require.NoError(t, err)
+	require.NotEmpty(t, again.Next.Stripe.ClientSecret)
+
+	rf, err := a.Refund(ctx, providers.RefundRequest{Provider: req.Provider, Credentials: req.Credentials, Transaction: req.Transaction,
+		Refund: &domain.Refund{ID: "ref_1", Amount: 500}, IdempotencyKey: "refund:ref_1"})
+	require.NoError(t, err)
+	require.Regexp(t, `^re_`, rf.ProviderReference)
+
+	require.NoError(t, a.TestConnection(ctx, req.Provider, req.Credentials))
+}
