@@ -1,0 +1,355 @@
+/* Hosted checkout page: live tax preview, paying, wire-transfer instructions, status polling.
+   Talks to the main backend's runtime API (data-backend) directly; no inline script, no eval.
+   Provider flows plug in through window.paygateCheckout.onNext(type, fn) and .onStart(type, fn). */
+(function () {
+  'use strict';
+  var root = document.getElementById('checkout');
+  if (!root || !window.fetch) return;
+  var d = root.dataset;
+  var backend = d.backend.replace(/\/+$/, '');
+  var lang = d.locale, exp = +d.exponent, inclusive = d.display === 'inclusive';
+  var msg = JSON.parse(d.i18n || '{}');
+  var form = byId('pay-form'), live = byId('live'), summary = byId('error-summary');
+  var payBtn = byId('pay-btn'), wire = byId('wire'), paid = byId('paid');
+  var txnId = d.txn || '', busy = false;
+  var POLL_START = 3000, POLL_MAX = 30000, REDIRECT_SECONDS = 4;
+
+  function byId(id) { return document.getElementById(id); }
+  function all(sel, el) { return Array.prototype.slice.call((el || document).querySelectorAll(sel)); }
+  function t(key, vars) {
+    var s = msg[key] || '';
+    for (var k in vars || {}) s = s.split('{' + k + '}').join(vars[k]);
+    return s;
+  }
+  function announce(text) {
+    // Clear first so that the same message is announced again.
+    live.textContent = '';
+    setTimeout(function () { live.textContent = text; }, 50);
+  }
+
+  // Money: integer minor units, formatted like the server does (ISO exponent, exact decimal string).
+  var formatters = {};
+  function money(minor, currency) {
+    currency = currency || d.currency;
+    var e = currency === d.currency ? exp : 2;
+    var f = formatters[currency] || (formatters[currency] = new Intl.NumberFormat(lang, {
+      style: 'currency', currency: currency, minimumFractionDigits: e, maximumFractionDigits: e }));
+    var neg = minor < 0, s = String(Math.abs(minor));
+    if (e > 0) { while (s.length <= e) s = '0' + s; s = s.slice(0, -e) + '.' + s.slice(-e); }
+    return f.format((neg ? '-' : '') + s);
+  }
+  var pctFmt = new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 2 });
+  function rate(r) { return pctFmt.format(Number(r) / 100); }
+
+  function api(method, path, body) {
+    return fetch(backend + path, {
+      method: method, credentials: 'omit', cache: 'no-store',
+      headers: body ? { 'Content-Type': 'application/json', Accept: 'application/json' } : { Accept: 'application/json' },
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (res) {
+      return res.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (!res.ok) throw { status: res.status, body: data || {} };
+        return data;
+      });
+    }, function () { throw { status: 0, body: { message: t('network_error') } }; });
+  }
+
+  // ---- Tax preview -------------------------------------------------------------------------
+  function field(name) { return form && form.elements[name]; }
+  function val(name) { var el = field(name); return el ? el.value.trim() : ''; }
+  function buyer() {
+    return { name: val('name'), email: val('email'), company: val('company'), line1: val('line1'),
+      city: val('city'), postalCode: val('postalCode'), country: val('country'), vatId: val('vatId') };
+  }
+  var taxTimer = 0, taxSeq = 0;
+  function scheduleTax() { clearTimeout(taxTimer); taxTimer = setTimeout(updateTax, 350); }
+  function updateTax() {
+    var b = buyer(), seq = ++taxSeq;
+    if (!b.country) return;
+    var totals = byId('totals');
+    totals.setAttribute('aria-busy', 'true');
+    api('POST', '/api/v1/checkouts/' + encodeURIComponent(d.code) + '/tax-preview',
+      { billingAddress: { country: b.country, postalCode: b.postalCode, vatId: b.vatId } })
+      .then(function (p) {
+        if (seq !== taxSeq) return; // a newer request is on its way
+        renderTax(p);
+        announce(t('total_updated', { amount: money(p.totalGross) }));
+      }, function (e) {
+        if (seq !== taxSeq) return;
+        if (e.body && e.body.field && fieldFor(e.body.field)) setFieldError(fieldFor(e.body.field), e.body.message);
+        else announce(t('tax_failed'));
+      })
+      .then(function () { if (seq === taxSeq) totals.removeAttribute('aria-busy'); });
+  }
+  function renderTax(p) {
+    all('[data-line]').forEach(function (el) {
+      var l = (p.lines || [])[+el.getAttribute('data-line')];
+      if (l) el.textContent = money(inclusive ? l.gross : l.net);
+    });
+    all('[data-unit]').forEach(function (el) {
+      var l = (p.lines || [])[+el.getAttribute('data-unit')], q = +el.getAttribute('data-qty');
+      if (!l) return;
+      var amount = inclusive ? l.gross : l.net;
+      el.hidden = !(q > 1 && amount % q === 0);
+      el.textContent = el.hidden ? '' : t('each', { amount: money(amount / q) });
+    });
+    setTotal('net', p.totalNet); setTotal('tax', p.totalTax); setTotal('gross', p.totalGross);
+    var totals = byId('totals'), grand = totals.querySelector('[data-grand]');
+    all('[data-taxline]', totals).forEach(function (el) { el.remove(); });
+    var after = inclusive ? grand.nextSibling : grand;
+    (p.taxBreakdown || []).forEach(function (b) {
+      var row = document.createElement('div'), dt = document.createElement('dt'), dd = document.createElement('dd');
+      row.setAttribute('data-taxline', '');
+      dt.textContent = t(inclusive ? 'incl_vat_rate' : 'vat_rate', { rate: rate(b.taxRate) });
+      dd.textContent = money(b.taxAmount);
+      row.appendChild(dt); row.appendChild(dd);
+      totals.insertBefore(row, after);
+    });
+    var hint = byId('tax-hint');
+    hint.textContent = t('treatment_' + p.treatment);
+    hint.hidden = !hint.textContent;
+    var vs = byId('vat-status'), vat = field('vatId');
+    if (vs && vat) {
+      vs.textContent = vat.value.trim() ? t('vat_status_' + p.vatIdStatus) : '';
+      vs.hidden = !vs.textContent;
+      if (p.vatIdStatus === 'invalid' && vat.value.trim()) vat.setAttribute('aria-invalid', 'true');
+      else if (!byId('err-vatId').textContent) vat.removeAttribute('aria-invalid');
+    }
+  }
+  function setTotal(name, minor) {
+    all('[data-total="' + name + '"]').forEach(function (el) { el.textContent = money(minor); });
+  }
+
+  // ---- Errors ------------------------------------------------------------------------------
+  var aliases = { postcode: 'postalCode', postal_code: 'postalCode', address1: 'line1', address: 'line1',
+    firstName: 'name', lastName: 'name', vatid: 'vatId', vat_id: 'vatId', provider: 'providerId', provider_id: 'providerId' };
+  function fieldFor(path) {
+    var name = String(path || '').split('.').pop();
+    name = aliases[name] || name;
+    return byId('err-' + name) ? name : '';
+  }
+  function controls(name) {
+    return name === 'providerId' ? all('input[name=providerId]') : [byId('f-' + name)].filter(Boolean);
+  }
+  function setFieldError(name, text) {
+    var err = byId('err-' + name);
+    err.textContent = text; err.hidden = false;
+    controls(name).forEach(function (el) {
+      el.setAttribute('aria-invalid', 'true');
+      var base = el.getAttribute('data-describedby');
+      el.setAttribute('aria-describedby', (base ? base + ' ' : '') + err.id);
+    });
+  }
+  function clearErrors() {
+    all('.field-error').forEach(function (err) {
+      err.hidden = true; err.textContent = '';
+      controls(err.id.slice(4)).forEach(function (el) {
+        el.removeAttribute('aria-invalid');
+        var base = el.getAttribute('data-describedby');
+        if (base) el.setAttribute('aria-describedby', base); else el.removeAttribute('aria-describedby');
+      });
+    });
+    summary.hidden = true;
+    summary.querySelector('ul').textContent = '';
+  }
+  // showErrors lists problems in the summary (each linking to its field) and moves focus there.
+  function showErrors(list) {
+    var ul = summary.querySelector('ul');
+    ul.textContent = '';
+    list.forEach(function (e) {
+      var li = document.createElement('li');
+      if (e.field) {
+        setFieldError(e.field, e.text);
+        var a = document.createElement('a');
+        var target = controls(e.field)[0];
+        a.href = '#' + (target ? target.id : 'pay-form');
+        a.textContent = e.text;
+        a.addEventListener('click', function (ev) { ev.preventDefault(); if (target) target.focus(); });
+        li.appendChild(a);
+      } else {
+        li.textContent = e.text;
+      }
+      ul.appendChild(li);
+    });
+    summary.hidden = false;
+    summary.focus();
+  }
+  function apiError(e) {
+    var b = (e && e.body) || {}, text = b.message || b.error || t('error_generic');
+    if (b.requestId) text += ' (' + t('request_id') + ': ' + b.requestId + ')';
+    showErrors([{ field: fieldFor(b.field), text: text }]);
+  }
+
+  function validate() {
+    var errs = [], b = buyer();
+    if (!form.querySelector('input[name=providerId]:checked')) errs.push({ field: 'providerId', text: t('err_providerId') });
+    if (!b.name) errs.push({ field: 'name', text: t('err_name') });
+    if (!b.email) errs.push({ field: 'email', text: t('err_email') });
+    else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(b.email)) errs.push({ field: 'email', text: t('err_email_invalid') });
+    if (!b.line1) errs.push({ field: 'line1', text: t('err_line1') });
+    if (!b.city) errs.push({ field: 'city', text: t('err_city') });
+    if (!b.country) errs.push({ field: 'country', text: t('err_country') });
+    return errs;
+  }
+
+  // ---- Paying ------------------------------------------------------------------------------
+  // starters create the payment attempt per provider type; the default is POST /transactions/create.
+  var starters = {};
+  // nextHandlers act on the create answer's next.type (wire_instructions now; stripe etc. register later).
+  var nextHandlers = {
+    wire_instructions: function (res) { showWire(res.next.wire, false); },
+    redirect: function (res) { go(res.next.redirectUrl); },
+    none: function (res) { handleStatus(res); }
+  };
+  function createTransaction(providerId) {
+    return api('POST', '/api/v1/transactions/create',
+      { sessionPublicId: d.session, providerId: providerId, billingAddress: buyer() });
+  }
+  function setBusy(on) {
+    busy = on;
+    // aria-disabled instead of disabled: the button keeps keyboard focus while we wait.
+    if (payBtn) { if (on) payBtn.setAttribute('aria-disabled', 'true'); else payBtn.removeAttribute('aria-disabled'); }
+    root.setAttribute('aria-busy', on ? 'true' : 'false');
+  }
+  if (form) form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (busy) return;
+    clearErrors();
+    var errs = validate();
+    if (errs.length) { showErrors(errs); return; }
+    var radio = form.querySelector('input[name=providerId]:checked');
+    var start = starters[radio.getAttribute('data-type')] || createTransaction;
+    setBusy(true);
+    announce(t('processing'));
+    Promise.resolve(start(radio.value)).then(function (res) {
+      txnId = res.transactionId || txnId;
+      var h = nextHandlers[res.next && res.next.type];
+      if (!h) throw { body: { message: t('method_unavailable') } };
+      return h(res);
+    }).catch(apiError).then(function () { setBusy(false); });
+  });
+
+  // ---- Wire transfer -----------------------------------------------------------------------
+  function groupIBAN(s) { return String(s || '').replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 '); }
+  function showWire(w, marked) {
+    var values = { amount: money(w.amount, w.currency), reference: w.reference, accountHolder: w.accountHolder,
+      iban: w.ibanGrouped || groupIBAN(w.iban), bic: w.bic || '', bankName: w.bankName || '', instructions: w.instructions || '' };
+    all('[data-wire]', wire).forEach(function (el) { el.textContent = values[el.getAttribute('data-wire')] || ''; });
+    all('[data-wire-row]', wire).forEach(function (el) { el.hidden = !values[el.getAttribute('data-wire-row')]; });
+    wire.querySelector('[data-wire=instructions]').hidden = !values.instructions;
+    byId('sent-btn').hidden = marked;
+    byId('wire-waiting').hidden = !marked;
+    form.hidden = true;
+    wire.hidden = false;
+    byId('wire-h').focus();
+    announce(t('wire_ready'));
+  }
+  var sent = byId('sent-btn');
+  if (sent) sent.addEventListener('click', function () {
+    if (busy || !txnId) return;
+    busy = true;
+    clearErrors();
+    api('POST', '/api/v1/transactions/' + encodeURIComponent(txnId) + '/mark-pending').then(function (s) {
+      sent.hidden = true;
+      var waiting = byId('wire-waiting');
+      waiting.hidden = false;
+      waiting.focus(); // the button is gone: keep focus in the flow
+      announce(t('wire_waiting'));
+      if (!handleStatus(s)) startPolling();
+    }, apiError).then(function () { busy = false; });
+  });
+  all('button[data-copy]').forEach(function (btn) {
+    btn.addEventListener('click', function () {
+      var src = byId(btn.getAttribute('data-copy')), what = btn.getAttribute('data-what');
+      var text = src.textContent.trim();
+      if (src.id === 'wire-iban') text = text.replace(/\s+/g, '');
+      var done = function () { announce(t('copied', { what: what })); };
+      var fail = function () {
+        var r = document.createRange(); r.selectNodeContents(src);
+        var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
+        announce(t('copy_failed'));
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, fail);
+      else fail();
+    });
+  });
+
+  // ---- Status polling ----------------------------------------------------------------------
+  var polling = false, pollTimer = 0, pollDelay = POLL_START, inflight = false;
+  function startPolling() { polling = true; pollDelay = POLL_START; schedulePoll(); }
+  function schedulePoll() {
+    clearTimeout(pollTimer);
+    if (polling && !document.hidden) pollTimer = setTimeout(poll, pollDelay);
+  }
+  function poll() {
+    if (inflight || !polling) return;
+    inflight = true;
+    api('GET', '/api/v1/transactions/' + encodeURIComponent(txnId) + '/status').then(function (s) {
+      pollDelay = Math.min(Math.round(pollDelay * 1.2), POLL_MAX);
+      if (handleStatus(s)) polling = false;
+    }, function () {
+      pollDelay = Math.min(pollDelay * 2, POLL_MAX * 2);
+    }).then(function () { inflight = false; schedulePoll(); });
+  }
+  // Stop while the tab is hidden; check at once when the buyer comes back.
+  document.addEventListener('visibilitychange', function () {
+    if (!polling) return;
+    if (document.hidden) clearTimeout(pollTimer); else { clearTimeout(pollTimer); poll(); }
+  });
+  // handleStatus reacts to a transaction status answer; it reports whether the attempt is over.
+  function handleStatus(s) {
+    var st = s && s.status;
+    if (st === 'succeeded' || st === 'partially_refunded' || st === 'disputed') { showPaid(s.returnUrl); return true; }
+    if (st === 'failed' || st === 'canceled') {
+      wire.hidden = true; form.hidden = false;
+      showErrors([{ field: '', text: s.failureMessage || t('payment_failed') }]);
+      return true;
+    }
+    return false;
+  }
+  function safeURL(u) { return typeof u === 'string' && /^https?:\/\//i.test(u) ? u : ''; }
+  function go(u) { if (safeURL(u)) window.location.assign(u); }
+  function showPaid(returnUrl) {
+    var url = safeURL(returnUrl), link = byId('return-link'), text;
+    form.hidden = true; wire.hidden = true; summary.hidden = true;
+    var cancel = byId('cancel');
+    if (cancel) cancel.hidden = true;
+    paid.hidden = false;
+    if (url) {
+      text = t('paid_redirect', { site: d.site, seconds: REDIRECT_SECONDS });
+      link.href = url; link.hidden = false;
+      setTimeout(function () { go(url); }, REDIRECT_SECONDS * 1000);
+    } else {
+      text = t('paid_done');
+    }
+    byId('paid-msg').textContent = text;
+    byId('paid-h').focus();
+    announce(t('paid_title') + '. ' + text);
+  }
+
+  // ---- Wiring ------------------------------------------------------------------------------
+  if (form) {
+    ['country', 'vatId', 'postalCode'].forEach(function (n) {
+      var el = field(n);
+      if (!el) return;
+      el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', scheduleTax);
+    });
+  }
+  // Local time for the expiry (the server renders UTC).
+  all('time[datetime]').forEach(function (el) {
+    try {
+      el.textContent = new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short' }).format(new Date(el.getAttribute('datetime')));
+    } catch (e) { /* keep the server's text */ }
+  });
+  // A reload while a transfer is pending resumes the page (the server rendered the instructions).
+  if (txnId && d.txnMarked === 'true') startPolling();
+
+  window.paygateCheckout = {
+    onNext: function (type, fn) { nextHandlers[type] = fn; },
+    onStart: function (type, fn) { starters[type] = fn; },
+    api: api, money: money, t: t, announce: announce, showPaid: showPaid, startPolling: startPolling,
+    setTransaction: function (id) { txnId = id; }, buyer: buyer
+  };
+})();

@@ -1,0 +1,27 @@
+// Package hostedpage serves the buyer-facing hosted checkout page of the main frontend:
+// GET /checkout/{shortCode}, its content-hashed assets and its brand-colour stylesheet.
+//
+// The page is rendered on the server with html/template from the runtime API's checkout
+// (runtimeapi.Client.GetCheckout) and then driven by a small vanilla script that calls the main
+// backend's runtime API from the browser: the tax preview, creating the transaction, the
+// wire-transfer instructions, "I have sent the transfer" and status polling until the payment
+// arrives. The service itself has no database access and keeps nothing between requests.
+//
+// What the package guarantees:
+//
+//   - Everything merchant-supplied is escaped by html/template; logos are shown only from https
+//     URLs, return and cancel links only for http(s) URLs.
+//   - Every HTML response carries a strict Content-Security-Policy (no inline script or style:
+//     the brand colour arrives as /theme/v1/{hex}.css), no-store caching, nosniff, a referrer
+//     policy, and HSTS when served over HTTPS. connect-src allows exactly the backend's origin.
+//   - Colours meet WCAG 2.1 AA: text on the brand colour switches to dark when white is below
+//     4.5:1, and links and focus outlines use a darkened brand colour that reaches 4.5:1 on white.
+//   - Templates, locales (en, de, fr, es, it, nl, pl) and assets are parsed and hashed once by
+//     New; a missing file or a locale lacking a key stops start-up instead of a page render.
+//   - Money is formatted from integer minor units with the currency's ISO 4217 exponent, per
+//     locale, the same way the browser's Intl.NumberFormat does for the script's updates.
+//
+// Status codes: 200 for the page and the already-paid page, 410 for expired and cancelled
+// checkouts, 404 for unknown ones (and malformed codes, without asking the backend), 503 with
+// Retry-After when the runtime API cannot be reached or answers with an error.
+package hostedpage

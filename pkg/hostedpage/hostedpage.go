@@ -1,0 +1,359 @@
+package hostedpage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/frontend"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/runtimeapi"
+)
+
+// Options configure the hosted page service.
+type Options struct {
+	// Runtime calls the main backend's runtime API server to server (its internal URL). Required.
+	Runtime *runtimeapi.Client
+	// BackendURL is the main backend's public base URL as the buyer's browser reaches it
+	// (config Hosts.MainBackendURL()). The page's script calls it, and the CSP's connect-src
+	// allows exactly its origin. Required.
+	BackendURL string
+	// StripeJSURL is where Stripe.js is loaded from; its origin joins script-src and frame-src
+	// only on pages that offer a Stripe provider.
+	StripeJSURL string
+	// FrameAncestors are origins allowed to embed every page (space or comma separated); a
+	// site's own list is added to it. Empty everywhere means frame-ancestors 'none'.
+	FrameAncestors string
+	// HTTPS says the public site is served over HTTPS: send Strict-Transport-Security and mark
+	// cookies Secure. Off in development (plain http://localhost).
+	HTTPS bool
+	// Log receives warnings about an unreachable runtime API and template failures.
+	Log *slog.Logger
+	// Files overrides the embedded frontend files (tests); nil means frontend.Hosted().
+	Files fs.FS
+	// RuntimeTimeout bounds the server-side call for the checkout (default 5s).
+	RuntimeTimeout time.Duration
+}
+
+// Server renders the hosted checkout pages. Templates, locales and assets are read and checked
+// once by New; serving never touches the file system.
+type Server struct {
+	opts       Options
+	log        *slog.Logger
+	catalog    *Catalog
+	assets     *assets
+	pages      map[string]*template.Template
+	backendURL string
+	connect    string
+	stripe     string
+	bufs       sync.Pool
+}
+
+// New loads and checks templates, locales and assets. It fails when a file is missing or
+// malformed, when locales disagree on their keys, or when BackendURL is not an absolute
+// http(s) URL.
+func New(o Options) (*Server, error) {
+	if o.Runtime == nil {
+		return nil, errors.New("hostedpage: Options.Runtime is required")
+	}
+	if o.Files == nil {
+		o.Files = frontend.Hosted()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.RuntimeTimeout <= 0 {
+		o.RuntimeTimeout = 5 * time.Second
+	}
+	s := &Server{opts: o, log: o.Log}
+	if s.connect = origin(o.BackendURL); s.connect == "" {
+		return nil, fmt.Errorf("hostedpage: BackendURL must be an absolute http(s) URL, got %q", o.BackendURL)
+	}
+	s.backendURL = strings.TrimRight(o.BackendURL, "/")
+	if o.StripeJSURL != "" {
+		if s.stripe = origin(o.StripeJSURL); s.stripe == "" {
+			return nil, fmt.Errorf("hostedpage: StripeJSURL must be an absolute http(s) URL, got %q", o.StripeJSURL)
+		}
+	}
+	var err error
+	if s.catalog, err = LoadCatalog(o.Files); err != nil {
+		return nil, fmt.Errorf("hostedpage: %w", err)
+	}
+	if s.assets, err = loadAssets(o.Files); err != nil {
+		return nil, fmt.Errorf("hostedpage: %w", err)
+	}
+	if s.pages, err = parseTemplates(o.Files); err != nil {
+		return nil, fmt.Errorf("hostedpage: %w", err)
+	}
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+	return s, nil
+}
+
+// pageNames are the page templates; each is parsed together with layout.html.
+var pageNames = []string{"checkout", "state"}
+
+func parseTemplates(files fs.FS) (map[string]*template.Template, error) {
+	out := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Option("missingkey=error").ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// Catalog returns the loaded locales.
+func (s *Server) Catalog() *Catalog { return s.catalog }
+
+// AssetURLs returns the hashed URLs of the stylesheet, script and icon.
+func (s *Server) AssetURLs() AssetURLs { return s.assets.urls() }
+
+// Register mounts the pages on e:
+//
+//	GET  /checkout/:code     the hosted page (or the expired, cancelled, paid, 404 and 503 pages)
+//	POST /checkout/:code     without JavaScript the form posts here: back to the page (303)
+//	GET  /assets/:file       content-hashed CSS, JS and icon, cached for a year
+//	GET  /theme/v1/:file     the brand colours as CSS custom properties ({hex}.css), cached for a year
+//
+// and an HTML 404 page for every other unknown path.
+func (s *Server) Register(e *echo.Echo) {
+	e.GET("/checkout/:code", s.handleCheckout)
+	e.POST("/checkout/:code", s.handleCheckoutPost)
+	e.GET("/assets/:file", s.handleAsset)
+	e.GET("/theme/v1/:file", s.handleTheme)
+	e.RouteNotFound("/*", s.handleNotFound)
+}
+
+// shortCodeRE is what a short code can look like; anything else is a 404 without a backend call.
+var shortCodeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
+
+const langCookie = "paygate_lang"
+
+func (s *Server) handleCheckout(c echo.Context) error {
+	req := c.Request()
+	in := s.languageInputs(c)
+	code := c.Param("code")
+	if !shortCodeRE.MatchString(code) {
+		return s.renderState(c, http.StatusNotFound, "notfound", s.basePage(c, s.catalog.Negotiate(in), nil, false), nil)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), s.opts.RuntimeTimeout)
+	defer cancel()
+	co, err := s.opts.Runtime.GetCheckout(ctx, code, httpapi.RequestID(c))
+	if err != nil {
+		l := s.catalog.Negotiate(in)
+		if runtimeapi.IsNotFound(err) {
+			return s.renderState(c, http.StatusNotFound, "notfound", s.basePage(c, l, nil, false), nil)
+		}
+		s.log.WarnContext(req.Context(), "runtime API unavailable", "error", err.Error())
+		c.Response().Header().Set("Retry-After", "30")
+		return s.renderState(c, http.StatusServiceUnavailable, "unavailable", s.basePage(c, l, nil, false), nil)
+	}
+	in.Checkout, in.SiteDefault = co.Language, co.Site.DefaultLanguage
+	base := s.basePage(c, s.catalog.Negotiate(in), &co.Site, co.Mode == "test")
+	paid := co.Transaction != nil && isPaid(co.Transaction.Status)
+	switch {
+	case co.Status == "completed" || (co.Status == "open" && paid):
+		return s.renderState(c, http.StatusOK, "completed", base, co)
+	case co.Status == "expired":
+		return s.renderState(c, http.StatusGone, "expired", base, co)
+	case co.Status == "cancelled" || co.Status == "canceled":
+		return s.renderState(c, http.StatusGone, "cancelled", base, co)
+	case co.Status == "open":
+		return s.renderCheckout(c, base, co)
+	}
+	s.log.WarnContext(req.Context(), "checkout in an unknown status", "status", co.Status)
+	return s.renderState(c, http.StatusServiceUnavailable, "unavailable", base, co)
+}
+
+func isPaid(status string) bool {
+	return status == "succeeded" || status == "partially_refunded" || status == "disputed"
+}
+
+// handleCheckoutPost sends a browser without JavaScript back to the page, which says that
+// JavaScript is needed; nothing posted is read or kept.
+func (s *Server) handleCheckoutPost(c echo.Context) error {
+	u := url.URL{Path: "/checkout/" + url.PathEscape(c.Param("code")), RawQuery: c.Request().URL.RawQuery}
+	s.setBaseHeaders(c.Response().Header())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusSeeOther, u.String())
+}
+
+func (s *Server) handleNotFound(c echo.Context) error {
+	return s.renderState(c, http.StatusNotFound, "notfound", s.basePage(c, s.catalog.Negotiate(s.languageInputs(c)), nil, false), nil)
+}
+
+// languageInputs reads ?lang= and the remembered choice, and remembers a valid ?lang= for
+// later visits (the switcher's links carry ?lang=).
+func (s *Server) languageInputs(c echo.Context) LanguageInputs {
+	in := LanguageInputs{Query: c.QueryParam("lang"), AcceptLanguage: c.Request().Header.Get("Accept-Language")}
+	if ck, err := c.Cookie(langCookie); err == nil {
+		in.Cookie = ck.Value
+	}
+	if l := s.catalog.Locale(in.Query); l != nil && in.Cookie != l.Code {
+		c.SetCookie(&http.Cookie{Name: langCookie, Value: l.Code, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: s.opts.HTTPS, SameSite: http.SameSiteLaxMode})
+	}
+	return in
+}
+
+// basePage fills what the layout needs.
+func (s *Server) basePage(c echo.Context, l *Locale, site *runtimeapi.Site, test bool) page {
+	p := page{Lang: l.Code, L: l, Assets: s.assets.urls(), TestMode: test}
+	theme := ThemeFor("")
+	if site != nil {
+		theme = ThemeFor(site.PrimaryColor)
+		p.Site = siteView{Name: site.Name, LogoURL: safeHTTPSURL(site.LogoURL), SupportEmail: site.SupportEmail}
+		if !strings.Contains(p.Site.SupportEmail, "@") {
+			p.Site.SupportEmail = ""
+		}
+	}
+	p.ThemeURL = "/theme/v1/" + theme.Brand[1:] + ".css"
+	q := c.Request().URL.Query()
+	for _, code := range Languages {
+		q.Set("lang", code)
+		p.Languages = append(p.Languages, langLink{Code: code, Name: s.catalog.Locale(code).Name, URL: "?" + q.Encode(), Current: code == l.Code})
+	}
+	return p
+}
+
+// csp builds the policy of a page; co is nil on pages without a checkout.
+func (s *Server) csp(co *runtimeapi.Checkout, script bool) CSP {
+	p := CSP{NoScript: !script}
+	siteAncestors := ""
+	if co != nil {
+		siteAncestors = co.Site.FrameAncestors
+	}
+	p.FrameAncestors = frameAncestors(s.opts.FrameAncestors, siteAncestors)
+	if !script {
+		return p
+	}
+	p.Connect = []string{s.connect}
+	if s.stripe != "" && co != nil {
+		for _, pr := range co.Providers {
+			if pr.Type == "stripe" {
+				p.Scripts = append(p.Scripts, s.stripe)
+				p.Frames = append(p.Frames, s.stripe)
+				break
+			}
+		}
+	}
+	return p
+}
+
+func (s *Server) renderCheckout(c echo.Context, base page, co *runtimeapi.Checkout) error {
+	base.Title = base.L.T("page_title", "site", co.Site.Name)
+	return s.render(c, http.StatusOK, "checkout", s.buildCheckoutPage(base, co), s.csp(co, true))
+}
+
+// renderState renders one of the pages that only say where a checkout stands.
+func (s *Server) renderState(c echo.Context, status int, kind string, base page, co *runtimeapi.Checkout) error {
+	l := base.L
+	p := &statePage{page: base, Kind: kind, Heading: l.T(kind + "_title")}
+	site := base.Site.Name
+	p.Message = l.T(kind+"_text", "site", site)
+	switch kind {
+	case "completed":
+		if co != nil && co.Transaction != nil {
+			if u := safeHTTPURL(co.Transaction.ReturnURL); u != "" {
+				p.LinkURL, p.LinkText = u, l.T("return_to_merchant", "site", site)
+			}
+		}
+	case "cancelled":
+		if co != nil {
+			if u := safeHTTPURL(co.CancelURL); u != "" {
+				p.LinkURL, p.LinkText = u, l.T("return_to_merchant", "site", site)
+			}
+		}
+	case "unavailable":
+		p.LinkURL, p.LinkText = c.Request().URL.RequestURI(), l.T("try_again")
+		p.RequestID = httpapi.RequestID(c)
+	}
+	p.Title = p.Heading
+	return s.render(c, status, "state", p, s.csp(co, false))
+}
+
+// render executes a page into a buffer first, so that a template error never sends half a page.
+func (s *Server) render(c echo.Context, status int, name string, data any, csp CSP) error {
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer s.bufs.Put(buf)
+	h := c.Response().Header()
+	if err := s.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+		s.log.ErrorContext(c.Request().Context(), "template failed", "page", name, "error", err.Error())
+		s.setPageHeaders(h, CSP{NoScript: true})
+		return c.String(http.StatusInternalServerError, "internal error")
+	}
+	s.setPageHeaders(h, csp)
+	return c.Blob(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+func (s *Server) handleAsset(c echo.Context) error {
+	a := s.assets.byFile[c.Param("file")]
+	if a == nil {
+		return s.handleNotFound(c)
+	}
+	h := c.Response().Header()
+	s.setBaseHeaders(h)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("ETag", a.etag)
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if c.Request().Header.Get("If-None-Match") == a.etag {
+		return c.NoContent(http.StatusNotModified)
+	}
+	body := a.body
+	if a.gzipped != nil && acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gzipped
+	}
+	return c.Blob(http.StatusOK, a.contentType, body)
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip (and not with q=0).
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimSpace(params), "=")
+		if ok && strings.TrimSpace(k) == "q" {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0
+		}
+		return true
+	}
+	return false
+}
+
+var themeFileRE = regexp.MustCompile(`^([0-9a-f]{6})\.css$`)
+
+// handleTheme serves the colours derived from one brand colour. The URL holds the colour and
+// the algorithm's version, so the answer never changes and is cached for a year.
+func (s *Server) handleTheme(c echo.Context) error {
+	m := themeFileRE.FindStringSubmatch(c.Param("file"))
+	if m == nil {
+		return s.handleNotFound(c)
+	}
+	h := c.Response().Header()
+	s.setBaseHeaders(h)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	return c.Blob(http.StatusOK, "text/css; charset=utf-8", []byte(ThemeFor("#"+m[1]).CSS()))
+}

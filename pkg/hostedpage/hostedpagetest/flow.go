@@ -1,0 +1,79 @@
+package hostedpagetest
+
+import (
+	"strings"
+	"testing"
+
+	"paygate.dev/pkg/browsertest"
+)
+
+// Buyer is what a flow enters in the billing form; empty fields are left as pre-filled.
+type Buyer struct {
+	Name, Email, Company, Line1, PostalCode, City, Country, VATID string
+}
+
+// FillBilling types the buyer's details into the billing form (key by key, replacing what was
+// pre-filled) and picks the country. It works in every page language: it uses element ids.
+func FillBilling(t testing.TB, b *browsertest.Browser, buyer Buyer) {
+	t.Helper()
+	for _, f := range []struct{ id, v string }{
+		{"#f-name", buyer.Name}, {"#f-email", buyer.Email}, {"#f-company", buyer.Company}, {"#f-line1", buyer.Line1},
+		{"#f-postalCode", buyer.PostalCode}, {"#f-city", buyer.City}, {"#f-vatId", buyer.VATID},
+	} {
+		if f.v != "" {
+			b.Type(f.id, f.v)
+		}
+	}
+	if buyer.Country != "" {
+		b.Select("#f-country", buyer.Country)
+	}
+}
+
+// WireShown is what the page showed after choosing to pay by bank transfer.
+type WireShown struct {
+	TransactionID string
+	Reference     string
+	IBAN          string
+	Amount        string
+	AccountHolder string
+}
+
+// PayByWire chooses the provider (by id), presses the pay button and waits for the
+// bank-transfer instructions, which it returns as shown.
+func PayByWire(t testing.TB, b *browsertest.Browser, providerID string) WireShown {
+	t.Helper()
+	b.Eval(`(function(){var r=document.querySelector('input[name=providerId][value=`+quoteCSS(providerID)+`]');r.click();return r.checked})()`, nil)
+	b.Click("#pay-btn")
+	b.WaitVisible("#wire")
+	b.WaitFor(`document.querySelector('[data-wire=reference]').textContent.trim()!==""`, "the payment reference")
+	return readWire(t, b)
+}
+
+func readWire(t testing.TB, b *browsertest.Browser) WireShown {
+	t.Helper()
+	return WireShown{
+		Reference:     b.Text("[data-wire=reference]"),
+		IBAN:          b.Text("[data-wire=iban]"),
+		Amount:        b.Text("[data-wire=amount]"),
+		AccountHolder: b.Text("[data-wire=accountHolder]"),
+	}
+}
+
+// ConfirmTransferSent presses "I have sent the transfer" and waits for the waiting notice.
+func ConfirmTransferSent(t testing.TB, b *browsertest.Browser) {
+	t.Helper()
+	b.Click("#sent-btn")
+	b.WaitVisible("#wire-waiting")
+}
+
+// WaitPaidAndReturned waits until the page shows the payment as received and then sends the
+// buyer to a URL containing returnURLPart; it returns that URL.
+func WaitPaidAndReturned(t testing.TB, b *browsertest.Browser, returnURLPart string) string {
+	t.Helper()
+	b.WaitVisible("#paid")
+	return b.WaitURL(returnURLPart)
+}
+
+func quoteCSS(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}

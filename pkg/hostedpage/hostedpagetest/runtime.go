@@ -1,0 +1,361 @@
+// Package hostedpagetest provides an in-test fake of the main backend's runtime API for the
+// hosted page (handler, browser and benchmark tests), sample checkouts, and the buyer's
+// wire-transfer flow as reusable browser steps.
+package hostedpagetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"paygate.dev/pkg/runtimeapi"
+	"paygate.dev/pkg/tax"
+)
+
+// Runtime is a fake of the runtime API (API-CONTRACT.md section 5) over HTTP:
+//
+//	GET  /api/v1/checkouts/{code}                the checkout (404 envelope when unknown)
+//	POST /api/v1/checkouts/{code}/tax-preview    tax by country: see Tax
+//	POST /api/v1/transactions/create             a transaction; wire providers answer wire_instructions
+//	POST /api/v1/transactions/{id}/mark-pending  the buyer says the transfer is sent
+//	GET  /api/v1/transactions/{id}/status        the status; MarkPaid flips it to succeeded
+//
+// It answers CORS preflights for any origin (like the real backend does for the frontend's).
+// Safe for concurrent use.
+type Runtime struct {
+	Server *httptest.Server
+
+	mu        sync.Mutex
+	checkouts map[string]*entry // by short code and by session public id
+	txns      map[string]*txn
+	seq       int
+	down      bool
+	calls     []Call
+}
+
+// Call is one request the fake received.
+type Call struct {
+	Method, Path string
+	Body         string
+}
+
+type entry struct {
+	c         runtimeapi.Checkout
+	returnURL string
+}
+
+type txn struct {
+	st        runtimeapi.TransactionStatus
+	checkout  *entry
+	returnURL string
+}
+
+// NewRuntime starts the fake; it stops at the end of the test.
+func NewRuntime(t testing.TB) *Runtime {
+	r := &Runtime{checkouts: map[string]*entry{}, txns: map[string]*txn{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.Server.Close)
+	return r
+}
+
+// URL is the fake's base URL (use it as both the internal and the public backend URL).
+func (r *Runtime) URL() string { return r.Server.URL }
+
+// Client is a runtime API client for the fake.
+func (r *Runtime) Client() *runtimeapi.Client {
+	return &runtimeapi.Client{BaseURL: r.Server.URL, HTTP: r.Server.Client()}
+}
+
+// AddCheckout serves c under its short code and session id. returnURL may contain
+// {transactionId}; the status answer fills it in once the payment succeeded.
+func (r *Runtime) AddCheckout(c runtimeapi.Checkout, returnURL string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := &entry{c: c, returnURL: returnURL}
+	e.c.HasReturnURL = returnURL != ""
+	r.checkouts[c.ShortCode] = e
+	r.checkouts[c.SessionPublicID] = e
+}
+
+// SetDown makes every call answer 503, as an unavailable backend does.
+func (r *Runtime) SetDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+// MarkPaid flips a transaction to succeeded (an operator confirmed the transfer) and completes
+// its checkout.
+func (r *Runtime) MarkPaid(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.txns[id]
+	if t == nil {
+		panic("hostedpagetest: no transaction " + id)
+	}
+	t.st.Status = "succeeded"
+	t.st.CheckoutStatus = "completed"
+	t.st.ReturnURL = strings.ReplaceAll(t.returnURL, "{transactionId}", id)
+	t.checkout.c.Status = "completed"
+}
+
+// Transactions lists the transactions created so far, oldest first.
+func (r *Runtime) Transactions() []runtimeapi.TransactionStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]runtimeapi.TransactionStatus, 0, len(r.txns))
+	for i := 1; i <= r.seq; i++ {
+		if t := r.txns[txnID(i)]; t != nil {
+			out = append(out, t.st)
+		}
+	}
+	return out
+}
+
+// Calls lists the requests whose path starts with prefix.
+func (r *Runtime) Calls(prefix string) []Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Call
+	for _, c := range r.calls {
+		if strings.HasPrefix(c.Path, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func txnID(i int) string { return fmt.Sprintf("txn_test%04d", i) }
+
+// Wire is what the fake's wire-transfer provider tells the buyer.
+var Wire = runtimeapi.WireInstructions{
+	BankName:      "Musterbank AG",
+	AccountHolder: "Acme Tools GmbH",
+	IBAN:          "DE89370400440532013000",
+	IBANGrouped:   "DE89 3704 0044 0532 0130 00",
+	BIC:           "COBADEFFXXX",
+	Instructions:  "Please allow up to two business days.",
+}
+
+// EU VAT rates the fake knows (percent × 100); the seller is in Germany.
+var vatRates = map[string]tax.Rate{"DE": 1900, "AT": 2000, "FR": 2000, "NL": 2100, "IT": 2200, "ES": 2100, "PL": 2300, "BE": 2100, "IE": 2300}
+
+// Tax computes the fake's preview for a buyer: the checkout's items are net prices; DE buyers
+// pay 19% (domestic); other EU consumers their own rate (OSS); EU businesses with a VAT id of
+// their country pay none (reverse charge; an id starting "XX" is invalid); outside the EU
+// nothing is charged (export).
+func Tax(c runtimeapi.Checkout, country, vatID string) runtimeapi.TaxPreview {
+	country = strings.ToUpper(country)
+	vatID = strings.ToUpper(strings.ReplaceAll(vatID, " ", ""))
+	p := runtimeapi.TaxPreview{Currency: c.Currency, VATIDStatus: "none", TaxBreakdown: []runtimeapi.TaxLine{}}
+	rate, eu := vatRates[country]
+	switch {
+	case !eu:
+		p.Treatment, rate = "export", 0
+	case vatID != "" && strings.HasPrefix(vatID, "XX"):
+		p.VATIDStatus = "invalid"
+		p.Treatment = "domestic"
+		if country != "DE" {
+			p.Treatment = "oss"
+		}
+	case vatID != "" && strings.HasPrefix(vatID, country) && country != "DE":
+		p.VATIDStatus, p.Treatment, rate = "format_valid", "reverse_charge", 0
+	case country == "DE":
+		p.Treatment = "domestic"
+		if vatID != "" {
+			p.VATIDStatus = "format_valid"
+		}
+	default:
+		p.Treatment = "oss"
+	}
+	for _, it := range c.Items {
+		net := it.Total
+		t := (net*int64(rate) + 5000) / 10000
+		p.Lines = append(p.Lines, runtimeapi.LineTax{Net: net, Tax: t, Gross: net + t, TaxRate: rate})
+		p.TotalNet += net
+		p.TotalTax += t
+	}
+	p.TotalGross = p.TotalNet + p.TotalTax
+	if p.TotalTax > 0 || rate > 0 {
+		p.TaxBreakdown = append(p.TaxBreakdown, runtimeapi.TaxLine{TaxRate: rate, TaxRateCode: country + "-standard", TaxableBase: p.TotalNet, TaxAmount: p.TotalTax})
+	}
+	return p
+}
+
+// SampleCheckout is an open EUR checkout of two lines, prices excluding VAT, billed to a buyer
+// in Germany, offering wire transfer (default) and a card provider.
+func SampleCheckout(code string) runtimeapi.Checkout {
+	c := runtimeapi.Checkout{
+		ID: "chk_" + code, SessionPublicID: "cs_" + code, ShortCode: code, Status: "open", Mode: "live",
+		Amount: 12000, Currency: "EUR", CurrencyExponent: 2, Email: "buyer@example.com",
+		ExternalReference: "ORDER-1001", ExpiresAt: time.Date(2030, 3, 12, 14, 30, 0, 0, time.UTC),
+		CancelURL:      "https://shop.example.com/cart",
+		BillingAddress: &runtimeapi.Address{FirstName: "Erika", LastName: "Mustermann", Address1: "Hauptstraße 1", City: "Berlin", Postcode: "10115", Country: "DE"},
+		Items: []runtimeapi.Item{
+			{Name: "Cordless drill", Quantity: 2, UnitPrice: 5000, Total: 10000, ItemType: "goods"},
+			{Name: "Shipping", Quantity: 1, UnitPrice: 2000, Total: 2000, ItemType: "shipping"},
+		},
+		Site: runtimeapi.Site{Name: "Acme Tools", LogoURL: "https://cdn.example.com/acme.png", PrimaryColor: "#0b5cad",
+			TaxDisplay: "exclusive", VATIDValidation: "format", DefaultLanguage: "en", SupportEmail: "help@acme.example"},
+		Providers: []runtimeapi.Provider{
+			{ID: "prov_wire", Type: "wire_transfer", Name: "Bank transfer"},
+			{ID: "prov_card", Type: "stripe", Name: "Credit card"},
+		},
+		DefaultProviderID: "prov_wire",
+		VATIDValidation:   "format",
+	}
+	c.Tax = Tax(c, "DE", "")
+	return c
+}
+
+func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
+	h := w.Header()
+	if o := req.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Vary", "Origin")
+	}
+	if req.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Accept, X-Request-ID")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	var body []byte
+	if req.Body != nil {
+		body, _ = readAll(req)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, Call{Method: req.Method, Path: req.URL.Path, Body: string(body)})
+	if r.down {
+		writeErr(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the database is down", "")
+		return
+	}
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(req.URL.Path, "/api/v1/"), "/"), "/")
+	switch {
+	case len(parts) == 2 && parts[0] == "checkouts" && req.Method == http.MethodGet:
+		e := r.checkouts[parts[1]]
+		if e == nil {
+			writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
+			return
+		}
+		c := e.c
+		for i := r.seq; i >= 1; i-- { // the latest pending or paid attempt, for a reload
+			if t := r.txns[txnID(i)]; t != nil && t.checkout == e && t.st.Status != "failed" && t.st.Status != "canceled" {
+				st := t.st
+				c.Transaction = &st
+				break
+			}
+		}
+		writeJSON(w, http.StatusOK, c)
+	case len(parts) == 3 && parts[0] == "checkouts" && parts[2] == "tax-preview" && req.Method == http.MethodPost:
+		e := r.checkouts[parts[1]]
+		if e == nil {
+			writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
+			return
+		}
+		var in runtimeapi.TaxPreviewRequest
+		if json.Unmarshal(body, &in) != nil || len(in.BillingAddress.Country) != 2 {
+			writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.country must be a country code", "billingAddress.country")
+			return
+		}
+		writeJSON(w, http.StatusOK, Tax(e.c, in.BillingAddress.Country, in.BillingAddress.VATID))
+	case len(parts) == 2 && parts[0] == "transactions" && parts[1] == "create" && req.Method == http.MethodPost:
+		r.create(w, body)
+	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "mark-pending" && req.Method == http.MethodPost:
+		t := r.txns[parts[1]]
+		if t == nil {
+			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
+			return
+		}
+		if t.st.Status == "initiated" {
+			t.st.Status = "pending_provider"
+		}
+		t.st.BuyerMarkedPending = true
+		writeJSON(w, http.StatusOK, t.st)
+	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "status" && req.Method == http.MethodGet:
+		t := r.txns[parts[1]]
+		if t == nil {
+			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
+			return
+		}
+		writeJSON(w, http.StatusOK, t.st)
+	default:
+		writeErr(w, http.StatusNotFound, "ROUTE_NOT_FOUND", "no such route", "")
+	}
+}
+
+func (r *Runtime) create(w http.ResponseWriter, body []byte) {
+	var in runtimeapi.CreateTransactionRequest
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "send JSON", "")
+		return
+	}
+	e := r.checkouts[in.SessionPublicID]
+	if e == nil || e.c.Status != "open" {
+		writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
+		return
+	}
+	var prov *runtimeapi.Provider
+	for i := range e.c.Providers {
+		if e.c.Providers[i].ID == in.ProviderID {
+			prov = &e.c.Providers[i]
+		}
+	}
+	if prov == nil {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "providerId is not offered on this checkout", "providerId")
+		return
+	}
+	if !strings.Contains(in.BillingAddress.Email, "@") || strings.HasSuffix(in.BillingAddress.Email, "@invalid.test") {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.email is not a deliverable address", "billingAddress.email")
+		return
+	}
+	if len(in.BillingAddress.Country) != 2 {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.country is required", "billingAddress.country")
+		return
+	}
+	r.seq++
+	id := txnID(r.seq)
+	p := Tax(e.c, in.BillingAddress.Country, in.BillingAddress.VATID)
+	t := &txn{checkout: e, returnURL: e.returnURL, st: runtimeapi.TransactionStatus{
+		TransactionID: id, Status: "initiated", CheckoutStatus: "open", ProviderType: prov.Type,
+		Amount: p.TotalGross, Currency: e.c.Currency,
+	}}
+	res := runtimeapi.CreateTransactionResponse{TransactionID: id, Status: "initiated", ProviderType: prov.Type,
+		Amount: p.TotalGross, Currency: e.c.Currency, Tax: p}
+	switch prov.Type {
+	case "wire_transfer":
+		wi := Wire
+		wi.Reference = fmt.Sprintf("PG-%s-%04d", strings.ToUpper(e.c.ShortCode), r.seq)
+		wi.Amount, wi.Currency = p.TotalGross, e.c.Currency
+		t.st.Status, res.Status = "pending_provider", "pending_provider"
+		t.st.Wire = &wi
+		res.Next = runtimeapi.Next{Type: "wire_instructions", Wire: &wi}
+	default:
+		res.Next = runtimeapi.Next{Type: prov.Type} // not handled by the page yet
+	}
+	r.txns[id] = t
+	writeJSON(w, http.StatusOK, res)
+}
+
+func readAll(req *http.Request) ([]byte, error) {
+	defer req.Body.Close()
+	return io.ReadAll(io.LimitReader(req.Body, 1<<20))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, code, msg, field string) {
+	writeJSON(w, status, runtimeapi.ErrorBody{Error: msg, Message: msg, Code: code, RequestID: "req_fake", Field: field})
+}

@@ -1,0 +1,280 @@
+package hostedpage
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"paygate.dev/pkg/tax"
+)
+
+// Languages lists the supported languages in the order the switcher shows them.
+var Languages = []string{"en", "de", "fr", "es", "it", "nl", "pl"}
+
+// DefaultLanguage is used when nothing else matches.
+const DefaultLanguage = "en"
+
+// clientKeys are the messages app.js needs (sent once per page in data-i18n). Keys ending in
+// "_" are prefixes: every message starting with them is sent.
+var clientKeys = []string{
+	"network_error", "total_updated", "tax_failed", "each", "vat_rate", "incl_vat_rate", "treatment_",
+	"vat_status_", "error_generic", "request_id", "err_", "method_unavailable", "processing", "wire_ready",
+	"wire_waiting", "copied", "copy_failed", "payment_failed", "paid_redirect", "paid_done", "paid_title",
+}
+
+// Country is one entry of the country select.
+type Country struct {
+	Code string
+	Name string
+}
+
+// Locale is one language's messages and number, currency and date formats. Templates call
+// its methods: {{.L.T "key" "name" value}}.
+type Locale struct {
+	Code      string
+	Name      string // the language's own name, for the switcher
+	msgs      map[string]string
+	months    [12]string
+	datetime  string
+	num       numberStyle
+	countries []Country
+	options   []string // <option> elements of the country select, escaped once at start-up
+	client    string   // JSON of the client messages
+}
+
+// T returns the message for key with {name} placeholders replaced by the value that follows
+// the name in kv. A missing key renders as the key itself (a test makes sure none is missing).
+func (l *Locale) T(key string, kv ...string) string {
+	s, ok := l.msgs[key]
+	if !ok {
+		return key
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		s = strings.ReplaceAll(s, "{"+kv[i]+"}", kv[i+1])
+	}
+	return s
+}
+
+// Around splits a message at one placeholder, so that a template can wrap the value in markup
+// ("Pay {amount}" → ["Pay ", ""]) whatever the word order of the language.
+func (l *Locale) Around(key, name string) [2]string {
+	before, after, _ := strings.Cut(l.T(key), "{"+name+"}")
+	return [2]string{before, after}
+}
+
+// Money formats minor units of a currency with its ISO 4217 exponent for this locale.
+func (l *Locale) Money(minor int64, currency string, exponent int) string {
+	return l.num.Money(minor, currency, exponent)
+}
+
+// Int formats a whole number (quantities).
+func (l *Locale) Int(n int64) string { return l.num.Int(n) }
+
+// Rate formats a tax rate in percent.
+func (l *Locale) Rate(r tax.Rate) string { return l.num.Rate(r) }
+
+// DateTime formats an instant in UTC ("12. März 2026, 14:30 Uhr UTC").
+func (l *Locale) DateTime(t time.Time) string { return dateTime(t, l.datetime, l.months) }
+
+// Countries lists every country with its name in this language, sorted for this language.
+func (l *Locale) Countries() []Country { return l.countries }
+
+// CountryOptions renders the country select's options with code selected. The names come from
+// the embedded CLDR files and were escaped at start-up; code is only compared, never written.
+// (Rendering 250 options through the template engine was most of a page's render time.)
+func (l *Locale) CountryOptions(code string) template.HTML {
+	var b strings.Builder
+	b.Grow(len(l.options) * 40)
+	for i, o := range l.options {
+		if l.countries[i].Code == code {
+			o = strings.Replace(o, `">`, `" selected>`, 1)
+		}
+		b.WriteString(o)
+	}
+	return template.HTML(b.String()) //nolint:gosec // built from escaped, embedded data only
+}
+
+// ClientMessages is the JSON object of the messages the page's script needs.
+func (l *Locale) ClientMessages() string { return l.client }
+
+// Has reports whether the locale defines key.
+func (l *Locale) Has(key string) bool { _, ok := l.msgs[key]; return ok }
+
+// Keys lists the message keys, sorted.
+func (l *Locale) Keys() []string {
+	out := make([]string, 0, len(l.msgs))
+	for k := range l.msgs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Catalog holds every supported locale, loaded once at start-up.
+type Catalog struct {
+	locales map[string]*Locale
+}
+
+// LoadCatalog reads locales/{lang}.json and locales/countries/{lang}.json for every supported
+// language. It fails when a file is missing or malformed, when a language lacks a number
+// style, or when a language's message keys differ from English's.
+func LoadCatalog(files fs.FS) (*Catalog, error) {
+	c := &Catalog{locales: map[string]*Locale{}}
+	for _, code := range Languages {
+		l, err := loadLocale(files, code)
+		if err != nil {
+			return nil, err
+		}
+		c.locales[code] = l
+	}
+	en := c.locales[DefaultLanguage]
+	for _, code := range Languages {
+		l := c.locales[code]
+		for k := range en.msgs {
+			if !l.Has(k) {
+				return nil, fmt.Errorf("locale %s: message %q is missing", code, k)
+			}
+		}
+		for k := range l.msgs {
+			if !en.Has(k) {
+				return nil, fmt.Errorf("locale %s: message %q is not in en.json", code, k)
+			}
+		}
+	}
+	return c, nil
+}
+
+func loadLocale(files fs.FS, code string) (*Locale, error) {
+	raw, err := fs.ReadFile(files, "locales/"+code+".json")
+	if err != nil {
+		return nil, fmt.Errorf("locale %s: %w", code, err)
+	}
+	l := &Locale{Code: code, msgs: map[string]string{}}
+	if err := json.Unmarshal(raw, &l.msgs); err != nil {
+		return nil, fmt.Errorf("locale %s: %w", code, err)
+	}
+	l.Name = l.msgs["language_name"]
+	months := strings.Split(l.msgs["months"], ",")
+	if len(months) != 12 {
+		return nil, fmt.Errorf("locale %s: months must list 12 names, got %d", code, len(months))
+	}
+	copy(l.months[:], months)
+	l.datetime = l.msgs["datetime_format"]
+	var ok bool
+	if l.num, ok = numberStyles[code]; !ok {
+		return nil, fmt.Errorf("locale %s: no number style", code)
+	}
+	raw, err = fs.ReadFile(files, "locales/countries/"+code+".json")
+	if err != nil {
+		return nil, fmt.Errorf("locale %s: %w", code, err)
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(raw, &pairs); err != nil {
+		return nil, fmt.Errorf("locale %s countries: %w", code, err)
+	}
+	for _, p := range pairs {
+		l.countries = append(l.countries, Country{Code: p[0], Name: p[1]})
+		l.options = append(l.options, `<option value="`+template.HTMLEscapeString(p[0])+`">`+template.HTMLEscapeString(p[1])+"</option>\n")
+	}
+	client := map[string]string{}
+	for _, k := range clientKeys {
+		for mk, v := range l.msgs {
+			if mk == k || (strings.HasSuffix(k, "_") && strings.HasPrefix(mk, k)) {
+				client[mk] = v
+			}
+		}
+	}
+	b, err := json.Marshal(client)
+	if err != nil {
+		return nil, err
+	}
+	l.client = string(b)
+	return l, nil
+}
+
+// Locale returns a supported locale by code ("de", "de-AT", "DE_de" all give de), or nil.
+func (c *Catalog) Locale(code string) *Locale {
+	return c.locales[baseLanguage(code)]
+}
+
+func baseLanguage(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	return tag
+}
+
+// LanguageInputs are the signals for choosing the page's language, strongest first.
+type LanguageInputs struct {
+	Query          string // ?lang= (the buyer used the switcher)
+	Cookie         string // the switcher's choice remembered from an earlier visit
+	Checkout       string // the checkout's language, set by the merchant
+	AcceptLanguage string // the browser's Accept-Language header
+	SiteDefault    string // the site's default language
+}
+
+// Negotiate picks the page's locale: ?lang=, then the remembered choice, then the checkout's
+// language, then Accept-Language (by q-value), then the site's default, then English.
+// Unsupported or malformed values are skipped, never an error.
+func (c *Catalog) Negotiate(in LanguageInputs) *Locale {
+	for _, v := range []string{in.Query, in.Cookie, in.Checkout} {
+		if l := c.Locale(v); l != nil {
+			return l
+		}
+	}
+	for _, tag := range acceptLanguages(in.AcceptLanguage) {
+		if l := c.Locale(tag); l != nil {
+			return l
+		}
+	}
+	if l := c.Locale(in.SiteDefault); l != nil {
+		return l
+	}
+	return c.locales[DefaultLanguage]
+}
+
+// acceptLanguages parses an Accept-Language header into its tags, highest q first (ties keep
+// their order); tags with q=0 are refused by the browser and left out.
+func acceptLanguages(h string) []string {
+	type tq struct {
+		tag string
+		q   float64
+	}
+	var list []tq
+	for _, part := range strings.Split(h, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag = strings.TrimSpace(tag)
+		if tag == "" || tag == "*" || len(tag) > 35 {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0
+				}
+				q = f
+			}
+		}
+		if q > 0 {
+			list = append(list, tq{tag, q})
+		}
+		if len(list) >= 20 { // a header is not a place for hundreds of tags
+			break
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].q > list[j].q })
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = v.tag
+	}
+	return out
+}

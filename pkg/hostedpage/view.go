@@ -1,0 +1,310 @@
+package hostedpage
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"paygate.dev/pkg/money"
+	"paygate.dev/pkg/runtimeapi"
+)
+
+// page is what the layout needs; each page embeds it.
+type page struct {
+	Lang      string
+	L         *Locale
+	Title     string
+	Assets    AssetURLs
+	ThemeURL  string
+	Site      siteView
+	Languages []langLink
+	TestMode  bool
+	Script    bool
+}
+
+type siteView struct {
+	Name         string
+	LogoURL      string // https only
+	SupportEmail string
+}
+
+type langLink struct {
+	Code, Name, URL string
+	Current         bool
+}
+
+// statePage is the expired, cancelled, paid, not-found and unavailable pages.
+type statePage struct {
+	page
+	Kind      string
+	Heading   string
+	Message   string
+	LinkURL   string
+	LinkText  string
+	RequestID string
+}
+
+// checkoutPage is the payment page of an open checkout.
+type checkoutPage struct {
+	page
+	BackendURL      string
+	Code            string
+	SessionPublicID string
+	Currency        string
+	Exponent        int
+	Display         string // inclusive | exclusive
+	Inclusive       bool
+	Reference       string
+	Items           []itemView
+	Totals          totalsView
+	Expires         string
+	ExpiresISO      string
+	Providers       []providerView
+	Fields          []fieldView
+	Country         string // the selected country code
+	CancelURL       string
+	Txn             *txnView
+	Wire            *wireView
+}
+
+type itemView struct {
+	Index       int
+	Name        string
+	Description string
+	Quantity    string
+	Qty         int64
+	Unit        string
+	Amount      string
+}
+
+type taxLineView struct{ Label, Amount string }
+
+type totalsView struct {
+	Net, Tax, Gross string
+	Lines           []taxLineView
+	Hint            string
+	VATStatus       string
+}
+
+type providerView struct {
+	Index     int
+	ID        string
+	Type      string
+	Name      string
+	TypeLabel string
+	Checked   bool
+}
+
+type fieldView struct {
+	Name         string
+	Label        string
+	Type         string
+	Autocomplete string
+	Inputmode    string
+	Value        string
+	Required     bool
+	Hint         string
+	DescribedBy  string
+}
+
+type txnView struct {
+	ID     string
+	Status string
+	Marked bool
+}
+
+type wireView struct {
+	Amount, Reference, AccountHolder, IBAN, BIC, BankName, Instructions string
+}
+
+// safeHTTPSURL returns u when it is an absolute https URL, else "". The backend validates
+// logos already; this keeps a bad row from ever reaching an attribute.
+func safeHTTPSURL(u string) string {
+	p, err := url.Parse(strings.TrimSpace(u))
+	if err != nil || p.Scheme != "https" || p.Host == "" {
+		return ""
+	}
+	return p.String()
+}
+
+// safeHTTPURL accepts http and https (merchant return and cancel URLs, validated by the backend
+// against the site's allowed hosts; http is allowed there for local development).
+func safeHTTPURL(u string) string {
+	p, err := url.Parse(strings.TrimSpace(u))
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		return ""
+	}
+	return p.String()
+}
+
+func groupIBAN(iban string) string {
+	s := strings.ReplaceAll(iban, " ", "")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// totals renders a tax preview for the page's display mode.
+func totals(l *Locale, p runtimeapi.TaxPreview, currency string, exp int, inclusive bool, vatEntered bool) totalsView {
+	t := totalsView{
+		Net:   l.Money(p.TotalNet, currency, exp),
+		Tax:   l.Money(p.TotalTax, currency, exp),
+		Gross: l.Money(p.TotalGross, currency, exp),
+	}
+	label := "vat_rate"
+	if inclusive {
+		label = "incl_vat_rate"
+	}
+	for _, b := range p.TaxBreakdown {
+		t.Lines = append(t.Lines, taxLineView{Label: l.T(label, "rate", l.Rate(b.TaxRate)), Amount: l.Money(b.TaxAmount, currency, exp)})
+	}
+	if k := "treatment_" + p.Treatment; p.Treatment != "" && l.Has(k) {
+		t.Hint = l.T(k)
+	}
+	if k := "vat_status_" + p.VATIDStatus; vatEntered && p.VATIDStatus != "" && l.Has(k) {
+		t.VATStatus = l.T(k)
+	}
+	return t
+}
+
+// buildCheckoutPage turns the runtime API's checkout into the payment page.
+func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutPage {
+	l := base.L
+	exp := c.CurrencyExponent
+	inclusive := c.Site.TaxDisplay == "inclusive"
+	display := "exclusive"
+	if inclusive {
+		display = "inclusive"
+	}
+	p := &checkoutPage{
+		page:            base,
+		BackendURL:      s.backendURL,
+		Code:            c.ShortCode,
+		SessionPublicID: c.SessionPublicID,
+		Currency:        c.Currency,
+		Exponent:        exp,
+		Display:         display,
+		Inclusive:       inclusive,
+		Reference:       c.InvoiceNumber,
+		CancelURL:       safeHTTPURL(c.CancelURL),
+	}
+	if p.Reference == "" {
+		p.Reference = c.ExternalReference
+	}
+	p.Script = true
+	for i, it := range c.Items {
+		name := it.Name
+		desc := it.Description
+		if name == "" { // some plugins send only a description
+			name, desc = desc, ""
+		}
+		amount := it.Total
+		if i < len(c.Tax.Lines) {
+			if inclusive {
+				amount = c.Tax.Lines[i].Gross
+			} else {
+				amount = c.Tax.Lines[i].Net
+			}
+		}
+		iv := itemView{Index: i, Name: name, Description: desc, Quantity: l.Int(it.Quantity), Qty: it.Quantity, Amount: l.Money(amount, c.Currency, exp)}
+		// A unit price only when it is exact in the shown basis (the script applies the same rule).
+		if it.Quantity > 1 && amount%it.Quantity == 0 {
+			iv.Unit = l.T("each", "amount", l.Money(amount/it.Quantity, c.Currency, exp))
+		}
+		p.Items = append(p.Items, iv)
+	}
+	billing := c.BillingAddress
+	if billing == nil {
+		billing = &runtimeapi.Address{}
+	}
+	p.Totals = totals(l, c.Tax, c.Currency, exp, inclusive, billing.VATID != "")
+	if !c.ExpiresAt.IsZero() {
+		p.Expires = l.DateTime(c.ExpiresAt)
+		p.ExpiresISO = c.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+
+	// Providers: the site's default is preselected, else the first one.
+	checked := -1
+	for i, pr := range c.Providers {
+		if pr.ID == c.DefaultProviderID {
+			checked = i
+		}
+	}
+	if checked < 0 && len(c.Providers) > 0 {
+		checked = 0
+	}
+	for i, pr := range c.Providers {
+		label := ""
+		if k := "provider_type_" + pr.Type; l.Has(k) {
+			label = l.T(k)
+		}
+		name := pr.Name
+		if name == "" {
+			name, label = label, ""
+		} else if strings.Contains(strings.ToLower(name), strings.ToLower(label)) {
+			label = "" // "Credit card" needs no "Card" after it
+		}
+		p.Providers = append(p.Providers, providerView{Index: i, ID: pr.ID, Type: pr.Type, Name: name, TypeLabel: label, Checked: i == checked})
+	}
+
+	// Billing details, pre-filled from the checkout.
+	country := strings.ToUpper(billing.Country)
+	if country == "" && c.ShippingAddress != nil {
+		country = strings.ToUpper(c.ShippingAddress.Country)
+	}
+	vat := c.VATIDValidation
+	if vat == "" {
+		vat = c.Site.VATIDValidation
+	}
+	showVAT := vat != "" && vat != "none"
+	name := strings.TrimSpace(billing.FirstName + " " + billing.LastName)
+	f := func(name, typ, ac, value string, required bool) fieldView {
+		return fieldView{Name: name, Label: l.T("field_" + name), Type: typ, Autocomplete: ac, Value: value, Required: required}
+	}
+	email := f("email", "email", "email", c.Email, true)
+	email.Inputmode = "email"
+	p.Fields = append(p.Fields, f("name", "text", "name", name, true), email)
+	if showVAT {
+		p.Fields = append(p.Fields, f("company", "text", "organization", billing.Company, false))
+	}
+	p.Fields = append(p.Fields,
+		f("line1", "text", "address-line1", billing.Address1, true),
+		f("postalCode", "text", "postal-code", billing.Postcode, false),
+		f("city", "text", "address-level2", billing.City, true),
+		f("country", "", "country", country, true),
+	)
+	if showVAT {
+		v := f("vatId", "text", "off", billing.VATID, false)
+		v.Hint = l.T("vat_hint")
+		v.DescribedBy = "hint-vatId vat-status"
+		p.Fields = append(p.Fields, v)
+	}
+	p.Country = country
+
+	// A reload while a transfer is pending shows the instructions again.
+	if t := c.Transaction; t != nil && (t.Status == "initiated" || t.Status == "pending_provider") && t.Wire != nil {
+		p.Txn = &txnView{ID: t.TransactionID, Status: t.Status, Marked: t.BuyerMarkedPending}
+		w := t.Wire
+		cur, wexp := w.Currency, exp
+		if cur == "" {
+			cur = c.Currency
+		}
+		if cur != c.Currency {
+			if m, ok := money.Lookup(cur); ok {
+				wexp = m.Exponent
+			}
+		}
+		iban := w.IBANGrouped
+		if iban == "" {
+			iban = groupIBAN(w.IBAN)
+		}
+		p.Wire = &wireView{Amount: l.Money(w.Amount, cur, wexp), Reference: w.Reference, AccountHolder: w.AccountHolder,
+			IBAN: iban, BIC: w.BIC, BankName: w.BankName, Instructions: w.Instructions}
+	}
+	return p
+}
