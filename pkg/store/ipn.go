@@ -314,11 +314,16 @@ func (s *Store) IPNStats(ctx context.Context) (IPNQueueStats, error) {
 }
 
 // LockUndispatchedEvents returns up to limit outbox events not yet dispatched, oldest first.
-// Call it inside InTx: on PostgreSQL the rows stay locked (FOR UPDATE SKIP LOCKED) until the
-// transaction ends, so concurrent dispatchers take disjoint batches; on SQLite the IMMEDIATE
-// transaction already excludes other writers.
-func (s *Store) LockUndispatchedEvents(ctx context.Context, limit int) ([]domain.Event, error) {
+// Call it first inside InTx: on PostgreSQL the rows stay locked (FOR UPDATE SKIP LOCKED) until
+// the transaction ends, so concurrent dispatchers take disjoint batches; on SQLite it takes the
+// database's write lock, so the transaction excludes other writers and its writes cannot fail
+// with SQLITE_BUSY.
+// Events named in skip are left out (the caller found they fail).
+func (s *Store) LockUndispatchedEvents(ctx context.Context, limit int, skip []string) ([]domain.Event, error) {
 	q := s.q(ctx).Where("dispatched_at IS NULL").Order("created_at, id").Limit(limit)
+	if len(skip) > 0 {
+		q = q.Where("id NOT IN ?", skip)
+	}
 	if s.dialect == Postgres {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 	}

@@ -149,7 +149,7 @@ func resolve(cfg Config) (Dialect, string, error) {
 		// WAL lets readers run beside the writer; IMMEDIATE transactions take the write lock
 		// up front so two writers queue on busy_timeout instead of failing with SQLITE_BUSY.
 		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=foreign_keys(1)" +
-			"&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+			"&_pragma=synchronous(NORMAL)&_txlock=immediate" // no _time_format: the driver stops reading options after it (and its default is the same format)
 		return SQLite, dsn, nil
 	}
 	return "", "", errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")

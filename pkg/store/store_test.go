@@ -430,3 +430,34 @@ func TestRefundsAndAudit(t *testing.T) {
 		require.Equal(t, "site.update", entries[0].Action)
 	})
 }
+
+// Transactions that read before they write must queue for SQLite's write lock instead of
+// failing with SQLITE_BUSY: every transaction begins IMMEDIATE.
+func TestConcurrentReadThenWriteTransactionsAllSucceed(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		org := storetest.Org(t, s)
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := 0; i < 40; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.InTx(ctx, func(tx *store.Store) error {
+					if _, err := tx.ListAudit(ctx, store.AuditFilter{OrganizationID: org.ID, Limit: 5}); err != nil {
+						return err
+					}
+					return tx.Audit(ctx, domain.SystemActor(org.ID), "test.write", "organization", org.ID, nil)
+				})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		entries, err := s.ListAudit(ctx, store.AuditFilter{OrganizationID: org.ID, Limit: 100})
+		require.NoError(t, err)
+		require.Len(t, entries, 40)
+	})
+}

@@ -1,0 +1,78 @@
+// Package ipn delivers merchant notifications (IPN, section 6 of the API contract): the only
+// way a merchant learns how a payment ended. A paid order never notified is a lost sale, so
+// notifications are durable, signed, retried for days, visible and replayable; and since one
+// can arrive twice, each carries what a receiver needs to drop duplicates and stale ones.
+//
+// # Flow
+//
+//  1. A transaction changes status: the store writes an outbox event in the same database
+//     transaction (store.TransitionTransaction).
+//  2. A Dispatcher reads undispatched events in batches (PostgreSQL: FOR UPDATE SKIP LOCKED) and
+//     hands each to its hooks, in one transaction with marking it dispatched. The notifier's
+//     hook, DispatchEvent, creates an ipn_deliveries row for every transaction event whose status
+//     has an IPN integer, when the checkout has an ipnUrl: its deliveryId, and its body built now
+//     in the site's IPN version and never changed, then queues an "ipn.deliver" job (unique per
+//     delivery). Other integrations add hooks of their own with Dispatcher.Register.
+//  3. The job sends the notification: POST to the ipnUrl with the site's current secret
+//     (read at every attempt, so a regenerated secret signs the next one):
+//     X-Signature-Timestamp: <unix seconds>, X-Signature-HMAC-SHA256: hex HMAC-SHA256 of
+//     "<timestamp>.<body>"; v2 also X-IPN-Version: 2 and X-IPN-Delivery-ID. Each attempt is
+//     recorded before it is sent (its number claimed once, unique per delivery) and completed
+//     with the answer. Only HTTP 200 delivers. Redirects are not followed, answers are read up
+//     to 64 KB, each attempt has 10 s. Failures are retried with backoff (10s, 30s, 1m, 5m ...
+//     every 6h, jittered) until 3 days after the notification was created; then it is failed
+//     for good and counted in paygate_ipn_deliveries_failed_total.
+//  4. Order: a notification is not sent while an earlier one of the same transaction is pending
+//     (or its event not yet dispatched); when one is done the next is made due at once. v2 bodies
+//     carry eventVersion, strictly increasing per transaction.
+//
+// A worker that dies mid-attempt leaves its job leased and its attempt unfinished; when the
+// lease expires another worker takes the job, marks the old attempt interrupted, and makes the
+// next attempt. A worker that stops gracefully records the interruption itself and puts the job
+// back at once.
+//
+// # Bodies
+//
+// v1: {"id","externalReference","status","eventType","amount","currency"} plus "disputeStatus"
+// and "disputeId" when the event's data holds them (disputeStatus one of open, under_review,
+// won, lost, accepted). v2: {"schemaVersion":2,"deliveryId","eventVersion","occurredAt","id",
+// "externalReference","status","sessionPublicId","eventType","amount","currency"}, never a
+// legacy key. externalReference is the checkout's external reference, else its invoice number;
+// amount is the transaction's gross amount in minor units.
+//
+// # SSRF
+//
+// Notifications go out through a Guard that resolves the target and refuses loopback, private,
+// link-local, CGNAT, multicast, reserved and similar addresses (also in IPv4-mapped, NAT64 and
+// 6to4 form) unless AllowPrivate is set; it dials the checked address itself and checks the
+// socket address again right before connecting, so a DNS answer that changes between check and
+// connect does not get through. Only http and https URLs are sent to.
+//
+// # Wiring (main backend)
+//
+//	w := jobs.NewWorker(jobs.Config{Store: s, Log: log, Metrics: m, Concurrency: cfg.WorkerCount})
+//	n := ipn.New(ipn.Options{Store: s, Secrets: svc, Log: log, Metrics: m, AllowPrivate: cfg.IPNAllowPrivateTargets})
+//	n.Register(w)
+//	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s, Log: log, Metrics: m, OnDispatched: w.Wake})
+//	d.Register("ipn", n.DispatchEvent)
+//	// run both until shutdown: go w.Run(ctx); go d.Run(ctx)
+//
+// Any number of replicas may run this; they coordinate through the database only.
+//
+// # Admin API
+//
+// GET  /api/v1/transactions/{id}/ipn            → Notifier.ListDeliveries and/or ListAttempts
+// POST /api/v1/transactions/{id}/ipn/resend     → Notifier.Resend
+//
+// They authorise the actor (ipn:read, ipn:execute), scope by organisation (another tenant's
+// transaction is NOT_FOUND) and return types with camelCase JSON tags to render as they are.
+// Resend only queues the attempt: the main backend's worker sends it within its poll interval.
+//
+// # Metrics
+//
+// paygate_ipn_attempts_total{outcome="delivered|rejected|error|interrupted"},
+// paygate_ipn_deliveries_failed_total, and, read from the database at scrape time,
+// paygate_ipn_queue_depth, paygate_ipn_oldest_undelivered_age_seconds,
+// paygate_outbox_undispatched_events, paygate_outbox_oldest_undispatched_age_seconds;
+// paygate_outbox_hook_errors_total{hook} counts hook failures.
+package ipn
