@@ -12,6 +12,7 @@ import (
 // registerMainBackend mounts the runtime API and provider webhooks and sets up the workers.
 func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) error {
 	b.Runtime = runtimesrv.New(b.Service, b.Log, b.Config.CORSOrigins, b.Config.RateLimit)
+	b.Runtime.TrustInternal(b.Config.InternalToken)
 	b.Runtime.Register(e)
 	b.workers = append(b.workers, b.expirySweep)
 	return nil

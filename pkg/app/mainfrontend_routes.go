@@ -11,7 +11,7 @@ import (
 // registerMainFrontend mounts the hosted pages and their assets.
 func registerMainFrontend(e *echo.Echo, f *MainFrontend) error {
 	s, err := hostedpage.New(hostedpage.Options{
-		Runtime:        &runtimeapi.Client{BaseURL: f.Config.MainBackendInternalURL, HTTP: f.HTTP},
+		Runtime:        &runtimeapi.Client{BaseURL: f.Config.MainBackendInternalURL, HTTP: f.HTTP, InternalToken: f.Config.InternalToken},
 		BackendURL:     f.Config.Hosts.MainBackendURL(),
 		StripeJSURL:    f.Config.StripeJSURL,
 		FrameAncestors: f.Config.FrameAncestors,

@@ -21,6 +21,9 @@ import (
 	"paygate.dev/pkg/store"
 )
 
+// internalToken authenticates the test frontend's calls to the test backend.
+const internalToken = "test-internal-token-0123456789abcdef"
+
 // Env is a running set of services.
 type Env struct {
 	Store     *store.Store
@@ -111,7 +114,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 
 	if !o.NoMain {
 		mcfg := config.MainBackend{Common: common, CORSOrigins: []string{hosts.MainFrontendURL()}, Workers: o.Workers, WorkerCount: 2,
-			RateLimit: 1000, IPNAllowPrivateTargets: true}
+			RateLimit: 1000, IPNAllowPrivateTargets: true, InternalToken: internalToken}
 		if o.MainBackend != nil {
 			o.MainBackend(&mcfg)
 		}
@@ -127,7 +130,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	}
 	if !o.NoFrontend {
 		fcfg := config.MainFrontend{AppEnv: config.AppProduction, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
-			MainBackendInternalURL: "http://" + hosts.MainBackendDomain, StripeJSURL: "https://js.stripe.com/v3"}
+			MainBackendInternalURL: "http://" + hosts.MainBackendDomain, StripeJSURL: "https://js.stripe.com/v3", InternalToken: internalToken}
 		if o.Frontend != nil {
 			o.Frontend(&fcfg)
 		}

@@ -53,9 +53,10 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 	t.Parallel()
 	p := loadCompose(t)
 	sample := map[string]string{
-		"MASTER_KEY":      secrets.GenerateKey(),
-		"JWT_SIGNING_KEY": strings.Repeat("k", 48),
-		"DATABASE_URL":    "postgres://paygate:pw@postgres:5432/paygate?sslmode=disable",
+		"MASTER_KEY":             secrets.GenerateKey(),
+		"JWT_SIGNING_KEY":        strings.Repeat("k", 48),
+		"DATABASE_URL":           "postgres://paygate:pw@postgres:5432/paygate?sslmode=disable",
+		"RUNTIME_INTERNAL_TOKEN": strings.Repeat("t", 64),
 	}
 	envOf := func(name string) map[string]string {
 		svc, err := p.GetService(name)
@@ -85,4 +86,6 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 	mf, err := config.LoadMainFrontend(config.NewEnv(config.MapLookup(envOf("main-frontend"))))
 	require.NoError(t, err)
 	require.Equal(t, "http://main-backend:8081", mf.MainBackendInternalURL)
+	require.NotEmpty(t, mf.InternalToken)
+	require.Equal(t, mf.InternalToken, mb.InternalToken, "frontend and backend share the internal token")
 }

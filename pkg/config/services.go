@@ -69,6 +69,9 @@ type MainBackend struct {
 	GoCardlessAPIURL string
 	RateLimit        int
 	TrustProxy       bool
+	// InternalToken authenticates the main frontend's server-side calls, which forward the
+	// buyer's address for rate limiting.
+	InternalToken string
 }
 
 // LoadMainBackend reads and validates the main backend's configuration.
@@ -96,7 +99,22 @@ func LoadMainBackend(e *Env) (MainBackend, error) {
 	}
 	c.RateLimit = e.Int("RUNTIME_RATE_LIMIT", 20, 1, 100000)
 	c.TrustProxy = e.Bool("TRUST_PROXY", false)
+	c.InternalToken = readInternalToken(e, c.AppEnv)
 	return c, e.Err()
+}
+
+// devInternalToken is the development default of RUNTIME_INTERNAL_TOKEN (development only).
+const devInternalToken = "development-internal-token-not-secret"
+
+func readInternalToken(e *Env, env AppEnv) string {
+	t := e.Secret("RUNTIME_INTERNAL_TOKEN")
+	if t == "" && env == AppDevelopment {
+		return devInternalToken
+	}
+	if t != "" && len(t) < 24 {
+		e.Fail("RUNTIME_INTERNAL_TOKEN", "must be at least 24 characters")
+	}
+	return t
 }
 
 // LogAttrs describes the configuration without secrets.
@@ -119,6 +137,8 @@ type MainFrontend struct {
 	// FrameAncestors allows embedding the pages (CSP frame-ancestors); empty means 'none'.
 	FrameAncestors string
 	TrustProxy     bool
+	// InternalToken lets the main backend rate-limit page loads by the buyer's address.
+	InternalToken string
 }
 
 // LogLevel is a slog level that keeps its text form.
@@ -149,6 +169,7 @@ func LoadMainFrontend(e *Env) (MainFrontend, error) {
 	}
 	c.FrameAncestors = e.String("FRAME_ANCESTORS", "")
 	c.TrustProxy = e.Bool("TRUST_PROXY", false)
+	c.InternalToken = readInternalToken(e, c.AppEnv)
 	return c, e.Err()
 }
 

@@ -151,7 +151,7 @@ func (s *Server) handleCheckout(c echo.Context) error {
 	if !shortCodeRE.MatchString(code) {
 		return s.renderState(c, http.StatusNotFound, "notfound", s.basePage(c, s.catalog.Negotiate(in), nil, false), nil)
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), s.opts.RuntimeTimeout)
+	ctx, cancel := context.WithTimeout(runtimeapi.WithClientIP(req.Context(), c.RealIP()), s.opts.RuntimeTimeout)
 	defer cancel()
 	co, err := s.opts.Runtime.GetCheckout(ctx, code, httpapi.RequestID(c))
 	if err != nil {

@@ -161,6 +161,9 @@ func totals(l *Locale, p runtimeapi.TaxPreview, currency string, exp int, inclus
 		label = "incl_vat_rate"
 	}
 	for _, b := range p.TaxBreakdown {
+		if b.TaxRate == 0 && b.TaxAmount == 0 {
+			continue // no VAT charged (export, reverse charge): the hint says why
+		}
 		t.Lines = append(t.Lines, taxLineView{Label: l.T(label, "rate", l.Rate(b.TaxRate)), Amount: l.Money(b.TaxAmount, currency, exp)})
 	}
 	if k := "treatment_" + p.Treatment; p.Treatment != "" && l.Has(k) {

@@ -15,6 +15,22 @@ import (
 type Client struct {
 	BaseURL string // e.g. http://main-backend:8081
 	HTTP    *http.Client
+	// InternalToken, shared with the main backend, lets it rate-limit by the buyer's address
+	// (forwarded with WithClientIP) instead of the frontend's own.
+	InternalToken string
+}
+
+// Headers of server-to-server calls.
+const (
+	HeaderInternalToken = "X-Paygate-Internal-Token"
+	HeaderClientIP      = "X-Paygate-Client-IP"
+)
+
+type clientIPKey struct{}
+
+// WithClientIP records the buyer's address for the calls made with ctx.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
 }
 
 // Error is a non-2xx answer of the runtime API.
@@ -70,6 +86,10 @@ func (c *Client) do(ctx context.Context, method, path string, in any, requestID 
 	}
 	if requestID != "" {
 		req.Header.Set("X-Request-ID", requestID)
+	}
+	if ip, _ := ctx.Value(clientIPKey{}).(string); ip != "" && c.InternalToken != "" {
+		req.Header.Set(HeaderInternalToken, c.InternalToken)
+		req.Header.Set(HeaderClientIP, ip)
 	}
 	hc := c.HTTP
 	if hc == nil {

@@ -6,6 +6,7 @@ package runtimesrv
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -24,10 +25,11 @@ import (
 
 // Server is the runtime API.
 type Server struct {
-	svc     *platform.Service
-	log     *slog.Logger
-	origins []string
-	limit   *httpapi.Limiter
+	svc      *platform.Service
+	log      *slog.Logger
+	origins  []string
+	limit    *httpapi.Limiter
+	internal string
 }
 
 // New builds the runtime API; origins may call it from a browser; ratePerIP is requests per
@@ -38,6 +40,10 @@ func New(svc *platform.Service, log *slog.Logger, origins []string, ratePerIP in
 	}
 	return &Server{svc: svc, log: log, origins: origins, limit: httpapi.NewLimiter(float64(ratePerIP), 2*ratePerIP)}
 }
+
+// TrustInternal makes requests carrying this token (the main frontend's server-side calls)
+// count against the buyer address they forward rather than the frontend's.
+func (s *Server) TrustInternal(token string) { s.internal = token }
 
 // Register mounts the routes under /api/v1.
 func (s *Server) Register(e *echo.Echo) {
@@ -81,7 +87,16 @@ func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if ok, wait := s.limit.Allow(c.RealIP()); !ok {
+		key := c.RealIP()
+		if tok := c.Request().Header.Get(runtimeapi.HeaderInternalToken); s.internal != "" && tok != "" {
+			if subtle.ConstantTimeCompare([]byte(tok), []byte(s.internal)) != 1 {
+				return &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "bad internal token"}
+			}
+			if ip := c.Request().Header.Get(runtimeapi.HeaderClientIP); ip != "" {
+				key = "buyer:" + ip
+			}
+		}
+		if ok, wait := s.limit.Allow(key); !ok {
 			return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many requests from this address; slow down"}
 		}
 		return next(c)

@@ -3,6 +3,7 @@ package runtimesrv_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers/wire"
+	"paygate.dev/pkg/runtimeapi"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -279,4 +281,29 @@ func TestCORSAndRateLimit(t *testing.T) {
 	}
 	require.Equal(t, http.StatusTooManyRequests, last.Status, "the runtime API is rate-limited per IP")
 	require.NotEmpty(t, last.Header.Get("Retry-After"))
+}
+
+func TestInternalCallsAreLimitedPerBuyer(t *testing.T) {
+	t.Parallel()
+	s := storetest.Shared(t, store.SQLite)
+	env := apptest.Start(t, s, apptest.Options{NoFrontend: true, MainBackend: func(c *config.MainBackend) { c.RateLimit = 2 }})
+	tn := env.NewTenant(t)
+	co := wooCheckout(t, env, tn, nil)
+	url := env.MainURL + "/api/v1/checkouts/" + co["shortCode"].(string)
+	token := env.Main.Config.InternalToken
+	for i := 0; i < 4; i++ {
+		// Many buyers through one frontend address: each has its own budget.
+		res := apptest.Do(t, http.MethodGet, url, "", nil, runtimeapi.HeaderInternalToken, token, runtimeapi.HeaderClientIP, "203.0.113."+strconv.Itoa(i))
+		require.Equal(t, http.StatusOK, res.Status)
+	}
+	var last *apptest.Response
+	for i := 0; i < 20; i++ {
+		last = apptest.Do(t, http.MethodGet, url, "", nil, runtimeapi.HeaderInternalToken, token, runtimeapi.HeaderClientIP, "198.51.100.7")
+		if last.Status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.Status, "one buyer is still limited")
+	bad := apptest.Do(t, http.MethodGet, url, "", nil, runtimeapi.HeaderInternalToken, "forged", runtimeapi.HeaderClientIP, "203.0.113.99")
+	require.Equal(t, http.StatusUnauthorized, bad.Status, "a forged token is refused, not trusted")
 }

@@ -100,6 +100,7 @@
     all('[data-taxline]', totals).forEach(function (el) { el.remove(); });
     var after = inclusive ? grand.nextSibling : grand;
     (p.taxBreakdown || []).forEach(function (b) {
+      if (!b.taxRate && !b.taxAmount) return; // no VAT charged (export, reverse charge): the hint says why
       var row = document.createElement('div'), dt = document.createElement('dt'), dd = document.createElement('dd');
       row.setAttribute('data-taxline', '');
       dt.textContent = t(inclusive ? 'incl_vat_rate' : 'vat_rate', { rate: rate(b.taxRate) });
