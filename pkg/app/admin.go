@@ -16,6 +16,7 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
@@ -32,6 +33,7 @@ type AdminBackend struct {
 	Sessions *auth.Sessions
 	Metrics  *metrics.Registry
 	API      *adminapi.API
+	Notifier *ipn.Notifier
 	Echo     *echo.Echo
 
 	ownsStore bool

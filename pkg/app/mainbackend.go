@@ -12,6 +12,8 @@ import (
 
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/ipn"
+	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/runtimesrv"
@@ -29,6 +31,13 @@ type MainBackend struct {
 	Metrics *metrics.Registry
 	Echo    *echo.Echo
 	Runtime *runtimesrv.Server
+	// Worker runs the durable jobs; Notifier delivers merchant notifications.
+	Worker   *jobs.Worker
+	Notifier *ipn.Notifier
+
+	// eventHooks are extra outbox consumers (integrations); registrations add job kinds.
+	eventHooks    map[string]ipn.Hook
+	registrations []func(*jobs.Worker)
 
 	ownsStore bool
 

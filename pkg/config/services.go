@@ -72,6 +72,9 @@ type MainBackend struct {
 	// InternalToken authenticates the main frontend's server-side calls, which forward the
 	// buyer's address for rate limiting.
 	InternalToken string
+	// IPNBackoff overrides the notification retry schedule (tests only; not read from the
+	// environment).
+	IPNBackoff func(attempt int) time.Duration
 }
 
 // LoadMainBackend reads and validates the main backend's configuration.

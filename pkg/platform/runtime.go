@@ -17,7 +17,9 @@ import (
 type ReturnURLFunc func(ctx context.Context, c *domain.Checkout, t *domain.Transaction) (string, error)
 
 // RegisterReturnURL sets the return-URL rule of a checkout origin.
-func (s *Service) RegisterReturnURL(origin domain.CheckoutOrigin, fn ReturnURLFunc) { s.returnURLs[origin] = fn }
+func (s *Service) RegisterReturnURL(origin domain.CheckoutOrigin, fn ReturnURLFunc) {
+	s.returnURLs[origin] = fn
+}
 
 // ReturnURL is where the buyer goes after paying: the merchant's returnUrl with the literal
 // {transactionId} replaced (or what the checkout's integration says).
@@ -29,7 +31,9 @@ func (s *Service) ReturnURL(ctx context.Context, c *domain.Checkout, t *domain.T
 }
 
 // Adapter returns the adapter of a provider type.
-func (s *Service) Adapter(t domain.ProviderType) (providers.Adapter, error) { return s.providers.Get(t) }
+func (s *Service) Adapter(t domain.ProviderType) (providers.Adapter, error) {
+	return s.providers.Get(t)
+}
 
 // Buyer is what the buyer entered on the hosted page.
 type Buyer struct {
@@ -420,7 +424,7 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id st
 			return domain.Unprocessable(domain.CodeInvalidState, "only wire transfers are marked paid by hand; %s payments are confirmed by the provider", t.ProviderType)
 		}
 		out, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: id, To: domain.TxnSucceeded,
-			From: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider, domain.TxnCanceled, domain.TxnFailed},
+			From:      []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider, domain.TxnCanceled, domain.TxnFailed},
 			EventData: map[string]any{"by": actor.Label, "note": note}})
 		if err != nil {
 			return err

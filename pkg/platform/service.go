@@ -53,6 +53,7 @@ type Service struct {
 	vies      tax.VATChecker
 	// returnURLs lets integrations decide where a buyer goes after paying (by checkout origin).
 	returnURLs map[domain.CheckoutOrigin]ReturnURLFunc
+	processors map[domain.ProviderType]EventProcessor
 
 	onKeyChange func(keyID string)
 }

@@ -129,3 +129,40 @@ func (s *Service) RecordProviderRefund(ctx context.Context, t *domain.Transactio
 	}
 	return nil
 }
+
+// EventProcessor applies one provider's stored events (each adapter package has one).
+type EventProcessor interface {
+	// ApplyEvent applies the event and says how it was handled (processed or ignored).
+	// An error leaves the event to be retried.
+	ApplyEvent(ctx context.Context, ev *domain.ProviderEvent) (status string, err error)
+}
+
+// RegisterEventProcessor sets the processor of a provider type's events.
+func (s *Service) RegisterEventProcessor(t domain.ProviderType, p EventProcessor) {
+	if s.processors == nil {
+		s.processors = map[domain.ProviderType]EventProcessor{}
+	}
+	s.processors[t] = p
+}
+
+// ApplyProviderEvent is the provider.event job: it applies a stored event once. An event
+// already handled is skipped, so a repeated job does nothing.
+func (s *Service) ApplyProviderEvent(ctx context.Context, eventID string) error {
+	ev, err := s.store.GetProviderEvent(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	if ev.Status != domain.ProviderEventReceived {
+		return nil
+	}
+	p, ok := s.processors[ev.ProviderType]
+	if !ok {
+		return s.store.FinishProviderEvent(ctx, ev.ID, domain.ProviderEventIgnored, "no processor for "+string(ev.ProviderType))
+	}
+	status, err := p.ApplyEvent(ctx, ev)
+	if err != nil {
+		_ = s.store.FinishProviderEvent(ctx, ev.ID, domain.ProviderEventReceived, err.Error())
+		return err
+	}
+	return s.store.FinishProviderEvent(ctx, ev.ID, status, "")
+}

@@ -1,0 +1,43 @@
+package adminapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/ipn"
+)
+
+// IPNRoutes are the notification endpoints: every attempt of a transaction, its
+// notifications, and a manual resend of the latest one.
+func IPNRoutes(n *ipn.Notifier) []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: "/transactions/:id/ipn-attempts", Handler: func(c echo.Context, r *Request) (int, any, error) {
+			list, err := n.ListAttempts(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+			if err != nil {
+				return 0, nil, err
+			}
+			if list == nil {
+				list = []ipn.Attempt{}
+			}
+			return http.StatusOK, listView[ipn.Attempt]{Data: list}, nil
+		}},
+		{Method: http.MethodGet, Path: "/transactions/:id/ipn-deliveries", Handler: func(c echo.Context, r *Request) (int, any, error) {
+			list, err := n.ListDeliveries(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+			if err != nil {
+				return 0, nil, err
+			}
+			if list == nil {
+				list = []ipn.Delivery{}
+			}
+			return http.StatusOK, listView[ipn.Delivery]{Data: list}, nil
+		}},
+		{Method: http.MethodPost, Path: "/transactions/:id/ipn/resend", Handler: func(c echo.Context, r *Request) (int, any, error) {
+			d, err := n.Resend(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusAccepted, d, nil
+		}},
+	}
+}
