@@ -133,6 +133,7 @@ func (a *API) coreRoutes() []Route {
 		{Method: http.MethodGet, Path: "/providers/:id", Handler: a.getProvider},
 		{Method: http.MethodPatch, Path: "/providers/:id", Handler: a.updateProvider},
 		{Method: http.MethodDelete, Path: "/providers/:id", Handler: a.deleteProvider},
+		{Method: http.MethodPost, Path: "/providers/:id/test", External: true, Handler: a.testProvider},
 
 		{Method: http.MethodGet, Path: "/organizations", Handler: a.listOrganizations},
 		{Method: http.MethodPost, Path: "/organizations", Handler: a.createOrganization},

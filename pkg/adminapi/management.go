@@ -463,3 +463,12 @@ func (a *API) listAudit(c echo.Context, r *Request) (int, any, error) {
 	}
 	return http.StatusOK, out, nil
 }
+
+// testProvider makes one harmless call with the provider's configuration.
+func (a *API) testProvider(c echo.Context, r *Request) (int, any, error) {
+	res, err := r.Service.TestProviderConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, res, nil
+}

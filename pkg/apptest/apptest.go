@@ -52,6 +52,8 @@ type Options struct {
 	Frontend func(*config.MainFrontend)
 	// MasterKey reuses a master key (a restarted "process" on the same database).
 	MasterKey []byte
+	// StripeAPIURL and GoCardlessAPIURL point the providers at test servers.
+	StripeAPIURL, GoCardlessAPIURL string
 }
 
 func listen(t testing.TB) net.Listener {
@@ -72,7 +74,8 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	}
 	adminLn, mainLn, frontLn := listen(t), listen(t), listen(t)
 	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
-	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second}
+	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
+		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL}
 	log := logging.Discard()
 	env := &Env{Store: s, MasterKey: mk, Hosts: hosts}
 	ctx, cancel := context.WithCancel(context.Background())

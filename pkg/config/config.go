@@ -57,6 +57,10 @@ type Common struct {
 	Hosts             Hosts
 	ListenAddr        string
 	ShutdownTimeout   time.Duration
+	// StripeAPIURL overrides Stripe's API base (tests point it at stripe-mock).
+	StripeAPIURL string
+	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
+	GoCardlessAPIURL string
 }
 
 // Dev reports whether development defaults are in force.
@@ -159,6 +163,16 @@ func readCommon(e *Env, portVar string, defPort int) Common {
 	c.ListenAddr = readListen(e, c.AppEnv, portVar, defPort)
 	c.ShutdownTimeout = e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute)
 	c.MasterKey = readMasterKey(e, c)
+	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
+	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
+	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			e.Fail(name, "must be an absolute http(s) URL, got %q", v)
+		}
+	}
 	if prev := e.Secret("MASTER_KEY_PREVIOUS"); prev != "" {
 		k, err := secrets.ParseKey(prev)
 		if err != nil {

@@ -62,13 +62,9 @@ type MainBackend struct {
 	Workers     bool
 	WorkerCount int
 	// VIESURL is the EU VAT-number service's REST base URL.
-	VIESURL string
-	// StripeAPIURL overrides Stripe's API base (tests point it at stripe-mock).
-	StripeAPIURL string
-	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
-	GoCardlessAPIURL string
-	RateLimit        int
-	TrustProxy       bool
+	VIESURL    string
+	RateLimit  int
+	TrustProxy bool
 	// InternalToken authenticates the main frontend's server-side calls, which forward the
 	// buyer's address for rate limiting.
 	InternalToken string
@@ -90,15 +86,8 @@ func LoadMainBackend(e *Env) (MainBackend, error) {
 	c.Workers = e.Bool("WORKERS", true)
 	c.WorkerCount = e.Int("WORKER_CONCURRENCY", 4, 1, 256)
 	c.VIESURL = e.String("VIES_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api")
-	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
-	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
-	for name, v := range map[string]string{"VIES_URL": c.VIESURL, "STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL} {
-		if v == "" {
-			continue
-		}
-		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			e.Fail(name, "must be an absolute http(s) URL, got %q", v)
-		}
+	if u, err := url.Parse(c.VIESURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		e.Fail("VIES_URL", "must be an absolute http(s) URL, got %q", c.VIESURL)
 	}
 	c.RateLimit = e.Int("RUNTIME_RATE_LIMIT", 20, 1, 100000)
 	c.TrustProxy = e.Bool("TRUST_PROXY", false)

@@ -12,6 +12,7 @@ const (
 	EventRefundCreated     = "refund.created"
 	EventRefundUpdated     = "refund.updated"
 	EventDisputeClosed     = "transaction.dispute_closed"
+	EventDisputeUpdated    = "transaction.dispute_updated"
 )
 
 // TransactionEventType is the event type of a move to status s ("transaction.succeeded").

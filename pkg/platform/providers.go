@@ -2,7 +2,9 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"time"
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
@@ -190,4 +192,45 @@ func (s *Service) ProviderCredentials(ctx context.Context, p *domain.Provider) (
 	}
 	err := s.openJSON(ctx, p.OrganizationID, providerPurpose(p.ID), p.Credentials, &out)
 	return out, err
+}
+
+// ConnectionResult is the outcome of testing a provider's configuration.
+type ConnectionResult struct {
+	OK        bool      `json:"ok"`
+	Message   string    `json:"message"`
+	CheckedAt time.Time `json:"checkedAt"`
+}
+
+// TestProviderConnection makes one harmless call to the provider with its stored credentials
+// and reports the result (audited). A failure of the provider is a result, not an error.
+func (s *Service) TestProviderConnection(ctx context.Context, actor domain.Actor, orgID, id string) (*ConnectionResult, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "provider", "execute"); err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetProvider(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	adapter, err := s.providers.Get(p.Type)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.ProviderCredentials(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res := &ConnectionResult{OK: true, Message: "the provider accepted the configuration", CheckedAt: s.now().UTC()}
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := adapter.TestConnection(tctx, p, creds); err != nil {
+		res.OK, res.Message = false, err.Error()
+		var de *domain.Error
+		if errors.As(err, &de) {
+			res.Message = de.Message
+		}
+	}
+	return res, s.store.Audit(ctx, actor, "provider.test", "provider", p.ID, map[string]any{"ok": res.OK, "message": res.Message})
 }

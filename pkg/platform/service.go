@@ -169,3 +169,6 @@ func inOrg(actor domain.Actor, orgID string) error {
 
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
+
+// Log is the service's logger (adapters log through it).
+func (s *Service) Log() *slog.Logger { return s.log }

@@ -166,3 +166,15 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, eventID string) error 
 	}
 	return s.store.FinishProviderEvent(ctx, ev.ID, status, "")
 }
+
+// RecordDispute notes a dispute's progress on a transaction without a status change (under
+// review, lost), with an event for the timeline.
+func (s *Service) RecordDispute(ctx context.Context, t *domain.Transaction, eventType, status string, data map[string]any) error {
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{"dispute_status": status}); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, &domain.Event{OrganizationID: t.OrganizationID, Type: eventType, CheckoutID: &t.CheckoutID,
+			TransactionID: &t.ID, Status: string(t.Status), Data: data})
+	})
+}

@@ -25,6 +25,7 @@ import (
 
 // Server is the runtime API.
 type Server struct {
+	syncs    map[domain.ProviderType]func(context.Context, *domain.Transaction) error
 	svc      *platform.Service
 	log      *slog.Logger
 	origins  []string
@@ -39,6 +40,16 @@ func New(svc *platform.Service, log *slog.Logger, origins []string, ratePerIP in
 		ratePerIP = 20
 	}
 	return &Server{svc: svc, log: log, origins: origins, limit: httpapi.NewLimiter(float64(ratePerIP), 2*ratePerIP)}
+}
+
+// SetSync registers how to ask a provider for a transaction's state; the hosted page asks for
+// it (GET .../status?sync=1) when the buyer comes back from the provider, so the outcome shows
+// at once even before the provider's webhook arrives.
+func (s *Server) SetSync(t domain.ProviderType, fn func(context.Context, *domain.Transaction) error) {
+	if s.syncs == nil {
+		s.syncs = map[domain.ProviderType]func(context.Context, *domain.Transaction) error{}
+	}
+	s.syncs[t] = fn
 }
 
 // TrustInternal makes requests carrying this token (the main frontend's server-side calls)
@@ -179,6 +190,13 @@ func (s *Server) status(c echo.Context) error {
 	rt, err := s.svc.RuntimeTransaction(ctx, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if sync := s.syncs[rt.Transaction.ProviderType]; sync != nil && c.QueryParam("sync") == "1" && rt.Transaction.Status.Open() {
+		if err := sync(ctx, rt.Transaction); err != nil {
+			s.log.WarnContext(ctx, "provider sync failed; answering from the database", "transaction_id", rt.Transaction.ID, "error", err)
+		} else if rt, err = s.svc.RuntimeTransaction(ctx, c.Param("id")); err != nil {
+			return err
+		}
 	}
 	v, err := s.statusView(ctx, rt)
 	if err != nil {

@@ -201,4 +201,3 @@ func providerError(err error) error {
 	}
 	return domain.Unavailable(domain.CodeProviderError, err, "Stripe could not be reached")
 }
-

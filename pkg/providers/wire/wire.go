@@ -112,4 +112,3 @@ func ValidReference(ref string) bool {
 
 // FormatReference groups a reference in fours for display.
 func FormatReference(ref string) string { return domain.GroupIBAN(ref) }
-

@@ -1,0 +1,105 @@
+// Package hooks receives payment providers' webhooks at /hooks/{provider}/{providerId} on the
+// main backend (root, no /api/v1 prefix). Every delivery is verified with that provider's own
+// secret, stored raw with its events (deduplicated by the provider's event id) and queued for
+// processing in one database transaction, then acknowledged at once; the events are applied by
+// background jobs, so a slow database never makes a provider retry.
+package hooks
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/platform"
+)
+
+// MaxBody is the largest webhook body accepted.
+const MaxBody = 1 << 20
+
+// Verifier checks one provider type's webhook and extracts its events.
+type Verifier interface {
+	Verify(ctx context.Context, p *domain.Provider, body []byte, h http.Header) ([]platform.IncomingEvent, error)
+}
+
+// ErrBadSignature is what verifiers return (wrapped) for a signature that does not verify.
+var ErrBadSignature = errors.New("bad webhook signature")
+
+// Answers says how a provider expects to be answered.
+type Answers struct {
+	OK           int // e.g. 200 (Stripe), 204 (GoCardless)
+	BadSignature int // e.g. 400 (Stripe), 498 (GoCardless)
+}
+
+// Server routes provider webhooks.
+type Server struct {
+	svc     *platform.Service
+	log     *slog.Logger
+	metrics *metrics.Registry
+	// Wake nudges the job worker so events are applied without waiting for its next poll.
+	Wake func()
+}
+
+// New builds the webhook receiver.
+func New(svc *platform.Service, log *slog.Logger, m *metrics.Registry) *Server {
+	return &Server{svc: svc, log: log, metrics: m}
+}
+
+// Register mounts POST /hooks/{t}/:providerId for a provider type.
+func (s *Server) Register(e *echo.Echo, t domain.ProviderType, v Verifier, a Answers) {
+	e.POST("/hooks/"+string(t)+"/:providerId", func(c echo.Context) error { return s.receive(c, t, v, a) })
+}
+
+func (s *Server) receive(c echo.Context, t domain.ProviderType, v Verifier, a Answers) error {
+	ctx := c.Request().Context()
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxBody+1))
+	if err != nil || len(body) > MaxBody {
+		return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large"})
+	}
+	p, err := s.svc.Store().GetProviderByID(ctx, c.Param("providerId"))
+	if err != nil || p.Type != t {
+		return c.JSON(http.StatusNotFound, map[string]string{"error": "unknown provider"})
+	}
+	events, err := v.Verify(ctx, p, body, c.Request().Header)
+	if err != nil {
+		if errors.Is(err, ErrBadSignature) {
+			s.metrics.WebhookFailures.WithLabelValues(string(t)).Inc()
+			s.log.WarnContext(ctx, "webhook signature rejected", "provider_id", p.ID, "error", err)
+			return c.JSON(a.BadSignature, map[string]string{"error": "invalid signature"})
+		}
+		if domain.ErrorKind(err) == domain.KindInvalid {
+			return c.JSON(http.StatusBadRequest, map[string]string{"error": err.Error()})
+		}
+		return err
+	}
+	fresh, err := s.svc.ReceiveWebhook(ctx, p, headersOf(c.Request().Header), body, events)
+	if err != nil {
+		return err // 5xx: the provider retries, and the retry is deduplicated
+	}
+	if fresh > 0 && s.Wake != nil {
+		s.Wake()
+	}
+	if a.OK == http.StatusNoContent {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.JSON(a.OK, map[string]any{"received": len(events), "new": fresh})
+}
+
+// headersOf keeps the headers worth storing with the raw delivery (no credentials).
+func headersOf(h http.Header) map[string]string {
+	out := map[string]string{}
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		if lk == "authorization" || lk == "cookie" || len(vs) == 0 {
+			continue
+		}
+		out[k] = vs[0]
+	}
+	return out
+}

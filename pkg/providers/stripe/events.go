@@ -1,0 +1,362 @@
+package stripe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	stripego "github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/hooks"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+)
+
+// SignatureTolerance is how old a signed webhook may be.
+const SignatureTolerance = 300 * time.Second
+
+// ErrBadSignature means a webhook's Stripe-Signature did not verify.
+var ErrBadSignature = errors.New("stripe: webhook signature does not verify")
+
+// Processor receives Stripe webhooks for one platform and applies Stripe's events to
+// transactions and refunds; it also asks Stripe directly (the buyer's return, reconciliation).
+type Processor struct {
+	Service *platform.Service
+	Adapter *Adapter
+}
+
+// Verify checks a webhook's Stripe-Signature against the provider's webhook secret (300 s
+// tolerance) and returns the event to store.
+func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) (platform.IncomingEvent, error) {
+	creds, err := p.Service.ProviderCredentials(ctx, prov)
+	if err != nil {
+		return platform.IncomingEvent{}, err
+	}
+	ev, err := webhook.ConstructEventWithOptions(body, signature, creds["webhookSecret"],
+		webhook.ConstructEventOptions{Tolerance: SignatureTolerance, IgnoreAPIVersionMismatch: true})
+	if err != nil {
+		return platform.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	return platform.IncomingEvent{ExternalID: ev.ID, Type: string(ev.Type), Payload: body}, nil
+}
+
+// ApplyEvent applies one stored Stripe event (the provider.event job).
+func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent) (string, error) {
+	var ev stripego.Event
+	if err := json.Unmarshal([]byte(stored.Payload), &ev); err != nil {
+		return "", fmt.Errorf("decode Stripe event: %w", err)
+	}
+	prov, err := p.Service.Store().GetProvider(ctx, stored.OrganizationID, stored.ProviderID)
+	if err != nil {
+		return "", err
+	}
+	switch ev.Type {
+	case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing":
+		var pi stripego.PaymentIntent
+		if err := json.Unmarshal(ev.Data.Raw, &pi); err != nil {
+			return "", err
+		}
+		return p.applyPaymentIntent(ctx, prov, &pi, string(ev.Type))
+	case "charge.refunded", "charge.refund.updated", "refund.updated", "refund.failed":
+		return p.applyRefundEvent(ctx, prov, &ev)
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
+		var d stripego.Dispute
+		if err := json.Unmarshal(ev.Data.Raw, &d); err != nil {
+			return "", err
+		}
+		return p.applyDispute(ctx, prov, &d, string(ev.Type))
+	}
+	return domain.ProviderEventIgnored, nil
+}
+
+// transactionFor finds our transaction of a PaymentIntent (by its id, else the metadata we set).
+func (p *Processor) transactionFor(ctx context.Context, prov *domain.Provider, piID string, meta map[string]string) (*domain.Transaction, error) {
+	st := p.Service.Store()
+	t, err := st.GetTransactionByProviderRef(ctx, prov.ID, piID)
+	if domain.IsNotFound(err) && meta["transaction_id"] != "" {
+		t, err = st.GetTransaction(ctx, prov.OrganizationID, meta["transaction_id"])
+		if err == nil && t.ProviderID != prov.ID {
+			return nil, domain.NotFound("transaction")
+		}
+	}
+	return t, err
+}
+
+// applyPaymentIntent maps a PaymentIntent's state to the transaction. A late failure or
+// cancellation never undoes a success; "processing" only moves an initiated attempt.
+func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provider, pi *stripego.PaymentIntent, why string) (string, error) {
+	t, err := p.transactionFor(ctx, prov, pi.ID, pi.Metadata)
+	if domain.IsNotFound(err) {
+		return domain.ProviderEventIgnored, nil // not a payment of this platform
+	}
+	if err != nil {
+		return "", err
+	}
+	open := []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}
+	var o *platform.Outcome
+	switch pi.Status {
+	case stripego.PaymentIntentStatusSucceeded:
+		set := map[string]any{}
+		if pi.LatestCharge != nil && pi.LatestCharge.ID != "" {
+			set["provider_payment_id"] = pi.LatestCharge.ID
+		}
+		if pi.Amount != t.GrossAmount || !strings.EqualFold(string(pi.Currency), t.Currency) {
+			// Stripe took a different amount than we asked: record it for an operator.
+			p.Service.Log().ErrorContext(ctx, "Stripe amount differs from the transaction", "transaction_id", t.ID, "stripe_amount", pi.Amount, "gross", t.GrossAmount)
+		}
+		o = &platform.Outcome{To: domain.TxnSucceeded, Set: set, EventData: map[string]any{"source": why, "paymentIntent": pi.ID}}
+	case stripego.PaymentIntentStatusProcessing:
+		o = &platform.Outcome{To: domain.TxnPendingProvider, From: []domain.TransactionStatus{domain.TxnInitiated}, EventData: map[string]any{"source": why}}
+	case stripego.PaymentIntentStatusCanceled:
+		o = &platform.Outcome{To: domain.TxnCanceled, From: open, FailureCode: string(pi.CancellationReason), FailureMessage: "the payment was cancelled at Stripe",
+			EventData: map[string]any{"source": why}}
+	case stripego.PaymentIntentStatusRequiresPaymentMethod:
+		if why != "payment_intent.payment_failed" && pi.LastPaymentError == nil {
+			return domain.ProviderEventProcessed, nil // the buyer has not paid yet
+		}
+		code, msg := "card_declined", "the payment failed"
+		if e := pi.LastPaymentError; e != nil {
+			if e.DeclineCode != "" {
+				code = string(e.DeclineCode)
+			} else if e.Code != "" {
+				code = string(e.Code)
+			}
+			if e.Msg != "" {
+				msg = e.Msg
+			}
+		}
+		o = &platform.Outcome{To: domain.TxnFailed, From: open, FailureCode: code, FailureMessage: msg, EventData: map[string]any{"source": why, "code": code}}
+	default:
+		return domain.ProviderEventProcessed, nil // requires_action, requires_confirmation ...: still with the buyer
+	}
+	if _, err := p.Service.ApplyOutcome(ctx, t, *o); err != nil {
+		return "", err
+	}
+	return domain.ProviderEventProcessed, nil
+}
+
+// applyRefundEvent records refunds Stripe reports: each refund once by its Stripe id, those we
+// asked for completing our pending row, those made in Stripe's dashboard recorded as new.
+func (p *Processor) applyRefundEvent(ctx context.Context, prov *domain.Provider, ev *stripego.Event) (string, error) {
+	var refunds []stripego.Refund
+	var piID string
+	var meta map[string]string
+	if ev.Type == "charge.refunded" {
+		var ch stripego.Charge
+		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
+			return "", err
+		}
+		if ch.PaymentIntent != nil {
+			piID = ch.PaymentIntent.ID
+		}
+		meta = ch.Metadata
+		if ch.Refunds != nil && len(ch.Refunds.Data) > 0 {
+			for _, r := range ch.Refunds.Data {
+				refunds = append(refunds, *r)
+			}
+		} else if piID != "" {
+			list, err := p.listRefunds(ctx, prov, piID)
+			if err != nil {
+				return "", err
+			}
+			refunds = list
+		}
+	} else {
+		var r stripego.Refund
+		if err := json.Unmarshal(ev.Data.Raw, &r); err != nil {
+			return "", err
+		}
+		if r.PaymentIntent != nil {
+			piID = r.PaymentIntent.ID
+		}
+		meta = r.Metadata
+		refunds = append(refunds, r)
+	}
+	if piID == "" {
+		return domain.ProviderEventIgnored, nil
+	}
+	t, err := p.transactionFor(ctx, prov, piID, meta)
+	if domain.IsNotFound(err) {
+		return domain.ProviderEventIgnored, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, r := range refunds {
+		if err := p.recordRefund(ctx, t, &r); err != nil {
+			return "", err
+		}
+	}
+	return domain.ProviderEventProcessed, nil
+}
+
+func (p *Processor) recordRefund(ctx context.Context, t *domain.Transaction, r *stripego.Refund) error {
+	// A refund we asked for carries our refund id; complete that row rather than adding one.
+	if id := r.Metadata["refund_id"]; id != "" {
+		ours, err := p.Service.Store().GetRefund(ctx, t.OrganizationID, id)
+		if err == nil {
+			switch RefundStatus(r.Status) {
+			case domain.RefundSucceeded:
+				return p.Service.CompleteRefund(ctx, t.OrganizationID, ours.ID, map[string]any{"provider_reference": r.ID})
+			case domain.RefundFailed:
+				return p.Service.FailRefund(ctx, t.OrganizationID, ours.ID, "Stripe: refund "+string(r.Status)+" "+string(r.FailureReason))
+			}
+			return nil
+		}
+		if !domain.IsNotFound(err) {
+			return err
+		}
+	}
+	return p.Service.RecordProviderRefund(ctx, t, r.ID, r.Amount, RefundStatus(r.Status), string(r.Reason))
+}
+
+func (p *Processor) listRefunds(ctx context.Context, prov *domain.Provider, piID string) ([]stripego.Refund, error) {
+	creds, err := p.Service.ProviderCredentials(ctx, prov)
+	if err != nil {
+		return nil, err
+	}
+	params := &stripego.RefundListParams{PaymentIntent: stripego.String(piID)}
+	params.Context = ctx
+	it := p.Adapter.Client(creds["secretKey"]).Refunds.List(params)
+	var out []stripego.Refund
+	for it.Next() {
+		out = append(out, *it.Refund())
+	}
+	if err := it.Err(); err != nil {
+		return nil, providerError(err)
+	}
+	return out, nil
+}
+
+// disputeStatus maps Stripe's dispute statuses to the contract's (open, under_review, won,
+// lost, accepted).
+func disputeStatus(s stripego.DisputeStatus) string {
+	switch s {
+	case stripego.DisputeStatusWon:
+		return "won"
+	case stripego.DisputeStatusLost:
+		return "lost"
+	case stripego.DisputeStatusUnderReview, stripego.DisputeStatusWarningUnderReview:
+		return "under_review"
+	case stripego.DisputeStatusWarningClosed:
+		return "accepted"
+	}
+	return "open"
+}
+
+// applyDispute: a new dispute makes the transaction disputed (IPN 4); a dispute won returns it
+// to succeeded (IPN 1); a lost one is recorded on it.
+func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *stripego.Dispute, why string) (string, error) {
+	var piID, chargeID string
+	if d.PaymentIntent != nil {
+		piID = d.PaymentIntent.ID
+	}
+	if d.Charge != nil {
+		chargeID = d.Charge.ID
+	}
+	st := p.Service.Store()
+	t, err := st.GetTransactionByProviderPayment(ctx, prov.ID, chargeID)
+	if domain.IsNotFound(err) && piID != "" {
+		t, err = p.transactionFor(ctx, prov, piID, nil)
+	}
+	if domain.IsNotFound(err) {
+		return domain.ProviderEventIgnored, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	status := disputeStatus(d.Status)
+	data := map[string]any{"disputeId": d.ID, "disputeStatus": status, "reason": string(d.Reason), "amount": d.Amount, "source": why}
+	set := map[string]any{"dispute_status": status}
+	switch {
+	case why == "charge.dispute.created":
+		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnDisputed,
+			From: []domain.TransactionStatus{domain.TxnSucceeded, domain.TxnPartiallyRefunded}, Set: set, EventData: data})
+	case status == "won":
+		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnSucceeded, From: []domain.TransactionStatus{domain.TxnDisputed}, Set: set, EventData: data})
+	case why == "charge.dispute.closed":
+		err = p.Service.RecordDispute(ctx, t, domain.EventDisputeClosed, status, data)
+	default:
+		err = p.Service.RecordDispute(ctx, t, domain.EventDisputeUpdated, status, data)
+	}
+	if err != nil {
+		return "", err
+	}
+	return domain.ProviderEventProcessed, nil
+}
+
+// Sync asks Stripe for a transaction's PaymentIntent and applies its state: the buyer's return
+// from Stripe and the reconciliation job both use it, so a lost webhook never leaves a paid
+// order unpaid. Applying is idempotent, so a webhook arriving at the same time is harmless.
+func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
+	if t.ProviderType != domain.ProviderStripe || t.ProviderReference == nil || !t.Status.Open() {
+		return nil
+	}
+	prov, err := p.Service.Store().GetProvider(ctx, t.OrganizationID, t.ProviderID)
+	if err != nil {
+		return err
+	}
+	creds, err := p.Service.ProviderCredentials(ctx, prov)
+	if err != nil {
+		return err
+	}
+	params := &stripego.PaymentIntentParams{}
+	params.Context = ctx
+	pi, err := p.Adapter.Client(creds["secretKey"]).PaymentIntents.Get(*t.ProviderReference, params)
+	if err != nil {
+		return providerError(err)
+	}
+	_, err = p.applyPaymentIntent(ctx, prov, pi, "sync")
+	return err
+}
+
+// Reconcile syncs every Stripe transaction still open after olderThan (the periodic job).
+func (p *Processor) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
+	open, err := p.Service.Store().ListStaleOpenTransactions(ctx, domain.ProviderStripe, store.Now().Add(-olderThan), 200)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range open {
+		t, err := p.Service.Store().GetTransaction(ctx, o.OrganizationID, o.ID)
+		if err != nil {
+			return n, err
+		}
+		if err := p.Sync(ctx, t); err != nil {
+			p.Service.Log().WarnContext(ctx, "reconcile Stripe transaction", "transaction_id", t.ID, "error", err)
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// StatusCode is what a webhook request is answered with for an error.
+func StatusCode(err error) int {
+	if errors.Is(err, ErrBadSignature) {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// WebhookVerifier adapts Verify to the hooks package.
+func (p *Processor) WebhookVerifier() hooks.Verifier { return stripeVerifier{p} }
+
+type stripeVerifier struct{ p *Processor }
+
+func (v stripeVerifier) Verify(ctx context.Context, prov *domain.Provider, body []byte, h http.Header) ([]platform.IncomingEvent, error) {
+	ev, err := v.p.Verify(ctx, prov, body, h.Get("Stripe-Signature"))
+	if err != nil {
+		if errors.Is(err, ErrBadSignature) {
+			return nil, fmt.Errorf("%w: %v", hooks.ErrBadSignature, err)
+		}
+		return nil, err
+	}
+	return []platform.IncomingEvent{ev}, nil
+}
