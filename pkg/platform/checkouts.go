@@ -63,6 +63,10 @@ type CheckoutInput struct {
 	Mode      domain.Mode
 	Origin    domain.CheckoutOrigin
 	OriginRef *string
+	// IntegrationURLs marks return/cancel URLs that come from an integration's own API (a Duda
+	// session's cancel_url), not from a merchant request: they must still be absolute https, but
+	// need not be on the site's allowed hosts.
+	IntegrationURLs bool
 }
 
 // AmountMismatchMessage is the text the merchant plugins match on; never change it.
@@ -190,10 +194,10 @@ func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in Checkout
 		return nil, domain.Invalid("clientId", "clientId must be at most 128 characters")
 	}
 	var err error
-	if c.ReturnURL, err = s.checkURL("returnUrl", in.ReturnURL, mode, site, true); err != nil {
+	if c.ReturnURL, err = s.checkURL("returnUrl", in.ReturnURL, mode, site, !in.IntegrationURLs); err != nil {
 		return nil, err
 	}
-	if c.CancelURL, err = s.checkURL("cancelUrl", in.CancelURL, mode, site, true); err != nil {
+	if c.CancelURL, err = s.checkURL("cancelUrl", in.CancelURL, mode, site, !in.IntegrationURLs); err != nil {
 		return nil, err
 	}
 	if c.IPNURL, err = s.checkURL("ipnUrl", in.IPNURL, mode, site, false); err != nil {

@@ -38,6 +38,9 @@ var constraints = []constraint{
 	{"idempotency_keys_pkey", "idempotency_keys.organization_id, idempotency_keys.idem_key", domain.CodeConflict, "idempotency key already used"},
 	{"provider_events_external_key", "provider_events.provider_id, provider_events.external_id", domain.CodeConflict, "the provider event was already received"},
 	{"duda_sites_name_key", "duda_sites.connection_id, duda_sites.site_name", domain.CodeConflict, "the Duda site is already installed"},
+	{"duda_sessions_pkey", "duda_sessions.checkout_id", domain.CodeConflict, "the checkout already has a Duda session"},
+	{"duda_sessions_session_key", "duda_sessions.connection_id, duda_sessions.session_id", domain.CodeConflict, "a checkout already exists for this Duda session"},
+	{"duda_refunds_pkey", "duda_refunds.connection_id, duda_refunds.refund_key", domain.CodeConflict, "the Duda refund was already received"},
 }
 
 // ConstraintConflict is the conflict error for a violated unique constraint; callers that need

@@ -1,0 +1,2 @@
+DROP TABLE duda_refunds;
+DROP TABLE duda_sessions;
