@@ -50,18 +50,15 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 	var replay *store.IdempotencyRecord
 	err = a.d.Service.InTx(ctx, func(svc *platform.Service) error {
 		st := svc.Store()
-		ok, err := st.LockIdempotency(ctx, req.Org, key)
+		ok, rec, err := st.LockIdempotency(ctx, req.Org, key)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return errInFlight
 		}
-		rec, err := st.GetIdempotency(ctx, req.Org, key)
 		switch {
-		case domain.IsNotFound(err):
-		case err != nil:
-			return err
+		case rec == nil:
 		case !rec.ExpiresAt.After(store.Now()):
 			if err := st.DeleteIdempotency(ctx, req.Org, key); err != nil {
 				return err

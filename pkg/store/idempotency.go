@@ -121,24 +121,32 @@ func (s *Store) DeleteExpiredIdempotency(ctx context.Context, now time.Time, lim
 }
 
 // LockIdempotency takes, for the current transaction, the right to run the request with this
-// key: false means another request with the key is running now. On PostgreSQL it is a
-// transaction-scoped advisory lock; SQLite runs one writer at a time, so it always succeeds.
-func (s *Store) LockIdempotency(ctx context.Context, orgID, key string) (bool, error) {
-	if s.dialect != Postgres {
-		return true, nil
+// key and returns the key's record, if any. locked false means another request with the key is
+// running now. On PostgreSQL the right is a transaction-scoped advisory lock, taken in the same
+// statement as the lookup; SQLite runs one writer at a time, so it always has it.
+func (s *Store) LockIdempotency(ctx context.Context, orgID, key string) (locked bool, rec *IdempotencyRecord, err error) {
+	var rows []struct {
+		Locked bool
+		IdempotencyRecord
 	}
-	var ok bool
-	err := s.q(ctx).Raw(`SELECT pg_try_advisory_xact_lock(hashtextextended(?, 7))`, orgID+"/"+key).Scan(&ok).Error
-	return ok, translate(err, "idempotency key")
-}
-
-// GetIdempotency returns the record of a key (NOT_FOUND when there is none).
-func (s *Store) GetIdempotency(ctx context.Context, orgID, key string) (*IdempotencyRecord, error) {
-	var rec IdempotencyRecord
-	if err := s.q(ctx).Where("organization_id = ? AND idem_key = ?", orgID, key).Take(&rec).Error; err != nil {
-		return nil, translate(err, "idempotency key")
+	q := `SELECT true AS locked, k.* FROM idempotency_keys k WHERE k.organization_id = ? AND k.idem_key = ?`
+	args := []any{orgID, key}
+	if s.dialect == Postgres {
+		q = `SELECT l.locked, k.* FROM (SELECT pg_try_advisory_xact_lock(hashtextextended(?, 7)) AS locked) l
+			LEFT JOIN idempotency_keys k ON k.organization_id = ? AND k.idem_key = ?`
+		args = []any{orgID + "/" + key, orgID, key}
 	}
-	return &rec, nil
+	if err := s.q(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+		return false, nil, translate(err, "idempotency key")
+	}
+	if len(rows) == 0 { // SQLite, no record
+		return true, nil, nil
+	}
+	if rows[0].IdemKey == "" { // PostgreSQL, no record
+		return rows[0].Locked, nil, nil
+	}
+	r := rows[0].IdempotencyRecord
+	return rows[0].Locked, &r, nil
 }
 
 // DeleteIdempotency removes a record (an expired one, or a claim whose process died).

@@ -132,34 +132,14 @@ func (s *Store) SetSiteProviders(ctx context.Context, orgID, siteID string, prov
 	})
 }
 
-// ListSiteProviders returns the providers assigned to a site, in the site's order.
+// ListSiteProviders returns the providers assigned to a site, in the site's order (one query).
 func (s *Store) ListSiteProviders(ctx context.Context, orgID, siteID string) ([]domain.Provider, error) {
-	var links []domain.SiteProvider
-	if err := s.q(ctx).Where("site_id = ? AND organization_id = ?", siteID, orgID).Order("position").Find(&links).Error; err != nil {
-		return nil, translate(err, "site providers")
-	}
-	if len(links) == 0 {
-		return nil, nil
-	}
-	ids := make([]string, len(links))
-	for i, l := range links {
-		ids[i] = l.ProviderID
-	}
-	var ps []domain.Provider
-	if err := s.q(ctx).Where("id IN ? AND organization_id = ?", ids, orgID).Find(&ps).Error; err != nil {
-		return nil, translate(err, "site providers")
-	}
-	byID := map[string]domain.Provider{}
-	for _, p := range ps {
-		byID[p.ID] = p
-	}
-	out := make([]domain.Provider, 0, len(ids))
-	for _, id := range ids {
-		if p, ok := byID[id]; ok {
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	var out []domain.Provider
+	err := s.q(ctx).Model(&domain.Provider{}).Select("providers.*").
+		Joins("JOIN site_providers ON site_providers.provider_id = providers.id AND site_providers.organization_id = providers.organization_id").
+		Where("site_providers.site_id = ? AND site_providers.organization_id = ?", siteID, orgID).
+		Order("site_providers.position").Find(&out).Error
+	return out, translate(err, "site providers")
 }
 
 // ListProviderSites returns the ids of the sites a provider is assigned to.
