@@ -27,6 +27,10 @@ func TestTenantIsolation(t *testing.T) {
 		txn := storetest.Transaction(t, s, c, victim.Provider)
 		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
 		require.NoError(t, err)
+		str := func(v string) *string { return &v }
+		dc, err := svc.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, platform.DudaConnectionInput{SiteID: &victim.Site.ID,
+			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
+		require.NoError(t, err)
 
 		ids := func(path string) map[string]string {
 			id := ""
@@ -39,6 +43,8 @@ func TestTenantIsolation(t *testing.T) {
 				id = victim.Site.ID
 			case strings.HasPrefix(path, "/providers/:id"):
 				id = victim.Provider.ID
+			case strings.HasPrefix(path, "/duda/connections/:id"):
+				id = dc.ID
 			}
 			return map[string]string{":id": id, ":siteId": victim.Site.ID, ":orgId": victim.Org.ID, ":keyId": key.ID, ":userId": victim.AdminUser.ID}
 		}
@@ -52,11 +58,13 @@ func TestTenantIsolation(t *testing.T) {
 			"POST /organizations/:orgId/api-keys":         map[string]any{"mode": "test", "scopes": []string{"*:*"}},
 			"POST /organizations/:orgId/members":          map[string]any{"email": "intruder@example.com", "role": "admin"},
 			"PATCH /organizations/:orgId/members/:userId": map[string]any{"role": "viewer"},
+			"PATCH /duda/connections/:id":                 map[string]any{"enabled": false},
 		}
-		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true}
+		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true, "/duda/connections": true}
 		for _, r := range env.Admin.API.Routes() {
 			if r.Public || r.Path == "/auth/me" || r.Path == "/auth/refresh" || r.Path == "/sites" && r.Method == http.MethodPost ||
-				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost {
+				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost ||
+				r.Path == "/duda/connections" && r.Method == http.MethodPost {
 				continue // not about another tenant's objects (creating in one's own organisation is allowed)
 			}
 			name := r.Method + " " + r.Path
@@ -72,7 +80,7 @@ func TestTenantIsolation(t *testing.T) {
 				res := apptest.Do(t, r.Method, env.AdminURL+"/api/v1"+path, attacker.TestKey, body)
 				if lists[r.Path] && r.Method == http.MethodGet {
 					require.Equal(t, http.StatusOK, res.Status)
-					for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID} {
+					for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID, dc.ID} {
 						require.NotContains(t, string(res.Body), secret, "a list leaks the other tenant's objects")
 					}
 					return
@@ -103,6 +111,9 @@ func TestTenantIsolation(t *testing.T) {
 		p, err := s.GetProvider(ctx, victim.Org.ID, victim.Provider.ID)
 		require.NoError(t, err)
 		require.Equal(t, "Bank transfer", p.Name)
+		conn, err := s.GetDudaConnection(ctx, victim.Org.ID, dc.ID)
+		require.NoError(t, err)
+		require.True(t, conn.Enabled)
 		list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: victim.Org.ID, ExternalReference: "attack", Limit: 5})
 		require.NoError(t, err)
 		require.Empty(t, list)

@@ -8,8 +8,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/dudaapp"
 	"paygate.dev/pkg/hooks"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/jobs"
+	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/providers/stripe"
 	"paygate.dev/pkg/runtimesrv"
 )
@@ -35,6 +38,35 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 			return err
 		})
 	})
+
+	ga, err := b.Service.Adapter(domain.ProviderGoCardless)
+	if err != nil {
+		return err
+	}
+	gp := &gocardless.Processor{Service: b.Service, Adapter: ga.(*gocardless.Adapter)}
+	b.Service.RegisterEventProcessor(domain.ProviderGoCardless, gp)
+	hk.Register(e, domain.ProviderGoCardless, gp.WebhookVerifier(), gocardless.Answers)
+	b.Runtime.SetSync(domain.ProviderGoCardless, gp.Sync)
+	b.Runtime.Route(e, http.MethodPost, "/billing-requests/create", gp.CreateBillingRequest)
+	if b.eventHooks == nil {
+		b.eventHooks = map[string]ipn.Hook{}
+	}
+	// A buyer leaving the GoCardless flow cancels the attempt; its billing request goes with it.
+	b.eventHooks["gocardless.cancel"] = gp.CancelHook
+	b.registrations = append(b.registrations, func(w *jobs.Worker) {
+		w.Register(gocardless.JobCancelBillingRequest, gp.CancelJob, jobs.HandlerOptions{Timeout: time.Minute})
+		// Payments take days: ask GoCardless about attempts still open long after their charge date.
+		w.Every("gocardless.reconcile", 10*time.Minute, func(ctx context.Context) error {
+			_, err := gp.Reconcile(ctx, 30*time.Minute)
+			return err
+		})
+	})
+
+	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
+	da := dudaapp.New(dudaapp.Options{Service: b.Service, Log: b.Log, Metrics: b.Metrics, APIOrigins: b.Config.DudaAPIOrigins, RateLimit: b.Config.RateLimit})
+	da.Register(e)
+	b.eventHooks["duda"] = da.Hook
+	b.registrations = append(b.registrations, da.RegisterJobs)
 
 	startWorkers(b)
 	hk.Wake = b.Worker.Wake

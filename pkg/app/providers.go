@@ -6,6 +6,7 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
+	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/providers/stripe"
 	"paygate.dev/pkg/providers/wire"
 )
@@ -15,5 +16,6 @@ func providerRegistry(c config.Common, log *slog.Logger) providers.Registry {
 	return providers.Registry{
 		domain.ProviderWireTransfer: wire.Adapter{},
 		domain.ProviderStripe:       &stripe.Adapter{APIURL: c.StripeAPIURL, Log: log},
+		domain.ProviderGoCardless:   &gocardless.Adapter{APIURL: c.GoCardlessAPIURL, Log: log},
 	}
 }

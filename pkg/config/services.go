@@ -71,6 +71,9 @@ type MainBackend struct {
 	// IPNBackoff overrides the notification retry schedule (tests only; not read from the
 	// environment).
 	IPNBackoff func(attempt int) time.Duration
+	// DudaAPIOrigins are the api_endpoint origins a Duda install may name: the app credentials
+	// and site tokens are sent only there (DUDA_API_ORIGINS; default Duda's production and sandbox).
+	DudaAPIOrigins []string
 }
 
 // LoadMainBackend reads and validates the main backend's configuration.
@@ -92,6 +95,12 @@ func LoadMainBackend(e *Env) (MainBackend, error) {
 	c.RateLimit = e.Int("RUNTIME_RATE_LIMIT", 20, 1, 100000)
 	c.TrustProxy = e.Bool("TRUST_PROXY", false)
 	c.InternalToken = readInternalToken(e, c.AppEnv)
+	c.DudaAPIOrigins = e.List("DUDA_API_ORIGINS", []string{"https://api.duda.co", "https://api-sandbox.duda.co"})
+	for _, o := range c.DudaAPIOrigins {
+		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "https" && !(c.Dev() && u.Scheme == "http")) || (u.Path != "" && u.Path != "/") {
+			e.Fail("DUDA_API_ORIGINS", "must be comma-separated https origins like https://api.duda.co, got %q", o)
+		}
+	}
 	return c, e.Err()
 }
 

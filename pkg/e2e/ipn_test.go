@@ -27,7 +27,7 @@ import (
 // notifications first. It is written here, independently of the platform's own signing code.
 type repeat struct {
 	deliveryID, body string
-	timestamp         int64
+	timestamp        int64
 }
 
 type wooMerchant struct {
@@ -39,7 +39,7 @@ type wooMerchant struct {
 	rejected  int
 	// repeats are valid re-deliveries of an accepted delivery id, acknowledged idempotently.
 	repeats []repeat
-	srv       *httptest.Server
+	srv     *httptest.Server
 }
 
 func newWooMerchant(t *testing.T, secret string, failFirst int) *wooMerchant {

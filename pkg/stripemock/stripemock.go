@@ -4,7 +4,6 @@
 package stripemock
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -34,29 +34,54 @@ func Start(t testing.TB) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-http-addr", addr)
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
+	// stripe-mock also serves HTTPS, on the fixed port 12112 unless told otherwise: give it an
+	// ephemeral port so parallel instances do not collide.
+	cmd := exec.CommandContext(ctx, bin, "-http-addr", addr, "-https-addr", "127.0.0.1:")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start stripe-mock: %v", err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-		}
-	}()
-	deadline := time.Now().Add(20 * time.Second)
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cancel(); <-exited })
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			t.Fatalf("stripe-mock exited before serving:\n%s", out.String())
+		default:
+		}
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			c.Close()
 			return "http://" + addr
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("stripe-mock did not start on %s", addr)
+	t.Fatalf("stripe-mock did not start on %s within 60s:\n%s", addr, out.String())
 	return ""
+}
+
+// lockedBuffer collects a child process's output safely.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() < 64<<10 {
+		b.buf.Write(p)
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // find looks on PATH, then in the repository's var/tools/bin.

@@ -1,0 +1,265 @@
+package dudaapp
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/duda"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/jobs"
+	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+)
+
+// Job kinds of the integration.
+const (
+	// KindConfirm reports a checkout's outcome to Duda (payload {"checkoutId"}).
+	KindConfirm = "duda.confirm"
+	// KindGateway registers our payment gateway on a Duda site after the install call could
+	// not (payload {"siteId"}).
+	KindGateway = "duda.gateway"
+)
+
+// confirmMaxAttempts bounds a confirmation's retries: with the default backoff (doubling to an
+// hour) that is more than a week of trying.
+const confirmMaxAttempts = 200
+
+// maxBody bounds what Duda may POST to us; its payloads are a few kilobytes.
+const maxBody = 1 << 20
+
+// Options configure the integration.
+type Options struct {
+	Service *platform.Service
+	Log     *slog.Logger
+	Metrics *metrics.Registry
+	// APIOrigins are the api_endpoint origins an install may name (default duda.DefaultAPIOrigins).
+	APIOrigins []string
+	// HTTPClient calls Duda (default: a plain client; each call is bounded by duda.DefaultTimeout).
+	HTTPClient *http.Client
+	// SignatureTolerance is how stale a lifecycle call's signature may be (default
+	// duda.DefaultSignatureTolerance).
+	SignatureTolerance time.Duration
+	// ConfirmBackoff overrides the retry schedule of confirmations (tests).
+	ConfirmBackoff func(attempt int) time.Duration
+	// RateLimit is requests per second per client address on the shopper's endpoints (default 10).
+	RateLimit int
+}
+
+// App is the Duda integration on the main backend. It is safe for concurrent use.
+type App struct {
+	svc       *platform.Service
+	store     *store.Store
+	log       *slog.Logger
+	metrics   *metrics.Registry
+	origins   []string
+	hc        *http.Client
+	tolerance time.Duration
+	backoff   func(attempt int) time.Duration
+	limit     *httpapi.Limiter
+
+	clients sync.Map // client key → *duda.Client (one per connection version and API endpoint)
+	locks   keyedLocks
+}
+
+// New builds the integration.
+func New(o Options) *App {
+	a := &App{svc: o.Service, store: o.Service.Store(), log: o.Log, metrics: o.Metrics, origins: o.APIOrigins, hc: o.HTTPClient,
+		tolerance: o.SignatureTolerance, backoff: o.ConfirmBackoff}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.metrics == nil {
+		a.metrics = metrics.New()
+	}
+	if len(a.origins) == 0 {
+		a.origins = duda.DefaultAPIOrigins
+	}
+	if a.hc == nil {
+		a.hc = &http.Client{}
+	}
+	rate := o.RateLimit
+	if rate <= 0 {
+		rate = 10
+	}
+	a.limit = httpapi.NewLimiter(float64(rate), 2*rate)
+	return a
+}
+
+// Register mounts the endpoints Duda and the shopper's browser call (under /duda on the main
+// backend) and makes Duda's return URL the place a paid shopper goes back to.
+func (a *App) Register(e *echo.Echo) {
+	g := e.Group("/duda")
+	g.POST("/:connectionId/lifecycle/install", a.install)
+	g.POST("/:connectionId/lifecycle/uninstall", a.uninstall)
+	g.POST("/:connectionId/payment-methods/:mode", a.paymentMethods)
+	g.GET("/:connectionId/checkout", a.arrive, a.rateLimit)
+	g.GET("/:connectionId/return/:checkoutId", a.returnToStore, a.rateLimit)
+	g.POST("/:connectionId/refunds/:transactionId/:token", a.refund)
+	g.GET("/icons/:name", a.icon)
+	a.svc.RegisterReturnURL(domain.OriginDuda, a.returnURL)
+}
+
+// RegisterJobs adds the integration's job kinds to a worker.
+func (a *App) RegisterJobs(w *jobs.Worker) {
+	w.Register(KindConfirm, a.runConfirm, jobs.HandlerOptions{Timeout: 2 * time.Minute, MaxAttempts: confirmMaxAttempts, Backoff: a.backoff})
+	w.Register(KindGateway, a.runGateway, jobs.HandlerOptions{Timeout: 2 * time.Minute, MaxAttempts: 50})
+}
+
+func (a *App) base(connectionID string) string { return a.svc.DudaBaseURL(connectionID) }
+
+func (a *App) iconURL(name string) string {
+	return a.svc.Hosts().MainBackendURL() + "/duda/icons/" + name + ".svg"
+}
+
+// connection loads a connection by id with its decrypted credentials.
+func (a *App) connection(ctx context.Context, id string) (*platform.DudaApp, error) {
+	c, err := a.store.GetDudaConnectionByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return a.svc.OpenDudaConnection(ctx, c)
+}
+
+// client returns the Duda client of a connection for one API endpoint. Clients are kept so that
+// each site's token refreshes stay serialised in this process; an edited connection gets a new one.
+func (a *App) client(app *platform.DudaApp, endpoint string) (*duda.Client, error) {
+	if err := duda.CheckAPIEndpoint(endpoint, a.origins...); err != nil {
+		return nil, err
+	}
+	c := app.Connection
+	key := c.ID + "\x00" + endpoint + "\x00" + strconv.FormatInt(c.UpdatedAt.UnixNano(), 10)
+	if v, ok := a.clients.Load(key); ok {
+		return v.(*duda.Client), nil
+	}
+	cl := duda.NewClient(endpoint, app.Credentials, &tokenStore{a: a, conn: c}, duda.WithHTTPClient(a.hc), duda.WithClock(a.svc.Now))
+	v, _ := a.clients.LoadOrStore(key, cl)
+	return v.(*duda.Client), nil
+}
+
+// siteClient is the client for an installed Duda site of a connection.
+func (a *App) siteClient(app *platform.DudaApp, site *store.DudaSite) (*duda.Client, error) {
+	return a.client(app, site.APIEndpoint)
+}
+
+// tokenStore keeps a connection's Duda site tokens sealed in duda_sites.
+type tokenStore struct {
+	a    *App
+	conn *store.DudaConnection
+}
+
+// Load implements duda.TokenStore.
+func (t *tokenStore) Load(ctx context.Context, siteName string) (duda.Tokens, error) {
+	site, err := t.a.store.GetDudaSite(ctx, t.conn.ID, siteName)
+	if domain.IsNotFound(err) {
+		return duda.Tokens{}, fmt.Errorf("site %q: %w", siteName, duda.ErrNoTokens)
+	}
+	if err != nil {
+		return duda.Tokens{}, err
+	}
+	return t.a.svc.DudaTokens(ctx, site)
+}
+
+// Save implements duda.TokenStore.
+func (t *tokenStore) Save(ctx context.Context, siteName string, tok duda.Tokens) error {
+	site, err := t.a.store.GetDudaSite(ctx, t.conn.ID, siteName)
+	if err != nil {
+		return err
+	}
+	return t.a.svc.SaveDudaTokens(ctx, t.conn, site, tok)
+}
+
+// keyedLocks serialises work per key inside this process.
+type keyedLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyedLock
+}
+
+type keyedLock struct {
+	ch      chan struct{}
+	waiters int
+}
+
+// lock takes the key's lock, or gives up when ctx ends.
+func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyedLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.waiters++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		if l.waiters--; l.waiters == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// rateLimit bounds the shopper's endpoints per client address: each arrival may cost a call
+// to Duda.
+func (a *App) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if ok, wait := a.limit.Allow(c.RealIP()); !ok {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(wait)))
+			return page(c, http.StatusTooManyRequests, "Too many requests", "Please wait a moment and try again.", "", "", false)
+		}
+		return next(c)
+	}
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+{{if .Refresh}}<meta http-equiv="refresh" content="5">{{end}}<title>{{.Title}}</title></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .LinkURL}}<p><a href="{{.LinkURL}}">{{.LinkText}}</a></p>{{end}}</main></body></html>
+`))
+
+// page answers the shopper's browser with a short page (the hosted page lives on the main
+// frontend; these are only the stops on the way there and back).
+func page(c echo.Context, status int, title, message, linkURL, linkText string, refresh bool) error {
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return pageTemplate.Execute(c.Response(), map[string]any{"Title": title, "Message": message, "LinkURL": linkURL, "LinkText": linkText, "Refresh": refresh})
+}
+
+// redirect sends the browser on without leaking our URL (with its session id) as the referrer.
+func redirect(c echo.Context, to string) error {
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusFound, to)
+}
+
+// answer writes a JSON answer for Duda's servers.
+func answer(c echo.Context, status int, v any) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(status, v)
+}
+
+func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }

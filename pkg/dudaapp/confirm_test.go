@@ -1,0 +1,121 @@
+package dudaapp_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/duda"
+	"paygate.dev/pkg/providers/wire"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
+)
+
+func TestDudaConfirmations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := newWorld(t, s)
+		w.install("shop-1")
+
+		t.Run("WireTransferPendingThenProcessedWithRetries", func(t *testing.T) {
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			c := w.checkoutFor("shop-1", ps.ID)
+			txn := w.payByWire(c, w.tn.Provider)
+			w.fake.FailConfirms(ps.ID, 2)
+
+			w.dispatch()
+			confirmURL := "/payment-sessions/" + ps.ID + "/confirm"
+			for attempt := 1; attempt <= 2; attempt++ {
+				w.runJobs()
+				require.Equal(t, attempt, w.fake.Count(http.MethodPost, confirmURL))
+				require.Empty(t, w.fake.Confirms(ps.ID), "Duda refused attempt %d", attempt)
+			}
+			w.runJobs() // the third attempt
+			require.Equal(t, 3, w.fake.Count(http.MethodPost, confirmURL))
+			confirms := w.fake.Confirms(ps.ID)
+			require.Len(t, confirms, 1)
+			pending := confirms[0]
+			require.Equal(t, duda.StatePending, pending.State)
+			require.Equal(t, txn.ID, pending.TransactionID)
+			require.Equal(t, w.tn.Provider.Name, pending.Name)
+			require.NotEmpty(t, pending.Icon)
+			require.Contains(t, pending.Instructions, "DE89 3704 0044 0532 0130 00")
+			require.Contains(t, pending.Instructions, wire.FormatReference(*txn.PaymentReference))
+			require.Contains(t, pending.Instructions, "EUR 30.75")
+			require.True(t, strings.HasPrefix(pending.Links.Refunds, w.url("/refunds/"+txn.ID+"/")), pending.Links.Refunds)
+
+			sess, err := s.GetDudaSession(ctx, c.ID)
+			require.NoError(t, err)
+			require.Equal(t, "PENDING", sess.ConfirmedState)
+			require.Equal(t, txn.ID, *sess.ConfirmedTransactionID)
+			require.Contains(t, sess.ReturnURL, "/store/thank-you")
+			ret, err := w.env.Main.Service.ReturnURL(ctx, c, txn)
+			require.NoError(t, err)
+			require.Equal(t, sess.ReturnURL, ret, "the shopper goes back to Duda")
+
+			w.markPaid(txn.ID)
+			w.settle()
+			confirms = w.fake.Confirms(ps.ID)
+			require.Len(t, confirms, 2)
+			require.Equal(t, duda.StateProcessed, confirms[1].State)
+			require.Equal(t, txn.ID, confirms[1].TransactionID)
+			require.Equal(t, pending.Links.Refunds, confirms[1].Links.Refunds)
+			require.Contains(t, confirms[1].Instructions, "EUR 30.75")
+
+			// Nothing lower (nor the same) is ever sent again.
+			_, err = w.env.Main.Service.CancelByBuyer(ctx, txn.ID)
+			require.Error(t, err)
+			w.settle()
+			require.Len(t, w.fake.Confirms(ps.ID), 2)
+		})
+		t.Run("TheReturnTrampolineConfirmsAndRedirects", func(t *testing.T) {
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			c := w.checkoutFor("shop-1", ps.ID)
+			txn := w.payByWire(c, w.tn.Provider)
+			w.markPaid(txn.ID) // the outbox has not run: nothing confirmed yet
+			ret, err := w.env.Main.Service.ReturnURL(ctx, c, txn)
+			require.NoError(t, err)
+			require.Equal(t, w.url("/return/"+c.ID), ret)
+
+			res := apptest.Do(t, http.MethodGet, ret, "", nil)
+			require.Equal(t, http.StatusFound, res.Status, string(res.Body))
+			require.Equal(t, w.fake.URL()+"/store/thank-you?session="+ps.ID, res.Header.Get("Location"))
+			confirms := w.fake.Confirms(ps.ID)
+			require.Len(t, confirms, 1)
+			require.Equal(t, duda.StateProcessed, confirms[0].State, "straight to the latest state")
+
+			w.settle() // the queued PENDING and PROCESSED jobs find nothing left to say
+			require.Len(t, w.fake.Confirms(ps.ID), 1)
+			ret, err = w.env.Main.Service.ReturnURL(ctx, c, txn)
+			require.NoError(t, err)
+			require.Equal(t, res.Header.Get("Location"), ret)
+
+			require.Equal(t, http.StatusNotFound, apptest.Do(t, http.MethodGet, w.env.MainURL+"/duda/dcn_other/return/"+c.ID, "", nil).Status)
+		})
+		t.Run("AnExpiredCheckoutIsConfirmedFailed", func(t *testing.T) {
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			c := w.checkoutFor("shop-1", ps.ID)
+			_, err := w.env.Service().ExpireCheckout(ctx, w.tn.Admin, w.tn.Org.ID, c.ID)
+			require.NoError(t, err)
+			w.settle()
+			confirms := w.fake.Confirms(ps.ID)
+			require.Len(t, confirms, 1)
+			require.Equal(t, duda.StateFailed, confirms[0].State)
+			require.Equal(t, "checkout_expired", confirms[0].Error.Code)
+			require.NotEmpty(t, confirms[0].Error.Message)
+		})
+		t.Run("AFailedAttemptOnAnOpenCheckoutIsNotFinal", func(t *testing.T) {
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			c := w.checkoutFor("shop-1", ps.ID)
+			txn := w.payByWire(c, w.tn.Provider)
+			w.settle()
+			require.Len(t, w.fake.Confirms(ps.ID), 1) // PENDING
+			_, err := w.env.Main.Service.CancelByBuyer(ctx, txn.ID)
+			require.NoError(t, err)
+			w.settle()
+			require.Len(t, w.fake.Confirms(ps.ID), 1, "the shopper may still pay another way")
+		})
+	})
+}

@@ -1,0 +1,232 @@
+package dudaapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/duda"
+	"paygate.dev/pkg/jobs"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
+)
+
+// lifecycleCallTimeout bounds what an install or uninstall spends calling Duda: Duda waits 60 s
+// for our answer and never retries.
+const lifecycleCallTimeout = 25 * time.Second
+
+// verifiedLifecycle loads the connection and checks Duda's signature on the call; it answers
+// the request itself (and returns nil, nil) when the call is refused.
+func (a *App) verifiedLifecycle(c echo.Context) (*platform.DudaApp, []byte, error) {
+	ctx := c.Request().Context()
+	app, err := a.connection(ctx, c.Param("connectionId"))
+	if domain.IsNotFound(err) {
+		return nil, nil, answer(c, http.StatusNotFound, errorBody("unknown connection"))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := duda.VerifyRequest(c.Request(), app.Credentials.AppSecret, a.svc.Now(), a.tolerance)
+	if err != nil {
+		if errors.Is(err, duda.ErrBadSignature) || errors.Is(err, duda.ErrStaleTimestamp) {
+			a.metrics.WebhookFailures.WithLabelValues("duda").Inc()
+			a.log.WarnContext(ctx, "Duda lifecycle call rejected", "connection_id", app.Connection.ID, "error", err)
+			return nil, nil, answer(c, http.StatusUnauthorized, errorBody("invalid signature"))
+		}
+		return nil, nil, err
+	}
+	return app, body, nil
+}
+
+// install records the app's install on a Duda site and registers our payment gateway there.
+// A registration that fails is retried by a job: the install itself is never lost (Duda does
+// not repeat it).
+func (a *App) install(c echo.Context) error {
+	ctx := c.Request().Context()
+	app, body, err := a.verifiedLifecycle(c)
+	if app == nil {
+		return err
+	}
+	var p duda.InstallPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return answer(c, http.StatusBadRequest, errorBody("the install payload is not valid JSON"))
+	}
+	if err := duda.CheckAPIEndpoint(p.APIEndpoint, a.origins...); err != nil {
+		a.log.WarnContext(ctx, "Duda install with an unknown api_endpoint refused", "connection_id", app.Connection.ID, "site_name", p.SiteName, "api_endpoint", p.APIEndpoint)
+		return answer(c, http.StatusBadRequest, errorBody("api_endpoint is not a known Duda API origin"))
+	}
+	site, err := a.svc.InstallDudaSite(ctx, app.Connection, p)
+	if err != nil {
+		if domain.ErrorKind(err) == domain.KindInvalid {
+			return answer(c, http.StatusBadRequest, errorBody(err.Error()))
+		}
+		return err
+	}
+	gctx, cancel := context.WithTimeout(ctx, lifecycleCallTimeout)
+	gwErr := a.ensureGateway(gctx, app, site)
+	cancel()
+	if gwErr != nil {
+		a.log.WarnContext(ctx, "registering the Duda payment gateway failed; a job retries it", "connection_id", app.Connection.ID,
+			"site_name", site.SiteName, "error", gwErr)
+		key := site.ID + ":" + strconv.FormatInt(site.InstalledAt.UnixMicro(), 10)
+		if _, _, err := jobs.Enqueue(ctx, a.store, KindGateway, gatewayPayload{SiteID: site.ID}, jobs.UniqueKey(key),
+			jobs.Organization(site.OrganizationID)); err != nil {
+			return err
+		}
+		return answer(c, http.StatusOK, map[string]any{"installed": true, "gatewayPending": true})
+	}
+	return answer(c, http.StatusOK, map[string]any{"installed": true, "gatewayId": site.GatewayID})
+}
+
+// uninstall deletes our payment gateway from the Duda site and wipes the site's tokens.
+func (a *App) uninstall(c echo.Context) error {
+	ctx := c.Request().Context()
+	app, body, err := a.verifiedLifecycle(c)
+	if app == nil {
+		return err
+	}
+	var p duda.UninstallPayload
+	if err := json.Unmarshal(body, &p); err != nil || p.SiteName == "" {
+		return answer(c, http.StatusBadRequest, errorBody("the uninstall payload needs site_name"))
+	}
+	site, err := a.store.GetDudaSite(ctx, app.Connection.ID, p.SiteName)
+	if domain.IsNotFound(err) {
+		return answer(c, http.StatusOK, map[string]any{"uninstalled": true})
+	}
+	if err != nil {
+		return err
+	}
+	if site.GatewayID != "" && site.Installed() {
+		gctx, cancel := context.WithTimeout(ctx, lifecycleCallTimeout)
+		err := a.deleteGateway(gctx, app, site)
+		cancel()
+		if err != nil {
+			// The tokens are wiped below, so nothing can try again later: say so.
+			a.log.WarnContext(ctx, "deleting the Duda payment gateway failed", "connection_id", app.Connection.ID,
+				"site_name", site.SiteName, "gateway_id", site.GatewayID, "error", err)
+		}
+	}
+	if site.Installed() {
+		if err := a.svc.UninstallDudaSite(ctx, site); err != nil {
+			return err
+		}
+	}
+	return answer(c, http.StatusOK, map[string]any{"uninstalled": true})
+}
+
+func (a *App) deleteGateway(ctx context.Context, app *platform.DudaApp, site *store.DudaSite) error {
+	cl, err := a.siteClient(app, site)
+	if err != nil {
+		return err
+	}
+	return cl.DeletePaymentGateway(ctx, site.SiteName, site.GatewayID) // a 404 counts as gone
+}
+
+// gateway is our payment gateway as registered on a Duda site.
+func (a *App) gateway(ctx context.Context, app *platform.DudaApp) duda.PaymentGateway {
+	urls := a.svc.DudaURLs(app.Connection.ID)
+	name := "Secure checkout"
+	if s, err := a.store.GetSite(ctx, app.Connection.OrganizationID, app.Connection.SiteID); err == nil && s.Name != "" {
+		name = s.Name
+	}
+	icon := a.iconURL("gateway")
+	return duda.PaymentGateway{LivePaymentMethodsURL: urls.PaymentMethodsLive, TestPaymentMethodsURL: urls.PaymentMethodsTest,
+		Name: name, Description: "Pay on a secure hosted checkout page", Image: icon, Icons: []string{icon}}
+}
+
+// ensureGateway makes sure the site has our gateway, with current URLs, and keeps its id. It is
+// idempotent: a known gateway is updated in place, one registered by an earlier attempt whose
+// answer was lost is found by its URL and adopted, and only otherwise is a new one registered.
+func (a *App) ensureGateway(ctx context.Context, app *platform.DudaApp, site *store.DudaSite) error {
+	cl, err := a.siteClient(app, site)
+	if err != nil {
+		return err
+	}
+	gw := a.gateway(ctx, app)
+	if site.GatewayID != "" {
+		_, err := cl.UpdatePaymentGateway(ctx, site.SiteName, site.GatewayID, gw)
+		if err == nil {
+			return nil
+		}
+		if !duda.IsNotFound(err) {
+			return err
+		}
+	}
+	const pageSize = 100
+	for offset := 0; offset < 10*pageSize; offset += pageSize {
+		list, err := cl.ListPaymentGateways(ctx, site.SiteName, offset, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, g := range list.Results {
+			if g.ID != "" && g.LivePaymentMethodsURL == gw.LivePaymentMethodsURL {
+				return a.keepGateway(ctx, site, g.ID)
+			}
+		}
+		if len(list.Results) < pageSize {
+			break
+		}
+	}
+	created, err := cl.RegisterPaymentGateway(ctx, site.SiteName, gw)
+	if err != nil {
+		return err
+	}
+	return a.keepGateway(ctx, site, created.ID)
+}
+
+func (a *App) keepGateway(ctx context.Context, site *store.DudaSite, id string) error {
+	if id == site.GatewayID {
+		return nil
+	}
+	if err := a.svc.SetDudaGateway(ctx, site, id); err != nil {
+		return err
+	}
+	site.GatewayID = id
+	return nil
+}
+
+type gatewayPayload struct {
+	SiteID string `json:"siteId"`
+}
+
+// runGateway is the job that registers the gateway when the install call could not.
+func (a *App) runGateway(ctx context.Context, job *jobs.Job) error {
+	var p gatewayPayload
+	if err := job.Decode(&p); err != nil {
+		return err
+	}
+	site, err := a.store.GetDudaSiteByID(ctx, p.SiteID)
+	if err != nil {
+		return jobError(err)
+	}
+	if !site.Installed() {
+		return nil // uninstalled meanwhile
+	}
+	app, err := a.connection(ctx, site.ConnectionID)
+	if err != nil {
+		return jobError(err)
+	}
+	return jobError(a.ensureGateway(ctx, app, site))
+}
+
+// jobError decides whether a failed call to Duda is worth retrying: answers that cannot change
+// (a 4xx other than 401, 408 and 429; a site the app left; an object gone) fail the job for good.
+func jobError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, duda.ErrNoTokens) || domain.IsNotFound(err) {
+		return jobs.Permanent(err)
+	}
+	var ae *duda.APIError
+	if errors.As(err, &ae) && ae.StatusCode != 0 && !duda.IsRetryable(err) && !duda.IsUnauthorized(err) {
+		return jobs.Permanent(err)
+	}
+	return err
+}

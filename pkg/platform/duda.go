@@ -1,0 +1,435 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/duda"
+	"paygate.dev/pkg/store"
+)
+
+// DudaConnectionInput creates or edits a Duda connection; nil fields keep their value. The
+// app password and app secret are write-only.
+type DudaConnectionInput struct {
+	SiteID      *string
+	AppUUID     *string
+	AppUser     *string
+	AppPassword *string
+	AppSecret   *string
+	// IPNURL receives the merchant notifications of the checkouts made for Duda (optional).
+	IPNURL  *string
+	Enabled *bool
+}
+
+// DudaConnection is a connection as operators see it: secrets masked, the URLs to paste into
+// Duda's developer portal, and the Duda sites the app was installed on.
+type DudaConnection struct {
+	*store.DudaConnection
+	CredentialsHint map[string]string // masked app password and app secret
+	IPNURL          string
+	URLs            DudaURLs
+	Sites           []store.DudaSite
+}
+
+// DudaURLs are the main-backend endpoints a Duda app is configured with.
+type DudaURLs struct {
+	Install            string
+	Uninstall          string
+	PaymentMethodsLive string
+	PaymentMethodsTest string
+}
+
+// DudaApp is what the Duda integration needs to act for a connection: its row and its
+// decrypted credentials and settings.
+type DudaApp struct {
+	Connection  *store.DudaConnection
+	Credentials duda.AppCredentials
+	IPNURL      string
+}
+
+// dudaSecrets is the sealed JSON of a connection: the app's secrets and its settings.
+type dudaSecrets struct {
+	AppPassword string `json:"appPassword"`
+	AppSecret   string `json:"appSecret"`
+	IPNURL      string `json:"ipnUrl,omitempty"`
+}
+
+// dudaTokens is the sealed JSON of a Duda site's tokens.
+type dudaTokens struct {
+	AccessToken  string    `json:"accessToken"`
+	RefreshToken string    `json:"refreshToken"`
+	ExpiresAt    time.Time `json:"expiresAt,omitzero"`
+}
+
+func dudaConnectionPurpose(id string) string { return "duda_connection:" + id + ":credentials" }
+
+// Connection ids never hold a colon, so connection and site name cannot be confused.
+func dudaTokensPurpose(connectionID, siteName string) string {
+	return "duda_site:" + connectionID + ":" + siteName + ":tokens"
+}
+
+// dudaActor is the platform acting on Duda's behalf (lifecycle calls, token refreshes).
+func dudaActor(orgID string) domain.Actor {
+	return domain.Actor{Type: domain.ActorSystem, ID: "duda", Label: "duda", OrganizationID: orgID}
+}
+
+// DudaBaseURL is where a connection's Duda endpoints live on the main backend.
+func (s *Service) DudaBaseURL(connectionID string) string {
+	return s.hosts.MainBackendURL() + "/duda/" + connectionID
+}
+
+// DudaURLs are a connection's endpoints, as pasted into Duda's developer portal.
+func (s *Service) DudaURLs(connectionID string) DudaURLs {
+	base := s.DudaBaseURL(connectionID)
+	return DudaURLs{Install: base + "/lifecycle/install", Uninstall: base + "/lifecycle/uninstall",
+		PaymentMethodsLive: base + "/payment-methods/live", PaymentMethodsTest: base + "/payment-methods/test"}
+}
+
+// CreateDudaConnection connects a Duda gateway app to one of the organisation's sites. The app
+// password and secret are sealed under the organisation's data key and shown masked from then on.
+//
+// Errors: 400 VALIDATION_ERROR for a missing or malformed field (siteId must be one of the
+// organisation's sites; appSecret must be base64, as Duda hands it out).
+func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, orgID string, in DudaConnectionInput) (*DudaConnection, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "duda", "create"); err != nil {
+		return nil, err
+	}
+	c := &store.DudaConnection{ID: domain.NewID(domain.PrefixDudaConn), OrganizationID: orgID, Enabled: true}
+	sec := dudaSecrets{}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"siteId", in.SiteID}, {"appUuid", in.AppUUID}, {"appUser", in.AppUser}, {"appPassword", in.AppPassword}, {"appSecret", in.AppSecret}} {
+		if f.v == nil || strings.TrimSpace(*f.v) == "" {
+			return nil, domain.Invalid(f.name, "%s is required", f.name)
+		}
+	}
+	if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
+	if err != nil {
+		return nil, err
+	}
+	c.Credentials = sealed
+	err = s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreateDudaConnection(ctx, c); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "duda_connection.create", "duda_connection", c.ID, map[string]any{
+			"siteId": c.SiteID, "appUuid": c.AppUUID, "appUser": c.AppUser, "enabled": c.Enabled, "credentials": dudaHint(sec)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.dudaConnectionView(ctx, c, sec)
+}
+
+// applyDudaInput validates the fields present in in and writes them to c and sec.
+func (s *Service) applyDudaInput(ctx context.Context, c *store.DudaConnection, sec *dudaSecrets, in DudaConnectionInput) error {
+	if in.SiteID != nil {
+		id := strings.TrimSpace(*in.SiteID)
+		if _, err := s.store.GetSite(ctx, c.OrganizationID, id); err != nil {
+			if domain.IsNotFound(err) {
+				return domain.Invalid("siteId", "siteId must be one of the organisation's sites")
+			}
+			return err
+		}
+		c.SiteID = id
+	}
+	if in.AppUUID != nil {
+		v := strings.TrimSpace(*in.AppUUID)
+		if v == "" || len(v) > 200 || strings.ContainsAny(v, "/?#%\\ \t\r\n") || v == "." || v == ".." {
+			return domain.Invalid("appUuid", "appUuid must be the app's UUID from Duda's developer portal")
+		}
+		c.AppUUID = v
+	}
+	if in.AppUser != nil {
+		v := strings.TrimSpace(*in.AppUser)
+		if v == "" || len(v) > 200 || strings.ContainsAny(v, ":\r\n") {
+			return domain.Invalid("appUser", "appUser must be the app's API user (at most 200 characters, no colon)")
+		}
+		c.AppUser = v
+	}
+	if in.AppPassword != nil {
+		v := strings.TrimSpace(*in.AppPassword)
+		if v == "" || len(v) > 4000 {
+			return domain.Invalid("appPassword", "appPassword must be the app's API password")
+		}
+		sec.AppPassword = v
+	}
+	if in.AppSecret != nil {
+		v := strings.TrimSpace(*in.AppSecret)
+		// Sign answers "" exactly when the secret is not base64: then no signature could verify.
+		if v == "" || len(v) > 4000 || duda.Sign(v, "0", nil) == "" {
+			return domain.Invalid("appSecret", "appSecret must be the app's base64 secret from Duda's developer portal")
+		}
+		sec.AppSecret = v
+	}
+	if in.IPNURL != nil {
+		v, err := checkDudaIPNURL(*in.IPNURL)
+		if err != nil {
+			return err
+		}
+		sec.IPNURL = v
+	}
+	if in.Enabled != nil {
+		c.Enabled = *in.Enabled
+	}
+	return nil
+}
+
+// checkDudaIPNURL accepts an absolute https URL (http only for localhost, which only test-mode
+// checkouts will use); each checkout checks it again for its own mode.
+func checkDudaIPNURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || len(raw) > MaxURLLength {
+		return "", domain.Invalid("ipnUrl", "ipnUrl must be an absolute https URL")
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLocalhost(strings.ToLower(u.Hostname()))) {
+		return "", domain.Invalid("ipnUrl", "ipnUrl must use https")
+	}
+	return raw, nil
+}
+
+func dudaHint(sec dudaSecrets) map[string]string {
+	return map[string]string{"appPassword": domain.MaskSecret(sec.AppPassword), "appSecret": domain.MaskSecret(sec.AppSecret)}
+}
+
+func (s *Service) openDudaSecrets(ctx context.Context, c *store.DudaConnection) (dudaSecrets, error) {
+	var sec dudaSecrets
+	err := s.openJSON(ctx, c.OrganizationID, dudaConnectionPurpose(c.ID), c.Credentials, &sec)
+	return sec, err
+}
+
+func (s *Service) dudaConnectionView(ctx context.Context, c *store.DudaConnection, sec dudaSecrets) (*DudaConnection, error) {
+	sites, err := s.store.ListDudaSites(ctx, c.OrganizationID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &DudaConnection{DudaConnection: c, CredentialsHint: dudaHint(sec), IPNURL: sec.IPNURL, URLs: s.DudaURLs(c.ID), Sites: sites}, nil
+}
+
+// GetDudaConnection returns a connection with its Duda sites; NOT_FOUND for another
+// organisation's.
+func (s *Service) GetDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string) (*DudaConnection, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "duda", "read"); err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetDudaConnection(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := s.openDudaSecrets(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return s.dudaConnectionView(ctx, c, sec)
+}
+
+// ListDudaConnections lists the organisation's connections, oldest first.
+func (s *Service) ListDudaConnections(ctx context.Context, actor domain.Actor, orgID string) ([]*DudaConnection, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "duda", "read"); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListDudaConnections(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*DudaConnection, 0, len(list))
+	for i := range list {
+		sec, err := s.openDudaSecrets(ctx, &list[i])
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.dudaConnectionView(ctx, &list[i], sec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// UpdateDudaConnection edits a connection: secrets sent replace the stored ones, an empty
+// ipnUrl removes it.
+func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string, in DudaConnectionInput) (*DudaConnection, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "duda", "update"); err != nil {
+		return nil, err
+	}
+	var c *store.DudaConnection
+	var sec dudaSecrets
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		if c, err = tx.GetDudaConnection(ctx, orgID, id); err != nil {
+			return err
+		}
+		if sec, err = s.openDudaSecrets(ctx, c); err != nil {
+			return err
+		}
+		// Blank secrets keep the stored ones (forms send every field).
+		for _, p := range []**string{&in.AppPassword, &in.AppSecret} {
+			if *p != nil && strings.TrimSpace(**p) == "" {
+				*p = nil
+			}
+		}
+		if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
+			return err
+		}
+		if c.Credentials, err = s.sealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec); err != nil {
+			return err
+		}
+		if err := tx.UpdateDudaConnection(ctx, c); err != nil {
+			return err
+		}
+		changed := []string{}
+		if in.AppPassword != nil {
+			changed = append(changed, "appPassword")
+		}
+		if in.AppSecret != nil {
+			changed = append(changed, "appSecret")
+		}
+		return tx.Audit(ctx, actor, "duda_connection.update", "duda_connection", c.ID, map[string]any{
+			"siteId": c.SiteID, "appUuid": c.AppUUID, "appUser": c.AppUser, "enabled": c.Enabled, "credentialsChanged": changed})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.dudaConnectionView(ctx, c, sec)
+}
+
+// DeleteDudaConnection removes a connection. One still installed on a Duda site, or with
+// checkouts from Duda, cannot be deleted (CONFLICT): uninstall the app, or disable it.
+func (s *Service) DeleteDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string) error {
+	if err := inOrg(actor, orgID); err != nil {
+		return err
+	}
+	if err := auth.Authorize(actor, "duda", "delete"); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.DeleteDudaConnection(ctx, orgID, id); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "duda_connection.delete", "duda_connection", id, nil)
+	})
+}
+
+// OpenDudaConnection decrypts a connection's credentials for the integration (never shown).
+func (s *Service) OpenDudaConnection(ctx context.Context, c *store.DudaConnection) (*DudaApp, error) {
+	sec, err := s.openDudaSecrets(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &DudaApp{Connection: c, IPNURL: sec.IPNURL, Credentials: duda.AppCredentials{
+		AppUser: c.AppUser, AppPassword: sec.AppPassword, AppUUID: c.AppUUID, AppSecret: sec.AppSecret}}, nil
+}
+
+// InstallDudaSite records Duda's install call for a site: its API endpoint (checked by the
+// caller), its tokens sealed, and the rest of the payload. A reinstall updates the same row.
+func (s *Service) InstallDudaSite(ctx context.Context, c *store.DudaConnection, p duda.InstallPayload) (*store.DudaSite, error) {
+	if strings.TrimSpace(p.SiteName) == "" || len(p.SiteName) > 255 {
+		return nil, domain.Invalid("site_name", "site_name is required")
+	}
+	t := p.Tokens()
+	if t.AccessToken == "" {
+		return nil, domain.Invalid("auth.authorization_code", "auth.authorization_code is required")
+	}
+	sealed, err := s.sealDudaTokens(ctx, c, p.SiteName, t)
+	if err != nil {
+		return nil, err
+	}
+	kept := p
+	kept.Auth.AuthorizationCode, kept.Auth.RefreshToken = "", ""
+	data, err := json.Marshal(kept)
+	if err != nil {
+		return nil, domain.Internal(err, "encode install data")
+	}
+	site := &store.DudaSite{OrganizationID: c.OrganizationID, ConnectionID: c.ID, SiteName: p.SiteName,
+		APIEndpoint: strings.TrimRight(strings.TrimSpace(p.APIEndpoint), "/"), Tokens: sealed, TokenExpiresAt: timePtr(t.ExpiresAt), InstallData: string(data)}
+	err = s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.UpsertDudaSite(ctx, site); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, dudaActor(c.OrganizationID), "duda_site.install", "duda_site", site.ID, map[string]any{
+			"connectionId": c.ID, "siteName": site.SiteName, "apiEndpoint": site.APIEndpoint})
+	})
+	return site, err
+}
+
+// UninstallDudaSite records Duda's uninstall call: the site's tokens and gateway id are wiped.
+func (s *Service) UninstallDudaSite(ctx context.Context, site *store.DudaSite) error {
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.MarkDudaSiteUninstalled(ctx, site.ID); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, dudaActor(site.OrganizationID), "duda_site.uninstall", "duda_site", site.ID, map[string]any{
+			"connectionId": site.ConnectionID, "siteName": site.SiteName, "gatewayId": site.GatewayID})
+	})
+}
+
+// SetDudaGateway keeps the id of the payment gateway registered on a Duda site.
+func (s *Service) SetDudaGateway(ctx context.Context, site *store.DudaSite, gatewayID string) error {
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.SetDudaSiteGateway(ctx, site.ID, gatewayID); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, dudaActor(site.OrganizationID), "duda_site.gateway", "duda_site", site.ID, map[string]any{
+			"siteName": site.SiteName, "gatewayId": gatewayID})
+	})
+}
+
+// DudaTokens decrypts an installed site's tokens; duda.ErrNoTokens (wrapped) when the app is
+// not installed there.
+func (s *Service) DudaTokens(ctx context.Context, site *store.DudaSite) (duda.Tokens, error) {
+	if !site.Installed() || site.Tokens == "" {
+		return duda.Tokens{}, duda.ErrNoTokens
+	}
+	var t dudaTokens
+	if err := s.openJSON(ctx, site.OrganizationID, dudaTokensPurpose(site.ConnectionID, site.SiteName), site.Tokens, &t); err != nil {
+		return duda.Tokens{}, err
+	}
+	return duda.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt}, nil
+}
+
+// SaveDudaTokens seals and stores a site's refreshed tokens.
+func (s *Service) SaveDudaTokens(ctx context.Context, c *store.DudaConnection, site *store.DudaSite, t duda.Tokens) error {
+	sealed, err := s.sealDudaTokens(ctx, c, site.SiteName, t)
+	if err != nil {
+		return err
+	}
+	return s.store.SetDudaSiteTokens(ctx, site.ID, sealed, timePtr(t.ExpiresAt))
+}
+
+func (s *Service) sealDudaTokens(ctx context.Context, c *store.DudaConnection, siteName string, t duda.Tokens) (string, error) {
+	return s.sealJSON(ctx, c.OrganizationID, dudaTokensPurpose(c.ID, siteName),
+		dudaTokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt.UTC()})
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

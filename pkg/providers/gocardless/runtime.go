@@ -1,0 +1,160 @@
+package gocardless
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	gcapi "paygate.dev/pkg/gocardless"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/jobs"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/runtimeapi"
+	"paygate.dev/pkg/store"
+)
+
+// CreateBillingRequest serves POST /api/v1/billing-requests/create on the runtime API: it
+// starts (or resumes) the checkout's GoCardless attempt through platform.StartTransaction —
+// which creates the billing request and its flow for the authoritative gross amount — and
+// answers where to send the buyer.
+//
+// Errors: 400 without sessionPublicId or providerId; 404 for an unknown session, or a
+// transactionId of another checkout; 422 PROVIDER_NOT_AVAILABLE when the checkout does not
+// offer this GoCardless provider (e.g. a currency GoCardless cannot collect); 422
+// PROVIDER_ERROR when GoCardless refuses the request; 409 when the checkout is paid, expired
+// or the attempt was already authorised; 503 when GoCardless is unavailable.
+func (p *Processor) CreateBillingRequest(c echo.Context) error {
+	var in runtimeapi.BillingRequestRequest
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return err
+	}
+	if in.SessionPublicID == "" || in.ProviderID == "" {
+		return domain.Invalid("providerId", "sessionPublicId and providerId are required")
+	}
+	ctx := c.Request().Context()
+	rc, err := p.Service.RuntimeCheckout(ctx, in.SessionPublicID)
+	if err != nil {
+		return err
+	}
+	var prov *domain.Provider
+	for i := range rc.Providers {
+		if rc.Providers[i].ID == in.ProviderID {
+			prov = &rc.Providers[i]
+		}
+	}
+	if prov == nil {
+		return domain.Unprocessable("PROVIDER_NOT_AVAILABLE", "this payment method is not available for this checkout")
+	}
+	if prov.Type != domain.ProviderGoCardless {
+		return domain.Unprocessable("PROVIDER_NOT_AVAILABLE", "billing requests are for GoCardless; start a %s payment with transactions/create", prov.Type)
+	}
+	if in.TransactionID != "" {
+		rt, err := p.Service.RuntimeTransaction(ctx, in.TransactionID)
+		if err != nil {
+			return err
+		}
+		if rt.Transaction.CheckoutID != rc.Checkout.ID {
+			return domain.NotFound("transaction")
+		}
+		if rt.Transaction.Status.Paid() {
+			return domain.Conflict(domain.CodeAlreadyPaid, "this checkout has already been paid")
+		}
+	}
+	address := in.BillingAddress
+	pc := address.PostalCode
+	if pc == "" {
+		pc = address.Postcode
+	}
+	started, err := p.Service.StartTransaction(ctx, platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: prov.ID,
+		Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: address.Name, Email: address.Email, Company: address.Company,
+			Line1: address.Line1, Line2: address.Line2, City: address.City, PostalCode: pc, Country: address.Country, VATID: address.VATID}}})
+	if err != nil {
+		return err
+	}
+	t, res := started.Transaction, started.Result
+	if res.Next.Type != "redirect" || res.Next.RedirectURL == "" {
+		return domain.Conflict(domain.CodeInvalidState, "the payment was already authorised at GoCardless; its confirmation is on its way")
+	}
+	// A resumed attempt may have a new flow: keep it, so the next resume reuses it.
+	if flow, _ := res.ProviderData[DataFlow].(string); flow != "" && flow != t.ProviderData[DataFlow] {
+		if err := p.Service.MergeProviderData(ctx, t, res.ProviderData); err != nil {
+			p.Service.Log().WarnContext(ctx, "keep the new GoCardless flow", "transaction_id", t.ID, "error", err)
+		}
+	}
+	return c.JSON(http.StatusOK, runtimeapi.BillingRequestResponse{TransactionID: t.ID, AuthorisationURL: res.Next.RedirectURL})
+}
+
+// JobCancelBillingRequest is the job kind that cancels the billing request of an attempt the
+// buyer abandoned.
+const JobCancelBillingRequest = "gocardless.cancel_billing_request"
+
+// CancelHook is an outbox hook (ipn.Hook): when a GoCardless attempt is cancelled (the buyer
+// left the flow, or chose another method), it queues a job that cancels the billing request at
+// GoCardless, so the abandoned authorisation page cannot take money any more.
+func (p *Processor) CancelHook(ctx context.Context, tx *store.Store, e domain.Event) error {
+	if e.TransactionID == nil || e.Type != domain.TransactionEventType(domain.TxnCanceled) {
+		return nil
+	}
+	if _, reported := e.Data["source"]; reported {
+		return nil // GoCardless's own state, applied by this package: nothing left to cancel there
+	}
+	t, err := tx.GetTransaction(ctx, e.OrganizationID, *e.TransactionID)
+	if err != nil {
+		return err
+	}
+	if t.ProviderType != domain.ProviderGoCardless || t.ProviderReference == nil || *t.ProviderReference == "" {
+		return nil
+	}
+	_, _, err = jobs.Enqueue(ctx, tx, JobCancelBillingRequest, map[string]string{"organizationId": t.OrganizationID, "transactionId": t.ID},
+		jobs.UniqueKey(t.ID), jobs.Organization(t.OrganizationID), jobs.MaxAttempts(10))
+	return err
+}
+
+// CancelJob runs JobCancelBillingRequest. Cancelling is idempotent (an already cancelled request
+// is fine); a request the buyer fulfilled meanwhile cannot be cancelled and is left to its
+// webhooks (a payment taken after a cancellation is still recorded).
+func (p *Processor) CancelJob(ctx context.Context, job *jobs.Job) error {
+	var in struct {
+		OrganizationID string `json:"organizationId"`
+		TransactionID  string `json:"transactionId"`
+	}
+	if err := job.Decode(&in); err != nil {
+		return err
+	}
+	st := p.Service.Store()
+	t, err := st.GetTransaction(ctx, in.OrganizationID, in.TransactionID)
+	if domain.IsNotFound(err) {
+		return jobs.Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	if t.ProviderReference == nil {
+		return nil
+	}
+	prov, err := st.GetProvider(ctx, t.OrganizationID, t.ProviderID)
+	if err != nil {
+		return err
+	}
+	cl, err := p.client(ctx, prov)
+	if domain.ErrorKind(err) == domain.KindUnprocessable {
+		return jobs.Permanent(err) // a misconfigured provider: retrying cannot help
+	}
+	if err != nil {
+		return err
+	}
+	_, err = cl.CancelBillingRequest(ctx, *t.ProviderReference, map[string]string{"transaction_id": t.ID}, t.ID+":cancel")
+	var ae *gcapi.APIError
+	switch {
+	case err == nil, gcapi.IsNotFound(err):
+		return nil
+	case errors.As(err, &ae) && ae.Type == gcapi.ErrorTypeInvalidState:
+		p.Service.Log().InfoContext(ctx, "GoCardless billing request not cancelled: the buyer completed it", "transaction_id", t.ID, "error", err)
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,396 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"paygate.dev/pkg/domain"
+)
+
+// DudaConnection is an organisation's Duda gateway app connected to one of its sites: the app's
+// identity and its sealed credentials (app password, app secret and the connection's settings).
+type DudaConnection struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string `gorm:"column:organization_id"`
+	SiteID         string `gorm:"column:site_id"`
+	AppUUID        string `gorm:"column:app_uuid"`
+	AppUser        string `gorm:"column:app_user"`
+	// Credentials is the sealed JSON of the secret fields, under the organisation's data key.
+	Credentials string `gorm:"column:credentials"`
+	Enabled     bool   `gorm:"column:enabled"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// TableName tells GORM which table holds Duda connections.
+func (DudaConnection) TableName() string { return "duda_connections" }
+
+// DudaSite is one Duda site the app was installed on through a connection: where its API is,
+// its sealed tokens and the payment gateway registered there.
+type DudaSite struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string `gorm:"column:organization_id"`
+	ConnectionID   string `gorm:"column:connection_id"`
+	SiteName       string `gorm:"column:site_name"`
+	APIEndpoint    string `gorm:"column:api_endpoint"`
+	// Tokens is the sealed JSON of the access and refresh tokens; empty after an uninstall.
+	Tokens         string     `gorm:"column:tokens"`
+	TokenExpiresAt *time.Time `gorm:"column:token_expires_at"`
+	GatewayID      string     `gorm:"column:gateway_id"`
+	// InstallData is the install payload without its tokens, as JSON text.
+	InstallData   string     `gorm:"column:install_data"`
+	InstalledAt   *time.Time `gorm:"column:installed_at"`
+	UninstalledAt *time.Time `gorm:"column:uninstalled_at"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// TableName tells GORM which table holds Duda sites.
+func (DudaSite) TableName() string { return "duda_sites" }
+
+// Installed reports whether the app is currently installed on the site.
+func (s *DudaSite) Installed() bool { return s.InstalledAt != nil && s.UninstalledAt == nil }
+
+// DudaSession links a Duda payment session to the checkout made for it, with what was
+// confirmed back to Duda and the return URL Duda answered with.
+type DudaSession struct {
+	CheckoutID             string  `gorm:"primaryKey;column:checkout_id"`
+	OrganizationID         string  `gorm:"column:organization_id"`
+	ConnectionID           string  `gorm:"column:connection_id"`
+	DudaSiteID             string  `gorm:"column:duda_site_id"`
+	SiteName               string  `gorm:"column:site_name"`
+	SessionID              string  `gorm:"column:session_id"`
+	PurchaseID             string  `gorm:"column:purchase_id"`
+	Mode                   string  `gorm:"column:mode"`
+	ConfirmedState         string  `gorm:"column:confirmed_state"`
+	ConfirmedTransactionID *string `gorm:"column:confirmed_transaction_id"`
+	ReturnURL              string  `gorm:"column:return_url"`
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+}
+
+// TableName tells GORM which table holds Duda sessions.
+func (DudaSession) TableName() string { return "duda_sessions" }
+
+// Duda refund notification states.
+const (
+	DudaRefundReceived = "received"
+	DudaRefundRecorded = "recorded"
+	DudaRefundRejected = "rejected"
+)
+
+// DudaRefund is one refund notification Duda POSTed to a transaction's refunds link, kept raw
+// before anything else is done and applied once per key.
+type DudaRefund struct {
+	ConnectionID   string  `gorm:"primaryKey;column:connection_id"`
+	RefundKey      string  `gorm:"primaryKey;column:refund_key"`
+	OrganizationID string  `gorm:"column:organization_id"`
+	TransactionID  string  `gorm:"column:transaction_id"`
+	RefundID       *string `gorm:"column:refund_id"`
+	RawBody        string  `gorm:"column:raw_body"`
+	Status         string  `gorm:"column:status"`
+	Error          string  `gorm:"column:error"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// TableName tells GORM which table holds Duda refund notifications.
+func (DudaRefund) TableName() string { return "duda_refunds" }
+
+// ---------------------------------------------------------------------------------------------
+// Connections.
+
+// CreateDudaConnection inserts a connection; its credentials must already be sealed.
+func (s *Store) CreateDudaConnection(ctx context.Context, c *DudaConnection) error {
+	now := Now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	return translate(s.q(ctx).Create(c).Error, "Duda connection")
+}
+
+// GetDudaConnection returns NOT_FOUND for an unknown connection or another organisation's.
+func (s *Store) GetDudaConnection(ctx context.Context, orgID, id string) (*DudaConnection, error) {
+	var c DudaConnection
+	if err := s.q(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&c).Error; err != nil {
+		return nil, translate(err, "Duda connection")
+	}
+	return &c, nil
+}
+
+// GetDudaConnectionByID looks a connection up by id alone: Duda's calls name only the connection.
+func (s *Store) GetDudaConnectionByID(ctx context.Context, id string) (*DudaConnection, error) {
+	var c DudaConnection
+	if err := s.q(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, translate(err, "Duda connection")
+	}
+	return &c, nil
+}
+
+// ListDudaConnections lists an organisation's connections, oldest first.
+func (s *Store) ListDudaConnections(ctx context.Context, orgID string) ([]DudaConnection, error) {
+	var out []DudaConnection
+	return out, translate(s.q(ctx).Where("organization_id = ?", orgID).Order("id").Find(&out).Error, "Duda connections")
+}
+
+// UpdateDudaConnection saves a connection's site, app identity, (sealed) credentials and enabled flag.
+func (s *Store) UpdateDudaConnection(ctx context.Context, c *DudaConnection) error {
+	c.UpdatedAt = Now()
+	res := s.q(ctx).Model(&DudaConnection{}).Where("id = ? AND organization_id = ?", c.ID, c.OrganizationID).
+		Select("site_id", "app_uuid", "app_user", "credentials", "enabled", "updated_at").Updates(c)
+	if res.Error != nil {
+		return translate(res.Error, "Duda connection")
+	}
+	if res.RowsAffected == 0 {
+		return domain.NotFound("Duda connection")
+	}
+	return nil
+}
+
+// DeleteDudaConnection removes a connection that is installed on no Duda site and never made a
+// checkout (CONFLICT otherwise: uninstall the app, or disable the connection).
+func (s *Store) DeleteDudaConnection(ctx context.Context, orgID, id string) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.GetDudaConnection(ctx, orgID, id); err != nil {
+			return err
+		}
+		var installed, sessions int64
+		if err := tx.db.Model(&DudaSite{}).Where("connection_id = ? AND installed_at IS NOT NULL AND uninstalled_at IS NULL", id).Count(&installed).Error; err != nil {
+			return translate(err, "Duda sites")
+		}
+		if installed > 0 {
+			return domain.Conflict(domain.CodeInvalidState, "the app is still installed on %d Duda site(s); uninstall it there first, or disable the connection", installed)
+		}
+		if err := tx.db.Model(&DudaSession{}).Where("connection_id = ?", id).Count(&sessions).Error; err != nil {
+			return translate(err, "Duda sessions")
+		}
+		if sessions > 0 {
+			return domain.Conflict(domain.CodeInvalidState, "the connection has %d checkout(s) from Duda; disable it instead of deleting it", sessions)
+		}
+		res := tx.db.Where("id = ? AND organization_id = ?", id, orgID).Delete(&DudaConnection{})
+		if res.Error != nil {
+			return translate(res.Error, "Duda connection")
+		}
+		return nil
+	})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sites.
+
+// UpsertDudaSite records an install: a new row for a site never seen on this connection, else
+// the same row with the new endpoint, tokens and install data, installed again (its gateway id
+// is kept, so a reinstall can reuse the gateway). site is reloaded with what is stored.
+func (s *Store) UpsertDudaSite(ctx context.Context, site *DudaSite) error {
+	now := Now()
+	if site.ID == "" {
+		site.ID = domain.NewID(domain.PrefixDudaSite)
+	}
+	if site.InstallData == "" {
+		site.InstallData = "{}"
+	}
+	site.TokenExpiresAt = utcPtr(site.TokenExpiresAt)
+	site.InstalledAt, site.UninstalledAt = &now, nil
+	site.CreatedAt, site.UpdatedAt = now, now
+	err := s.q(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "connection_id"}, {Name: "site_name"}},
+		DoUpdates: clause.AssignmentColumns([]string{"api_endpoint", "tokens", "token_expires_at", "install_data", "installed_at", "uninstalled_at", "updated_at"}),
+	}).Create(site).Error
+	if err != nil {
+		return translate(err, "Duda site")
+	}
+	stored, err := s.GetDudaSite(ctx, site.ConnectionID, site.SiteName)
+	if err != nil {
+		return err
+	}
+	*site = *stored
+	return nil
+}
+
+// GetDudaSite returns a connection's site by Duda site name (installed or not); NOT_FOUND when
+// the app was never installed there.
+func (s *Store) GetDudaSite(ctx context.Context, connectionID, siteName string) (*DudaSite, error) {
+	var out DudaSite
+	if err := s.q(ctx).Where("connection_id = ? AND site_name = ?", connectionID, siteName).Take(&out).Error; err != nil {
+		return nil, translate(err, "Duda site")
+	}
+	return &out, nil
+}
+
+// GetDudaSiteByID returns a site by id (workers).
+func (s *Store) GetDudaSiteByID(ctx context.Context, id string) (*DudaSite, error) {
+	var out DudaSite
+	if err := s.q(ctx).Where("id = ?", id).Take(&out).Error; err != nil {
+		return nil, translate(err, "Duda site")
+	}
+	return &out, nil
+}
+
+// ListDudaSites lists the sites of a connection, oldest first.
+func (s *Store) ListDudaSites(ctx context.Context, orgID, connectionID string) ([]DudaSite, error) {
+	var out []DudaSite
+	err := s.q(ctx).Where("organization_id = ? AND connection_id = ?", orgID, connectionID).Order("created_at, id").Find(&out).Error
+	return out, translate(err, "Duda sites")
+}
+
+// SetDudaSiteTokens stores a site's refreshed (sealed) tokens, while it is installed.
+func (s *Store) SetDudaSiteTokens(ctx context.Context, id, sealed string, expiresAt *time.Time) error {
+	res := s.q(ctx).Model(&DudaSite{}).Where("id = ? AND uninstalled_at IS NULL", id).
+		Updates(map[string]any{"tokens": sealed, "token_expires_at": utcPtr(expiresAt), "updated_at": Now()})
+	if res.Error != nil {
+		return translate(res.Error, "Duda site")
+	}
+	if res.RowsAffected == 0 {
+		return domain.Conflict(domain.CodeInvalidState, "the app is not installed on this Duda site")
+	}
+	return nil
+}
+
+// SetDudaSiteGateway stores the id of the payment gateway registered on an installed site.
+func (s *Store) SetDudaSiteGateway(ctx context.Context, id, gatewayID string) error {
+	res := s.q(ctx).Model(&DudaSite{}).Where("id = ? AND uninstalled_at IS NULL", id).
+		Updates(map[string]any{"gateway_id": gatewayID, "updated_at": Now()})
+	if res.Error != nil {
+		return translate(res.Error, "Duda site")
+	}
+	if res.RowsAffected == 0 {
+		return domain.Conflict(domain.CodeInvalidState, "the app is not installed on this Duda site")
+	}
+	return nil
+}
+
+// MarkDudaSiteUninstalled records an uninstall: the tokens and the gateway id are wiped.
+func (s *Store) MarkDudaSiteUninstalled(ctx context.Context, id string) error {
+	now := Now()
+	return translate(s.q(ctx).Model(&DudaSite{}).Where("id = ?", id).Updates(map[string]any{
+		"tokens": "", "token_expires_at": nil, "gateway_id": "", "uninstalled_at": now, "updated_at": now,
+	}).Error, "Duda site")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions.
+
+// CreateDudaSession links a Duda payment session to its checkout. A second checkout for the
+// same session is a conflict on duda_sessions_session_key.
+func (s *Store) CreateDudaSession(ctx context.Context, d *DudaSession) error {
+	now := Now()
+	d.CreatedAt, d.UpdatedAt = now, now
+	return translate(s.q(ctx).Create(d).Error, "Duda session")
+}
+
+// GetDudaSession returns the Duda session of a checkout; NOT_FOUND when the checkout did not
+// come from Duda.
+func (s *Store) GetDudaSession(ctx context.Context, checkoutID string) (*DudaSession, error) {
+	var d DudaSession
+	if err := s.q(ctx).Where("checkout_id = ?", checkoutID).Take(&d).Error; err != nil {
+		return nil, translate(err, "Duda session")
+	}
+	return &d, nil
+}
+
+// GetDudaSessionBySessionID finds the checkout made for a connection's Duda payment session.
+func (s *Store) GetDudaSessionBySessionID(ctx context.Context, connectionID, sessionID string) (*DudaSession, error) {
+	var d DudaSession
+	if err := s.q(ctx).Where("connection_id = ? AND session_id = ?", connectionID, sessionID).Take(&d).Error; err != nil {
+		return nil, translate(err, "Duda session")
+	}
+	return &d, nil
+}
+
+// LockDudaSession reads a checkout's Duda session and, on PostgreSQL, locks its row until the
+// surrounding database transaction ends, so confirmations of one session never overlap.
+func (s *Store) LockDudaSession(ctx context.Context, checkoutID string) (*DudaSession, error) {
+	q := s.q(ctx).Where("checkout_id = ?", checkoutID)
+	if s.dialect == Postgres {
+		q = q.Clauses(forUpdate())
+	}
+	var d DudaSession
+	if err := q.Take(&d).Error; err != nil {
+		return nil, translate(err, "Duda session")
+	}
+	return &d, nil
+}
+
+// SetDudaSessionConfirmed records what was confirmed to Duda and the return URL it answered
+// (an empty returnURL keeps the one stored).
+func (s *Store) SetDudaSessionConfirmed(ctx context.Context, checkoutID, state string, transactionID *string, returnURL string) error {
+	set := map[string]any{"confirmed_state": state, "confirmed_transaction_id": transactionID, "updated_at": Now()}
+	if returnURL != "" {
+		set["return_url"] = returnURL
+	}
+	res := s.q(ctx).Model(&DudaSession{}).Where("checkout_id = ?", checkoutID).Updates(set)
+	if res.Error != nil {
+		return translate(res.Error, "Duda session")
+	}
+	if res.RowsAffected == 0 {
+		return domain.NotFound("Duda session")
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refund notifications.
+
+// InsertDudaRefund keeps a refund notification (status received) unless one with the same key
+// exists: then r is overwritten with the stored one and created is false.
+func (s *Store) InsertDudaRefund(ctx context.Context, r *DudaRefund) (created bool, err error) {
+	now := Now()
+	r.CreatedAt, r.UpdatedAt = now, now
+	if r.Status == "" {
+		r.Status = DudaRefundReceived
+	}
+	res := s.q(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "connection_id"}, {Name: "refund_key"}}, DoNothing: true}).Create(r)
+	if res.Error != nil {
+		return false, translate(res.Error, "Duda refund")
+	}
+	if res.RowsAffected == 1 {
+		return true, nil
+	}
+	stored, err := s.GetDudaRefund(ctx, r.ConnectionID, r.RefundKey)
+	if err != nil {
+		return false, err
+	}
+	*r = *stored
+	return false, nil
+}
+
+// GetDudaRefund returns one refund notification by its key.
+func (s *Store) GetDudaRefund(ctx context.Context, connectionID, key string) (*DudaRefund, error) {
+	var r DudaRefund
+	if err := s.q(ctx).Where("connection_id = ? AND refund_key = ?", connectionID, key).Take(&r).Error; err != nil {
+		return nil, translate(err, "Duda refund")
+	}
+	return &r, nil
+}
+
+// ClaimDudaRefund takes over a notification still received whose last handling began before
+// staleBefore (a crashed or failed attempt): it reports whether this caller now handles it.
+// updated_at serves as the claim, so two deliveries of one refund are never applied at once.
+func (s *Store) ClaimDudaRefund(ctx context.Context, connectionID, key string, staleBefore time.Time) (bool, error) {
+	res := s.q(ctx).Model(&DudaRefund{}).
+		Where("connection_id = ? AND refund_key = ? AND status = ? AND updated_at < ?", connectionID, key, DudaRefundReceived, UTC(staleBefore)).
+		Update("updated_at", Now())
+	return res.RowsAffected == 1, translate(res.Error, "Duda refund")
+}
+
+// ReleaseDudaRefund gives up the claim on a notification left received after a failure that
+// may pass (the next delivery handles it at once).
+func (s *Store) ReleaseDudaRefund(ctx context.Context, connectionID, key, errText string) error {
+	return translate(s.q(ctx).Model(&DudaRefund{}).
+		Where("connection_id = ? AND refund_key = ? AND status = ?", connectionID, key, DudaRefundReceived).
+		Updates(map[string]any{"error": errText, "updated_at": time.Unix(0, 0).UTC()}).Error, "Duda refund")
+}
+
+// FinishDudaRefund moves a received notification to recorded (with its refund) or rejected.
+func (s *Store) FinishDudaRefund(ctx context.Context, connectionID, key, status string, refundID *string, errText string) error {
+	res := s.q(ctx).Model(&DudaRefund{}).
+		Where("connection_id = ? AND refund_key = ? AND status = ?", connectionID, key, DudaRefundReceived).
+		Updates(map[string]any{"status": status, "refund_id": refundID, "error": errText, "updated_at": Now()})
+	if res.Error != nil {
+		return translate(res.Error, "Duda refund")
+	}
+	if res.RowsAffected == 0 {
+		return domain.Conflict(domain.CodeInvalidState, "the Duda refund was already handled")
+	}
+	return nil
+}
