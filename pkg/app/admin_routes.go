@@ -1,10 +1,14 @@
 package app
 
 import (
+	"context"
+
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/adminapi"
+	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
+	"paygate.dev/pkg/panel"
 )
 
 // registerAdminRoutes mounts the Admin API (and, beside it, the Admin Panel).
@@ -18,4 +22,42 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 		RateLimit: a.Config.RateLimit, IdempotencyTTL: a.Config.IdempotencyTTL, Extra: extra,
 	})
 	a.API.Register(e)
+	registerPanel(e, a, panelNotifications{a.Notifier})
+}
+
+// registerPanel mounts the Admin Panel at the root of the admin backend, beside the API.
+// notifications lists and resends IPN attempts on transaction pages (nil: none shown).
+func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications) {
+	p, err := panel.New(panel.Deps{
+		Service: a.Service, Store: a.Store, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
+		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications,
+	})
+	if err != nil {
+		// The templates and assets are embedded in the binary: this is a build defect.
+		panic(err)
+	}
+	p.Register(e)
+}
+
+// panelNotifications shows the IPN package's attempts and resends on the panel's transaction
+// pages (the Notifier authorises the actor itself).
+type panelNotifications struct{ n *ipn.Notifier }
+
+func (p panelNotifications) ListAttempts(ctx context.Context, actor domain.Actor, orgID, txnID string) ([]panel.NotificationAttempt, error) {
+	attempts, err := p.n.ListAttempts(ctx, actor, orgID, txnID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]panel.NotificationAttempt, len(attempts))
+	for i, a := range attempts {
+		out[i] = panel.NotificationAttempt{DeliveryID: a.DeliveryID, Attempt: a.Attempt, Trigger: a.Trigger, URL: a.URL,
+			EventVersion: a.EventVersion, StartedAt: a.StartedAt, StatusCode: a.StatusCode, LatencyMS: a.LatencyMS, Error: a.Error,
+			Success: a.Success, RequestBody: a.RequestBody, ResponseExcerpt: a.ResponseExcerpt}
+	}
+	return out, nil
+}
+
+func (p panelNotifications) Resend(ctx context.Context, actor domain.Actor, orgID, txnID string) error {
+	_, err := p.n.Resend(ctx, actor, orgID, txnID)
+	return err
 }

@@ -1,0 +1,125 @@
+package panel
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/store"
+)
+
+// checkoutFilters are the list's query parameters, echoed back into the filter form.
+type checkoutFilters struct {
+	Site, Status, Mode, From, To, Q string
+}
+
+type checkoutsData struct {
+	Filters  checkoutFilters
+	Sites    []domain.Site
+	SiteName map[string]string
+	Rows     []domain.Checkout
+	Pager    pageNav
+	Error    string
+}
+
+func (d *checkoutsData) alert() string { return d.Error }
+
+// siteNames lists the organisation's sites and their names by id.
+func (p *Panel) siteNames(c echo.Context, r *request) ([]domain.Site, map[string]string, error) {
+	sites, err := p.d.Service.ListSites(c.Request().Context(), r.Actor, r.OrgID())
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make(map[string]string, len(sites))
+	for _, s := range sites {
+		names[s.ID] = s.Name
+	}
+	return sites, names, nil
+}
+
+// checkouts lists every checkout of the organisation's sites, newest first, with filters
+// (site, status, mode, dates), search (reference, e-mail, id) and cursor pagination.
+func (p *Panel) checkouts(c echo.Context, r *request) error {
+	d := &checkoutsData{Filters: checkoutFilters{Site: c.QueryParam("site"), Status: c.QueryParam("status"), Mode: c.QueryParam("mode"),
+		Q: strings.TrimSpace(c.QueryParam("q"))}}
+	var err error
+	if d.Sites, d.SiteName, err = p.siteNames(c, r); err != nil {
+		return err
+	}
+	f := store.CheckoutFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, Status: domain.CheckoutStatus(d.Filters.Status),
+		Mode: domain.Mode(d.Filters.Mode), Search: d.Filters.Q, After: cursor(c, domain.PrefixCheckout), Limit: pageLimit}
+	var ferr, terr error
+	f.CreatedFrom, d.Filters.From, ferr = dateParam(c, "from", false)
+	f.CreatedTo, d.Filters.To, terr = dateParam(c, "to", true)
+	status := http.StatusOK
+	for _, e := range []error{ferr, terr} {
+		if e != nil {
+			d.Error, status = capitalize(errMessage(e)), http.StatusBadRequest
+			return p.render(c, r, status, "checkouts", "Checkouts", "checkouts", d)
+		}
+	}
+	rows, more, err := p.d.Service.ListCheckouts(c.Request().Context(), r.Actor, f)
+	if err != nil {
+		if domain.ErrorKind(err) == domain.KindInvalid {
+			d.Error = capitalize(errMessage(err))
+			return p.render(c, r, http.StatusBadRequest, "checkouts", "Checkouts", "checkouts", d)
+		}
+		return err
+	}
+	d.Rows = rows
+	d.Pager = pagination(c, lastRow(rows, func(i int) string { return rows[i].ID }), more)
+	return p.render(c, r, status, "checkouts", "Checkouts", "checkouts", d)
+}
+
+type checkoutData struct {
+	Checkout     *domain.Checkout
+	Site         *domain.Site
+	Transactions []domain.Transaction
+	Events       []domain.Event
+	PaymentURL   string
+	Open         bool
+	Status       domain.CheckoutStatus
+	ItemsTotal   int64
+}
+
+// checkout shows one checkout: items, tax, payment link with QR code while it is open, its
+// transactions and its timeline.
+func (p *Panel) checkout(c echo.Context, r *request) error {
+	ctx := c.Request().Context()
+	det, err := p.d.Service.GetCheckout(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	co := det.Checkout
+	site, err := p.d.Service.GetSite(ctx, r.Actor, r.OrgID(), co.SiteID)
+	if err != nil {
+		return err
+	}
+	// The timeline is a store read; GetCheckout above authorised the actor for this checkout.
+	events, err := p.d.Store.ListCheckoutEvents(ctx, r.OrgID(), co.ID)
+	if err != nil {
+		return err
+	}
+	now := p.d.Now()
+	d := &checkoutData{Checkout: co, Site: site, Transactions: det.Transactions, Events: events,
+		PaymentURL: p.d.Hosts.PaymentURL(co.ShortCode), Open: co.OpenAt(now), Status: co.EffectiveStatus(now)}
+	for _, it := range co.Items {
+		d.ItemsTotal += it.Total()
+	}
+	title := "Checkout " + co.Reference()
+	return p.render(c, r, http.StatusOK, "checkout", title, "checkouts", d)
+}
+
+// checkoutExpire ends an open checkout now (editor and up).
+func (p *Panel) checkoutExpire(c echo.Context, r *request) error {
+	id := c.Param("id")
+	if _, err := p.d.Service.ExpireCheckout(c.Request().Context(), r.Actor, r.OrgID(), id); err != nil {
+		if domain.ErrorKind(err) == domain.KindConflict {
+			return p.errorPage(c, http.StatusConflict, "Cannot end this checkout", capitalize(errMessage(err))+".")
+		}
+		return err
+	}
+	return seeOther(c, "/checkouts/"+id, "checkout-expired")
+}

@@ -1,0 +1,212 @@
+package panel
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/platform"
+)
+
+type providersData struct {
+	Providers []domain.Provider
+}
+
+// providers lists the organisation's providers.
+func (p *Panel) providers(c echo.Context, r *request) error {
+	provs, err := p.d.Service.ListProviders(c.Request().Context(), r.Actor, r.OrgID())
+	if err != nil {
+		return err
+	}
+	return p.render(c, r, http.StatusOK, "providers", "Providers", "providers", &providersData{Providers: provs})
+}
+
+// providerField is one type-specific field of the provider form.
+type providerField struct {
+	Key   string // settings.iban, credentials.secretKey
+	Label string
+	Hint  string
+	// Secret fields are write-only: never filled in, their masked value is the placeholder.
+	Secret   bool
+	Required bool
+	Kind     string // text, textarea, select
+	Options  []string
+	Value    string
+	Masked   string
+}
+
+// fieldInfo is how each setting and credential is labelled.
+var fieldInfo = map[string]struct{ label, hint string }{
+	"publishableKey": {"Publishable key", "Starts with pk_test_ or pk_live_, matching the mode."},
+	"secretKey":      {"Secret key", "Starts with sk_ (or a restricted rk_ key) of the same mode."},
+	"webhookSecret":  {"Webhook signing secret", "From the provider's webhook settings (Stripe: whsec_...)."},
+	"environment":    {"Environment", "Sandbox for test mode, live for live mode."},
+	"accessToken":    {"Access token", "A read-write access token from the GoCardless dashboard."},
+	"bankName":       {"Bank name", ""},
+	"accountHolder":  {"Account holder", "The name buyers transfer the money to."},
+	"iban":           {"IBAN", ""},
+	"bic":            {"BIC / SWIFT", "8 or 11 characters."},
+	"instructions":   {"Reference instructions", "Shown to buyers with the bank details."},
+}
+
+// providerForm is the provider form's values as typed.
+type providerForm struct {
+	formState
+	ID, Type, Mode, Name string
+	Enabled              bool
+	Fields               []providerField
+	// WebhookURL is where the provider sends its events (Stripe and GoCardless).
+	WebhookURL string
+	Provider   *domain.Provider
+}
+
+func newProviderForm(t domain.ProviderType, prov *domain.Provider) *providerForm {
+	f := &providerForm{Type: string(t), Mode: "test", Enabled: true, Provider: prov}
+	spec := domain.FieldsFor(t)
+	required := map[string]bool{}
+	for _, k := range append(spec.RequiredSettings, spec.RequiredSecrets...) {
+		required[k] = true
+	}
+	for _, k := range spec.Settings {
+		fd := providerField{Key: "settings." + k, Label: fieldInfo[k].label, Hint: fieldInfo[k].hint, Required: required[k], Kind: "text"}
+		switch k {
+		case "environment":
+			fd.Kind, fd.Options, fd.Value = "select", []string{"sandbox", "live"}, "sandbox"
+		case "instructions":
+			fd.Kind = "textarea"
+		}
+		if prov != nil {
+			fd.Value = prov.Settings[k]
+		}
+		f.Fields = append(f.Fields, fd)
+	}
+	for _, k := range spec.Credentials {
+		fd := providerField{Key: "credentials." + k, Label: fieldInfo[k].label, Hint: fieldInfo[k].hint, Secret: true, Required: required[k] && prov == nil, Kind: "secret"}
+		if prov != nil {
+			fd.Masked = prov.CredentialsHint[k]
+			if fd.Masked != "" {
+				fd.Hint = "Stored as " + fd.Masked + ". Leave empty to keep it; type a new value to replace it."
+			} else {
+				fd.Hint = "Not set. " + fd.Hint
+			}
+		}
+		f.Fields = append(f.Fields, fd)
+	}
+	if prov != nil {
+		f.ID, f.Mode, f.Name, f.Enabled = prov.ID, string(prov.Mode), prov.Name, prov.Enabled
+	}
+	return f
+}
+
+// bind reads the posted form into f and the platform's input. Empty secret fields are left
+// out: on an update they keep the stored value.
+func (f *providerForm) bind(c echo.Context) platform.ProviderInput {
+	v := form(c)
+	f.Name = trimmed(v, "name")
+	f.Enabled = v.Get("enabled") == "on"
+	if f.Provider == nil {
+		f.Mode = v.Get("mode")
+	}
+	in := platform.ProviderInput{Type: f.Type, Mode: f.Mode, Name: &f.Name, Enabled: &f.Enabled,
+		Settings: map[string]string{}, Credentials: map[string]string{}}
+	for i := range f.Fields {
+		fd := &f.Fields[i]
+		val := v.Get(fd.Key)
+		if key, ok := strings.CutPrefix(fd.Key, "settings."); ok {
+			fd.Value = val
+			in.Settings[key] = val
+		} else if key, ok := strings.CutPrefix(fd.Key, "credentials."); ok && strings.TrimSpace(val) != "" {
+			in.Credentials[key] = val
+		}
+	}
+	return in
+}
+
+type providerNewData struct {
+	Types []domain.ProviderType
+}
+
+// providerNew asks for the provider type, then shows that type's form (admin).
+func (p *Panel) providerNew(c echo.Context, r *request) error {
+	if err := authorize(r, "provider:create"); err != nil {
+		return err
+	}
+	t := domain.ProviderType(c.QueryParam("type"))
+	if !t.Valid() {
+		return p.render(c, r, http.StatusOK, "provider_new", "New provider", "providers",
+			&providerNewData{Types: []domain.ProviderType{domain.ProviderWireTransfer, domain.ProviderStripe, domain.ProviderGoCardless}})
+	}
+	return p.render(c, r, http.StatusOK, "provider", "New "+label(t)+" provider", "providers", newProviderForm(t, nil))
+}
+
+// providerCreate creates a provider with write-only credentials (admin).
+func (p *Panel) providerCreate(c echo.Context, r *request) error {
+	if err := authorize(r, "provider:create"); err != nil {
+		return err
+	}
+	t := domain.ProviderType(c.FormValue("type"))
+	if !t.Valid() {
+		return seeOther(c, "/providers/new", "")
+	}
+	f := newProviderForm(t, nil)
+	in := f.bind(c)
+	prov, err := p.d.Service.CreateProvider(c.Request().Context(), r.Actor, r.OrgID(), in)
+	if err != nil {
+		st, status, ok := formFailure(err, nil)
+		if !ok {
+			return err
+		}
+		f.formState = *st
+		return p.render(c, r, status, "provider", "New "+label(t)+" provider", "providers", f)
+	}
+	return seeOther(c, "/providers/"+prov.ID, "provider-created")
+}
+
+func (p *Panel) providerPage(c echo.Context, prov *domain.Provider) *providerForm {
+	f := newProviderForm(prov.Type, prov)
+	switch prov.Type {
+	case domain.ProviderStripe, domain.ProviderGoCardless:
+		f.WebhookURL = p.d.Hosts.MainBackendURL() + "/hooks/" + string(prov.Type) + "/" + prov.ID
+	}
+	return f
+}
+
+// provider shows a provider's form; secrets are never shown, only their masked form.
+func (p *Panel) provider(c echo.Context, r *request) error {
+	prov, err := p.d.Service.GetProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return p.render(c, r, http.StatusOK, "provider", prov.Name, "providers", p.providerPage(c, prov))
+}
+
+// providerUpdate saves a provider; empty secret fields keep the stored secrets (admin).
+func (p *Panel) providerUpdate(c echo.Context, r *request) error {
+	ctx := c.Request().Context()
+	prov, err := p.d.Service.GetProvider(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	f := p.providerPage(c, prov)
+	in := f.bind(c)
+	in.Type, in.Mode = "", ""
+	if _, err := p.d.Service.UpdateProvider(ctx, r.Actor, r.OrgID(), prov.ID, in); err != nil {
+		st, status, ok := formFailure(err, nil)
+		if !ok {
+			return err
+		}
+		f.formState = *st
+		return p.render(c, r, status, "provider", prov.Name, "providers", f)
+	}
+	return seeOther(c, "/providers/"+prov.ID, "provider-saved")
+}
+
+// providerDelete removes a provider without transactions (admin).
+func (p *Panel) providerDelete(c echo.Context, r *request) error {
+	if err := p.d.Service.DeleteProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
+		return err
+	}
+	return seeOther(c, "/providers", "provider-deleted")
+}

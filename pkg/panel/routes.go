@@ -1,0 +1,122 @@
+package panel
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// access says who may reach a route.
+type access int
+
+const (
+	// public routes need no session (sign-in, password reset, assets).
+	public access = iota
+	// signedIn routes need a session, with or without a current organisation.
+	signedIn
+	// inOrg routes need a session working in an organisation.
+	inOrg
+)
+
+// handler serves one page or action for a request with a session (nil for public routes).
+type handler func(c echo.Context, r *request) error
+
+type route struct {
+	method string
+	path   string
+	access access
+	h      handler
+}
+
+// routes is the panel's one route table. Roles are enforced by the platform functions each
+// handler calls; the table only says whether a session is needed.
+func (p *Panel) routes() []route {
+	get, post := http.MethodGet, http.MethodPost
+	return []route{
+		{get, "/assets/:file", public, p.asset},
+		{get, "/login", public, p.loginForm},
+		{post, "/login", public, p.login},
+		{get, "/logout", public, p.logoutForm},
+		{post, "/logout", public, p.logout},
+		{get, "/forgot-password", public, p.forgotForm},
+		{post, "/forgot-password", public, p.forgot},
+		{get, "/reset-password", public, p.resetForm},
+		{post, "/reset-password", public, p.reset},
+
+		{get, "/", inOrg, p.overview},
+
+		{get, "/checkouts", inOrg, p.checkouts},
+		{get, "/checkouts/new", inOrg, p.checkoutNew},
+		{post, "/checkouts", inOrg, p.checkoutCreate},
+		{get, "/checkouts/:id", inOrg, p.checkout},
+		{post, "/checkouts/:id/expire", inOrg, p.checkoutExpire},
+
+		{get, "/transactions", inOrg, p.transactions},
+		{get, "/transactions/:id", inOrg, p.transaction},
+		{post, "/transactions/:id/mark-paid", inOrg, p.markPaid},
+		{post, "/transactions/:id/refund", inOrg, p.refund},
+		{post, "/transactions/:id/resend-ipn", inOrg, p.resendIPN},
+
+		{get, "/sites", inOrg, p.sites},
+		{get, "/sites/new", inOrg, p.siteNew},
+		{post, "/sites", inOrg, p.siteCreate},
+		{get, "/sites/:id", inOrg, p.site},
+		{post, "/sites/:id", inOrg, p.siteUpdate},
+		{post, "/sites/:id/webhook-secret", inOrg, p.siteRegenerateSecret},
+		{post, "/sites/:id/delete", inOrg, p.siteDelete},
+
+		{get, "/providers", inOrg, p.providers},
+		{get, "/providers/new", inOrg, p.providerNew},
+		{post, "/providers", inOrg, p.providerCreate},
+		{get, "/providers/:id", inOrg, p.provider},
+		{post, "/providers/:id", inOrg, p.providerUpdate},
+		{post, "/providers/:id/delete", inOrg, p.providerDelete},
+
+		{get, "/api-keys", inOrg, p.apiKeys},
+		{post, "/api-keys", inOrg, p.apiKeyCreate},
+		{post, "/api-keys/:id/revoke", inOrg, p.apiKeyRevoke},
+		{post, "/api-keys/:id/rotate", inOrg, p.apiKeyRotate},
+		{post, "/api-keys/:id/delete", inOrg, p.apiKeyDelete},
+
+		{get, "/users", inOrg, p.users},
+		{post, "/users", inOrg, p.userInvite},
+		{post, "/users/:id/role", inOrg, p.userRole},
+		{post, "/users/:id/remove", inOrg, p.userRemove},
+		{get, "/audit", inOrg, p.audit},
+
+		{get, "/organizations", signedIn, p.organizations},
+		{post, "/organizations", signedIn, p.organizationCreate},
+		{post, "/organizations/switch", signedIn, p.organizationSwitch},
+		{post, "/organizations/settings", inOrg, p.organizationUpdate},
+	}
+}
+
+// wrap runs the common steps around a handler: security headers, the cross-site check of
+// every POST, the session (with renewal) and its CSRF token, and the organisation check.
+func (p *Panel) wrap(rt route) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if rt.access == public && rt.path == "/assets/:file" {
+			return rt.h(c, nil)
+		}
+		p.setPageHeaders(c)
+		isPost := c.Request().Method == http.MethodPost
+		if isPost && !p.sameOrigin(c.Request()) {
+			return p.forbiddenCrossSite(c)
+		}
+		if rt.access == public {
+			return rt.h(c, nil)
+		}
+		r, err := p.loadSession(c)
+		if err != nil {
+			return p.toLogin(c, err)
+		}
+		c.Set(requestKey, r)
+		if isPost && !p.validCSRF(r, c.FormValue(csrfField)) {
+			return p.forbiddenCSRF(c)
+		}
+		if rt.access == inOrg && r.Org == nil {
+			return c.Redirect(http.StatusSeeOther, "/organizations?notice=choose-org")
+		}
+		return rt.h(c, r)
+	}
+}
