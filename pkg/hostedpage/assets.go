@@ -29,9 +29,10 @@ type assets struct {
 	byFile map[string]*asset // app.3f9a1c2b7d.js → asset
 }
 
-// AssetURLs are the hashed URLs the layout links to.
+// AssetURLs are the hashed URLs the layout links to. StripeFlow is the card flow, which the
+// page's script loads only when the buyer pays with a Stripe provider.
 type AssetURLs struct {
-	CSS, JS, Icon string
+	CSS, JS, Icon, StripeFlow string
 }
 
 // loadAssets reads static/*, hashes and pre-compresses every file. It fails when a file the
@@ -72,7 +73,7 @@ func loadAssets(files fs.FS) (*assets, error) {
 		a.byName[e.Name()] = as
 		a.byFile[file] = as
 	}
-	for _, need := range []string{"app.css", "app.js", "favicon.svg"} {
+	for _, need := range []string{"app.css", "app.js", "favicon.svg", "pay-stripe.js"} {
 		if a.byName[need] == nil {
 			return nil, fmt.Errorf("static/%s is missing", need)
 		}
@@ -81,5 +82,6 @@ func loadAssets(files fs.FS) (*assets, error) {
 }
 
 func (a *assets) urls() AssetURLs {
-	return AssetURLs{CSS: a.byName["app.css"].url, JS: a.byName["app.js"].url, Icon: a.byName["favicon.svg"].url}
+	return AssetURLs{CSS: a.byName["app.css"].url, JS: a.byName["app.js"].url, Icon: a.byName["favicon.svg"].url,
+		StripeFlow: a.byName["pay-stripe.js"].url}
 }

@@ -7,13 +7,26 @@
 // wire-transfer instructions, "I have sent the transfer" and status polling until the payment
 // arrives. The service itself has no database access and keeps nothing between requests.
 //
+// Card payments (a Stripe provider): creating the transaction answers next "stripe"; the script
+// then loads the card flow (static/pay-stripe.js) and Stripe.js from Options.StripeJSURL — only
+// then, so pages of buyers who pay otherwise never load them — mounts Stripe's Payment Element
+// (Stripe's frames: card data never reaches the page's script nor our servers) and confirms with
+// the buyer's billing details and a return URL back to the page (?transaction={id}). A 3-D Secure
+// or other redirect comes back there; the page then shows "checking your payment" and asks the
+// status API (GET …/status?sync=1, which asks Stripe) until the attempt succeeded or failed.
+// Stripe's redirect_status is used only to stop waiting on a failure, never as proof of payment.
+// A declined card leaves a failed attempt and starts a new one with a fresh Payment Element.
+//
 // What the package guarantees:
 //
 //   - Everything merchant-supplied is escaped by html/template; logos are shown only from https
 //     URLs, return and cancel links only for http(s) URLs.
 //   - Every HTML response carries a strict Content-Security-Policy (no inline script or style:
 //     the brand colour arrives as /theme/v1/{hex}.css), no-store caching, nosniff, a referrer
-//     policy, and HSTS when served over HTTPS. connect-src allows exactly the backend's origin.
+//     policy, and HSTS when served over HTTPS. connect-src allows exactly the backend's origin;
+//     a page offering Stripe adds the Stripe.js origin to script-src and frame-src, and the API
+//     Stripe.js calls: https://js.stripe.com brings https://hooks.stripe.com (3-D Secure frames)
+//     and connect-src https://api.stripe.com; any other origin (a test stand-in) only itself.
 //   - Colours meet WCAG 2.1 AA: text on the brand colour switches to dark when white is below
 //     4.5:1, and links and focus outlines use a darkened brand colour that reaches 4.5:1 on white.
 //   - Templates, locales (en, de, fr, es, it, nl, pl) and assets are parsed and hashed once by

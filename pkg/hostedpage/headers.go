@@ -12,7 +12,7 @@ import (
 type CSP struct {
 	Scripts        []string // script-src besides 'self' (the Stripe.js origin when Stripe is offered)
 	Frames         []string // frame-src (Stripe's iframes)
-	Connect        []string // connect-src: the main backend's public origin
+	Connect        []string // connect-src: the main backend's public origin (and Stripe's API)
 	FrameAncestors []string // who may embed the page; empty means 'none'
 	NoScript       bool     // pages without script (state pages): script-src stays 'none'
 }
@@ -37,6 +37,36 @@ func (c CSP) String() string {
 		d = append(d, "frame-ancestors 'none'")
 	}
 	return strings.Join(d, "; ")
+}
+
+// Stripe's origins: Stripe.js, its 3-D Secure frames and its API, which Stripe.js calls from the page.
+const (
+	stripeJSOrigin    = "https://js.stripe.com"
+	stripeHooksOrigin = "https://hooks.stripe.com"
+	stripeAPIOrigin   = "https://api.stripe.com"
+)
+
+// addStripe allows what Stripe.js loaded from origin needs: its script and frames, and the
+// API it calls — for Stripe's own origin its 3-D Secure frames and api.stripe.com, for any other
+// origin (a test stand-in) that origin itself.
+func (c *CSP) addStripe(origin string) {
+	c.Scripts = appendNew(c.Scripts, origin)
+	c.Frames = appendNew(c.Frames, origin)
+	if origin == stripeJSOrigin {
+		c.Frames = appendNew(c.Frames, stripeHooksOrigin)
+		c.Connect = appendNew(c.Connect, stripeAPIOrigin)
+	} else {
+		c.Connect = appendNew(c.Connect, origin)
+	}
+}
+
+func appendNew(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
 }
 
 // origin returns scheme://host[:port] of an absolute http(s) URL, or "" when it is not one.

@@ -31,8 +31,10 @@ type Options struct {
 	// (config Hosts.MainBackendURL()). The page's script calls it, and the CSP's connect-src
 	// allows exactly its origin. Required.
 	BackendURL string
-	// StripeJSURL is where Stripe.js is loaded from; its origin joins script-src and frame-src
-	// only on pages that offer a Stripe provider.
+	// StripeJSURL is where Stripe.js is loaded from (https://js.stripe.com/v3; tests serve a
+	// stand-in). Only on pages that offer a Stripe provider does the CSP allow its origin
+	// (script-src, frame-src, and connect-src for the API Stripe.js calls), and only when the
+	// buyer pays by card does the page load it.
 	StripeJSURL string
 	// FrameAncestors are origins allowed to embed every page (space or comma separated); a
 	// site's own list is added to it. Empty everywhere means frame-ancestors 'none'.
@@ -166,15 +168,21 @@ func (s *Server) handleCheckout(c echo.Context) error {
 	in.Checkout, in.SiteDefault = co.Language, co.Site.DefaultLanguage
 	base := s.basePage(c, s.catalog.Negotiate(in), &co.Site, co.Mode == "test")
 	paid := co.Transaction != nil && isPaid(co.Transaction.Status)
+	ret := returnOf(c, co)
 	switch {
 	case co.Status == "completed" || (co.Status == "open" && paid):
+		if ret != nil && co.Transaction != nil && co.Transaction.TransactionID == ret.TxnID {
+			// Back from the provider after paying (a webhook was quicker than the buyer): the
+			// page confirms the payment and takes the buyer back to the shop.
+			return s.renderCheckout(c, base, co, ret)
+		}
 		return s.renderState(c, http.StatusOK, "completed", base, co)
 	case co.Status == "expired":
 		return s.renderState(c, http.StatusGone, "expired", base, co)
 	case co.Status == "cancelled" || co.Status == "canceled":
 		return s.renderState(c, http.StatusGone, "cancelled", base, co)
 	case co.Status == "open":
-		return s.renderCheckout(c, base, co)
+		return s.renderCheckout(c, base, co, ret)
 	}
 	s.log.WarnContext(req.Context(), "checkout in an unknown status", "status", co.Status)
 	return s.renderState(c, http.StatusServiceUnavailable, "unavailable", base, co)
@@ -182,6 +190,50 @@ func (s *Server) handleCheckout(c echo.Context) error {
 
 func isPaid(status string) bool {
 	return status == "succeeded" || status == "partially_refunded" || status == "disputed"
+}
+
+// txnIDRE is what a transaction id in ?transaction= can look like.
+var txnIDRE = regexp.MustCompile(`^txn_[A-Za-z0-9]{1,64}$`)
+
+// returnOf is the attempt whose outcome the page checks as soon as it loads: the transaction a
+// provider sent the buyer back with (?transaction=, the return URL the Stripe adapter gives
+// Stripe), or a card payment still processing at Stripe. Stripe's redirect_status is passed on
+// as a hint that the attempt failed, never as proof of success: only the status API says paid.
+//
+// Anyone can put any transaction id in a link, and the status API answers for any id: the
+// script believes an id from the address only when this browser tab started that attempt,
+// when the status API says it is this checkout's, or when the checkout's own latest attempt is
+// that one (Verified, set here).
+func returnOf(c echo.Context, co *runtimeapi.Checkout) *returnView {
+	own := co.Transaction
+	if id := c.QueryParam("transaction"); txnIDRE.MatchString(id) {
+		r := &returnView{TxnID: id, Verified: own != nil && own.TransactionID == id}
+		if c.QueryParam("redirect_status") == "failed" {
+			r.Status = "failed"
+		}
+		return r
+	}
+	if own != nil && own.ProviderType == "stripe" && own.Status == "pending_provider" {
+		return &returnView{TxnID: own.TransactionID, Verified: true}
+	}
+	return nil
+}
+
+// stripeReturnParams are what Stripe adds to the return URL; the language links leave them out.
+var stripeReturnParams = []string{"payment_intent", "payment_intent_client_secret", "redirect_status", "setup_intent", "setup_intent_client_secret"}
+
+// offersStripe reports whether the page may load Stripe.js: a Stripe provider is offered and
+// Stripe.js is configured.
+func (s *Server) offersStripe(co *runtimeapi.Checkout) bool {
+	if s.stripe == "" || co == nil {
+		return false
+	}
+	for _, pr := range co.Providers {
+		if pr.Type == "stripe" {
+			return true
+		}
+	}
+	return false
 }
 
 // handleCheckoutPost sends a browser without JavaScript back to the page, which says that
@@ -224,6 +276,9 @@ func (s *Server) basePage(c echo.Context, l *Locale, site *runtimeapi.Site, test
 	}
 	p.ThemeURL = "/theme/v1/" + theme.Brand[1:] + ".css"
 	q := c.Request().URL.Query()
+	for _, k := range stripeReturnParams {
+		q.Del(k)
+	}
 	for _, code := range Languages {
 		q.Set("lang", code)
 		p.Languages = append(p.Languages, langLink{Code: code, Name: s.catalog.Locale(code).Name, URL: "?" + q.Encode(), Current: code == l.Code})
@@ -243,21 +298,21 @@ func (s *Server) csp(co *runtimeapi.Checkout, script bool) CSP {
 		return p
 	}
 	p.Connect = []string{s.connect}
-	if s.stripe != "" && co != nil {
-		for _, pr := range co.Providers {
-			if pr.Type == "stripe" {
-				p.Scripts = append(p.Scripts, s.stripe)
-				p.Frames = append(p.Frames, s.stripe)
-				break
-			}
-		}
+	if s.offersStripe(co) {
+		p.addStripe(s.stripe)
 	}
 	return p
 }
 
-func (s *Server) renderCheckout(c echo.Context, base page, co *runtimeapi.Checkout) error {
+// renderCheckout renders the payment page; ret, when set, is an attempt whose outcome the page
+// checks on load instead of showing the form.
+func (s *Server) renderCheckout(c echo.Context, base page, co *runtimeapi.Checkout, ret *returnView) error {
 	base.Title = base.L.T("page_title", "site", co.Site.Name)
-	return s.render(c, http.StatusOK, "checkout", s.buildCheckoutPage(base, co), s.csp(co, true))
+	p := s.buildCheckoutPage(base, co)
+	if ret != nil {
+		p.Return, p.Txn, p.Wire = ret, nil, nil
+	}
+	return s.render(c, http.StatusOK, "checkout", p, s.csp(co, true))
 }
 
 // renderState renders one of the pages that only say where a checkout stands.

@@ -27,6 +27,10 @@ var clientKeys = []string{
 	"wire_waiting", "copied", "copy_failed", "payment_failed", "paid_redirect", "paid_done", "paid_title",
 }
 
+// cardKeys are the messages of the card flow (pay-stripe.js) and of checking a payment's
+// outcome; they are sent (in data-i18n-card) only on pages that have those steps.
+var cardKeys = []string{"card_loading", "card_ready", "card_load_failed", "card_retry", "checking_title"}
+
 // Country is one entry of the country select.
 type Country struct {
 	Code string
@@ -45,6 +49,7 @@ type Locale struct {
 	countries []Country
 	options   []string // <option> elements of the country select, escaped once at start-up
 	client    string   // JSON of the client messages
+	card      string   // JSON of the card flow's messages
 }
 
 // T returns the message for key with {name} placeholders replaced by the value that follows
@@ -101,6 +106,9 @@ func (l *Locale) CountryOptions(code string) template.HTML {
 
 // ClientMessages is the JSON object of the messages the page's script needs.
 func (l *Locale) ClientMessages() string { return l.client }
+
+// CardMessages is the JSON object of the messages of the card flow and of checking a payment.
+func (l *Locale) CardMessages() string { return l.card }
 
 // Has reports whether the locale defines key.
 func (l *Locale) Has(key string) bool { _, ok := l.msgs[key]; return ok }
@@ -181,20 +189,28 @@ func loadLocale(files fs.FS, code string) (*Locale, error) {
 		l.countries = append(l.countries, Country{Code: p[0], Name: p[1]})
 		l.options = append(l.options, `<option value="`+template.HTMLEscapeString(p[0])+`">`+template.HTMLEscapeString(p[1])+"</option>\n")
 	}
-	client := map[string]string{}
-	for _, k := range clientKeys {
-		for mk, v := range l.msgs {
+	if l.client, err = messagesJSON(l.msgs, clientKeys); err != nil {
+		return nil, err
+	}
+	if l.card, err = messagesJSON(l.msgs, cardKeys); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// messagesJSON is the JSON object of the messages named by keys; a key ending in "_" names every
+// message starting with it.
+func messagesJSON(msgs map[string]string, keys []string) (string, error) {
+	out := map[string]string{}
+	for _, k := range keys {
+		for mk, v := range msgs {
 			if mk == k || (strings.HasSuffix(k, "_") && strings.HasPrefix(mk, k)) {
-				client[mk] = v
+				out[mk] = v
 			}
 		}
 	}
-	b, err := json.Marshal(client)
-	if err != nil {
-		return nil, err
-	}
-	l.client = string(b)
-	return l, nil
+	b, err := json.Marshal(out)
+	return string(b), err
 }
 
 // Locale returns a supported locale by code ("de", "de-AT", "DE_de" all give de), or nil.

@@ -104,14 +104,17 @@ func templateKeys(t *testing.T) []string {
 	return out
 }
 
-// scriptKeys finds the literal keys app.js passes to t('...').
+// scriptKeys finds the literal keys the page's scripts (app.js, and the card flow it loads)
+// pass to t('...').
 func scriptKeys(t *testing.T) []string {
 	t.Helper()
-	js, err := fs.ReadFile(frontend.Hosted(), "static/app.js")
-	require.NoError(t, err)
 	var out []string
-	for _, m := range regexp.MustCompile(`\bt\('([a-z_]+)'`).FindAllStringSubmatch(string(js), -1) {
-		out = append(out, m[1])
+	for _, f := range []string{"static/app.js", "static/pay-stripe.js"} {
+		js, err := fs.ReadFile(frontend.Hosted(), f)
+		require.NoError(t, err)
+		for _, m := range regexp.MustCompile(`\bt\('([a-z_]+)'`).FindAllStringSubmatch(string(js), -1) {
+			out = append(out, m[1])
+		}
 	}
 	return out
 }
@@ -159,17 +162,19 @@ func TestLocales(t *testing.T) {
 			}
 		})
 		t.Run("SendsTheScriptEveryKeyItUses/"+lang, func(t *testing.T) {
+			// Pages with the card and "checking your payment" steps also get CardMessages.
+			sent := l.ClientMessages() + l.CardMessages()
 			for _, k := range sk {
 				if strings.HasSuffix(k, "_") { // a prefix: t('treatment_' + treatment)
 					for _, dk := range dynamicKeys {
 						if strings.HasPrefix(dk, k) {
-							require.Contains(t, l.ClientMessages(), `"`+dk+`":`, "%s: %q is not sent to the script", lang, dk)
+							require.Contains(t, sent, `"`+dk+`":`, "%s: %q is not sent to the script", lang, dk)
 						}
 					}
 					continue
 				}
-				require.True(t, l.Has(k), "%s lacks %q (used by app.js)", lang, k)
-				require.Contains(t, l.ClientMessages(), `"`+k+`":`, "%s: %q is not sent to the script", lang, k)
+				require.True(t, l.Has(k), "%s lacks %q (used by a script)", lang, k)
+				require.Contains(t, sent, `"`+k+`":`, "%s: %q is not sent to the script", lang, k)
 			}
 		})
 		t.Run("KeepsPlaceholders/"+lang, func(t *testing.T) {

@@ -31,21 +31,57 @@ func TestSecurityHeaders(t *testing.T) {
 
 	t.Run("StripeOriginOnlyWhenStripeIsOffered", func(t *testing.T) {
 		t.Parallel()
-		e, _ := fixture(t, checkout("stripe001"))
+		// Stripe.js from Stripe: its script and frames, its 3-D Secure frames (hooks.stripe.com)
+		// and the API it calls from the page.
+		e, rt := fixture(t, checkout("stripe001"))
 		rec, _ := get(t, e, "/checkout/stripe001")
-		csp := rec.Header().Get("Content-Security-Policy")
-		require.Contains(t, csp, "script-src 'self' https://js.stripe.com;")
-		require.Contains(t, csp, "frame-src https://js.stripe.com;")
+		d := directives(rec.Header().Get("Content-Security-Policy"))
+		require.Equal(t, "script-src 'self' https://js.stripe.com", d["script-src"])
+		require.Equal(t, "frame-src https://js.stripe.com https://hooks.stripe.com", d["frame-src"])
+		require.Equal(t, "connect-src "+rt.URL()+" https://api.stripe.com", d["connect-src"])
+		require.Equal(t, "style-src 'self'", d["style-src"], "the Payment Element's styles live in its frames")
+	})
+
+	t.Run("StripeStandInOriginIsAllowedExactly", func(t *testing.T) {
+		t.Parallel()
+		// A stand-in (tests) serves Stripe.js and its API from one origin, which nothing else joins.
+		rt := hostedpagetest.NewRuntime(t)
+		rt.AddCheckout(checkout("standin01"), "")
+		e, _ := newPages(t, rt, func(o *hostedpage.Options) { o.StripeJSURL = "http://127.0.0.1:4242/v3" })
+		rec, doc := get(t, e, "/checkout/standin01")
+		d := directives(rec.Header().Get("Content-Security-Policy"))
+		require.Equal(t, "script-src 'self' http://127.0.0.1:4242", d["script-src"])
+		require.Equal(t, "frame-src http://127.0.0.1:4242", d["frame-src"])
+		require.Equal(t, "connect-src "+rt.URL()+" http://127.0.0.1:4242", d["connect-src"])
+		require.Equal(t, "http://127.0.0.1:4242/v3", doc.Find("#checkout").AttrOr("data-stripe-js", ""))
+	})
+
+	t.Run("NoStripeWithoutAStripeProvider", func(t *testing.T) {
+		t.Parallel()
+		e, _ := fixture(t, checkout("nostripe1", func(c *runtimeapi.Checkout) { c.Providers = c.Providers[:1] }))
+		rec, doc := get(t, e, "/checkout/nostripe1")
+		require.NotContains(t, rec.Header().Get("Content-Security-Policy"), "stripe")
+		require.NotContains(t, rec.Header().Get("Content-Security-Policy"), "frame-src")
+		root := doc.Find("#checkout")
+		for _, a := range []string{"data-stripe-js", "data-stripe-flow", "data-i18n-card"} {
+			_, has := root.Attr(a)
+			require.False(t, has, a)
+		}
+		require.Equal(t, 0, doc.Find("#card, #checking, #payment-element").Length())
 	})
 
 	t.Run("ConnectSrcIsExactlyTheBackendOrigin", func(t *testing.T) {
 		t.Parallel()
 		rt := hostedpagetest.NewRuntime(t)
-		rt.AddCheckout(checkout("origin001"), "")
+		rt.AddCheckout(checkout("origin001", func(c *runtimeapi.Checkout) { c.Providers = c.Providers[:1] }), "")
+		rt.AddCheckout(checkout("origin002"), "")
 		e, _ := newPages(t, rt, func(o *hostedpage.Options) { o.BackendURL = "https://webhook.example.com/" })
 		rec, doc := get(t, e, "/checkout/origin001")
 		require.Contains(t, rec.Header().Get("Content-Security-Policy"), "; connect-src https://webhook.example.com;")
 		require.Equal(t, "https://webhook.example.com", doc.Find("#checkout").AttrOr("data-backend", ""))
+		// With Stripe, the backend and Stripe's API, nothing else.
+		rec, _ = get(t, e, "/checkout/origin002")
+		require.Contains(t, rec.Header().Get("Content-Security-Policy"), "; connect-src https://webhook.example.com https://api.stripe.com;")
 	})
 
 	t.Run("FramingOnlyForAllowedOrigins", func(t *testing.T) {
@@ -98,4 +134,15 @@ func TestSecurityHeaders(t *testing.T) {
 			require.Equal(t, "strict-origin-when-cross-origin", rec.Header().Get("Referrer-Policy"), p)
 		}
 	})
+}
+
+// directives splits a policy into its directives by name ("script-src" → "script-src 'self' …").
+func directives(csp string) map[string]string {
+	out := map[string]string{}
+	for _, d := range strings.Split(csp, ";") {
+		d = strings.TrimSpace(d)
+		name, _, _ := strings.Cut(d, " ")
+		out[name] = d
+	}
+	return out
 }

@@ -65,6 +65,25 @@ type checkoutPage struct {
 	CancelURL       string
 	Txn             *txnView
 	Wire            *wireView
+	Card            *cardView   // set when a Stripe provider is offered
+	Return          *returnView // set when the page checks an attempt's outcome on load
+}
+
+// CardUI reports whether the page has the card and "checking your payment" steps.
+func (p *checkoutPage) CardUI() bool { return p.Card != nil || p.Return != nil }
+
+// cardView is what the card flow needs: where Stripe.js and our flow script are, and the colour
+// the Payment Element uses for focus and selection (the brand colour, darkened where needed to
+// reach 4.5:1 on white, like the page's links).
+type cardView struct {
+	StripeJS, Flow, Color string
+}
+
+// returnView is an attempt whose outcome the page checks on load.
+type returnView struct {
+	TxnID    string
+	Status   string // "failed" when the provider's redirect said so, else ""
+	Verified bool   // the checkout's own latest attempt (not only an id from the address)
 }
 
 type itemView struct {
@@ -288,6 +307,9 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		p.Fields = append(p.Fields, v)
 	}
 	p.Country = country
+	if s.offersStripe(c) {
+		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}
+	}
 
 	// A reload while a transfer is pending shows the instructions again.
 	if t := c.Transaction; t != nil && (t.Status == "initiated" || t.Status == "pending_provider") && t.Wire != nil {

@@ -62,6 +62,30 @@ func TestPageWeightBudget(t *testing.T) {
 	t.Logf("heaviest: %d bytes", worst)
 }
 
+// cardPageBudget is the most a page offering cards may weigh once the buyer pays by card: its
+// HTML, CSS and JS plus the card flow the script then loads (pay-stripe.js). Stripe.js itself,
+// Stripe's to serve, is not counted.
+const cardPageBudget = 60 * 1024
+
+func TestCardPageWeightBudget(t *testing.T) {
+	t.Parallel()
+	e, s := newPages(t, fixtureRuntime(t, checkout("weight002", func(c *runtimeapi.Checkout) {
+		c.Providers = c.Providers[1:] // cards only: the wire page has its own budget above
+		for i := 0; i < 5; i++ {
+			c.Items = append(c.Items, runtimeapi.Item{Name: "Replacement battery pack", Description: "18 V, 4 Ah, fits every Acme cordless tool", Quantity: 3, UnitPrice: 4999, Total: 14997, ItemType: "goods"})
+		}
+		c.Tax = hostedpagetest.Tax(*c, "DE", "")
+	})))
+	flow, _ := get(t, e, s.AssetURLs().StripeFlow)
+	require.Equal(t, http.StatusOK, flow.Code)
+	for _, lang := range []string{"en", "de", "fr", "es", "it", "nl", "pl"} {
+		html, css, js := pageWeight(t, e, "/checkout/weight002?lang="+lang)
+		total := html + css + js + flow.Body.Len()
+		t.Logf("%s: HTML %d + CSS %d + JS %d + card flow %d = %d bytes (budget %d)", lang, html, css, js, flow.Body.Len(), total, cardPageBudget)
+		require.LessOrEqual(t, total, cardPageBudget, "%s card page weighs %d bytes", lang, total)
+	}
+}
+
 // BenchmarkHostedPageRender measures GET /checkout/{code} end to end in process: the call to a
 // fake runtime API over loopback, language choice, view building, template execution and
 // headers. It reports the median and 99th percentile of the request latency.

@@ -2,8 +2,10 @@ package stripemock
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,11 +23,17 @@ import (
 // mark a PaymentIntent as paid (or failed), which stripe-mock — being stateless — cannot, and
 // the overlay then reports that status when the PaymentIntent is retrieved. It also builds
 // signed webhook events as Stripe sends them.
+//
+// Like Stripe (and unlike stripe-mock, whose fixture secret is the same for every
+// PaymentIntent), a PaymentIntent's client_secret is "{id}_secret_{random}": the overlay
+// rewrites it in every PaymentIntent it returns, and remembers the amount and currency each
+// PaymentIntent was created with, so that a retrieval answers with them too.
 type Overlay struct {
 	URL string
 
-	mu     sync.Mutex
-	status map[string]paid
+	mu      sync.Mutex
+	status  map[string]paid
+	created map[string]PaymentIntent
 }
 
 type paid struct {
@@ -33,13 +41,32 @@ type paid struct {
 	chargeID string
 	amount   int64
 	currency string
+	err      *PaymentError
+}
+
+// PaymentIntent is what the overlay knows of a PaymentIntent created through it.
+type PaymentIntent struct {
+	ID           string
+	ClientSecret string
+	Amount       int64
+	Currency     string // lower case, as Stripe writes it
+	// Status is the status set with SetPaymentIntent or FailPaymentIntent, else
+	// "requires_payment_method" (a new PaymentIntent).
+	Status string
+}
+
+// PaymentError is the last_payment_error of a PaymentIntent whose payment attempt failed.
+type PaymentError struct {
+	Code        string // e.g. card_declined, payment_intent_authentication_failure
+	DeclineCode string // e.g. generic_decline; may be empty
+	Message     string // what Stripe tells the buyer
 }
 
 // StartOverlay runs stripe-mock and the overlay for the test.
 func StartOverlay(t testing.TB) *Overlay {
 	t.Helper()
 	target, _ := url.Parse(Start(t))
-	o := &Overlay{status: map[string]paid{}}
+	o := &Overlay{status: map[string]paid{}, created: map[string]PaymentIntent{}}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = o.modify
 	srv := httptest.NewServer(proxy)
@@ -56,16 +83,42 @@ func (o *Overlay) SetPaymentIntent(id, status, chargeID string, amount int64, cu
 	o.status[id] = paid{status: status, chargeID: chargeID, amount: amount, currency: strings.ToLower(currency)}
 }
 
+// FailPaymentIntent makes retrievals of PaymentIntent id answer as Stripe does after a failed
+// payment attempt: requires_payment_method with e as last_payment_error. The amount and
+// currency are those it was created with.
+func (o *Overlay) FailPaymentIntent(id string, e PaymentError) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := o.created[id]
+	o.status[id] = paid{status: "requires_payment_method", amount: c.Amount, currency: c.Currency, err: &e}
+}
+
+// PaymentIntent returns what the overlay knows of a PaymentIntent created through it.
+func (o *Overlay) PaymentIntent(id string) (PaymentIntent, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	pi, ok := o.created[id]
+	if !ok {
+		return PaymentIntent{}, false
+	}
+	pi.Status = "requires_payment_method"
+	if p, ok := o.status[id]; ok {
+		pi.Status = p.status
+	}
+	return pi, true
+}
+
+// ClientSecret is the client secret the overlay gives PaymentIntent id: "{id}_secret_" and 24
+// characters derived from the id, so that every answer about the PaymentIntent carries the same.
+func ClientSecret(id string) string {
+	sum := sha256.Sum256([]byte("paygate-stripemock:" + id))
+	s := new(big.Int).SetBytes(sum[:]).Text(62)
+	return id + "_secret_" + s[:24]
+}
+
 func (o *Overlay) modify(res *http.Response) error {
 	req := res.Request
-	if req.Method != http.MethodGet || !strings.HasPrefix(req.URL.Path, "/v1/payment_intents/") || res.StatusCode != http.StatusOK {
-		return nil
-	}
-	id := strings.TrimPrefix(req.URL.Path, "/v1/payment_intents/")
-	o.mu.Lock()
-	p, ok := o.status[id]
-	o.mu.Unlock()
-	if !ok {
+	if !strings.HasPrefix(req.URL.Path, "/v1/payment_intents") || res.StatusCode != http.StatusOK {
 		return nil
 	}
 	body, err := io.ReadAll(res.Body)
@@ -73,20 +126,61 @@ func (o *Overlay) modify(res *http.Response) error {
 	if err != nil {
 		return err
 	}
-	var pi map[string]any
-	if err := json.Unmarshal(body, &pi); err != nil {
+	out, err := o.rewrite(req, body)
+	if err != nil {
 		return err
 	}
-	pi["status"], pi["latest_charge"], pi["amount"], pi["currency"] = p.status, p.chargeID, p.amount, p.currency
-	pi["last_payment_error"] = nil
-	if p.status == "requires_payment_method" {
-		pi["last_payment_error"] = map[string]any{"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
-	}
-	out, _ := json.Marshal(pi)
 	res.Body = io.NopCloser(bytes.NewReader(out))
 	res.ContentLength = int64(len(out))
 	res.Header.Set("Content-Length", strconv.Itoa(len(out)))
 	return nil
+}
+
+// rewrite gives a PaymentIntent answer its own client secret, remembers a new PaymentIntent,
+// and applies what the test set for it to a retrieval. Other answers pass unchanged.
+func (o *Overlay) rewrite(req *http.Request, body []byte) ([]byte, error) {
+	var pi map[string]any
+	if err := json.Unmarshal(body, &pi); err != nil || pi["object"] != "payment_intent" {
+		return body, nil //nolint:nilerr // not a PaymentIntent (a list, an error): leave it
+	}
+	id, _ := pi["id"].(string)
+	if id == "" {
+		return body, nil
+	}
+	pi["client_secret"] = ClientSecret(id)
+	o.mu.Lock()
+	if req.Method == http.MethodPost && req.URL.Path == "/v1/payment_intents" {
+		amount, _ := pi["amount"].(float64)
+		currency, _ := pi["currency"].(string)
+		o.created[id] = PaymentIntent{ID: id, ClientSecret: ClientSecret(id), Amount: int64(amount), Currency: strings.ToLower(currency)}
+	}
+	c, known := o.created[id]
+	p, set := o.status[id]
+	o.mu.Unlock()
+	if req.Method == http.MethodGet && req.URL.Path == "/v1/payment_intents/"+id {
+		if known {
+			pi["amount"], pi["currency"] = c.Amount, c.Currency
+		}
+		if set {
+			pi["status"], pi["amount"], pi["currency"] = p.status, p.amount, p.currency
+			pi["latest_charge"] = nil
+			if p.chargeID != "" {
+				pi["latest_charge"] = p.chargeID
+			}
+			pi["last_payment_error"] = nil
+			switch {
+			case p.err != nil:
+				e := map[string]any{"type": "card_error", "code": p.err.Code, "message": p.err.Message}
+				if p.err.DeclineCode != "" {
+					e["decline_code"] = p.err.DeclineCode
+				}
+				pi["last_payment_error"] = e
+			case p.status == "requires_payment_method":
+				pi["last_payment_error"] = map[string]any{"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
+			}
+		}
+	}
+	return json.Marshal(pi)
 }
 
 // Event builds a Stripe event JSON of type with data.object obj.

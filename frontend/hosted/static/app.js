@@ -1,6 +1,7 @@
 /* Hosted checkout page: live tax preview, paying, wire-transfer instructions, status polling.
    Talks to the main backend's runtime API (data-backend) directly; no inline script, no eval.
-   Provider flows plug in through window.paygateCheckout.onNext(type, fn) and .onStart(type, fn). */
+   Provider flows plug in through window.paygateCheckout.onNext(type, fn) and .onStart(type, fn);
+   a flow that only some pages need lives in its own file, loaded on first use (data-stripe-flow). */
 (function () {
   'use strict';
   var root = document.getElementById('checkout');
@@ -8,9 +9,10 @@
   var d = root.dataset;
   var backend = d.backend.replace(/\/+$/, '');
   var lang = d.locale, exp = +d.exponent, inclusive = d.display === 'inclusive';
-  var msg = JSON.parse(d.i18n || '{}');
+  var msg = JSON.parse(d.i18n || '{}'), extra = JSON.parse(d.i18nCard || '{}');
+  for (var mk in extra) msg[mk] = extra[mk];
   var form = byId('pay-form'), live = byId('live'), summary = byId('error-summary');
-  var payBtn = byId('pay-btn'), wire = byId('wire'), paid = byId('paid');
+  var payBtn = byId('pay-btn'), wire = byId('wire'), paid = byId('paid'), checking = byId('checking');
   var txnId = d.txn || '', busy = false;
   var POLL_START = 3000, POLL_MAX = 30000, REDIRECT_SECONDS = 4;
 
@@ -198,15 +200,46 @@
   // ---- Paying ------------------------------------------------------------------------------
   // starters create the payment attempt per provider type; the default is POST /transactions/create.
   var starters = {};
-  // nextHandlers act on the create answer's next.type (wire_instructions now; stripe etc. register later).
+  // nextHandlers act on the create answer's next.type; flows in their own files (stripe) register
+  // themselves through onNext once loaded.
   var nextHandlers = {
     wire_instructions: function (res) { showWire(res.next.wire, false); },
     redirect: function (res) { go(res.next.redirectUrl); },
     none: function (res) { handleStatus(res); }
   };
+  // load adds a script once (a flow of ours, Stripe.js); the promise settles when it ran or failed.
+  var loaded = {};
+  function load(src) {
+    return loaded[src] || (loaded[src] = new Promise(function (ok, fail) {
+      var s = document.createElement('script');
+      s.src = src;
+      s.onload = ok;
+      s.onerror = function () { delete loaded[src]; s.remove(); fail(); };
+      document.head.appendChild(s);
+    }));
+  }
+  // lazy stands in for a flow until its file has registered the real handler.
+  function lazy(type, src) {
+    var self = function (res) {
+      return load(src).then(function () {
+        if (nextHandlers[type] === self) throw { body: { message: t('method_unavailable') } };
+        return nextHandlers[type](res);
+      }, function () { throw { status: 0, body: { message: t('network_error') } }; });
+    };
+    return self;
+  }
+  if (d.stripeFlow) nextHandlers.stripe = lazy('stripe', d.stripeFlow);
   function createTransaction(providerId) {
     return api('POST', '/api/v1/transactions/create',
-      { sessionPublicId: d.session, providerId: providerId, billingAddress: buyer() });
+      { sessionPublicId: d.session, providerId: providerId, billingAddress: buyer() })
+      .then(function (res) { remember(res.transactionId); return res; });
+  }
+  // The attempts this tab started. A return (?transaction=) is believed only for one of these, one
+  // the server knows is this checkout's (data-return-verified), or one the status API says is.
+  var KEY = 'paygate.txns.' + d.session;
+  function started() { try { return JSON.parse(sessionStorage.getItem(KEY)) || []; } catch (e) { return []; } }
+  function remember(id) {
+    try { sessionStorage.setItem(KEY, JSON.stringify(started().concat(id).slice(-10))); } catch (e) { /* no storage */ }
   }
   function setBusy(on) {
     busy = on;
@@ -242,8 +275,7 @@
     wire.querySelector('[data-wire=instructions]').hidden = !values.instructions;
     byId('sent-btn').hidden = marked;
     byId('wire-waiting').hidden = !marked;
-    form.hidden = true;
-    wire.hidden = false;
+    show(wire);
     byId('wire-h').focus();
     announce(t('wire_ready'));
   }
@@ -278,8 +310,10 @@
   });
 
   // ---- Status polling ----------------------------------------------------------------------
-  var polling = false, pollTimer = 0, pollDelay = POLL_START, inflight = false;
-  function startPolling() { polling = true; pollDelay = POLL_START; schedulePoll(); }
+  // sync asks the backend to ask the provider (a card payment's outcome is at Stripe, not yet
+  // in our database); hint is what the provider's redirect said, trusted for failure only.
+  var polling = false, pollTimer = 0, pollDelay = POLL_START, inflight = false, sync = false, hint = '', trusted = true;
+  function startPolling(now) { polling = true; pollDelay = POLL_START; if (now) poll(); else schedulePoll(); }
   function schedulePoll() {
     clearTimeout(pollTimer);
     if (polling && !document.hidden) pollTimer = setTimeout(poll, pollDelay);
@@ -287,11 +321,14 @@
   function poll() {
     if (inflight || !polling) return;
     inflight = true;
-    api('GET', '/api/v1/transactions/' + encodeURIComponent(txnId) + '/status').then(function (s) {
+    api('GET', '/api/v1/transactions/' + encodeURIComponent(txnId) + '/status' + (sync ? '?sync=1' : '')).then(function (s) {
       pollDelay = Math.min(Math.round(pollDelay * 1.2), POLL_MAX);
+      if (!trusted && !(trusted = s.sessionPublicId === d.session)) { polling = false; show(form); forget(); return; }
       if (handleStatus(s)) polling = false;
-    }, function () {
+      else if (hint === 'failed') { polling = false; handleStatus({ status: 'failed', failureMessage: s.failureMessage }); }
+    }, function (e) {
       pollDelay = Math.min(pollDelay * 2, POLL_MAX * 2);
+      if (e.status === 404 && sync) { polling = false; show(form); forget(); } // not a transaction of ours
     }).then(function () { inflight = false; schedulePoll(); });
   }
   // Stop while the tab is hidden; check at once when the buyer comes back.
@@ -304,17 +341,41 @@
     var st = s && s.status;
     if (st === 'succeeded' || st === 'partially_refunded' || st === 'disputed') { showPaid(s.returnUrl); return true; }
     if (st === 'failed' || st === 'canceled') {
-      wire.hidden = true; form.hidden = false;
+      show(form);
+      forget();
       showErrors([{ field: '', text: s.failureMessage || t('payment_failed') }]);
       return true;
     }
     return false;
   }
+  // show makes one of the page's steps visible: the form, the transfer, the card, the check.
+  function show(el) {
+    [form, wire, byId('card'), checking].forEach(function (x) { if (x) x.hidden = x !== el; });
+  }
+  // check shows "checking your payment" and asks for the outcome at once, then polls.
+  function check(id, redirectStatus, verified) {
+    txnId = id; sync = true; hint = redirectStatus || '';
+    trusted = verified !== false || started().indexOf(id) >= 0;
+    show(checking);
+    byId('checking-h').focus();
+    announce(t('checking_title'));
+    startPolling(true);
+  }
+  // forget drops the provider's return parameters from the address, so a reload starts afresh.
+  function forget() {
+    hint = '';
+    if (!window.history.replaceState || !/[?&]transaction=/.test(location.search)) return;
+    var q = new URLSearchParams(location.search);
+    ['transaction', 'payment_intent', 'payment_intent_client_secret', 'redirect_status'].forEach(function (k) { q.delete(k); });
+    var qs = q.toString();
+    window.history.replaceState(null, '', location.pathname + (qs ? '?' + qs : '') + location.hash);
+  }
   function safeURL(u) { return typeof u === 'string' && /^https?:\/\//i.test(u) ? u : ''; }
   function go(u) { if (safeURL(u)) window.location.assign(u); }
   function showPaid(returnUrl) {
     var url = safeURL(returnUrl), link = byId('return-link'), text;
-    form.hidden = true; wire.hidden = true; summary.hidden = true;
+    show(null); summary.hidden = true;
+    forget();
     var cancel = byId('cancel');
     if (cancel) cancel.hidden = true;
     paid.hidden = false;
@@ -346,11 +407,15 @@
   });
   // A reload while a transfer is pending resumes the page (the server rendered the instructions).
   if (txnId && d.txnMarked === 'true') startPolling();
+  // Back from the provider (3-D Secure, a bank's page): the outcome comes from the status API only.
+  if (d.returnTxn && checking) check(d.returnTxn, d.returnStatus, d.returnVerified === 'true');
 
   window.paygateCheckout = {
     onNext: function (type, fn) { nextHandlers[type] = fn; },
     onStart: function (type, fn) { starters[type] = fn; },
     api: api, money: money, t: t, announce: announce, showPaid: showPaid, startPolling: startPolling,
-    setTransaction: function (id) { txnId = id; }, buyer: buyer
+    setTransaction: function (id) { txnId = id; }, buyer: buyer,
+    load: load, show: show, check: check, create: createTransaction,
+    form: form, error: apiError
   };
 })();

@@ -77,3 +77,50 @@ func WaitPaidAndReturned(t testing.TB, b *browsertest.Browser, returnURLPart str
 func quoteCSS(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
+
+// Card is what the buyer types into the card form (Stripe's Payment Element, or the stand-in's).
+type Card struct {
+	Number, Expiry, CVC string
+}
+
+// StartCardPayment chooses the provider (by id), presses the pay button and waits until the
+// card step shows a ready Payment Element.
+func StartCardPayment(t testing.TB, b *browsertest.Browser, providerID string) {
+	t.Helper()
+	b.Eval(`(function(){var r=document.querySelector('input[name=providerId][value=`+quoteCSS(providerID)+`]');r.click();return r.checked})()`, nil)
+	b.Click("#pay-btn")
+	WaitCardForm(t, b)
+}
+
+// WaitCardForm waits until the card step is shown with its Payment Element mounted and ready
+// (the container is no longer aria-busy).
+func WaitCardForm(t testing.TB, b *browsertest.Browser) {
+	t.Helper()
+	b.WaitVisible("#card")
+	b.WaitFor(`(function(){var e=document.getElementById('payment-element');return !!e&&!e.hasAttribute('aria-busy')&&!!e.querySelector('iframe')})()`,
+		"the card form to be ready")
+}
+
+// TypeCard types a card with the keyboard, as a buyer does: from the card step's heading, Tab
+// enters the card form's first field (the number), and Tab moves on to the expiry and the
+// security code, where focus stays. The form is another origin's frame: the page cannot read it.
+func TypeCard(t testing.TB, b *browsertest.Browser, c Card) {
+	t.Helper()
+	b.Focus("#card-h")
+	b.Press(browsertest.Tab)
+	if !b.FocusedMatches("#payment-element iframe") {
+		t.Fatalf("hostedpagetest: Tab from the card heading went to %s, not into the card form", b.Focused())
+	}
+	b.TypeFocused(c.Number)
+	b.Press(browsertest.Tab)
+	b.TypeFocused(c.Expiry)
+	b.Press(browsertest.Tab)
+	b.TypeFocused(c.CVC)
+}
+
+// PayByCard types the card and presses the card step's pay button.
+func PayByCard(t testing.TB, b *browsertest.Browser, c Card) {
+	t.Helper()
+	TypeCard(t, b, c)
+	b.Click("#card-pay-btn")
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/runtimeapi"
+	"paygate.dev/pkg/stripemock"
 	"paygate.dev/pkg/tax"
 )
 
@@ -22,14 +23,22 @@ import (
 //
 //	GET  /api/v1/checkouts/{code}                the checkout (404 envelope when unknown)
 //	POST /api/v1/checkouts/{code}/tax-preview    tax by country: see Tax
-//	POST /api/v1/transactions/create             a transaction; wire providers answer wire_instructions
+//	POST /api/v1/transactions/create             a transaction; wire providers answer wire_instructions,
+//	                                             Stripe providers a PaymentIntent to confirm (next "stripe")
 //	POST /api/v1/transactions/{id}/mark-pending  the buyer says the transfer is sent
-//	GET  /api/v1/transactions/{id}/status        the status; MarkPaid flips it to succeeded
+//	GET  /api/v1/transactions/{id}/status        the status; MarkPaid flips it to succeeded, and with
+//	                                             ?sync=1 a Stripe attempt takes its PaymentIntent's outcome
+//
+// For Stripe it is also the PaymentIntents store (standin.PaymentIntents): the stand-in for
+// Stripe.js records there what the buyer did, as the stripemock.Overlay does for the real backend.
 //
 // It answers CORS preflights for any origin (like the real backend does for the frontend's).
 // Safe for concurrent use.
 type Runtime struct {
 	Server *httptest.Server
+	// PagesURL is the hosted page's base URL, for the return URL given to Stripe
+	// ({PagesURL}/checkout/{code}?transaction={id}, as the Stripe adapter builds it).
+	PagesURL string
 
 	mu        sync.Mutex
 	checkouts map[string]*entry // by short code and by session public id
@@ -37,7 +46,19 @@ type Runtime struct {
 	seq       int
 	down      bool
 	calls     []Call
+	intents   map[string]*intent // Stripe PaymentIntents by id
 }
+
+// intent is a fake PaymentIntent and what the stand-in recorded for it.
+type intent struct {
+	pi       stripemock.PaymentIntent
+	txn      string
+	failure  *stripemock.PaymentError
+	chargeID string
+}
+
+// PublishableKey is the fake's Stripe publishable key.
+const PublishableKey = "pk_test_hostedpagetest"
 
 // Call is one request the fake received.
 type Call struct {
@@ -58,7 +79,7 @@ type txn struct {
 
 // NewRuntime starts the fake; it stops at the end of the test.
 func NewRuntime(t testing.TB) *Runtime {
-	r := &Runtime{checkouts: map[string]*entry{}, txns: map[string]*txn{}}
+	r := &Runtime{checkouts: map[string]*entry{}, txns: map[string]*txn{}, intents: map[string]*intent{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.Server.Close)
 	return r
@@ -132,6 +153,57 @@ func (r *Runtime) Calls(prefix string) []Call {
 }
 
 func txnID(i int) string { return fmt.Sprintf("txn_test%04d", i) }
+
+// PaymentIntent returns a fake PaymentIntent (standin.PaymentIntents).
+func (r *Runtime) PaymentIntent(id string) (stripemock.PaymentIntent, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in := r.intents[id]
+	if in == nil {
+		return stripemock.PaymentIntent{}, false
+	}
+	return in.pi, true
+}
+
+// SetPaymentIntent records a PaymentIntent's new status (standin.PaymentIntents).
+func (r *Runtime) SetPaymentIntent(id, status, chargeID string, _ int64, _ string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if in := r.intents[id]; in != nil {
+		in.pi.Status, in.chargeID, in.failure = status, chargeID, nil
+	}
+}
+
+// FailPaymentIntent records a failed payment attempt (standin.PaymentIntents).
+func (r *Runtime) FailPaymentIntent(id string, e stripemock.PaymentError) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if in := r.intents[id]; in != nil {
+		in.pi.Status, in.failure = "requires_payment_method", &e
+	}
+}
+
+// sync applies a Stripe attempt's PaymentIntent to it, as the backend's status?sync=1 does.
+func (r *Runtime) sync(t *txn) {
+	if t.st.ProviderType != "stripe" || (t.st.Status != "initiated" && t.st.Status != "pending_provider") {
+		return
+	}
+	for _, in := range r.intents {
+		if in.txn != t.st.TransactionID {
+			continue
+		}
+		switch {
+		case in.pi.Status == "succeeded":
+			t.st.Status, t.st.CheckoutStatus = "succeeded", "completed"
+			t.st.ReturnURL = strings.ReplaceAll(t.returnURL, "{transactionId}", t.st.TransactionID)
+			t.checkout.c.Status = "completed"
+		case in.pi.Status == "processing":
+			t.st.Status = "pending_provider"
+		case in.pi.Status == "requires_payment_method" && in.failure != nil:
+			t.st.Status, t.st.FailureMessage = "failed", in.failure.Message
+		}
+	}
+}
 
 // Wire is what the fake's wire-transfer provider tells the buyer.
 var Wire = runtimeapi.WireInstructions{
@@ -286,6 +358,9 @@ func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
 			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
 			return
 		}
+		if req.URL.Query().Get("sync") == "1" {
+			r.sync(t)
+		}
 		writeJSON(w, http.StatusOK, t.st)
 	default:
 		writeErr(w, http.StatusNotFound, "ROUTE_NOT_FOUND", "no such route", "")
@@ -338,6 +413,13 @@ func (r *Runtime) create(w http.ResponseWriter, body []byte) {
 		t.st.Status, res.Status = "pending_provider", "pending_provider"
 		t.st.Wire = &wi
 		res.Next = runtimeapi.Next{Type: "wire_instructions", Wire: &wi}
+	case "stripe":
+		pi := fmt.Sprintf("pi_test%04d", r.seq)
+		in := &intent{txn: id, pi: stripemock.PaymentIntent{ID: pi, ClientSecret: stripemock.ClientSecret(pi), Amount: p.TotalGross,
+			Currency: strings.ToLower(e.c.Currency), Status: "requires_payment_method"}}
+		r.intents[pi] = in
+		res.Next = runtimeapi.Next{Type: "stripe", Stripe: &runtimeapi.StripeNext{ClientSecret: in.pi.ClientSecret, PublishableKey: PublishableKey,
+			ReturnURL: strings.TrimRight(r.PagesURL, "/") + "/checkout/" + e.c.ShortCode + "?transaction=" + id}}
 	default:
 		res.Next = runtimeapi.Next{Type: prov.Type} // not handled by the page yet
 	}
