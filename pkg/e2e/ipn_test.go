@@ -93,9 +93,15 @@ func (m *wooMerchant) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if len(m.accepted) > 0 && payload["eventVersion"].(float64) <= m.accepted[len(m.accepted)-1]["eventVersion"].(float64) {
-			http.Error(w, "stale event", http.StatusConflict)
-			return
+		// Versions increase per transaction (another attempt of the order starts its own).
+		for i := len(m.accepted) - 1; i >= 0; i-- {
+			if m.accepted[i]["id"] == payload["id"] {
+				if payload["eventVersion"].(float64) <= m.accepted[i]["eventVersion"].(float64) {
+					http.Error(w, "stale event", http.StatusConflict)
+					return
+				}
+				break
+			}
 		}
 	}
 	if m.failFirst > 0 && payload["status"] == float64(1) {

@@ -182,7 +182,10 @@ type CreateTransactionResponse struct {
 
 // TransactionStatus answers GET /api/v1/transactions/{id}/status (and mark-pending, cancel).
 type TransactionStatus struct {
-	TransactionID      string            `json:"transactionId"`
+	TransactionID string `json:"transactionId"`
+	// SessionPublicID is the checkout the transaction belongs to: a page only believes a
+	// transaction id (from its address bar) that belongs to its own checkout.
+	SessionPublicID    string            `json:"sessionPublicId"`
 	Status             string            `json:"status"`
 	CheckoutStatus     string            `json:"checkoutStatus"`
 	ProviderType       string            `json:"providerType"`

@@ -225,7 +225,7 @@ func (s *Server) cancel(c echo.Context) error {
 // return URL once the buyer may go back to the shop.
 func (s *Server) statusView(ctx context.Context, rt *platform.RuntimeTransaction) (*runtimeapi.TransactionStatus, error) {
 	t, ch := rt.Transaction, rt.Checkout
-	v := &runtimeapi.TransactionStatus{TransactionID: t.ID, Status: string(t.Status), CheckoutStatus: string(ch.EffectiveStatus(s.svc.Now())),
+	v := &runtimeapi.TransactionStatus{TransactionID: t.ID, SessionPublicID: ch.SessionPublicID, Status: string(t.Status), CheckoutStatus: string(ch.EffectiveStatus(s.svc.Now())),
 		ProviderType: string(t.ProviderType), Amount: t.GrossAmount, Currency: t.Currency, BuyerMarkedPending: t.BuyerMarkedPending != nil,
 		FailureMessage: t.FailureMessage}
 	if t.ProviderType == domain.ProviderWireTransfer && t.Status.Open() && t.PaymentReference != nil {

@@ -31,10 +31,11 @@ func (s *Store) ListCheckoutEvents(ctx context.Context, orgID, checkoutID string
 	return out, translate(err, "events")
 }
 
-// ListTransactionEvents returns a transaction's events in version order.
+// ListTransactionEvents returns a transaction's events in the order they happened (status
+// changes carry increasing versions; other events, such as refunds, have version 0).
 func (s *Store) ListTransactionEvents(ctx context.Context, orgID, txnID string) ([]domain.Event, error) {
 	var out []domain.Event
-	err := s.q(ctx).Where("organization_id = ? AND transaction_id = ?", orgID, txnID).Order("version, occurred_at, id").Limit(1000).Find(&out).Error
+	err := s.q(ctx).Where("organization_id = ? AND transaction_id = ?", orgID, txnID).Order("occurred_at, id").Limit(1000).Find(&out).Error
 	return out, translate(err, "events")
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX transactions_org_created_idx;
+DROP INDEX transactions_org_succeeded_idx;
