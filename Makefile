@@ -56,6 +56,7 @@ lint: ## gofmt, go vet, and the architecture rules (no AutoMigrate, no float mon
 
 bench: tools ## Benchmarks: checkout creation over HTTP vs pgbench on PostgreSQL, hosted page render (p50/p99)
 	PATH="$(TOOLS)/bin:$$PATH" $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m paygate.dev/pkg/bench/...
+	$(GO) test -run '^$$' -bench 'HostedPage' -benchtime 2000x paygate.dev/pkg/hostedpage
 
 clean: ## Remove built binaries and tools (keeps the development database in ./var)
 	rm -rf $(BIN) $(TOOLS)

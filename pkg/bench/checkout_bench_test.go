@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -165,4 +166,65 @@ func runPgbench(b *testing.B, s *store.Store, org, site string) float64 {
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
 	return tps
+}
+
+// BenchmarkHostedPageFullStack renders the hosted checkout page through the real main frontend
+// and main backend on PostgreSQL (the frontend reads the checkout over the runtime API), at
+// fixed concurrency for a fixed time, and reports requests/s and p50/p99 latency.
+func BenchmarkHostedPageFullStack(b *testing.B) {
+	s := storetest.Fresh(b, store.Postgres)
+	if _, err := s.Migrate(context.Background(), -1); err != nil {
+		b.Fatal(err)
+	}
+	env := apptest.Start(b, s, apptest.Options{RateLimit: 1_000_000, MainBackend: func(c *config.MainBackend) { c.RateLimit = 1_000_000 }})
+	tn := env.NewTenant(b)
+	co := apptest.Do(b, http.MethodPost, env.AdminURL+"/v1/checkouts/"+tn.Site.ID+"/create", tn.TestKey, map[string]any{
+		"amount": 4497, "currency": "EUR", "externalReference": "page-bench",
+		"items": []map[string]any{{"name": "Item A", "quantity": 3, "unitPrice": 1499, "itemType": "goods"}}}).JSON(b)
+	url := co["paymentUrl"].(string)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 30 * time.Second}
+	get := func() {
+		res, err := client.Get(url)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Errorf("status %d", res.StatusCode)
+		}
+	}
+	for i := 0; i < 50; i++ {
+		get()
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(duration / 2)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				get()
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p99 := lat[len(lat)*50/100], lat[len(lat)*99/100]
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "pages/s")
+	b.ReportMetric(ms(p50), "p50_ms")
+	b.ReportMetric(ms(p99), "p99_ms")
+	fmt.Printf("\nhosted page through frontend + backend (concurrency %d, %s, PostgreSQL): %.0f pages/s, p50 %.2f ms, p99 %.2f ms\n\n",
+		concurrency, duration/2, float64(len(lat))/elapsed.Seconds(), ms(p50), ms(p99))
 }
