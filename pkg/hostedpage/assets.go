@@ -30,9 +30,10 @@ type assets struct {
 }
 
 // AssetURLs are the hashed URLs the layout links to. StripeFlow is the card flow, which the
-// page's script loads only when the buyer pays with a Stripe provider.
+// page's script loads only when the buyer pays with a Stripe provider; GoCardlessFlow is the
+// bank-payment flow, loaded only when the buyer pays with GoCardless or comes back from it.
 type AssetURLs struct {
-	CSS, JS, Icon, StripeFlow string
+	CSS, JS, Icon, StripeFlow, GoCardlessFlow string
 }
 
 // loadAssets reads static/*, hashes and pre-compresses every file. It fails when a file the
@@ -73,7 +74,7 @@ func loadAssets(files fs.FS) (*assets, error) {
 		a.byName[e.Name()] = as
 		a.byFile[file] = as
 	}
-	for _, need := range []string{"app.css", "app.js", "favicon.svg", "pay-stripe.js"} {
+	for _, need := range []string{"app.css", "app.js", "favicon.svg", "pay-stripe.js", "pay-gocardless.js"} {
 		if a.byName[need] == nil {
 			return nil, fmt.Errorf("static/%s is missing", need)
 		}
@@ -83,5 +84,5 @@ func loadAssets(files fs.FS) (*assets, error) {
 
 func (a *assets) urls() AssetURLs {
 	return AssetURLs{CSS: a.byName["app.css"].url, JS: a.byName["app.js"].url, Icon: a.byName["favicon.svg"].url,
-		StripeFlow: a.byName["pay-stripe.js"].url}
+		StripeFlow: a.byName["pay-stripe.js"].url, GoCardlessFlow: a.byName["pay-gocardless.js"].url}
 }

@@ -17,6 +17,20 @@
 // Stripe's redirect_status is used only to stop waiting on a failure, never as proof of payment.
 // A declined card leaves a failed attempt and starts a new one with a fresh Payment Element.
 //
+// Bank payments (a GoCardless provider): paying loads static/pay-gocardless.js, which asks the
+// runtime API for the attempt's billing request (POST /api/v1/billing-requests/create, with the
+// billing details; an open attempt is resumed, so paying again after pressing back returns to
+// the same authorisation page) and sends the whole tab to GoCardless's authorisation page — a
+// top-level navigation, so the policy below needs nothing of GoCardless's. GoCardless sends the
+// buyer back with ?transaction={id}&gocardless=return: the page records that the buyer finished
+// (…/mark-pending), says that the bank payment takes 1–3 working days and that the shop will be
+// told, and polls …/status?sync=1 until it succeeded (the paid step and the shop's return URL)
+// or failed (the reason and the payment methods again). With &gocardless=exit the attempt is
+// cancelled (…/cancel) and the methods are shown with a short notice. An id from the address is
+// acted on only when this tab started the attempt, when it is the checkout's own latest attempt,
+// or when the status API says it belongs to this checkout (sessionPublicId); leaving cancels
+// only an attempt not yet authorised.
+//
 // What the package guarantees:
 //
 //   - Everything merchant-supplied is escaped by html/template; logos are shown only from https

@@ -197,7 +197,8 @@ var txnIDRE = regexp.MustCompile(`^txn_[A-Za-z0-9]{1,64}$`)
 
 // returnOf is the attempt whose outcome the page checks as soon as it loads: the transaction a
 // provider sent the buyer back with (?transaction=, the return URL the Stripe adapter gives
-// Stripe), or a card payment still processing at Stripe. Stripe's redirect_status is passed on
+// Stripe; GoCardless's flow adds gocardless=return after authorising, gocardless=exit when the
+// buyer left it), or a card or GoCardless payment still processing at the provider. Stripe's redirect_status is passed on
 // as a hint that the attempt failed, never as proof of success: only the status API says paid.
 //
 // Anyone can put any transaction id in a link, and the status API answers for any id: the
@@ -211,10 +212,18 @@ func returnOf(c echo.Context, co *runtimeapi.Checkout) *returnView {
 		if c.QueryParam("redirect_status") == "failed" {
 			r.Status = "failed"
 		}
+		if g := c.QueryParam("gocardless"); g == gcReturn || g == gcExit {
+			r.GoCardless = g
+		}
 		return r
 	}
-	if own != nil && own.ProviderType == "stripe" && own.Status == "pending_provider" {
-		return &returnView{TxnID: own.TransactionID, Verified: true}
+	if own != nil && own.Status == "pending_provider" {
+		switch own.ProviderType {
+		case "stripe":
+			return &returnView{TxnID: own.TransactionID, Verified: true}
+		case "gocardless":
+			return &returnView{TxnID: own.TransactionID, Verified: true, GoCardless: gcPending}
+		}
 	}
 	return nil
 }
@@ -225,11 +234,16 @@ var stripeReturnParams = []string{"payment_intent", "payment_intent_client_secre
 // offersStripe reports whether the page may load Stripe.js: a Stripe provider is offered and
 // Stripe.js is configured.
 func (s *Server) offersStripe(co *runtimeapi.Checkout) bool {
-	if s.stripe == "" || co == nil {
+	return s.stripe != "" && offers(co, "stripe")
+}
+
+// offers reports whether the checkout offers a provider of a type.
+func offers(co *runtimeapi.Checkout, typ string) bool {
+	if co == nil {
 		return false
 	}
 	for _, pr := range co.Providers {
-		if pr.Type == "stripe" {
+		if pr.Type == typ {
 			return true
 		}
 	}
@@ -311,6 +325,9 @@ func (s *Server) renderCheckout(c echo.Context, base page, co *runtimeapi.Checko
 	p := s.buildCheckoutPage(base, co)
 	if ret != nil {
 		p.Return, p.Txn, p.Wire = ret, nil, nil
+		if ret.GoCardless != "" && p.GoCardless == nil { // back from GoCardless, no longer offered
+			p.GoCardless = &gcView{Flow: base.Assets.GoCardlessFlow}
+		}
 	}
 	return s.render(c, http.StatusOK, "checkout", p, s.csp(co, true))
 }

@@ -31,6 +31,10 @@ var clientKeys = []string{
 // outcome; they are sent (in data-i18n-card) only on pages that have those steps.
 var cardKeys = []string{"card_loading", "card_ready", "card_load_failed", "card_retry", "checking_title"}
 
+// gcKeys are the messages of the GoCardless flow (pay-gocardless.js); they are sent (in
+// data-i18n-gc) only on pages that offer GoCardless or that the buyer reached back from it.
+var gcKeys = []string{"gc_redirecting"}
+
 // Country is one entry of the country select.
 type Country struct {
 	Code string
@@ -50,6 +54,7 @@ type Locale struct {
 	options   []string // <option> elements of the country select, escaped once at start-up
 	client    string   // JSON of the client messages
 	card      string   // JSON of the card flow's messages
+	gc        string   // JSON of the GoCardless flow's messages
 }
 
 // T returns the message for key with {name} placeholders replaced by the value that follows
@@ -109,6 +114,9 @@ func (l *Locale) ClientMessages() string { return l.client }
 
 // CardMessages is the JSON object of the messages of the card flow and of checking a payment.
 func (l *Locale) CardMessages() string { return l.card }
+
+// GoCardlessMessages is the JSON object of the messages of the GoCardless flow.
+func (l *Locale) GoCardlessMessages() string { return l.gc }
 
 // Has reports whether the locale defines key.
 func (l *Locale) Has(key string) bool { _, ok := l.msgs[key]; return ok }
@@ -193,6 +201,9 @@ func loadLocale(files fs.FS, code string) (*Locale, error) {
 		return nil, err
 	}
 	if l.card, err = messagesJSON(l.msgs, cardKeys); err != nil {
+		return nil, err
+	}
+	if l.gc, err = messagesJSON(l.msgs, gcKeys); err != nil {
 		return nil, err
 	}
 	return l, nil

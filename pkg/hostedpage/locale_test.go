@@ -104,12 +104,12 @@ func templateKeys(t *testing.T) []string {
 	return out
 }
 
-// scriptKeys finds the literal keys the page's scripts (app.js, and the card flow it loads)
-// pass to t('...').
+// scriptKeys finds the literal keys the page's scripts (app.js, and the card and GoCardless
+// flows it loads) pass to t('...').
 func scriptKeys(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, f := range []string{"static/app.js", "static/pay-stripe.js"} {
+	for _, f := range []string{"static/app.js", "static/pay-stripe.js", "static/pay-gocardless.js"} {
 		js, err := fs.ReadFile(frontend.Hosted(), f)
 		require.NoError(t, err)
 		for _, m := range regexp.MustCompile(`\bt\('([a-z_]+)'`).FindAllStringSubmatch(string(js), -1) {
@@ -162,8 +162,9 @@ func TestLocales(t *testing.T) {
 			}
 		})
 		t.Run("SendsTheScriptEveryKeyItUses/"+lang, func(t *testing.T) {
-			// Pages with the card and "checking your payment" steps also get CardMessages.
-			sent := l.ClientMessages() + l.CardMessages()
+			// Pages with the card and "checking your payment" steps also get CardMessages, and
+			// pages with the GoCardless flow GoCardlessMessages.
+			sent := l.ClientMessages() + l.CardMessages() + l.GoCardlessMessages()
 			for _, k := range sk {
 				if strings.HasSuffix(k, "_") { // a prefix: t('treatment_' + treatment)
 					for _, dk := range dynamicKeys {

@@ -66,11 +66,21 @@ type checkoutPage struct {
 	Txn             *txnView
 	Wire            *wireView
 	Card            *cardView   // set when a Stripe provider is offered
+	GoCardless      *gcView     // set when a GoCardless provider is offered or the buyer is back from GoCardless
 	Return          *returnView // set when the page checks an attempt's outcome on load
 }
 
 // CardUI reports whether the page has the card and "checking your payment" steps.
 func (p *checkoutPage) CardUI() bool { return p.Card != nil || p.Return != nil }
+
+// Checking reports whether the page opens on "checking your payment": back from a provider, or
+// reloaded while a provider is still processing the payment. A buyer who left GoCardless's
+// pages without paying sees the form at once.
+func (p *checkoutPage) Checking() bool { return p.Return != nil && p.Return.GoCardless != gcExit }
+
+// FormHidden reports whether the payment form starts hidden: a transfer is pending, or the
+// page checks an attempt's outcome first.
+func (p *checkoutPage) FormHidden() bool { return p.Txn != nil || p.Checking() }
 
 // cardView is what the card flow needs: where Stripe.js and our flow script are, and the colour
 // the Payment Element uses for focus and selection (the brand colour, darkened where needed to
@@ -79,11 +89,24 @@ type cardView struct {
 	StripeJS, Flow, Color string
 }
 
+// gcView is what the GoCardless flow needs: where its script is.
+type gcView struct {
+	Flow string
+}
+
+// What the page does with a GoCardless attempt on load (returnView.GoCardless).
+const (
+	gcReturn  = "return"  // back from GoCardless's pages after authorising (?gocardless=return)
+	gcExit    = "exit"    // left GoCardless's pages without paying (?gocardless=exit)
+	gcPending = "pending" // a reload while GoCardless processes the payment
+)
+
 // returnView is an attempt whose outcome the page checks on load.
 type returnView struct {
-	TxnID    string
-	Status   string // "failed" when the provider's redirect said so, else ""
-	Verified bool   // the checkout's own latest attempt (not only an id from the address)
+	TxnID      string
+	Status     string // "failed" when the provider's redirect said so, else ""
+	Verified   bool   // the checkout's own latest attempt (not only an id from the address)
+	GoCardless string // gcReturn, gcExit or gcPending for a GoCardless attempt, else ""
 }
 
 type itemView struct {
@@ -309,6 +332,9 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 	p.Country = country
 	if s.offersStripe(c) {
 		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}
+	}
+	if offers(c, "gocardless") {
+		p.GoCardless = &gcView{Flow: base.Assets.GoCardlessFlow}
 	}
 
 	// A reload while a transfer is pending shows the instructions again.

@@ -86,6 +86,28 @@ func TestCardPageWeightBudget(t *testing.T) {
 	}
 }
 
+// TestGoCardlessPageWeightBudget: a page offering bank transfer and GoCardless, once the buyer
+// pays with GoCardless (the page then loads pay-gocardless.js), stays within the card page's
+// budget. GoCardless's own pages are another site's: not counted.
+func TestGoCardlessPageWeightBudget(t *testing.T) {
+	t.Parallel()
+	e, s := newPages(t, fixtureRuntime(t, checkout("weight003", func(c *runtimeapi.Checkout) {
+		c.Providers = []runtimeapi.Provider{c.Providers[0], {ID: "prov_gc", Type: "gocardless", Name: "Bank payment"}}
+		for i := 0; i < 5; i++ {
+			c.Items = append(c.Items, runtimeapi.Item{Name: "Replacement battery pack", Description: "18 V, 4 Ah, fits every Acme cordless tool", Quantity: 3, UnitPrice: 4999, Total: 14997, ItemType: "goods"})
+		}
+		c.Tax = hostedpagetest.Tax(*c, "DE", "")
+	})))
+	flow, _ := get(t, e, s.AssetURLs().GoCardlessFlow)
+	require.Equal(t, http.StatusOK, flow.Code)
+	for _, lang := range []string{"en", "de", "fr", "es", "it", "nl", "pl"} {
+		html, css, js := pageWeight(t, e, "/checkout/weight003?lang="+lang)
+		total := html + css + js + flow.Body.Len()
+		t.Logf("%s: HTML %d + CSS %d + JS %d + GoCardless flow %d = %d bytes (budget %d)", lang, html, css, js, flow.Body.Len(), total, cardPageBudget)
+		require.LessOrEqual(t, total, cardPageBudget, "%s GoCardless page weighs %d bytes", lang, total)
+	}
+}
+
 // BenchmarkHostedPageRender measures GET /checkout/{code} end to end in process: the call to a
 // fake runtime API over loopback, language choice, view building, template execution and
 // headers. It reports the median and 99th percentile of the request latency.

@@ -1,7 +1,8 @@
 /* Hosted checkout page: live tax preview, paying, wire-transfer instructions, status polling.
    Talks to the main backend's runtime API (data-backend) directly; no inline script, no eval.
    Provider flows plug in through window.paygateCheckout.onNext(type, fn) and .onStart(type, fn);
-   a flow that only some pages need lives in its own file, loaded on first use (data-stripe-flow). */
+   a flow that only some pages need lives in its own file, loaded on first use (data-stripe-flow,
+   data-gc-flow). */
 (function () {
   'use strict';
   var root = document.getElementById('checkout');
@@ -218,17 +219,18 @@
       document.head.appendChild(s);
     }));
   }
-  // lazy stands in for a flow until its file has registered the real handler.
-  function lazy(type, src) {
+  // lazy stands in for a flow (in tbl) until its file has registered the real one.
+  function lazy(tbl, type, src) {
     var self = function (res) {
       return load(src).then(function () {
-        if (nextHandlers[type] === self) throw { body: { message: t('method_unavailable') } };
-        return nextHandlers[type](res);
+        if (tbl[type] === self) throw { body: { message: t('method_unavailable') } };
+        return tbl[type](res);
       }, function () { throw { status: 0, body: { message: t('network_error') } }; });
     };
     return self;
   }
-  if (d.stripeFlow) nextHandlers.stripe = lazy('stripe', d.stripeFlow);
+  if (d.stripeFlow) nextHandlers.stripe = lazy(nextHandlers, 'stripe', d.stripeFlow);
+  if (d.gcFlow) starters.gocardless = lazy(starters, 'gocardless', d.gcFlow);
   function createTransaction(providerId) {
     return api('POST', '/api/v1/transactions/create',
       { sessionPublicId: d.session, providerId: providerId, billingAddress: buyer() })
@@ -350,15 +352,18 @@
   }
   // show makes one of the page's steps visible: the form, the transfer, the card, the check.
   function show(el) {
-    [form, wire, byId('card'), checking].forEach(function (x) { if (x) x.hidden = x !== el; });
+    [form, wire, byId('card'), checking, byId('gc')].forEach(function (x) { if (x) x.hidden = x !== el; });
   }
-  // check shows "checking your payment" and asks for the outcome at once, then polls.
-  function check(id, redirectStatus, verified) {
+  // check shows "checking your payment" (unless quiet: the caller shows its own step) and asks
+  // for the outcome at once, then polls.
+  function check(id, redirectStatus, verified, quiet) {
     txnId = id; sync = true; hint = redirectStatus || '';
     trusted = verified !== false || started().indexOf(id) >= 0;
-    show(checking);
-    byId('checking-h').focus();
-    announce(t('checking_title'));
+    if (!quiet) {
+      show(checking);
+      byId('checking-h').focus();
+      announce(t('checking_title'));
+    }
     startPolling(true);
   }
   // forget drops the provider's return parameters from the address, so a reload starts afresh.
@@ -366,7 +371,7 @@
     hint = '';
     if (!window.history.replaceState || !/[?&]transaction=/.test(location.search)) return;
     var q = new URLSearchParams(location.search);
-    ['transaction', 'payment_intent', 'payment_intent_client_secret', 'redirect_status'].forEach(function (k) { q.delete(k); });
+    ['transaction', 'gocardless', 'payment_intent', 'payment_intent_client_secret', 'redirect_status'].forEach(function (k) { q.delete(k); });
     var qs = q.toString();
     window.history.replaceState(null, '', location.pathname + (qs ? '?' + qs : '') + location.hash);
   }
@@ -408,7 +413,9 @@
   // A reload while a transfer is pending resumes the page (the server rendered the instructions).
   if (txnId && d.txnMarked === 'true') startPolling();
   // Back from the provider (3-D Secure, a bank's page): the outcome comes from the status API only.
-  if (d.returnTxn && checking) check(d.returnTxn, d.returnStatus, d.returnVerified === 'true');
+  // GoCardless's flow (data-gc-return) handles its returns itself.
+  if (d.gcReturn) load(d.gcFlow).catch(function () { show(form); });
+  else if (d.returnTxn && checking) check(d.returnTxn, d.returnStatus, d.returnVerified === 'true');
 
   window.paygateCheckout = {
     onNext: function (type, fn) { nextHandlers[type] = fn; },
@@ -416,6 +423,6 @@
     api: api, money: money, t: t, announce: announce, showPaid: showPaid, startPolling: startPolling,
     setTransaction: function (id) { txnId = id; }, buyer: buyer,
     load: load, show: show, check: check, create: createTransaction,
-    form: form, error: apiError
+    form: form, error: apiError, busy: setBusy, remember: remember, started: started, forget: forget
   };
 })();

@@ -124,3 +124,42 @@ func PayByCard(t testing.TB, b *browsertest.Browser, c Card) {
 	TypeCard(t, b, c)
 	b.Click("#card-pay-btn")
 }
+
+// PayByGoCardless chooses the provider (by id), presses the pay button and waits until the tab
+// is on GoCardless's authorisation page (gcfake's, or the fake runtime's stand-in: both have
+// #gc-pay and #gc-exit).
+func PayByGoCardless(t testing.TB, b *browsertest.Browser, providerID string) {
+	t.Helper()
+	b.Eval(`(function(){var r=document.querySelector('input[name=providerId][value=`+quoteCSS(providerID)+`]');r.click();return r.checked})()`, nil)
+	b.Click("#pay-btn")
+	WaitGoCardlessPage(t, b)
+}
+
+// WaitGoCardlessPage waits until the tab shows GoCardless's authorisation page.
+func WaitGoCardlessPage(t testing.TB, b *browsertest.Browser) {
+	t.Helper()
+	b.WaitFor(`!!document.getElementById('gc-pay')&&!!document.getElementById('gc-exit')`, "GoCardless's authorisation page")
+}
+
+// AuthoriseAtGoCardless presses #gc-pay on GoCardless's authorisation page and waits until the
+// hosted page, back from GoCardless, says that the bank payment is being processed.
+func AuthoriseAtGoCardless(t testing.TB, b *browsertest.Browser) {
+	t.Helper()
+	b.Click("#gc-pay")
+	WaitGoCardlessPending(t, b)
+}
+
+// WaitGoCardlessPending waits for the hosted page's "your bank payment is being processed" step.
+func WaitGoCardlessPending(t testing.TB, b *browsertest.Browser) {
+	t.Helper()
+	b.WaitVisible("#gc")
+}
+
+// LeaveGoCardless follows #gc-exit on GoCardless's authorisation page and waits until the
+// hosted page shows the payment methods again with the "you left GoCardless" notice.
+func LeaveGoCardless(t testing.TB, b *browsertest.Browser) {
+	t.Helper()
+	b.Click("#gc-exit")
+	b.WaitVisible("#gc-left")
+	b.WaitVisible("#pay-form")
+}

@@ -1,11 +1,13 @@
 // Package hostedpagetest provides an in-test fake of the main backend's runtime API for the
-// hosted page (handler, browser and benchmark tests), sample checkouts, and the buyer's
-// wire-transfer flow as reusable browser steps.
+// hosted page (handler, browser and benchmark tests) with a stand-in for GoCardless's
+// authorisation page, sample checkouts, and the buyer's wire-transfer, card and GoCardless flows
+// as reusable browser steps.
 package hostedpagetest
 
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,13 +26,24 @@ import (
 //	GET  /api/v1/checkouts/{code}                the checkout (404 envelope when unknown)
 //	POST /api/v1/checkouts/{code}/tax-preview    tax by country: see Tax
 //	POST /api/v1/transactions/create             a transaction; wire providers answer wire_instructions,
-//	                                             Stripe providers a PaymentIntent to confirm (next "stripe")
-//	POST /api/v1/transactions/{id}/mark-pending  the buyer says the transfer is sent
+//	                                             Stripe providers a PaymentIntent to confirm (next "stripe"),
+//	                                             GoCardless providers a redirect to the authorisation page
+//	POST /api/v1/billing-requests/create         a GoCardless attempt (or the checkout's open one) and
+//	                                             where to authorise it: {transactionId, authorisationUrl}
+//	POST /api/v1/transactions/{id}/mark-pending  the buyer says the transfer is sent (or GoCardless is done)
+//	POST /api/v1/transactions/{id}/cancel        the buyer abandons the attempt
 //	GET  /api/v1/transactions/{id}/status        the status; MarkPaid flips it to succeeded, and with
 //	                                             ?sync=1 a Stripe attempt takes its PaymentIntent's outcome
+//	                                             and an authorised GoCardless attempt becomes pending_provider
 //
 // For Stripe it is also the PaymentIntents store (standin.PaymentIntents): the stand-in for
 // Stripe.js records there what the buyer did, as the stripemock.Overlay does for the real backend.
+//
+// For GoCardless it also serves a stand-in of the authorisation page, with the ids gcfake's has:
+//
+//	GET  /gocardless/flow/{transaction id}       #gc-pay (a form) and #gc-exit (a link)
+//	POST /gocardless/flow/{transaction id}/pay   authorises the attempt; 303 to the page's ?…&gocardless=return
+//	GET  /gocardless/flow/{transaction id}/exit  303 to the page's ?…&gocardless=exit
 //
 // It answers CORS preflights for any origin (like the real backend does for the frontend's).
 // Safe for concurrent use.
@@ -72,9 +85,11 @@ type entry struct {
 }
 
 type txn struct {
-	st        runtimeapi.TransactionStatus
-	checkout  *entry
-	returnURL string
+	st         runtimeapi.TransactionStatus
+	checkout   *entry
+	returnURL  string
+	providerID string
+	authorised bool // a GoCardless attempt the buyer authorised on the authorisation page
 }
 
 // NewRuntime starts the fake; it stops at the end of the test.
@@ -125,6 +140,20 @@ func (r *Runtime) MarkPaid(id string) {
 	t.st.ReturnURL = strings.ReplaceAll(t.returnURL, "{transactionId}", id)
 	t.checkout.c.Status = "completed"
 }
+
+// MarkFailed fails a transaction with a message (a bank payment that did not go through).
+func (r *Runtime) MarkFailed(id, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.txns[id]
+	if t == nil {
+		panic("hostedpagetest: no transaction " + id)
+	}
+	t.st.Status, t.st.FailureMessage, t.st.ReturnURL = "failed", message, ""
+}
+
+// GoCardlessFlowURL is the stand-in authorisation page of a GoCardless attempt.
+func (r *Runtime) GoCardlessFlowURL(id string) string { return r.Server.URL + "/gocardless/flow/" + id }
 
 // Transactions lists the transactions created so far, oldest first.
 func (r *Runtime) Transactions() []runtimeapi.TransactionStatus {
@@ -185,7 +214,16 @@ func (r *Runtime) FailPaymentIntent(id string, e stripemock.PaymentError) {
 
 // sync applies a Stripe attempt's PaymentIntent to it, as the backend's status?sync=1 does.
 func (r *Runtime) sync(t *txn) {
-	if t.st.ProviderType != "stripe" || (t.st.Status != "initiated" && t.st.Status != "pending_provider") {
+	if t.st.Status != "initiated" && t.st.Status != "pending_provider" {
+		return
+	}
+	if t.st.ProviderType == "gocardless" {
+		if t.authorised {
+			t.pending()
+		}
+		return
+	}
+	if t.st.ProviderType != "stripe" {
 		return
 	}
 	for _, in := range r.intents {
@@ -306,6 +344,10 @@ func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, Call{Method: req.Method, Path: req.URL.Path, Body: string(body)})
+	if strings.HasPrefix(req.URL.Path, "/gocardless/flow/") {
+		r.serveFlow(w, req)
+		return
+	}
 	if r.down {
 		writeErr(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the database is down", "")
 		return
@@ -319,8 +361,8 @@ func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		c := e.c
-		for i := r.seq; i >= 1; i-- { // the latest pending or paid attempt, for a reload
-			if t := r.txns[txnID(i)]; t != nil && t.checkout == e && t.st.Status != "failed" && t.st.Status != "canceled" {
+		for i := r.seq; i >= 1; i-- { // the latest pending or paid attempt, for a reload (as the backend does)
+			if t := r.txns[txnID(i)]; t != nil && t.checkout == e && t.st.Status != "initiated" && t.st.Status != "failed" && t.st.Status != "canceled" {
 				st := t.st
 				c.Transaction = &st
 				break
@@ -347,11 +389,32 @@ func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
 			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
 			return
 		}
-		if t.st.Status == "initiated" {
-			t.st.Status = "pending_provider"
+		switch {
+		case t.st.Status == "initiated":
+			t.pending()
+		case t.st.Status == "failed" || t.st.Status == "canceled":
+			writeErr(w, http.StatusConflict, "INVALID_STATE", "the payment is "+t.st.Status, "")
+			return
 		}
 		t.st.BuyerMarkedPending = true
 		writeJSON(w, http.StatusOK, t.st)
+	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "cancel" && req.Method == http.MethodPost:
+		t := r.txns[parts[1]]
+		if t == nil {
+			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
+			return
+		}
+		switch t.st.Status {
+		case "initiated", "pending_provider":
+			t.st.Status, t.st.FailureMessage, t.st.ReturnURL = "canceled", "cancelled by the buyer", ""
+		case "canceled":
+		default:
+			writeErr(w, http.StatusConflict, "INVALID_STATE", "the payment is "+t.st.Status+" and cannot be cancelled", "")
+			return
+		}
+		writeJSON(w, http.StatusOK, t.st)
+	case len(parts) == 2 && parts[0] == "billing-requests" && parts[1] == "create" && req.Method == http.MethodPost:
+		r.billingRequest(w, body)
 	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "status" && req.Method == http.MethodGet:
 		t := r.txns[parts[1]]
 		if t == nil {
@@ -367,42 +430,67 @@ func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// open validates a request to start paying and returns the checkout and the provider; it has
+// answered the error when they are nil.
+func (r *Runtime) open(w http.ResponseWriter, session, providerID string, billing runtimeapi.BuyerAddress) (*entry, *runtimeapi.Provider) {
+	e := r.checkouts[session]
+	if e == nil || e.c.Status != "open" {
+		writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
+		return nil, nil
+	}
+	var prov *runtimeapi.Provider
+	for i := range e.c.Providers {
+		if e.c.Providers[i].ID == providerID {
+			prov = &e.c.Providers[i]
+		}
+	}
+	if prov == nil {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "providerId is not offered on this checkout", "providerId")
+		return nil, nil
+	}
+	if !strings.Contains(billing.Email, "@") || strings.HasSuffix(billing.Email, "@invalid.test") {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.email is not a deliverable address", "billingAddress.email")
+		return nil, nil
+	}
+	if len(billing.Country) != 2 {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.country is required", "billingAddress.country")
+		return nil, nil
+	}
+	return e, prov
+}
+
+// newTxn records a new attempt with the authoritative tax.
+func (r *Runtime) newTxn(e *entry, prov *runtimeapi.Provider, billing runtimeapi.BuyerAddress) (*txn, runtimeapi.TaxPreview) {
+	r.seq++
+	id := txnID(r.seq)
+	p := Tax(e.c, billing.Country, billing.VATID)
+	t := &txn{checkout: e, returnURL: e.returnURL, providerID: prov.ID, st: runtimeapi.TransactionStatus{
+		TransactionID: id, SessionPublicID: e.c.SessionPublicID, Status: "initiated", CheckoutStatus: "open", ProviderType: prov.Type,
+		Amount: p.TotalGross, Currency: e.c.Currency,
+	}}
+	r.txns[id] = t
+	return t, p
+}
+
+// pending moves an attempt to pending_provider; like the real backend, the status then carries
+// the return URL (the buyer may go back to the shop while the provider works).
+func (t *txn) pending() {
+	t.st.Status = "pending_provider"
+	t.st.ReturnURL = strings.ReplaceAll(t.returnURL, "{transactionId}", t.st.TransactionID)
+}
+
 func (r *Runtime) create(w http.ResponseWriter, body []byte) {
 	var in runtimeapi.CreateTransactionRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "send JSON", "")
 		return
 	}
-	e := r.checkouts[in.SessionPublicID]
-	if e == nil || e.c.Status != "open" {
-		writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
+	e, prov := r.open(w, in.SessionPublicID, in.ProviderID, in.BillingAddress)
+	if e == nil {
 		return
 	}
-	var prov *runtimeapi.Provider
-	for i := range e.c.Providers {
-		if e.c.Providers[i].ID == in.ProviderID {
-			prov = &e.c.Providers[i]
-		}
-	}
-	if prov == nil {
-		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "providerId is not offered on this checkout", "providerId")
-		return
-	}
-	if !strings.Contains(in.BillingAddress.Email, "@") || strings.HasSuffix(in.BillingAddress.Email, "@invalid.test") {
-		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.email is not a deliverable address", "billingAddress.email")
-		return
-	}
-	if len(in.BillingAddress.Country) != 2 {
-		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.country is required", "billingAddress.country")
-		return
-	}
-	r.seq++
-	id := txnID(r.seq)
-	p := Tax(e.c, in.BillingAddress.Country, in.BillingAddress.VATID)
-	t := &txn{checkout: e, returnURL: e.returnURL, st: runtimeapi.TransactionStatus{
-		TransactionID: id, Status: "initiated", CheckoutStatus: "open", ProviderType: prov.Type,
-		Amount: p.TotalGross, Currency: e.c.Currency,
-	}}
+	t, p := r.newTxn(e, prov, in.BillingAddress)
+	id := t.st.TransactionID
 	res := runtimeapi.CreateTransactionResponse{TransactionID: id, Status: "initiated", ProviderType: prov.Type,
 		Amount: p.TotalGross, Currency: e.c.Currency, Tax: p}
 	switch prov.Type {
@@ -419,12 +507,91 @@ func (r *Runtime) create(w http.ResponseWriter, body []byte) {
 			Currency: strings.ToLower(e.c.Currency), Status: "requires_payment_method"}}
 		r.intents[pi] = in
 		res.Next = runtimeapi.Next{Type: "stripe", Stripe: &runtimeapi.StripeNext{ClientSecret: in.pi.ClientSecret, PublishableKey: PublishableKey,
-			ReturnURL: strings.TrimRight(r.PagesURL, "/") + "/checkout/" + e.c.ShortCode + "?transaction=" + id}}
+			ReturnURL: r.pageURL(e) + "?transaction=" + id}}
+	case "gocardless":
+		res.Next = runtimeapi.Next{Type: "redirect", RedirectURL: r.GoCardlessFlowURL(id)}
 	default:
 		res.Next = runtimeapi.Next{Type: prov.Type} // not handled by the page yet
 	}
-	r.txns[id] = t
 	writeJSON(w, http.StatusOK, res)
+}
+
+func (r *Runtime) pageURL(e *entry) string {
+	return strings.TrimRight(r.PagesURL, "/") + "/checkout/" + e.c.ShortCode
+}
+
+// billingRequest is POST /api/v1/billing-requests/create: the checkout's open GoCardless attempt
+// with this provider is resumed (the same authorisation page) unless the buyer authorised it
+// already (409); otherwise a new attempt starts.
+func (r *Runtime) billingRequest(w http.ResponseWriter, body []byte) {
+	var in runtimeapi.BillingRequestRequest
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "send JSON", "")
+		return
+	}
+	e, prov := r.open(w, in.SessionPublicID, in.ProviderID, in.BillingAddress)
+	if e == nil {
+		return
+	}
+	if prov.Type != "gocardless" {
+		writeErr(w, http.StatusUnprocessableEntity, "PROVIDER_NOT_AVAILABLE", "billing requests are for GoCardless", "")
+		return
+	}
+	if in.TransactionID != "" {
+		if t := r.txns[in.TransactionID]; t == nil || t.checkout != e {
+			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
+			return
+		}
+	}
+	for i := r.seq; i >= 1; i-- {
+		t := r.txns[txnID(i)]
+		if t == nil || t.checkout != e || t.providerID != prov.ID || (t.st.Status != "initiated" && t.st.Status != "pending_provider") {
+			continue
+		}
+		if t.authorised || t.st.Status != "initiated" {
+			writeErr(w, http.StatusConflict, "INVALID_STATE", "the payment was already authorised at GoCardless; its confirmation is on its way", "")
+			return
+		}
+		writeJSON(w, http.StatusOK, runtimeapi.BillingRequestResponse{TransactionID: t.st.TransactionID, AuthorisationURL: r.GoCardlessFlowURL(t.st.TransactionID)})
+		return
+	}
+	t, _ := r.newTxn(e, prov, in.BillingAddress)
+	writeJSON(w, http.StatusOK, runtimeapi.BillingRequestResponse{TransactionID: t.st.TransactionID, AuthorisationURL: r.GoCardlessFlowURL(t.st.TransactionID)})
+}
+
+// serveFlow is the stand-in for GoCardless's authorisation page (r.mu is held).
+func (r *Runtime) serveFlow(w http.ResponseWriter, req *http.Request) {
+	id, action, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/gocardless/flow/"), "/")
+	t := r.txns[id]
+	if t == nil || t.st.ProviderType != "gocardless" {
+		http.NotFound(w, req)
+		return
+	}
+	back := r.pageURL(t.checkout) + "?transaction=" + id + "&gocardless="
+	switch {
+	case action == "" && req.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if t.st.Status != "initiated" || t.authorised {
+			fmt.Fprintf(w, `<!doctype html><link rel="icon" href="data:,"><title>All done</title><main id="gc-flow"><h1>All done</h1><p><a id="gc-continue" href="%sreturn">Continue</a></p></main>`, back)
+			return
+		}
+		fmt.Fprintf(w, `<!doctype html><link rel="icon" href="data:,"><title>Pay %s</title><main id="gc-flow"><h1>Pay %s</h1><p id="gc-amount">%s %d.%02d</p>`+
+			`<form method="post" action="/gocardless/flow/%s/pay"><button type="submit" id="gc-pay">Pay</button></form>`+
+			`<p><a id="gc-exit" href="/gocardless/flow/%s/exit">Cancel / go back</a></p></main>`,
+			html.EscapeString(t.checkout.c.Site.Name), html.EscapeString(t.checkout.c.Site.Name), t.st.Currency, t.st.Amount/100, t.st.Amount%100, id, id)
+	case action == "pay" && req.Method == http.MethodPost:
+		if t.st.Status != "initiated" && !t.authorised {
+			http.Error(w, "this request was cancelled", http.StatusConflict)
+			return
+		}
+		t.authorised = true
+		http.Redirect(w, req, back+"return", http.StatusSeeOther)
+	case action == "exit" && req.Method == http.MethodGet:
+		http.Redirect(w, req, back+"exit", http.StatusSeeOther)
+	default:
+		http.NotFound(w, req)
+	}
 }
 
 func readAll(req *http.Request) ([]byte, error) {
