@@ -243,6 +243,10 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	}
 	for i := len(txns) - 1; i >= 0; i-- {
 		t := txns[i]
+		if t.ProviderID == prov.ID && t.Status == domain.TxnPendingProvider && t.ProviderType != domain.ProviderWireTransfer {
+			// The provider is already processing this attempt (authorised, or money on its way).
+			return nil, domain.Conflict(CodePaymentInProgress, "a payment with this method is already being processed for this checkout")
+		}
 		if t.ProviderID == prov.ID && t.Status.Open() && t.GrossAmount == res.TotalGross && (t.ProviderReference != nil || t.PaymentReference != nil) {
 			req.Transaction = &t
 			out, err := adapter.Resume(ctx, req)
@@ -377,6 +381,23 @@ func (s *Service) MarkPendingByBuyer(ctx context.Context, id string) (*domain.Tr
 	return s.store.GetTransactionByID(ctx, id)
 }
 
+// NoteBuyerReturn records when the buyer came back from a provider that reports the attempt
+// as being processed or paid (it never moves the status: only the provider does that).
+func (s *Service) NoteBuyerReturn(ctx context.Context, id string) error {
+	t, err := s.store.GetTransactionByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if t.BuyerMarkedPending != nil || !(t.Status == domain.TxnPendingProvider || t.Status.Paid()) {
+		return nil
+	}
+	err = s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{"buyer_marked_pending_at": store.Now()})
+	if domain.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
 // CancelByBuyer ends an attempt the buyer abandons (choosing another method, leaving a
 // provider's page). A paid attempt cannot be cancelled.
 func (s *Service) CancelByBuyer(ctx context.Context, id string) (*domain.Transaction, error) {
@@ -390,6 +411,9 @@ func (s *Service) CancelByBuyer(ctx context.Context, id string) (*domain.Transac
 		}
 		return nil, domain.Conflict(domain.CodeInvalidState, "the payment is %s and cannot be cancelled", t.Status)
 	}
+	if !buyerMayCancel(t) {
+		return nil, domain.Conflict(CodePaymentInProgress, "the payment is already being processed and can no longer be cancelled here")
+	}
 	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: domain.TxnCanceled,
 		Set: map[string]any{"failure_code": "buyer_cancelled", "failure_message": "cancelled by the buyer"}, EventData: map[string]any{"by": "buyer"}})
 	if domain.ErrorCode(err) == store.ErrAlreadyInState {
@@ -399,6 +423,22 @@ func (s *Service) CancelByBuyer(ctx context.Context, id string) (*domain.Transac
 		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(domain.TxnCanceled)).Inc()
 	}
 	return moved, err
+}
+
+// CodePaymentInProgress is the conflict of a buyer acting on an attempt the provider is
+// already processing (authorised by the buyer, or money on its way).
+const CodePaymentInProgress = "PAYMENT_IN_PROGRESS"
+
+// buyerMayCancel says whether the buyer may still abandon an open attempt: one that has not
+// reached the provider's processing yet, or a bank transfer the buyer has not said was sent.
+func buyerMayCancel(t *domain.Transaction) bool {
+	switch {
+	case t.Status == domain.TxnInitiated:
+		return true
+	case t.ProviderType == domain.ProviderWireTransfer:
+		return t.BuyerMarkedPending == nil
+	}
+	return false
 }
 
 // MarkPaid is the operator confirming that a wire transfer arrived: the transaction succeeds

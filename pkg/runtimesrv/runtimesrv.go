@@ -205,8 +205,27 @@ func (s *Server) status(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
+// markPending records that the buyer says they paid. For a provider we can ask (Stripe,
+// GoCardless) the buyer's word is not enough: the provider is asked instead, and only what it
+// reports moves the transaction. A wire transfer can only be taken at the buyer's word.
 func (s *Server) markPending(c echo.Context) error {
 	ctx := c.Request().Context()
+	rt, err := s.svc.RuntimeTransaction(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if sync := s.syncs[rt.Transaction.ProviderType]; sync != nil {
+		if rt.Transaction.Status.Open() {
+			if err := sync(ctx, rt.Transaction); err != nil {
+				return domain.Unavailable(domain.CodeProviderError, err, "the payment provider could not be reached; try again")
+			}
+		}
+		// Note the buyer's return once the provider agrees the buyer finished there.
+		if err := s.svc.NoteBuyerReturn(ctx, rt.Transaction.ID); err != nil {
+			return err
+		}
+		return s.status(c)
+	}
 	if _, err := s.svc.MarkPendingByBuyer(ctx, c.Param("id")); err != nil {
 		return err
 	}
