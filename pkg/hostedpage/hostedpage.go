@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/frontend"
+	"paygate.dev/pkg/assets"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/runtimeapi"
 )
@@ -56,7 +56,7 @@ type Server struct {
 	opts       Options
 	log        *slog.Logger
 	catalog    *Catalog
-	assets     *assets
+	assets     *assets.Set
 	pages      map[string]*template.Template
 	backendURL string
 	connect    string
@@ -123,7 +123,7 @@ func parseTemplates(files fs.FS) (map[string]*template.Template, error) {
 func (s *Server) Catalog() *Catalog { return s.catalog }
 
 // AssetURLs returns the hashed URLs of the stylesheet, script and icon.
-func (s *Server) AssetURLs() AssetURLs { return s.assets.urls() }
+func (s *Server) AssetURLs() AssetURLs { return urlsOf(s.assets) }
 
 // Register mounts the pages on e:
 //
@@ -279,7 +279,7 @@ func (s *Server) languageInputs(c echo.Context) LanguageInputs {
 
 // basePage fills what the layout needs.
 func (s *Server) basePage(c echo.Context, l *Locale, site *runtimeapi.Site, test bool) page {
-	p := page{Lang: l.Code, L: l, Assets: s.assets.urls(), TestMode: test}
+	p := page{Lang: l.Code, L: l, Assets: urlsOf(s.assets), TestMode: test}
 	theme := ThemeFor("")
 	if site != nil {
 		theme = ThemeFor(site.PrimaryColor)
@@ -375,43 +375,15 @@ func (s *Server) render(c echo.Context, status int, name string, data any, csp C
 }
 
 func (s *Server) handleAsset(c echo.Context) error {
-	a := s.assets.byFile[c.Param("file")]
-	if a == nil {
+	if !s.assets.Has(c.Param("file")) {
 		return s.handleNotFound(c)
 	}
 	h := c.Response().Header()
 	s.setBaseHeaders(h)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("ETag", a.etag)
-	h.Set("Vary", "Accept-Encoding")
 	h.Set("Content-Security-Policy", "default-src 'none'")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	if c.Request().Header.Get("If-None-Match") == a.etag {
-		return c.NoContent(http.StatusNotModified)
-	}
-	body := a.body
-	if a.gzipped != nil && acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
-		h.Set("Content-Encoding", "gzip")
-		body = a.gzipped
-	}
-	return c.Blob(http.StatusOK, a.contentType, body)
-}
-
-// acceptsGzip reports whether an Accept-Encoding header allows gzip (and not with q=0).
-func acceptsGzip(h string) bool {
-	for _, part := range strings.Split(h, ",") {
-		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
-			continue
-		}
-		k, v, ok := strings.Cut(strings.TrimSpace(params), "=")
-		if ok && strings.TrimSpace(k) == "q" {
-			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return err == nil && q > 0
-		}
-		return true
-	}
-	return false
+	s.assets.Serve(c.Response(), c.Request(), c.Param("file"))
+	return nil
 }
 
 var themeFileRE = regexp.MustCompile(`^([0-9a-f]{6})\.css$`)

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/frontend"
+	"paygate.dev/pkg/assets"
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/httpapi"
@@ -49,7 +50,7 @@ type Panel struct {
 	d       Deps
 	log     *slog.Logger
 	pages   map[string]*template.Template
-	assets  *assets
+	assets  *assets.Set
 	csrfKey []byte
 	// origin is the admin backend's public origin (scheme://host[:port]); POSTs must come from it.
 	origin string

@@ -64,7 +64,7 @@ func (v *view) Can(perm string) bool {
 
 // render writes a page with the layout around it.
 func (p *Panel) render(c echo.Context, r *request, status int, name, title, nav string, data any) error {
-	v := &view{Title: title, Nav: nav, Req: r, Assets: p.assets.urls(), Data: data, RequestID: httpapi.RequestID(c),
+	v := &view{Title: title, Nav: nav, Req: r, Assets: urlsOf(p.assets), Data: data, RequestID: httpapi.RequestID(c),
 		Notice: notices[c.QueryParam("notice")]}
 	if r != nil {
 		v.CSRF = r.CSRF
@@ -75,7 +75,7 @@ func (p *Panel) render(c echo.Context, r *request, status int, name, title, nav 
 
 // renderAnon writes a page shown before sign-in, with its CSRF token.
 func (p *Panel) renderAnon(c echo.Context, status int, name, title string, data any) error {
-	v := &view{Title: title, Assets: p.assets.urls(), Data: data, RequestID: httpapi.RequestID(c),
+	v := &view{Title: title, Assets: urlsOf(p.assets), Data: data, RequestID: httpapi.RequestID(c),
 		Notice: notices[c.QueryParam("notice")], CSRF: p.anonToken(c)}
 	v.setAlert(data)
 	return p.write(c, status, name, v)
