@@ -368,13 +368,19 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 
 // newBackend starts another main backend on the same database and clock. Its worker polls
 // every poll when Run (tests mostly step it with RunOnce instead).
-func (e *env) newBackend(name string, poll time.Duration) *backend {
+// newBackend builds a backend (worker, notifier, dispatcher) on the test database; adjust can
+// change its worker's configuration.
+func (e *env) newBackend(name string, poll time.Duration, adjust ...func(*jobs.Config)) *backend {
 	b := &backend{m: metrics.New()}
 	// The merchant runs on 127.0.0.1: allowed unless the test is about the guard.
 	b.n = ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now,
 		AllowPrivate: !e.opts.strictGuard, Resolver: e.opts.resolver, Transport: e.opts.transport, AttemptTimeout: e.opts.attemptTimeout})
-	b.w = jobs.NewWorker(jobs.Config{Store: e.s, ID: name + "-" + domain.RandomString(4), Log: logging.Discard(), Metrics: b.m,
-		Now: e.clock.Now, Retention: -1, Concurrency: 4, PollInterval: poll})
+	cfg := jobs.Config{Store: e.s, ID: name + "-" + domain.RandomString(4), Log: logging.Discard(), Metrics: b.m,
+		Now: e.clock.Now, Retention: -1, Concurrency: 4, PollInterval: poll}
+	for _, a := range adjust {
+		a(&cfg)
+	}
+	b.w = jobs.NewWorker(cfg)
 	b.n.Register(b.w)
 	b.d = ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now, OnDispatched: b.w.Wake})
 	b.d.Register("ipn", b.n.DispatchEvent)

@@ -18,6 +18,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
+	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/store"
 )
 
@@ -346,8 +347,14 @@ func TestTwoBackendsOnOneDatabaseMakeEachAttemptOnce(t *testing.T) {
 	each(t, func(t *testing.T, d store.Dialect) {
 		e := newEnv(t, d, envOptions{})
 		shop := newMerchant(t, e.secret, e.clock.Now, true)
-		first := e.newBackend("backend-1", 5*time.Millisecond) // real polling: both race like two processes
-		second := e.newBackend("backend-2", 5*time.Millisecond)
+		// Real polling: both race for claims like two processes. The fake clock below runs about
+		// 100 times faster than real time (so snoozed successors come due); leases are measured on
+		// it, so give them a margin it cannot outrun while an attempt is in progress — otherwise a
+		// slow attempt (race detector, loaded machine) would be taken over legitimately, which is
+		// TestAKilledBackendResumesOnAnother...'s subject, not this test's.
+		longLease := func(c *jobs.Config) { c.LeaseMargin = 24 * time.Hour }
+		first := e.newBackend("backend-1", 5*time.Millisecond, longLease)
+		second := e.newBackend("backend-2", 5*time.Millisecond, longLease)
 		var txns []*domain.Transaction
 		for i := 0; i < 10; i++ {
 			txn := e.transaction(shop.URL())
