@@ -123,15 +123,10 @@ func (a *API) listCheckouts(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := listView[*checkoutView]{Data: []*checkoutView{}, HasMore: more}
 	now := a.d.Now()
-	for i := range list {
-		out.Data = append(out.Data, newCheckoutView(&list[i], r.Service.Hosts(), now))
-	}
-	if more {
-		out.NextCursor = list[len(list)-1].ID
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, pageOf(list, more, func(ch *domain.Checkout) (*checkoutView, string) {
+		return newCheckoutView(ch, r.Service.Hosts(), now), ch.ID
+	}), nil
 }
 
 func (a *API) getCheckout(c echo.Context, r *Request) (int, any, error) {
@@ -195,14 +190,9 @@ func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := listView[*transactionView]{Data: []*transactionView{}, HasMore: more}
-	for i := range list {
-		out.Data = append(out.Data, newTransactionView(&list[i], false))
-	}
-	if more {
-		out.NextCursor = list[len(list)-1].ID
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, pageOf(list, more, func(t *domain.Transaction) (*transactionView, string) {
+		return newTransactionView(t, false), t.ID
+	}), nil
 }
 
 func (a *API) getTransaction(c echo.Context, r *Request) (int, any, error) {
@@ -268,9 +258,5 @@ func (a *API) listRefunds(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := listView[refundView]{Data: []refundView{}}
-	for i := range list {
-		out.Data = append(out.Data, newRefundView(&list[i]))
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, listOf(list, newRefundView), nil
 }

@@ -152,11 +152,7 @@ func (a *API) listProviders(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := listView[*providerView]{Data: []*providerView{}}
-	for i := range ps {
-		out.Data = append(out.Data, newProviderView(&ps[i]))
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, listOf(ps, newProviderView), nil
 }
 
 func (a *API) createProvider(c echo.Context, r *Request) (int, any, error) {
@@ -213,11 +209,7 @@ func (a *API) listOrganizations(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := listView[*organizationView]{Data: []*organizationView{}}
-	for i := range orgs {
-		out.Data = append(out.Data, newOrganizationView(&orgs[i]))
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, listOf(orgs, newOrganizationView), nil
 }
 
 func (a *API) createOrganization(c echo.Context, r *Request) (int, any, error) {
@@ -348,12 +340,8 @@ func (a *API) listAPIKeys(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := listView[*apiKeyView]{Data: []*apiKeyView{}}
 	now := a.d.Now()
-	for i := range keys {
-		out.Data = append(out.Data, newAPIKeyView(&keys[i], now))
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, listOf(keys, func(k *domain.APIKey) *apiKeyView { return newAPIKeyView(k, now) }), nil
 }
 
 func (a *API) createAPIKey(c echo.Context, r *Request) (int, any, error) {
@@ -454,14 +442,9 @@ func (a *API) listAudit(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := listView[auditView]{Data: []auditView{}, HasMore: more}
-	for i := range list {
-		out.Data = append(out.Data, newAuditView(&list[i]))
-	}
-	if more {
-		out.NextCursor = list[len(list)-1].ID
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, pageOf(list, more, func(e *domain.AuditEntry) (auditView, string) {
+		return newAuditView(e), e.ID
+	}), nil
 }
 
 // testProvider makes one harmless call with the provider's configuration.

@@ -16,6 +16,31 @@ type listView[T any] struct {
 	NextCursor string `json:"nextCursor,omitempty"`
 }
 
+// listOf renders every item with view; an empty list is rendered as [] rather than null.
+func listOf[T, V any](items []T, view func(*T) V) listView[V] {
+	out := listView[V]{Data: make([]V, 0, len(items))}
+	for i := range items {
+		out.Data = append(out.Data, view(&items[i]))
+	}
+	return out
+}
+
+// pageOf renders one page of a cursor-paginated list: view gives each item's rendering and id,
+// and when more follow, the last item's id is the cursor of the next page.
+func pageOf[T, V any](items []T, more bool, view func(*T) (V, string)) listView[V] {
+	out := listView[V]{Data: make([]V, 0, len(items)), HasMore: more}
+	var last string
+	for i := range items {
+		v, id := view(&items[i])
+		out.Data = append(out.Data, v)
+		last = id
+	}
+	if more {
+		out.NextCursor = last
+	}
+	return out
+}
+
 type itemView struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`

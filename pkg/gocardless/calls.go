@@ -123,16 +123,7 @@ func samePaymentRequest(want *PaymentRequestCreate, got *PaymentRequest) bool {
 // GetBillingRequest fetches a billing request (GET /billing_requests/{id}). A missing request is
 // an *APIError for which IsNotFound is true.
 func (c *Client) GetBillingRequest(ctx context.Context, id string) (*BillingRequest, error) {
-	path, err := resourcePath("billing_requests", id, "")
-	if err != nil {
-		return nil, err
-	}
-	r := request{method: http.MethodGet, path: path}
-	body, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return decodeEnvelope[BillingRequest](r, body, "billing_requests")
+	return getResource[BillingRequest](ctx, c, "billing_requests", id)
 }
 
 // CancelBillingRequest cancels a billing request that has not been fulfilled
@@ -223,16 +214,7 @@ func (c *Client) CreateBillingRequestFlow(ctx context.Context, in BillingRequest
 // GetPayment fetches a payment (GET /payments/{id}). A missing payment is an *APIError for which
 // IsNotFound is true.
 func (c *Client) GetPayment(ctx context.Context, id string) (*Payment, error) {
-	path, err := resourcePath("payments", id, "")
-	if err != nil {
-		return nil, err
-	}
-	r := request{method: http.MethodGet, path: path}
-	body, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return decodeEnvelope[Payment](r, body, "payments")
+	return getResource[Payment](ctx, c, "payments", id)
 }
 
 // RefundCreate is a refund of (part of) a payment. TotalAmountConfirmation must equal every
@@ -303,30 +285,12 @@ func (c *Client) CreateRefund(ctx context.Context, in RefundCreate, idemKey stri
 
 // GetRefund fetches a refund (GET /refunds/{id}).
 func (c *Client) GetRefund(ctx context.Context, id string) (*Refund, error) {
-	path, err := resourcePath("refunds", id, "")
-	if err != nil {
-		return nil, err
-	}
-	r := request{method: http.MethodGet, path: path}
-	body, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return decodeEnvelope[Refund](r, body, "refunds")
+	return getResource[Refund](ctx, c, "refunds", id)
 }
 
 // GetMandate fetches a mandate (GET /mandates/{id}).
 func (c *Client) GetMandate(ctx context.Context, id string) (*Mandate, error) {
-	path, err := resourcePath("mandates", id, "")
-	if err != nil {
-		return nil, err
-	}
-	r := request{method: http.MethodGet, path: path}
-	body, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return decodeEnvelope[Mandate](r, body, "mandates")
+	return getResource[Mandate](ctx, c, "mandates", id)
 }
 
 // ListCreditors lists the creditors the token can see (GET /creditors), at most limit of them
@@ -388,4 +352,18 @@ func (c *Client) RunScenarioSimulator(ctx context.Context, simulatorID, resource
 	body := map[string]any{"data": map[string]any{"links": map[string]string{"resource": resourceID}}}
 	_, err = c.do(ctx, request{method: http.MethodPost, path: path, body: body})
 	return err
+}
+
+// getResource fetches one resource (GET /{collection}/{id}) and decodes its envelope.
+func getResource[T any](ctx context.Context, c *Client, collection, id string) (*T, error) {
+	path, err := resourcePath(collection, id, "")
+	if err != nil {
+		return nil, err
+	}
+	r := request{method: http.MethodGet, path: path}
+	body, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEnvelope[T](r, body, collection)
 }

@@ -583,52 +583,27 @@ func (s *Server) creditorLocked(id string) *Creditor {
 
 // BillingRequest returns a copy of a billing request.
 func (s *Server) BillingRequest(id string) (BillingRequest, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if br := s.billingRequests[id]; br != nil {
-		return br.clone(), true
-	}
-	return BillingRequest{}, false
+	return snapshot(s, s.billingRequests, id)
 }
 
 // BillingRequestFlow returns a copy of a flow (the real API has no GET for flows; this is for tests).
 func (s *Server) BillingRequestFlow(id string) (BillingRequestFlow, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f := s.flows[id]; f != nil {
-		return f.clone(), true
-	}
-	return BillingRequestFlow{}, false
+	return snapshot(s, s.flows, id)
 }
 
 // Payment returns a copy of a payment.
 func (s *Server) Payment(id string) (Payment, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.payments[id]; p != nil {
-		return p.clone(), true
-	}
-	return Payment{}, false
+	return snapshot(s, s.payments, id)
 }
 
 // Mandate returns a copy of a mandate.
 func (s *Server) Mandate(id string) (Mandate, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.mandates[id]; m != nil {
-		return m.clone(), true
-	}
-	return Mandate{}, false
+	return snapshot(s, s.mandates, id)
 }
 
 // Refund returns a copy of a refund.
 func (s *Server) Refund(id string) (Refund, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if rf := s.refunds[id]; rf != nil {
-		return rf.clone(), true
-	}
-	return Refund{}, false
+	return snapshot(s, s.refunds, id)
 }
 
 // Customer returns a copy of a customer.
@@ -650,4 +625,15 @@ func (s *Server) Creditors() []Creditor {
 		out[i] = *c
 	}
 	return out
+}
+
+// snapshot returns a copy of m[id], taken under the server's lock.
+func snapshot[T interface{ clone() T }](s *Server, m map[string]*T, id string) (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := m[id]; v != nil {
+		return (*v).clone(), true
+	}
+	var zero T
+	return zero, false
 }
