@@ -285,15 +285,6 @@ func (s *Server) handleCreateBillingRequest(w http.ResponseWriter, r *http.Reque
 	writeJSON(w, http.StatusCreated, map[string]any{"billing_requests": out})
 }
 
-func (s *Server) handleGetBillingRequest(w http.ResponseWriter, r *http.Request) {
-	br, ok := s.BillingRequest(r.PathValue("id"))
-	if !ok {
-		s.writeNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"billing_requests": br})
-}
-
 func (s *Server) handleCancelBillingRequest(w http.ResponseWriter, r *http.Request) {
 	raw, ok := s.unwrap(w, r, "data", true)
 	if !ok {
@@ -404,33 +395,6 @@ func (s *Server) handleCreateFlow(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.changed()
 	writeJSON(w, http.StatusCreated, map[string]any{"billing_request_flows": out})
-}
-
-func (s *Server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.Payment(r.PathValue("id"))
-	if !ok {
-		s.writeNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"payments": p})
-}
-
-func (s *Server) handleGetMandate(w http.ResponseWriter, r *http.Request) {
-	m, ok := s.Mandate(r.PathValue("id"))
-	if !ok {
-		s.writeNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"mandates": m})
-}
-
-func (s *Server) handleGetRefund(w http.ResponseWriter, r *http.Request) {
-	rf, ok := s.Refund(r.PathValue("id"))
-	if !ok {
-		s.writeNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"refunds": rf})
 }
 
 func (s *Server) handleCreateRefund(w http.ResponseWriter, r *http.Request) {
@@ -636,4 +600,17 @@ func snapshot[T interface{ clone() T }](s *Server, m map[string]*T, id string) (
 	}
 	var zero T
 	return zero, false
+}
+
+// serveOne answers GET /{collection}/{id} with the resource get finds, wrapped in its
+// collection's envelope, or GoCardless's 404.
+func serveOne[T any](s *Server, collection string, get func(string) (T, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, ok := get(r.PathValue("id"))
+		if !ok {
+			s.writeNotFound(w)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{collection: v})
+	}
 }
