@@ -140,6 +140,47 @@ func TestQueueStateMachine(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, next.Equal(now))
 		})
+		t.Run("AKickDuringARunIsKeptWhenTheRunSnoozes", func(t *testing.T) {
+			k3 := kind("kickrun")
+			j, _, err := jobs.Enqueue(ctx, s, k3, nil, jobs.UniqueKey("u1"), jobs.RunAt(now))
+			require.NoError(t, err)
+			claim := func() store.JobLease {
+				got, err := s.ClaimJobs(ctx, "w1", []string{k3}, 1, time.Minute, now.Add(time.Hour))
+				require.NoError(t, err)
+				require.Len(t, got, 1)
+				return got[0].Lease()
+			}
+			// The run looks, decides to wait an hour; the kick comes before it says so.
+			l := claim()
+			moved, err := s.KickJob(ctx, k3, "u1", now.Add(time.Second))
+			require.NoError(t, err)
+			require.False(t, moved, "a running job is not moved, only told")
+			require.NoError(t, s.SnoozeJob(ctx, l, now.Add(time.Hour), ""))
+			got := getJob(t, s, j.ID)
+			require.True(t, got.RunAt.Equal(now.Add(time.Second)), "the kick wins over the longer snooze: %s", got.RunAt)
+			require.Nil(t, got.KickedAt)
+
+			// A kick later than the snooze does not delay it.
+			l = claim()
+			_, err = s.KickJob(ctx, k3, "u1", now.Add(2*time.Hour))
+			require.NoError(t, err)
+			require.NoError(t, s.SnoozeJob(ctx, l, now.Add(time.Minute), ""))
+			require.True(t, getJob(t, s, j.ID).RunAt.Equal(now.Add(time.Minute)))
+
+			// A retry keeps its own backoff: the kick answers waiting, not failing.
+			l = claim()
+			_, err = s.KickJob(ctx, k3, "u1", now)
+			require.NoError(t, err)
+			require.NoError(t, s.RetryJob(ctx, l, now.Add(time.Hour), "boom"))
+			got = getJob(t, s, j.ID)
+			require.True(t, got.RunAt.Equal(now.Add(time.Hour)))
+			require.Nil(t, got.KickedAt, "the kick ends with the run")
+
+			// A new claim starts without an earlier run's kick.
+			l = claim()
+			require.NoError(t, s.SnoozeJob(ctx, l, now.Add(3*time.Hour), ""))
+			require.True(t, getJob(t, s, j.ID).RunAt.Equal(now.Add(3*time.Hour)))
+		})
 		_ = late
 	})
 }

@@ -36,6 +36,7 @@ type Job struct {
 	Deadline       *time.Time
 	LockedBy       *string
 	LockedUntil    *time.Time
+	KickedAt       *time.Time // a kick that arrived while the job ran (see KickJob)
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -83,7 +84,7 @@ func (s *Store) EnqueueJob(ctx context.Context, j *Job) (inserted bool, err erro
 	}
 	j.RunAt = UTC(j.RunAt)
 	j.Deadline = utcPtr(j.Deadline)
-	j.State, j.Attempt, j.LockedBy, j.LockedUntil, j.FinishedAt = JobAvailable, 0, nil, nil, nil
+	j.State, j.Attempt, j.LockedBy, j.LockedUntil, j.KickedAt, j.FinishedAt = JobAvailable, 0, nil, nil, nil, nil
 	j.CreatedAt, j.UpdatedAt = now, now
 	res := s.q(ctx).Clauses(clause.OnConflict{
 		Columns:     []clause.Column{{Name: "kind"}, {Name: "unique_key"}},
@@ -147,7 +148,7 @@ func (s *Store) ClaimJobs(ctx context.Context, workerID string, kinds []string, 
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	stmt := `UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempt = attempt + 1, updated_at = ?
+	stmt := `UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, kicked_at = NULL, attempt = attempt + 1, updated_at = ?
  WHERE id IN (SELECT id FROM jobs
    WHERE state IN ('available', 'running') AND run_at <= ? AND (locked_until IS NULL OR locked_until < ?) AND kind IN ?
    ORDER BY run_at, id LIMIT ?` + lock + `)
@@ -173,6 +174,7 @@ func (s *Store) ClaimJobs(ctx context.Context, workerID string, kinds []string, 
 func (s *Store) finishJob(ctx context.Context, l JobLease, set map[string]any) error {
 	set["locked_by"] = nil
 	set["locked_until"] = nil
+	set["kicked_at"] = nil
 	set["updated_at"] = Now()
 	res := s.q(ctx).Model(&Job{}).
 		Where("id = ? AND locked_by = ? AND attempt = ? AND state = ?", l.ID, l.WorkerID, l.Attempt, JobRunning).Updates(set)
@@ -197,9 +199,12 @@ func (s *Store) RetryJob(ctx context.Context, l JobLease, runAt time.Time, errTe
 }
 
 // SnoozeJob makes a job available again at runAt without counting the attempt (the handler
-// decided to try later; nothing failed). Returns CONFLICT JOB_LEASE_LOST when the lease was lost.
+// decided to try later; nothing failed). If the job was kicked while it ran, it is due at the
+// kick's time instead when that is earlier. Returns CONFLICT JOB_LEASE_LOST when the lease was lost.
 func (s *Store) SnoozeJob(ctx context.Context, l JobLease, runAt time.Time, note string) error {
-	return s.finishJob(ctx, l, map[string]any{"state": JobAvailable, "run_at": UTC(runAt),
+	runAt = UTC(runAt)
+	return s.finishJob(ctx, l, map[string]any{"state": JobAvailable,
+		"run_at":  gormExpr("CASE WHEN kicked_at IS NOT NULL AND kicked_at < ? THEN kicked_at ELSE ? END", runAt, runAt),
 		"attempt": gormExpr("attempt - 1"), "last_error": clip(note, 2000)})
 }
 
@@ -209,13 +214,20 @@ func (s *Store) FailJob(ctx context.Context, l JobLease, errText string, now tim
 }
 
 // KickJob moves an available job with a unique key forward to runAt if it was due later (a
-// notification waiting for its predecessor runs as soon as the predecessor is done).
-// It reports whether a job was moved.
+// notification waiting for its predecessor runs as soon as the predecessor is done). A job that
+// is running keeps the kick, so that if this run ends by snoozing (it looked before the
+// predecessor was done) it is due at runAt rather than after its snooze. It reports whether an
+// available job was moved.
 func (s *Store) KickJob(ctx context.Context, kind, uniqueKey string, runAt time.Time) (bool, error) {
 	runAt = UTC(runAt)
 	res := s.q(ctx).Model(&Job{}).Where("kind = ? AND unique_key = ? AND state = ? AND run_at > ?", kind, uniqueKey, JobAvailable, runAt).
 		Updates(map[string]any{"run_at": runAt, "updated_at": Now()})
-	return res.RowsAffected > 0, translate(res.Error, "job")
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.RowsAffected > 0, translate(res.Error, "job")
+	}
+	err := s.q(ctx).Model(&Job{}).Where("kind = ? AND unique_key = ? AND state = ? AND (kicked_at IS NULL OR kicked_at > ?)",
+		kind, uniqueKey, JobRunning, runAt).Update("kicked_at", runAt).Error
+	return false, translate(err, "job")
 }
 
 // NextJobRunAt returns when the earliest available job of the given kinds is due, or
