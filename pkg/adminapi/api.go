@@ -53,8 +53,11 @@ type Handler func(c echo.Context, r *Request) (int, any, error)
 // Request is what a handler works with.
 type Request struct {
 	Actor   domain.Actor
-	Service *platform.Service // bound to the request's transaction when idempotent
+	Service *platform.Service // bound to the request's transaction when idempotent (not on OneWrite routes)
 	Org     string            // the actor's organisation
+	// Claim is set for a OneWrite route called with an Idempotency-Key: the handler writes the
+	// key's answer (filling Status and Body) in the same statement as its effect.
+	Claim *store.IdempotencyClaim
 }
 
 // Route is one endpoint of the API.
@@ -66,6 +69,9 @@ type Route struct {
 	// External routes call other systems (providers): they never run inside a database
 	// transaction; their idempotency answer is stored after they finish.
 	External bool
+	// OneWrite routes make their whole change in one statement and write their idempotency
+	// answer in it (Request.Claim), with no transaction held open around the handler.
+	OneWrite bool
 	Handler  Handler
 }
 
@@ -108,7 +114,7 @@ func (a *API) coreRoutes() []Route {
 		{Method: http.MethodPost, Path: "/auth/refresh", Handler: a.refreshToken},
 		{Method: http.MethodGet, Path: "/auth/me", Handler: a.me},
 
-		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", Handler: a.createCheckout},
+		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", OneWrite: true, Handler: a.createCheckout},
 		{Method: http.MethodGet, Path: "/checkouts", Handler: a.listCheckouts},
 		{Method: http.MethodGet, Path: "/checkouts/:id", Handler: a.getCheckout},
 		{Method: http.MethodPatch, Path: "/checkouts/:id", Handler: a.updateCheckout},
@@ -245,6 +251,9 @@ func render(c echo.Context, status int, out any) error {
 	}
 	return c.Blob(status, echo.MIMEApplicationJSON, b)
 }
+
+// rawJSON is a response body already encoded (the bytes stored as an idempotency answer).
+type rawJSON []byte
 
 // orgParam checks the :orgId of an organisation-scoped path against the actor: another
 // organisation is NOT_FOUND (platform administrators may act on any).

@@ -302,6 +302,65 @@ func TestIdempotency(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, list, 1, "exactly one checkout")
 		})
+		if s.Dialect() == store.Postgres { // SQLite runs one writer at a time: no request can hold a key there
+			t.Run("AKeyHeldByARequestStillRunningIs409UntilItEnds", func(t *testing.T) {
+				// Another request with the key is between its checks and its write (it holds the
+				// key's lock) when this one writes: this one writes nothing and answers 409.
+				key := "held-" + domain.RandomString(10)
+				held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+				go func() {
+					done <- s.InTx(ctx, func(tx *store.Store) error {
+						if locked, _, err := tx.LockIdempotency(ctx, tn.Org.ID, key); err != nil || !locked {
+							t.Errorf("hold the key: %v %v", locked, err)
+						}
+						close(held)
+						<-release
+						return nil
+					})
+				}()
+				<-held
+				res := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r7", 100), "Idempotency-Key", key)
+				close(release)
+				require.NoError(t, <-done)
+				require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+				require.Equal(t, "IDEMPOTENCY_KEY_IN_FLIGHT", res.JSON(t)["code"])
+				list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: tn.Org.ID, ExternalReference: "r7", Limit: 10})
+				require.NoError(t, err)
+				require.Empty(t, list, "the refused request wrote nothing")
+
+				first := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r7", 100), "Idempotency-Key", key)
+				require.Equal(t, http.StatusOK, first.Status, string(first.Body))
+				again := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r7", 100), "Idempotency-Key", key)
+				require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+				require.Equal(t, first.Body, again.Body)
+			})
+		}
+		t.Run("AStoredAnswerIsReplayedEvenIfTheRequestWouldNowFail", func(t *testing.T) {
+			own := env.NewTenant(t)
+			ownURL := env.AdminURL + "/v1/checkouts/" + own.Site.ID + "/create"
+			key := "idem-" + domain.RandomString(10)
+			first := apptest.Do(t, http.MethodPost, ownURL, own.TestKey, body("r8", 100), "Idempotency-Key", key)
+			require.Equal(t, http.StatusOK, first.Status, string(first.Body))
+			p := *own.Provider
+			p.Enabled = false
+			require.NoError(t, s.UpdateProvider(ctx, &p))
+			fresh := apptest.Do(t, http.MethodPost, ownURL, own.TestKey, body("r8", 100), "Idempotency-Key", "idem-"+domain.RandomString(10))
+			require.Equal(t, http.StatusUnprocessableEntity, fresh.Status, "a new request now fails: %s", fresh.Body)
+			retry := apptest.Do(t, http.MethodPost, ownURL, own.TestKey, body("r8", 100), "Idempotency-Key", key)
+			require.Equal(t, http.StatusOK, retry.Status, string(retry.Body))
+			require.Equal(t, "true", retry.Header.Get("Idempotent-Replayed"))
+			require.Equal(t, first.Body, retry.Body)
+		})
+		t.Run("AnExpiredRecordIsReplaced", func(t *testing.T) {
+			key := "idem-" + domain.RandomString(10)
+			require.NoError(t, s.SaveIdempotency(ctx, tn.Org.ID, key, "an-older-request", http.StatusOK, []byte(`{"id":"old"}`), "application/json", -time.Second))
+			res := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r9", 100), "Idempotency-Key", key)
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			require.Empty(t, res.Header.Get("Idempotent-Replayed"))
+			require.NotEqual(t, "old", res.JSON(t)["id"])
+			again := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r9", 100), "Idempotency-Key", key)
+			require.Equal(t, res.Body, again.Body)
+		})
 		t.Run("BadKeyIs400", func(t *testing.T) {
 			res := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r6", 100), "Idempotency-Key", strings.Repeat("k", 256))
 			require.Equal(t, http.StatusBadRequest, res.Status)

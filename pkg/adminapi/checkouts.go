@@ -91,12 +91,39 @@ func (a *API) createCheckout(c echo.Context, r *Request) (int, any, error) {
 	if r.Actor.Type == domain.ActorUser {
 		input.Origin = domain.OriginDashboard
 	}
-	ch, err := r.Service.CreateCheckout(c.Request().Context(), r.Actor, r.Org, c.Param("siteId"), input)
+	ctx := c.Request().Context()
+	ch, err := r.Service.PrepareCheckout(ctx, r.Actor, r.Org, c.Param("siteId"), input)
 	if err != nil {
 		return 0, nil, err
 	}
+	var body []byte
+	view := func(ch *domain.Checkout) error {
+		body, err = marshal(newCheckoutView(ch, r.Service.Hosts(), a.d.Now()))
+		if err != nil {
+			return domain.Internal(err, "encode response")
+		}
+		return nil
+	}
+	var answer platform.Answer
+	if r.Claim != nil {
+		answer = func(ch *domain.Checkout) (*store.IdempotencyClaim, error) {
+			if err := view(ch); err != nil {
+				return nil, err
+			}
+			r.Claim.Status, r.Claim.Body = http.StatusOK, body
+			return r.Claim, nil
+		}
+	}
+	if err := r.Service.SaveCheckout(ctx, r.Actor, ch, answer); err != nil {
+		return 0, nil, err
+	}
+	if body == nil {
+		if err := view(ch); err != nil {
+			return 0, nil, err
+		}
+	}
 	// Plugins check for exactly 200.
-	return http.StatusOK, newCheckoutView(ch, r.Service.Hosts(), a.d.Now()), nil
+	return http.StatusOK, rawJSON(body), nil
 }
 
 func (a *API) listCheckouts(c echo.Context, r *Request) (int, any, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -42,8 +43,11 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 	h.Write(raw)
 	hash := hex.EncodeToString(h.Sum(nil))
 	ctx := c.Request().Context()
-	if r.External {
+	switch {
+	case r.External:
 		return a.idempotentExternal(c, r, req, key, hash)
+	case r.OneWrite:
+		return a.idempotentOneWrite(c, r, req, key, hash, raw)
 	}
 	var status int
 	var body []byte
@@ -57,20 +61,13 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 		if !ok {
 			return errInFlight
 		}
-		switch {
-		case rec == nil:
-		case !rec.ExpiresAt.After(store.Now()):
-			if err := st.DeleteIdempotency(ctx, req.Org, key); err != nil {
-				return err
-			}
-		case rec.RequestHash != hash:
-			return errReused
-		case rec.State == "completed":
+		switch v, err := judge(rec, hash); {
+		case err != nil:
+			return err
+		case v == idemReplay:
 			replay = rec
 			return nil
-		case rec.LockedUntil != nil && rec.LockedUntil.After(store.Now()):
-			return errInFlight
-		default: // a claim whose process died: take it over
+		case v == idemRetake:
 			if err := st.DeleteIdempotency(ctx, req.Org, key); err != nil {
 				return err
 			}
@@ -101,6 +98,80 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 		return c.NoContent(status)
 	}
 	return c.Blob(status, echo.MIMEApplicationJSON, body)
+}
+
+// Verdicts of judge on a key's existing record.
+const (
+	idemRun    = iota // no record: run the request
+	idemRetake        // an expired record, or a claim whose process died: delete it, then run
+	idemReplay        // the stored answer is the answer
+)
+
+// judge says what a key's record (nil: none) means for a request with this hash:
+// IDEMPOTENCY_KEY_REUSED for another request, IDEMPOTENCY_KEY_IN_FLIGHT while its first
+// request still runs.
+func judge(rec *store.IdempotencyRecord, hash string) (int, error) {
+	now := store.Now()
+	switch {
+	case rec == nil:
+		return idemRun, nil
+	case !rec.ExpiresAt.After(now):
+		return idemRetake, nil
+	case rec.RequestHash != hash:
+		return 0, errReused
+	case rec.State == "completed":
+		return idemReplay, nil
+	case rec.LockedUntil != nil && rec.LockedUntil.After(now):
+		return 0, errInFlight
+	}
+	return idemRetake, nil
+}
+
+// idempotentOneWrite serves a OneWrite route. The handler validates and then writes its change
+// and the key's answer in one statement, which writes nothing if the key already has a record
+// or another request holds it at that moment (409). The key's record is read only when the
+// handler did not succeed: a stored answer (a retry, or a concurrent request that won) is
+// replayed even if the request would now fail, a record of another request is 422, an expired
+// one or a dead claim is replaced; with no record, a client error is stored as the answer.
+// Nothing is held open between the handler's reads and its write, so the common case costs the
+// handler's own round trips and no transaction.
+func (a *API) idempotentOneWrite(c echo.Context, r Route, req *Request, key, hash string, raw []byte) error {
+	ctx := c.Request().Context()
+	st := a.d.Store
+	for attempt := 0; attempt < 3; attempt++ {
+		c.Request().Body = io.NopCloser(bytes.NewReader(raw))
+		bound := *req
+		bound.Claim = &store.IdempotencyClaim{OrganizationID: req.Org, Key: key, Hash: hash, TTL: a.d.IdempotencyTTL, ContentType: echo.MIMEApplicationJSON}
+		status, out, err := r.Handler(c, &bound)
+		switch {
+		case err == nil && bound.Claim.Body == nil:
+			return domain.Internal(nil, "route %s %s did not store its idempotency answer", r.Method, r.Path)
+		case err == nil:
+			return render(c, status, out)
+		case errors.Is(err, store.ErrIdempotencyBusy):
+			return errInFlight
+		}
+		rec, lerr := st.GetIdempotency(ctx, req.Org, key)
+		if lerr != nil {
+			return lerr
+		}
+		switch v, jerr := judge(rec, hash); {
+		case jerr != nil:
+			return jerr
+		case v == idemReplay:
+			return writeReplay(c, rec)
+		case v == idemRetake:
+			if derr := st.DeleteIdempotency(ctx, req.Org, key); derr != nil {
+				return derr
+			}
+			continue
+		}
+		if errors.Is(err, store.ErrIdempotencyAnswered) {
+			continue // its record went away before we looked (swept): run again
+		}
+		return a.storeFailure(c, req.Org, key, hash, err)
+	}
+	return errInFlight
 }
 
 var (
@@ -202,4 +273,9 @@ func (a *API) failIdempotent(c echo.Context, org, key string, err error) error {
 	return err
 }
 
-func marshal(v any) ([]byte, error) { return httpapi.MarshalJSON(v) }
+func marshal(v any) ([]byte, error) {
+	if b, ok := v.(rawJSON); ok {
+		return b, nil
+	}
+	return httpapi.MarshalJSON(v)
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,20 +80,27 @@ var (
 	languageRE  = regexp.MustCompile(`^([a-zA-Z]{2})([-_][a-zA-Z]{2})?$`)
 )
 
-// CreateCheckout validates a checkout against the contract and the site, and stores it.
+// CreateCheckout validates a checkout request and writes the checkout (PrepareCheckout, then
+// SaveCheckout without an idempotency claim).
+func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput) (*domain.Checkout, error) {
+	c, err := s.PrepareCheckout(ctx, actor, orgID, siteID, in)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.SaveCheckout(ctx, actor, c, nil)
+}
+
+// PrepareCheckout validates a checkout request against the contract and the site and builds
+// the checkout (ids, codes, expiry) without writing anything.
 //
 // Errors: NOT_FOUND when the site does not belong to the organisation; 400 VALIDATION_ERROR
 // naming the field for bad input, AMOUNT_MISMATCH when the items do not add up to the amount;
 // 422 NO_PROVIDER_AVAILABLE when the site has no enabled provider for the mode and currency.
-func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput) (*domain.Checkout, error) {
+func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput) (*domain.Checkout, error) {
 	if err := inOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "create"); err != nil {
-		return nil, err
-	}
-	site, err := s.store.GetSite(ctx, orgID, siteID)
-	if err != nil {
 		return nil, err
 	}
 	mode := in.Mode
@@ -102,29 +110,52 @@ func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID,
 	if !mode.Valid() {
 		return nil, domain.Invalid("mode", "mode must be test or live")
 	}
+	site, types, err := s.store.GetSiteWithProviderTypes(ctx, orgID, siteID, mode)
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.buildCheckout(site, mode, in)
 	if err != nil {
 		return nil, err
 	}
-	providers, err := s.store.ListSiteProviders(ctx, orgID, siteID)
-	if err != nil {
-		return nil, err
-	}
-	if len(OfferedProviders(providers, mode, c.Currency)) == 0 {
+	if !slices.ContainsFunc(types, func(t domain.ProviderType) bool { return t.SupportsCurrency(c.Currency) }) {
 		return nil, domain.Unprocessable(domain.CodeNoProvider,
 			"the site has no enabled %s-mode payment provider that accepts %s; assign one to the site first", mode, c.Currency)
 	}
 	c.CreatedBy = actor.Label
+	return c, nil
+}
+
+// Answer renders the stored idempotency answer for a checkout about to be written.
+type Answer func(*domain.Checkout) (*store.IdempotencyClaim, error)
+
+// SaveCheckout writes a prepared checkout. With answer set, the idempotency key's answer it
+// renders is written atomically with the checkout (see store.CreateCheckoutAnswered for the
+// claim's two refusals). A dashboard user's checkout is also written to the audit log, in the
+// same transaction.
+func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domain.Checkout, answer Answer) error {
+	if err := inOrg(actor, c.OrganizationID); err != nil {
+		return err
+	}
+	var err error
 	for attempt := 0; ; attempt++ {
-		err = s.store.InTx(ctx, func(tx *store.Store) error {
-			if err := tx.CreateCheckout(ctx, c); err != nil {
+		var claim *store.IdempotencyClaim
+		if answer != nil {
+			// Rendered on each attempt: a retry below changes the codes the answer shows.
+			if claim, err = answer(c); err != nil {
 				return err
 			}
-			if actor.Type == domain.ActorUser {
-				return tx.Audit(ctx, actor, "checkout.create", "checkout", c.ID, map[string]any{"amount": c.Amount, "currency": c.Currency, "siteId": siteID})
-			}
-			return nil
-		})
+		}
+		if actor.Type == domain.ActorUser {
+			err = s.store.InTx(ctx, func(tx *store.Store) error {
+				if err := tx.CreateCheckoutAnswered(ctx, c, claim); err != nil {
+					return err
+				}
+				return tx.Audit(ctx, actor, "checkout.create", "checkout", c.ID, map[string]any{"amount": c.Amount, "currency": c.Currency, "siteId": c.SiteID})
+			})
+		} else {
+			err = s.store.CreateCheckoutAnswered(ctx, c, claim)
+		}
 		// A short-code collision (about 2^-71) gets fresh codes; anything else is final.
 		if err != nil && attempt < 2 && (store.IsConstraint(err, "checkouts_short_code_key") || store.IsConstraint(err, "checkouts_session_public_id_key")) {
 			c.ShortCode, c.SessionPublicID = domain.NewShortCode(), domain.NewSessionPublicID()
@@ -133,10 +164,10 @@ func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID,
 		break
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.metrics.CheckoutsCreated.WithLabelValues(string(mode), string(c.Origin)).Inc()
-	return c, nil
+	s.metrics.CheckoutsCreated.WithLabelValues(string(c.Mode), string(c.Origin)).Inc()
+	return nil
 }
 
 // OfferedProviders keeps the providers that can take a payment of this mode and currency.

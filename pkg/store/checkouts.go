@@ -2,38 +2,147 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"paygate.dev/pkg/domain"
 )
 
-// CreateCheckout inserts a checkout, its items and a checkout.created event in one transaction.
+// CreateCheckout inserts a checkout, its items and a checkout.created event, atomically.
 func (s *Store) CreateCheckout(ctx context.Context, c *domain.Checkout) error {
+	return s.CreateCheckoutAnswered(ctx, c, nil)
+}
+
+// CreateCheckoutAnswered inserts a checkout, its items, its checkout.created event and, with
+// a claim, the idempotency key's stored answer, atomically: the answer exists exactly when the
+// checkout does. On PostgreSQL all of it is one statement (one round trip). If the key already
+// has a record it writes nothing and returns ErrIdempotencyAnswered; if another request holds
+// the key at this moment it writes nothing and returns ErrIdempotencyBusy.
+func (s *Store) CreateCheckoutAnswered(ctx context.Context, c *domain.Checkout, claim *IdempotencyClaim) error {
 	now := Now()
 	c.CreatedAt, c.UpdatedAt = now, now
 	c.ExpiresAt = UTC(c.ExpiresAt)
 	if c.Metadata == nil {
 		c.Metadata = map[string]any{}
 	}
+	for i := range c.Items {
+		c.Items[i].CheckoutID = c.ID
+		c.Items[i].OrganizationID = c.OrganizationID
+		c.Items[i].Position = i
+	}
+	ev := &domain.Event{
+		ID: domain.NewID(domain.PrefixEvent), OrganizationID: c.OrganizationID, Type: domain.EventCheckoutCreated, CheckoutID: &c.ID,
+		Status: string(c.Status), OccurredAt: now, CreatedAt: now, Data: map[string]any{},
+	}
+	if s.dialect == Postgres {
+		return s.createCheckoutPostgres(ctx, c, ev, claim, now)
+	}
 	return s.InTx(ctx, func(tx *Store) error {
+		if claim != nil {
+			if err := tx.insertClaim(ctx, claim, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.db.Create(c).Error; err != nil {
 			return translate(err, "checkout")
-		}
-		for i := range c.Items {
-			c.Items[i].CheckoutID = c.ID
-			c.Items[i].OrganizationID = c.OrganizationID
-			c.Items[i].Position = i
 		}
 		if len(c.Items) > 0 {
 			if err := tx.db.CreateInBatches(c.Items, 100).Error; err != nil {
 				return translate(err, "checkout items")
 			}
 		}
-		return tx.AppendEvent(ctx, &domain.Event{
-			OrganizationID: c.OrganizationID, Type: domain.EventCheckoutCreated, CheckoutID: &c.ID,
-			Status: string(c.Status), OccurredAt: now,
-		})
+		return tx.AppendEvent(ctx, ev)
 	})
+}
+
+// createCheckoutWrites writes a checkout, its items (a JSON array) and its created event, each
+// once per row of the CTE "k": PostgreSQL checks the items' foreign key at the end of the
+// statement. The statements below put either a constant row or the idempotency claim in k.
+const createCheckoutWrites = `, c AS (
+  INSERT INTO checkouts (id, organization_id, site_id, mode, short_code, session_public_id, status, amount, currency, email,
+    external_reference, invoice_number, client_id, return_url, cancel_url, ipn_url, billing_address, shipping_address, language,
+    metadata, origin, origin_ref, expires_at, completed_at, created_by, created_at, updated_at)
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM k
+), i AS (
+  INSERT INTO checkout_items (checkout_id, position, organization_id, name, description, quantity, unit_price, vat_rate, item_type)
+  SELECT t.checkout_id, t.position, t.organization_id, t.name, t.description, t.quantity, t.unit_price, t.vat_rate, t.item_type
+  FROM k, json_to_recordset(CAST(? AS json)) AS t(checkout_id text, position integer, organization_id text, name text, description text,
+    quantity bigint, unit_price bigint, vat_rate bigint, item_type text)
+), e AS (
+  INSERT INTO events (id, organization_id, type, checkout_id, transaction_id, version, status, data, occurred_at, created_at, dispatched_at)
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM k
+)
+`
+
+const (
+	createCheckoutSQL = `WITH k AS (SELECT 1)` + createCheckoutWrites + `SELECT true AS locked, true AS claimed`
+	// The claim takes the key's advisory lock (as LockIdempotency does) and inserts the
+	// answer; the checkout rows follow only if both succeeded.
+	createCheckoutClaimedSQL = `WITH l AS (SELECT pg_try_advisory_xact_lock(hashtextextended(?, 7)) AS locked),
+k AS (
+  INSERT INTO idempotency_keys (organization_id, idem_key, request_hash, state, status_code, response_body, content_type, created_at, completed_at, expires_at)
+  SELECT ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ? FROM l WHERE l.locked
+  ON CONFLICT (organization_id, idem_key) DO NOTHING RETURNING 1
+)` + createCheckoutWrites + `SELECT l.locked, EXISTS (SELECT 1 FROM k) AS claimed FROM l`
+)
+
+// itemRow is an item as createCheckoutWrites reads it from JSON.
+type itemRow struct {
+	CheckoutID     string `json:"checkout_id"`
+	Position       int    `json:"position"`
+	OrganizationID string `json:"organization_id"`
+	Name           string `json:"name"`
+	Description    string `json:"description"`
+	Quantity       int64  `json:"quantity"`
+	UnitPrice      int64  `json:"unit_price"`
+	VATRate        *int64 `json:"vat_rate"`
+	ItemType       string `json:"item_type"`
+}
+
+func (s *Store) createCheckoutPostgres(ctx context.Context, c *domain.Checkout, ev *domain.Event, claim *IdempotencyClaim, now time.Time) error {
+	rows := make([]itemRow, len(c.Items))
+	for i, it := range c.Items {
+		rows[i] = itemRow{CheckoutID: it.CheckoutID, Position: it.Position, OrganizationID: it.OrganizationID, Name: it.Name,
+			Description: it.Description, Quantity: it.Quantity, UnitPrice: it.UnitPrice, VATRate: it.VATRate, ItemType: string(it.ItemType)}
+	}
+	items, err := json.Marshal(rows)
+	if err != nil {
+		return domain.Internal(err, "encode checkout items")
+	}
+	args := make([]any, 0, 60)
+	q := createCheckoutSQL
+	if claim != nil {
+		q = createCheckoutClaimedSQL
+		args = append(args, claim.OrganizationID+"/"+claim.Key,
+			claim.OrganizationID, claim.Key, claim.Hash, claim.Status, string(claim.Body), claim.ContentType, now, now, now.Add(claim.TTL))
+	}
+	args = append(args,
+		c.ID, c.OrganizationID, c.SiteID, c.Mode, c.ShortCode, c.SessionPublicID, c.Status, c.Amount, c.Currency, c.Email,
+		c.ExternalReference, c.InvoiceNumber, c.ClientID, c.ReturnURL, c.CancelURL, c.IPNURL, nullJSON(c.BillingAddress), nullJSON(c.ShippingAddress), c.Language,
+		jsonValue(c.Metadata), c.Origin, c.OriginRef, c.ExpiresAt, utcPtr(c.CompletedAt), c.CreatedBy, c.CreatedAt, c.UpdatedAt,
+		string(items),
+		ev.ID, ev.OrganizationID, ev.Type, ev.CheckoutID, ev.TransactionID, ev.Version, ev.Status, jsonValue(ev.Data), UTC(ev.OccurredAt), ev.CreatedAt, ev.DispatchedAt)
+	var out struct{ Locked, Claimed bool }
+	// Take, not Scan: GORM's Scan renders the statement with its arguments for a log on every call.
+	if err := s.q(ctx).Raw(q, args...).Take(&out).Error; err != nil {
+		return translate(err, "checkout")
+	}
+	switch {
+	case !out.Locked:
+		return ErrIdempotencyBusy
+	case !out.Claimed:
+		return ErrIdempotencyAnswered
+	}
+	return nil
+}
+
+// nullJSON renders an optional address as JSON text, or NULL (as GORM's JSON serializer does).
+func nullJSON(a *domain.Address) *string {
+	if a == nil {
+		return nil
+	}
+	v := jsonValue(a)
+	return &v
 }
 
 // GetCheckout returns a checkout with its items; NOT_FOUND for another organisation's.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"paygate.dev/pkg/domain"
@@ -136,7 +137,7 @@ func (s *Store) LockIdempotency(ctx context.Context, orgID, key string) (locked 
 			LEFT JOIN idempotency_keys k ON k.organization_id = ? AND k.idem_key = ?`
 		args = []any{orgID + "/" + key, orgID, key}
 	}
-	if err := s.q(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+	if err := s.q(ctx).Raw(q, args...).Find(&rows).Error; err != nil { // Find, not Scan: see createCheckoutPostgres
 		return false, nil, translate(err, "idempotency key")
 	}
 	if len(rows) == 0 { // SQLite, no record
@@ -160,4 +161,51 @@ func (s *Store) SaveIdempotency(ctx context.Context, orgID, key, hash string, st
 	b := string(body)
 	return translate(s.q(ctx).Create(&IdempotencyRecord{OrganizationID: orgID, IdemKey: key, RequestHash: hash, State: "completed",
 		StatusCode: &status, ResponseBody: &b, ContentType: contentType, CreatedAt: now, CompletedAt: &now, ExpiresAt: now.Add(ttl)}).Error, "idempotency key")
+}
+
+// IdempotencyClaim is an Idempotency-Key whose answer is written in the same statement as the
+// request's effect (CreateCheckoutAnswered), so that neither exists without the other.
+type IdempotencyClaim struct {
+	OrganizationID string
+	Key            string
+	Hash           string // of the request
+	TTL            time.Duration
+	Status         int
+	Body           []byte
+	ContentType    string
+}
+
+// Outcomes of writing with a claim. Neither wrote anything.
+var (
+	// ErrIdempotencyAnswered: the key already has a record (look it up and answer from it).
+	ErrIdempotencyAnswered = errors.New("store: the idempotency key already has a record")
+	// ErrIdempotencyBusy: another request holds the key right now.
+	ErrIdempotencyBusy = errors.New("store: another request holds the idempotency key")
+)
+
+// GetIdempotency returns the key's record, or nil if it has none.
+func (s *Store) GetIdempotency(ctx context.Context, orgID, key string) (*IdempotencyRecord, error) {
+	var recs []IdempotencyRecord
+	if err := s.q(ctx).Where("organization_id = ? AND idem_key = ?", orgID, key).Limit(1).Find(&recs).Error; err != nil {
+		return nil, translate(err, "idempotency key")
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	return &recs[0], nil
+}
+
+// insertClaim writes a claim's answer unless the key already has a record (SQLite path of
+// CreateCheckoutAnswered; SQLite runs one writer at a time, so no request can hold the key).
+func (s *Store) insertClaim(ctx context.Context, claim *IdempotencyClaim, now time.Time) error {
+	res := s.q(ctx).Exec(`INSERT INTO idempotency_keys (organization_id, idem_key, request_hash, state, status_code, response_body, content_type, created_at, completed_at, expires_at)
+		VALUES (?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?) ON CONFLICT (organization_id, idem_key) DO NOTHING`,
+		claim.OrganizationID, claim.Key, claim.Hash, claim.Status, string(claim.Body), claim.ContentType, now, now, now.Add(claim.TTL))
+	if res.Error != nil {
+		return translate(res.Error, "idempotency key")
+	}
+	if res.RowsAffected == 0 {
+		return ErrIdempotencyAnswered
+	}
+	return nil
 }

@@ -1,0 +1,140 @@
+package store_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
+)
+
+// fullCheckout sets every field a checkout can carry at creation.
+func fullCheckout(site *domain.Site) *domain.Checkout {
+	ref, rate := "duda-"+domain.RandomString(6), int64(1900)
+	return &domain.Checkout{
+		ID: domain.NewID(domain.PrefixCheckout), OrganizationID: site.OrganizationID, SiteID: site.ID, Mode: domain.ModeTest,
+		ShortCode: domain.NewShortCode(), SessionPublicID: domain.NewSessionPublicID(), Status: domain.CheckoutOpen,
+		Amount: 2380, Currency: "EUR", Email: "buyer@example.com", ExternalReference: "order-1", InvoiceNumber: "INV-1",
+		ClientID: "client-7", ReturnURL: "https://shop.example.com/thanks", CancelURL: "https://shop.example.com/cart",
+		IPNURL: "https://shop.example.com/ipn", Language: "de", Origin: domain.OriginDuda, OriginRef: &ref, CreatedBy: "key sk_test_x",
+		BillingAddress:  &domain.Address{FirstName: "Ada", LastName: "Lovelace", Address1: "1 Main St", City: "Berlin", Postcode: "10115", Country: "DE"},
+		ShippingAddress: &domain.Address{FirstName: "Ada", Address1: "2 Side St", City: "Köln", Postcode: "50667", Country: "DE", Phone: "+49 221 1"},
+		Metadata:        map[string]any{"orderId": "42", "nested": map[string]any{"a": "b"}},
+		ExpiresAt:       time.Now().Add(24 * time.Hour),
+		Items: []domain.Item{
+			{Name: "Book \"Ü\"", Description: "hard\ncover", Quantity: 2, UnitPrice: 1000, VATRate: &rate, ItemType: domain.ItemGoods},
+			{Name: "Shipping", Quantity: 1, UnitPrice: 500, ItemType: domain.ItemShipping},
+			{Name: "Coupon", Quantity: 1, UnitPrice: -120, ItemType: domain.ItemDiscount},
+		},
+	}
+}
+
+func TestCreateCheckoutWithIdempotencyAnswer(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		org := storetest.Org(t, s)
+		site := storetest.Site(t, s, org.ID, storetest.Provider(t, s, org.ID, domain.ModeTest))
+		claim := func(key string) *store.IdempotencyClaim {
+			return &store.IdempotencyClaim{OrganizationID: org.ID, Key: key, Hash: "h-" + key, TTL: time.Hour,
+				Status: http.StatusOK, Body: []byte(`{"id":"` + key + `"}`), ContentType: "application/json"}
+		}
+
+		t.Run("EveryFieldRoundTrips", func(t *testing.T) {
+			c := fullCheckout(site)
+			require.NoError(t, s.CreateCheckoutAnswered(ctx, c, nil))
+			got, err := s.GetCheckout(ctx, org.ID, c.ID)
+			require.NoError(t, err)
+			require.WithinDuration(t, c.ExpiresAt, got.ExpiresAt, 0)
+			require.WithinDuration(t, c.CreatedAt, got.CreatedAt, 0)
+			got.ExpiresAt, got.CreatedAt, got.UpdatedAt = c.ExpiresAt, c.CreatedAt, c.UpdatedAt
+			require.Equal(t, c, got)
+			events, err := s.ListCheckoutEvents(ctx, org.ID, c.ID)
+			require.NoError(t, err)
+			require.Equal(t, []string{domain.EventCheckoutCreated}, eventTypes(events))
+			require.Equal(t, string(domain.CheckoutOpen), events[0].Status)
+		})
+
+		t.Run("TheCheckoutAndItsAnswerAreWrittenTogether", func(t *testing.T) {
+			key := "k-" + domain.RandomString(8)
+			c := storetestCheckout(site)
+			require.NoError(t, s.CreateCheckoutAnswered(ctx, c, claim(key)))
+			rec, err := s.GetIdempotency(ctx, org.ID, key)
+			require.NoError(t, err)
+			require.NotNil(t, rec)
+			require.Equal(t, "completed", rec.State)
+			require.Equal(t, "h-"+key, rec.RequestHash)
+			require.Equal(t, http.StatusOK, *rec.StatusCode)
+			require.Equal(t, `{"id":"`+key+`"}`, *rec.ResponseBody)
+			require.WithinDuration(t, time.Now().Add(time.Hour), rec.ExpiresAt, time.Minute)
+			got, err := s.GetCheckout(ctx, org.ID, c.ID)
+			require.NoError(t, err)
+			require.Len(t, got.Items, 1)
+		})
+
+		t.Run("AKeyThatHasARecordWritesNothing", func(t *testing.T) {
+			key := "k-" + domain.RandomString(8)
+			require.NoError(t, s.CreateCheckoutAnswered(ctx, storetestCheckout(site), claim(key)))
+			second := storetestCheckout(site)
+			err := s.CreateCheckoutAnswered(ctx, second, claim(key))
+			require.True(t, errors.Is(err, store.ErrIdempotencyAnswered), "got %v", err)
+			_, err = s.GetCheckout(ctx, org.ID, second.ID)
+			require.True(t, domain.IsNotFound(err), "no checkout without its answer: %v", err)
+			events, err := s.ListCheckoutEvents(ctx, org.ID, second.ID)
+			require.NoError(t, err)
+			require.Empty(t, events)
+		})
+
+		t.Run("WithoutAKeyNoAnswerIsWritten", func(t *testing.T) {
+			c := storetestCheckout(site)
+			require.NoError(t, s.CreateCheckoutAnswered(ctx, c, nil))
+			_, err := s.GetCheckout(ctx, org.ID, c.ID)
+			require.NoError(t, err)
+		})
+
+		if s.Dialect() == store.Postgres { // SQLite runs one writer at a time: no request can hold a key there
+			t.Run("AKeyHeldByARunningRequestWritesNothing", func(t *testing.T) {
+				key := "k-" + domain.RandomString(8)
+				held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+				go func() {
+					done <- s.InTx(ctx, func(tx *store.Store) error {
+						locked, rec, err := tx.LockIdempotency(ctx, org.ID, key)
+						if err != nil || !locked || rec != nil {
+							t.Errorf("lock the key: %v %v %v", locked, rec, err)
+						}
+						close(held)
+						<-release
+						return nil
+					})
+				}()
+				<-held
+				c := storetestCheckout(site)
+				err := s.CreateCheckoutAnswered(ctx, c, claim(key))
+				close(release)
+				require.NoError(t, <-done)
+				require.True(t, errors.Is(err, store.ErrIdempotencyBusy), "got %v", err)
+				_, err = s.GetCheckout(ctx, org.ID, c.ID)
+				require.True(t, domain.IsNotFound(err))
+				rec, err := s.GetIdempotency(ctx, org.ID, key)
+				require.NoError(t, err)
+				require.Nil(t, rec)
+				// Once the holder is done, the same write goes through.
+				require.NoError(t, s.CreateCheckoutAnswered(ctx, c, claim(key)))
+			})
+		}
+	})
+}
+
+// storetestCheckout is a small open checkout, not yet written.
+func storetestCheckout(site *domain.Site) *domain.Checkout {
+	return &domain.Checkout{
+		ID: domain.NewID(domain.PrefixCheckout), OrganizationID: site.OrganizationID, SiteID: site.ID, Mode: domain.ModeTest,
+		ShortCode: domain.NewShortCode(), SessionPublicID: domain.NewSessionPublicID(), Status: domain.CheckoutOpen,
+		Amount: 100, Currency: "EUR", ExternalReference: "o-" + domain.RandomString(5), Origin: domain.OriginAPI,
+		ExpiresAt: time.Now().Add(time.Hour), Items: []domain.Item{{Name: "Thing", Quantity: 1, UnitPrice: 100, ItemType: domain.ItemGoods}},
+	}
+}
