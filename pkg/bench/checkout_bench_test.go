@@ -69,6 +69,7 @@ func BenchmarkCheckoutCreate(b *testing.B) {
 	deadline := time.Now().Add(duration)
 	var wg sync.WaitGroup
 	start := time.Now()
+	machine0, process0 := machineCPU(), processCPU()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
 		go func() {
@@ -87,6 +88,7 @@ func BenchmarkCheckoutCreate(b *testing.B) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	machineUsed, processUsed := machineCPU()-machine0, processCPU()-process0
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	rps := float64(len(lat)) / elapsed.Seconds()
 	p50, p99 := lat[len(lat)*50/100], lat[len(lat)*99/100]
@@ -100,10 +102,14 @@ func BenchmarkCheckoutCreate(b *testing.B) {
 	b.ReportMetric(tps, "pgbench_tps")
 	b.ReportMetric(ms(pg.p99), "pgbench_p99_ms")
 	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(µs(machineUsed, len(lat)), "cpu_µs/req")
+	b.ReportMetric(pg.cpuPerTx, "pgbench_cpu_µs/tx")
 	fmt.Printf("\ncheckout create over HTTP (concurrency %d, %s, PostgreSQL): %.0f req/s, p50 %.2f ms, p99 %.2f ms\n",
 		concurrency, duration, rps, ms(p50), ms(p99))
 	fmt.Printf("pgbench -M prepared, same SQL transaction, %d clients, %s: %.0f tps, p50 %.2f ms, p99 %.2f ms\n",
 		concurrency, duration, tps, ms(pg.p50), ms(pg.p99))
+	fmt.Printf("machine CPU per operation: HTTP %.0f µs (this process, service and load generator: %.0f µs; PostgreSQL and the rest: %.0f µs), pgbench %.0f µs\n",
+		µs(machineUsed, len(lat)), µs(processUsed, len(lat)), µs(machineUsed-processUsed, len(lat)), pg.cpuPerTx)
 	fmt.Printf("ratio HTTP/pgbench: %.2f (target >= 0.5); p99 %.2f ms (target < 25 ms), %.2fx the bare SQL's p99\n\n",
 		ratio, ms(p99), float64(p99)/float64(pg.p99))
 }
@@ -148,6 +154,7 @@ var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
 type pgbenchResult struct {
 	tps      float64
 	p50, p99 time.Duration
+	cpuPerTx float64 // µs of machine CPU (PostgreSQL and pgbench) per transaction
 }
 
 func runPgbench(b *testing.B, s *store.Store, org, site string) pgbenchResult {
@@ -168,7 +175,9 @@ func runPgbench(b *testing.B, s *store.Store, org, site string) pgbenchResult {
 	args := []string{"-M", "prepared", "-n", "-c", strconv.Itoa(concurrency), "-j", "2", "-T", strconv.Itoa(int(duration.Seconds())),
 		"-D", "org=" + org, "-D", "site=" + site, "-f", script, "-l", "--log-prefix", filepath.Join(dir, "txlog"),
 		"-h", u.Hostname(), "-p", u.Port(), "-U", u.User.Username(), u.Path[1:]}
+	machine0 := machineCPU()
 	out, err := exec.Command(bin, args...).CombinedOutput()
+	machineUsed := machineCPU() - machine0
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)
 	}
@@ -178,7 +187,7 @@ func runPgbench(b *testing.B, s *store.Store, org, site string) pgbenchResult {
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
 	lat := pgbenchLatencies(b, dir)
-	return pgbenchResult{tps: tps, p50: lat[len(lat)*50/100], p99: lat[len(lat)*99/100]}
+	return pgbenchResult{tps: tps, p50: lat[len(lat)*50/100], p99: lat[len(lat)*99/100], cpuPerTx: µs(machineUsed, len(lat))}
 }
 
 // pgbenchLatencies reads pgbench's per-transaction logs (-l): each line is
