@@ -307,21 +307,9 @@ func TestIdempotency(t *testing.T) {
 				// Another request with the key is between its checks and its write (it holds the
 				// key's lock) when this one writes: this one writes nothing and answers 409.
 				key := "held-" + domain.RandomString(10)
-				held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-				go func() {
-					done <- s.InTx(ctx, func(tx *store.Store) error {
-						if locked, _, err := tx.LockIdempotency(ctx, tn.Org.ID, key); err != nil || !locked {
-							t.Errorf("hold the key: %v %v", locked, err)
-						}
-						close(held)
-						<-release
-						return nil
-					})
-				}()
-				<-held
+				release := storetest.HoldIdempotencyKey(t, s, tn.Org.ID, key)
 				res := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r7", 100), "Idempotency-Key", key)
-				close(release)
-				require.NoError(t, <-done)
+				release()
 				require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
 				require.Equal(t, "IDEMPOTENCY_KEY_IN_FLIGHT", res.JSON(t)["code"])
 				list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: tn.Org.ID, ExternalReference: "r7", Limit: 10})

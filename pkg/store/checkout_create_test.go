@@ -61,7 +61,7 @@ func TestCreateCheckoutWithIdempotencyAnswer(t *testing.T) {
 
 		t.Run("TheCheckoutAndItsAnswerAreWrittenTogether", func(t *testing.T) {
 			key := "k-" + domain.RandomString(8)
-			c := storetestCheckout(site)
+			c := unsavedCheckout(site)
 			require.NoError(t, s.CreateCheckoutAnswered(ctx, c, claim(key)))
 			rec, err := s.GetIdempotency(ctx, org.ID, key)
 			require.NoError(t, err)
@@ -78,8 +78,8 @@ func TestCreateCheckoutWithIdempotencyAnswer(t *testing.T) {
 
 		t.Run("AKeyThatHasARecordWritesNothing", func(t *testing.T) {
 			key := "k-" + domain.RandomString(8)
-			require.NoError(t, s.CreateCheckoutAnswered(ctx, storetestCheckout(site), claim(key)))
-			second := storetestCheckout(site)
+			require.NoError(t, s.CreateCheckoutAnswered(ctx, unsavedCheckout(site), claim(key)))
+			second := unsavedCheckout(site)
 			err := s.CreateCheckoutAnswered(ctx, second, claim(key))
 			require.True(t, errors.Is(err, store.ErrIdempotencyAnswered), "got %v", err)
 			_, err = s.GetCheckout(ctx, org.ID, second.ID)
@@ -90,7 +90,7 @@ func TestCreateCheckoutWithIdempotencyAnswer(t *testing.T) {
 		})
 
 		t.Run("WithoutAKeyNoAnswerIsWritten", func(t *testing.T) {
-			c := storetestCheckout(site)
+			c := unsavedCheckout(site)
 			require.NoError(t, s.CreateCheckoutAnswered(ctx, c, nil))
 			_, err := s.GetCheckout(ctx, org.ID, c.ID)
 			require.NoError(t, err)
@@ -99,23 +99,10 @@ func TestCreateCheckoutWithIdempotencyAnswer(t *testing.T) {
 		if s.Dialect() == store.Postgres { // SQLite runs one writer at a time: no request can hold a key there
 			t.Run("AKeyHeldByARunningRequestWritesNothing", func(t *testing.T) {
 				key := "k-" + domain.RandomString(8)
-				held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-				go func() {
-					done <- s.InTx(ctx, func(tx *store.Store) error {
-						locked, rec, err := tx.LockIdempotency(ctx, org.ID, key)
-						if err != nil || !locked || rec != nil {
-							t.Errorf("lock the key: %v %v %v", locked, rec, err)
-						}
-						close(held)
-						<-release
-						return nil
-					})
-				}()
-				<-held
-				c := storetestCheckout(site)
+				release := storetest.HoldIdempotencyKey(t, s, org.ID, key)
+				c := unsavedCheckout(site)
 				err := s.CreateCheckoutAnswered(ctx, c, claim(key))
-				close(release)
-				require.NoError(t, <-done)
+				release()
 				require.True(t, errors.Is(err, store.ErrIdempotencyBusy), "got %v", err)
 				_, err = s.GetCheckout(ctx, org.ID, c.ID)
 				require.True(t, domain.IsNotFound(err))
@@ -129,8 +116,8 @@ func TestCreateCheckoutWithIdempotencyAnswer(t *testing.T) {
 	})
 }
 
-// storetestCheckout is a small open checkout, not yet written.
-func storetestCheckout(site *domain.Site) *domain.Checkout {
+// unsavedCheckout is a small open checkout, not yet written.
+func unsavedCheckout(site *domain.Site) *domain.Checkout {
 	return &domain.Checkout{
 		ID: domain.NewID(domain.PrefixCheckout), OrganizationID: site.OrganizationID, SiteID: site.ID, Mode: domain.ModeTest,
 		ShortCode: domain.NewShortCode(), SessionPublicID: domain.NewSessionPublicID(), Status: domain.CheckoutOpen,

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,4 +82,33 @@ func Transaction(t testing.TB, s *store.Store, c *domain.Checkout, p *domain.Pro
 		t.Fatalf("create transaction: %v", err)
 	}
 	return txn
+}
+
+// HoldIdempotencyKey makes the key look held by a request that is still running (on
+// PostgreSQL: a transaction holds the key's lock) until release is called.
+func HoldIdempotencyKey(t testing.TB, s *store.Store, orgID, key string) (release func()) {
+	t.Helper()
+	held, done, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		errc <- s.InTx(context.Background(), func(tx *store.Store) error {
+			locked, _, err := tx.LockIdempotency(context.Background(), orgID, key)
+			if err == nil && !locked {
+				err = fmt.Errorf("the idempotency key %q is already held", key)
+			}
+			close(held)
+			<-done
+			return err
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-errc:
+		t.Fatalf("hold the idempotency key: %v", err)
+	}
+	return func() {
+		close(done)
+		if err := <-errc; err != nil {
+			t.Errorf("hold the idempotency key: %v", err)
+		}
+	}
 }
