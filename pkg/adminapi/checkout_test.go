@@ -169,6 +169,27 @@ func TestCheckoutValidation(t *testing.T) {
 				require.Equal(t, res.Header.Get("X-Request-ID"), b["requestId"])
 			})
 		}
+		t.Run("TheNULCharacterIsRefusedNotA500", func(t *testing.T) {
+			for _, mutate := range []func(m map[string]any){
+				func(m map[string]any) {
+					m["items"] = []map[string]any{{"name": "A\x00B", "quantity": 1, "unitPrice": 1000}}
+				},
+				func(m map[string]any) { m["clientId"] = "c\x00" },
+				func(m map[string]any) { m["metadata"] = map[string]any{"k": "\x00"} },
+			} {
+				m := base()
+				mutate(m)
+				res := apptest.Do(t, http.MethodPost, url, tn.TestKey, m)
+				require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+				require.Equal(t, "VALIDATION_ERROR", res.JSON(t)["code"])
+			}
+			m := base()
+			m["externalReference"] = "nul-text"
+			m["items"] = []map[string]any{{"name": `A\u0000B`, "quantity": 1, "unitPrice": 1000}} // text, not a NUL
+			res := apptest.Do(t, http.MethodPost, url, tn.TestKey, m)
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			require.Equal(t, `A\u0000B`, res.JSON(t)["items"].([]any)[0].(map[string]any)["name"])
+		})
 		t.Run("SumMismatchMessageMatchesThePlugins", func(t *testing.T) {
 			m := base()
 			m["amount"] = 1500
@@ -348,6 +369,51 @@ func TestIdempotency(t *testing.T) {
 			require.NotEqual(t, "old", res.JSON(t)["id"])
 			again := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r9", 100), "Idempotency-Key", key)
 			require.Equal(t, res.Body, again.Body)
+		})
+		t.Run("TheAnswerShowsTheCheckoutAsStored", func(t *testing.T) {
+			for _, headers := range [][]string{{"Idempotency-Key", "idem-" + domain.RandomString(10)}, nil} {
+				created := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r10", 100), headers...)
+				require.Equal(t, http.StatusOK, created.Status, string(created.Body))
+				answer := created.JSON(t)
+				stored := apptest.Do(t, http.MethodGet, env.AdminURL+"/v1/checkouts/"+answer["id"].(string), tn.TestKey, nil).JSON(t)
+				for _, f := range []string{"id", "sessionPublicId", "shortCode", "paymentUrl", "status", "mode", "amount", "items", "metadata", "createdAt", "updatedAt", "expiresAt"} {
+					require.Equal(t, stored[f], answer[f], "%s (headers %v)", f, headers)
+				}
+				at, err := time.Parse(time.RFC3339Nano, answer["createdAt"].(string))
+				require.NoError(t, err)
+				require.WithinDuration(t, time.Now(), at, time.Minute)
+			}
+		})
+		t.Run("ConcurrentRetriesOfAnExpiredKeyCreateOneCheckout", func(t *testing.T) {
+			// Each retry finds the expired record and replaces it: only the first replacement
+			// may stand. The race is narrow, so it is run for several keys.
+			for round := 0; round < 10; round++ {
+				key := "expired-" + domain.RandomString(10)
+				ref := "expired-" + domain.RandomString(6)
+				require.NoError(t, s.SaveIdempotency(ctx, tn.Org.ID, key, "an-older-request", http.StatusOK, []byte(`{"id":"old"}`), "application/json", -time.Second))
+				var wg sync.WaitGroup
+				results := make(chan *apptest.Response, 20)
+				for i := 0; i < 20; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						results <- apptest.Do(t, http.MethodPost, url, tn.TestKey, body(ref, 555), "Idempotency-Key", key)
+					}()
+				}
+				wg.Wait()
+				close(results)
+				distinct := map[string]bool{}
+				for res := range results {
+					require.Contains(t, []int{http.StatusOK, http.StatusConflict}, res.Status, string(res.Body))
+					if res.Status == http.StatusOK {
+						distinct[string(res.Body)] = true
+					}
+				}
+				require.Len(t, distinct, 1, "every success is the same answer")
+				list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: tn.Org.ID, ExternalReference: ref, Limit: 100})
+				require.NoError(t, err)
+				require.Len(t, list, 1, "exactly one checkout")
+			}
 		})
 		t.Run("BadKeyIs400", func(t *testing.T) {
 			res := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r6", 100), "Idempotency-Key", strings.Repeat("k", 256))

@@ -68,7 +68,7 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 			replay = rec
 			return nil
 		case v == idemRetake:
-			if err := st.DeleteIdempotency(ctx, req.Org, key); err != nil {
+			if err := st.DeleteStaleIdempotency(ctx, req.Org, key); err != nil {
 				return err
 			}
 		}
@@ -161,7 +161,7 @@ func (a *API) idempotentOneWrite(c echo.Context, r Route, req *Request, key, has
 		case v == idemReplay:
 			return writeReplay(c, rec)
 		case v == idemRetake:
-			if derr := st.DeleteIdempotency(ctx, req.Org, key); derr != nil {
+			if derr := st.DeleteStaleIdempotency(ctx, req.Org, key); derr != nil {
 				return derr
 			}
 			continue
@@ -208,7 +208,21 @@ func (a *API) storeFailure(c echo.Context, org, key, hash string, err error) err
 	if merr == nil {
 		merr = a.d.Store.SaveIdempotency(ctx, org, key, hash, status, b, echo.MIMEApplicationJSON, a.d.IdempotencyTTL)
 	}
-	if merr != nil && !domain.IsConflict(merr) {
+	if domain.IsConflict(merr) {
+		// Another request with the key finished first: the key's answer is its answer.
+		rec, gerr := a.d.Store.GetIdempotency(ctx, org, key)
+		if gerr != nil {
+			return gerr
+		}
+		switch v, jerr := judge(rec, hash); {
+		case jerr != nil:
+			return jerr
+		case v == idemReplay:
+			return writeReplay(c, rec)
+		}
+		return errInFlight // it went stale meanwhile: let the client retry
+	}
+	if merr != nil {
 		a.d.Log.WarnContext(ctx, "store idempotent error answer", "error", merr)
 	}
 	return err

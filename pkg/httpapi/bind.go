@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,8 +44,12 @@ func ReadJSON(c echo.Context, dst any) ([]byte, error) {
 	return raw, nil
 }
 
-// DecodeJSON decodes one JSON value into dst with helpful errors.
+// DecodeJSON decodes one JSON value into dst with helpful errors. Strings may not hold the NUL
+// character (\u0000): no text column of either database can store it.
 func DecodeJSON(raw []byte, dst any) error {
+	if hasNULEscape(raw) {
+		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeValidation, Message: `text must not contain the NUL character (\u0000)`}
+	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
@@ -53,6 +58,26 @@ func DecodeJSON(raw []byte, dst any) error {
 		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: "the body must hold a single JSON value"}
 	}
 	return nil
+}
+
+// hasNULEscape reports whether a JSON text holds the escape \u0000 in a string (an odd number
+// of backslashes before the "u"; an even number is an escaped backslash followed by text).
+func hasNULEscape(raw []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], []byte("u0000"))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && raw[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 func jsonError(err error) error {

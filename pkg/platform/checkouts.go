@@ -141,6 +141,7 @@ func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domai
 	for attempt := 0; ; attempt++ {
 		var claim *store.IdempotencyClaim
 		if answer != nil {
+			store.StampNewCheckout(c)
 			// Rendered on each attempt: a retry below changes the codes the answer shows.
 			if claim, err = answer(c); err != nil {
 				return err

@@ -49,14 +49,23 @@ func TestCreateCheckoutWithIdempotencyAnswer(t *testing.T) {
 			require.NoError(t, s.CreateCheckoutAnswered(ctx, c, nil))
 			got, err := s.GetCheckout(ctx, org.ID, c.ID)
 			require.NoError(t, err)
-			require.WithinDuration(t, c.ExpiresAt, got.ExpiresAt, 0)
-			require.WithinDuration(t, c.CreatedAt, got.CreatedAt, 0)
-			got.ExpiresAt, got.CreatedAt, got.UpdatedAt = c.ExpiresAt, c.CreatedAt, c.UpdatedAt
+			require.WithinDuration(t, time.Now(), c.CreatedAt, time.Minute)
+			for _, p := range [][2]time.Time{{c.ExpiresAt, got.ExpiresAt}, {c.CreatedAt, got.CreatedAt}, {c.UpdatedAt, got.UpdatedAt}} {
+				require.True(t, p[0].Equal(p[1]), "written %v, read %v", p[0], p[1])
+			}
+			got.ExpiresAt, got.CreatedAt, got.UpdatedAt = c.ExpiresAt, c.CreatedAt, c.UpdatedAt // same instants; locations may differ
 			require.Equal(t, c, got)
 			events, err := s.ListCheckoutEvents(ctx, org.ID, c.ID)
 			require.NoError(t, err)
 			require.Equal(t, []string{domain.EventCheckoutCreated}, eventTypes(events))
-			require.Equal(t, string(domain.CheckoutOpen), events[0].Status)
+			e := events[0]
+			require.Equal(t, string(domain.CheckoutOpen), e.Status)
+			require.Equal(t, org.ID, e.OrganizationID)
+			require.Nil(t, e.TransactionID)
+			require.Nil(t, e.DispatchedAt, "the outbox has yet to send it")
+			require.Zero(t, e.Version)
+			require.Empty(t, e.Data)
+			require.True(t, c.CreatedAt.Equal(e.OccurredAt) && c.CreatedAt.Equal(e.CreatedAt), "event at %v/%v, checkout at %v", e.OccurredAt, e.CreatedAt, c.CreatedAt)
 		})
 
 		t.Run("TheCheckoutAndItsAnswerAreWrittenTogether", func(t *testing.T) {

@@ -150,9 +150,13 @@ func (s *Store) LockIdempotency(ctx context.Context, orgID, key string) (locked 
 	return rows[0].Locked, &r, nil
 }
 
-// DeleteIdempotency removes a record (an expired one, or a claim whose process died).
-func (s *Store) DeleteIdempotency(ctx context.Context, orgID, key string) error {
-	return translate(s.q(ctx).Where("organization_id = ? AND idem_key = ?", orgID, key).Delete(&IdempotencyRecord{}).Error, "idempotency key")
+// DeleteStaleIdempotency removes the key's record if it is stale: expired, or a claim whose
+// process died (its lease ran out). A record that is not stale, such as a fresh answer another
+// request wrote after this one read the stale record, stays.
+func (s *Store) DeleteStaleIdempotency(ctx context.Context, orgID, key string) error {
+	now := Now()
+	return translate(s.q(ctx).Where("organization_id = ? AND idem_key = ? AND (expires_at <= ? OR (state = 'in_flight' AND (locked_until IS NULL OR locked_until <= ?)))",
+		orgID, key, now, now).Delete(&IdempotencyRecord{}).Error, "idempotency key")
 }
 
 // SaveIdempotency stores the answer of a request run under LockIdempotency.
