@@ -272,7 +272,7 @@ func TestIdempotency(t *testing.T) {
 			raw, err := json.Marshal(body("r4", 100))
 			require.NoError(t, err)
 			path := "/v1/checkouts/" + tn.Site.ID + "/create"
-			sum := sha256.Sum256(append([]byte("POST "+path+"\n"), raw...))
+			sum := sha256.Sum256(append([]byte("POST "+path+" test\n"), raw...)) // method, path, the key's mode; body
 			hash := hex.EncodeToString(sum[:])
 
 			// The same request is still running elsewhere: it holds the key.
@@ -370,6 +370,25 @@ func TestIdempotency(t *testing.T) {
 			again := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r9", 100), "Idempotency-Key", key)
 			require.Equal(t, res.Body, again.Body)
 		})
+		t.Run("ALiveKeyReusingATestKeysIdempotencyKeyIsAnotherRequest", func(t *testing.T) {
+			key := "idem-" + domain.RandomString(10)
+			require.Equal(t, http.StatusOK, apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r11", 100), "Idempotency-Key", key).Status)
+			res := apptest.Do(t, http.MethodPost, url, tn.LiveKey, body("r11", 100), "Idempotency-Key", key)
+			require.Equal(t, http.StatusUnprocessableEntity, res.Status, "never the test-mode checkout: %s", res.Body)
+			require.Equal(t, "IDEMPOTENCY_KEY_REUSED", res.JSON(t)["code"])
+		})
+		if s.Dialect() == store.Postgres {
+			t.Run("ARetryOfAnAnsweredKeyIsReplayedWhileAnotherRetryHoldsIt", func(t *testing.T) {
+				key := "idem-" + domain.RandomString(10)
+				first := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r12", 100), "Idempotency-Key", key)
+				require.Equal(t, http.StatusOK, first.Status)
+				release := storetest.HoldIdempotencyKey(t, s, tn.Org.ID, key)
+				retry := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r12", 100), "Idempotency-Key", key)
+				release()
+				require.Equal(t, http.StatusOK, retry.Status, "the stored answer, not 409: %s", retry.Body)
+				require.Equal(t, first.Body, retry.Body)
+			})
+		}
 		t.Run("TheAnswerShowsTheCheckoutAsStored", func(t *testing.T) {
 			for _, headers := range [][]string{{"Idempotency-Key", "idem-" + domain.RandomString(10)}, nil} {
 				created := apptest.Do(t, http.MethodPost, url, tn.TestKey, body("r10", 100), headers...)
@@ -434,6 +453,26 @@ func TestCheckoutLifecycleAndListing(t *testing.T) {
 			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 			ids = append(ids, res.JSON(t)["id"].(string))
 		}
+		t.Run("NULOrBadUTF8InAPathOrQueryIsNotA500", func(t *testing.T) {
+			for _, c := range []struct{ method, path string }{
+				{http.MethodGet, "/v1/checkouts/%00"},
+				{http.MethodGet, "/v1/checkouts/chk_%C3%28"},
+				{http.MethodGet, "/v1/checkouts?externalReference=%00"},
+				{http.MethodGet, "/v1/checkouts?siteId=%C3%28"},
+				{http.MethodPost, "/v1/checkouts/%00/create"},
+				{http.MethodPost, "/v1/checkouts/%C3%28/create"},
+			} {
+				var body any
+				if c.method == http.MethodPost {
+					body = map[string]any{"amount": 100, "currency": "EUR", "externalReference": "nul-path"}
+				}
+				res := apptest.Do(t, c.method, env.AdminURL+c.path, tn.TestKey, body)
+				require.Contains(t, []int{http.StatusOK, http.StatusBadRequest, http.StatusNotFound}, res.Status, "%s %s: %s", c.method, c.path, res.Body)
+				if res.Status == http.StatusOK {
+					require.Empty(t, res.JSON(t)["data"], "%s %s", c.method, c.path)
+				}
+			}
+		})
 		page := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?limit=2", tn.TestKey, nil).JSON(t)
 		require.Equal(t, true, page["hasMore"])
 		data := page["data"].([]any)

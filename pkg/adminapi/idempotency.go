@@ -38,10 +38,7 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 		return &domain.Error{Kind: domain.KindTooLarge, Code: domain.CodeTooLarge, Message: "request body is larger than 1 MiB"}
 	}
 	c.Request().Body = io.NopCloser(bytes.NewReader(raw))
-	h := sha256.New()
-	h.Write([]byte(r.Method + " " + c.Request().URL.Path + "\n"))
-	h.Write(raw)
-	hash := hex.EncodeToString(h.Sum(nil))
+	hash := requestHash(r.Method, c.Request().URL.Path, req.Actor.Mode, raw)
 	ctx := c.Request().Context()
 	switch {
 	case r.External:
@@ -100,6 +97,15 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 	return c.Blob(status, echo.MIMEApplicationJSON, body)
 }
 
+// requestHash identifies a request for its Idempotency-Key: method, path, the mode of an API
+// key (a live key reusing a test key's Idempotency-Key is another request) and body.
+func requestHash(method, path string, mode domain.Mode, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(method + " " + path + " " + string(mode) + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // Verdicts of judge on a key's existing record.
 const (
 	idemRun    = iota // no record: run the request
@@ -148,25 +154,27 @@ func (a *API) idempotentOneWrite(c echo.Context, r Route, req *Request, key, has
 			return domain.Internal(nil, "route %s %s did not store its idempotency answer", r.Method, r.Path)
 		case err == nil:
 			return render(c, status, out)
-		case errors.Is(err, store.ErrIdempotencyBusy):
-			return errInFlight
 		}
+		// The key's record decides (a retry, or a concurrent request that won). Busy means
+		// another request held the key: it may be a retry of an answered one, so look too.
 		rec, lerr := st.GetIdempotency(ctx, req.Org, key)
 		if lerr != nil {
 			return lerr
 		}
-		switch v, jerr := judge(rec, hash); {
+		v, jerr := judge(rec, hash)
+		switch {
 		case jerr != nil:
 			return jerr
 		case v == idemReplay:
 			return writeReplay(c, rec)
+		case errors.Is(err, store.ErrIdempotencyBusy):
+			return errInFlight // its holder answers it
 		case v == idemRetake:
 			if derr := st.DeleteStaleIdempotency(ctx, req.Org, key); derr != nil {
 				return derr
 			}
 			continue
-		}
-		if errors.Is(err, store.ErrIdempotencyAnswered) {
+		case errors.Is(err, store.ErrIdempotencyAnswered):
 			continue // its record went away before we looked (swept): run again
 		}
 		return a.storeFailure(c, req.Org, key, hash, err)

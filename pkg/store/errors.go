@@ -81,6 +81,8 @@ func translate(err error, what string) error {
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeValidation, Message: "a referenced object does not exist", Err: err}
 		case "23514", "23502":
 			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeValidation, Message: "a value is out of range", Err: err}
+		case "22021", "22P05": // invalid UTF-8 or a NUL character in a text value (e.g. an id from a path)
+			return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeValidation, Message: "text must be valid UTF-8 without NUL characters", Err: err}
 		case "40001", "40P01", "55P03":
 			return domain.Unavailable(domain.CodeUnavailable, err, "the database was busy, try again")
 		}
