@@ -118,6 +118,10 @@ func isLoopback(host string) bool {
 func (p *Panel) Register(e *echo.Echo) {
 	for _, r := range p.routes() {
 		e.Add(r.method, r.path, p.wrap(r))
+		if r.method == http.MethodGet {
+			// HEAD answers as GET would, headers only (net/http drops the body of a HEAD answer).
+			e.Add(http.MethodHead, r.path, p.wrap(r))
+		}
 	}
 	e.RouteNotFound("/*", p.notFound)
 	next := e.HTTPErrorHandler

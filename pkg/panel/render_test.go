@@ -44,3 +44,27 @@ func TestEveryPageRenders(t *testing.T) {
 		})
 	}
 }
+
+func TestHeadAnswersLikeGet(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
+	tn := env.NewTenant(t)
+	c := signedIn(t, env, tn, domain.RoleAdmin)
+	css := c.get("/").Doc.Find(`link[rel="stylesheet"]`).AttrOr("href", "")
+	require.NotEmpty(t, css)
+	for _, path := range []string{"/", "/checkouts", "/users", "/sites/" + tn.Site.ID, css} {
+		get, head := c.get(path), c.do(http.MethodHead, path, nil)
+		require.Equal(t, get.Status, head.Status, path)
+		require.Equal(t, http.StatusOK, get.Status, path)
+		require.Equal(t, get.Header.Get("Location"), head.Header.Get("Location"), path)
+		require.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"), path)
+		require.Equal(t, get.Header.Get("Content-Security-Policy"), head.Header.Get("Content-Security-Policy"), path)
+		require.Empty(t, head.Body, path)
+		require.NotEmpty(t, get.Body, path)
+	}
+	anonymous := newClient(t, env.AdminURL).do(http.MethodHead, "/checkouts", nil)
+	require.Equal(t, http.StatusSeeOther, anonymous.Status, "HEAD needs a session as GET does")
+	require.Contains(t, anonymous.Header.Get("Location"), "/login")
+	post := c.do(http.MethodHead, "/logout", nil)
+	require.Equal(t, http.StatusOK, post.Status, "HEAD of a page with a form does not submit it")
+}
