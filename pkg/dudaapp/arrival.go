@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -74,8 +75,21 @@ func (a *App) arrive(c echo.Context) error {
 		}
 		return err
 	}
-	return redirect(c, a.svc.Hosts().PaymentURL(co.ShortCode))
+	return redirect(c, a.paymentURL(c, co.ShortCode))
 }
+
+// paymentURL is the hosted page of a checkout, told which of our payment methods the shopper
+// picked at the store (?provider=, from the method's checkout URL) so that it comes first.
+func (a *App) paymentURL(c echo.Context, shortCode string) string {
+	u := a.svc.Hosts().PaymentURL(shortCode)
+	if p := c.QueryParam("provider"); providerIDRE.MatchString(p) {
+		u += "?provider=" + url.QueryEscape(p)
+	}
+	return u
+}
+
+// providerIDRE is what a provider id in ?provider= can look like.
+var providerIDRE = regexp.MustCompile(`^` + domain.PrefixProvider + `_[A-Za-z0-9]{1,64}$`)
 
 // toCheckout sends the shopper to the checkout already made for their session.
 func (a *App) toCheckout(c echo.Context, sess *store.DudaSession, siteName string) error {
@@ -86,7 +100,7 @@ func (a *App) toCheckout(c echo.Context, sess *store.DudaSession, siteName strin
 	if err != nil {
 		return err
 	}
-	return redirect(c, a.svc.Hosts().PaymentURL(co.ShortCode))
+	return redirect(c, a.paymentURL(c, co.ShortCode))
 }
 
 // createCheckout makes the checkout of a session together with its duda_sessions row. When the

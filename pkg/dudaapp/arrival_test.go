@@ -3,11 +3,13 @@ package dudaapp_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/duda/dudafake"
@@ -98,6 +100,14 @@ func TestDudaArrival(t *testing.T) {
 			})
 		}
 
+		t.Run("OnlyAProviderIdIsPassedOnToTheHostedPage", func(t *testing.T) {
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			for _, hint := range []string{"", "javascript:alert(1)", "prov_x&lang=de", w.tn.Provider.ID + "/../x"} {
+				res := apptest.Do(t, http.MethodGet, dudafake.CheckoutRedirectURL(w.url("/checkout?provider="+url.QueryEscape(hint)), ps.ID, "shop-1"), "", nil)
+				require.Equal(t, http.StatusFound, res.Status, string(res.Body))
+				require.NotContains(t, res.Header.Get("Location"), "?", "hint %q", hint)
+			}
+		})
 		t.Run("AReplayedArrivalMakesNoSecondCheckout", func(t *testing.T) {
 			ps := w.fake.CreateSession("shop-1", testSpec())
 			first := w.arrive("shop-1", ps.ID)

@@ -178,7 +178,7 @@ func (w *world) checkoutFor(site, sessionID string) *domain.Checkout {
 	require.Equal(w.t, w.env.Hosts.MainFrontendDomain, loc.Host, "the hosted page")
 	c, err := w.s.GetCheckoutByOrigin(ctx, w.tn.Org.ID, domain.OriginDuda, sessionID)
 	require.NoError(w.t, err)
-	require.Equal(w.t, w.env.Hosts.PaymentURL(c.ShortCode), res.Header.Get("Location"))
+	require.Equal(w.t, w.env.Hosts.PaymentURL(c.ShortCode)+"?provider="+w.tn.Provider.ID, res.Header.Get("Location"), "the hosted page, told the method the shopper picked")
 	return c
 }
 

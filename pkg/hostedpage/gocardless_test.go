@@ -130,3 +130,19 @@ func TestGoCardlessStep(t *testing.T) {
 		require.Equal(t, "public, max-age=31536000, immutable", rec.Header().Get("Cache-Control"))
 	})
 }
+
+func TestTheBuyersChosenProviderIsPreselected(t *testing.T) {
+	t.Parallel()
+	e, _ := newPages(t, fixtureRuntime(t, gcCheckout("gcpick001")))
+	checked := func(path string) string {
+		res, doc := get(t, e, path)
+		require.Equal(t, http.StatusOK, res.Code, path)
+		return doc.Find(`input[name=providerId]:checked`).AttrOr("value", "")
+	}
+	wire := gcCheckout("x").Providers[0].ID
+	require.Equal(t, gcProvider.ID, checked("/checkout/gcpick001"), "the site's default")
+	require.Equal(t, wire, checked("/checkout/gcpick001?provider="+wire), "the buyer's choice")
+	require.Equal(t, gcProvider.ID, checked("/checkout/gcpick001?provider=prov_unknown"), "a provider the checkout does not offer is ignored")
+	_, doc := get(t, e, "/checkout/gcpick001?provider="+wire)
+	require.Contains(t, doc.Find(`.langs a[lang="de"]`).AttrOr("href", ""), "provider="+wire, "switching language keeps the choice")
+}

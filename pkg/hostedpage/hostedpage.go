@@ -322,6 +322,18 @@ func (s *Server) csp(co *runtimeapi.Checkout, script bool) CSP {
 // checks on load instead of showing the form.
 func (s *Server) renderCheckout(c echo.Context, base page, co *runtimeapi.Checkout, ret *returnView) error {
 	base.Title = base.L.T("page_title", "site", co.Site.Name)
+	if pref := c.QueryParam("provider"); pref != "" && pref != co.DefaultProviderID {
+		// The way to pay the buyer already chose (e.g. at a Duda store's checkout) comes first,
+		// if the checkout offers it.
+		for _, pr := range co.Providers {
+			if pr.ID == pref {
+				chosen := *co
+				chosen.DefaultProviderID = pref
+				co = &chosen
+				break
+			}
+		}
+	}
 	p := s.buildCheckoutPage(base, co)
 	if ret != nil {
 		p.Return, p.Txn, p.Wire = ret, nil, nil
