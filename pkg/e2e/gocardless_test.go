@@ -215,6 +215,24 @@ func (w *gcWorld) eventsFor(link, id string) []gcfake.Event {
 	return out
 }
 
+func TestGoCardlessPagesSpeakThePagesLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := newGCWorld(t, s)
+		for _, c := range []struct{ sent, want string }{
+			{"fr", "fr"},       // the buyer switched the page to French; the checkout says German
+			{"", "de"},         // an older page: the checkout's language
+			{"<script>", "de"}, // not a language tag: ignored
+			{"ja", "de"},       // GoCardless has no Japanese pages: the checkout's language
+		} {
+			res := w.billingRequest(t, w.checkout(t, 1500, "GBP"), "language", c.sent)
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			flow, ok := w.gc.BillingRequestFlow(path.Base(res.JSON(t)["authorisationUrl"].(string)))
+			require.True(t, ok)
+			require.Equal(t, c.want, flow.Language, "sent %q", c.sent)
+		}
+	})
+}
+
 func TestGoCardlessPaysEndToEnd(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)

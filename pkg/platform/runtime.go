@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"time"
 
@@ -181,7 +182,13 @@ type StartInput struct {
 	SessionPublicID string
 	ProviderID      string
 	Buyer           Buyer
+	// Language is the hosted page's language as the buyer chose it; the provider's own pages
+	// use it, else the checkout's language. Anything but a language tag is ignored.
+	Language string
 }
+
+// languageTagRE is a language tag the start of a payment accepts: "fr", "pt-BR".
+var languageTagRE = regexp.MustCompile(`^[a-z]{2}(-[A-Za-z]{2})?$`)
 
 // Started is a transaction that began, and what the page does next.
 type Started struct {
@@ -235,6 +242,9 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	}
 	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: c, Site: rc.Site, Billing: in.Buyer.BillingDetails,
 		PageURL: s.hosts.PaymentURL(c.ShortCode), Language: c.Language}
+	if languageTagRE.MatchString(in.Language) {
+		req.Language = in.Language
+	}
 
 	// Resume an open attempt with the same provider and amount.
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)

@@ -204,6 +204,9 @@ type BillingRequestRequest struct {
 	ProviderID      string       `json:"providerId"`
 	TransactionID   string       `json:"transactionId,omitempty"`
 	BillingAddress  BuyerAddress `json:"billingAddress"`
+	// Language is the language of the page the buyer is on (e.g. "fr"), for GoCardless's
+	// pages; empty means the checkout's.
+	Language string `json:"language,omitempty"`
 }
 
 // BillingRequestResponse sends the buyer to GoCardless's hosted flow.
