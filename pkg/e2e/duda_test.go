@@ -84,6 +84,7 @@ func TestBrowserDudaStoreEndToEnd(t *testing.T) {
 		b.Navigate(arrival)
 		b.WaitVisible("#pay-form")
 		require.Equal(t, "€26.75", b.Text("#totals [data-total=gross]"), "exactly what Duda asks")
+		require.Equal(t, methods[0].ID, b.Value("input[name=providerId]:checked"), "the method picked in the store comes first")
 		b.Screenshot(t, "e2e-duda-hosted-open")
 
 		hostedpagetest.FillBilling(t, b, hostedpagetest.Buyer{Name: "Jane Doe", Line1: "Hauptstr. 1", PostalCode: "10115", City: "Berlin", Country: "DE"})
@@ -124,7 +125,7 @@ func TestBrowserDudaStoreEndToEnd(t *testing.T) {
 		// The shopper's browser replays the arrival: the same checkout, no second one.
 		again := apptest.Do(t, http.MethodGet, arrival, "", nil)
 		require.Equal(t, http.StatusFound, again.Status)
-		require.Equal(t, env.Hosts.PaymentURL(c.ShortCode), again.Header.Get("Location"))
+		require.Equal(t, env.Hosts.PaymentURL(c.ShortCode)+"?provider="+methods[0].ID, again.Header.Get("Location"))
 		list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: tn.Org.ID, ExternalReference: spec.PurchaseID, Limit: 10})
 		require.NoError(t, err)
 		require.Len(t, list, 1)
