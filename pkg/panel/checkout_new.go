@@ -184,15 +184,22 @@ func (f *checkoutForm) input() (platform.CheckoutInput, []int) {
 		f.set("items", "The items must add up to more than zero")
 	}
 	in.Amount = total
-	n, nok := atoi(f.ExpiryValue)
-	mult := map[string]int{"minutes": 1, "hours": 60, "days": 24 * 60}[f.ExpiryUnit]
-	if !nok || n < 1 || mult == 0 {
+	if m, ok := expiryMinutes(f.ExpiryValue, f.ExpiryUnit); !ok {
 		f.set("expiryValue", "Enter how long the link stays valid, like 7 days")
 	} else {
-		m := n * mult
 		in.ExpiresInMinutes = &m
 	}
 	return in, rowOf
+}
+
+// expiryMinutes reads a "valid for" number and unit (minutes, hours, days) as minutes.
+func expiryMinutes(value, unit string) (int, bool) {
+	n, ok := atoi(value)
+	mult := map[string]int{"minutes": 1, "hours": 60, "days": 24 * 60}[unit]
+	if !ok || n < 1 || mult == 0 || n > platform.MaxExpiryMinutes {
+		return 0, false
+	}
+	return n * mult, true
 }
 
 // fieldsForItems maps the platform's item fields ("items[1].name", counted over the items sent)

@@ -5,12 +5,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -147,6 +149,44 @@ func TestCreateCheckoutForm(t *testing.T) {
 			require.Equal(t, "Remove item 1", res.Doc.Find(`button[value="remove-row-0"]`).AttrOr("aria-label", ""))
 		})
 
+		t.Run("ExtendFromTheDetailPage", func(t *testing.T) {
+			co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{
+				Amount: 700, Currency: "EUR", ExternalReference: "ext-" + domain.RandomString(5), Mode: domain.ModeTest,
+				Metadata: map[string]any{"orderId": "A-17"}})
+			require.NoError(t, err)
+			page := c.get("/checkouts/" + co.ID)
+			form := page.Doc.Find(`form[action$="/extend"]`)
+			require.Equal(t, 1, form.Length())
+			require.Equal(t, "Keep the link open longer", form.Find("legend").Text())
+			require.Contains(t, text(page, "dl.facts"), `"orderId": "A-17"`, "the merchant's metadata is shown")
+
+			res := c.post("/checkouts/"+co.ID+"/extend", url.Values{"expiryValue": {"10"}, "expiryUnit": {"days"}})
+			require.Equal(t, http.StatusSeeOther, res.Status, res.Body)
+			require.Contains(t, text(c.get(res.Location), "main"), "The payment link now stays open longer.")
+			got, err := env.Service().GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+			require.NoError(t, err)
+			require.WithinDuration(t, time.Now().Add(10*24*time.Hour), got.Checkout.ExpiresAt, time.Minute)
+
+			for _, bad := range []url.Values{
+				{"expiryValue": {"2"}, "expiryUnit": {"days"}},  // earlier than now
+				{"expiryValue": {"91"}, "expiryUnit": {"days"}}, // beyond 90 days
+				{"expiryValue": {"x"}, "expiryUnit": {"days"}},
+				{"expiryValue": {"3"}, "expiryUnit": {"weeks"}},
+			} {
+				res := c.post("/checkouts/"+co.ID+"/extend", bad)
+				require.Equal(t, http.StatusBadRequest, res.Status, "%v: %s", bad, res.Body)
+				require.Equal(t, "Cannot extend this checkout", text(res, "h1"), "%v", bad)
+			}
+			again, err := env.Service().GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+			require.NoError(t, err)
+			require.Equal(t, got.Checkout.ExpiresAt, again.Checkout.ExpiresAt, "a refused extension changes nothing")
+
+			_, err = env.Service().ExpireCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+			require.NoError(t, err)
+			require.Zero(t, c.get("/checkouts/"+co.ID).Doc.Find(`form[action$="/extend"]`).Length(), "no control once it is over")
+			res = c.post("/checkouts/"+co.ID+"/extend", url.Values{"expiryValue": {"10"}, "expiryUnit": {"days"}})
+			require.Equal(t, http.StatusConflict, res.Status, res.Body)
+		})
 		t.Run("ExpireFromTheDetailPage", func(t *testing.T) {
 			co := checkout(t, env, tn, 900)
 			page := c.get("/checkouts/" + co.ID)

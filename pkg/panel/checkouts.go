@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -82,6 +83,7 @@ type checkoutData struct {
 	Open         bool
 	Status       domain.CheckoutStatus
 	ItemsTotal   int64
+	Metadata     string // the merchant's metadata as indented JSON, if any
 }
 
 // checkout shows one checkout: items, tax, payment link with QR code while it is open, its
@@ -108,8 +110,33 @@ func (p *Panel) checkout(c echo.Context, r *request) error {
 	for _, it := range co.Items {
 		d.ItemsTotal += it.Total()
 	}
+	if len(co.Metadata) > 0 {
+		if b, err := json.MarshalIndent(co.Metadata, "", "  "); err == nil {
+			d.Metadata = string(b)
+		}
+	}
 	title := "Checkout " + co.Reference()
 	return p.render(c, r, http.StatusOK, "checkout", title, "checkouts", d)
+}
+
+// checkoutExtend keeps an open checkout's link valid for longer: the new expiry is the time
+// given from now, later than the current one (editor and up).
+func (p *Panel) checkoutExtend(c echo.Context, r *request) error {
+	id := c.Param("id")
+	m, ok := expiryMinutes(strings.TrimSpace(c.FormValue("expiryValue")), c.FormValue("expiryUnit"))
+	if !ok {
+		return p.errorPage(c, http.StatusBadRequest, "Cannot extend this checkout", "Enter how long the link stays valid from now, like 7 days.")
+	}
+	if _, err := p.d.Service.UpdateCheckout(c.Request().Context(), r.Actor, r.OrgID(), id, nil, &m); err != nil {
+		switch domain.ErrorKind(err) {
+		case domain.KindConflict:
+			return p.errorPage(c, http.StatusConflict, "Cannot extend this checkout", capitalize(errMessage(err))+".")
+		case domain.KindInvalid:
+			return p.errorPage(c, http.StatusBadRequest, "Cannot extend this checkout", capitalize(errMessage(err))+".")
+		}
+		return err
+	}
+	return seeOther(c, "/checkouts/"+id, "checkout-extended")
 }
 
 // checkoutExpire ends an open checkout now (editor and up).

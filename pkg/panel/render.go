@@ -198,6 +198,7 @@ var notices = map[string]string{
 	"org-saved":          "Organisation settings saved.",
 	"checkout-created":   "Checkout created. Send the payment link to the buyer.",
 	"checkout-expired":   "The checkout was ended; its link no longer takes payments.",
+	"checkout-extended":  "The payment link now stays open longer.",
 	"marked-paid":        "The transfer is marked as paid.",
 	"refunded":           "The refund was recorded.",
 	"refund-pending":     "The refund was sent to the provider; it is pending.",

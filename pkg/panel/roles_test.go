@@ -92,6 +92,9 @@ func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
 		{"ExpireCheckout", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
 			return "/checkouts/" + checkout(t, env, tn, 1000).ID + "/expire", nil
 		}},
+		{"ExtendCheckout", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
+			return "/checkouts/" + checkout(t, env, tn, 1000).ID + "/extend", url.Values{"expiryValue": {"5"}, "expiryUnit": {"days"}}
+		}},
 		{"MarkPaid", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
 			return "/transactions/" + wireTransaction(t, env, tn, checkout(t, env, tn, 1000)).ID + "/mark-paid", url.Values{"note": {"seen on statement"}}
 		}},

@@ -50,6 +50,7 @@ func (p *Panel) routes() []route {
 		{post, "/checkouts", inOrg, p.checkoutCreate},
 		{get, "/checkouts/:id", inOrg, p.checkout},
 		{post, "/checkouts/:id/expire", inOrg, p.checkoutExpire},
+		{post, "/checkouts/:id/extend", inOrg, p.checkoutExtend},
 
 		{get, "/transactions", inOrg, p.transactions},
 		{get, "/transactions/:id", inOrg, p.transaction},
