@@ -20,7 +20,8 @@ import (
 var pageNames = []string{
 	"login", "forgot", "reset", "logout", "error",
 	"overview", "checkouts", "checkout", "checkout_new", "transactions", "transaction",
-	"sites", "site", "providers", "provider", "provider_new", "api_keys", "users", "audit", "organizations",
+	"sites", "site", "providers", "provider", "provider_new",
+	"duda_connections", "duda_connection", "api_keys", "users", "audit", "organizations",
 }
 
 func parseTemplates(files fs.FS) (map[string]*template.Template, error) {
@@ -208,6 +209,11 @@ var notices = map[string]string{
 	"provider-created":   "Provider created. Assign it to a site to offer it to buyers.",
 	"provider-saved":     "Provider saved.",
 	"provider-deleted":   "Provider deleted.",
+	"duda-created":       "Duda connection created. Paste its install and uninstall URLs into Duda's developer portal.",
+	"duda-saved":         "Duda connection saved.",
+	"duda-enabled":       "The Duda connection is enabled: Duda stores offer its payment methods again.",
+	"duda-disabled":      "The Duda connection is disabled: Duda stores no longer offer its payment methods.",
+	"duda-deleted":       "Duda connection deleted.",
 	"key-revoked":        "The API key is revoked; it stops working at once.",
 	"key-deleted":        "The API key is deleted.",
 	"role-changed":       "Role changed.",

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
@@ -21,10 +22,13 @@ func TestEveryPageRenders(t *testing.T) {
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
 	txn := paidTransaction(t, env, tn, 2500)
+	dc := dudaConnection(t, env, tn)
+	installDuda(t, env, dc, "bakery", time.Now().Add(12*time.Hour))
 	c := signedIn(t, env, tn, domain.RoleAdmin)
 	for _, path := range []string{"/", "/checkouts", "/checkouts/new", "/checkouts/" + txn.CheckoutID, "/transactions", "/transactions/" + txn.ID,
 		"/sites", "/sites/new", "/sites/" + tn.Site.ID, "/providers", "/providers/new", "/providers/new?type=stripe", "/providers/new?type=gocardless",
-		"/providers/new?type=wire_transfer", "/providers/" + tn.Provider.ID, "/api-keys", "/users", "/audit", "/organizations", "/logout"} {
+		"/providers/new?type=wire_transfer", "/providers/" + tn.Provider.ID,
+		"/duda", "/duda/new", "/duda/" + dc.ID, "/api-keys", "/users", "/audit", "/organizations", "/logout"} {
 		p := c.get(path)
 		require.Equal(t, http.StatusOK, p.Status, "%s: %s", path, p.Body)
 		require.NotContains(t, p.Body, "no value", path)

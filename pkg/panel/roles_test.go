@@ -26,7 +26,7 @@ func snapshot(t testing.TB, s *store.Store, orgID string) string {
 	t.Helper()
 	var rows []string
 	for _, table := range []string{"organizations", "memberships", "sites", "site_providers", "providers", "api_keys",
-		"checkouts", "checkout_items", "transactions", "refunds", "events", "audit_log"} {
+		"checkouts", "checkout_items", "transactions", "refunds", "events", "audit_log", "duda_connections", "duda_sites"} {
 		all, err := s.DumpTable(ctx, table)
 		require.NoError(t, err)
 		for _, r := range all {
@@ -126,6 +126,18 @@ func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
 			require.NoError(t, err)
 			return "/providers/" + p.ID + "/delete", nil
 		}},
+		{"CreateDudaConnection", domain.RoleAdmin, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
+			return "/duda", dudaForm(tn.Site.ID, "app-"+domain.RandomString(6), "user", "pw-"+domain.RandomString(12), dudaSecret(), "", true)
+		}},
+		{"UpdateDudaConnection", domain.RoleAdmin, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
+			return "/duda/" + dudaConnection(t, env, tn).ID, dudaForm(tn.Site.ID, "app-"+domain.RandomString(6), "renamed", "", "", "https://shop.example.com/ipn", true)
+		}},
+		{"DisableDudaConnection", domain.RoleAdmin, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
+			return "/duda/" + dudaConnection(t, env, tn).ID, url.Values{"enabled": {"off"}}
+		}},
+		{"DeleteDudaConnection", domain.RoleAdmin, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
+			return "/duda/" + dudaConnection(t, env, tn).ID + "/delete", nil
+		}},
 		{"CreateAPIKey", domain.RoleAdmin, http.StatusOK, func(t *testing.T) (string, url.Values) {
 			return "/api-keys", url.Values{"name": {"shop"}, "mode": {"test"}, "scopes": {"checkout:create"}}
 		}},
@@ -191,7 +203,7 @@ func TestRoleMatrix(t *testing.T) {
 
 		t.Run("PagesForHigherRoles", func(t *testing.T) {
 			for path, min := range map[string]domain.Role{"/checkouts/new": domain.RoleEditor, "/sites/new": domain.RoleAdmin,
-				"/providers/new": domain.RoleAdmin, "/api-keys": domain.RoleAdmin, "/audit": domain.RoleAdmin} {
+				"/providers/new": domain.RoleAdmin, "/duda/new": domain.RoleAdmin, "/api-keys": domain.RoleAdmin, "/audit": domain.RoleAdmin} {
 				for _, role := range roles {
 					want := http.StatusForbidden
 					if role.AtLeast(min) {

@@ -73,6 +73,13 @@ func (p *Panel) routes() []route {
 		{post, "/providers/:id", inOrg, p.providerUpdate},
 		{post, "/providers/:id/delete", inOrg, p.providerDelete},
 
+		{get, "/duda", inOrg, p.dudaConnections},
+		{get, "/duda/new", inOrg, p.dudaNew},
+		{post, "/duda", inOrg, p.dudaCreate},
+		{get, "/duda/:id", inOrg, p.dudaConnection},
+		{post, "/duda/:id", inOrg, p.dudaUpdate},
+		{post, "/duda/:id/delete", inOrg, p.dudaDelete},
+
 		{get, "/api-keys", inOrg, p.apiKeys},
 		{post, "/api-keys", inOrg, p.apiKeyCreate},
 		{post, "/api-keys/:id/revoke", inOrg, p.apiKeyRevoke},
