@@ -181,6 +181,37 @@ func TestQueueStateMachine(t *testing.T) {
 			require.NoError(t, s.SnoozeJob(ctx, l, now.Add(3*time.Hour), ""))
 			require.True(t, getJob(t, s, j.ID).RunAt.Equal(now.Add(3*time.Hour)))
 		})
+		t.Run("AKickRacingASnoozeIsNeverLost", func(t *testing.T) {
+			// A run that began before the kick may end by snoozing at any moment around it:
+			// whichever comes first, the job must end up due at the kick, not after its snooze.
+			k4 := kind("kickrace")
+			j, _, err := jobs.Enqueue(ctx, s, k4, nil, jobs.UniqueKey("u1"), jobs.RunAt(now))
+			require.NoError(t, err)
+			for i := 0; i < 150; i++ {
+				due := now.Add(time.Duration(i) * time.Second)
+				got, err := s.ClaimJobs(ctx, "w1", []string{k4}, 1, time.Minute, due)
+				require.NoError(t, err)
+				require.Len(t, got, 1, "round %d", i)
+				var wg sync.WaitGroup
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					if err := s.SnoozeJob(ctx, got[0].Lease(), due.Add(time.Hour), ""); err != nil {
+						t.Error(err)
+					}
+				}()
+				go func() {
+					defer wg.Done()
+					if _, err := s.KickJob(ctx, k4, "u1", due); err != nil {
+						t.Error(err)
+					}
+				}()
+				wg.Wait()
+				after := getJob(t, s, j.ID)
+				require.Equal(t, store.JobAvailable, after.State)
+				require.True(t, !after.RunAt.After(due), "round %d: the kick was lost, the job waits until %s", i, after.RunAt)
+			}
+		})
 		_ = late
 	})
 }

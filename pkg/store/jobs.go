@@ -218,16 +218,21 @@ func (s *Store) FailJob(ctx context.Context, l JobLease, errText string, now tim
 // is running keeps the kick, so that if this run ends by snoozing (it looked before the
 // predecessor was done) it is due at runAt rather than after its snooze. It reports whether an
 // available job was moved.
+//
+// The running case is written first: a run that snoozes between the two statements is then
+// available for the second, which moves it. (In the other order such a run was missed by both,
+// and waited out its snooze.) A job claimed between them needs no kick: its run starts after
+// the predecessor was done, so it sees that.
 func (s *Store) KickJob(ctx context.Context, kind, uniqueKey string, runAt time.Time) (bool, error) {
 	runAt = UTC(runAt)
-	res := s.q(ctx).Model(&Job{}).Where("kind = ? AND unique_key = ? AND state = ? AND run_at > ?", kind, uniqueKey, JobAvailable, runAt).
-		Updates(map[string]any{"run_at": runAt, "updated_at": Now()})
-	if res.Error != nil || res.RowsAffected > 0 {
-		return res.RowsAffected > 0, translate(res.Error, "job")
-	}
 	err := s.q(ctx).Model(&Job{}).Where("kind = ? AND unique_key = ? AND state = ? AND (kicked_at IS NULL OR kicked_at > ?)",
 		kind, uniqueKey, JobRunning, runAt).Update("kicked_at", runAt).Error
-	return false, translate(err, "job")
+	if err != nil {
+		return false, translate(err, "job")
+	}
+	res := s.q(ctx).Model(&Job{}).Where("kind = ? AND unique_key = ? AND state = ? AND run_at > ?", kind, uniqueKey, JobAvailable, runAt).
+		Updates(map[string]any{"run_at": runAt, "updated_at": Now()})
+	return res.RowsAffected > 0, translate(res.Error, "job")
 }
 
 // NextJobRunAt returns when the earliest available job of the given kinds is due, or
