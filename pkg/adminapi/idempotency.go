@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -133,6 +134,16 @@ func judge(rec *store.IdempotencyRecord, hash string) (int, error) {
 	return idemRetake, nil
 }
 
+// lookUp reads the key's record (without a lock) and judges it for a request with this hash.
+func (a *API) lookUp(ctx context.Context, org, key, hash string) (*store.IdempotencyRecord, int, error) {
+	rec, err := a.d.Store.GetIdempotency(ctx, org, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	v, err := judge(rec, hash)
+	return rec, v, err
+}
+
 // idempotentOneWrite serves a OneWrite route. The handler validates and then writes its change
 // and the key's answer in one statement, which writes nothing if the key already has a record
 // or another request holds it at that moment (409). The key's record is read only when the
@@ -157,11 +168,7 @@ func (a *API) idempotentOneWrite(c echo.Context, r Route, req *Request, key, has
 		}
 		// The key's record decides (a retry, or a concurrent request that won). Busy means
 		// another request held the key: it may be a retry of an answered one, so look too.
-		rec, lerr := st.GetIdempotency(ctx, req.Org, key)
-		if lerr != nil {
-			return lerr
-		}
-		v, jerr := judge(rec, hash)
+		rec, v, jerr := a.lookUp(ctx, req.Org, key, hash)
 		switch {
 		case jerr != nil:
 			return jerr
@@ -218,11 +225,7 @@ func (a *API) storeFailure(c echo.Context, org, key, hash string, err error) err
 	}
 	if domain.IsConflict(merr) {
 		// Another request with the key finished first: the key's answer is its answer.
-		rec, gerr := a.d.Store.GetIdempotency(ctx, org, key)
-		if gerr != nil {
-			return gerr
-		}
-		switch v, jerr := judge(rec, hash); {
+		switch rec, v, jerr := a.lookUp(ctx, org, key, hash); {
 		case jerr != nil:
 			return jerr
 		case v == idemReplay:
