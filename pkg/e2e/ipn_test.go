@@ -148,18 +148,26 @@ func TestIPNEndToEndOnePerStatusChangeAfterTwoFailures(t *testing.T) {
 		require.Equal(t, co["sessionPublicId"], m.accepted[2]["sessionPublicId"])
 		m.mu.Unlock()
 
-		attempts := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/transactions/"+id+"/ipn-attempts", tn.TestKey, nil).JSON(t)["data"].([]any)
+		// The merchant has answered; the worker records the answer just after: read once it has.
 		byStatus := map[float64][]float64{}
-		for _, a := range attempts {
-			am := a.(map[string]any)
-			var body map[string]any
-			require.NoError(t, json.Unmarshal([]byte(am["requestBody"].(string)), &body))
-			code := float64(0)
-			if am["statusCode"] != nil {
-				code = am["statusCode"].(float64)
+		require.Eventually(t, func() bool {
+			attempts := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/transactions/"+id+"/ipn-attempts", tn.TestKey, nil).JSON(t)["data"].([]any)
+			byStatus = map[float64][]float64{}
+			recorded := true
+			for _, a := range attempts {
+				am := a.(map[string]any)
+				var body map[string]any
+				require.NoError(t, json.Unmarshal([]byte(am["requestBody"].(string)), &body))
+				code := float64(0)
+				if am["statusCode"] != nil {
+					code = am["statusCode"].(float64)
+				} else if am["finishedAt"] == nil {
+					recorded = false
+				}
+				byStatus[body["status"].(float64)] = append(byStatus[body["status"].(float64)], code)
 			}
-			byStatus[body["status"].(float64)] = append(byStatus[body["status"].(float64)], code)
-		}
+			return recorded
+		}, 10*time.Second, 20*time.Millisecond, "every attempt's outcome is recorded")
 		require.Equal(t, []float64{500, 500, 200}, byStatus[1], "the success was delivered on the third attempt")
 
 		// A manual resend: same delivery id and body, fresh signature, accepted again by the merchant.
