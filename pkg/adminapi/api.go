@@ -72,8 +72,33 @@ type Route struct {
 	// OneWrite routes make their whole change in one statement and write their idempotency
 	// answer in it (Request.Claim), with no transaction held open around the handler.
 	OneWrite bool
-	Handler  Handler
+	// Perm is the permission (resource:action) the route needs, checked right after
+	// authentication, before anything else runs (an idempotent replay included); "" for
+	// routes that decide themselves (sign-in, one's own session, the organisations list).
+	Perm string
+	// Object is the object with a mode that the route's path addresses, if any: an API key of
+	// the other mode gets NOT_FOUND, like another organisation's object, before anything runs.
+	Object *Object
+	// Secret routes answer with something shown once (an API key, a webhook secret, an
+	// invitation link, a session token): their idempotency answers are stored sealed with the
+	// organisation's data key, never in plaintext.
+	Secret  bool
+	Handler Handler
 }
+
+// Object names the path parameter that holds an object with a mode, and its kind.
+type Object struct {
+	Kind  store.ModedKind
+	Param string
+}
+
+// The objects with a mode that paths address.
+var (
+	checkoutID    = &Object{Kind: store.ModedCheckout, Param: "id"}
+	transactionID = &Object{Kind: store.ModedTransaction, Param: "id"}
+	providerID    = &Object{Kind: store.ModedProvider, Param: "id"}
+	apiKeyID      = &Object{Kind: store.ModedAPIKey, Param: "keyId"}
+)
 
 // New builds the API.
 func New(d Deps) *API {
@@ -111,54 +136,54 @@ func (a *API) coreRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/openapi.json", Public: true, Handler: a.openAPI},
 		{Method: http.MethodPost, Path: "/auth/token", Public: true, Handler: a.issueToken},
-		{Method: http.MethodPost, Path: "/auth/refresh", Handler: a.refreshToken},
+		{Method: http.MethodPost, Path: "/auth/refresh", Secret: true, Handler: a.refreshToken},
 		{Method: http.MethodGet, Path: "/auth/me", Handler: a.me},
 
-		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", OneWrite: true, Handler: a.createCheckout},
-		{Method: http.MethodGet, Path: "/checkouts", Handler: a.listCheckouts},
-		{Method: http.MethodGet, Path: "/checkouts/:id", Handler: a.getCheckout},
-		{Method: http.MethodPatch, Path: "/checkouts/:id", Handler: a.updateCheckout},
-		{Method: http.MethodPost, Path: "/checkouts/:id/expire", Handler: a.expireCheckout},
+		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", Perm: "checkout:create", OneWrite: true, Handler: a.createCheckout},
+		{Method: http.MethodGet, Path: "/checkouts", Perm: "checkout:read", Handler: a.listCheckouts},
+		{Method: http.MethodGet, Path: "/checkouts/:id", Perm: "checkout:read", Object: checkoutID, Handler: a.getCheckout},
+		{Method: http.MethodPatch, Path: "/checkouts/:id", Perm: "checkout:update", Object: checkoutID, Handler: a.updateCheckout},
+		{Method: http.MethodPost, Path: "/checkouts/:id/expire", Perm: "checkout:update", Object: checkoutID, Handler: a.expireCheckout},
 
-		{Method: http.MethodGet, Path: "/transactions", Handler: a.listTransactions},
-		{Method: http.MethodGet, Path: "/transactions/:id", Handler: a.getTransaction},
-		{Method: http.MethodPost, Path: "/transactions/:id/mark-paid", Handler: a.markPaid},
-		{Method: http.MethodPost, Path: "/transactions/:id/refunds", External: true, Handler: a.createRefund},
-		{Method: http.MethodGet, Path: "/transactions/:id/refunds", Handler: a.listRefunds},
+		{Method: http.MethodGet, Path: "/transactions", Perm: "transaction:read", Handler: a.listTransactions},
+		{Method: http.MethodGet, Path: "/transactions/:id", Perm: "transaction:read", Object: transactionID, Handler: a.getTransaction},
+		{Method: http.MethodPost, Path: "/transactions/:id/mark-paid", Perm: "transaction:update", Object: transactionID, Handler: a.markPaid},
+		{Method: http.MethodPost, Path: "/transactions/:id/refunds", Perm: "refund:create", Object: transactionID, External: true, Handler: a.createRefund},
+		{Method: http.MethodGet, Path: "/transactions/:id/refunds", Perm: "refund:read", Object: transactionID, Handler: a.listRefunds},
 
-		{Method: http.MethodGet, Path: "/sites", Handler: a.listSites},
-		{Method: http.MethodPost, Path: "/sites", Handler: a.createSite},
-		{Method: http.MethodGet, Path: "/sites/:id", Handler: a.getSite},
-		{Method: http.MethodPatch, Path: "/sites/:id", Handler: a.updateSite},
-		{Method: http.MethodDelete, Path: "/sites/:id", Handler: a.deleteSite},
-		{Method: http.MethodPut, Path: "/sites/:id/providers", Handler: a.setSiteProviders},
-		{Method: http.MethodPost, Path: "/sites/:id/webhook-secret/regenerate", Handler: a.regenerateWebhookSecret},
+		{Method: http.MethodGet, Path: "/sites", Perm: "site:read", Handler: a.listSites},
+		{Method: http.MethodPost, Path: "/sites", Perm: "site:create", Secret: true, Handler: a.createSite},
+		{Method: http.MethodGet, Path: "/sites/:id", Perm: "site:read", Handler: a.getSite},
+		{Method: http.MethodPatch, Path: "/sites/:id", Perm: "site:update", Handler: a.updateSite},
+		{Method: http.MethodDelete, Path: "/sites/:id", Perm: "site:delete", Handler: a.deleteSite},
+		{Method: http.MethodPut, Path: "/sites/:id/providers", Perm: "site:update", Handler: a.setSiteProviders},
+		{Method: http.MethodPost, Path: "/sites/:id/webhook-secret/regenerate", Perm: "site:update", Secret: true, Handler: a.regenerateWebhookSecret},
 
-		{Method: http.MethodGet, Path: "/providers", Handler: a.listProviders},
-		{Method: http.MethodPost, Path: "/providers", Handler: a.createProvider},
-		{Method: http.MethodGet, Path: "/providers/:id", Handler: a.getProvider},
-		{Method: http.MethodPatch, Path: "/providers/:id", Handler: a.updateProvider},
-		{Method: http.MethodDelete, Path: "/providers/:id", Handler: a.deleteProvider},
-		{Method: http.MethodPost, Path: "/providers/:id/test", External: true, Handler: a.testProvider},
+		{Method: http.MethodGet, Path: "/providers", Perm: "provider:read", Handler: a.listProviders},
+		{Method: http.MethodPost, Path: "/providers", Perm: "provider:create", Handler: a.createProvider},
+		{Method: http.MethodGet, Path: "/providers/:id", Perm: "provider:read", Object: providerID, Handler: a.getProvider},
+		{Method: http.MethodPatch, Path: "/providers/:id", Perm: "provider:update", Object: providerID, Handler: a.updateProvider},
+		{Method: http.MethodDelete, Path: "/providers/:id", Perm: "provider:delete", Object: providerID, Handler: a.deleteProvider},
+		{Method: http.MethodPost, Path: "/providers/:id/test", Perm: "provider:execute", Object: providerID, External: true, Handler: a.testProvider},
 
 		{Method: http.MethodGet, Path: "/organizations", Handler: a.listOrganizations},
 		{Method: http.MethodPost, Path: "/organizations", Handler: a.createOrganization},
-		{Method: http.MethodGet, Path: "/organizations/:orgId", Handler: a.getOrganization},
-		{Method: http.MethodPatch, Path: "/organizations/:orgId", Handler: a.updateOrganization},
+		{Method: http.MethodGet, Path: "/organizations/:orgId", Perm: "organization:read", Handler: a.getOrganization},
+		{Method: http.MethodPatch, Path: "/organizations/:orgId", Perm: "organization:update", Handler: a.updateOrganization},
 
-		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys", Handler: a.listAPIKeys},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys", Handler: a.createAPIKey},
-		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys/:keyId", Handler: a.getAPIKey},
-		{Method: http.MethodDelete, Path: "/organizations/:orgId/api-keys/:keyId", Handler: a.deleteAPIKey},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/revoke", Handler: a.revokeAPIKey},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/rotate", Handler: a.rotateAPIKey},
+		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys", Perm: "api_key:read", Handler: a.listAPIKeys},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys", Perm: "api_key:create", Secret: true, Handler: a.createAPIKey},
+		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys/:keyId", Perm: "api_key:read", Object: apiKeyID, Handler: a.getAPIKey},
+		{Method: http.MethodDelete, Path: "/organizations/:orgId/api-keys/:keyId", Perm: "api_key:delete", Object: apiKeyID, Handler: a.deleteAPIKey},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/revoke", Perm: "api_key:update", Object: apiKeyID, Handler: a.revokeAPIKey},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/rotate", Perm: "api_key:update", Object: apiKeyID, Secret: true, Handler: a.rotateAPIKey},
 
-		{Method: http.MethodGet, Path: "/organizations/:orgId/members", Handler: a.listMembers},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/members", Handler: a.inviteMember},
-		{Method: http.MethodPatch, Path: "/organizations/:orgId/members/:userId", Handler: a.changeMember},
-		{Method: http.MethodDelete, Path: "/organizations/:orgId/members/:userId", Handler: a.removeMember},
+		{Method: http.MethodGet, Path: "/organizations/:orgId/members", Perm: "user:read", Handler: a.listMembers},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/members", Perm: "user:create", Secret: true, Handler: a.inviteMember},
+		{Method: http.MethodPatch, Path: "/organizations/:orgId/members/:userId", Perm: "user:update", Handler: a.changeMember},
+		{Method: http.MethodDelete, Path: "/organizations/:orgId/members/:userId", Perm: "user:delete", Handler: a.removeMember},
 
-		{Method: http.MethodGet, Path: "/audit-log", Handler: a.listAudit},
+		{Method: http.MethodGet, Path: "/audit-log", Perm: "audit:read", Handler: a.listAudit},
 	}
 }
 
@@ -176,6 +201,9 @@ func (a *API) wrap(r Route) echo.HandlerFunc {
 			}
 			req.Actor, req.Org = actor, actor.OrganizationID
 			c.SetRequest(c.Request().WithContext(withActor(c.Request().Context(), actor)))
+			if err := a.admit(c, r, actor); err != nil {
+				return err
+			}
 		}
 		if r.Method == http.MethodPost && c.Request().Header.Get("Idempotency-Key") != "" && !r.Public {
 			return a.idempotent(c, r, req)
@@ -186,6 +214,31 @@ func (a *API) wrap(r Route) echo.HandlerFunc {
 		}
 		return render(c, status, out)
 	}
+}
+
+// admit decides, before anything else runs, whether actor may call the route at all: its
+// permission, and for an API key the mode of the object its path addresses (the other mode's
+// objects do not exist for it). This is the one place where modes are enforced for objects
+// addressed by id; lists filter by the key's mode in the use cases, and auth.Authorize keeps
+// test keys from changing what both modes share.
+func (a *API) admit(c echo.Context, r Route, actor domain.Actor) error {
+	if r.Perm != "" {
+		resource, action, _ := strings.Cut(r.Perm, ":")
+		if err := auth.Authorize(actor, resource, action); err != nil {
+			return err
+		}
+	}
+	if r.Object == nil || actor.Mode == "" {
+		return nil
+	}
+	m, err := a.d.Store.ObjectMode(c.Request().Context(), r.Object.Kind, actor.OrganizationID, c.Param(r.Object.Param))
+	if err != nil {
+		return err
+	}
+	if !actor.Sees(m) {
+		return domain.NotFound(string(r.Object.Kind))
+	}
+	return nil
 }
 
 // authenticate turns the Authorization header into an actor: an API key (sk_...) or a

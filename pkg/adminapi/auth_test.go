@@ -180,7 +180,9 @@ func TestManagementAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		tn := env.NewTenant(t)
-		k := tn.TestKey
+		// Providers have a mode: the test key manages the test ones. What both modes share
+		// (sites, the organisation, members, the audit log) and live keys need the live key.
+		k, lk := tn.TestKey, tn.LiveKey
 		base := env.AdminURL + "/api/v1"
 
 		prov := apptest.Do(t, "POST", base+"/providers", k, map[string]any{"type": "stripe", "mode": "test", "name": "Cards",
@@ -197,62 +199,63 @@ func TestManagementAPI(t *testing.T) {
 		dis := apptest.Do(t, "PATCH", base+"/providers/"+pid, k, map[string]any{"enabled": false})
 		require.Equal(t, false, dis.JSON(t)["enabled"])
 
-		site := apptest.Do(t, "POST", base+"/sites", k, map[string]any{"name": "Shop 2", "allowedHosts": []string{"shop2.example.com"},
+		site := apptest.Do(t, "POST", base+"/sites", lk, map[string]any{"name": "Shop 2", "allowedHosts": []string{"shop2.example.com"},
 			"primaryColor": "#112233", "logoUrl": "https://cdn.example.com/logo.png", "providerIds": []string{tn.Provider.ID, pid}, "defaultProviderId": pid})
 		require.Equal(t, http.StatusCreated, site.Status, string(site.Body))
 		sv := site.JSON(t)
 		require.True(t, strings.HasPrefix(sv["webhookSecret"].(string), "whsec_"), "secret shown once at creation")
 		require.EqualValues(t, 2, sv["ipnVersion"], "new sites default to IPN v2")
 		sid := sv["id"].(string)
-		read := apptest.Do(t, "GET", base+"/sites/"+sid, k, nil).JSON(t)
+		read := apptest.Do(t, "GET", base+"/sites/"+sid, k, nil).JSON(t) // the test key sees the test providers
 		require.Nil(t, read["webhookSecret"], "and never again")
 		require.Equal(t, []any{tn.Provider.ID, pid}, read["providerIds"])
 
-		up := apptest.Do(t, "PATCH", base+"/sites/"+sid, k, map[string]any{"ipnVersion": 1, "primaryColor": "red"})
+		up := apptest.Do(t, "PATCH", base+"/sites/"+sid, lk, map[string]any{"ipnVersion": 1, "primaryColor": "red"})
 		require.Equal(t, http.StatusBadRequest, up.Status, "colours are validated")
-		up = apptest.Do(t, "PATCH", base+"/sites/"+sid, k, map[string]any{"ipnVersion": 1, "logoUrl": "http://cdn.example.com/x.png"})
+		up = apptest.Do(t, "PATCH", base+"/sites/"+sid, lk, map[string]any{"ipnVersion": 1, "logoUrl": "http://cdn.example.com/x.png"})
 		require.Equal(t, http.StatusBadRequest, up.Status, "logos are https only")
-		up = apptest.Do(t, "PATCH", base+"/sites/"+sid, k, map[string]any{"ipnVersion": 1})
+		up = apptest.Do(t, "PATCH", base+"/sites/"+sid, lk, map[string]any{"ipnVersion": 1})
 		require.EqualValues(t, 1, up.JSON(t)["ipnVersion"])
-		sp := apptest.Do(t, "PUT", base+"/sites/"+sid+"/providers", k, map[string]any{"providerIds": []string{tn.Provider.ID}, "defaultProviderId": tn.Provider.ID})
-		require.Equal(t, []any{tn.Provider.ID}, sp.JSON(t)["providerIds"])
-		regen := apptest.Do(t, "POST", base+"/sites/"+sid+"/webhook-secret/regenerate", k, nil)
+		sp := apptest.Do(t, "PUT", base+"/sites/"+sid+"/providers", lk, map[string]any{"providerIds": []string{tn.Provider.ID}, "defaultProviderId": tn.Provider.ID})
+		require.Empty(t, sp.JSON(t)["providerIds"], "the live key sees no test provider")
+		require.Equal(t, []any{tn.Provider.ID}, apptest.Do(t, "GET", base+"/sites/"+sid, k, nil).JSON(t)["providerIds"])
+		regen := apptest.Do(t, "POST", base+"/sites/"+sid+"/webhook-secret/regenerate", lk, nil)
 		require.Equal(t, http.StatusOK, regen.Status)
 		require.NotEqual(t, sv["webhookSecret"], regen.JSON(t)["webhookSecret"])
-		require.Equal(t, http.StatusNoContent, apptest.Do(t, "DELETE", base+"/sites/"+sid, k, nil).Status)
+		require.Equal(t, http.StatusNoContent, apptest.Do(t, "DELETE", base+"/sites/"+sid, lk, nil).Status)
 		require.Equal(t, http.StatusNoContent, apptest.Do(t, "DELETE", base+"/providers/"+pid, k, nil).Status)
 
 		keys := base + "/organizations/" + tn.Org.ID + "/api-keys"
-		nk := apptest.Do(t, "POST", keys, k, map[string]any{"name": "woo", "mode": "live", "scopes": []string{"checkout:create", "checkout:read"}})
+		nk := apptest.Do(t, "POST", keys, lk, map[string]any{"name": "woo", "mode": "live", "scopes": []string{"checkout:create", "checkout:read"}})
 		require.Equal(t, http.StatusCreated, nk.Status, string(nk.Body))
 		nkv := nk.JSON(t)
 		token := nkv["key"].(string)
 		require.True(t, strings.HasPrefix(token, "sk_live_"))
-		list := apptest.Do(t, "GET", keys, k, nil)
+		list := apptest.Do(t, "GET", keys, lk, nil)
 		require.NotContains(t, string(list.Body), token, "keys are listed masked")
 		require.Contains(t, string(list.Body), nkv["maskedKey"])
-		rot := apptest.Do(t, "POST", keys+"/"+nkv["id"].(string)+"/rotate", k, map[string]any{})
+		rot := apptest.Do(t, "POST", keys+"/"+nkv["id"].(string)+"/rotate", lk, map[string]any{})
 		require.Equal(t, http.StatusCreated, rot.Status, string(rot.Body))
 		newToken := rot.JSON(t)["key"].(string)
 		require.Equal(t, http.StatusUnauthorized, apptest.Do(t, "GET", base+"/checkouts", token, nil).Status, "the old key stops at once")
 		require.Equal(t, http.StatusOK, apptest.Do(t, "GET", base+"/checkouts", newToken, nil).Status)
-		rev := apptest.Do(t, "POST", keys+"/"+rot.JSON(t)["id"].(string)+"/revoke", k, nil)
+		rev := apptest.Do(t, "POST", keys+"/"+rot.JSON(t)["id"].(string)+"/revoke", lk, nil)
 		require.Equal(t, "revoked", rev.JSON(t)["status"])
 		require.Equal(t, http.StatusUnauthorized, apptest.Do(t, "GET", base+"/checkouts", newToken, nil).Status)
-		badScope := apptest.Do(t, "POST", keys, k, map[string]any{"mode": "test", "scopes": []string{"everything"}})
+		badScope := apptest.Do(t, "POST", keys, lk, map[string]any{"mode": "live", "scopes": []string{"everything"}})
 		require.Equal(t, http.StatusBadRequest, badScope.Status)
 
-		org := apptest.Do(t, "PATCH", base+"/organizations/"+tn.Org.ID, k, map[string]any{"sellerCountry": "AT", "pricesIncludeTax": false})
+		org := apptest.Do(t, "PATCH", base+"/organizations/"+tn.Org.ID, lk, map[string]any{"sellerCountry": "AT", "pricesIncludeTax": false})
 		require.Equal(t, "AT", org.JSON(t)["sellerCountry"])
-		require.Equal(t, http.StatusForbidden, apptest.Do(t, "POST", base+"/organizations", k, map[string]any{"name": "x"}).Status, "only platform administrators create organisations")
+		require.Equal(t, http.StatusForbidden, apptest.Do(t, "POST", base+"/organizations", lk, map[string]any{"name": "x"}).Status, "only platform administrators create organisations")
 
-		inv := apptest.Do(t, "POST", base+"/organizations/"+tn.Org.ID+"/members", k, map[string]any{"email": "viewer." + strings.ToLower(domain.RandomString(6)) + "@example.com", "role": "viewer"})
+		inv := apptest.Do(t, "POST", base+"/organizations/"+tn.Org.ID+"/members", lk, map[string]any{"email": "viewer." + strings.ToLower(domain.RandomString(6)) + "@example.com", "role": "viewer"})
 		require.Equal(t, http.StatusCreated, inv.Status, string(inv.Body))
 		uid := inv.JSON(t)["userId"].(string)
-		require.Equal(t, "editor", apptest.Do(t, "PATCH", base+"/organizations/"+tn.Org.ID+"/members/"+uid, k, map[string]any{"role": "editor"}).JSON(t)["role"])
-		require.Equal(t, http.StatusNoContent, apptest.Do(t, "DELETE", base+"/organizations/"+tn.Org.ID+"/members/"+uid, k, nil).Status)
+		require.Equal(t, "editor", apptest.Do(t, "PATCH", base+"/organizations/"+tn.Org.ID+"/members/"+uid, lk, map[string]any{"role": "editor"}).JSON(t)["role"])
+		require.Equal(t, http.StatusNoContent, apptest.Do(t, "DELETE", base+"/organizations/"+tn.Org.ID+"/members/"+uid, lk, nil).Status)
 
-		audit := apptest.Do(t, "GET", base+"/audit-log?limit=100", k, nil).JSON(t)
+		audit := apptest.Do(t, "GET", base+"/audit-log?limit=100", lk, nil).JSON(t)
 		var actions []string
 		for _, e := range audit["data"].([]any) {
 			actions = append(actions, e.(map[string]any)["action"].(string))

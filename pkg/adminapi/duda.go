@@ -14,11 +14,11 @@ import (
 // with the URLs to paste into Duda's developer portal and the Duda sites it is installed on.
 func DudaRoutes() []Route {
 	return []Route{
-		{Method: http.MethodGet, Path: "/duda/connections", Handler: listDudaConnections},
-		{Method: http.MethodPost, Path: "/duda/connections", Handler: createDudaConnection},
-		{Method: http.MethodGet, Path: "/duda/connections/:id", Handler: getDudaConnection},
-		{Method: http.MethodPatch, Path: "/duda/connections/:id", Handler: updateDudaConnection},
-		{Method: http.MethodDelete, Path: "/duda/connections/:id", Handler: deleteDudaConnection},
+		{Method: http.MethodGet, Path: "/duda/connections", Perm: "duda:read", Handler: listDudaConnections},
+		{Method: http.MethodPost, Path: "/duda/connections", Perm: "duda:create", Handler: createDudaConnection},
+		{Method: http.MethodGet, Path: "/duda/connections/:id", Perm: "duda:read", Handler: getDudaConnection},
+		{Method: http.MethodPatch, Path: "/duda/connections/:id", Perm: "duda:update", Handler: updateDudaConnection},
+		{Method: http.MethodDelete, Path: "/duda/connections/:id", Perm: "duda:delete", Handler: deleteDudaConnection},
 	}
 }
 

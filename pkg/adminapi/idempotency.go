@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,6 +40,7 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 		return &domain.Error{Kind: domain.KindTooLarge, Code: domain.CodeTooLarge, Message: "request body is larger than 1 MiB"}
 	}
 	c.Request().Body = io.NopCloser(bytes.NewReader(raw))
+	key = IdempotencyScope(req.Actor, key)
 	hash := requestHash(r.Method, c.Request().URL.Path, req.Actor.Mode, raw)
 	ctx := c.Request().Context()
 	switch {
@@ -82,11 +84,22 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 			}
 		}
 		status = s
-		return st.SaveIdempotency(ctx, req.Org, key, hash, status, body, echo.MIMEApplicationJSON, a.d.IdempotencyTTL)
+		stored := body
+		switch {
+		case r.Secret && body != nil && req.Org == "":
+			stored = []byte(redactedMark) // no organisation, no data key: the secret is not kept
+		case r.Secret && body != nil:
+			sealed, err := svc.SealAnswer(ctx, req.Org, key, body)
+			if err != nil {
+				return err
+			}
+			stored = []byte(sealedPrefix + sealed)
+		}
+		return st.SaveIdempotency(ctx, req.Org, key, hash, status, stored, echo.MIMEApplicationJSON, a.d.IdempotencyTTL)
 	})
 	switch {
 	case replay != nil:
-		return writeReplay(c, replay)
+		return a.writeReplay(c, replay)
 	case err == errInFlight || err == errReused:
 		return err
 	case err != nil:
@@ -173,7 +186,7 @@ func (a *API) idempotentOneWrite(c echo.Context, r Route, req *Request, key, has
 		case jerr != nil:
 			return jerr
 		case v == idemReplay:
-			return writeReplay(c, rec)
+			return a.writeReplay(c, rec)
 		case errors.Is(err, store.ErrIdempotencyBusy):
 			return errInFlight // its holder answers it
 		case v == idemRetake:
@@ -194,7 +207,30 @@ var (
 	errReused   = domain.Unprocessable(domain.CodeIdempotencyReused, "this Idempotency-Key was already used with a different request")
 )
 
-func writeReplay(c echo.Context, rec *store.IdempotencyRecord) error {
+// IdempotencyScope is the key under which a request's answer is kept: the client's Idempotency-Key
+// in the namespace of the actor who sent it (API key or user), within the organisation. An
+// answer is replayed only to the actor who asked; another actor's request with the same key
+// is a request of its own, which the route's permission check has already admitted.
+func IdempotencyScope(actor domain.Actor, key string) string {
+	return actor.Type + ":" + actor.ID + "/" + key
+}
+
+// sealedPrefix marks a stored answer sealed with the organisation's data key (Route.Secret);
+// redactedMark stands for a secret answer that could not be sealed (an actor outside any
+// organisation): its replay is refused, since the secret was shown once.
+const (
+	sealedPrefix = "sealed:"
+	redactedMark = "redacted"
+)
+
+var errSecretShownOnce = domain.Conflict(domain.CodeSecretShownOnce,
+	"this Idempotency-Key's request succeeded and its answer held a secret that is shown only once; it is not kept to be replayed")
+
+// writeReplay sends a stored answer again, opening a sealed one.
+func (a *API) writeReplay(c echo.Context, rec *store.IdempotencyRecord) error {
+	if rec.ResponseBody != nil && *rec.ResponseBody == redactedMark {
+		return errSecretShownOnce
+	}
 	c.Response().Header().Set("Idempotent-Replayed", "true")
 	status := http.StatusOK
 	if rec.StatusCode != nil {
@@ -203,11 +239,18 @@ func writeReplay(c echo.Context, rec *store.IdempotencyRecord) error {
 	if rec.ResponseBody == nil || *rec.ResponseBody == "" {
 		return c.NoContent(status)
 	}
+	body := []byte(*rec.ResponseBody)
+	if sealed, ok := strings.CutPrefix(*rec.ResponseBody, sealedPrefix); ok {
+		var err error
+		if body, err = a.d.Service.OpenAnswer(c.Request().Context(), rec.OrganizationID, rec.IdemKey, sealed); err != nil {
+			return err
+		}
+	}
 	ct := rec.ContentType
 	if ct == "" {
 		ct = echo.MIMEApplicationJSON
 	}
-	return c.Blob(status, ct, []byte(*rec.ResponseBody))
+	return c.Blob(status, ct, body)
 }
 
 // storeFailure keeps a client error as the key's answer (a retry gets the same error); after
@@ -229,7 +272,7 @@ func (a *API) storeFailure(c echo.Context, org, key, hash string, err error) err
 		case jerr != nil:
 			return jerr
 		case v == idemReplay:
-			return writeReplay(c, rec)
+			return a.writeReplay(c, rec)
 		}
 		return errInFlight // it went stale meanwhile: let the client retry
 	}
@@ -252,7 +295,7 @@ func (a *API) idempotentExternal(c echo.Context, r Route, req *Request, key, has
 	}
 	switch outcome {
 	case store.IdemReplay:
-		return writeReplay(c, rec)
+		return a.writeReplay(c, rec)
 	case store.IdemReused:
 		return errReused
 	case store.IdemInFlight:

@@ -12,7 +12,7 @@ import (
 // notifications, and a manual resend of the latest one.
 func IPNRoutes(n *ipn.Notifier) []Route {
 	return []Route{
-		{Method: http.MethodGet, Path: "/transactions/:id/ipn-attempts", Handler: func(c echo.Context, r *Request) (int, any, error) {
+		{Method: http.MethodGet, Path: "/transactions/:id/ipn-attempts", Perm: "ipn:read", Object: transactionID, Handler: func(c echo.Context, r *Request) (int, any, error) {
 			list, err := n.ListAttempts(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 			if err != nil {
 				return 0, nil, err
@@ -22,7 +22,7 @@ func IPNRoutes(n *ipn.Notifier) []Route {
 			}
 			return http.StatusOK, listView[ipn.Attempt]{Data: list}, nil
 		}},
-		{Method: http.MethodGet, Path: "/transactions/:id/ipn-deliveries", Handler: func(c echo.Context, r *Request) (int, any, error) {
+		{Method: http.MethodGet, Path: "/transactions/:id/ipn-deliveries", Perm: "ipn:read", Object: transactionID, Handler: func(c echo.Context, r *Request) (int, any, error) {
 			list, err := n.ListDeliveries(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 			if err != nil {
 				return 0, nil, err
@@ -32,7 +32,7 @@ func IPNRoutes(n *ipn.Notifier) []Route {
 			}
 			return http.StatusOK, listView[ipn.Delivery]{Data: list}, nil
 		}},
-		{Method: http.MethodPost, Path: "/transactions/:id/ipn/resend", Handler: func(c echo.Context, r *Request) (int, any, error) {
+		{Method: http.MethodPost, Path: "/transactions/:id/ipn/resend", Perm: "ipn:execute", Object: transactionID, Handler: func(c echo.Context, r *Request) (int, any, error) {
 			d, err := n.Resend(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 			if err != nil {
 				return 0, nil, err

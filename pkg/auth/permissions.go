@@ -19,18 +19,34 @@ var minRole = map[string]domain.Role{
 	"duda:read": domain.RoleViewer, "duda:create": domain.RoleAdmin, "duda:update": domain.RoleAdmin, "duda:delete": domain.RoleAdmin,
 }
 
+// Modes. Checkouts, transactions (with their refunds, events and notifications), providers and
+// API keys have a mode: an API key sees and changes only objects of its own mode, and creates
+// only objects of its own mode (the Admin API's route guard answers 404 for the other mode's,
+// see adminapi.Route.Object). Everything else belongs to the organisation and is shared by
+// both modes: the organisation itself, its sites (branding, allowed hosts, webhook secret,
+// provider assignments), members, Duda connections and the audit log. Live buyers see the
+// shared objects, so a test key may read them but never change them: that takes a live key or
+// a signed-in dashboard user with the role. The audit log, a record of both modes, is not for
+// test keys at all.
+var sharedResources = map[string]bool{"site": true, "organization": true, "user": true, "duda": true, "audit": true}
+
 // Authorize says whether actor may perform action on resource in its organisation.
-// It returns FORBIDDEN (INSUFFICIENT_SCOPE for API keys) when not.
+// It returns FORBIDDEN (INSUFFICIENT_SCOPE for API keys; LIVE_MODE_REQUIRED for a test key
+// changing what both modes share) when not.
 func Authorize(actor domain.Actor, resource, action string) error {
 	perm := resource + ":" + action
 	switch actor.Type {
 	case domain.ActorSystem:
 		return nil
 	case domain.ActorAPIKey:
-		if domain.HasScope(actor.Scopes, resource, action) {
-			return nil
+		if !domain.HasScope(actor.Scopes, resource, action) {
+			return domain.Forbidden(domain.CodeInsufficientScope, "the API key lacks the scope %s", perm)
 		}
-		return domain.Forbidden(domain.CodeInsufficientScope, "the API key lacks the scope %s", perm)
+		if actor.Mode != domain.ModeLive && sharedResources[resource] && (action != "read" || resource == "audit") {
+			return domain.Forbidden(domain.CodeLiveModeRequired,
+				"a test-mode key cannot %s %s: it is shared with live mode (use a live key or the dashboard)", action, resource)
+		}
+		return nil
 	case domain.ActorUser:
 		if actor.PlatformAdmin {
 			return nil
@@ -45,6 +61,15 @@ func Authorize(actor domain.Actor, resource, action string) error {
 		return domain.Forbidden(domain.CodeForbidden, "your role (%s) cannot %s %s", orNone(actor.Role), action, resource)
 	}
 	return domain.Forbidden(domain.CodeForbidden, "not allowed")
+}
+
+// AuthorizeMode says whether actor may create an object of mode m: an API key only in its own
+// mode (MODE_MISMATCH otherwise); users and the system in both.
+func AuthorizeMode(actor domain.Actor, m domain.Mode) error {
+	if actor.Sees(m) {
+		return nil
+	}
+	return domain.Forbidden(domain.CodeModeMismatch, "a %s-mode key cannot create %s-mode objects", actor.Mode, m)
 }
 
 // Can is Authorize as a boolean, for showing or hiding controls.

@@ -65,11 +65,15 @@ type Actor struct {
 	OrganizationID string
 	Role           Role     // for users
 	Scopes         []string // for API keys
-	Mode           Mode     // for API keys: the mode of objects they create
+	Mode           Mode     // for API keys: the only mode of objects they see, change and create (users: empty, both)
 	PlatformAdmin  bool
 	IP             string
 	RequestID      string
 }
+
+// Sees reports whether the actor may see and change an object of mode m: an API key only its
+// own mode's objects, users and the system both modes.
+func (a Actor) Sees(m Mode) bool { return a.Mode == "" || a.Mode == m }
 
 // Actor types.
 const (

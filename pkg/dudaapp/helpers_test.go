@@ -67,7 +67,7 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 	require.NoError(t, err)
 
 	creds := fake.Creds()
-	res := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/duda/connections", w.tn.TestKey, map[string]any{
+	res := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/duda/connections", w.tn.LiveKey, map[string]any{
 		"siteId": w.tn.Site.ID, "appUuid": creds.AppUUID, "appUser": creds.AppUser, "appPassword": creds.AppPassword,
 		"appSecret": creds.AppSecret, "ipnUrl": w.ipns.srv.URL + "/ipn",
 	})

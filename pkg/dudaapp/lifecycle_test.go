@@ -43,7 +43,7 @@ func TestDudaConnectionAdminAPI(t *testing.T) {
 				"appUuid":   {"siteId": w.tn.Site.ID, "appUuid": "a/b", "appUser": "u", "appPassword": "p", "appSecret": creds.AppSecret},
 				"ipnUrl":    {"siteId": w.tn.Site.ID, "appUuid": "a", "appUser": "u", "appPassword": "p", "appSecret": creds.AppSecret, "ipnUrl": "http://example.com/ipn"},
 			} {
-				res := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/duda/connections", w.tn.TestKey, body)
+				res := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/duda/connections", w.tn.LiveKey, body)
 				require.Equal(t, http.StatusBadRequest, res.Status, field+": "+string(res.Body))
 				require.Equal(t, field, res.JSON(t)["field"], string(res.Body))
 			}
@@ -52,11 +52,11 @@ func TestDudaConnectionAdminAPI(t *testing.T) {
 			list := apptest.Do(t, http.MethodGet, w.env.AdminURL+"/api/v1/duda/connections", w.tn.TestKey, nil)
 			require.Equal(t, http.StatusOK, list.Status)
 			require.Len(t, list.JSON(t)["data"], 1)
-			res := apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.TestKey, map[string]any{"enabled": false, "appSecret": ""})
+			res := apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.LiveKey, map[string]any{"enabled": false, "appSecret": ""})
 			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 			require.Equal(t, false, res.JSON(t)["enabled"])
 			require.Equal(t, w.conn["credentials"], res.JSON(t)["credentials"], "a blank secret keeps the stored one")
-			res = apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.TestKey, map[string]any{"enabled": true})
+			res = apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.LiveKey, map[string]any{"enabled": true})
 			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 		})
 		t.Run("ForeignOrganizationIs404", func(t *testing.T) {
@@ -66,7 +66,7 @@ func TestDudaConnectionAdminAPI(t *testing.T) {
 		})
 		t.Run("DeleteRefusedWhileInstalled", func(t *testing.T) {
 			w.install("shop-delete")
-			res := apptest.Do(t, http.MethodDelete, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.TestKey, nil)
+			res := apptest.Do(t, http.MethodDelete, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.LiveKey, nil)
 			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
 		})
 		t.Run("Audited", func(t *testing.T) {

@@ -74,10 +74,10 @@ func TestDudaPaymentMethods(t *testing.T) {
 			require.Equal(t, "[]", string(res.Body[:2]))
 		})
 		t.Run("DisabledConnectionOffersNothing", func(t *testing.T) {
-			res := apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.TestKey, map[string]any{"enabled": false})
+			res := apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.LiveKey, map[string]any{"enabled": false})
 			require.Equal(t, http.StatusOK, res.Status)
 			require.Empty(t, w.methods("live", w.fake.PaymentMethodsPayload("shop-1", liveSpec())))
-			res = apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.TestKey, map[string]any{"enabled": true})
+			res = apptest.Do(t, http.MethodPatch, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.LiveKey, map[string]any{"enabled": true})
 			require.Equal(t, http.StatusOK, res.Status)
 			require.Len(t, w.methods("live", w.fake.PaymentMethodsPayload("shop-1", liveSpec())), 1)
 		})

@@ -50,7 +50,7 @@ func TestBrowserDudaStoreEndToEnd(t *testing.T) {
 
 		// The operator connects Duda to the site and pastes the URLs into Duda's developer portal.
 		creds := fake.Creds()
-		res := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/duda/connections", tn.TestKey, map[string]any{
+		res := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/duda/connections", tn.LiveKey, map[string]any{
 			"siteId": tn.Site.ID, "appUuid": creds.AppUUID, "appUser": creds.AppUser, "appPassword": creds.AppPassword,
 			"appSecret": creds.AppSecret, "ipnUrl": merchant.srv.URL + "/ipn"})
 		require.Equal(t, http.StatusCreated, res.Status, string(res.Body))

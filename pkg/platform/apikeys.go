@@ -44,6 +44,9 @@ func (s *Service) newAPIKey(actor domain.Actor, orgID string, in APIKeyInput) (*
 	if !mode.Valid() {
 		return nil, "", domain.Invalid("mode", "mode must be test or live")
 	}
+	if err := auth.AuthorizeMode(actor, mode); err != nil {
+		return nil, "", err
+	}
 	if len(in.Name) > 200 {
 		return nil, "", domain.Invalid("name", "name must be at most 200 characters")
 	}
@@ -101,7 +104,8 @@ func (s *Service) ListAPIKeys(ctx context.Context, actor domain.Actor, orgID str
 	if err := auth.Authorize(actor, "api_key", "read"); err != nil {
 		return nil, err
 	}
-	return s.store.ListAPIKeys(ctx, orgID)
+	keys, err := s.store.ListAPIKeys(ctx, orgID)
+	return ofModeSeen(actor, keys, func(k *domain.APIKey) domain.Mode { return k.Mode }), err
 }
 
 // GetAPIKey returns one key (masked).

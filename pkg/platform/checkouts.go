@@ -427,6 +427,9 @@ func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f store
 	if f.Mode != "" && !f.Mode.Valid() {
 		return nil, false, domain.Invalid("mode", "mode must be test or live")
 	}
+	if !modeFilter(actor, &f.Mode) {
+		return nil, false, nil
+	}
 	out, err := s.store.ListCheckouts(ctx, f)
 	if err != nil {
 		return nil, false, err

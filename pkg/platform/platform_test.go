@@ -2,7 +2,6 @@ package platform_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -68,30 +67,7 @@ func TestSecretsAreEncryptedAtRestAndMaskedOnRead(t *testing.T) {
 		_, _, apiSecret, ok := auth.ParseToken(token)
 		require.True(t, ok)
 
-		plaintexts := []string{stripeSecret, stripeHook, gcToken, gcHook, whsec, apiSecret}
-		tables, err := s.Tables(ctx)
-		require.NoError(t, err)
-		for _, table := range tables {
-			rows, err := s.DumpTable(ctx, table)
-			require.NoError(t, err)
-			for _, row := range rows {
-				for _, secret := range plaintexts {
-					require.NotContains(t, row, secret, "table %s holds a secret in clear", table)
-				}
-			}
-		}
-		files, err := s.SQLiteFiles(ctx)
-		require.NoError(t, err)
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if os.IsNotExist(err) {
-				continue
-			}
-			require.NoError(t, err)
-			for _, secret := range plaintexts {
-				require.NotContains(t, string(b), secret, "database file %s holds a secret in clear", f)
-			}
-		}
+		storetest.RequireNoPlaintext(t, s, stripeSecret, stripeHook, gcToken, gcHook, whsec, apiSecret)
 
 		// The service can still use them.
 		creds, err := svc.ProviderCredentials(ctx, p)

@@ -22,6 +22,8 @@ type ProviderInput struct {
 	Credentials map[string]string
 }
 
+func providerMode(p *domain.Provider) domain.Mode { return p.Mode }
+
 func providerPurpose(id string) string { return "provider:" + id + ":credentials" }
 
 // CreateProvider creates an organisation-level provider; credentials are sealed and only their
@@ -45,6 +47,9 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 		p.Settings[k] = v
 	}
 	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := auth.AuthorizeMode(actor, p.Mode); err != nil {
 		return nil, err
 	}
 	creds := cleanCredentials(in.Credentials)
@@ -105,7 +110,8 @@ func (s *Service) ListProviders(ctx context.Context, actor domain.Actor, orgID s
 	if err := auth.Authorize(actor, "provider", "read"); err != nil {
 		return nil, err
 	}
-	return s.store.ListProviders(ctx, orgID)
+	ps, err := s.store.ListProviders(ctx, orgID)
+	return ofModeSeen(actor, ps, providerMode), err
 }
 
 // UpdateProvider edits a provider; type and mode never change.

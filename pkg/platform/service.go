@@ -140,6 +140,19 @@ func (s *Service) open(ctx context.Context, orgID, purpose, sealed string) ([]by
 	return pt, nil
 }
 
+// SealAnswer seals a stored idempotency answer that carries a secret shown once (a new API
+// key, a webhook secret): ref is the record's key, so a sealed answer opens only as its own.
+func (s *Service) SealAnswer(ctx context.Context, orgID, ref string, body []byte) (string, error) {
+	return s.seal(ctx, orgID, answerPurpose(ref), body)
+}
+
+// OpenAnswer opens what SealAnswer sealed.
+func (s *Service) OpenAnswer(ctx context.Context, orgID, ref, sealed string) ([]byte, error) {
+	return s.open(ctx, orgID, answerPurpose(ref), sealed)
+}
+
+func answerPurpose(ref string) string { return "idempotency:" + ref }
+
 func (s *Service) sealJSON(ctx context.Context, orgID, purpose string, v any) (string, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -165,6 +178,33 @@ func inOrg(actor domain.Actor, orgID string) error {
 		return nil
 	}
 	return domain.NotFound("organization")
+}
+
+// modeFilter narrows a list's mode filter to what actor sees (see auth.Authorize on modes):
+// an API key lists only its own mode's objects. ok is false when the filter asks for the
+// other mode, which the key never sees: the list is empty.
+func modeFilter(actor domain.Actor, m *domain.Mode) (ok bool) {
+	switch {
+	case actor.Mode == "":
+		return true
+	case *m == "":
+		*m = actor.Mode
+	}
+	return *m == actor.Mode
+}
+
+// ofModeSeen keeps the objects whose mode actor sees.
+func ofModeSeen[T any](actor domain.Actor, list []T, mode func(*T) domain.Mode) []T {
+	if actor.Mode == "" {
+		return list
+	}
+	out := list[:0:0]
+	for i := range list {
+		if actor.Sees(mode(&list[i])) {
+			out = append(out, list[i])
+		}
+	}
+	return out
 }
 
 // Now is the service's clock.

@@ -134,7 +134,8 @@ func (s *Service) SiteProviders(ctx context.Context, actor domain.Actor, orgID, 
 	if _, err := s.GetSite(ctx, actor, orgID, siteID); err != nil {
 		return nil, err
 	}
-	return s.store.ListSiteProviders(ctx, orgID, siteID)
+	ps, err := s.store.ListSiteProviders(ctx, orgID, siteID)
+	return ofModeSeen(actor, ps, providerMode), err
 }
 
 // UpdateSite edits a site (branding, hosts, settings, providers).

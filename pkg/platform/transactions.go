@@ -58,6 +58,9 @@ func (s *Service) ListTransactions(ctx context.Context, actor domain.Actor, f st
 	if f.Mode != "" && !f.Mode.Valid() {
 		return nil, false, domain.Invalid("mode", "mode must be test or live")
 	}
+	if !modeFilter(actor, &f.Mode) {
+		return nil, false, nil
+	}
 	out, err := s.store.ListTransactions(ctx, f)
 	if err != nil {
 		return nil, false, err
