@@ -61,7 +61,8 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 		return nil, err
 	}
 	m := metrics.New()
-	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(), Providers: providerRegistry(cfg.Common, log)})
+	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(), Providers: providerRegistry(cfg.Common, log),
+		IPNAllowPrivate: cfg.IPNAllowPrivateTargets, IPNResolver: cfg.IPNResolver})
 	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m,
 		KeyAuth:  auth.NewKeyAuthenticator(s, keys, 2*time.Second, log),
 		Sessions: auth.NewSessions(cfg.JWTSigningKey, cfg.SessionTTL)}

@@ -69,7 +69,7 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 	m := metrics.New()
 	vies := tax.NewCachedVIES(&tax.VIESClient{BaseURL: cfg.VIESURL, HTTP: &http.Client{Timeout: 8 * time.Second}}, 24*time.Hour)
 	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(),
-		Providers: providerRegistry(cfg.Common, log), VIES: vies})
+		Providers: providerRegistry(cfg.Common, log), VIES: vies, IPNAllowPrivate: cfg.IPNAllowPrivateTargets})
 	b := &MainBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m}
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
 	httpapi.Health(e, "main-backend", readiness(s))

@@ -46,6 +46,8 @@ type Options struct {
 	NoFrontend, NoMain bool
 	// Workers runs the main backend's background workers.
 	Workers bool
+	// AdminBackend adjusts the admin backend's configuration before it starts.
+	AdminBackend func(*config.AdminBackend)
 	// MainBackend adjusts the main backend's configuration before it starts.
 	MainBackend func(*config.MainBackend)
 	// Frontend adjusts the main frontend's configuration before it starts.
@@ -106,8 +108,13 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	if rate == 0 {
 		rate = 1000
 	}
+	// Merchant fakes listen on 127.0.0.1: loopback ipnUrls are allowed, as `make run` allows them
+	// (IPN_ALLOW_PRIVATE_TARGETS=true), unless a test turns it off (Options.AdminBackend).
 	acfg := config.AdminBackend{Common: common, JWTSigningKey: secrets.Derive(mk, "test-jwt"), SessionTTL: 15 * time.Minute,
-		IdempotencyTTL: 48 * time.Hour, RateLimit: rate}
+		IdempotencyTTL: 48 * time.Hour, RateLimit: rate, IPNAllowPrivateTargets: true}
+	if o.AdminBackend != nil {
+		o.AdminBackend(&acfg)
+	}
 	admin, err := app.AdminBackendOn(acfg, log, s)
 	if err != nil {
 		t.Fatalf("admin backend: %v", err)

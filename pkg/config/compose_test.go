@@ -76,8 +76,9 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 		}
 		return env
 	}
-	_, err := config.LoadAdminBackend(config.NewEnv(config.MapLookup(envOf("admin-backend"))))
+	ab, err := config.LoadAdminBackend(config.NewEnv(config.MapLookup(envOf("admin-backend"))))
 	require.NoError(t, err)
+	require.False(t, ab.IPNAllowPrivateTargets, "production never accepts private ipnUrls")
 	_, err = config.LoadAdminBackend(config.NewEnv(config.MapLookup(envOf("migrate"))))
 	require.NoError(t, err)
 	mb, err := config.LoadMainBackend(config.NewEnv(config.MapLookup(envOf("main-backend"))))

@@ -110,3 +110,29 @@ func TestDevelopmentDefaultsOnlyInDevelopment(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 }
+
+// Both backends read IPN_ALLOW_PRIVATE_TARGETS: the admin backend refuses private ipnUrls at
+// checkout creation under the same setting the main backend's notifier obeys. Off by default.
+func TestBothBackendsReadIPNAllowPrivateTargets(t *testing.T) {
+	t.Parallel()
+	a, err := config.LoadAdminBackend(env(production()))
+	require.NoError(t, err)
+	m, err := config.LoadMainBackend(env(production()))
+	require.NoError(t, err)
+	require.False(t, a.IPNAllowPrivateTargets)
+	require.False(t, m.IPNAllowPrivateTargets)
+
+	on := production()
+	on["IPN_ALLOW_PRIVATE_TARGETS"] = "true"
+	a, err = config.LoadAdminBackend(env(on))
+	require.NoError(t, err)
+	m, err = config.LoadMainBackend(env(on))
+	require.NoError(t, err)
+	require.True(t, a.IPNAllowPrivateTargets)
+	require.True(t, m.IPNAllowPrivateTargets)
+	require.Contains(t, fmt.Sprintln(a.LogAttrs()...), "ipn_allow_private_targets true")
+
+	on["IPN_ALLOW_PRIVATE_TARGETS"] = "perhaps"
+	_, err = config.LoadAdminBackend(env(on))
+	require.ErrorContains(t, err, "IPN_ALLOW_PRIVATE_TARGETS:")
+}

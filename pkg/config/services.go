@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/secrets"
 )
 
@@ -22,6 +23,13 @@ type AdminBackend struct {
 	RateLimit int
 	// TrustProxy takes the client IP from X-Forwarded-For (set behind the reverse proxy).
 	TrustProxy bool
+	// IPNAllowPrivateTargets accepts ipnUrls on loopback and private addresses when checkouts
+	// and Duda connections are created (IPN_ALLOW_PRIVATE_TARGETS, the main backend's setting
+	// for sending them; development only). Off, they are refused with 400 IPN_URL_PRIVATE.
+	IPNAllowPrivateTargets bool
+	// IPNResolver resolves ipnUrl host names for that check (tests only; not read from the
+	// environment; default the system resolver).
+	IPNResolver netguard.Resolver
 }
 
 // LoadAdminBackend reads and validates the admin backend's configuration.
@@ -43,18 +51,22 @@ func LoadAdminBackend(e *Env) (AdminBackend, error) {
 	c.IdempotencyTTL = e.Duration("IDEMPOTENCY_TTL", 48*time.Hour, 24*time.Hour, 30*24*time.Hour)
 	c.RateLimit = e.Int("API_RATE_LIMIT", 100, 1, 100000)
 	c.TrustProxy = e.Bool("TRUST_PROXY", false)
+	c.IPNAllowPrivateTargets = e.Bool("IPN_ALLOW_PRIVATE_TARGETS", false)
 	return c, e.Err()
 }
 
 // LogAttrs describes the configuration without secrets.
 func (c AdminBackend) LogAttrs() []any {
-	return append(c.Common.LogAttrs(), "jwt_signing_key", "set", "session_ttl", c.SessionTTL.String(), "seed_demo", c.SeedDemo)
+	return append(c.Common.LogAttrs(), "jwt_signing_key", "set", "session_ttl", c.SessionTTL.String(), "seed_demo", c.SeedDemo,
+		"ipn_allow_private_targets", c.IPNAllowPrivateTargets)
 }
 
 // MainBackend configures the main backend: provider webhooks, the checkout runtime API, workers.
 type MainBackend struct {
 	Common
-	// IPNAllowPrivateTargets lets IPNs go to loopback and private addresses (development only).
+	// IPNAllowPrivateTargets lets IPNs go to loopback and private addresses (development only),
+	// for checkouts that were created while it was on too (see domain.Checkout.IPNAllowPrivate);
+	// checkouts this backend creates (Duda) are checked against it.
 	IPNAllowPrivateTargets bool
 	// CORSOrigins may call the runtime API from a browser (default: the main frontend).
 	CORSOrigins []string

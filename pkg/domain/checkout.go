@@ -97,6 +97,12 @@ type Checkout struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 
+	// IPNAllowPrivate records the SSRF policy the ipnUrl was accepted under: true only when
+	// IPN_ALLOW_PRIVATE_TARGETS was on at creation. Deliveries copy it, and the notifier lets
+	// one reach an internal address only if this and its own current setting both allow it,
+	// so turning the setting on later releases nothing accepted before.
+	IPNAllowPrivate bool `gorm:"column:ipn_allow_private" json:"-"`
+
 	Items []Item `gorm:"-"`
 }
 

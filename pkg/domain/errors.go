@@ -55,6 +55,10 @@ const (
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 )
 
+// CodeIPNURLPrivate (400): an ipnUrl is, or resolves to, a loopback, private or other internal
+// address, which notifications may not reach while IPN_ALLOW_PRIVATE_TARGETS is off.
+const CodeIPNURLPrivate = "IPN_URL_PRIVATE"
+
 // Error is the platform's error: a kind (how to answer), a stable code (what integrations match
 // on) and a human message (what a person reads). Field names the offending input, if any.
 type Error struct {
@@ -83,6 +87,13 @@ func Errorf(kind Kind, code, format string, args ...any) *Error {
 // Invalid reports a bad field value (400 VALIDATION_ERROR).
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Code: CodeValidation, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// IPNURLPrivate refuses an ipnUrl whose target is an internal address (400 IPN_URL_PRIVATE,
+// field ipnUrl); reason says which address and why.
+func IPNURLPrivate(reason string) *Error {
+	return &Error{Kind: KindInvalid, Code: CodeIPNURLPrivate, Field: "ipnUrl",
+		Message: "ipnUrl must not point to a loopback, private or other internal address (" + reason + ")"}
 }
 
 // NotFound reports an unknown object, or one that belongs to another organisation.

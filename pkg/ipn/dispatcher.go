@@ -256,7 +256,8 @@ func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.
 	}
 	d := &store.IPNDelivery{ID: id, OrganizationID: e.OrganizationID, SiteID: chk.SiteID, CheckoutID: chk.ID,
 		TransactionID: txn.ID, EventID: e.ID, EventVersion: e.Version, URL: strings.TrimSpace(chk.IPNURL),
-		IPNVersion: version, Body: body, Status: store.DeliveryPending, NextAttemptAt: &now, CreatedAt: now}
+		IPNVersion: version, Body: body, Status: store.DeliveryPending, NextAttemptAt: &now, CreatedAt: now,
+		AllowPrivate: chk.IPNAllowPrivate} // the policy the target was accepted under (see clientFor)
 	created, err := tx.CreateIPNDelivery(ctx, d)
 	if err != nil || !created {
 		return err

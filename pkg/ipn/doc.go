@@ -48,6 +48,12 @@
 // socket address again right before connecting, so a DNS answer that changes between check and
 // connect does not get through. Only http and https URLs are sent to.
 //
+// The classification is pkg/netguard's, the same the platform applies when a merchant gives an
+// ipnUrl (400 IPN_URL_PRIVATE). Each delivery carries the policy its checkout was accepted
+// under (store.IPNDelivery.AllowPrivate, from domain.Checkout.IPNAllowPrivate): an internal
+// address is reached only if that policy and AllowPrivate both allow it, so turning
+// IPN_ALLOW_PRIVATE_TARGETS on later does not release notifications accepted before.
+//
 // # Wiring (main backend)
 //
 //	w := jobs.NewWorker(jobs.Config{Store: s, Log: log, Metrics: m, Concurrency: cfg.WorkerCount})

@@ -13,16 +13,23 @@ import (
 	"time"
 
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/netguard"
 )
 
 // Resolver looks host names up; net.DefaultResolver is one. Tests map names to addresses.
-type Resolver interface {
-	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-}
+type Resolver = netguard.Resolver
+
+// TargetError is a refused target address.
+type TargetError = netguard.TargetError
+
+// Internal reports whether a is an address notifications must not reach (see netguard.Internal:
+// the admin backend refuses the same addresses when a merchant sets an ipnUrl).
+func Internal(a netip.Addr) (reason string, internal bool) { return netguard.Internal(a) }
 
 // Guard keeps notifications away from internal networks (SSRF). It checks the address it
 // actually connects to, after resolution and again at connect time, so a DNS answer that
-// changes between a check and the connection cannot slip past it.
+// changes between a check and the connection cannot slip past it. The policy itself lives in
+// pkg/netguard, shared with checkout creation.
 type Guard struct {
 	// AllowPrivate lets notifications reach loopback, private and other internal addresses
 	// (IPN_ALLOW_PRIVATE_TARGETS=true, for development).
@@ -31,126 +38,15 @@ type Guard struct {
 	Resolver Resolver
 }
 
-// TargetError is a refused target address.
-type TargetError struct {
-	Host   string
-	Addr   netip.Addr
-	Reason string
+func (g *Guard) policy() netguard.Policy {
+	return netguard.Policy{AllowPrivate: g.AllowPrivate, Resolver: g.Resolver}
 }
 
-func (e *TargetError) Error() string {
-	if e.Host != "" && e.Host != e.Addr.String() {
-		return fmt.Sprintf("refused: %s resolves to %s, a %s address", e.Host, e.Addr, e.Reason)
-	}
-	return fmt.Sprintf("refused: %s is a %s address", e.Addr, e.Reason)
-}
-
-type blockedRange struct {
-	prefix netip.Prefix
-	reason string
-}
-
-var blockedRanges = func() []blockedRange {
-	var out []blockedRange
-	for _, r := range [][2]string{
-		{"0.0.0.0/8", "\"this network\""},
-		{"10.0.0.0/8", "private"},
-		{"100.64.0.0/10", "carrier-grade NAT"},
-		{"127.0.0.0/8", "loopback"},
-		{"169.254.0.0/16", "link-local"},
-		{"172.16.0.0/12", "private"},
-		{"192.0.0.0/24", "IETF protocol"},
-		{"192.0.2.0/24", "documentation"},
-		{"192.88.99.0/24", "6to4 relay"},
-		{"192.168.0.0/16", "private"},
-		{"198.18.0.0/15", "benchmarking"},
-		{"198.51.100.0/24", "documentation"},
-		{"203.0.113.0/24", "documentation"},
-		{"224.0.0.0/4", "multicast"},
-		{"240.0.0.0/4", "reserved or broadcast"},
-		{"::/128", "unspecified"},
-		{"::1/128", "loopback"},
-		{"::/96", "IPv4-compatible"},
-		{"64:ff9b:1::/48", "local NAT64"},
-		{"100::/64", "discard-only"},
-		{"2001::/32", "Teredo"},
-		{"2001:db8::/32", "documentation"},
-		{"fc00::/7", "unique local"},
-		{"fe80::/10", "link-local"},
-		{"fec0::/10", "site-local"},
-		{"ff00::/8", "multicast"},
-	} {
-		out = append(out, blockedRange{netip.MustParsePrefix(r[0]), r[1]})
-	}
-	return out
-}()
-
-var (
-	nat64     = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour = netip.MustParsePrefix("2002::/16")
-)
-
-// Internal reports whether a is an address notifications must not reach (loopback, private,
-// link-local, CGNAT, multicast, reserved ...), with the reason. IPv4-mapped, NAT64 and 6to4
-// forms are judged by the IPv4 address they carry.
-func Internal(a netip.Addr) (reason string, internal bool) {
-	if !a.IsValid() {
-		return "invalid", true
-	}
-	a = a.Unmap()
-	if a.Zone() != "" {
-		return "scoped", true
-	}
-	if a.Is6() {
-		b := a.As16()
-		switch {
-		case nat64.Contains(a):
-			return Internal(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-		case sixToFour.Contains(a):
-			return Internal(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-		}
-	}
-	for _, r := range blockedRanges {
-		if r.prefix.Contains(a) {
-			return r.reason, true
-		}
-	}
-	if !a.IsGlobalUnicast() {
-		return "non-global", true
-	}
-	return "", false
-}
-
-func (g *Guard) check(host string, a netip.Addr) error {
-	if g.AllowPrivate {
-		return nil
-	}
-	if reason, bad := Internal(a); bad {
-		return &TargetError{Host: host, Addr: a.Unmap(), Reason: reason}
-	}
-	return nil
-}
-
-func (g *Guard) resolver() Resolver {
-	if g.Resolver != nil {
-		return g.Resolver
-	}
-	return net.DefaultResolver
-}
+func (g *Guard) check(host string, a netip.Addr) error { return g.policy().CheckAddr(host, a) }
 
 // lookup returns the addresses of host (an IP literal is its own answer).
 func (g *Guard) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
-	if a, err := netip.ParseAddr(host); err == nil {
-		return []netip.Addr{a}, nil
-	}
-	addrs, err := g.resolver().LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err
-	}
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("no address for %s", host)
-	}
-	return addrs, nil
+	return g.policy().Lookup(ctx, host)
 }
 
 // DialContext resolves the target, refuses internal addresses, and connects to an allowed
@@ -195,21 +91,17 @@ func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 }
 
 // CheckURL validates a notification URL ahead of time (when a merchant sets it): http or https,
-// a host, and no internal address among the host's current DNS answers. Sending checks again
-// at connect time, so a later DNS change cannot get around it. Returns INVALID (field ipnUrl).
+// a host, and no internal address among the host's current DNS answers (netguard.Policy.CheckHost:
+// a name that does not resolve now is accepted). Sending checks again at connect time, so a
+// later DNS change cannot get around it. Returns 400 IPN_URL_PRIVATE for an internal target,
+// VALIDATION_ERROR (field ipnUrl) for a malformed URL.
 func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return domain.Invalid("ipnUrl", "ipnUrl must be an absolute http or https URL")
 	}
-	addrs, err := g.lookup(ctx, u.Hostname())
-	if err != nil {
-		return domain.Invalid("ipnUrl", "the ipnUrl host %s cannot be resolved", u.Hostname())
-	}
-	for _, a := range addrs {
-		if err := g.check(u.Hostname(), a); err != nil {
-			return domain.Invalid("ipnUrl", "the ipnUrl is not allowed: %s", err.Error())
-		}
+	if _, err := g.policy().CheckHost(ctx, u.Hostname()); err != nil {
+		return domain.IPNURLPrivate(err.Error())
 	}
 	return nil
 }

@@ -350,7 +350,9 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	require.NoError(t, err)
 	c := &clock{t: store.Now()}
 	e := &env{t: t, s: s, clock: c, opts: o}
-	e.svc = platform.New(platform.Deps{Store: s, Keys: keys, Log: logging.Discard(), Now: c.Now,
+	// Checkouts made through e.svc are accepted under the strict policy (IPN_ALLOW_PRIVATE_TARGETS
+	// off where they are created), whatever the env's backends allow when sending.
+	e.svc = platform.New(platform.Deps{Store: s, Keys: keys, Log: logging.Discard(), Now: c.Now, IPNResolver: o.resolver,
 		Hosts: config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}})
 	e.org, err = e.svc.CreateOrganization(ctx, domain.SystemActor(""), platform.OrganizationInput{Name: ptr("Shop Ltd")})
 	require.NoError(t, err)
@@ -387,10 +389,18 @@ func (e *env) newBackend(name string, poll time.Duration, adjust ...func(*jobs.C
 	return b
 }
 
-// checkout creates an open checkout notifying url.
+// checkout creates an open checkout notifying url, accepted under the env's policy (the
+// merchant's loopback URL was accepted because private targets are allowed, unless strictGuard).
 func (e *env) checkout(url string) *domain.Checkout {
 	e.t.Helper()
-	c := &domain.Checkout{
+	return e.checkoutUnder(!e.opts.strictGuard, url)
+}
+
+// checkoutUnder creates an open checkout notifying url, recorded as accepted with private
+// targets allowed or not.
+func (e *env) checkoutUnder(allowPrivate bool, url string) *domain.Checkout {
+	e.t.Helper()
+	c := &domain.Checkout{IPNAllowPrivate: allowPrivate,
 		ID: domain.NewID(domain.PrefixCheckout), OrganizationID: e.org.ID, SiteID: e.site.ID, Mode: domain.ModeTest,
 		ShortCode: domain.NewShortCode(), SessionPublicID: domain.NewSessionPublicID(), Status: domain.CheckoutOpen,
 		Amount: 4990, Currency: "EUR", Email: "buyer@example.com", ExternalReference: "order-" + domain.RandomString(5),

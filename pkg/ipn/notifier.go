@@ -87,6 +87,9 @@ type Notifier struct {
 	metrics *metrics.Registry
 	guard   *Guard
 	client  *http.Client
+	// strict sends deliveries whose checkout was accepted while private targets were not
+	// allowed: it refuses internal addresses whatever AllowPrivate says now (clientFor).
+	strict  *http.Client
 	now     func() time.Time
 	maxAge  time.Duration
 	backoff func(int) time.Duration
@@ -117,15 +120,22 @@ func New(opts Options) *Notifier {
 	if timeout <= 0 {
 		timeout = AttemptTimeout
 	}
-	var rt http.RoundTripper = n.guard.transport(timeout)
-	if opts.Transport != nil {
-		rt = opts.Transport
+	newClient := func(g *Guard) *http.Client {
+		var rt http.RoundTripper = g.transport(timeout)
+		if opts.Transport != nil {
+			rt = opts.Transport
+		}
+		return &http.Client{
+			Transport: rt,
+			Timeout:   timeout,
+			// A redirect is an answer, not a delivery: never follow it (it could point anywhere).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
-	n.client = &http.Client{
-		Transport: rt,
-		Timeout:   timeout,
-		// A redirect is an answer, not a delivery: never follow it (it could point anywhere).
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	n.client = newClient(n.guard)
+	n.strict = n.client
+	if n.guard.AllowPrivate {
+		n.strict = newClient(&Guard{Resolver: opts.Resolver})
 	}
 	registerBacklogMetrics(n.metrics, n.store, n.now)
 	return n
@@ -350,7 +360,7 @@ func (n *Notifier) send(ctx context.Context, d *store.IPNDelivery, secret string
 		req.Header.Set("X-IPN-Delivery-ID", d.ID)
 	}
 	start := time.Now()
-	resp, err := n.client.Do(req)
+	resp, err := n.clientFor(d).Do(req)
 	if err != nil {
 		return sendResult{latency: time.Since(start), err: describe(err)}
 	}
@@ -369,6 +379,18 @@ func (n *Notifier) send(ctx context.Context, d *store.IPNDelivery, secret string
 		res.err = fmt.Errorf("%w (reading the answer: %v)", res.err, rerr)
 	}
 	return res
+}
+
+// clientFor picks the client that applies a delivery's SSRF policy: an internal address is
+// allowed only if the delivery was accepted under IPN_ALLOW_PRIVATE_TARGETS (d.AllowPrivate,
+// recorded on its checkout at creation) and this process allows it now. So switching the
+// setting on later does not release queued deliveries, accepted under the strict policy, to
+// addresses their names have since come to resolve to.
+func (n *Notifier) clientFor(d *store.IPNDelivery) *http.Client {
+	if d.AllowPrivate {
+		return n.client
+	}
+	return n.strict
 }
 
 // describe turns a transport error into a short message, keeping a refusal by the guard visible.

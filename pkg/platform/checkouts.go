@@ -118,6 +118,11 @@ func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID
 	if err != nil {
 		return nil, err
 	}
+	// Last, once everything else is valid: this may ask DNS.
+	if err := s.checkIPNTarget(ctx, c.IPNURL); err != nil {
+		return nil, err
+	}
+	c.IPNAllowPrivate = c.IPNURL != "" && s.ipnTargets.AllowPrivate
 	if !slices.ContainsFunc(types, func(t domain.ProviderType) bool { return t.SupportsCurrency(c.Currency) }) {
 		return nil, domain.Unprocessable(domain.CodeNoProvider,
 			"the site has no enabled %s-mode payment provider that accepts %s; assign one to the site first", mode, c.Currency)
@@ -342,6 +347,13 @@ func (s *Service) checkURL(field, raw string, mode domain.Mode, site *domain.Sit
 		return "", domain.Invalid(field, "%s must be an absolute URL", field)
 	}
 	host := strings.ToLower(u.Hostname())
+	if field == "ipnUrl" {
+		// Before the scheme rules: an internal target gets the code that says so, whatever
+		// its scheme. Names are looked up later (checkIPNTarget), once the request is valid.
+		if _, err := s.ipnTargets.CheckLiteral(host); err != nil {
+			return "", domain.IPNURLPrivate(err.Error())
+		}
+	}
 	switch u.Scheme {
 	case "https":
 	case "http":
@@ -355,6 +367,30 @@ func (s *Service) checkURL(field, raw string, mode domain.Mode, site *domain.Sit
 		return "", domain.Invalid(field, "%s host %s is not one of the site's allowed hosts; add it to the site first", field, host)
 	}
 	return raw, nil
+}
+
+// checkIPNTarget applies the notification SSRF policy (pkg/netguard, the one the main
+// backend's notifier applies on every delivery) to an ipnUrl's host: IP literals and localhost
+// names without DNS, other names by their current DNS answer (any internal address refuses).
+// A name that does not resolve now is accepted, since the merchant's DNS may be briefly down:
+// each delivery resolves and checks it again at connect time. 400 IPN_URL_PRIVATE.
+func (s *Service) checkIPNTarget(ctx context.Context, raw string) error {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.ReplaceAll(raw, "{transactionId}", "txn"))
+	if err != nil || u.Host == "" {
+		return domain.Invalid("ipnUrl", "ipnUrl must be an absolute URL")
+	}
+	unresolved, err := s.ipnTargets.CheckHost(ctx, u.Hostname())
+	if err != nil {
+		return domain.IPNURLPrivate(err.Error())
+	}
+	if unresolved && s.log != nil {
+		s.log.InfoContext(ctx, "ipnUrl host does not resolve now; accepted, each delivery checks it again", "host", u.Hostname())
+	}
+	return nil
 }
 
 func isLocalhost(host string) bool {

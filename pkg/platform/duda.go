@@ -115,6 +115,9 @@ func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, 
 	if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
 		return nil, err
 	}
+	if err := s.checkIPNTarget(ctx, sec.IPNURL); err != nil {
+		return nil, err
+	}
 	sealed, err := s.sealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
 	if err != nil {
 		return nil, err
@@ -175,7 +178,7 @@ func (s *Service) applyDudaInput(ctx context.Context, c *store.DudaConnection, s
 		sec.AppSecret = v
 	}
 	if in.IPNURL != nil {
-		v, err := checkDudaIPNURL(*in.IPNURL)
+		v, err := s.checkDudaIPNURL(*in.IPNURL)
 		if err != nil {
 			return err
 		}
@@ -188,8 +191,10 @@ func (s *Service) applyDudaInput(ctx context.Context, c *store.DudaConnection, s
 }
 
 // checkDudaIPNURL accepts an absolute https URL (http only for localhost, which only test-mode
-// checkouts will use); each checkout checks it again for its own mode.
-func checkDudaIPNURL(raw string) (string, error) {
+// checkouts will use); each checkout checks it again for its own mode. An IP literal or
+// localhost name is judged by the SSRF policy here (400 IPN_URL_PRIVATE); callers look other
+// names up with checkIPNTarget.
+func (s *Service) checkDudaIPNURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", nil
@@ -197,6 +202,9 @@ func checkDudaIPNURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || len(raw) > MaxURLLength {
 		return "", domain.Invalid("ipnUrl", "ipnUrl must be an absolute https URL")
+	}
+	if _, err := s.ipnTargets.CheckLiteral(strings.ToLower(u.Hostname())); err != nil {
+		return "", domain.IPNURLPrivate(err.Error())
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && isLocalhost(strings.ToLower(u.Hostname()))) {
 		return "", domain.Invalid("ipnUrl", "ipnUrl must use https")
@@ -277,6 +285,16 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 	}
 	if err := auth.Authorize(actor, "duda", "update"); err != nil {
 		return nil, err
+	}
+	if in.IPNURL != nil {
+		// Looked up before the transaction, not while it holds the connection's row.
+		v, err := s.checkDudaIPNURL(*in.IPNURL)
+		if err == nil {
+			err = s.checkIPNTarget(ctx, v)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	var c *store.DudaConnection
 	var sec dudaSecrets

@@ -14,6 +14,7 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
@@ -35,6 +36,13 @@ type Deps struct {
 	Providers providers.Registry
 	// VIES checks EU VAT ids for sites that ask for it (nil: format checks only).
 	VIES tax.VATChecker
+	// IPNAllowPrivate accepts ipnUrls on loopback, private and other internal addresses
+	// (IPN_ALLOW_PRIVATE_TARGETS, the same setting the main backend's notifier obeys). Each
+	// checkout records it (Checkout.IPNAllowPrivate): its deliveries may reach an internal
+	// address only if it was on when the checkout was created and still is when sending.
+	IPNAllowPrivate bool
+	// IPNResolver resolves ipnUrl host names for that check (default: the system resolver).
+	IPNResolver netguard.Resolver
 }
 
 // Service carries out the platform's use cases.
@@ -51,6 +59,8 @@ type Service struct {
 	dataKeys  *sync.Map // organisation id → *secrets.DataKey
 	providers providers.Registry
 	vies      tax.VATChecker
+	// ipnTargets is the SSRF policy applied to every ipnUrl a merchant gives.
+	ipnTargets netguard.Policy
 	// returnURLs lets integrations decide where a buyer goes after paying (by checkout origin).
 	returnURLs map[domain.CheckoutOrigin]ReturnURLFunc
 	processors map[domain.ProviderType]EventProcessor
@@ -61,7 +71,8 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{},
-		providers: d.Providers, vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{}}
+		providers: d.Providers, vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{},
+		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}}
 	if s.providers == nil {
 		s.providers = providers.Registry{}
 	}

@@ -47,6 +47,12 @@ type IPNDelivery struct {
 	DeliveredAt    *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// AllowPrivate is the SSRF policy the target was accepted under, copied from the checkout
+	// (Checkout.IPNAllowPrivate) when the delivery is created. The notifier sends to an internal
+	// address only if this and its own IPN_ALLOW_PRIVATE_TARGETS both allow it. Rows from before
+	// the column existed are false: the safe default.
+	AllowPrivate bool `gorm:"column:allow_private"`
 }
 
 // TableName tells GORM which table holds deliveries.
