@@ -156,7 +156,7 @@ func TestPrivateDudaIPNURLsAreRefused(t *testing.T) {
 				"appPassword": "password", "appSecret": "c2VjcmV0LXNlY3JldA==", "ipnUrl": ipnURL}
 		}
 		for _, ipnURL := range []string{"http://127.0.0.1/ipn", "https://10.0.0.1/ipn", "https://shop.internal.test/ipn", "http://localhost/ipn"} {
-			r := apptest.Do(t, http.MethodPost, base, tn.TestKey, conn(ipnURL))
+			r := apptest.Do(t, http.MethodPost, base, tn.LiveKey, conn(ipnURL))
 			require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", ipnURL, r.Body)
 			require.Equal(t, domain.CodeIPNURLPrivate, r.JSON(t)["code"], ipnURL)
 		}
@@ -164,10 +164,10 @@ func TestPrivateDudaIPNURLsAreRefused(t *testing.T) {
 		require.Equal(t, http.StatusOK, list.Status)
 		require.NotContains(t, string(list.Body), "app-", "no connection was written")
 
-		r := apptest.Do(t, http.MethodPost, base, tn.TestKey, conn("https://shop.public.test/ipn"))
+		r := apptest.Do(t, http.MethodPost, base, tn.LiveKey, conn("https://shop.public.test/ipn"))
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		id := r.JSON(t)["id"].(string)
-		r = apptest.Do(t, http.MethodPatch, base+"/"+id, tn.TestKey, map[string]any{"ipnUrl": "https://shop.internal.test/ipn"})
+		r = apptest.Do(t, http.MethodPatch, base+"/"+id, tn.LiveKey, map[string]any{"ipnUrl": "https://shop.internal.test/ipn"})
 		require.Equal(t, http.StatusBadRequest, r.Status, string(r.Body))
 		require.Equal(t, domain.CodeIPNURLPrivate, r.JSON(t)["code"])
 		r = apptest.Do(t, http.MethodGet, base+"/"+id, tn.TestKey, nil)
