@@ -147,11 +147,16 @@ var shortCodeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
 
 const langCookie = "paygate_lang"
 
+// sessionPrefix starts a sessionPublicId (domain.PrefixSession), which no short code has.
+const sessionPrefix = "cs_"
+
 func (s *Server) handleCheckout(c echo.Context) error {
 	req := c.Request()
 	in := s.languageInputs(c)
 	code := c.Param("code")
-	if !shortCodeRE.MatchString(code) {
+	if !shortCodeRE.MatchString(code) || strings.HasPrefix(code, sessionPrefix) {
+		// The page is addressed by the short code only: the sessionPublicId travels in IPNs
+		// and must not open a page that shows the buyer's details.
 		return s.renderState(c, http.StatusNotFound, "notfound", s.basePage(c, s.catalog.Negotiate(in), nil, false), nil)
 	}
 	ctx, cancel := context.WithTimeout(runtimeapi.WithClientIP(req.Context(), c.RealIP()), s.opts.RuntimeTimeout)
