@@ -35,6 +35,8 @@ type AdminBackend struct {
 	API      *adminapi.API
 	Notifier *ipn.Notifier
 	Echo     *echo.Echo
+	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
+	Internal http.Handler
 
 	ownsStore bool
 }
@@ -68,8 +70,9 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 		Sessions: auth.NewSessions(cfg.JWTSigningKey, cfg.SessionTTL)}
 	svc.OnAPIKeyChange(a.KeyAuth.Forget)
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
-	httpapi.Health(e, "admin-backend", readiness(s))
-	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	ops := httpapi.Ops{Service: "admin-backend", Ready: readiness(s), Metrics: m.Handler(), Token: cfg.MetricsToken, Dev: cfg.Dev()}
+	httpapi.MountOps(e, ops)
+	a.Internal = ops.InternalHandler(log)
 	registerAdminRoutes(e, a)
 	a.Echo = e
 	return a, nil
@@ -99,7 +102,13 @@ func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stop := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); a.KeyAuth.Run(bg, 30*time.Second) }()
-	err := httpapi.ServeListener(ctx, a.Log, ln, a.Handler(), a.Config.ShutdownTimeout)
+	internal, err := serveInternal(ctx, a.Log, a.Config.InternalListen, a.Internal, a.Config.ShutdownTimeout)
+	if err == nil {
+		err = httpapi.ServeListener(ctx, a.Log, ln, a.Handler(), a.Config.ShutdownTimeout)
+		if ierr := internal(); err == nil {
+			err = ierr
+		}
+	}
 	stop()
 	wg.Wait()
 	if a.ownsStore {

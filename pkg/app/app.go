@@ -9,11 +9,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/store"
 )
@@ -40,6 +44,22 @@ func readiness(s *store.Store) func(ctx context.Context) error {
 		}
 		return s.CheckSchema(ctx)
 	}
+}
+
+// serveInternal starts the internal listener (INTERNAL_LISTEN) when one is configured; it
+// stops with ctx or when stop is called, and stop returns once it has.
+func serveInternal(ctx context.Context, log *slog.Logger, addr string, h http.Handler, drain time.Duration) (stop func() error, err error) {
+	if addr == "" {
+		return func() error { return nil }, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("INTERNAL_LISTEN %s: %w", addr, err)
+	}
+	ictx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- httpapi.ServeListener(ictx, log.With("listener", "internal"), ln, h, drain) }()
+	return func() error { cancel(); return <-done }, nil
 }
 
 // Migrate applies every migration to the configured database (the `migrate` command).

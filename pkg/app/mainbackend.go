@@ -30,7 +30,9 @@ type MainBackend struct {
 	Service *platform.Service
 	Metrics *metrics.Registry
 	Echo    *echo.Echo
-	Runtime *runtimesrv.Server
+	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
+	Internal http.Handler
+	Runtime  *runtimesrv.Server
 	// Worker runs the durable jobs; Notifier delivers merchant notifications.
 	Worker   *jobs.Worker
 	Notifier *ipn.Notifier
@@ -72,8 +74,9 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 		Providers: providerRegistry(cfg.Common, log), VIES: vies, IPNAllowPrivate: cfg.IPNAllowPrivateTargets})
 	b := &MainBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m}
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
-	httpapi.Health(e, "main-backend", readiness(s))
-	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	ops := httpapi.Ops{Service: "main-backend", Ready: readiness(s), Metrics: m.Handler(), Token: cfg.MetricsToken, Dev: cfg.Dev()}
+	httpapi.MountOps(e, ops)
+	b.Internal = ops.InternalHandler(log)
 	if err := registerMainBackend(ctx, e, b); err != nil {
 		return nil, err
 	}
@@ -95,7 +98,13 @@ func (b *MainBackend) Serve(ctx context.Context, ln net.Listener) error {
 			go func(w func(context.Context)) { defer wg.Done(); w(bg) }(w)
 		}
 	}
-	err := httpapi.ServeListener(ctx, b.Log, ln, b.Handler(), b.Config.ShutdownTimeout)
+	internal, err := serveInternal(ctx, b.Log, b.Config.InternalListen, b.Internal, b.Config.ShutdownTimeout)
+	if err == nil {
+		err = httpapi.ServeListener(ctx, b.Log, ln, b.Handler(), b.Config.ShutdownTimeout)
+		if ierr := internal(); err == nil {
+			err = ierr
+		}
+	}
 	stop()
 	wg.Wait()
 	if b.ownsStore {

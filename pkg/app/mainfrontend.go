@@ -23,6 +23,8 @@ type MainFrontend struct {
 	Metrics *metrics.Registry
 	Echo    *echo.Echo
 	HTTP    *http.Client
+	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
+	Internal http.Handler
 }
 
 // NewMainFrontend builds the routes.
@@ -30,8 +32,9 @@ func NewMainFrontend(ctx context.Context, cfg config.MainFrontend, log *slog.Log
 	m := metrics.New()
 	f := &MainFrontend{Config: cfg, Log: log, Metrics: m, HTTP: &http.Client{Timeout: 10 * time.Second}}
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
-	httpapi.Health(e, "main-frontend", f.ready)
-	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	ops := httpapi.Ops{Service: "main-frontend", Ready: f.ready, Metrics: m.Handler(), Token: cfg.MetricsToken, Dev: cfg.AppEnv == config.AppDevelopment}
+	httpapi.MountOps(e, ops)
+	f.Internal = ops.InternalHandler(log)
 	if err := registerMainFrontend(e, f); err != nil {
 		return nil, err
 	}
@@ -61,7 +64,13 @@ func (f *MainFrontend) Handler() http.Handler { return f.Echo }
 
 // Serve runs the HTTP server until ctx ends, then drains requests.
 func (f *MainFrontend) Serve(ctx context.Context, ln net.Listener) error {
-	err := httpapi.ServeListener(ctx, f.Log, ln, f.Handler(), f.Config.ShutdownTimeout)
+	internal, err := serveInternal(ctx, f.Log, f.Config.InternalListen, f.Internal, f.Config.ShutdownTimeout)
+	if err == nil {
+		err = httpapi.ServeListener(ctx, f.Log, ln, f.Handler(), f.Config.ShutdownTimeout)
+		if ierr := internal(); err == nil {
+			err = ierr
+		}
+	}
 	f.Log.Info("stopped")
 	return err
 }

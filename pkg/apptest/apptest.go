@@ -3,10 +3,13 @@
 package apptest
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,7 +59,32 @@ type Options struct {
 	MasterKey []byte
 	// StripeAPIURL and GoCardlessAPIURL point the providers at test servers.
 	StripeAPIURL, GoCardlessAPIURL string
+	// Log receives every service's log lines (default: discarded); LogBuffer captures them.
+	Log *slog.Logger
 }
+
+// LogBuffer collects JSON log lines written concurrently by the services (Options.Log).
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p (one or more log lines).
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Lines returns the lines written so far.
+func (b *LogBuffer) Lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
+}
+
+// Logger is a JSON logger at debug level writing into b.
+func (b *LogBuffer) Logger() *slog.Logger { return logging.New("test", slog.LevelDebug, b) }
 
 func listen(t testing.TB) net.Listener {
 	t.Helper()
@@ -78,7 +106,10 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
 	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
 		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL}
-	log := logging.Discard()
+	log := o.Log
+	if log == nil {
+		log = logging.Discard()
+	}
 	env := &Env{Store: s, MasterKey: mk, Hosts: hosts}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 3)

@@ -89,4 +89,9 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 	require.Equal(t, "http://main-backend:8081", mf.MainBackendInternalURL)
 	require.NotEmpty(t, mf.InternalToken)
 	require.Equal(t, mf.InternalToken, mb.InternalToken, "frontend and backend share the internal token")
+	for name, o := range map[string]config.Ops{"admin-backend": ab.Ops, "main-backend": mb.Ops, "main-frontend": mf.Ops} {
+		require.NotEmpty(t, o.InternalListen, "%s serves /metrics on its internal listener", name)
+		svc, _ := p.GetService(name)
+		require.Empty(t, svc.Ports, "%s publishes no port: only the proxy does", name)
+	}
 }

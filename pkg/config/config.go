@@ -61,6 +61,32 @@ type Common struct {
 	StripeAPIURL string
 	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
 	GoCardlessAPIURL string
+	Ops
+}
+
+// Ops says where /metrics and /ready's reason are served (every service).
+type Ops struct {
+	// InternalListen (INTERNAL_LISTEN, e.g. 127.0.0.1:9090) is a second listener serving
+	// /health, /ready with its reason, and /metrics without a token; empty: none.
+	InternalListen string
+	// MetricsToken (METRICS_TOKEN or METRICS_TOKEN_FILE) is a bearer token that unlocks
+	// /metrics and /ready's reason on the public listener; empty: they are not served there
+	// (outside development).
+	MetricsToken string
+}
+
+func readOps(e *Env) Ops {
+	o := Ops{InternalListen: e.String("INTERNAL_LISTEN", ""), MetricsToken: e.Secret("METRICS_TOKEN")}
+	if o.InternalListen != "" {
+		host, port, err := net.SplitHostPort(o.InternalListen)
+		if err != nil || port == "" || (host != "" && host != "localhost" && net.ParseIP(host) == nil) {
+			e.Fail("INTERNAL_LISTEN", "must be an address like 127.0.0.1:9090, got %q", o.InternalListen)
+		}
+	}
+	if o.MetricsToken != "" && len(o.MetricsToken) < 24 {
+		e.Fail("METRICS_TOKEN", "must be at least 24 characters")
+	}
+	return o
 }
 
 // Dev reports whether development defaults are in force.
@@ -162,6 +188,7 @@ func readCommon(e *Env, portVar string, defPort int) Common {
 	c.Hosts = readHosts(e, c.AppEnv)
 	c.ListenAddr = readListen(e, c.AppEnv, portVar, defPort)
 	c.ShutdownTimeout = e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute)
+	c.Ops = readOps(e)
 	c.MasterKey = readMasterKey(e, c)
 	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
 	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
@@ -238,7 +265,7 @@ func devMasterKey(path string) (string, error) {
 // LogAttrs describes the common settings for the start-up log line, without secrets.
 func (c Common) LogAttrs() []any {
 	return []any{
-		"app_env", c.AppEnv, "listen", c.ListenAddr, "database", c.DatabaseKind(),
+		"app_env", c.AppEnv, "listen", c.ListenAddr, "internal_listen", c.InternalListen, "metrics_token", c.MetricsToken != "", "database", c.DatabaseKind(),
 		"admin_backend", c.Hosts.AdminURL(), "main_backend", c.Hosts.MainBackendURL(), "main_frontend", c.Hosts.MainFrontendURL(),
 		"master_key", "set", "master_key_previous", c.MasterKeyPrevious != nil,
 	}

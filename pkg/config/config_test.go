@@ -136,3 +136,28 @@ func TestBothBackendsReadIPNAllowPrivateTargets(t *testing.T) {
 	_, err = config.LoadAdminBackend(env(on))
 	require.ErrorContains(t, err, "IPN_ALLOW_PRIVATE_TARGETS:")
 }
+
+func TestOpsVariables(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "metrics_token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(strings.Repeat("m", 32)+"\n"), 0o600))
+	m := production()
+	m["INTERNAL_LISTEN"], m["METRICS_TOKEN_FILE"] = "127.0.0.1:9090", tokenFile
+	c, err := config.LoadAdminBackend(env(m))
+	require.NoError(t, err)
+	require.Equal(t, config.Ops{InternalListen: "127.0.0.1:9090", MetricsToken: strings.Repeat("m", 32)}, c.Ops)
+	require.NotContains(t, fmt.Sprint(c.LogAttrs()...), strings.Repeat("m", 32), "the token never reaches the log")
+
+	fm := production()
+	fm["RUNTIME_INTERNAL_TOKEN"], fm["INTERNAL_LISTEN"], fm["METRICS_TOKEN"] = strings.Repeat("t", 32), ":9090", strings.Repeat("f", 24)
+	f, err := config.LoadMainFrontend(env(fm))
+	require.NoError(t, err)
+	require.Equal(t, config.Ops{InternalListen: ":9090", MetricsToken: strings.Repeat("f", 24)}, f.Ops)
+
+	m = production()
+	m["INTERNAL_LISTEN"], m["METRICS_TOKEN"] = "nine-thousand", "short"
+	_, err = config.LoadMainBackend(env(m))
+	require.ErrorContains(t, err, "INTERNAL_LISTEN:")
+	require.ErrorContains(t, err, "METRICS_TOKEN:")
+}

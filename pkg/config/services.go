@@ -152,6 +152,7 @@ type MainFrontend struct {
 	TrustProxy     bool
 	// InternalToken lets the main backend rate-limit page loads by the buyer's address.
 	InternalToken string
+	Ops
 }
 
 // LogLevel is a slog level that keeps its text form.
@@ -165,6 +166,7 @@ func LoadMainFrontend(e *Env) (MainFrontend, error) {
 	c.Hosts = readHosts(e, c.AppEnv)
 	c.ListenAddr = readListen(e, c.AppEnv, "MAIN_FRONTEND_PORT", 8082)
 	c.ShutdownTimeout = e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute)
+	c.Ops = readOps(e)
 	def := ""
 	if c.AppEnv == AppDevelopment {
 		def = "http://127.0.0.1:8081"
@@ -188,5 +190,5 @@ func LoadMainFrontend(e *Env) (MainFrontend, error) {
 
 // LogAttrs describes the configuration.
 func (c MainFrontend) LogAttrs() []any {
-	return []any{"app_env", c.AppEnv, "listen", c.ListenAddr, "main_frontend", c.Hosts.MainFrontendURL(), "main_backend_internal", c.MainBackendInternalURL, "stripe_js", c.StripeJSURL}
+	return []any{"app_env", c.AppEnv, "listen", c.ListenAddr, "internal_listen", c.InternalListen, "metrics_token", c.MetricsToken != "", "main_frontend", c.Hosts.MainFrontendURL(), "main_backend_internal", c.MainBackendInternalURL, "stripe_js", c.StripeJSURL}
 }

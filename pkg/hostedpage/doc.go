@@ -49,6 +49,8 @@
 //     locale, the same way the browser's Intl.NumberFormat does for the script's updates.
 //
 // Status codes: 200 for the page and the already-paid page, 410 for expired and cancelled
-// checkouts, 404 for unknown ones (and malformed codes, without asking the backend), 503 with
-// Retry-After when the runtime API cannot be reached or answers with an error.
+// checkouts, 404 for unknown ones (and malformed codes, without asking the backend), 429 with the
+// runtime API's Retry-After when the buyer's address went over its rate limit (logged at INFO:
+// the page says to try again in that many seconds), 503 with Retry-After when the runtime API
+// cannot be reached or answers with another error.
 package hostedpage

@@ -72,7 +72,7 @@ func TestBrowserGoCardlessPaysAndReturnsToTheShop(t *testing.T) {
 	require.Len(t, calls, 1)
 	var sent runtimeapi.BillingRequestRequest
 	require.NoError(t, json.Unmarshal([]byte(calls[0].Body), &sent))
-	require.Equal(t, runtimeapi.BillingRequestRequest{SessionPublicID: "cs_gcpay0001", ProviderID: gcProvider.ID, BillingAddress: runtimeapi.BuyerAddress{
+	require.Equal(t, runtimeapi.BillingRequestRequest{SessionPublicID: "cs_gcpay0001", ShortCode: "gcpay0001", ProviderID: gcProvider.ID, BillingAddress: runtimeapi.BuyerAddress{
 		Name: "Ada Lovelace", Email: "ada@example.com", Line1: "Hauptstraße 1", City: "Berlin", PostalCode: "10115", Country: "DE"},
 		Language: "en"}, sent, "the page's language goes along, for GoCardless's pages")
 	require.Empty(t, env.rt.Calls("/api/v1/transactions/create"))

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -127,7 +128,7 @@ func (s *Server) AssetURLs() AssetURLs { return urlsOf(s.assets) }
 
 // Register mounts the pages on e:
 //
-//	GET  /checkout/:code     the hosted page (or the expired, cancelled, paid, 404 and 503 pages)
+//	GET  /checkout/:code     the hosted page (or the expired, cancelled, paid, 404, 429 and 503 pages)
 //	POST /checkout/:code     without JavaScript the form posts here: back to the page (303)
 //	GET  /assets/:file       content-hashed CSS, JS and icon, cached for a year
 //	GET  /theme/v1/:file     the brand colours as CSS custom properties ({hex}.css), cached for a year
@@ -146,11 +147,16 @@ var shortCodeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
 
 const langCookie = "paygate_lang"
 
+// sessionPrefix starts a sessionPublicId (domain.PrefixSession), which no short code has.
+const sessionPrefix = "cs_"
+
 func (s *Server) handleCheckout(c echo.Context) error {
 	req := c.Request()
 	in := s.languageInputs(c)
 	code := c.Param("code")
-	if !shortCodeRE.MatchString(code) {
+	if !shortCodeRE.MatchString(code) || strings.HasPrefix(code, sessionPrefix) {
+		// The page is addressed by the short code only: the sessionPublicId travels in IPNs
+		// and must not open a page that shows the buyer's details.
 		return s.renderState(c, http.StatusNotFound, "notfound", s.basePage(c, s.catalog.Negotiate(in), nil, false), nil)
 	}
 	ctx, cancel := context.WithTimeout(runtimeapi.WithClientIP(req.Context(), c.RealIP()), s.opts.RuntimeTimeout)
@@ -160,6 +166,13 @@ func (s *Server) handleCheckout(c echo.Context) error {
 		l := s.catalog.Negotiate(in)
 		if runtimeapi.IsNotFound(err) {
 			return s.renderState(c, http.StatusNotFound, "notfound", s.basePage(c, l, nil, false), nil)
+		}
+		if secs, ok := runtimeapi.RateLimited(err); ok {
+			// The buyer's address went over the runtime API's limit: an expected answer, not
+			// a failure of ours (logged below ERROR), passed on as a 429 that says when to retry.
+			s.log.InfoContext(req.Context(), "buyer rate-limited by the runtime API", "retry_after_s", secs)
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+			return s.renderState(c, http.StatusTooManyRequests, "ratelimited", s.basePage(c, l, nil, false), nil)
 		}
 		s.log.WarnContext(req.Context(), "runtime API unavailable", "error", err.Error())
 		c.Response().Header().Set("Retry-After", "30")
@@ -366,6 +379,9 @@ func (s *Server) renderState(c echo.Context, status int, kind string, base page,
 	case "unavailable":
 		p.LinkURL, p.LinkText = c.Request().URL.RequestURI(), l.T("try_again")
 		p.RequestID = httpapi.RequestID(c)
+	case "ratelimited":
+		p.Message = l.T("ratelimited_text", "seconds", c.Response().Header().Get("Retry-After"))
+		p.LinkURL, p.LinkText = c.Request().URL.RequestURI(), l.T("try_again")
 	}
 	p.Title = p.Heading
 	return s.render(c, status, "state", p, s.csp(co, false))

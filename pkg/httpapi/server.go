@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -150,19 +151,80 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 // ReadyFunc reports whether a service can serve (database reachable, schema current).
 type ReadyFunc func(ctx context.Context) error
 
-// Health registers GET /health (liveness: the process answers) and GET /ready (readiness).
-func Health(e *echo.Echo, service string, ready ReadyFunc) {
-	e.GET("/health", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": service})
-	})
-	e.GET("/ready", func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
-		defer cancel()
-		if err := ready(ctx); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "service": service, "reason": err.Error()})
+// Ops are a service's operational endpoints: /health (liveness), /ready (readiness) and
+// /metrics (Prometheus).
+//
+// On the public listener (MountOps) /health is open; /ready says only whether the service is
+// ready, without the reason; /metrics and the reason need the bearer Token. Without a Token,
+// /metrics is served publicly in development only, and is 404 in production. The internal
+// listener (InternalHandler, INTERNAL_LISTEN) serves all three in full without a token: bind
+// it to an address only the operator's network reaches.
+type Ops struct {
+	Service string
+	Ready   ReadyFunc
+	Metrics http.Handler
+	// Token (METRICS_TOKEN) unlocks /metrics and /ready's reason on the public listener.
+	Token string
+	// Dev serves /metrics on the public listener without a Token (development only).
+	Dev bool
+}
+
+// authorized reports whether the request carries the ops token as a bearer token.
+func (o Ops) authorized(r *http.Request) bool {
+	if o.Token == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(o.Token)) == 1
+}
+
+// MountOps registers the public /health, /ready and /metrics.
+func MountOps(e *echo.Echo, o Ops) {
+	e.GET("/health", o.health)
+	e.GET("/ready", func(c echo.Context) error { return o.ready(c, o.authorized(c.Request())) })
+	e.GET("/metrics", func(c echo.Context) error {
+		if o.Metrics == nil || !(o.authorized(c.Request()) || (o.Dev && o.Token == "")) {
+			return echo.NewHTTPError(http.StatusNotFound)
 		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ready", "service": service})
+		c.Response().Header().Set("Cache-Control", "no-store")
+		o.Metrics.ServeHTTP(c.Response(), c.Request())
+		return nil
 	})
+}
+
+// InternalHandler serves /health, /ready with its reason, and /metrics, for the internal
+// listener only.
+func (o Ops) InternalHandler(log *slog.Logger) http.Handler {
+	e := New(Options{Log: log})
+	e.GET("/health", o.health)
+	e.GET("/ready", func(c echo.Context) error { return o.ready(c, true) })
+	if o.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(o.Metrics))
+	}
+	return e
+}
+
+func (o Ops) health(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": o.Service})
+}
+
+func (o Ops) ready(c echo.Context, detailed bool) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if err := o.Ready(ctx); err != nil {
+		body := map[string]string{"status": "not ready", "service": o.Service}
+		if detailed {
+			body["reason"] = err.Error()
+		}
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready", "service": o.Service})
+}
+
+// Health registers the public GET /health and GET /ready (without the reason) and no /metrics.
+func Health(e *echo.Echo, service string, ready ReadyFunc) {
+	MountOps(e, Ops{Service: service, Ready: ready})
 }
 
 // Serve runs handler on addr until ctx ends, then drains in-flight requests for up to drain.

@@ -1,5 +1,6 @@
 // Package metrics holds each service's Prometheus registry and the platform's collectors.
-// Every service exposes them at /metrics.
+// Every service exposes them at /metrics: on its internal listener (INTERNAL_LISTEN), or on the
+// public one only with METRICS_TOKEN (see httpapi.Ops).
 package metrics
 
 import (

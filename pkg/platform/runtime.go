@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"crypto/subtle"
 	"regexp"
 	"strings"
 	"time"
@@ -130,6 +131,19 @@ type RuntimeCheckout struct {
 	// Transaction is the latest attempt that is waiting or paid (to resume the page).
 	Transaction *domain.Transaction
 	Provider    *domain.Provider // the Transaction's provider
+	// ByShortCode says the caller named the checkout by its short code. Only the short code
+	// (the payment link the merchant gives the buyer) shows the buyer's personal data: the
+	// sessionPublicId travels in every IPN, and so in merchants' logs.
+	ByShortCode bool
+}
+
+// WithoutBuyer returns a copy of c without the buyer's personal data (e-mail, billing and
+// shipping addresses with names, phone and VAT id): what a holder of the sessionPublicId only
+// may see or have forwarded to a provider.
+func WithoutBuyer(c *domain.Checkout) *domain.Checkout {
+	cp := *c
+	cp.Email, cp.BillingAddress, cp.ShippingAddress = "", nil, nil
+	return &cp
 }
 
 // RuntimeCheckout loads a checkout by its short code or public session id (the capabilities
@@ -157,7 +171,8 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	if err != nil {
 		return nil, err
 	}
-	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: OfferedProviders(ps, c.Mode, c.Currency)}
+	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: OfferedProviders(ps, c.Mode, c.Currency),
+		ByShortCode: !strings.HasPrefix(code, domain.PrefixSession+"_")}
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {
 		return nil, err
@@ -185,6 +200,10 @@ type StartInput struct {
 	// Language is the hosted page's language as the buyer chose it; the provider's own pages
 	// use it, else the checkout's language. Anything but a language tag is ignored.
 	Language string
+	// ShortCode, when it is the checkout's, proves the caller holds the payment link: only then
+	// are the checkout's stored buyer details (e-mail, addresses) forwarded to the provider to
+	// prefill its pages. A holder of the sessionPublicId alone gets only what it typed.
+	ShortCode string
 }
 
 // languageTagRE is a language tag the start of a payment accepts: "fr", "pt-BR".
@@ -240,7 +259,11 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	if res.TotalGross <= 0 {
 		return nil, domain.Unprocessable(domain.CodeInvalidState, "the amount to pay must be positive")
 	}
-	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: c, Site: rc.Site, Billing: in.Buyer.BillingDetails,
+	forProvider := c
+	if in.ShortCode == "" || subtle.ConstantTimeCompare([]byte(in.ShortCode), []byte(c.ShortCode)) != 1 {
+		forProvider = WithoutBuyer(c)
+	}
+	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: forProvider, Site: rc.Site, Billing: in.Buyer.BillingDetails,
 		PageURL: s.hosts.PaymentURL(c.ShortCode), Language: c.Language}
 	if languageTagRE.MatchString(in.Language) {
 		req.Language = in.Language

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -37,6 +39,8 @@ func WithClientIP(ctx context.Context, ip string) context.Context {
 type Error struct {
 	Status int
 	Body   ErrorBody
+	// RetryAfter is the Retry-After header in seconds (0 when absent or not a number).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -47,6 +51,16 @@ func (e *Error) Error() string {
 func IsNotFound(err error) bool {
 	e, ok := err.(*Error)
 	return ok && e.Status == http.StatusNotFound
+}
+
+// RateLimited reports whether err is the runtime API's 429 and, if so, how many seconds it
+// asks to wait (at least 1).
+func RateLimited(err error) (int, bool) {
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusTooManyRequests {
+		return 0, false
+	}
+	return max(e.RetryAfter, 1), true
 }
 
 // GetCheckout fetches what the hosted page shows. requestID is forwarded for log correlation.
@@ -106,6 +120,9 @@ func (c *Client) do(ctx context.Context, method, path string, in any, requestID 
 	}
 	if res.StatusCode/100 != 2 {
 		e := &Error{Status: res.StatusCode}
+		if n, err := strconv.Atoi(strings.TrimSpace(res.Header.Get("Retry-After"))); err == nil && n > 0 {
+			e.RetryAfter = n
+		}
 		_ = json.Unmarshal(raw, &e.Body)
 		return e
 	}

@@ -85,6 +85,8 @@ type TaxPreview struct {
 }
 
 // Checkout is what the hosted page shows: GET /api/v1/checkouts/{shortCode or sessionPublicId}.
+// Addressed by the sessionPublicId (which travels in IPNs) it carries no personal data of the
+// buyer: Email, BillingAddress, ShippingAddress and ShortCode are empty.
 type Checkout struct {
 	ID                string     `json:"id"`
 	SessionPublicID   string     `json:"sessionPublicId"`
@@ -139,6 +141,9 @@ type CreateTransactionRequest struct {
 	SessionPublicID string       `json:"sessionPublicId"`
 	ProviderID      string       `json:"providerId"`
 	BillingAddress  BuyerAddress `json:"billingAddress"`
+	// ShortCode (optional; the hosted page sends it) proves the caller holds the payment link:
+	// only then does the provider get the checkout's stored buyer details to prefill its pages.
+	ShortCode string `json:"shortCode,omitempty"`
 }
 
 // WireInstructions tell the buyer how to pay by bank transfer.
@@ -207,6 +212,8 @@ type BillingRequestRequest struct {
 	// Language is the language of the page the buyer is on (e.g. "fr"), for GoCardless's
 	// pages; empty means the checkout's.
 	Language string `json:"language,omitempty"`
+	// ShortCode: as in CreateTransactionRequest.
+	ShortCode string `json:"shortCode,omitempty"`
 }
 
 // BillingRequestResponse sends the buyer to GoCardless's hosted flow.

@@ -173,7 +173,7 @@ func (s *Server) createTransaction(c echo.Context) error {
 	if in.SessionPublicID == "" || in.ProviderID == "" {
 		return domain.Invalid("providerId", "sessionPublicId and providerId are required")
 	}
-	started, err := s.svc.StartTransaction(c.Request().Context(), platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: in.ProviderID,
+	started, err := s.svc.StartTransaction(c.Request().Context(), platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: in.ProviderID, ShortCode: in.ShortCode,
 		Buyer: platform.Buyer{BillingDetails: billingDetails(in.BillingAddress)}})
 	if err != nil {
 		return err
@@ -260,9 +260,13 @@ func (s *Server) statusView(ctx context.Context, rt *platform.RuntimeTransaction
 	return v, nil
 }
 
-// CheckoutView renders what the hosted page shows.
+// CheckoutView renders what the hosted page shows. Addressed by the sessionPublicId (not the
+// short code) it leaves out the buyer's personal data and the short code that would show it.
 func CheckoutView(rc *platform.RuntimeCheckout, res tax.Result, now time.Time) *runtimeapi.Checkout {
 	c, site := rc.Checkout, rc.Site
+	if !rc.ByShortCode {
+		c = platform.WithoutBuyer(c)
+	}
 	cur, _ := money.Lookup(c.Currency)
 	v := &runtimeapi.Checkout{
 		ID: c.ID, SessionPublicID: c.SessionPublicID, ShortCode: c.ShortCode, Status: string(c.EffectiveStatus(now)), Mode: string(c.Mode),
@@ -301,6 +305,9 @@ func CheckoutView(rc *platform.RuntimeCheckout, res tax.Result, now time.Time) *
 	}
 	if v.DefaultProviderID == "" && len(v.Providers) > 0 {
 		v.DefaultProviderID = v.Providers[0].ID
+	}
+	if !rc.ByShortCode {
+		v.ShortCode = ""
 	}
 	return v
 }

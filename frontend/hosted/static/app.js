@@ -233,7 +233,7 @@
   if (d.gcFlow) starters.gocardless = lazy(starters, 'gocardless', d.gcFlow);
   function createTransaction(providerId) {
     return api('POST', '/api/v1/transactions/create',
-      { sessionPublicId: d.session, providerId: providerId, billingAddress: buyer() })
+      { sessionPublicId: d.session, shortCode: d.code, providerId: providerId, billingAddress: buyer() })
       .then(function (res) { remember(res.transactionId); return res; });
   }
   // The attempts this tab started. A return (?transaction=) is believed only for one of these, one

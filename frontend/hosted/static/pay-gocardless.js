@@ -26,7 +26,7 @@
   // GoCardless's page leads to the same authorisation page).
   function start(providerId) {
     return P.api('POST', '/api/v1/billing-requests/create',
-      { sessionPublicId: d.session, providerId: providerId, billingAddress: P.buyer(), language: document.documentElement.lang })
+      { sessionPublicId: d.session, shortCode: d.code, providerId: providerId, billingAddress: P.buyer(), language: document.documentElement.lang })
       .then(function (res) {
         if (!res || !res.transactionId || !safe(res.authorisationUrl)) throw { body: { message: t('method_unavailable') } };
         P.remember(res.transactionId);

@@ -69,7 +69,7 @@ func (p *Processor) CreateBillingRequest(c echo.Context) error {
 	if pc == "" {
 		pc = address.Postcode
 	}
-	started, err := p.Service.StartTransaction(ctx, platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: prov.ID, Language: in.Language,
+	started, err := p.Service.StartTransaction(ctx, platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: prov.ID, Language: in.Language, ShortCode: in.ShortCode,
 		Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: address.Name, Email: address.Email, Company: address.Company,
 			Line1: address.Line1, Line2: address.Line2, City: address.City, PostalCode: pc, Country: address.Country, VATID: address.VATID}}})
 	if err != nil {
