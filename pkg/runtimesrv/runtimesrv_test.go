@@ -149,7 +149,7 @@ func TestWireTransferEndToEnd(t *testing.T) {
 		require.Equal(t, http.StatusConflict, after.Status)
 		require.Equal(t, "CHECKOUT_ALREADY_PAID", after.JSON(t)["code"])
 
-		audit := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/audit-log?action=transaction.mark_paid", tn.TestKey, nil).JSON(t)
+		audit := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/audit-log?action=transaction.mark_paid", tn.LiveKey, nil).JSON(t)
 		require.Len(t, audit["data"], 1)
 
 		t.Run("MarkPaidNeedsTheScope", func(t *testing.T) {
