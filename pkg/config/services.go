@@ -22,6 +22,9 @@ type AdminBackend struct {
 	RateLimit int
 	// TrustProxy takes the client IP from X-Forwarded-For (set behind the reverse proxy).
 	TrustProxy bool
+	// Mail sends invitations and password-reset links. Production requires an SMTP server
+	// unless MAIL_DISABLED=true; development without one uses a logging mailer.
+	Mail Mail
 }
 
 // LoadAdminBackend reads and validates the admin backend's configuration.
@@ -43,12 +46,14 @@ func LoadAdminBackend(e *Env) (AdminBackend, error) {
 	c.IdempotencyTTL = e.Duration("IDEMPOTENCY_TTL", 48*time.Hour, 24*time.Hour, 30*24*time.Hour)
 	c.RateLimit = e.Int("API_RATE_LIMIT", 100, 1, 100000)
 	c.TrustProxy = e.Bool("TRUST_PROXY", false)
+	c.Mail = readMail(e, c.AppEnv, true)
 	return c, e.Err()
 }
 
 // LogAttrs describes the configuration without secrets.
 func (c AdminBackend) LogAttrs() []any {
-	return append(c.Common.LogAttrs(), "jwt_signing_key", "set", "session_ttl", c.SessionTTL.String(), "seed_demo", c.SeedDemo)
+	return append(c.Common.LogAttrs(), "jwt_signing_key", "set", "session_ttl", c.SessionTTL.String(), "seed_demo", c.SeedDemo,
+		"mail", c.Mail.Mode(c.AppEnv))
 }
 
 // MainBackend configures the main backend: provider webhooks, the checkout runtime API, workers.
