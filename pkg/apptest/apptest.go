@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/logging/logtest"
+	"paygate.dev/pkg/mail/mailtest"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
@@ -36,6 +38,13 @@ type Env struct {
 	MainURL     string
 	Frontend    *app.MainFrontend
 	FrontendURL string
+
+	// Mail is the loopback SMTP server (STARTTLS, AUTH) the admin backend sends e-mail to.
+	Mail *mailtest.Server
+	// Logs holds every line the services logged; at the end of the test a line that carries a
+	// credential (an API key, a reset or invitation token, a JWT, a signing secret, a provider
+	// key, or a value registered with Logs.Forbid) fails it.
+	Logs *logtest.Capture
 }
 
 // Options adjust the environment.
@@ -54,7 +63,17 @@ type Options struct {
 	MasterKey []byte
 	// StripeAPIURL and GoCardlessAPIURL point the providers at test servers.
 	StripeAPIURL, GoCardlessAPIURL string
+	// Mail adjusts the loopback SMTP server (default: STARTTLS with AUTH).
+	Mail *mailtest.Options
+	// AdminBackend adjusts the admin backend's configuration before it starts (Mail included).
+	AdminBackend func(*config.AdminBackend)
 }
+
+// From is the sender address of the test services' e-mail.
+const From = "Paygate <no-reply@paygate.test>"
+
+// tokenRE finds one-time tokens in e-mailed links.
+var tokenRE = regexp.MustCompile(`token=([0-9A-Za-z]+)`)
 
 func listen(t testing.TB) net.Listener {
 	t.Helper()
@@ -76,8 +95,27 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
 	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
 		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL}
-	log := logging.Discard()
-	env := &Env{Store: s, MasterKey: mk, Hosts: hosts}
+	logs := logtest.New()
+	// Runs last (cleanups run in reverse), once every service has stopped logging.
+	t.Cleanup(func() { logs.Check(t) })
+	log := logs.Logger("apptest")
+	mo := mailtest.Options{TLS: config.SMTPStartTLS, Username: "paygate", Password: "smtp-" + domain.RandomString(16)}
+	if o.Mail != nil {
+		mo = *o.Mail
+	}
+	logs.Forbid(mo.Password)
+	next := mo.OnMessage
+	mo.OnMessage = func(m mailtest.Message) {
+		// A token that was e-mailed must never be logged, in a link or alone.
+		for _, sub := range tokenRE.FindAllStringSubmatch(m.Text, -1) {
+			logs.Forbid(sub[1])
+		}
+		if next != nil {
+			next(m)
+		}
+	}
+	mailSrv := mailtest.Start(t, mo)
+	env := &Env{Store: s, MasterKey: mk, Hosts: hosts, Mail: mailSrv, Logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 3)
 	running := 0
@@ -107,7 +145,10 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 		rate = 1000
 	}
 	acfg := config.AdminBackend{Common: common, JWTSigningKey: secrets.Derive(mk, "test-jwt"), SessionTTL: 15 * time.Minute,
-		IdempotencyTTL: 48 * time.Hour, RateLimit: rate}
+		IdempotencyTTL: 48 * time.Hour, RateLimit: rate, Mail: mailSrv.Config(From)}
+	if o.AdminBackend != nil {
+		o.AdminBackend(&acfg)
+	}
 	admin, err := app.AdminBackendOn(acfg, log, s)
 	if err != nil {
 		t.Fatalf("admin backend: %v", err)
@@ -210,6 +251,7 @@ func (e *Env) NewTenant(t testing.TB) *Tenant {
 	if err != nil {
 		t.Fatalf("live key: %v", err)
 	}
+	e.Logs.Forbid(password, hook, testKey, liveKey)
 	return &Tenant{Org: org, Admin: admin, Site: site, Provider: prov, SiteHook: hook, TestKey: testKey, LiveKey: liveKey, AdminUser: u, Password: password}
 }
 

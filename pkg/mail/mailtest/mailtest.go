@@ -80,9 +80,12 @@ type Server struct {
 	Port   int
 	CAFile string // PEM of the certificate's CA (empty without TLS)
 
-	opts     Options
-	srv      *smtp.Server
-	messages chan Message
+	opts   Options
+	srv    *smtp.Server
+	mu     sync.Mutex
+	queue  []Message     // accepted, not yet taken by Next
+	all    []Message     // every accepted message
+	arrive chan struct{} // signalled on each arrival
 }
 
 // Start runs a server until the test ends.
@@ -95,7 +98,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatalf("mailtest: listen: %v", err)
 	}
-	s := &Server{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, opts: o, messages: make(chan Message, 100)}
+	s := &Server{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, opts: o, arrive: make(chan struct{}, 1)}
 	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, conn: c}, nil })
 	s.srv = smtp.NewServer(be)
 	s.srv.Domain = "mailtest.localhost"
@@ -134,28 +137,76 @@ func (s *Server) Config(from string) config.Mail {
 		Username: s.opts.Username, Password: s.opts.Password, Timeout: 10 * time.Second}}
 }
 
-// Next waits for the next accepted message (up to 10 seconds).
+// Next waits for the next accepted message (up to 10 seconds) and takes it.
 func (s *Server) Next(t testing.TB) Message {
 	t.Helper()
-	select {
-	case m := <-s.messages:
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatalf("mailtest: no message arrived at %s within 10s", s.Addr())
-		return Message{}
+	deadline := time.After(10 * time.Second)
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			m := s.queue[0]
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+			return m
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.arrive:
+		case <-deadline:
+			t.Fatalf("mailtest: no message arrived at %s within 10s", s.Addr())
+			return Message{}
+		}
 	}
 }
 
-// Pending returns the messages accepted and not yet taken by Next, without waiting.
-func (s *Server) Pending() []Message {
-	var out []Message
+// NextTo waits for the next message to addr (up to 10 seconds) and takes it; messages to
+// others stay queued.
+func (s *Server) NextTo(t testing.TB, addr string) Message {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
 	for {
-		select {
-		case m := <-s.messages:
-			out = append(out, m)
-		default:
-			return out
+		s.mu.Lock()
+		for i, m := range s.queue {
+			for _, to := range m.To {
+				if strings.EqualFold(to, addr) {
+					s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+					s.mu.Unlock()
+					return m
+				}
+			}
 		}
+		s.mu.Unlock()
+		select {
+		case <-s.arrive:
+		case <-deadline:
+			t.Fatalf("mailtest: no message to %s arrived at %s within 10s", addr, s.Addr())
+			return Message{}
+		}
+	}
+}
+
+// Pending returns the messages accepted and not yet taken, without waiting.
+func (s *Server) Pending() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.queue...)
+}
+
+// All returns every message accepted so far.
+func (s *Server) All() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.all...)
+}
+
+func (s *Server) accept(m Message) {
+	s.mu.Lock()
+	s.queue = append(s.queue, m)
+	s.all = append(s.all, m)
+	s.mu.Unlock()
+	select {
+	case s.arrive <- struct{}{}:
+	default:
 	}
 }
 
@@ -227,7 +278,7 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.s.opts.OnMessage != nil {
 		ss.s.opts.OnMessage(m)
 	}
-	ss.s.messages <- m
+	ss.s.accept(m)
 	return nil
 }
 
