@@ -17,6 +17,7 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/ipn"
+	"paygate.dev/pkg/mail"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
@@ -62,9 +63,13 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 	if err != nil {
 		return nil, err
 	}
+	mailer, err := mail.New(cfg.AppEnv, cfg.Mail, log)
+	if err != nil {
+		return nil, err
+	}
 	m := metrics.New()
-	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(), Providers: providerRegistry(cfg.Common, log),
-		IPNAllowPrivate: cfg.IPNAllowPrivateTargets, IPNResolver: cfg.IPNResolver})
+	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Mailer: mailer, Dev: cfg.Dev(),
+		Providers: providerRegistry(cfg.Common, log), IPNAllowPrivate: cfg.IPNAllowPrivateTargets, IPNResolver: cfg.IPNResolver})
 	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m,
 		KeyAuth:  auth.NewKeyAuthenticator(s, keys, 2*time.Second, log),
 		Sessions: auth.NewSessions(cfg.JWTSigningKey, cfg.SessionTTL)}

@@ -3,13 +3,11 @@
 package apptest
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +16,8 @@ import (
 	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/logging/logtest"
+	"paygate.dev/pkg/mail/mailtest"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
@@ -39,6 +38,13 @@ type Env struct {
 	MainURL     string
 	Frontend    *app.MainFrontend
 	FrontendURL string
+
+	// Mail is the loopback SMTP server (STARTTLS, AUTH) the admin backend sends e-mail to.
+	Mail *mailtest.Server
+	// Logs holds every line the services logged; at the end of the test a line that carries a
+	// credential (an API key, a reset or invitation token, a JWT, a signing secret, a provider
+	// key, or a value registered with Logs.Forbid) fails it.
+	Logs *logtest.Capture
 }
 
 // Options adjust the environment.
@@ -59,32 +65,15 @@ type Options struct {
 	MasterKey []byte
 	// StripeAPIURL and GoCardlessAPIURL point the providers at test servers.
 	StripeAPIURL, GoCardlessAPIURL string
-	// Log receives every service's log lines (default: discarded); LogBuffer captures them.
-	Log *slog.Logger
+	// Mail adjusts the loopback SMTP server (default: STARTTLS with AUTH).
+	Mail *mailtest.Options
 }
 
-// LogBuffer collects JSON log lines written concurrently by the services (Options.Log).
-type LogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// From is the sender address of the test services' e-mail.
+const From = "Paygate <no-reply@paygate.test>"
 
-// Write appends p (one or more log lines).
-func (b *LogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Lines returns the lines written so far.
-func (b *LogBuffer) Lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
-}
-
-// Logger is a JSON logger at debug level writing into b.
-func (b *LogBuffer) Logger() *slog.Logger { return logging.New("test", slog.LevelDebug, b) }
+// tokenRE finds one-time tokens in e-mailed links.
+var tokenRE = regexp.MustCompile(`token=([0-9A-Za-z]+)`)
 
 func listen(t testing.TB) net.Listener {
 	t.Helper()
@@ -106,11 +95,27 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
 	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
 		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL}
-	log := o.Log
-	if log == nil {
-		log = logging.Discard()
+	logs := logtest.New()
+	// Runs last (cleanups run in reverse), once every service has stopped logging.
+	t.Cleanup(func() { logs.Check(t) })
+	log := logs.Logger("apptest")
+	mo := mailtest.Options{TLS: config.SMTPStartTLS, Username: "paygate", Password: "smtp-" + domain.RandomString(16)}
+	if o.Mail != nil {
+		mo = *o.Mail
 	}
-	env := &Env{Store: s, MasterKey: mk, Hosts: hosts}
+	logs.Forbid(mo.Password)
+	next := mo.OnMessage
+	mo.OnMessage = func(m mailtest.Message) {
+		// A token that was e-mailed must never be logged, in a link or alone.
+		for _, sub := range tokenRE.FindAllStringSubmatch(m.Text, -1) {
+			logs.Forbid(sub[1])
+		}
+		if next != nil {
+			next(m)
+		}
+	}
+	mailSrv := mailtest.Start(t, mo)
+	env := &Env{Store: s, MasterKey: mk, Hosts: hosts, Mail: mailSrv, Logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 3)
 	running := 0
@@ -142,7 +147,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	// Merchant fakes listen on 127.0.0.1: loopback ipnUrls are allowed, as `make run` allows them
 	// (IPN_ALLOW_PRIVATE_TARGETS=true), unless a test turns it off (Options.AdminBackend).
 	acfg := config.AdminBackend{Common: common, JWTSigningKey: secrets.Derive(mk, "test-jwt"), SessionTTL: 15 * time.Minute,
-		IdempotencyTTL: 48 * time.Hour, RateLimit: rate, IPNAllowPrivateTargets: true}
+		IdempotencyTTL: 48 * time.Hour, RateLimit: rate, IPNAllowPrivateTargets: true, Mail: mailSrv.Config(From)}
 	if o.AdminBackend != nil {
 		o.AdminBackend(&acfg)
 	}
@@ -248,6 +253,7 @@ func (e *Env) NewTenant(t testing.TB) *Tenant {
 	if err != nil {
 		t.Fatalf("live key: %v", err)
 	}
+	e.Logs.Forbid(password, hook, testKey, liveKey)
 	return &Tenant{Org: org, Admin: admin, Site: site, Provider: prov, SiteHook: hook, TestKey: testKey, LiveKey: liveKey, AdminUser: u, Password: password}
 }
 

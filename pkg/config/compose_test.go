@@ -57,6 +57,7 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 		"JWT_SIGNING_KEY":        strings.Repeat("k", 48),
 		"DATABASE_URL":           "postgres://paygate:pw@postgres:5432/paygate?sslmode=disable",
 		"RUNTIME_INTERNAL_TOKEN": strings.Repeat("t", 64),
+		"SMTP_PASSWORD":          "smtp-password",
 	}
 	envOf := func(name string) map[string]string {
 		svc, err := p.GetService(name)
@@ -79,6 +80,8 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 	ab, err := config.LoadAdminBackend(config.NewEnv(config.MapLookup(envOf("admin-backend"))))
 	require.NoError(t, err)
 	require.False(t, ab.IPNAllowPrivateTargets, "production never accepts private ipnUrls")
+	require.True(t, ab.Mail.SMTP.Configured(), "the admin backend sends e-mail over SMTP")
+	require.Equal(t, "smtp-password", ab.Mail.SMTP.Password, "from the smtp_password secret")
 	_, err = config.LoadAdminBackend(config.NewEnv(config.MapLookup(envOf("migrate"))))
 	require.NoError(t, err)
 	mb, err := config.LoadMainBackend(config.NewEnv(config.MapLookup(envOf("main-backend"))))

@@ -19,6 +19,7 @@ func production() map[string]string {
 	return map[string]string{
 		"APP_ENV": "production", "MASTER_KEY": secrets.GenerateKey(), "JWT_SIGNING_KEY": strings.Repeat("j", 40),
 		"ADMIN_BACKEND_DOMAIN": "api.example.com", "MAIN_BACKEND_DOMAIN": "webhook.example.com", "MAIN_FRONTEND_DOMAIN": "secure.example.com",
+		"SMTP_URL": "smtp://paygate:smtp-secret-pw@smtp.example.com:587", "MAIL_FROM": "Paygate <no-reply@example.com>",
 	}
 }
 
@@ -26,7 +27,7 @@ func TestProductionRequiresEverySecretAndDomain(t *testing.T) {
 	t.Parallel()
 	_, err := config.LoadAdminBackend(env(map[string]string{}))
 	require.Error(t, err)
-	for _, v := range []string{"ADMIN_BACKEND_DOMAIN", "MAIN_BACKEND_DOMAIN", "MAIN_FRONTEND_DOMAIN", "MASTER_KEY", "JWT_SIGNING_KEY"} {
+	for _, v := range []string{"ADMIN_BACKEND_DOMAIN", "MAIN_BACKEND_DOMAIN", "MAIN_FRONTEND_DOMAIN", "MASTER_KEY", "JWT_SIGNING_KEY", "SMTP_URL"} {
 		require.Contains(t, err.Error(), v+":", "the message names %s", v)
 	}
 	c, err := config.LoadAdminBackend(env(production()))
@@ -92,6 +93,9 @@ func TestLogAttrsHoldNoSecret(t *testing.T) {
 	require.NotContains(t, out, "supersecretpw")
 	require.NotContains(t, out, m["MASTER_KEY"])
 	require.NotContains(t, out, m["JWT_SIGNING_KEY"])
+	require.Contains(t, out, "smtp.example.com:587")
+	require.NotContains(t, out, "smtp-secret-pw")
+	require.NotContains(t, fmt.Sprintf("%v %+v", c, c), "smtp-secret-pw", "printing the whole configuration hides the SMTP password")
 }
 
 func TestDevelopmentDefaultsOnlyInDevelopment(t *testing.T) {

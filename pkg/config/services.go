@@ -30,6 +30,9 @@ type AdminBackend struct {
 	// IPNResolver resolves ipnUrl host names for that check (tests only; not read from the
 	// environment; default the system resolver).
 	IPNResolver netguard.Resolver
+	// Mail sends invitations and password-reset links. Production requires an SMTP server
+	// unless MAIL_DISABLED=true; development without one uses a logging mailer.
+	Mail Mail
 }
 
 // LoadAdminBackend reads and validates the admin backend's configuration.
@@ -52,13 +55,14 @@ func LoadAdminBackend(e *Env) (AdminBackend, error) {
 	c.RateLimit = e.Int("API_RATE_LIMIT", 100, 1, 100000)
 	c.TrustProxy = e.Bool("TRUST_PROXY", false)
 	c.IPNAllowPrivateTargets = e.Bool("IPN_ALLOW_PRIVATE_TARGETS", false)
+	c.Mail = readMail(e, c.AppEnv, true)
 	return c, e.Err()
 }
 
 // LogAttrs describes the configuration without secrets.
 func (c AdminBackend) LogAttrs() []any {
 	return append(c.Common.LogAttrs(), "jwt_signing_key", "set", "session_ttl", c.SessionTTL.String(), "seed_demo", c.SeedDemo,
-		"ipn_allow_private_targets", c.IPNAllowPrivateTargets)
+		"ipn_allow_private_targets", c.IPNAllowPrivateTargets, "mail", c.Mail.Mode(c.AppEnv))
 }
 
 // MainBackend configures the main backend: provider webhooks, the checkout runtime API, workers.

@@ -21,9 +21,7 @@ import (
 // ERROR in the logs (it is the limit working, not a failure).
 func TestHostedPageAnswersTheRuntimeRateLimitWith429(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		logs := &apptest.LogBuffer{}
-		env := apptest.Start(t, s, apptest.Options{Log: logs.Logger(),
-			MainBackend: func(c *config.MainBackend) { c.RateLimit = 1 }}) // 1/s, burst 2
+		env := apptest.Start(t, s, apptest.Options{MainBackend: func(c *config.MainBackend) { c.RateLimit = 1 }}) // 1/s, burst 2
 		tn := env.NewTenant(t)
 		co := apptest.Do(t, http.MethodPost, env.AdminURL+"/v1/checkouts/"+tn.Site.ID+"/create", tn.TestKey, map[string]any{
 			"amount": 1000, "currency": "EUR", "externalReference": "rl-1"}).JSON(t)
@@ -61,7 +59,7 @@ func TestHostedPageAnswersTheRuntimeRateLimitWith429(t *testing.T) {
 		require.Equal(t, "RATE_LIMITED", api.JSON(t)["code"])
 
 		var sawLimit bool
-		for _, line := range logs.Lines() {
+		for _, line := range env.Logs.Lines() {
 			var rec map[string]any
 			require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
 			require.NotEqual(t, "ERROR", rec["level"], "no ERROR line for a rate-limited buyer: %s", line)

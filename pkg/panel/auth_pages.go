@@ -11,6 +11,7 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/platform"
 )
 
 type loginData struct {
@@ -109,7 +110,8 @@ func (p *Panel) forgotForm(c echo.Context, _ *request) error {
 }
 
 // forgot sends a one-time link to choose a new password (through the platform's mailer; in
-// development it is printed to the log). It answers the same whether the address is known.
+// development without SMTP it is printed to the log). It answers the same whether the address
+// is known; on an installation without e-mail (MAIL_DISABLED) it says that e-mail is off.
 func (p *Panel) forgot(c echo.Context, _ *request) error {
 	f := form(c)
 	d := &forgotData{Email: trimmed(f, "email")}
@@ -125,6 +127,12 @@ func (p *Panel) forgot(c echo.Context, _ *request) error {
 		return p.renderAnon(c, http.StatusTooManyRequests, "forgot", "Forgot your password?", d)
 	}
 	if err := p.d.Service.RequestPasswordReset(c.Request().Context(), d.Email); err != nil {
+		switch domain.ErrorCode(err) {
+		case platform.CodeMailDisabled, platform.CodeMailFailed:
+			// Said plainly, never dropped: no link exists anywhere but in the database.
+			d.Message = capitalize(errMessage(err)) + "."
+			return p.renderAnon(c, http.StatusServiceUnavailable, "forgot", "Forgot your password?", d)
+		}
 		return err
 	}
 	return seeOther(c, "/login", "reset-requested")

@@ -19,10 +19,14 @@ type usersData struct {
 	Members []store.Member
 	Roles   []domain.Role
 	Form    inviteForm
-	// Invited is the address just invited; Link its one-time link, shown in development only
-	// (it is also in the log there, and in the invitation e-mail everywhere).
+	// Invited is the address just invited; Link its one-time link, shown in development (where
+	// the development mailer sends nothing) and when no e-mail went out (MAIL_DISABLED, or the
+	// mail server refused it), so that the administrator can pass it on. Mailed says it went out.
 	Invited string
 	Link    string
+	Mailed  bool
+	// Existing says the address already had an account: no link is needed.
+	Existing bool
 	// RowError is an error about one member's row (changing the last administrator's role).
 	RowError string
 }
@@ -64,8 +68,8 @@ func (p *Panel) userInvite(c echo.Context, r *request) error {
 		d.Form.formState = *st
 		return p.usersPage(c, r, d, status)
 	}
-	d.Invited = inv.User.Email
-	if p.d.Dev {
+	d.Invited, d.Mailed, d.Existing = inv.User.Email, inv.Mailed, inv.Link == ""
+	if p.d.Dev || !inv.Mailed {
 		d.Link = inv.Link
 	}
 	d.Form = inviteForm{}

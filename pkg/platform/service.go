@@ -83,7 +83,8 @@ func New(d Deps) *Service {
 		s.metrics = metrics.New()
 	}
 	if s.mailer == nil {
-		s.mailer = LogMailer{Log: d.Log}
+		// Never a logging mailer: a link in a log is a credential anyone reading logs can use.
+		s.mailer = DisabledMailer{}
 	}
 	return s
 }

@@ -98,6 +98,9 @@ type Invitation struct {
 	Role    domain.Role
 	Link    string // empty when the user already had an account
 	Expires time.Time
+	// Mailed says the link was handed to the mail server; false when mail is disabled or
+	// sending failed (the invitation stands: the inviter can pass the link on).
+	Mailed bool
 }
 
 // InviteMember adds a person to the actor's organisation with a role. A new address gets an
@@ -145,8 +148,7 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 	}
 	if token != "" {
 		inv.Link = s.hosts.AdminURL() + "/reset-password?token=" + token
-		_ = s.mailer.Send(ctx, Message{To: inv.User.Email, Subject: "You are invited to the payment dashboard", Link: inv.Link,
-			Body: "Choose a password to join: " + inv.Link})
+		inv.Mailed = s.send(ctx, "invitation", invitationMail(inv)) == nil
 	}
 	return inv, nil
 }
@@ -220,8 +222,12 @@ func (s *Service) ListMembers(ctx context.Context, actor domain.Actor, orgID str
 }
 
 // RequestPasswordReset sends a one-time link (valid one hour) to a user, if the address is known.
-// It answers the same whether or not it is, so it cannot be used to find accounts.
+// It answers the same whether or not it is, so it cannot be used to find accounts. Without
+// e-mail (MAIL_DISABLED) it answers ErrMailDisabled for every address.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	if s.mailDisabled() {
+		return ErrMailDisabled
+	}
 	u, err := s.store.GetUserByEmail(ctx, email)
 	if domain.IsNotFound(err) {
 		return nil
@@ -234,7 +240,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		return err
 	}
 	link := s.hosts.AdminURL() + "/reset-password?token=" + token
-	return s.mailer.Send(ctx, Message{To: u.Email, Subject: "Reset your password", Link: link, Body: "Choose a new password: " + link})
+	if err := s.send(ctx, "password_reset", resetMail(u.Email, link)); err != nil {
+		return domain.Unavailable(CodeMailFailed, err, "the e-mail could not be sent: try again in a few minutes")
+	}
+	return nil
 }
 
 // ResetPassword consumes a one-time link and sets the new password (which also unlocks the account).
