@@ -168,9 +168,8 @@ func (p *Panel) renderError(c echo.Context, err error) {
 		body.Message = fmt.Sprintf("The request could not be completed. If it keeps happening, report the request id %s.", body.RequestID)
 	}
 	if status == http.StatusTooManyRequests {
-		var ra *httpapi.RetryAfterError
-		if errors.As(err, &ra) {
-			c.Response().Header().Set("Retry-After", fmt.Sprint(ra.Seconds))
+		if secs, ok := httpapi.RetryAfterOf(err); ok {
+			c.Response().Header().Set("Retry-After", fmt.Sprint(secs))
 		}
 	}
 	if rerr := p.errorPage(c, status, heading, capitalize(body.Message)); rerr != nil {
