@@ -43,8 +43,10 @@ type Deps struct {
 type API struct {
 	d         Deps
 	keyLimit  *httpapi.Limiter
-	failLimit *httpapi.Limiter
-	routes    []Route
+	failLimit *httpapi.FailLimiter // failed authentications per (IP, API key id) and per IP
+	// signInLimit is failed sign-ins (POST /auth/token) per (IP, e-mail address) and per IP.
+	signInLimit *httpapi.FailLimiter
+	routes      []Route
 }
 
 // Handler serves one route: it returns the status and the value to render as JSON, or an error.
@@ -87,8 +89,12 @@ func New(d Deps) *API {
 		d.IdempotencyTTL = 48 * time.Hour
 	}
 	a := &API{d: d,
-		keyLimit:  httpapi.NewLimiter(float64(d.RateLimit), 2*d.RateLimit),
-		failLimit: httpapi.NewLimiter(10.0/60, 10), // 10 failed authentications per IP, then one per 6 s
+		keyLimit: httpapi.NewLimiter(float64(d.RateLimit), 2*d.RateLimit),
+		// 10 failures per (IP, key), then one per 6 s; 100 per IP over all keys, then one per second.
+		failLimit: httpapi.NewFailLimiter(10.0/60, 10, 1, 100),
+		// 10 wrong passwords per (IP, address), then one per 6 s; 100 per IP over all addresses
+		// (password spraying), then one per 6 s. The account lockout bounds guesses per account.
+		signInLimit: httpapi.NewFailLimiter(10.0/60, 10, 10.0/60, 100),
 	}
 	a.routes = append(a.coreRoutes(), d.Extra...)
 	return a
@@ -189,21 +195,40 @@ func (a *API) wrap(r Route) echo.HandlerFunc {
 }
 
 // authenticate turns the Authorization header into an actor: an API key (sk_...) or a
-// dashboard session token. Failed attempts count against the client IP's budget.
+// dashboard session token. Valid credentials are never refused here, whatever else comes from
+// the same address; failed attempts count per (client IP, API key id) — a malformed or session
+// token counts in a fixed bucket of its kind — and per IP over all keys, and once either budget
+// is spent failures are answered 429 with Retry-After.
 func (a *API) authenticate(c echo.Context) (domain.Actor, error) {
 	ip := c.RealIP()
-	if blocked, wait := a.failLimit.Blocked(ip); blocked {
-		return domain.Actor{}, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed authentications from this address; wait before retrying"}
-	}
-	actor, err := a.identify(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+	header := c.Request().Header.Get(echo.HeaderAuthorization)
+	actor, err := a.identify(c.Request().Context(), header)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindUnauthorized {
-			a.failLimit.Allow(ip)
+			if over, wait := a.failLimit.Fail(ip, credentialBucket(header)); over {
+				return domain.Actor{}, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed authentications with this credential from this address; wait before retrying"}
+			}
 		}
 		return domain.Actor{}, err
 	}
 	actor.IP, actor.RequestID = ip, httpapi.RequestID(c)
 	return actor, nil
+}
+
+// credentialBucket names what an Authorization header tried, for counting failures: the API
+// key id, or a fixed bucket for session tokens and for anything malformed or missing.
+func credentialBucket(header string) string {
+	token, ok := auth.BearerToken(header)
+	switch {
+	case !ok:
+		return "missing"
+	case strings.HasPrefix(token, "sk_"):
+		if _, keyID, _, ok := auth.ParseToken(token); ok {
+			return "key:" + keyID
+		}
+		return "malformed"
+	}
+	return "session"
 }
 
 func (a *API) identify(ctx context.Context, header string) (domain.Actor, error) {

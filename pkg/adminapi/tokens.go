@@ -30,19 +30,21 @@ type tokenView struct {
 // issueToken signs a dashboard user in and returns a short-lived bearer token for the
 // management API (the same session the Admin Panel keeps in a cookie).
 func (a *API) issueToken(c echo.Context, _ *Request) (int, any, error) {
-	ip := c.RealIP()
-	if blocked, wait := a.failLimit.Blocked(ip); blocked {
-		return 0, nil, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed sign-ins from this address; wait before retrying"}
-	}
 	var in tokenIn
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
+	}
+	// Failures count per (IP, address), so a client guessing one account's password from a
+	// shared address does not stop the others there from signing in.
+	ip, email := c.RealIP(), domain.NormalizeEmail(in.Email)
+	if blocked, wait := a.signInLimit.Blocked(ip, email); blocked {
+		return 0, nil, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed sign-ins from this address; wait before retrying"}
 	}
 	ctx := c.Request().Context()
 	u, err := a.d.Service.SignIn(ctx, in.Email, in.Password)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindUnauthorized {
-			a.failLimit.Allow(ip)
+			a.signInLimit.Fail(ip, email)
 		}
 		return 0, nil, err
 	}

@@ -92,6 +92,10 @@ func (p *Panel) write(c echo.Context, status int, name string, v *view) error {
 		return domain.Internal(err, "render %s", name)
 	}
 	p.setPageHeaders(c)
+	if status == http.StatusTooManyRequests && c.Response().Header().Get("Retry-After") == "" {
+		// Every 429 says when to come back; the pages that know the wait have set it.
+		c.Response().Header().Set("Retry-After", "1")
+	}
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
