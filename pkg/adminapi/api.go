@@ -118,6 +118,7 @@ func (a *API) coreRoutes() []Route {
 		{Method: http.MethodGet, Path: "/openapi.json", Public: true, Handler: a.openAPI},
 		{Method: http.MethodPost, Path: "/auth/token", Public: true, Handler: a.issueToken},
 		{Method: http.MethodPost, Path: "/auth/refresh", Handler: a.refreshToken},
+		{Method: http.MethodPost, Path: "/auth/logout", Handler: a.logout},
 		{Method: http.MethodGet, Path: "/auth/me", Handler: a.me},
 
 		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", OneWrite: true, Handler: a.createCheckout},
@@ -245,18 +246,11 @@ func (a *API) identify(ctx context.Context, header string) (domain.Actor, error)
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
 	}
 	u, err := a.d.Store.GetUser(ctx, claims.Subject)
-	if err != nil || !sessionCurrent(claims, u) {
+	if err != nil || auth.Current(claims, u) != nil {
+		// Unknown user, or the session ended (password changed, signed out): the same answer.
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
 	}
 	return a.d.Service.UserActor(ctx, u, claims.Org)
-}
-
-// sessionCurrent rejects sessions issued before the user's last password change.
-func sessionCurrent(c *auth.SessionClaims, u *domain.User) bool {
-	if u.PasswordChangedAt == nil {
-		return true
-	}
-	return c.PwdAt >= u.PasswordChangedAt.UnixMicro()
 }
 
 type actorKey struct{}

@@ -106,5 +106,41 @@ func TestAccountLockedCarriesRetryAfter(t *testing.T) {
 
 // Signing out ends the session on the server: the token (and every other token of the user)
 // is refused at once, not when it expires; a new sign-in works.
+func TestLogoutEndsTheSession(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
+		tn := env.NewTenant(t)
+		base := env.AdminURL + "/api/v1"
+		signIn := func() string {
+			res := apptest.Do(t, http.MethodPost, base+"/auth/token", "", map[string]any{"email": tn.AdminUser.Email, "password": tn.Password})
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			return res.JSON(t)["token"].(string)
+		}
+		first, second := signIn(), signIn()
+		require.Equal(t, http.StatusOK, apptest.Do(t, http.MethodGet, base+"/auth/me", first, nil).Status)
+
+		require.Equal(t, http.StatusNoContent, apptest.Do(t, http.MethodPost, base+"/auth/logout", first, nil).Status)
+		for name, tok := range map[string]string{"the signed-out token": first, "another token of the user": second} {
+			res := apptest.Do(t, http.MethodGet, base+"/auth/me", tok, nil)
+			require.Equal(t, http.StatusUnauthorized, res.Status, name)
+			require.Equal(t, "UNAUTHORIZED", res.JSON(t)["code"])
+			require.Equal(t, http.StatusUnauthorized, apptest.Do(t, http.MethodPost, base+"/auth/refresh", tok, map[string]any{}).Status,
+				"%s cannot be refreshed into a new one", name)
+		}
+
+		fresh := signIn()
+		require.Equal(t, http.StatusOK, apptest.Do(t, http.MethodGet, base+"/auth/me", fresh, nil).Status, "signing in again works")
+		require.Equal(t, http.StatusForbidden, apptest.Do(t, http.MethodPost, base+"/auth/logout", tn.TestKey, nil).Status,
+			"API keys are revoked, not signed out")
+		require.Equal(t, http.StatusOK, apptest.Do(t, http.MethodGet, base+"/auth/me", fresh, nil).Status)
+
+		audit, err := s.ListAudit(ctx, store.AuditFilter{OrganizationID: tn.Org.ID, Action: "user.sign_out", Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, audit, 1)
+		require.Equal(t, tn.AdminUser.ID, audit[0].TargetID)
+	})
+}
+
 // Every answer of the Admin API — a result, an error, a replay, a 404 of an unknown path, a
 // 429 — is marked not to be cached nor content-sniffed.

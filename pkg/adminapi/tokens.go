@@ -66,7 +66,7 @@ func (a *API) tokenFor(c echo.Context, u *domain.User, org string) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	tok, exp, err := a.d.Sessions.Issue(u.ID, org, u.PasswordChangedAt)
+	tok, exp, err := a.d.Sessions.IssueFor(u, org)
 	if err != nil {
 		return 0, nil, domain.Internal(err, "sign session")
 	}
@@ -97,6 +97,15 @@ func (a *API) refreshToken(c echo.Context, r *Request) (int, any, error) {
 		org = in.OrganizationID
 	}
 	return a.tokenFor(c, u, org)
+}
+
+// logout ends every session of the signed-in user: this bearer token, other tokens and the
+// Admin Panel's cookies stop working at once.
+func (a *API) logout(c echo.Context, r *Request) (int, any, error) {
+	if err := r.Service.SignOut(c.Request().Context(), r.Actor); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
 }
 
 type meView struct {

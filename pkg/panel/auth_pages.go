@@ -89,13 +89,17 @@ func (p *Panel) logoutForm(c echo.Context, _ *request) error {
 	return p.render(c, r, http.StatusOK, "logout", "Sign out", "", nil)
 }
 
-// logout ends the session. With a valid session the form's token must match it; an expired or
-// missing session is simply cleared.
+// logout ends the session, on the server: every session of the user (other browsers, bearer
+// tokens of the Admin API) stops working at once. With a valid session the form's token must
+// match it; an expired or missing session is simply cleared.
 func (p *Panel) logout(c echo.Context, _ *request) error {
 	if r, err := p.loadSession(c); err == nil {
 		if !p.validCSRF(r, c.FormValue(csrfField)) {
 			c.Set(requestKey, r)
 			return p.forbiddenCSRF(c)
+		}
+		if err := p.d.Service.SignOut(c.Request().Context(), r.Actor); err != nil {
+			return err
 		}
 	}
 	p.clearSession(c)

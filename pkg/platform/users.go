@@ -79,6 +79,20 @@ func AccountLocked(now time.Time, until *time.Time) error {
 		Message: fmt.Sprintf("too many failed sign-ins: try again in %s", wait)}
 }
 
+// SignOut ends every session of the signed-in user (all browsers and bearer tokens): their
+// tokens stop being accepted at once, not when they expire.
+func (s *Service) SignOut(ctx context.Context, actor domain.Actor) error {
+	if actor.Type != domain.ActorUser {
+		return domain.Forbidden(domain.CodeForbidden, "only dashboard sessions can sign out")
+	}
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.EndSessions(ctx, actor.ID); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "user.sign_out", "user", actor.ID, nil)
+	})
+}
+
 // CreateUserInput creates a dashboard user directly (bootstrap and platform administrators).
 type CreateUserInput struct {
 	Email         string

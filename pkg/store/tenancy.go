@@ -94,6 +94,19 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
 	return nil
 }
 
+// EndSessions ends every session of a user (signing out everywhere) by moving the user's
+// session version on; sessions carrying an older version are refused.
+func (s *Store) EndSessions(ctx context.Context, userID string) error {
+	res := s.q(ctx).Exec(`UPDATE users SET session_version = session_version + 1, updated_at = ? WHERE id = ?`, Now(), userID)
+	if res.Error != nil {
+		return translate(res.Error, "user")
+	}
+	if res.RowsAffected == 0 {
+		return domain.NotFound("user")
+	}
+	return nil
+}
+
 // UpdateUserName changes a user's display name.
 func (s *Store) UpdateUserName(ctx context.Context, userID, name string) error {
 	return translate(s.q(ctx).Model(&domain.User{}).Where("id = ?", userID).Updates(map[string]any{"name": name, "updated_at": Now()}).Error, "user")
