@@ -105,12 +105,37 @@ func (a *API) Routes() []Route { return a.routes }
 
 // Register mounts every route under both prefixes, and the JSON 404 for unknown API paths.
 func (a *API) Register(e *echo.Echo) {
+	e.Pre(apiHeaders)
 	for _, prefix := range Prefixes {
 		g := e.Group(prefix)
 		for _, r := range a.routes {
 			g.Add(r.Method, r.Path, a.wrap(r))
 		}
 	}
+}
+
+// apiHeaders marks every answer under the API's prefixes — results, errors, idempotent replays,
+// 404s of unknown paths — as not to be cached (answers carry secrets and personal data) nor
+// content-sniffed. It runs before routing, so no answer escapes it.
+func apiHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if isAPIPath(c.Request().URL.Path) {
+			h := c.Response().Header()
+			h.Set(echo.HeaderCacheControl, "no-store")
+			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+		}
+		return next(c)
+	}
+}
+
+// isAPIPath tells the API's paths (under one of Prefixes) from the rest of the server's.
+func isAPIPath(path string) bool {
+	for _, prefix := range Prefixes {
+		if path == prefix || strings.HasPrefix(path, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *API) coreRoutes() []Route {

@@ -144,3 +144,67 @@ func TestLogoutEndsTheSession(t *testing.T) {
 
 // Every answer of the Admin API — a result, an error, a replay, a 404 of an unknown path, a
 // 429 — is marked not to be cached nor content-sniffed.
+func TestAPIAnswersAreNotCached(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true, RateLimit: 1})
+	tn := env.NewTenant(t)
+	// One key per case: the rate limit (one a second, bursts of two) is per key.
+	key := func() string {
+		_, k, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"*:*"}})
+		require.NoError(t, err)
+		return k
+	}
+	reader, writer, invalid, limited := key(), key(), key(), key()
+	create := env.AdminURL + "/v1/checkouts/" + tn.Site.ID + "/create"
+	body := map[string]any{"amount": 1000, "currency": "EUR", "externalReference": "order-" + domain.RandomString(6), "mode": "test"}
+	cases := []struct {
+		name   string
+		res    func() *apptest.Response
+		status int
+	}{
+		{"Success", func() *apptest.Response {
+			return apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/auth/me", reader, nil)
+		}, 200},
+		{"Created", func() *apptest.Response {
+			return apptest.Do(t, http.MethodPost, create, writer, body, "Idempotency-Key", "hdr-"+tn.Org.ID)
+		}, 200},
+		{"Replay", func() *apptest.Response {
+			return apptest.Do(t, http.MethodPost, create, writer, body, "Idempotency-Key", "hdr-"+tn.Org.ID)
+		}, 200},
+		{"Unauthorized", func() *apptest.Response { return apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/sites", "", nil) }, 401},
+		{"Invalid", func() *apptest.Response {
+			return apptest.Do(t, http.MethodPost, create, invalid, []byte(`{"amount":`), "Content-Type", "application/json")
+		}, 400},
+		{"UnknownPath", func() *apptest.Response {
+			return apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/no/such/thing", "", nil)
+		}, 404},
+		{"UnknownPathV1", func() *apptest.Response {
+			return apptest.Do(t, http.MethodGet, env.AdminURL+"/v1/nothing", reader, nil)
+		}, 404},
+		{"WrongMethod", func() *apptest.Response {
+			return apptest.Do(t, http.MethodPut, env.AdminURL+"/api/v1/auth/me", reader, nil)
+		}, 0}, // 404 or 405
+		{"RateLimited", func() *apptest.Response {
+			var last *apptest.Response
+			for i := 0; i < 10; i++ {
+				if last = apptest.Do(t, http.MethodGet, env.AdminURL+"/v1/sites", limited, nil); last.Status == http.StatusTooManyRequests {
+					break
+				}
+			}
+			return last
+		}, 429},
+	}
+	for _, tc := range cases {
+		res := tc.res()
+		if tc.status == 0 {
+			require.Contains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, res.Status, tc.name)
+		} else {
+			require.Equal(t, tc.status, res.Status, "%s: %s", tc.name, res.Body)
+		}
+		require.Equal(t, "no-store", res.Header.Get("Cache-Control"), tc.name)
+		require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), tc.name)
+		if tc.status == http.StatusTooManyRequests {
+			requireRetryAfter(t, res)
+		}
+	}
+}
