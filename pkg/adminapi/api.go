@@ -43,8 +43,10 @@ type Deps struct {
 type API struct {
 	d         Deps
 	keyLimit  *httpapi.Limiter
-	failLimit *httpapi.Limiter
-	routes    []Route
+	failLimit *httpapi.FailLimiter // failed authentications per (IP, API key id) and per IP
+	// signInLimit is failed sign-ins (POST /auth/token) per (IP, e-mail address) and per IP.
+	signInLimit *httpapi.FailLimiter
+	routes      []Route
 }
 
 // Handler serves one route: it returns the status and the value to render as JSON, or an error.
@@ -112,8 +114,12 @@ func New(d Deps) *API {
 		d.IdempotencyTTL = 48 * time.Hour
 	}
 	a := &API{d: d,
-		keyLimit:  httpapi.NewLimiter(float64(d.RateLimit), 2*d.RateLimit),
-		failLimit: httpapi.NewLimiter(10.0/60, 10), // 10 failed authentications per IP, then one per 6 s
+		keyLimit: httpapi.NewLimiter(float64(d.RateLimit), 2*d.RateLimit),
+		// 10 failures per (IP, key), then one per 6 s; 100 per IP over all keys, then one per second.
+		failLimit: httpapi.NewFailLimiter(10.0/60, 10, 1, 100),
+		// 10 wrong passwords per (IP, address), then one per 6 s; 100 per IP over all addresses
+		// (password spraying), then one per 6 s. The account lockout bounds guesses per account.
+		signInLimit: httpapi.NewFailLimiter(10.0/60, 10, 10.0/60, 100),
 	}
 	a.routes = append(a.coreRoutes(), d.Extra...)
 	return a
@@ -124,6 +130,7 @@ func (a *API) Routes() []Route { return a.routes }
 
 // Register mounts every route under both prefixes, and the JSON 404 for unknown API paths.
 func (a *API) Register(e *echo.Echo) {
+	e.Pre(apiHeaders)
 	for _, prefix := range Prefixes {
 		g := e.Group(prefix)
 		for _, r := range a.routes {
@@ -132,11 +139,36 @@ func (a *API) Register(e *echo.Echo) {
 	}
 }
 
+// apiHeaders marks every answer under the API's prefixes — results, errors, idempotent replays,
+// 404s of unknown paths — as not to be cached (answers carry secrets and personal data) nor
+// content-sniffed. It runs before routing, so no answer escapes it.
+func apiHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if isAPIPath(c.Request().URL.Path) {
+			h := c.Response().Header()
+			h.Set(echo.HeaderCacheControl, "no-store")
+			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+		}
+		return next(c)
+	}
+}
+
+// isAPIPath tells the API's paths (under one of Prefixes) from the rest of the server's.
+func isAPIPath(path string) bool {
+	for _, prefix := range Prefixes {
+		if path == prefix || strings.HasPrefix(path, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *API) coreRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/openapi.json", Public: true, Handler: a.openAPI},
 		{Method: http.MethodPost, Path: "/auth/token", Public: true, Handler: a.issueToken},
 		{Method: http.MethodPost, Path: "/auth/refresh", Secret: true, Handler: a.refreshToken},
+		{Method: http.MethodPost, Path: "/auth/logout", Handler: a.logout},
 		{Method: http.MethodGet, Path: "/auth/me", Handler: a.me},
 
 		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", Perm: "checkout:create", OneWrite: true, Handler: a.createCheckout},
@@ -242,21 +274,40 @@ func (a *API) admit(c echo.Context, r Route, actor domain.Actor) error {
 }
 
 // authenticate turns the Authorization header into an actor: an API key (sk_...) or a
-// dashboard session token. Failed attempts count against the client IP's budget.
+// dashboard session token. Valid credentials are never refused here, whatever else comes from
+// the same address; failed attempts count per (client IP, API key id) — a malformed or session
+// token counts in a fixed bucket of its kind — and per IP over all keys, and once either budget
+// is spent failures are answered 429 with Retry-After.
 func (a *API) authenticate(c echo.Context) (domain.Actor, error) {
 	ip := c.RealIP()
-	if blocked, wait := a.failLimit.Blocked(ip); blocked {
-		return domain.Actor{}, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed authentications from this address; wait before retrying"}
-	}
-	actor, err := a.identify(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+	header := c.Request().Header.Get(echo.HeaderAuthorization)
+	actor, err := a.identify(c.Request().Context(), header)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindUnauthorized {
-			a.failLimit.Allow(ip)
+			if over, wait := a.failLimit.Fail(ip, credentialBucket(header)); over {
+				return domain.Actor{}, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed authentications with this credential from this address; wait before retrying"}
+			}
 		}
 		return domain.Actor{}, err
 	}
 	actor.IP, actor.RequestID = ip, httpapi.RequestID(c)
 	return actor, nil
+}
+
+// credentialBucket names what an Authorization header tried, for counting failures: the API
+// key id, or a fixed bucket for session tokens and for anything malformed or missing.
+func credentialBucket(header string) string {
+	token, ok := auth.BearerToken(header)
+	switch {
+	case !ok:
+		return "missing"
+	case strings.HasPrefix(token, "sk_"):
+		if _, keyID, _, ok := auth.ParseToken(token); ok {
+			return "key:" + keyID
+		}
+		return "malformed"
+	}
+	return "session"
 }
 
 func (a *API) identify(ctx context.Context, header string) (domain.Actor, error) {
@@ -273,18 +324,11 @@ func (a *API) identify(ctx context.Context, header string) (domain.Actor, error)
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
 	}
 	u, err := a.d.Store.GetUser(ctx, claims.Subject)
-	if err != nil || !sessionCurrent(claims, u) {
+	if err != nil || auth.Current(claims, u) != nil {
+		// Unknown user, or the session ended (password changed, signed out): the same answer.
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
 	}
 	return a.d.Service.UserActor(ctx, u, claims.Org)
-}
-
-// sessionCurrent rejects sessions issued before the user's last password change.
-func sessionCurrent(c *auth.SessionClaims, u *domain.User) bool {
-	if u.PasswordChangedAt == nil {
-		return true
-	}
-	return c.PwdAt >= u.PasswordChangedAt.UnixMicro()
 }
 
 type actorKey struct{}

@@ -30,19 +30,21 @@ type tokenView struct {
 // issueToken signs a dashboard user in and returns a short-lived bearer token for the
 // management API (the same session the Admin Panel keeps in a cookie).
 func (a *API) issueToken(c echo.Context, _ *Request) (int, any, error) {
-	ip := c.RealIP()
-	if blocked, wait := a.failLimit.Blocked(ip); blocked {
-		return 0, nil, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed sign-ins from this address; wait before retrying"}
-	}
 	var in tokenIn
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
+	}
+	// Failures count per (IP, address), so a client guessing one account's password from a
+	// shared address does not stop the others there from signing in.
+	ip, email := c.RealIP(), domain.NormalizeEmail(in.Email)
+	if blocked, wait := a.signInLimit.Blocked(ip, email); blocked {
+		return 0, nil, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed sign-ins from this address; wait before retrying"}
 	}
 	ctx := c.Request().Context()
 	u, err := a.d.Service.SignIn(ctx, in.Email, in.Password)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindUnauthorized {
-			a.failLimit.Allow(ip)
+			a.signInLimit.Fail(ip, email)
 		}
 		return 0, nil, err
 	}
@@ -64,7 +66,7 @@ func (a *API) tokenFor(c echo.Context, u *domain.User, org string) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	tok, exp, err := a.d.Sessions.Issue(u.ID, org, u.PasswordChangedAt)
+	tok, exp, err := a.d.Sessions.IssueFor(u, org)
 	if err != nil {
 		return 0, nil, domain.Internal(err, "sign session")
 	}
@@ -95,6 +97,15 @@ func (a *API) refreshToken(c echo.Context, r *Request) (int, any, error) {
 		org = in.OrganizationID
 	}
 	return a.tokenFor(c, u, org)
+}
+
+// logout ends every session of the signed-in user: this bearer token, other tokens and the
+// Admin Panel's cookies stop working at once.
+func (a *API) logout(c echo.Context, r *Request) (int, any, error) {
+	if err := r.Service.SignOut(c.Request().Context(), r.Actor); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
 }
 
 type meView struct {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"paygate.dev/pkg/domain"
 )
 
 // SessionClaims are a dashboard session's JWT claims.
@@ -13,6 +15,9 @@ type SessionClaims struct {
 	Org string `json:"org,omitempty"`
 	// PwdAt is when the password was last set (µs); sessions issued before a change stop working.
 	PwdAt int64 `json:"pwd,omitempty"`
+	// Version is the user's session version when the session was issued; signing out moves the
+	// user's on, ending every session issued before.
+	Version int `json:"sv,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -33,11 +38,16 @@ func (s *Sessions) TTL() time.Duration { return s.ttl }
 
 const issuer = "paygate-admin"
 
-// Issue creates a token for a user working in org.
+// Issue creates a token for a user working in org, at session version 0 (IssueFor takes the
+// user's).
 func (s *Sessions) Issue(userID, org string, pwdAt *time.Time) (string, time.Time, error) {
+	return s.issue(userID, org, pwdAt, 0)
+}
+
+func (s *Sessions) issue(userID, org string, pwdAt *time.Time, version int) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(s.ttl)
-	c := SessionClaims{Org: org, RegisteredClaims: jwt.RegisteredClaims{
+	c := SessionClaims{Org: org, Version: version, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: userID, Issuer: issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 	}}
 	if pwdAt != nil {
@@ -45,6 +55,12 @@ func (s *Sessions) Issue(userID, org string, pwdAt *time.Time) (string, time.Tim
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
 	return tok, exp, err
+}
+
+// IssueFor creates a token for user u working in org, bound to u's password change and session
+// version (see Current).
+func (s *Sessions) IssueFor(u *domain.User, org string) (string, time.Time, error) {
+	return s.issue(u.ID, org, u.PasswordChangedAt, u.SessionVersion)
 }
 
 // ErrBadSession is returned for a missing, forged or expired session token.
@@ -59,6 +75,26 @@ func (s *Sessions) Verify(token string) (*SessionClaims, error) {
 		return nil, ErrBadSession
 	}
 	return &c, nil
+}
+
+// Why a verified session token is no longer valid for its user.
+var (
+	ErrSessionPasswordChanged = errors.New("session ended by a password change")
+	ErrSessionSignedOut       = errors.New("session ended by signing out")
+)
+
+// Current checks a verified session against its user, as every place that accepts a session
+// must (the Admin Panel's cookie, the Admin API's bearer token): it is refused when issued
+// before the user's password was last set, or at a session version the user has left by
+// signing out.
+func Current(c *SessionClaims, u *domain.User) error {
+	if u.PasswordChangedAt != nil && c.PwdAt < u.PasswordChangedAt.UnixMicro() {
+		return ErrSessionPasswordChanged
+	}
+	if c.Version != u.SessionVersion {
+		return ErrSessionSignedOut
+	}
+	return nil
 }
 
 // NeedsRenewal reports whether less than half of a session's life is left.

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error; the HTTP layer maps each kind to one status code.
@@ -67,6 +68,9 @@ type Error struct {
 	Message string
 	Field   string
 	Err     error // the cause, for logs; never shown to callers
+	// RetryAfter is, for KindRateLimited, how long the caller should wait (0: not known; the
+	// HTTP layer then still sends a Retry-After of at least one second).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

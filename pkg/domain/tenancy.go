@@ -81,8 +81,10 @@ type User struct {
 	LockedUntil       *time.Time
 	LastLoginAt       *time.Time
 	PasswordChangedAt *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// SessionVersion goes up when the user signs out: sessions issued at an older one end.
+	SessionVersion int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // TableName tells the store which table holds users.

@@ -61,6 +61,30 @@ type RetryAfterError struct {
 
 func (e *RetryAfterError) Error() string { return e.Message }
 
+// RetryAfterOf is the Retry-After (whole seconds, at least 1) of an error answered with 429: a
+// RetryAfterError's seconds, a RATE_LIMITED domain error's wait, else 1. ok is false for errors
+// that are not answered with 429.
+func RetryAfterOf(err error) (seconds int, ok bool) {
+	var ra *RetryAfterError
+	var de *domain.Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ra):
+		return max(ra.Seconds, 1), true
+	case errors.As(err, &de):
+		if de.Kind != domain.KindRateLimited {
+			return 0, false
+		}
+		return RetryAfterSeconds(de.RetryAfter), true
+	case errors.As(err, &he):
+		if he.Code != http.StatusTooManyRequests {
+			return 0, false
+		}
+		return 1, true
+	}
+	return 0, false
+}
+
 // ErrorResponse maps an error to its status and envelope. Unknown errors are logged with the
 // request id and answered with a generic message.
 func ErrorResponse(err error, reqID string, log *slog.Logger, ctx context.Context) (int, ErrorBody) {
@@ -99,9 +123,8 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, body := ErrorResponse(err, RequestID(c), log, c.Request().Context())
-		var ra *RetryAfterError
-		if errors.As(err, &ra) {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(ra.Seconds))
+		if secs, ok := RetryAfterOf(err); ok && status == http.StatusTooManyRequests {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)

@@ -80,3 +80,36 @@ func RetryAfterSeconds(d time.Duration) int {
 	}
 	return s
 }
+
+// FailLimiter slows down guessing. It counts failed authentications per (client IP, identity)
+// — the API key id or e-mail address that was tried — so one client's failures behind a shared
+// address (an office NAT) use up only the budget of what it tried, not everyone's; and per IP
+// over all identities, with a looser budget, so trying many identities is slowed too.
+type FailLimiter struct {
+	perIdentity *Limiter
+	perIP       *Limiter
+}
+
+// NewFailLimiter allows identityBurst failures per (IP, identity), then identityRate per
+// second, and ipBurst failures per IP, then ipRate per second.
+func NewFailLimiter(identityRate float64, identityBurst int, ipRate float64, ipBurst int) *FailLimiter {
+	return &FailLimiter{perIdentity: NewLimiter(identityRate, identityBurst), perIP: NewLimiter(ipRate, ipBurst)}
+}
+
+func identityKey(ip, identity string) string { return ip + "\x00" + identity }
+
+// Blocked reports, without counting, whether ip has no failures left for identity (or at all),
+// and how long until it has.
+func (f *FailLimiter) Blocked(ip, identity string) (bool, time.Duration) {
+	b1, w1 := f.perIdentity.Blocked(identityKey(ip, identity))
+	b2, w2 := f.perIP.Blocked(ip)
+	return b1 || b2, max(w1, w2)
+}
+
+// Fail counts a failure of ip with identity. It reports whether the failure was over either
+// budget, and how long until the next is allowed.
+func (f *FailLimiter) Fail(ip, identity string) (bool, time.Duration) {
+	ok1, w1 := f.perIdentity.Allow(identityKey(ip, identity))
+	ok2, w2 := f.perIP.Allow(ip)
+	return !ok1 || !ok2, max(w1, w2)
+}

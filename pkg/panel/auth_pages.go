@@ -35,8 +35,8 @@ func (p *Panel) login(c echo.Context, _ *request) error {
 	if !p.validAnon(c) {
 		return p.forbiddenCSRF(c)
 	}
-	ip := c.RealIP()
-	if blocked, wait := p.failLimit.Blocked(ip); blocked {
+	ip, email := c.RealIP(), domain.NormalizeEmail(d.Email)
+	if blocked, wait := p.failLimit.Blocked(ip, email); blocked {
 		d.Message = "Too many failed sign-ins from your network. Wait " + waitText(wait) + " and try again."
 		c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(wait)))
 		return p.renderAnon(c, http.StatusTooManyRequests, "login", "Sign in", d)
@@ -53,11 +53,14 @@ func (p *Panel) login(c echo.Context, _ *request) error {
 	u, err := p.d.Service.SignIn(c.Request().Context(), d.Email, f.Get("password"))
 	if err != nil {
 		switch {
-		case domain.ErrorCode(err) == "ACCOUNT_LOCKED":
+		case domain.ErrorCode(err) == platform.CodeAccountLocked:
 			d.Message = capitalize(errMessage(err)) + ". You can also choose a new password with “Forgot your password?”."
+			if secs, ok := httpapi.RetryAfterOf(err); ok {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+			}
 			return p.renderAnon(c, http.StatusTooManyRequests, "login", "Sign in", d)
 		case domain.ErrorKind(err) == domain.KindUnauthorized:
-			p.failLimit.Allow(ip)
+			p.failLimit.Fail(ip, email)
 			d.Message = "Wrong e-mail address or password."
 			return p.renderAnon(c, http.StatusUnauthorized, "login", "Sign in", d)
 		}
@@ -86,13 +89,17 @@ func (p *Panel) logoutForm(c echo.Context, _ *request) error {
 	return p.render(c, r, http.StatusOK, "logout", "Sign out", "", nil)
 }
 
-// logout ends the session. With a valid session the form's token must match it; an expired or
-// missing session is simply cleared.
+// logout ends the session, on the server: every session of the user (other browsers, bearer
+// tokens of the Admin API) stops working at once. With a valid session the form's token must
+// match it; an expired or missing session is simply cleared.
 func (p *Panel) logout(c echo.Context, _ *request) error {
 	if r, err := p.loadSession(c); err == nil {
 		if !p.validCSRF(r, c.FormValue(csrfField)) {
 			c.Set(requestKey, r)
 			return p.forbiddenCSRF(c)
+		}
+		if err := p.d.Service.SignOut(c.Request().Context(), r.Actor); err != nil {
+			return err
 		}
 	}
 	p.clearSession(c)
@@ -124,6 +131,7 @@ func (p *Panel) forgot(c echo.Context, _ *request) error {
 	}
 	if ok, wait := p.mailLimit.Allow(c.RealIP()); !ok {
 		d.Message = "Too many requests from your network. Wait " + waitText(wait) + " and try again."
+		c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(wait)))
 		return p.renderAnon(c, http.StatusTooManyRequests, "forgot", "Forgot your password?", d)
 	}
 	if err := p.d.Service.RequestPasswordReset(c.Request().Context(), d.Email); err != nil {

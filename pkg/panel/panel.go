@@ -57,9 +57,11 @@ type Panel struct {
 	// secureCookies marks cookies Secure (everywhere except plain http on a non-loopback host,
 	// where a Secure cookie could never be sent back).
 	secureCookies bool
-	// failLimit slows down repeated failed sign-ins from one address (the account lockout
-	// is the platform's; this protects against spraying many accounts).
-	failLimit *httpapi.Limiter
+	// failLimit slows down repeated failed sign-ins per (client IP, e-mail address), so one
+	// client guessing behind a shared address does not lock the others there out, and per IP
+	// over all addresses with a looser budget, against spraying many accounts (the account
+	// lockout is the platform's).
+	failLimit *httpapi.FailLimiter
 	// mailLimit bounds password-reset requests per address.
 	mailLimit *httpapi.Limiter
 }
@@ -83,7 +85,8 @@ func New(d Deps) (*Panel, error) {
 		d.Now = time.Now
 	}
 	p := &Panel{d: d, log: d.Log,
-		failLimit: httpapi.NewLimiter(20.0/60, 20), // 20 failures per address, then one per 3 s
+		// 10 failures per (IP, e-mail address), then one per 6 s; 100 per IP, then one per 3 s.
+		failLimit: httpapi.NewFailLimiter(10.0/60, 10, 20.0/60, 100),
 		mailLimit: httpapi.NewLimiter(5.0/3600, 5),
 	}
 	mac := hmac.New(sha256.New, d.SigningKey)

@@ -92,6 +92,10 @@ func (p *Panel) write(c echo.Context, status int, name string, v *view) error {
 		return domain.Internal(err, "render %s", name)
 	}
 	p.setPageHeaders(c)
+	if status == http.StatusTooManyRequests && c.Response().Header().Get("Retry-After") == "" {
+		// Every 429 says when to come back; the pages that know the wait have set it.
+		c.Response().Header().Set("Retry-After", "1")
+	}
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
@@ -168,9 +172,8 @@ func (p *Panel) renderError(c echo.Context, err error) {
 		body.Message = fmt.Sprintf("The request could not be completed. If it keeps happening, report the request id %s.", body.RequestID)
 	}
 	if status == http.StatusTooManyRequests {
-		var ra *httpapi.RetryAfterError
-		if errors.As(err, &ra) {
-			c.Response().Header().Set("Retry-After", fmt.Sprint(ra.Seconds))
+		if secs, ok := httpapi.RetryAfterOf(err); ok {
+			c.Response().Header().Set("Retry-After", fmt.Sprint(secs))
 		}
 	}
 	if rerr := p.errorPage(c, status, heading, capitalize(body.Message)); rerr != nil {

@@ -40,6 +40,7 @@ var (
 	errNoSession  = errors.New("no session")
 	errNoMembers  = errors.New("no organisation")
 	errSessionOld = errors.New("session ended by a password change")
+	errSignedOut  = errors.New("session ended by signing out")
 )
 
 // loadSession verifies the session cookie, loads its user and builds the actor in the
@@ -62,8 +63,13 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u.PasswordChangedAt != nil && claims.PwdAt < u.PasswordChangedAt.UnixMicro() {
+	switch err := auth.Current(claims, u); {
+	case errors.Is(err, auth.ErrSessionPasswordChanged):
 		return nil, errSessionOld
+	case errors.Is(err, auth.ErrSessionSignedOut):
+		return nil, errSignedOut
+	case err != nil:
+		return nil, errNoSession
 	}
 	orgID := claims.Org
 	actor, err := p.d.Service.UserActor(ctx, u, orgID)
@@ -115,7 +121,7 @@ func (p *Panel) defaultOrg(ctx context.Context, u *domain.User) (string, error) 
 
 // startSession issues a session token for u working in orgID and sets the cookie.
 func (p *Panel) startSession(c echo.Context, u *domain.User, orgID string) (*auth.SessionClaims, error) {
-	tok, exp, err := p.d.Sessions.Issue(u.ID, orgID, u.PasswordChangedAt)
+	tok, exp, err := p.d.Sessions.IssueFor(u, orgID)
 	if err != nil {
 		return nil, domain.Internal(err, "issue session")
 	}
@@ -156,6 +162,8 @@ func (p *Panel) toLogin(c echo.Context, err error) error {
 		}
 	case errors.Is(err, errSessionOld):
 		notice = "password-changed"
+	case errors.Is(err, errSignedOut):
+		notice = "signed-out"
 	case errors.Is(err, errNoMembers):
 		notice = "no-organization"
 	default:

@@ -2,7 +2,9 @@ package platform_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,12 +26,18 @@ var ctx = context.Background()
 
 func newService(t *testing.T, s *store.Store) *platform.Service {
 	t.Helper()
+	return newServiceAt(t, s, nil)
+}
+
+// newServiceAt builds the service with a clock (nil: the real one).
+func newServiceAt(t *testing.T, s *store.Store, now func() time.Time) *platform.Service {
+	t.Helper()
 	mk, err := secrets.ParseKey(secrets.GenerateKey())
 	require.NoError(t, err)
 	keys, err := secrets.NewKeyring(mk, nil)
 	require.NoError(t, err)
 	hosts := config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}
-	return platform.New(platform.Deps{Store: s, Keys: keys, Hosts: hosts, Log: logging.Discard()})
+	return platform.New(platform.Deps{Store: s, Keys: keys, Hosts: hosts, Log: logging.Discard(), Now: now})
 }
 
 // newOrg creates an organisation and an admin actor in it.
@@ -42,6 +50,24 @@ func newOrg(t *testing.T, svc *platform.Service) (*domain.Organization, domain.A
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// fakeClock is a clock tests move forward.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
 
 func TestSecretsAreEncryptedAtRestAndMaskedOnRead(t *testing.T) {
 	t.Parallel()
@@ -147,6 +173,97 @@ func TestSignInLocksOutWithBackoff(t *testing.T) {
 		require.Equal(t, time.Minute, platform.LockoutFor(5))
 		require.Equal(t, 2*time.Minute, platform.LockoutFor(6))
 		require.Equal(t, platform.MaxLockout, platform.LockoutFor(30))
+	})
+}
+
+// Concurrent wrong passwords are counted before any is checked: however many race, at most
+// FreeAttempts are evaluated, the rest find the account locked, and so does the right password.
+func TestSignInLockoutCannotBeRaced(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		clock := &fakeClock{t: time.Now()}
+		svc := newServiceAt(t, s, clock.Now)
+		email := "race." + strings.ToLower(domain.RandomString(6)) + "@example.com"
+		const password = "correct horse battery"
+		u, err := svc.CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: password})
+		require.NoError(t, err)
+
+		const n = 32
+		start := make(chan struct{})
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := svc.SignIn(ctx, email, "wrong password "+strconv.Itoa(i))
+				errs <- err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		wrong, locked := 0, 0
+		for err := range errs {
+			switch domain.ErrorCode(err) {
+			case domain.CodeUnauthorized:
+				wrong++
+			case platform.CodeAccountLocked:
+				locked++
+				var de *domain.Error
+				require.ErrorAs(t, err, &de)
+				require.Equal(t, domain.KindRateLimited, de.Kind)
+				require.Greater(t, de.RetryAfter, time.Duration(0), "a locked account says how long to wait")
+				require.LessOrEqual(t, de.RetryAfter, platform.LockoutFor(platform.FreeAttempts))
+			default:
+				t.Fatalf("unexpected answer: %v", err)
+			}
+		}
+		require.Equal(t, platform.FreeAttempts, wrong, "only the free attempts are evaluated")
+		require.Equal(t, n-platform.FreeAttempts, locked)
+
+		_, err = svc.SignIn(ctx, email, password)
+		require.Equal(t, platform.CodeAccountLocked, domain.ErrorCode(err), "the right password waits out the lock too")
+		got, err := s.GetUser(ctx, u.ID)
+		require.NoError(t, err)
+		require.Equal(t, platform.FreeAttempts, got.FailedLogins, "attempts refused by the lock are not counted")
+
+		// Once the lock has passed, the right password works and resets the count.
+		clock.Advance(platform.LockoutFor(platform.FreeAttempts) + time.Second)
+		_, err = svc.SignIn(ctx, email, password)
+		require.NoError(t, err)
+		got, err = s.GetUser(ctx, u.ID)
+		require.NoError(t, err)
+		require.Zero(t, got.FailedLogins)
+		require.Nil(t, got.LockedUntil)
+	})
+}
+
+func TestSignInBelowTheLimitResetsTheCount(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		svc := newService(t, s)
+		email := "reset." + strings.ToLower(domain.RandomString(6)) + "@example.com"
+		const password = "correct horse battery"
+		u, err := svc.CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: password})
+		require.NoError(t, err)
+		for round := 0; round < 2; round++ {
+			for i := 0; i < platform.FreeAttempts-1; i++ {
+				_, err = svc.SignIn(ctx, email, "wrong")
+				require.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "round %d attempt %d", round, i)
+			}
+			got, err := svc.SignIn(ctx, email, password)
+			require.NoError(t, err, "round %d: the right password before the limit works", round)
+			require.Equal(t, u.ID, got.ID)
+			stored, err := s.GetUser(ctx, u.ID)
+			require.NoError(t, err)
+			require.Zero(t, stored.FailedLogins, "a successful sign-in resets the count")
+			require.Nil(t, stored.LockedUntil)
+			require.NotNil(t, stored.LastLoginAt)
+		}
+		_, err = svc.SignIn(ctx, "nobody."+strings.ToLower(domain.RandomString(6))+"@example.com", "whatever")
+		require.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "an unknown address is answered like a wrong password")
 	})
 }
 

@@ -33,6 +33,10 @@ func LockoutFor(failures int) time.Duration {
 
 // SignIn checks an e-mail address and password. A wrong password and an unknown address give
 // the same UNAUTHORIZED answer and take the same time; a locked account is told when to retry.
+//
+// The attempt is counted, and the lock checked, in one statement before the password is
+// verified (store.ReserveLoginAttempt): however many attempts race, at most FreeAttempts wrong
+// passwords are evaluated before the lock engages. A correct password resets the count.
 func (s *Service) SignIn(ctx context.Context, email, password string) (*domain.User, error) {
 	bad := &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "wrong e-mail address or password"}
 	u, err := s.store.GetUserByEmail(ctx, email)
@@ -44,21 +48,49 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (*domain.U
 		return nil, err
 	}
 	now := s.now()
-	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-		wait := u.LockedUntil.Sub(now).Round(time.Second)
-		return nil, &domain.Error{Kind: domain.KindRateLimited, Code: "ACCOUNT_LOCKED",
-			Message: fmt.Sprintf("too many failed sign-ins: try again in %s", wait)}
+	att, err := s.store.ReserveLoginAttempt(ctx, u.ID, now, LockoutFor)
+	if err != nil {
+		return nil, err
+	}
+	if !att.Allowed {
+		return nil, AccountLocked(now, att.LockedUntil)
 	}
 	if u.PasswordHash == "" || auth.CheckPassword(u.PasswordHash, password) != nil {
-		if _, err := s.store.RecordLoginFailure(ctx, u.ID, LockoutFor); err != nil {
-			return nil, err
-		}
 		return nil, bad
 	}
 	if err := s.store.RecordLoginSuccess(ctx, u.ID); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// CodeAccountLocked is the error code of a sign-in refused because of the lockout.
+const CodeAccountLocked = "ACCOUNT_LOCKED"
+
+// AccountLocked is the RATE_LIMITED error of a locked account: it says when to retry, and
+// carries the wait (RetryAfter) for the Retry-After header.
+func AccountLocked(now time.Time, until *time.Time) error {
+	wait := time.Second
+	if until != nil && until.Sub(now) > wait {
+		wait = until.Sub(now)
+	}
+	wait = wait.Round(time.Second)
+	return &domain.Error{Kind: domain.KindRateLimited, Code: CodeAccountLocked, RetryAfter: wait,
+		Message: fmt.Sprintf("too many failed sign-ins: try again in %s", wait)}
+}
+
+// SignOut ends every session of the signed-in user (all browsers and bearer tokens): their
+// tokens stop being accepted at once, not when they expire.
+func (s *Service) SignOut(ctx context.Context, actor domain.Actor) error {
+	if actor.Type != domain.ActorUser {
+		return domain.Forbidden(domain.CodeForbidden, "only dashboard sessions can sign out")
+	}
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.EndSessions(ctx, actor.ID); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor, "user.sign_out", "user", actor.ID, nil)
+	})
 }
 
 // CreateUserInput creates a dashboard user directly (bootstrap and platform administrators).

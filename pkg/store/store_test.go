@@ -117,20 +117,40 @@ func TestOrganizationsUsersMemberships(t *testing.T) {
 		require.True(t, domain.IsNotFound(s.RemoveMembership(ctx, org.ID, u.ID)))
 
 		t.Run("LockoutCounting", func(t *testing.T) {
-			fails, err := s.RecordLoginFailure(ctx, u.ID, func(n int) time.Duration {
+			now := time.Now()
+			att, err := s.ReserveLoginAttempt(ctx, u.ID, now, func(n int) time.Duration {
 				if n >= 2 {
 					return time.Minute
 				}
 				return 0
 			})
 			require.NoError(t, err)
-			require.Equal(t, 1, fails)
-			fails, err = s.RecordLoginFailure(ctx, u.ID, func(n int) time.Duration { return time.Duration(n) * time.Minute })
+			require.True(t, att.Allowed)
+			require.Equal(t, 1, att.Failures)
+			require.Nil(t, att.LockedUntil)
+			att, err = s.ReserveLoginAttempt(ctx, u.ID, now, func(n int) time.Duration { return time.Duration(n) * time.Minute })
 			require.NoError(t, err)
-			require.Equal(t, 2, fails)
+			require.True(t, att.Allowed)
+			require.Equal(t, 2, att.Failures)
+			require.NotNil(t, att.LockedUntil)
+			require.WithinDuration(t, now.Add(2*time.Minute), *att.LockedUntil, time.Millisecond)
 			locked, err := s.GetUser(ctx, u.ID)
 			require.NoError(t, err)
 			require.NotNil(t, locked.LockedUntil)
+			require.WithinDuration(t, now.Add(2*time.Minute), *locked.LockedUntil, time.Millisecond)
+
+			// While locked nothing is counted; once the lock has passed the next attempt counts again.
+			att, err = s.ReserveLoginAttempt(ctx, u.ID, now.Add(time.Minute), func(n int) time.Duration { return time.Duration(n) * time.Minute })
+			require.NoError(t, err)
+			require.False(t, att.Allowed)
+			require.Equal(t, 2, att.Failures)
+			require.WithinDuration(t, now.Add(2*time.Minute), *att.LockedUntil, time.Millisecond)
+			att, err = s.ReserveLoginAttempt(ctx, u.ID, now.Add(3*time.Minute), func(n int) time.Duration { return time.Duration(n) * time.Minute })
+			require.NoError(t, err)
+			require.True(t, att.Allowed)
+			require.Equal(t, 3, att.Failures)
+			require.WithinDuration(t, now.Add(6*time.Minute), *att.LockedUntil, time.Millisecond)
+
 			require.NoError(t, s.RecordLoginSuccess(ctx, u.ID))
 			ok, err := s.GetUser(ctx, u.ID)
 			require.NoError(t, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"paygate.dev/pkg/domain"
@@ -93,28 +94,99 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
 	return nil
 }
 
+// EndSessions ends every session of a user (signing out everywhere) by moving the user's
+// session version on; sessions carrying an older version are refused.
+func (s *Store) EndSessions(ctx context.Context, userID string) error {
+	res := s.q(ctx).Exec(`UPDATE users SET session_version = session_version + 1, updated_at = ? WHERE id = ?`, Now(), userID)
+	if res.Error != nil {
+		return translate(res.Error, "user")
+	}
+	if res.RowsAffected == 0 {
+		return domain.NotFound("user")
+	}
+	return nil
+}
+
 // UpdateUserName changes a user's display name.
 func (s *Store) UpdateUserName(ctx context.Context, userID, name string) error {
 	return translate(s.q(ctx).Model(&domain.User{}).Where("id = ?", userID).Updates(map[string]any{"name": name, "updated_at": Now()}).Error, "user")
 }
 
-// RecordLoginFailure counts a failed sign-in and locks the account until lockedUntil (if set).
-// It returns the new failure count.
-func (s *Store) RecordLoginFailure(ctx context.Context, userID string, lockFor func(failures int) time.Duration) (int, error) {
-	var failures int
-	err := s.InTx(ctx, func(tx *Store) error {
-		if err := tx.db.Exec(`UPDATE users SET failed_logins = failed_logins + 1, updated_at = ? WHERE id = ?`, Now(), userID).Error; err != nil {
-			return err
-		}
-		if err := tx.db.Raw(`SELECT failed_logins FROM users WHERE id = ?`, userID).Scan(&failures).Error; err != nil {
-			return err
-		}
-		if d := lockFor(failures); d > 0 {
-			return tx.db.Exec(`UPDATE users SET locked_until = ? WHERE id = ?`, Now().Add(d), userID).Error
+// LoginAttempt is the outcome of ReserveLoginAttempt.
+type LoginAttempt struct {
+	// Allowed is false when the account was locked: nothing was counted and the password must
+	// not be checked.
+	Allowed bool
+	// Failures counts the attempts since the last successful sign-in, this one included.
+	Failures int
+	// LockedUntil is when the lock ends: the lock this attempt engaged, or the one in force.
+	LockedUntil *time.Time
+}
+
+// lockHorizon is how many consecutive failures ReserveLoginAttempt spells out of the lock
+// schedule; beyond it the schedule's value at lockHorizon+1 applies.
+const lockHorizon = 64
+
+// ReserveLoginAttempt counts a sign-in attempt as failed before its password is checked, and
+// checks the lock, in one statement: it adds one to the failure count and engages the lock
+// lockFor(count) says, unless the account is locked at now. However many attempts race, each is
+// counted once and every one after the count reached the schedule's first lock finds the account
+// locked, so at most that many passwords are ever checked. A correct password then calls
+// RecordLoginSuccess, which resets the count.
+func (s *Store) ReserveLoginAttempt(ctx context.Context, userID string, now time.Time, lockFor func(failures int) time.Duration) (LoginAttempt, error) {
+	now = UTC(now)
+	// The lock for the new count, as one CASE: consecutive counts with the same lock share a branch.
+	param := "?"
+	if s.dialect == Postgres {
+		param = "CAST(? AS TIMESTAMP)" // a CASE of bare parameters would be text on PostgreSQL
+	}
+	lockAt := func(n int) any {
+		if d := lockFor(n); d > 0 {
+			return UTC(now.Add(d))
 		}
 		return nil
-	})
-	return failures, translate(err, "user")
+	}
+	var sql strings.Builder
+	var args []any
+	sql.WriteString(`UPDATE users SET failed_logins = failed_logins + 1, updated_at = ?, locked_until = CASE`)
+	args = append(args, Now())
+	for n := 1; n <= lockHorizon; n++ {
+		if n < lockHorizon && lockFor(n+1) == lockFor(n) {
+			continue // the same lock as the next count: one branch covers both
+		}
+		if lockFor(n) > 0 {
+			sql.WriteString(" WHEN failed_logins + 1 <= ? THEN " + param)
+			args = append(args, n, lockAt(n))
+		} else {
+			sql.WriteString(" WHEN failed_logins + 1 <= ? THEN NULL")
+			args = append(args, n)
+		}
+	}
+	if d := lockFor(lockHorizon + 1); d > 0 {
+		sql.WriteString(" ELSE " + param + " END")
+		args = append(args, lockAt(lockHorizon+1))
+	} else {
+		sql.WriteString(" ELSE NULL END")
+	}
+	sql.WriteString(` WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?) RETURNING failed_logins, locked_until`)
+	args = append(args, userID, now)
+
+	var rows []struct {
+		FailedLogins int
+		LockedUntil  *time.Time
+	}
+	if err := s.q(ctx).Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+		return LoginAttempt{}, translate(err, "user")
+	}
+	if len(rows) == 1 {
+		return LoginAttempt{Allowed: true, Failures: rows[0].FailedLogins, LockedUntil: utcPtr(rows[0].LockedUntil)}, nil
+	}
+	// Locked (or no such user): say until when.
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return LoginAttempt{}, err
+	}
+	return LoginAttempt{Failures: u.FailedLogins, LockedUntil: utcPtr(u.LockedUntil)}, nil
 }
 
 // RecordLoginSuccess resets the failure count and notes the sign-in time.
