@@ -184,7 +184,7 @@ func (l *requestLog) to(origins ...string) []sentRequest {
 
 // buyerKeys are every JSON key the page may send our servers: the checkout, the provider and
 // billing details (API-CONTRACT.md section 5). Nothing about a card.
-var buyerKeys = map[string]bool{"sessionPublicId": true, "providerId": true, "billingAddress": true, "name": true, "email": true,
+var buyerKeys = map[string]bool{"sessionPublicId": true, "shortCode": true, "providerId": true, "billingAddress": true, "name": true, "email": true,
 	"company": true, "line1": true, "city": true, "postalCode": true, "country": true, "vatId": true}
 
 // requireNoCardData checks every request the tab sent to our origins (the main frontend and
