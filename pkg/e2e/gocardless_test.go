@@ -70,10 +70,11 @@ func (w *gcWorld) checkout(t *testing.T, amount int64, currency string) map[stri
 
 var gcBuyer = map[string]any{"name": "Ada Lovelace", "email": "ada@example.com", "line1": "1 High Street", "city": "London", "postalCode": "N1 9GU", "country": "GB"}
 
-// billingRequest is the hosted page's POST /api/v1/billing-requests/create.
+// billingRequest is the hosted page's POST /api/v1/billing-requests/create. Like the page it
+// sends the short code, without which the flow does not return to the page.
 func (w *gcWorld) billingRequest(t *testing.T, co map[string]any, extra ...string) *apptest.Response {
 	t.Helper()
-	body := map[string]any{"sessionPublicId": co["sessionPublicId"], "providerId": w.provider.ID, "billingAddress": gcBuyer}
+	body := map[string]any{"sessionPublicId": co["sessionPublicId"], "shortCode": co["shortCode"], "providerId": w.provider.ID, "billingAddress": gcBuyer}
 	for i := 0; i+1 < len(extra); i += 2 {
 		body[extra[i]] = extra[i+1]
 	}
@@ -269,7 +270,7 @@ func TestGoCardlessPaysEndToEnd(t *testing.T) {
 		require.Equal(t, "Lovelace", flow.PrefilledCustomer.FamilyName)
 		require.Equal(t, "GB", flow.PrefilledCustomer.CountryCode)
 		require.Equal(t, map[string]any{"billingRequest": brID, "flow": flow.ID, "authorisationUrl": authURL,
-			"flowExpiresAt": flow.ExpiresAt.UTC().Format(time.RFC3339)}, txn.ProviderData)
+			"flowExpiresAt": flow.ExpiresAt.UTC().Format(time.RFC3339), "flowReturnsToPage": true}, txn.ProviderData)
 
 		t.Run("ReloadResumesTheSameFlow", func(t *testing.T) {
 			again := w.billingRequest(t, co, "transactionId", id)

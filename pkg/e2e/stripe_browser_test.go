@@ -182,8 +182,8 @@ func (l *requestLog) to(origins ...string) []sentRequest {
 	return out
 }
 
-// buyerKeys are every JSON key the page may send our servers: the checkout, the provider and
-// billing details (API-CONTRACT.md section 5). Nothing about a card.
+// buyerKeys are every JSON key the page may send our servers: the checkout (its session id and
+// short code), the provider and billing details (API-CONTRACT.md section 5). Nothing about a card.
 var buyerKeys = map[string]bool{"sessionPublicId": true, "shortCode": true, "providerId": true, "billingAddress": true, "name": true, "email": true,
 	"company": true, "line1": true, "city": true, "postalCode": true, "country": true, "vatId": true}
 

@@ -202,7 +202,9 @@ type StartInput struct {
 	Language string
 	// ShortCode, when it is the checkout's, proves the caller holds the payment link: only then
 	// are the checkout's stored buyer details (e-mail, addresses) forwarded to the provider to
-	// prefill its pages. A holder of the sessionPublicId alone gets only what it typed.
+	// prefill its pages, and only then does the answer carry URLs back to the hosted page (they
+	// name the short code). A holder of the sessionPublicId alone gets only what it typed, and
+	// no URL that names the short code.
 	ShortCode string
 }
 
@@ -259,12 +261,17 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	if res.TotalGross <= 0 {
 		return nil, domain.Unprocessable(domain.CodeInvalidState, "the amount to pay must be positive")
 	}
-	forProvider := c
-	if in.ShortCode == "" || subtle.ConstantTimeCompare([]byte(in.ShortCode), []byte(c.ShortCode)) != 1 {
-		forProvider = WithoutBuyer(c)
-	}
-	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: forProvider, Site: rc.Site, Billing: in.Buyer.BillingDetails,
+	// A caller that does not send the checkout's short code (it holds the sessionPublicId, which
+	// travels in every IPN) gets neither the stored buyer details (forwarded to the provider to
+	// prefill its pages) nor the short code itself: the hosted page's URL names it, so such a
+	// caller gets no return, redirect or exit URL back to the page — no Stripe returnUrl, and a
+	// GoCardless flow that ends on GoCardless's own page. The hosted page always sends the short
+	// code and gets its URLs; nothing else needs them (Duda arrivals go to the page by its code).
+	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: c, Site: rc.Site, Billing: in.Buyer.BillingDetails,
 		PageURL: s.hosts.PaymentURL(c.ShortCode), Language: c.Language}
+	if in.ShortCode == "" || subtle.ConstantTimeCompare([]byte(in.ShortCode), []byte(c.ShortCode)) != 1 {
+		req.Checkout, req.PageURL = WithoutBuyer(c), ""
+	}
 	if languageTagRE.MatchString(in.Language) {
 		req.Language = in.Language
 	}

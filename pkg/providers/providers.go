@@ -35,6 +35,11 @@ type StartRequest struct {
 	Transaction *domain.Transaction
 	Billing     domain.BillingDetails
 	// PageURL is the hosted page of the checkout: the place to come back to after a redirect.
+	// It names the short code, which opens the buyer's personal data, so it is set only when
+	// the caller proved it holds the payment link (the hosted page sends the short code). When
+	// it is empty the adapter answers, and sends the provider, no URL back to the page: a
+	// holder of the sessionPublicId alone (it travels in every IPN) must not learn the short
+	// code from a return, redirect or exit URL.
 	PageURL  string
 	Language string
 }

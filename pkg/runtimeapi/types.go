@@ -163,7 +163,9 @@ type WireInstructions struct {
 type StripeNext struct {
 	ClientSecret   string `json:"clientSecret"`
 	PublishableKey string `json:"publishableKey"`
-	ReturnURL      string `json:"returnUrl"`
+	// ReturnURL is the hosted page (/checkout/{shortCode}?transaction=…), given only to a
+	// caller that sent the checkout's shortCode: the page's address opens the buyer's data.
+	ReturnURL string `json:"returnUrl,omitempty"`
 }
 
 // Next says what the page does after creating a transaction.

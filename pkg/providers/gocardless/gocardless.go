@@ -42,10 +42,14 @@ const (
 	DataFlow             = "flow"
 	DataAuthorisationURL = "authorisationUrl"
 	DataFlowExpiresAt    = "flowExpiresAt"
-	DataPayment          = "payment"
-	DataMandate          = "mandate"
-	DataPaymentStatus    = "paymentStatus"
-	DataChargeDate       = "chargeDate"
+	// DataFlowReturnsToPage says whether the stored flow sends the payer back to the hosted
+	// page (its redirect and exit URIs name the short code). Flows stored before it was kept
+	// all did.
+	DataFlowReturnsToPage = "flowReturnsToPage"
+	DataPayment           = "payment"
+	DataMandate           = "mandate"
+	DataPaymentStatus     = "paymentStatus"
+	DataChargeDate        = "chargeDate"
 )
 
 // flowReuseMargin is how long a stored flow must still be valid to be offered again.
@@ -123,7 +127,7 @@ func (a *Adapter) Start(ctx context.Context, req providers.StartRequest) (*provi
 	return &providers.StartResult{
 		Next:              runtimeapi.Next{Type: "redirect", RedirectURL: flow.AuthorisationURL},
 		ProviderReference: br.ID,
-		ProviderData:      flowData(br.ID, flow),
+		ProviderData:      flowData(br.ID, flow, req.PageURL != ""),
 		Status:            domain.TxnInitiated,
 	}, nil
 }
@@ -137,7 +141,11 @@ func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*prov
 		return a.Start(ctx, req)
 	}
 	brID := *t.ProviderReference
-	if u, exp := storedFlow(t.ProviderData); u != "" && exp.After(a.now().Add(flowReuseMargin)) {
+	// The stored flow is offered again only to a caller of its kind: a flow that returns to the
+	// hosted page leads (through GoCardless's page) to the short code, so a caller without the
+	// short code gets a flow of its own that does not, and the page gets one that returns to it.
+	if u, exp := storedFlow(t.ProviderData); u != "" && exp.After(a.now().Add(flowReuseMargin)) &&
+		flowReturnsToPage(t.ProviderData) == (req.PageURL != "") {
 		return &providers.StartResult{Next: runtimeapi.Next{Type: "redirect", RedirectURL: u}, ProviderReference: brID,
 			ProviderData: t.ProviderData, Status: t.Status}, nil
 	}
@@ -161,20 +169,27 @@ func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*prov
 		return nil, providerError(err)
 	}
 	return &providers.StartResult{Next: runtimeapi.Next{Type: "redirect", RedirectURL: flow.AuthorisationURL}, ProviderReference: brID,
-		ProviderData: flowData(brID, flow), Status: t.Status}, nil
+		ProviderData: flowData(brID, flow, req.PageURL != ""), Status: t.Status}, nil
 }
 
 // createFlow creates the authorisation flow. Flows cannot be fetched, so when the key already
 // created one (a retry after a lost answer) a new flow is created under a fresh key: flows are
 // cheap and carry no money.
+//
+// The flow brings the payer back to the hosted page only when the caller holds its short code
+// (req.PageURL is set): for a caller with the sessionPublicId alone it has no redirect or exit
+// URI (both are optional at GoCardless, which then ends on its own page), so nothing it leads
+// to names the short code.
 func (a *Adapter) createFlow(ctx context.Context, cl *gcapi.Client, req providers.StartRequest, brID, idemKey string) (*gcapi.BillingRequestFlow, error) {
 	in := gcapi.BillingRequestFlowCreate{
 		Links:             gcapi.BillingRequestFlowCreateLinks{BillingRequest: brID},
-		RedirectURI:       pageURL(req.PageURL, req.Transaction.ID, ReturnValue),
-		ExitURI:           pageURL(req.PageURL, req.Transaction.ID, ExitValue),
 		Language:          language(req),
 		PrefilledCustomer: prefilled(req),
 		LockCurrency:      true,
+	}
+	if req.PageURL != "" {
+		in.RedirectURI = pageURL(req.PageURL, req.Transaction.ID, ReturnValue)
+		in.ExitURI = pageURL(req.PageURL, req.Transaction.ID, ExitValue)
 	}
 	flow, err := cl.CreateBillingRequestFlow(ctx, in, idemKey)
 	var ae *gcapi.APIError
@@ -184,12 +199,18 @@ func (a *Adapter) createFlow(ctx context.Context, cl *gcapi.Client, req provider
 	return flow, err
 }
 
-func flowData(brID string, f *gcapi.BillingRequestFlow) map[string]any {
-	d := map[string]any{DataBillingRequest: brID, DataFlow: f.ID, DataAuthorisationURL: f.AuthorisationURL}
+func flowData(brID string, f *gcapi.BillingRequestFlow, toPage bool) map[string]any {
+	d := map[string]any{DataBillingRequest: brID, DataFlow: f.ID, DataAuthorisationURL: f.AuthorisationURL, DataFlowReturnsToPage: toPage}
 	if !f.ExpiresAt.IsZero() {
 		d[DataFlowExpiresAt] = f.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	return d
+}
+
+// flowReturnsToPage says whether the stored flow sends the payer back to the hosted page.
+func flowReturnsToPage(data map[string]any) bool {
+	v, ok := data[DataFlowReturnsToPage].(bool)
+	return !ok || v
 }
 
 // storedFlow returns the authorisation URL and expiry kept on a transaction.

@@ -292,3 +292,47 @@ func TestTransientFailuresAreRetriedAndOutagesAreUnavailable(t *testing.T) {
 		require.True(t, strings.Contains(err.Error(), "502"), "%v", err)
 	})
 }
+
+// Without a page URL (the caller did not send the checkout's short code) the flow has no
+// redirect or exit URI, since both would name the short code; the stored flow of one kind is
+// never offered to a caller of the other, and older stored flows count as returning to the page.
+func TestFlowsWithoutThePageNeverLeadToIt(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "GBP")
+	page := w.req.PageURL
+	w.req.PageURL = ""
+	res := w.start(t)
+	flow, ok := w.gc.BillingRequestFlow(res.ProviderData[gocardless.DataFlow].(string))
+	require.True(t, ok)
+	require.Empty(t, flow.RedirectURI)
+	require.Empty(t, flow.ExitURI)
+	require.Equal(t, false, res.ProviderData[gocardless.DataFlowReturnsToPage])
+
+	again, err := w.a.Resume(ctx, w.req)
+	require.NoError(t, err)
+	require.Equal(t, flow.AuthorisationURL, again.Next.RedirectURL, "the same kind of caller gets the stored flow again")
+
+	w.req.PageURL = page
+	toPage, err := w.a.Resume(ctx, w.req)
+	require.NoError(t, err)
+	require.NotEqual(t, flow.AuthorisationURL, toPage.Next.RedirectURL)
+	pf, ok := w.gc.BillingRequestFlow(toPage.ProviderData[gocardless.DataFlow].(string))
+	require.True(t, ok)
+	require.Equal(t, page+"?transaction="+w.req.Transaction.ID+"&gocardless=return", pf.RedirectURI, "the page's flow returns to it")
+	require.Equal(t, true, toPage.ProviderData[gocardless.DataFlowReturnsToPage])
+
+	// A flow stored before flowReturnsToPage was kept returns to the page: only the page gets it.
+	w.req.Transaction.ProviderData = roundTrip(t, toPage.ProviderData)
+	delete(w.req.Transaction.ProviderData, gocardless.DataFlowReturnsToPage)
+	old, err := w.a.Resume(ctx, w.req)
+	require.NoError(t, err)
+	require.Equal(t, pf.AuthorisationURL, old.Next.RedirectURL)
+	w.req.PageURL = ""
+	fresh, err := w.a.Resume(ctx, w.req)
+	require.NoError(t, err)
+	require.NotEqual(t, pf.AuthorisationURL, fresh.Next.RedirectURL)
+	ff, ok := w.gc.BillingRequestFlow(fresh.ProviderData[gocardless.DataFlow].(string))
+	require.True(t, ok)
+	require.Empty(t, ff.RedirectURI)
+	require.Empty(t, ff.ExitURI)
+}

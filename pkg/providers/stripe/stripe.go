@@ -105,8 +105,14 @@ func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*prov
 	return &providers.StartResult{Next: a.next(req, pi.ClientSecret), ProviderReference: pi.ID, Status: req.Transaction.Status}, nil
 }
 
+// next is what the page needs to confirm the PaymentIntent. The return URL (where 3-D Secure
+// and other redirecting methods bring the buyer back) is the hosted page, so it is given only
+// to a caller that holds the page's short code (req.PageURL is empty otherwise).
 func (a *Adapter) next(req providers.StartRequest, clientSecret string) runtimeapi.Next {
-	ret := req.PageURL + "?transaction=" + url.QueryEscape(req.Transaction.ID)
+	ret := ""
+	if req.PageURL != "" {
+		ret = req.PageURL + "?transaction=" + url.QueryEscape(req.Transaction.ID)
+	}
 	return runtimeapi.Next{Type: "stripe", Stripe: &runtimeapi.StripeNext{ClientSecret: clientSecret,
 		PublishableKey: req.Provider.Settings["publishableKey"], ReturnURL: ret}}
 }

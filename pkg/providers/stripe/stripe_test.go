@@ -47,3 +47,21 @@ func TestAdapterAgainstStripeMock(t *testing.T) {
 
 	require.NoError(t, a.TestConnection(ctx, req.Provider, req.Credentials))
 }
+
+// Without a page URL (the caller did not send the checkout's short code) there is no return
+// URL: it would name the short code.
+func TestNoReturnURLWithoutThePage(t *testing.T) {
+	t.Parallel()
+	a := &stripe.Adapter{APIURL: stripemock.Start(t)}
+	req := fixture()
+	req.PageURL = ""
+	res, err := a.Start(context.Background(), req)
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Next.Stripe.ClientSecret)
+	require.Empty(t, res.Next.Stripe.ReturnURL)
+	ref := res.ProviderReference
+	req.Transaction.ProviderReference = &ref
+	again, err := a.Resume(context.Background(), req)
+	require.NoError(t, err)
+	require.Empty(t, again.Next.Stripe.ReturnURL)
+}
