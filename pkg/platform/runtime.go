@@ -290,7 +290,10 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 		if t.ProviderID == prov.ID && t.Status.Open() && t.GrossAmount == res.TotalGross && (t.ProviderReference != nil || t.PaymentReference != nil) {
 			req.Transaction = &t
 			out, err := adapter.Resume(ctx, req)
-			if err != nil {
+			switch {
+			case domain.IsConflict(err):
+				return nil, err // the adapter's own refusal (an attempt only its page may continue)
+			case err != nil:
 				return nil, domain.Unavailable(domain.CodeProviderError, err, "the payment provider is not available; try again")
 			}
 			return &Started{Transaction: &t, Tax: res, Result: out}, nil

@@ -86,15 +86,26 @@ func (a *Adapter) Start(ctx context.Context, req providers.StartRequest) (*provi
 	return &providers.StartResult{
 		Next:              a.next(req, pi.ClientSecret),
 		ProviderReference: pi.ID,
-		ProviderData:      map[string]any{"paymentIntent": pi.ID, "status": string(pi.Status)},
+		ProviderData:      map[string]any{"paymentIntent": pi.ID, "status": string(pi.Status), dataStartedByPage: req.PageURL != ""},
 		Status:            domain.TxnInitiated,
 	}, nil
 }
 
-// Resume fetches the PaymentIntent again for its client secret.
+// dataStartedByPage records whether the hosted page (a holder of the short code) started the
+// PaymentIntent: its receipt_email may then be the buyer's stored address, which its client
+// secret lets Stripe.js read.
+const dataStartedByPage = "startedByPage"
+
+// Resume fetches the PaymentIntent again for its client secret. A PaymentIntent the hosted page
+// started is resumed only by a caller that holds the short code: its client secret would show
+// the buyer's e-mail to a holder of the sessionPublicId alone. (Intents stored before this was
+// recorded count as the page's.)
 func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
 	if req.Transaction.ProviderReference == nil {
 		return a.Start(ctx, req)
+	}
+	if byPage, ok := req.Transaction.ProviderData[dataStartedByPage].(bool); req.PageURL == "" && (!ok || byPage) {
+		return nil, domain.Conflict(domain.CodeInvalidState, "this card payment was started on the checkout page: continue it there")
 	}
 	p := &stripego.PaymentIntentParams{}
 	p.Context = ctx

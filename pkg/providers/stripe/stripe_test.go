@@ -61,7 +61,21 @@ func TestNoReturnURLWithoutThePage(t *testing.T) {
 	require.Empty(t, res.Next.Stripe.ReturnURL)
 	ref := res.ProviderReference
 	req.Transaction.ProviderReference = &ref
+	req.Transaction.ProviderData = res.ProviderData
 	again, err := a.Resume(context.Background(), req)
 	require.NoError(t, err)
 	require.Empty(t, again.Next.Stripe.ReturnURL)
+
+	// An intent the page started (its receipt e-mail may be the buyer's) is not handed to a
+	// caller without the short code.
+	page := fixture()
+	byPage, err := a.Start(context.Background(), page)
+	require.NoError(t, err)
+	ref = byPage.ProviderReference
+	page.Transaction.ProviderReference, page.Transaction.ProviderData, page.PageURL = &ref, byPage.ProviderData, ""
+	_, err = a.Resume(context.Background(), page)
+	require.Equal(t, domain.CodeInvalidState, domain.ErrorCode(err), "%v", err)
+	delete(page.Transaction.ProviderData, "startedByPage") // stored before the flag was kept
+	_, err = a.Resume(context.Background(), page)
+	require.Error(t, err)
 }
