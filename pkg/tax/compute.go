@@ -48,7 +48,7 @@ type calc struct {
 	inclusive   bool
 	oss         bool
 	at          time.Time
-	merchant    bool // some line is a merchant-computed tax line
+	merchant    bool   // some line is a merchant-computed tax line
 	removed     []Rate // per line: the decision's removed rate (see decision.removed)
 }
 

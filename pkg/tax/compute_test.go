@@ -88,8 +88,8 @@ func TestComputeGermanSeller(t *testing.T) {
 				digital(12000)),
 			treatment: TreatmentReverseCharge,
 			// Prices include VAT: the 19% German VAT in 120.00 (19.16) is taken off.
-			lines: []wantLine{{10084, 0, 10084, 0, "reverse_charge", "FR", TreatmentReverseCharge}},
-			ruleHas:   "EU business customer with VAT id FR40303265045 (format_valid), supply to FR: reverse charge (Art. 196 VAT Directive)",
+			lines:   []wantLine{{10084, 0, 10084, 0, "reverse_charge", "FR", TreatmentReverseCharge}},
+			ruleHas: "EU business customer with VAT id FR40303265045 (format_valid), supply to FR: reverse charge (Art. 196 VAT Directive)",
 		},
 		{
 			name:      "US buyer is an export at 0",
