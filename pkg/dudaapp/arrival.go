@@ -182,8 +182,9 @@ func fallbackReference(sessionID *string) string {
 //
 // The shopper pays exactly invoice.total: when Duda's lines do not add up to it (or the tax
 // engine cannot take them as they are), one line for the total is used instead. Duda computes
-// the store's taxes itself, so no VAT may be added on top: for an organisation whose prices
-// exclude tax, a cart without TAX lines gets a zero tax line, which makes the amounts final.
+// the store's taxes itself, so the platform computes none: a cart without TAX lines gets a zero
+// tax line, which makes the amounts final and shows no VAT, whether the organisation's prices
+// include tax or not; Duda's TAX lines are shown at the rate they amount to.
 func (a *App) checkoutInput(ctx context.Context, app *platform.DudaApp, sessionID string, ps duda.PaymentSession) (platform.CheckoutInput, error) {
 	conn := app.Connection
 	inv := ps.Invoice
@@ -220,7 +221,7 @@ func (a *App) checkoutInput(ctx context.Context, app *platform.DudaApp, sessionI
 	}
 	items, why := lines(inv.Items, cur.Code, total)
 	if why == "" {
-		items = withTaxLine(items, org)
+		items = withTaxLine(items)
 		why = a.checkTotal(ctx, org, site, in, items)
 	}
 	if why != "" {
@@ -230,7 +231,7 @@ func (a *App) checkoutInput(ctx context.Context, app *platform.DudaApp, sessionI
 		if inv.PurchaseID != "" {
 			name = clip("Order "+inv.PurchaseID, 255)
 		}
-		items = withTaxLine([]platform.ItemInput{{Name: name, Quantity: 1, UnitPrice: total, ItemType: string(domain.ItemGoods)}}, org)
+		items = withTaxLine([]platform.ItemInput{{Name: name, Quantity: 1, UnitPrice: total, ItemType: string(domain.ItemGoods)}})
 		if why := a.checkTotal(ctx, org, site, in, items); why != "" {
 			return platform.CheckoutInput{}, domain.Invalid("amount", "the order total cannot be charged exactly (%s)", why)
 		}
@@ -262,12 +263,11 @@ func (a *App) checkTotal(ctx context.Context, org *domain.Organization, site *do
 	return ""
 }
 
-// withTaxLine adds a zero tax line when VAT would otherwise be added on top of Duda's prices
-// (see checkoutInput).
-func withTaxLine(items []platform.ItemInput, org *domain.Organization) []platform.ItemInput {
-	if org.PricesIncludeTax {
-		return items
-	}
+// withTaxLine adds a zero tax line to a cart without one (see checkoutInput): Duda computed the
+// store's taxes, and a cart without a TAX line carries none. Without it the platform would add
+// VAT to prices that exclude it, or, with prices including it, show VAT the store never charged
+// (and take it off for business and export buyers), whatever the organisation's setting.
+func withTaxLine(items []platform.ItemInput) []platform.ItemInput {
 	for _, it := range items {
 		if it.ItemType == string(domain.ItemTax) {
 			return items

@@ -130,9 +130,11 @@ func TestDudaArrival(t *testing.T) {
 			ps := w.fake.CreateSession("shop-1", spec)
 			c := w.checkoutFor("shop-1", ps.ID)
 			require.Equal(t, int64(1250), c.Amount)
-			require.Len(t, c.Items, 1)
+			require.Len(t, c.Items, 2, "the total, and a zero tax line: Duda's cart carried no tax")
 			require.Equal(t, "Order "+ps.Invoice.PurchaseID, c.Items[0].Name)
 			require.Equal(t, int64(1250), c.Items[0].UnitPrice)
+			require.Equal(t, domain.ItemTax, c.Items[1].ItemType)
+			require.Equal(t, int64(0), c.Items[1].UnitPrice)
 		})
 		t.Run("ALineWhosePartsDoNotAddUpKeepsItsTotal", func(t *testing.T) {
 			spec := testSpec()
@@ -181,6 +183,55 @@ func TestDudaArrival(t *testing.T) {
 			res, err := w.env.Main.Service.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: "DE"})
 			require.NoError(t, err)
 			require.Equal(t, int64(3075), res.TotalGross)
+		})
+		// What the hosted page shows comes from the runtime API's checkout view.
+		pageTax := func(t *testing.T, c *domain.Checkout) map[string]any {
+			t.Helper()
+			res := apptest.Do(t, http.MethodGet, w.env.MainURL+"/api/v1/checkouts/"+c.ShortCode, "", nil)
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			return res.JSON(t)["tax"].(map[string]any)
+		}
+		t.Run("ACartWithoutATaxLineGetsNoVAT", func(t *testing.T) {
+			// The organisation's prices include tax (the default): Duda's cart carries no TAX
+			// line, so the store charged no tax, and the page shows none, for every buyer.
+			org, err := s.GetOrganization(ctx, w.tn.Org.ID)
+			require.NoError(t, err)
+			require.True(t, org.PricesIncludeTax)
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			c := w.checkoutFor("shop-1", ps.ID)
+			require.Equal(t, int64(3075), c.Amount)
+			require.Len(t, c.Items, 2)
+			require.Equal(t, domain.ItemTax, c.Items[1].ItemType)
+			require.Equal(t, int64(0), c.Items[1].UnitPrice)
+			v := pageTax(t, c)
+			require.Equal(t, float64(0), v["totalTax"], "no VAT shown")
+			require.Equal(t, float64(3075), v["totalNet"])
+			require.Equal(t, float64(3075), v["totalGross"])
+			for _, b := range v["taxBreakdown"].([]any) {
+				require.Equal(t, float64(0), b.(map[string]any)["taxAmount"])
+			}
+			for _, country := range []string{"DE", "FR", "US"} {
+				res, err := w.env.Main.Service.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: country})
+				require.NoError(t, err)
+				require.Equal(t, [3]int64{3075, 0, 3075}, [3]int64{res.TotalNet, res.TotalTax, res.TotalGross}, country)
+			}
+		})
+		t.Run("ATaxLineShowsTheRateItAmountsTo", func(t *testing.T) {
+			// 25.00 + 4.95 shipping = 29.95 net; Duda's tax line 5.69 is Germany's 19%.
+			spec := fullCart(false)
+			spec.Items = []dudafake.Item{
+				{Type: duda.ItemPhysical, Name: "T-shirt", UnitPrice: "12.50", Quantity: 2},
+				{Type: duda.ItemShipping, Name: "Express", UnitPrice: "4.95"},
+				{Type: duda.ItemTax, Name: "VAT", UnitPrice: "5.69"},
+			}
+			ps := w.fake.CreateSession("shop-1", spec)
+			c := w.checkoutFor("shop-1", ps.ID)
+			require.Equal(t, int64(3564), c.Amount)
+			v := pageTax(t, c)
+			require.Equal(t, "merchant", v["treatment"])
+			require.Equal(t, [3]float64{2995, 569, 3564}, [3]float64{v["totalNet"].(float64), v["totalTax"].(float64), v["totalGross"].(float64)})
+			require.Equal(t, []any{map[string]any{"taxRate": float64(19), "taxRateCode": "merchant", "taxableBase": float64(2995), "taxAmount": float64(569)}},
+				v["taxBreakdown"], "the rate Duda's tax amounts to, not 0 %")
 		})
 		t.Run("UnknownSessionSiteOrConnection", func(t *testing.T) {
 			require.Equal(t, http.StatusNotFound, w.arrive("shop-1", "ps_unknown").Status)

@@ -12,6 +12,7 @@ import (
 	"paygate.dev/pkg/browsertest"
 	"paygate.dev/pkg/hostedpage/hostedpagetest"
 	"paygate.dev/pkg/runtimeapi"
+	"paygate.dev/pkg/tax"
 )
 
 // browserEnv is the hosted page on a real listener, the fake runtime API on another origin
@@ -57,6 +58,28 @@ func noPageErrors(t *testing.T, b *browsertest.Browser, expected ...string) {
 		}
 	}
 	require.Empty(t, errs, "the page logged errors")
+}
+
+// Under OSS a rate the merchant set applies, not the buyer's country's: the script's note says
+// so, as the server's first render does.
+func TestBrowserOSSNoteFollowsTheRateApplied(t *testing.T) {
+	env := newBrowserEnv(t, checkout("ossrate001", func(c *runtimeapi.Checkout) {
+		r := tax.Rate(1900)
+		for i := range c.Items {
+			c.Items[i].VATRate = &r
+		}
+	}), checkout("ossrate002"))
+	b := browsertest.New(t)
+	for _, tc := range []struct{ code, vatLine, hint string }{
+		{"ossrate001", "VAT 19%", "VAT is charged at the rate the seller set for these items (EU One-Stop Shop)."},
+		{"ossrate002", "VAT 20%", "VAT is charged at the rate of your country (EU One-Stop Shop)."},
+	} {
+		b.Navigate(env.url("/checkout/" + tc.code))
+		b.WaitVisible("#pay-form")
+		b.Select("#f-country", "FR")
+		b.WaitText("#tax-hint", tc.hint) // only the FR preview has a note (DE is domestic)
+		require.Equal(t, tc.vatLine, b.Text("#totals [data-taxline] dt"), tc.code)
+	}
 }
 
 func TestBrowserWireTransferFlow(t *testing.T) {

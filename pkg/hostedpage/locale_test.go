@@ -131,7 +131,7 @@ var dynamicKeys = func() []string {
 	for _, p := range []string{"wire_transfer", "stripe", "gocardless"} {
 		out = append(out, "provider_type_"+p)
 	}
-	for _, tr := range []string{"reverse_charge", "export", "exempt", "oss", "outside_scope", "mixed"} {
+	for _, tr := range []string{"reverse_charge", "export", "exempt", "oss", "oss_explicit", "outside_scope", "mixed"} {
 		out = append(out, "treatment_"+tr)
 	}
 	for _, st := range []string{"format_valid", "vies_valid", "invalid", "vies_unavailable"} {

@@ -208,13 +208,27 @@ func totals(l *Locale, p runtimeapi.TaxPreview, currency string, exp int, inclus
 		}
 		t.Lines = append(t.Lines, taxLineView{Label: l.T(label, "rate", l.Rate(b.TaxRate)), Amount: l.Money(b.TaxAmount, currency, exp)})
 	}
-	if k := "treatment_" + p.Treatment; p.Treatment != "" && l.Has(k) {
+	if k := treatmentKey(p); p.Treatment != "" && l.Has(k) {
 		t.Hint = l.T(k)
 	}
 	if k := "vat_status_" + p.VATIDStatus; vatEntered && p.VATIDStatus != "" && l.Has(k) {
 		t.VATStatus = l.T(k)
 	}
 	return t
+}
+
+// treatmentKey is the message that explains the treatment. Under OSS the buyer's country's rate
+// applies unless the merchant set a line's rate: then "the rate of your country" would be
+// untrue, and the note says the seller's rate applies (app.js applies the same rule).
+func treatmentKey(p runtimeapi.TaxPreview) string {
+	if p.Treatment == "oss" {
+		for _, b := range p.TaxBreakdown {
+			if b.TaxAmount != 0 && !strings.HasSuffix(b.TaxRateCode, "-standard") {
+				return "treatment_oss_explicit"
+			}
+		}
+	}
+	return "treatment_" + p.Treatment
 }
 
 // buildCheckoutPage turns the runtime API's checkout into the payment page.

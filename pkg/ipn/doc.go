@@ -33,12 +33,16 @@
 //
 // # Bodies
 //
-// v1: {"id","externalReference","status","eventType","amount","currency"} plus "disputeStatus"
-// and "disputeId" when the event's data holds them (disputeStatus one of open, under_review,
-// won, lost, accepted). v2: {"schemaVersion":2,"deliveryId","eventVersion","occurredAt","id",
-// "externalReference","status","sessionPublicId","eventType","amount","currency"}, never a
-// legacy key. externalReference is the checkout's external reference, else its invoice number;
-// amount is the transaction's gross amount in minor units.
+// v1: {"id","externalReference","status","eventType","amount","currency","netAmount",
+// "taxAmount","taxTreatment","taxBreakdown"} plus "disputeStatus" and "disputeId" when the
+// event's data holds them (disputeStatus one of open, under_review, won, lost, accepted). v2:
+// {"schemaVersion":2,"deliveryId","eventVersion","occurredAt","id","externalReference","status",
+// "sessionPublicId","eventType","amount","currency","netAmount","taxAmount","taxTreatment",
+// "taxBreakdown"}, never a legacy key. externalReference is the checkout's external reference,
+// else its invoice number; amount is the transaction's gross amount in minor units, netAmount and
+// taxAmount its net and tax (they add up to amount); taxTreatment and taxBreakdown ([{taxRate,
+// taxRateCode, taxableBase, taxAmount}], rates in percent) come from the tax evidence and are left
+// out for a transaction without one.
 //
 // # SSRF
 //

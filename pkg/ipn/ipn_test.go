@@ -62,13 +62,15 @@ func TestWireTransferFlowNotifiesEveryStatusOnceInOrder(t *testing.T) {
 			for i, r := range applied {
 				require.Equal(t, 200, r.Code)
 				require.Equal(t, []string{"schemaVersion", "deliveryId", "eventVersion", "occurredAt", "id", "externalReference",
-					"status", "sessionPublicId", "eventType", "amount", "currency"}, keysOf(t, r.Body))
+					"status", "sessionPublicId", "eventType", "amount", "currency", "netAmount", "taxAmount"}, keysOf(t, r.Body))
 				require.Equal(t, float64(i+1), r.field("eventVersion"))
 				require.Equal(t, txn.ID, r.field("id"))
 				require.Equal(t, chk.ExternalReference, r.field("externalReference"))
 				require.Equal(t, chk.SessionPublicID, r.field("sessionPublicId"))
 				require.Equal(t, float64(4990), r.field("amount"))
 				require.Equal(t, "EUR", r.field("currency"))
+				require.Equal(t, float64(4990), r.field("netAmount"), "the record's net, tax and gross")
+				require.Equal(t, float64(0), r.field("taxAmount"))
 			}
 			require.Equal(t, "transaction.succeeded", applied[2].field("eventType"))
 
@@ -96,7 +98,7 @@ func TestWireTransferFlowNotifiesEveryStatusOnceInOrder(t *testing.T) {
 			for _, r := range requests {
 				require.Empty(t, r.Header.Get("X-IPN-Version"))
 				require.Empty(t, r.Header.Get("X-IPN-Delivery-ID"))
-				require.Equal(t, []string{"id", "externalReference", "status", "eventType", "amount", "currency"}, keysOf(t, r.Body))
+				require.Equal(t, []string{"id", "externalReference", "status", "eventType", "amount", "currency", "netAmount", "taxAmount"}, keysOf(t, r.Body))
 			}
 		})
 	})

@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"paygate.dev/pkg/money"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/tax"
 )
 
 type transactionFilters struct {
@@ -71,7 +73,9 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 }
 
 type transactionData struct {
-	Txn          *domain.Transaction
+	Txn *domain.Transaction
+	// Tax is the treatment and rates of the transaction's tax evidence (zero without one).
+	Tax          taxSummary
 	Checkout     *domain.Checkout
 	Provider     *domain.Provider
 	SiteName     string
@@ -102,6 +106,33 @@ func (d *transactionData) alert() string {
 	return d.MarkPaidForm.alert()
 }
 
+// taxSummary is the VAT treatment and the rates the transaction was charged at, as the hosted
+// page, the IPN and the Admin API's taxEvidence show them.
+type taxSummary struct {
+	Treatment string
+	Rates     []taxRateRow
+}
+
+type taxRateRow struct {
+	Rate      *int64 // hundredths of a percent
+	Code      string
+	Base, Tax int64
+}
+
+func summarizeTax(t *domain.Transaction) taxSummary {
+	var ev tax.Evidence
+	raw, err := json.Marshal(t.TaxEvidence)
+	if err != nil || len(t.TaxEvidence) == 0 || json.Unmarshal(raw, &ev) != nil {
+		return taxSummary{}
+	}
+	s := taxSummary{Treatment: string(ev.Treatment)}
+	for _, r := range ev.Rates {
+		rate := int64(r.Rate)
+		s.Rates = append(s.Rates, taxRateRow{Rate: &rate, Code: r.RateCode, Base: r.TaxableBase, Tax: r.TaxAmount})
+	}
+	return s
+}
+
 // loadTransaction gathers what the transaction page shows.
 func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, error) {
 	ctx := c.Request().Context()
@@ -121,6 +152,7 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 	})
 	d := &transactionData{Txn: t, Checkout: det.Checkout, Refunds: det.Refunds, Events: det.Events, Refundable: t.Refundable(),
 		CanMarkPaid: t.ProviderType == domain.ProviderWireTransfer && t.Status.Open()}
+	d.Tax = summarizeTax(t)
 	if prov, err := p.d.Service.GetProvider(ctx, r.Actor, r.OrgID(), t.ProviderID); err == nil {
 		d.Provider = prov
 	} else if !domain.IsNotFound(err) {

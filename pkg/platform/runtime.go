@@ -70,18 +70,7 @@ func (b *Buyer) Validate() error {
 // form, else the checkout), the checkout's shipping country, and the VAT id checked as the site
 // asks (none, format, or VIES).
 func (s *Service) TaxFor(ctx context.Context, org *domain.Organization, site *domain.Site, c *domain.Checkout, b domain.BillingDetails) (tax.Result, error) {
-	lines := make([]tax.Line, 0, len(c.Items))
-	for _, it := range c.Items {
-		l := tax.Line{Type: tax.SupplyType(it.ItemType), Quantity: it.Quantity, UnitPrice: it.UnitPrice}
-		if it.VATRate != nil {
-			r := tax.Rate(*it.VATRate)
-			l.Rate = &r
-		}
-		lines = append(lines, l)
-	}
-	if len(lines) == 0 {
-		lines = append(lines, tax.Line{Type: tax.SupplyGoods, Quantity: 1, UnitPrice: c.Amount})
-	}
+	lines := taxLines(c)
 	buyer := tax.Buyer{VATIDStatus: tax.VATIDNone}
 	switch {
 	case b.Country != "":
@@ -120,6 +109,52 @@ func (s *Service) TaxFor(ctx context.Context, org *domain.Organization, site *do
 		return tax.Result{}, domain.Invalid("billingAddress", "cannot compute tax: %s", strings.TrimPrefix(err.Error(), "tax: invalid input: "))
 	}
 	return res, nil
+}
+
+// taxLines are a checkout's lines as the tax engine takes them (one goods line for the amount
+// when the checkout has no items).
+func taxLines(c *domain.Checkout) []tax.Line {
+	lines := make([]tax.Line, 0, len(c.Items))
+	for _, it := range c.Items {
+		l := tax.Line{Type: tax.SupplyType(it.ItemType), Quantity: it.Quantity, UnitPrice: it.UnitPrice}
+		if it.VATRate != nil {
+			r := tax.Rate(*it.VATRate)
+			l.Rate = &r
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, tax.Line{Type: tax.SupplyGoods, Quantity: 1, UnitPrice: c.Amount})
+	}
+	return lines
+}
+
+// TransactionTax is the tax a transaction was created with, so that a page reloaded after the
+// buyer started paying shows what the buyer pays, not a preview for the checkout's own address.
+// The evidence stored with the transaction records every input of that computation (seller
+// settings, buyer countries, VAT id and its status, the instant of the rates), so it is computed
+// again from the evidence and the checkout's lines; when that does not give the stored totals (an
+// older record), the totals, treatment and rates are taken from the record as they are. ok is
+// false for a transaction without tax evidence.
+func TransactionTax(c *domain.Checkout, t *domain.Transaction) (res tax.Result, ok bool) {
+	if len(t.TaxEvidence) == 0 {
+		return tax.Result{}, false
+	}
+	var ev tax.Evidence
+	if err := remarshal(t.TaxEvidence, &ev); err != nil || ev.Treatment == "" {
+		return tax.Result{}, false
+	}
+	res, err := tax.Compute(tax.Input{
+		Settings: tax.Settings{SellerCountry: ev.SellerCountry, PricesIncludeTax: ev.PricesIncludeTax, OSSRegistered: ev.OSSRegistered},
+		Currency: c.Currency, Lines: taxLines(c), At: ev.RatesEffectiveAt,
+		Buyer: tax.Buyer{BillingCountry: ev.BillingCountry, ShippingCountry: ev.ShippingCountry, BillingSource: ev.BillingSource,
+			ShippingSource: ev.ShippingSource, VATID: ev.VATID, VATIDStatus: ev.VATIDStatus},
+	})
+	if err == nil && res.TotalNet == t.NetAmount && res.TotalTax == t.TaxAmount && res.TotalGross == t.GrossAmount {
+		return res, true
+	}
+	return tax.Result{TaxIncluded: ev.PricesIncludeTax, Treatment: ev.Treatment, TotalNet: t.NetAmount, TotalTax: t.TaxAmount,
+		TotalGross: t.GrossAmount, Breakdown: ev.Rates, Evidence: ev}, true
 }
 
 // RuntimeCheckout is a checkout with what the hosted page needs around it.

@@ -120,9 +120,16 @@ func (s *Server) getCheckout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.TaxFor(ctx, rc.Organization, rc.Site, rc.Checkout, domain.BillingDetails{})
-	if err != nil {
-		return err
+	// A page reloaded after the buyer started paying shows the tax of that payment.
+	res, ok := tax.Result{}, false
+	if rc.Transaction != nil {
+		res, ok = platform.TransactionTax(rc.Checkout, rc.Transaction)
+	}
+	if !ok {
+		var err error
+		if res, err = s.svc.TaxFor(ctx, rc.Organization, rc.Site, rc.Checkout, domain.BillingDetails{}); err != nil {
+			return err
+		}
 	}
 	v := CheckoutView(rc, res, s.svc.Now())
 	if rc.Transaction != nil {

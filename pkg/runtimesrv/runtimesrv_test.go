@@ -53,8 +53,8 @@ func TestTaxPreviews(t *testing.T) {
 		}{
 			"GermanConsumer":          {map[string]any{"country": "DE"}, "domestic", 19, 1900, 10000, 11900, "none"},
 			"FrenchConsumerUnderOSS":  {map[string]any{"country": "FR", "postcode": "75001"}, "oss", 20, 1983, 9917, 11900, "none"},
-			"FrenchBusinessReverse":   {map[string]any{"country": "FR", "vatId": "FR40303265045"}, "reverse_charge", 0, 0, 11900, 11900, "format_valid"},
-			"USBuyerExport":           {map[string]any{"country": "US"}, "export", 0, 0, 11900, 11900, "none"},
+			"FrenchBusinessReverse":   {map[string]any{"country": "FR", "vatId": "FR40303265045"}, "reverse_charge", 0, 0, 10000, 10000, "format_valid"}, // the 19% in the price is taken off
+			"USBuyerExport":           {map[string]any{"country": "US"}, "export", 0, 0, 10000, 10000, "none"},
 			"InvalidVATIDIsAConsumer": {map[string]any{"country": "FR", "vatId": "FR123"}, "oss", 20, 1983, 9917, 11900, "invalid"},
 		} {
 			t.Run(name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -47,7 +48,8 @@ type calc struct {
 	inclusive   bool
 	oss         bool
 	at          time.Time
-	merchant    bool // some line is a merchant-computed tax line
+	merchant    bool   // some line is a merchant-computed tax line
+	removed     []Rate // per line: the decision's removed rate (see decision.removed)
 }
 
 func invalid(format string, args ...any) error {
@@ -183,6 +185,9 @@ type decision struct {
 	source    string
 	reason    string // why the treatment applies
 	note      string // how the merchant's explicit rate was used, if it mattered
+	// removed is, with prices including VAT, the rate of the VAT a zero-rated line's stated
+	// price contains (reverse charge, export): it is taken off, so the buyer pays the net.
+	removed Rate
 }
 
 func (c *calc) decide(t SupplyType, explicit *Rate) (decision, error) {
@@ -212,7 +217,7 @@ func (c *calc) decide(t SupplyType, explicit *Rate) (decision, error) {
 		} else {
 			d.reason = fmt.Sprintf("Supply to %s (%s), outside the EU: place of supply outside the EU, no EU VAT", country, source)
 		}
-		return d.ignoring(explicit), nil
+		return c.withoutIncludedVAT(d.ignoring(explicit), explicit)
 	case c.business:
 		d.treatment, d.code = TreatmentReverseCharge, RateCodeReverseCharge
 		if goods {
@@ -220,7 +225,7 @@ func (c *calc) decide(t SupplyType, explicit *Rate) (decision, error) {
 		} else {
 			d.reason = fmt.Sprintf("EU business customer with VAT id %s (%s), supply to %s: reverse charge (Art. 196 VAT Directive)", c.vatID, c.status, country)
 		}
-		return d.ignoring(explicit), nil
+		return c.withoutIncludedVAT(d.ignoring(explicit), explicit)
 	case c.oss:
 		article := "Art. 33"
 		if !goods {
@@ -275,6 +280,27 @@ func (d decision) withExplicit(explicit *Rate) decision {
 	return d
 }
 
+// withoutIncludedVAT sets, for prices including VAT, the rate of the VAT that a zero-rated
+// (reverse-charged or exported) line's stated price contains: the merchant's explicit rate, else
+// the seller country's standard rate, the VAT a consumer at home would pay. That VAT is taken off
+// the price, so the buyer pays the net, the same amount as with prices excluding VAT.
+func (c *calc) withoutIncludedVAT(d decision, explicit *Rate) (decision, error) {
+	if !c.inclusive {
+		return d, nil
+	}
+	switch {
+	case explicit != nil:
+		d.removed = *explicit
+	default:
+		r, ok := LookupRate(c.seller, ClassStandard, c.at)
+		if !ok {
+			return d, invalid("no standard VAT rate known for %s at %s", c.seller, c.at.Format(time.RFC3339))
+		}
+		d.removed = r
+	}
+	return d, nil
+}
+
 // ignoring notes a merchant rate that a zero-rated treatment overrides.
 func (d decision) ignoring(explicit *Rate) decision {
 	if explicit != nil && *explicit != 0 {
@@ -294,6 +320,7 @@ func (s *sum) add(dst *int64, v int64) {
 
 func (c *calc) compute() (Result, error) {
 	res := Result{TaxIncluded: c.inclusive, Lines: make([]LineResult, len(c.lines))}
+	c.removed = make([]Rate, len(c.lines))
 	var reasons []string
 	var primary, positive, discounts []int // candidate discount targets, and the discount lines
 	for i, l := range c.lines {
@@ -305,13 +332,20 @@ func (c *calc) compute() (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("line %d: %w", i, err)
 		}
-		net, tax, gross, ok := split(c.amounts[i], d.rate, c.inclusive)
+		c.removed[i] = d.removed
+		net, tax, gross, ok := c.lineSplit(i, d.rate, c.amounts[i])
 		if !ok {
 			return Result{}, errOverflow(fmt.Sprintf("line %d: net + tax", i))
 		}
 		res.Lines[i] = LineResult{Net: net, Tax: tax, Gross: gross, Rate: d.rate, RateCode: d.code,
-			Country: d.country, CountrySource: d.source, Treatment: d.treatment}
+			Country: d.country, CountrySource: d.source, Treatment: d.treatment, RemovedRate: d.removed}
+		if d.removed != 0 {
+			res.Lines[i].RemovedVAT = c.amounts[i] - gross
+		}
 		reasons = appendUnique(reasons, d.reason)
+		if d.removed != 0 {
+			reasons = appendUnique(reasons, fmt.Sprintf("Prices include VAT: the %s%% VAT the stated price contains is taken off, the buyer pays the net", d.removed))
+		}
 		if d.note != "" {
 			reasons = append(reasons, fmt.Sprintf("line %d: %s", i, d.note))
 		}
@@ -339,6 +373,17 @@ func (c *calc) compute() (Result, error) {
 	res.Treatment = overall
 	res.Evidence = c.evidence(overall, strings.Join(reasons, "; "), res.Breakdown)
 	return res, nil
+}
+
+// lineSplit returns net, tax and gross of (part of) line i's stated amount at rate r: see split;
+// a line whose stated gross price contains VAT that does not apply (c.removed) is charged its
+// net, without tax.
+func (c *calc) lineSplit(i int, r Rate, amount int64) (net, tax, gross int64, ok bool) {
+	if rm := c.removed[i]; rm != 0 {
+		net = amount - taxOn(amount, rm, true) // |tax| <= |amount|, same sign: no overflow
+		return net, 0, net, true
+	}
+	return split(amount, r, c.inclusive)
 }
 
 // overall is the treatment shared by all non-discount lines, "mixed" if they differ, and for a
@@ -401,12 +446,15 @@ func (c *calc) allocateDiscounts(res *Result, discounts, targets []int, overall 
 			tl := &res.Lines[t]
 			before := c.amounts[t] - used[k]
 			used[k] += p
-			tax := taxOn(before-p, tl.Rate, c.inclusive) - taxOn(before, tl.Rate, c.inclusive)
-			a := Allocation{Line: t, Tax: tax, Rate: tl.Rate, RateCode: tl.RateCode}
-			if c.inclusive {
-				a.Gross, a.Net = -p, -p-tax
-			} else {
-				a.Net, a.Gross = -p, -p+tax
+			// The part is what it changes in the line: before and after are at most the line's
+			// amount, which split already, so neither overflows.
+			nb, tb, gb, _ := c.lineSplit(t, tl.Rate, before)
+			na, ta, ga, _ := c.lineSplit(t, tl.Rate, before-p)
+			a := Allocation{Line: t, Net: na - nb, Tax: ta - tb, Gross: ga - gb, Rate: tl.Rate, RateCode: tl.RateCode}
+			if c.removed[t] != 0 {
+				a.RemovedVAT = -p - a.Gross
+				s.add(&lr.RemovedVAT, a.RemovedVAT)
+				s.add(&tl.DiscountRemovedVAT, a.RemovedVAT)
 			}
 			lr.Allocations = append(lr.Allocations, a)
 			s.add(&lr.Net, a.Net)
@@ -531,9 +579,47 @@ func (c *calc) merchantResult() (Result, error) {
 	if discount > base {
 		return Result{}, invalid("discounts of %d exceed the %d they can reduce", discount, base)
 	}
-	res.Breakdown = []BreakdownEntry{{RateCode: RateCodeMerchant, TaxableBase: res.TotalNet, TaxAmount: res.TotalTax}}
+	rate := c.merchantRate(res.TotalNet, res.TotalTax)
+	for i, l := range c.lines {
+		if l.Type == SupplyTax {
+			res.Lines[i].Rate = rate
+		}
+	}
+	res.Breakdown = []BreakdownEntry{{Rate: rate, RateCode: RateCodeMerchant, TaxableBase: res.TotalNet, TaxAmount: res.TotalTax}}
 	res.Evidence = c.evidence(TreatmentMerchant, "Merchant supplied its own tax lines: amounts taken as given, no VAT computed", res.Breakdown)
 	return res, nil
+}
+
+// merchantRate is the rate the merchant's own tax lines amount to on the net: a rate of the
+// buyer's or the seller's country that gives exactly that tax (standard first), else the
+// effective rate rounded to a hundredth of a percent; 0 without tax or net, or above 100%.
+func (c *calc) merchantRate(net, tax int64) Rate {
+	if net <= 0 || tax <= 0 {
+		return 0
+	}
+	goods, _ := c.placeOfSupply(SupplyGoods)
+	service, _ := c.placeOfSupply(SupplyDigitalService)
+	var seen []string
+	for _, country := range []string{goods, service, c.seller} {
+		if slices.Contains(seen, country) || !IsEU(country) {
+			continue
+		}
+		seen = append(seen, country)
+		for _, class := range rateClasses {
+			if r, ok := LookupRate(country, class, c.at); ok && r > 0 && taxOn(net, r, false) == tax {
+				return r
+			}
+		}
+	}
+	if tax > net {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(tax), uint64(MaxRate))
+	q, rem := bits.Div64(hi, lo, uint64(net)) // hi < net because tax <= net
+	if rem >= uint64(net)-rem {
+		q++
+	}
+	return Rate(q)
 }
 
 func (c *calc) evidence(t Treatment, rule string, rates []BreakdownEntry) Evidence {

@@ -87,14 +87,15 @@ func TestComputeGermanSeller(t *testing.T) {
 			in: germanShop(Buyer{BillingCountry: "FR", VATID: "FR40303265045", VATIDStatus: VATIDFormatValid},
 				digital(12000)),
 			treatment: TreatmentReverseCharge,
-			lines:     []wantLine{{12000, 0, 12000, 0, "reverse_charge", "FR", TreatmentReverseCharge}},
-			ruleHas:   "EU business customer with VAT id FR40303265045 (format_valid), supply to FR: reverse charge (Art. 196 VAT Directive)",
+			// Prices include VAT: the 19% German VAT in 120.00 (19.16) is taken off.
+			lines:   []wantLine{{10084, 0, 10084, 0, "reverse_charge", "FR", TreatmentReverseCharge}},
+			ruleHas: "EU business customer with VAT id FR40303265045 (format_valid), supply to FR: reverse charge (Art. 196 VAT Directive)",
 		},
 		{
 			name:      "US buyer is an export at 0",
 			in:        germanShop(shippedTo("US"), goods(12000)),
 			treatment: TreatmentExport,
-			lines:     []wantLine{{12000, 0, 12000, 0, "export", "US", TreatmentExport}},
+			lines:     []wantLine{{10084, 0, 10084, 0, "export", "US", TreatmentExport}},
 			ruleHas:   "outside the EU",
 		},
 		{
@@ -129,7 +130,8 @@ func TestComputeGermanSeller(t *testing.T) {
 			in: germanShop(Buyer{BillingCountry: "FR", VATID: "FR40303265045", VATIDStatus: VATIDVIESValid},
 				Line{Type: SupplyDigitalService, Quantity: 1, UnitPrice: 10700, Rate: ratePtr("7")}),
 			treatment: TreatmentReverseCharge,
-			lines:     []wantLine{{10700, 0, 10700, 0, "reverse_charge", "FR", TreatmentReverseCharge}},
+			// the explicit 7% is what the stated price contains: it is taken off
+			lines: []wantLine{{10000, 0, 10000, 0, "reverse_charge", "FR", TreatmentReverseCharge}},
 		},
 		{
 			name: "a business in the seller's own country pays domestic VAT",
@@ -152,7 +154,7 @@ func TestComputeGermanSeller(t *testing.T) {
 			in: germanShop(Buyer{BillingCountry: "GR", VATID: "EL094259216", VATIDStatus: VATIDVIESUnavailable},
 				digital(12400)),
 			treatment: TreatmentReverseCharge,
-			lines:     []wantLine{{12400, 0, 12400, 0, "reverse_charge", "GR", TreatmentReverseCharge}},
+			lines:     []wantLine{{10420, 0, 10420, 0, "reverse_charge", "GR", TreatmentReverseCharge}},
 		},
 		{
 			name:      "no buyer country yet previews at the seller's rate",
@@ -198,8 +200,8 @@ func TestComputeGermanSeller(t *testing.T) {
 				goods(10000), Line{Type: SupplyShipping, Quantity: 1, UnitPrice: 500}, digital(11900)),
 			treatment: TreatmentMixed,
 			lines: []wantLine{
-				{10000, 0, 10000, 0, "export", "CH", TreatmentExport},
-				{500, 0, 500, 0, "export", "CH", TreatmentExport},
+				{8403, 0, 8403, 0, "export", "CH", TreatmentExport},
+				{420, 0, 420, 0, "export", "CH", TreatmentExport},
 				{10000, 1900, 11900, 1900, "DE-standard", "DE", TreatmentDomestic},
 			},
 		},
@@ -319,11 +321,13 @@ func TestComputeDiscounts(t *testing.T) {
 		res, err := Compute(germanShop(Buyer{BillingCountry: "NL", VATID: "NL004495445B01", VATIDStatus: VATIDVIESValid},
 			digital(5000), digital(5000), discount(2500)))
 		require.NoError(t, err)
-		require.Equal(t, LineResult{Net: -2500, Gross: -2500, RateCode: RateCodeReverseCharge, Country: "NL",
-			CountrySource: "billing_country", Treatment: TreatmentReverseCharge, Allocations: []Allocation{
-				{Line: 0, Net: -1250, Gross: -1250, RateCode: RateCodeReverseCharge},
-				{Line: 1, Net: -1250, Gross: -1250, RateCode: RateCodeReverseCharge},
+		// Prices include VAT: each half of the 25.00 off contained 1.99 of German VAT, taken off too.
+		require.Equal(t, LineResult{Net: -2102, Gross: -2102, RateCode: RateCodeReverseCharge, Country: "NL",
+			CountrySource: "billing_country", Treatment: TreatmentReverseCharge, RemovedVAT: -398, Allocations: []Allocation{
+				{Line: 0, Net: -1051, Gross: -1051, RateCode: RateCodeReverseCharge, RemovedVAT: -199},
+				{Line: 1, Net: -1051, Gross: -1051, RateCode: RateCodeReverseCharge, RemovedVAT: -199},
 			}}, res.Lines[2])
+		require.Equal(t, int64(6302), res.TotalGross, "the net of 75.00: 2 x (50.00 - 7.98) - 21.02")
 	})
 }
 
@@ -345,8 +349,71 @@ func TestComputeMerchantTaxLines(t *testing.T) {
 		require.Equal(t, RateCodeMerchant, lr.RateCode)
 	}
 	require.Equal(t, [3]int64{9500, 1900, 11400}, [3]int64{res.TotalNet, res.TotalTax, res.TotalGross})
-	require.Equal(t, []BreakdownEntry{{Rate: 0, RateCode: "merchant", TaxableBase: 9500, TaxAmount: 1900}}, res.Breakdown)
+	// The rate the merchant's tax amounts to is shown, not 0: 19.00 on 95.00 is France's 20%.
+	require.Equal(t, []BreakdownEntry{{Rate: 2000, RateCode: "merchant", TaxableBase: 9500, TaxAmount: 1900}}, res.Breakdown)
+	require.Equal(t, Rate(2000), res.Lines[3].Rate)
 	require.Contains(t, res.Evidence.Rule, "Merchant supplied its own tax lines")
+}
+
+func TestComputeMerchantTaxRate(t *testing.T) {
+	t.Parallel()
+	rate := func(buyer Buyer, lines ...Line) Rate {
+		t.Helper()
+		res, err := Compute(germanShop(buyer, lines...))
+		require.NoError(t, err)
+		require.Equal(t, TreatmentMerchant, res.Treatment)
+		require.Len(t, res.Breakdown, 1)
+		return res.Breakdown[0].Rate
+	}
+	tax := func(v int64) Line { return Line{Type: SupplyTax, Quantity: 1, UnitPrice: v} }
+	// 73611 * 19% = 13986.09: the seller's rate reproduces the tax exactly
+	require.Equal(t, Rate(1900), rate(Buyer{}, goods(73611), tax(13986)))
+	// a small amount where the effective rate (0.10/0.50 = 20%) is not the rate used (19%)
+	require.Equal(t, Rate(1900), rate(shippedTo("DE"), goods(50), tax(10)))
+	// France's reduced 5.5% on a French buyer
+	require.Equal(t, Rate(550), rate(shippedTo("FR"), goods(10000), tax(550)))
+	// no table rate fits: the effective rate, to a hundredth of a percent
+	require.Equal(t, Rate(1234), rate(shippedTo("DE"), goods(10000), tax(1234)))
+	// no tax, or more tax than net: no rate
+	require.Equal(t, Rate(0), rate(shippedTo("DE"), goods(10000), tax(0)))
+	require.Equal(t, Rate(0), rate(shippedTo("DE"), goods(100), tax(101)))
+}
+
+func TestComputeZeroRatedLinesPayTheNet(t *testing.T) {
+	t.Parallel()
+	frBusiness := Buyer{BillingCountry: "FR", ShippingCountry: "FR", VATID: "FR40303265045", VATIDStatus: VATIDFormatValid}
+	for _, tc := range []struct {
+		name                  string
+		inclusive             bool
+		buyer                 Buyer
+		line                  Line
+		net, tax, gross, rmvd int64
+		removed               Rate
+		treatment             Treatment
+	}{
+		{"inclusive, domestic: the stated gross", true, shippedTo("DE"), goods(87597), 73611, 13986, 87597, 0, 0, TreatmentDomestic},
+		{"inclusive, OSS: the stated gross at the buyer's rate", true, shippedTo("FR"), goods(87597), 72997, 14600, 87597, 0, 0, TreatmentOSS},
+		{"inclusive, reverse charge: the net", true, frBusiness, goods(87597), 73611, 0, 73611, 13986, 1900, TreatmentReverseCharge},
+		{"inclusive, export: the net", true, shippedTo("US"), goods(87597), 73611, 0, 73611, 13986, 1900, TreatmentExport},
+		{"inclusive, exempt: the stated price, no VAT in it", true, shippedTo("DE"), Line{Type: SupplyGoods, Quantity: 1, UnitPrice: 87597, Rate: ratePtr("0")}, 87597, 0, 87597, 0, 0, TreatmentExempt},
+		{"exclusive, domestic", false, shippedTo("DE"), goods(73611), 73611, 13986, 87597, 0, 0, TreatmentDomestic},
+		{"exclusive, OSS", false, shippedTo("FR"), goods(73611), 73611, 14722, 88333, 0, 0, TreatmentOSS},
+		{"exclusive, reverse charge", false, frBusiness, goods(73611), 73611, 0, 73611, 0, 0, TreatmentReverseCharge},
+		{"exclusive, export", false, shippedTo("US"), goods(73611), 73611, 0, 73611, 0, 0, TreatmentExport},
+		{"exclusive, exempt", false, shippedTo("DE"), Line{Type: SupplyGoods, Quantity: 1, UnitPrice: 73611, Rate: ratePtr("0")}, 73611, 0, 73611, 0, 0, TreatmentExempt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := germanShop(tc.buyer, tc.line)
+			in.Settings.PricesIncludeTax = tc.inclusive
+			res, err := Compute(in)
+			require.NoError(t, err)
+			require.Equal(t, tc.treatment, res.Treatment)
+			require.Equal(t, [3]int64{tc.net, tc.tax, tc.gross}, [3]int64{res.TotalNet, res.TotalTax, res.TotalGross})
+			require.Equal(t, tc.removed, res.Lines[0].RemovedRate)
+			require.Equal(t, tc.rmvd, res.Lines[0].RemovedVAT)
+		})
+	}
 }
 
 func TestComputeRatesAreEffectiveDated(t *testing.T) {
@@ -475,13 +542,13 @@ func TestEvidenceIsCamelCaseJSON(t *testing.T) {
 		"billingSource": "billing_form",
 		"currency": "EUR",
 		"treatment": "reverse_charge",
-		"rule": "EU business customer with VAT id FR40303265045 (format_valid), supply to FR: reverse charge (Art. 196 VAT Directive)",
+		"rule": "EU business customer with VAT id FR40303265045 (format_valid), supply to FR: reverse charge (Art. 196 VAT Directive); Prices include VAT: the 19% VAT the stated price contains is taken off, the buyer pays the net",
 		"vatId": "FR40303265045",
 		"vatIdStatus": "format_valid",
 		"pricesIncludeTax": true,
 		"ossRegistered": true,
 		"ratesEffectiveAt": "2025-06-01T12:00:00Z",
-		"rates": [{"rate": 0, "rateCode": "reverse_charge", "taxableBase": 1000, "taxAmount": 0}]
+		"rates": [{"rate": 0, "rateCode": "reverse_charge", "taxableBase": 840, "taxAmount": 0}]
 	}`, string(b))
 
 	var back Evidence

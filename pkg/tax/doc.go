@@ -20,7 +20,19 @@
 // A merchant's explicit rate on a line wins over the table on the taxable treatments (domestic,
 // oss, outside_scope); an explicit 0% makes the line "exempt". Reverse charge and export stay 0.
 // When any line is a merchant-computed "tax" line, nothing is computed: the treatment is
-// "merchant" and the tax lines are the tax.
+// "merchant" and the tax lines are the tax; the breakdown names the rate they amount to (a
+// rate of the buyer's or seller's country that gives exactly that tax, else the effective rate).
+//
+// # What the buyer pays
+//
+// With prices excluding VAT the stated price is the net: domestic and OSS lines add VAT at the
+// rate used, reverse-charged, exported and exempt lines are charged the net. With prices
+// including VAT the stated price is the gross for domestic and OSS lines (the VAT is extracted
+// at the rate used, so under OSS the net depends on the buyer's country) and for exempt lines
+// (an explicit 0% says the price contains no VAT); a reverse-charged or exported line is charged
+// its net: the stated price less the VAT it contains at the seller's standard rate (or the
+// line's explicit rate), reported as LineResult.RemovedRate and RemovedVAT. So a business or
+// export buyer pays the same whichever way the merchant states prices.
 //
 // # Amounts
 //

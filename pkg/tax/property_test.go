@@ -34,7 +34,7 @@ func referenceTax(amount int64, r Rate, inclusive bool) int64 {
 func checkInvariants(t *testing.T, in Input, res Result) {
 	t.Helper()
 	require.Len(t, res.Lines, len(in.Lines))
-	var net, tax, gross, amounts int64
+	var net, tax, gross, amounts, removed int64
 	var discounted []int64 // per line, the amount taken off by discounts
 	for i, lr := range res.Lines {
 		l := in.Lines[i]
@@ -43,9 +43,10 @@ func checkInvariants(t *testing.T, in Input, res Result) {
 		net, tax, gross = net+lr.Net, tax+lr.Tax, gross+lr.Gross
 		require.Equal(t, lr.Gross, lr.Net+lr.Tax, "line %d: net + tax == gross", i)
 		require.Equal(t, lr.DiscountGross, lr.DiscountNet+lr.DiscountTax, "line %d: discount net + tax == gross", i)
+		removed += lr.RemovedVAT
 		off := -lr.DiscountNet
 		if in.Settings.PricesIncludeTax {
-			off = -lr.DiscountGross
+			off = -(lr.DiscountGross + lr.DiscountRemovedVAT) // in stated prices
 		}
 		discounted = append(discounted, off)
 		switch {
@@ -60,11 +61,26 @@ func checkInvariants(t *testing.T, in Input, res Result) {
 			}
 			require.Equal(t, [3]int64{lr.Net, lr.Tax, lr.Gross}, [3]int64{sn, st, sg}, "line %d: a discount is the sum of its parts", i)
 			if in.Settings.PricesIncludeTax {
-				require.Equal(t, amount, lr.Gross)
+				require.Equal(t, amount, lr.Gross+lr.RemovedVAT)
 			} else {
 				require.Equal(t, amount, lr.Net)
 			}
 		default:
+			zeroRated := lr.Treatment == TreatmentReverseCharge || lr.Treatment == TreatmentExport
+			if in.Settings.PricesIncludeTax && zeroRated {
+				// The VAT the stated price contains is taken off: the buyer pays the net.
+				r, _ := LookupRate(in.Settings.SellerCountry, ClassStandard, in.At)
+				if l.Rate != nil {
+					r = *l.Rate
+				}
+				require.Equal(t, r, lr.RemovedRate, "line %d: removed rate", i)
+				require.Equal(t, referenceTax(amount, r, true), lr.RemovedVAT, "line %d: removed VAT", i)
+				require.Equal(t, referenceTax(amount-off, r, true), lr.RemovedVAT+lr.DiscountRemovedVAT, "line %d: removed VAT after discounts", i)
+				require.Equal(t, amount-off, lr.Gross+lr.DiscountGross+lr.RemovedVAT+lr.DiscountRemovedVAT, "line %d: stated amount", i)
+			} else {
+				require.Zero(t, lr.RemovedRate, "line %d", i)
+				require.Zero(t, lr.RemovedVAT+lr.DiscountRemovedVAT, "line %d", i)
+			}
 			require.Equal(t, referenceTax(amount, lr.Rate, in.Settings.PricesIncludeTax), lr.Tax, "line %d: rounding", i)
 			require.GreaterOrEqual(t, lr.Tax, int64(0), "line %d: no negative tax on a non-negative base", i)
 			require.LessOrEqual(t, off, amount, "line %d: discounted below zero", i)
@@ -85,7 +101,8 @@ func checkInvariants(t *testing.T, in Input, res Result) {
 	case res.Treatment == TreatmentMerchant:
 		require.Equal(t, amounts, res.TotalGross)
 	case in.Settings.PricesIncludeTax:
-		require.Equal(t, amounts, res.TotalGross, "gross prices are kept")
+		// Gross prices are kept, less the VAT they contain on reverse-charged and exported lines.
+		require.Equal(t, amounts, res.TotalGross+removed, "gross prices are kept")
 	default:
 		require.Equal(t, amounts, res.TotalNet, "net prices are kept")
 	}

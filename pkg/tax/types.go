@@ -114,6 +114,14 @@ type LineResult struct {
 	DiscountTax   int64        `json:"discountTax,omitempty"`
 	DiscountGross int64        `json:"discountGross,omitempty"`
 	Allocations   []Allocation `json:"allocations,omitempty"` // discount lines only
+	// With prices including VAT, a reverse-charged or exported line is charged its net: its
+	// stated price less the VAT at RemovedRate that the price contains (the seller's standard
+	// rate, or the line's explicit rate). RemovedVAT is what was taken off the line's own amount
+	// (Gross+RemovedVAT is the stated amount), DiscountRemovedVAT (<= 0) what its discounts'
+	// parts had contained. Both are 0 otherwise; for a discount line RemovedVAT sums its parts'.
+	RemovedRate        Rate  `json:"removedRate,omitempty"`
+	RemovedVAT         int64 `json:"removedVat,omitempty"`
+	DiscountRemovedVAT int64 `json:"discountRemovedVat,omitempty"`
 }
 
 // Allocation is the part of a discount line that reduces one other line; it is taxed at that
@@ -125,6 +133,9 @@ type Allocation struct {
 	Gross    int64  `json:"gross"`
 	Rate     Rate   `json:"rate"`
 	RateCode string `json:"rateCode"`
+	// RemovedVAT (<= 0) is the VAT the part's stated amount contained and that was taken off
+	// with it (see LineResult.RemovedRate): Gross+RemovedVAT is minus the part's stated amount.
+	RemovedVAT int64 `json:"removedVat,omitempty"`
 }
 
 // BreakdownEntry sums the lines (after discounts) that share a rate and rate code.

@@ -111,8 +111,12 @@
       row.appendChild(dt); row.appendChild(dd);
       totals.insertBefore(row, after);
     });
-    var hint = byId('tax-hint');
-    hint.textContent = t('treatment_' + p.treatment);
+    var hint = byId('tax-hint'), key = 'treatment_' + p.treatment;
+    // Under OSS with a rate the merchant set, "the rate of your country" would be untrue (view.go).
+    if (p.treatment === 'oss' && (p.taxBreakdown || []).some(function (b) {
+      return b.taxAmount && !/-standard$/.test(b.taxRateCode || '');
+    })) key = 'treatment_oss_explicit';
+    hint.textContent = t(key);
     hint.hidden = !hint.textContent;
     var vs = byId('vat-status'), vat = field('vatId');
     if (vs && vat) {
@@ -234,7 +238,11 @@
   function createTransaction(providerId) {
     return api('POST', '/api/v1/transactions/create',
       { sessionPublicId: d.session, shortCode: d.code, providerId: providerId, billingAddress: buyer() })
-      .then(function (res) { remember(res.transactionId); return res; });
+      .then(function (res) {
+        remember(res.transactionId);
+        if (res.tax) { taxSeq++; renderTax(res.tax); } // what this attempt charges, authoritatively
+        return res;
+      });
   }
   // The attempts this tab started. A return (?transaction=) is believed only for one of these, one
   // the server knows is this checkout's (data-return-verified), or one the status API says is.
@@ -352,7 +360,11 @@
   }
   // show makes one of the page's steps visible: the form, the transfer, the card, the check.
   function show(el) {
+    // Back to the form after an attempt: the totals showed that attempt's tax, the form's own
+    // details may differ.
+    var again = el === form && form && form.hidden;
     [form, wire, byId('card'), checking, byId('gc')].forEach(function (x) { if (x) x.hidden = x !== el; });
+    if (again) updateTax();
   }
   // check shows "checking your payment" (unless quiet: the caller shows its own step) and asks
   // for the outcome at once, then polls.

@@ -259,7 +259,8 @@ var vatRates = map[string]tax.Rate{"DE": 1900, "AT": 2000, "FR": 2000, "NL": 210
 // Tax computes the fake's preview for a buyer: the checkout's items are net prices; DE buyers
 // pay 19% (domestic); other EU consumers their own rate (OSS); EU businesses with a VAT id of
 // their country pay none (reverse charge; an id starting "XX" is invalid); outside the EU
-// nothing is charged (export).
+// nothing is charged (export). A vatRate on the first item is the merchant's rate for every
+// taxed line (rate code "explicit").
 func Tax(c runtimeapi.Checkout, country, vatID string) runtimeapi.TaxPreview {
 	country = strings.ToUpper(country)
 	vatID = strings.ToUpper(strings.ReplaceAll(vatID, " ", ""))
@@ -284,6 +285,10 @@ func Tax(c runtimeapi.Checkout, country, vatID string) runtimeapi.TaxPreview {
 	default:
 		p.Treatment = "oss"
 	}
+	code := country + "-standard"
+	if len(c.Items) > 0 && c.Items[0].VATRate != nil && (p.Treatment == "oss" || p.Treatment == "domestic") {
+		rate, code = *c.Items[0].VATRate, "explicit" // the merchant's rate (the fake takes the first line's for all)
+	}
 	for _, it := range c.Items {
 		net := it.Total
 		t := (net*int64(rate) + 5000) / 10000
@@ -293,7 +298,7 @@ func Tax(c runtimeapi.Checkout, country, vatID string) runtimeapi.TaxPreview {
 	}
 	p.TotalGross = p.TotalNet + p.TotalTax
 	if p.TotalTax > 0 || rate > 0 {
-		p.TaxBreakdown = append(p.TaxBreakdown, runtimeapi.TaxLine{TaxRate: rate, TaxRateCode: country + "-standard", TaxableBase: p.TotalNet, TaxAmount: p.TotalTax})
+		p.TaxBreakdown = append(p.TaxBreakdown, runtimeapi.TaxLine{TaxRate: rate, TaxRateCode: code, TaxableBase: p.TotalNet, TaxAmount: p.TotalTax})
 	}
 	return p
 }
