@@ -34,6 +34,8 @@ type Overlay struct {
 	mu      sync.Mutex
 	status  map[string]paid
 	created map[string]PaymentIntent
+	// retrieved lists the ids of the PaymentIntents retrieved (GET /v1/payment_intents/{id}), in order.
+	retrieved []string
 }
 
 type paid struct {
@@ -91,6 +93,14 @@ func (o *Overlay) FailPaymentIntent(id string, e PaymentError) {
 	defer o.mu.Unlock()
 	c := o.created[id]
 	o.status[id] = paid{status: "requires_payment_method", amount: c.Amount, currency: c.Currency, err: &e}
+}
+
+// Retrieved returns the ids of the PaymentIntents retrieved so far, in order (one per GET
+// /v1/payment_intents/{id}): who asked Stripe about what.
+func (o *Overlay) Retrieved() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.retrieved...)
 }
 
 // PaymentIntent returns what the overlay knows of a PaymentIntent created through it.
@@ -156,6 +166,9 @@ func (o *Overlay) rewrite(req *http.Request, body []byte) ([]byte, error) {
 	}
 	c, known := o.created[id]
 	p, set := o.status[id]
+	if req.Method == http.MethodGet && req.URL.Path == "/v1/payment_intents/"+id {
+		o.retrieved = append(o.retrieved, id)
+	}
 	o.mu.Unlock()
 	if req.Method == http.MethodGet && req.URL.Path == "/v1/payment_intents/"+id {
 		if known {

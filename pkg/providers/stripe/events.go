@@ -15,7 +15,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/hooks"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
 )
 
 // SignatureTolerance is how old a signed webhook may be.
@@ -29,6 +28,9 @@ var ErrBadSignature = errors.New("stripe: webhook signature does not verify")
 type Processor struct {
 	Service *platform.Service
 	Adapter *Adapter
+	// ReconcileBatch is how many open attempts one reconciliation run asks about
+	// (platform.DefaultReconcileBatch if 0).
+	ReconcileBatch int
 }
 
 // Verify checks a webhook's Stripe-Signature against the provider's webhook secret (300 s
@@ -316,25 +318,16 @@ func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
 	return err
 }
 
-// Reconcile syncs every Stripe transaction still open after olderThan (the periodic job).
+// Reconcile asks Stripe about the Stripe transactions still open and neither changed nor looked
+// at for olderThan (the periodic job), in turn (platform.ReconcileOpen): each run takes the
+// ReconcileBatch attempts looked at longest ago. It returns how many it asked Stripe about.
 func (p *Processor) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	open, err := p.Service.Store().ListStaleOpenTransactions(ctx, domain.ProviderStripe, store.Now().Add(-olderThan), 200)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, o := range open {
-		t, err := p.Service.Store().GetTransaction(ctx, o.OrganizationID, o.ID)
-		if err != nil {
-			return n, err
+	return p.Service.ReconcileOpen(ctx, domain.ProviderStripe, olderThan, p.ReconcileBatch, func(ctx context.Context, t *domain.Transaction) (bool, error) {
+		if t.ProviderReference == nil || *t.ProviderReference == "" {
+			return false, nil // no PaymentIntent yet: nothing to ask about
 		}
-		if err := p.Sync(ctx, t); err != nil {
-			p.Service.Log().WarnContext(ctx, "reconcile Stripe transaction", "transaction_id", t.ID, "error", err)
-			continue
-		}
-		n++
-	}
-	return n, nil
+		return true, p.Sync(ctx, t)
+	})
 }
 
 // StatusCode is what a webhook request is answered with for an error.
