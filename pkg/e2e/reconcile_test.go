@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"net/http"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/stripemock"
 )
 
 // eachFresh runs fn once per database, each time on a new migrated database of its own: the
@@ -22,6 +26,19 @@ func eachFresh(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 			fn(t, s)
 		})
 	}
+}
+
+// ipnStatusesFor returns the statuses the merchant accepted for a transaction, in order.
+func (m *wooMerchant) ipnStatusesFor(id string) []float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []float64
+	for _, p := range m.accepted {
+		if p["id"] == id {
+			out = append(out, p["status"].(float64))
+		}
+	}
+	return out
 }
 
 // TestStripeReconciliationRotatesThroughOpenAttempts: more attempts stay open than one run looks
@@ -83,3 +100,92 @@ func TestStripeReconciliationRotatesThroughOpenAttempts(t *testing.T) {
 	})
 }
 
+// TestStripeUnpaidIntentIsNotAFailure: a PaymentIntent that is still requires_payment_method
+// without a last_payment_error (or with one that names no code) is an attempt nobody has paid yet, whether Stripe is asked or
+// an event says so: the transaction stays open, with no failure and no notification. With a
+// last_payment_error it fails with Stripe's own code and message; card_declined is never made up.
+func TestStripeUnpaidIntentIsNotAFailure(t *testing.T) {
+	eachFresh(t, func(t *testing.T, s *store.Store) {
+		w := newStripeWorld(t, s)
+		org := w.tn.Org.ID
+		unpaid, piU := w.pay(t, 1200)
+		declined, piD := w.pay(t, 1300)
+		unauthenticated, piA := w.pay(t, 1400)
+		bare, piB := w.pay(t, 1500)
+		w.stripe.SetPaymentIntent(piU, "requires_payment_method", "", 1200, "EUR")
+		w.stripe.FailPaymentIntent(piD, stripemock.PaymentError{Code: "card_declined", DeclineCode: "expired_card", Message: "Your card has expired."})
+		w.stripe.FailPaymentIntent(piA, stripemock.PaymentError{Code: "payment_intent_authentication_failure",
+			Message: "We are unable to authenticate your payment method."})
+		// Every attempt's creation is notified (-1) before anything else happens.
+		for _, id := range []string{unpaid, declined, unauthenticated, bare} {
+			require.Eventually(t, func() bool { return slices.Equal(w.merchant.ipnStatusesFor(id), []float64{-1}) }, 15*time.Second, 10*time.Millisecond)
+		}
+		eventsOf := func(id string) []string {
+			evs, err := s.ListTransactionEvents(ctx, org, id)
+			require.NoError(t, err)
+			var out []string
+			for _, e := range evs {
+				out = append(out, e.ID+" "+e.Type)
+			}
+			return out
+		}
+		before := eventsOf(unpaid)
+		beforeBare := eventsOf(bare)
+
+		// Reconciliation asks Stripe about all four. bare's PaymentIntent is stripe-mock's own:
+		// requires_payment_method with a last_payment_error that names no code (only a type,
+		// idempotency_error): it reports no decline either.
+		asked, err := stripeProcessor(t, w).Reconcile(ctx, 0)
+		require.NoError(t, err)
+		require.Equal(t, 4, asked)
+
+		d, err := s.GetTransaction(ctx, org, declined)
+		require.NoError(t, err)
+		require.Equal(t, domain.TxnFailed, d.Status)
+		require.Equal(t, "expired_card", d.FailureCode, "Stripe's decline code")
+		require.Equal(t, "Your card has expired.", d.FailureMessage)
+		a, err := s.GetTransaction(ctx, org, unauthenticated)
+		require.NoError(t, err)
+		require.Equal(t, domain.TxnFailed, a.Status)
+		require.Equal(t, "payment_intent_authentication_failure", a.FailureCode, "Stripe's error code when there is no decline code")
+
+		// A payment_intent.payment_failed event whose PaymentIntent reports no attempt either.
+		obj := map[string]any{"id": piB, "object": "payment_intent", "status": "requires_payment_method", "amount": 1500, "currency": "eur",
+			"last_payment_error": nil, "metadata": map[string]string{"transaction_id": bare}}
+		evID := "evt_nolpe_" + domain.RandomString(8)
+		ev := stripemock.Event(evID, "payment_intent.payment_failed", obj)
+		require.Equal(t, http.StatusOK, w.hook(t, ev, stripemock.Sign(ev, stripeHookSecret, 0)).Status)
+		require.Eventually(t, func() bool {
+			evs, err := s.ListProviderEvents(ctx, org, w.provider.ID, 100)
+			require.NoError(t, err)
+			for _, e := range evs {
+				if e.ExternalID == evID {
+					return e.Status == domain.ProviderEventProcessed
+				}
+			}
+			return false
+		}, 15*time.Second, 10*time.Millisecond, "the event is applied")
+
+		// The declined attempts are notified as failed (2) ...
+		for _, id := range []string{declined, unauthenticated} {
+			require.Eventually(t, func() bool { return slices.Equal(w.merchant.ipnStatusesFor(id), []float64{-1, 2}) }, 15*time.Second, 10*time.Millisecond,
+				"%s: %v", id, w.merchant.ipnStatusesFor(id))
+		}
+		// ... the unpaid ones are untouched: open, no failure, no new event, so nothing to notify.
+		for id, was := range map[string][]string{unpaid: before, bare: beforeBare} {
+			txn, err := s.GetTransaction(ctx, org, id)
+			require.NoError(t, err)
+			require.Equal(t, domain.TxnInitiated, txn.Status, id)
+			require.Empty(t, txn.FailureCode, id)
+			require.Empty(t, txn.FailureMessage, id)
+			require.Equal(t, was, eventsOf(id), "no status change recorded for %s", id)
+			dl, err := s.ListIPNDeliveries(ctx, org, id)
+			require.NoError(t, err)
+			require.Len(t, dl, 1, "only the creation's notification for %s", id)
+			require.Equal(t, []float64{-1}, w.merchant.ipnStatusesFor(id))
+			c, err := s.GetCheckout(ctx, org, txn.CheckoutID)
+			require.NoError(t, err)
+			require.Equal(t, domain.CheckoutOpen, c.Status)
+		}
+	})
+}

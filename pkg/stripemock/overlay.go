@@ -78,7 +78,8 @@ func StartOverlay(t testing.TB) *Overlay {
 }
 
 // SetPaymentIntent makes retrievals of PaymentIntent id answer with status (e.g. "succeeded",
-// "requires_payment_method" after a decline, "processing"), its latest charge, amount and currency.
+// "processing", "requires_payment_method" with no attempt made), its latest charge, amount and
+// currency, and no last_payment_error (FailPaymentIntent reports a decline).
 func (o *Overlay) SetPaymentIntent(id, status, chargeID string, amount int64, currency string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -181,15 +182,14 @@ func (o *Overlay) rewrite(req *http.Request, body []byte) ([]byte, error) {
 				pi["latest_charge"] = p.chargeID
 			}
 			pi["last_payment_error"] = nil
-			switch {
-			case p.err != nil:
+			// Like Stripe, only a failed attempt leaves a last_payment_error: a PaymentIntent
+			// set to requires_payment_method is one nobody has tried to pay yet.
+			if p.err != nil {
 				e := map[string]any{"type": "card_error", "code": p.err.Code, "message": p.err.Message}
 				if p.err.DeclineCode != "" {
 					e["decline_code"] = p.err.DeclineCode
 				}
 				pi["last_payment_error"] = e
-			case p.status == "requires_payment_method":
-				pi["last_payment_error"] = map[string]any{"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
 			}
 		}
 	}

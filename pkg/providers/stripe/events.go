@@ -119,19 +119,13 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 		o = &platform.Outcome{To: domain.TxnCanceled, From: open, FailureCode: string(pi.CancellationReason), FailureMessage: "the payment was cancelled at Stripe",
 			EventData: map[string]any{"source": why}}
 	case stripego.PaymentIntentStatusRequiresPaymentMethod:
-		if why != "payment_intent.payment_failed" && pi.LastPaymentError == nil {
-			return domain.ProviderEventProcessed, nil // the buyer has not paid yet
-		}
-		code, msg := "card_declined", "the payment failed"
-		if e := pi.LastPaymentError; e != nil {
-			if e.DeclineCode != "" {
-				code = string(e.DeclineCode)
-			} else if e.Code != "" {
-				code = string(e.Code)
-			}
-			if e.Msg != "" {
-				msg = e.Msg
-			}
+		// Only a failed payment attempt Stripe reports, with its code, fails the attempt, with
+		// Stripe's own decline code (else error code) and message; none is made up. Without
+		// last_payment_error, or with one that names no code (Stripe reports no decline), nothing
+		// has happened yet: the buyer has not paid, whatever the event's type.
+		code, msg := declineOf(pi.LastPaymentError)
+		if code == "" {
+			return domain.ProviderEventProcessed, nil
 		}
 		o = &platform.Outcome{To: domain.TxnFailed, From: open, FailureCode: code, FailureMessage: msg, EventData: map[string]any{"source": why, "code": code}}
 	default:
@@ -141,6 +135,26 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 		return "", err
 	}
 	return domain.ProviderEventProcessed, nil
+}
+
+// declineOf reads a PaymentIntent's last_payment_error: the decline code (else the error code)
+// and Stripe's message; "" when it reports no failed payment attempt (no error, or no code).
+func declineOf(e *stripego.Error) (code, msg string) {
+	if e == nil {
+		return "", ""
+	}
+	code = string(e.DeclineCode)
+	if code == "" {
+		code = string(e.Code)
+	}
+	if code == "" {
+		return "", ""
+	}
+	msg = e.Msg
+	if msg == "" {
+		msg = "the payment failed at Stripe (" + code + ")"
+	}
+	return code, msg
 }
 
 // applyRefundEvent records refunds Stripe reports: each refund once by its Stripe id, those we
