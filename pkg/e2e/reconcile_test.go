@@ -8,7 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
+	gcapi "paygate.dev/pkg/gocardless"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/stripemock"
@@ -187,5 +189,79 @@ func TestStripeUnpaidIntentIsNotAFailure(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, domain.CheckoutOpen, c.Status)
 		}
+	})
+}
+
+// TestSignedMalformedWebhooksAre400Malformed: the signature is checked first; a correctly signed
+// body that is not a well-formed event is a 400 that says "malformed" (MALFORMED_EVENT), not
+// "invalid signature", while a wrong signature keeps its answer (Stripe 400, GoCardless 498).
+func TestSignedMalformedWebhooksAre400Malformed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		requireMalformed := func(t *testing.T, res *apptest.Response) {
+			t.Helper()
+			require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+			b := res.JSON(t)
+			require.Equal(t, "MALFORMED_EVENT", b["code"], string(res.Body))
+			require.Contains(t, b["error"], "malformed")
+			require.Contains(t, b["message"], "malformed")
+			require.NotContains(t, string(res.Body), "signature")
+		}
+		requireBadSignature := func(t *testing.T, res *apptest.Response, status int) {
+			t.Helper()
+			require.Equal(t, status, res.Status, string(res.Body))
+			require.Equal(t, map[string]any{"error": "invalid signature"}, res.JSON(t))
+		}
+
+		t.Run("Stripe", func(t *testing.T) {
+			w := newStripeWorld(t, s)
+			_, pi := w.pay(t, 2000)
+			for name, body := range map[string][]byte{
+				"NotJSON":              []byte(`this is not an event`),
+				"NotAnObject":          []byte(`["evt_1"]`),
+				"NoType":               []byte(`{"id":"evt_malformed_1","object":"event","data":{"object":{"id":"` + pi + `","object":"payment_intent"}}}`),
+				"NoID":                 []byte(`{"object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"` + pi + `","object":"payment_intent"}}}`),
+				"NoDataObject":         []byte(`{"id":"evt_malformed_2","object":"event","type":"payment_intent.succeeded","data":{}}`),
+				"ObjectIsAString":      []byte(`{"id":"evt_malformed_3","object":"event","type":"payment_intent.succeeded","data":{"object":"` + pi + `"}}`),
+				"WrongFieldType":       []byte(`{"id":"evt_malformed_4","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"` + pi + `","object":"payment_intent","status":"succeeded","amount":"lots"}}}`),
+				"PaymentIntentWithout": []byte(`{"id":"evt_malformed_5","object":"event","type":"payment_intent.succeeded","data":{"object":{"object":"payment_intent","status":"succeeded"}}}`),
+			} {
+				t.Run(name, func(t *testing.T) {
+					requireMalformed(t, w.hook(t, body, stripemock.Sign(body, stripeHookSecret, 0)))
+					requireBadSignature(t, w.hook(t, body, stripemock.Sign(body, "whsec_wrong", 0)), http.StatusBadRequest)
+				})
+			}
+			evs, err := s.ListProviderEvents(ctx, w.tn.Org.ID, w.provider.ID, 100)
+			require.NoError(t, err)
+			require.Empty(t, evs, "nothing stored")
+			// A well-formed event still goes through.
+			ok := stripemock.Event("evt_fine_"+domain.RandomString(8), "customer.created", map[string]any{"id": "cus_1", "object": "customer"})
+			require.Equal(t, http.StatusOK, w.hook(t, ok, stripemock.Sign(ok, stripeHookSecret, 0)).Status)
+		})
+
+		t.Run("GoCardless", func(t *testing.T) {
+			w := newGCWorld(t, s)
+			post := func(body []byte, sig string) *apptest.Response {
+				return apptest.Do(t, http.MethodPost, w.env.MainURL+"/hooks/gocardless/"+w.provider.ID, "", body, gcapi.WebhookSignatureHeader, sig)
+			}
+			for name, body := range map[string][]byte{
+				"NotJSON":      []byte(`this is not a batch`),
+				"NotABatch":    []byte(`["not", "a", "batch"]`),
+				"NoEvents":     []byte(`{"meta":{"webhook_id":"WB0001"}}`),
+				"EventsIsNull": []byte(`{"events":null,"meta":{"webhook_id":"WB0002"}}`),
+				"NoAction":     []byte(`{"events":[{"id":"EV0001","resource_type":"payments","links":{"payment":"PM0001"}}],"meta":{"webhook_id":"WB0003"}}`),
+				"NoID":         []byte(`{"events":[{"resource_type":"payments","action":"confirmed","links":{"payment":"PM0001"}}],"meta":{"webhook_id":"WB0004"}}`),
+				"BadTime":      []byte(`{"events":[{"id":"EV0002","created_at":"yesterday","resource_type":"payments","action":"confirmed"}],"meta":{"webhook_id":"WB0005"}}`),
+			} {
+				t.Run(name, func(t *testing.T) {
+					requireMalformed(t, post(body, gcapi.SignWebhook(body, gcHookSecret)))
+					requireBadSignature(t, post(body, gcapi.SignWebhook(body, "another_secret")), 498)
+				})
+			}
+			evs, err := s.ListProviderEvents(ctx, w.tn.Org.ID, w.provider.ID, 100)
+			require.NoError(t, err)
+			require.Empty(t, evs, "nothing stored")
+			fine := []byte(`{"events":[],"meta":{"webhook_id":"WB0006"}}`)
+			require.Equal(t, http.StatusNoContent, post(fine, gcapi.SignWebhook(fine, gcHookSecret)).Status, "an empty batch is well-formed")
+		})
 	})
 }

@@ -53,8 +53,9 @@ func (p *Processor) client(ctx context.Context, prov *domain.Provider) (*gcapi.C
 }
 
 // Verify checks a delivery's Webhook-Signature (constant-time HMAC of the raw body with the
-// provider's webhook secret) and returns its events, each with its own raw JSON. A bad
-// signature wraps hooks.ErrBadSignature; a signed body that is not a batch is INVALID.
+// provider's webhook secret) and only then reads its events, each with its own raw JSON. A bad
+// signature wraps hooks.ErrBadSignature; a signed body that is not a batch of events (each with
+// an id, a resource type and an action) wraps hooks.ErrMalformed.
 func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) ([]platform.IncomingEvent, error) {
 	creds, err := p.Service.ProviderCredentials(ctx, prov)
 	if err != nil {
@@ -67,20 +68,20 @@ func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []by
 	case err != nil && creds["webhookSecret"] == "":
 		return nil, err // our configuration: answer 5xx so GoCardless retries once it is fixed
 	case err != nil:
-		return nil, domain.Invalid("body", "not a GoCardless webhook batch: %v", err)
+		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: %v", hooks.ErrMalformed, err)
 	}
 	var raw struct {
-		Events []json.RawMessage `json:"events"`
+		Events *[]json.RawMessage `json:"events"`
 	}
-	if err := json.Unmarshal(body, &raw); err != nil || len(raw.Events) != len(batch.Events) {
-		return nil, domain.Invalid("body", "not a GoCardless webhook batch")
+	if err := json.Unmarshal(body, &raw); err != nil || raw.Events == nil || len(*raw.Events) != len(batch.Events) {
+		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: no events list", hooks.ErrMalformed)
 	}
 	out := make([]platform.IncomingEvent, 0, len(batch.Events))
 	for i, ev := range batch.Events {
-		if ev.ID == "" {
-			continue // nothing to deduplicate it by; GoCardless always sends ids
+		if ev.ID == "" || ev.ResourceType == "" || ev.Action == "" {
+			return nil, fmt.Errorf("%w: GoCardless event %d of the batch has no id, resource_type or action", hooks.ErrMalformed, i)
 		}
-		out = append(out, platform.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: raw.Events[i]})
+		out = append(out, platform.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: (*raw.Events)[i]})
 	}
 	return out, nil
 }

@@ -34,18 +34,61 @@ type Processor struct {
 }
 
 // Verify checks a webhook's Stripe-Signature against the provider's webhook secret (300 s
-// tolerance) and returns the event to store.
+// tolerance) and only then reads the event to store. A bad signature wraps ErrBadSignature;
+// a correctly signed body that is not a well-formed event wraps hooks.ErrMalformed.
 func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) (platform.IncomingEvent, error) {
 	creds, err := p.Service.ProviderCredentials(ctx, prov)
 	if err != nil {
 		return platform.IncomingEvent{}, err
 	}
-	ev, err := webhook.ConstructEventWithOptions(body, signature, creds["webhookSecret"],
-		webhook.ConstructEventOptions{Tolerance: SignatureTolerance, IgnoreAPIVersionMismatch: true})
-	if err != nil {
+	if err := webhook.ValidatePayloadWithTolerance(body, signature, creds["webhookSecret"], SignatureTolerance); err != nil {
 		return platform.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
+	ev, err := parseEvent(body)
+	if err != nil {
+		return platform.IncomingEvent{}, err
+	}
 	return platform.IncomingEvent{ExternalID: ev.ID, Type: string(ev.Type), Payload: body}, nil
+}
+
+// eventObject is what data.object of each event type ApplyEvent handles decodes into.
+func eventObject(t stripego.EventType) any {
+	switch t {
+	case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing":
+		return &stripego.PaymentIntent{}
+	case "charge.refunded":
+		return &stripego.Charge{}
+	case "charge.refund.updated", "refund.updated", "refund.failed":
+		return &stripego.Refund{}
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
+		return &stripego.Dispute{}
+	}
+	return nil
+}
+
+// parseEvent reads a Stripe event (after its signature has verified): it must be one event
+// with an id, a type and an object in data.object, and the object of a type we act on must
+// decode as that type and carry its id. Anything else wraps hooks.ErrMalformed.
+func parseEvent(body []byte) (*stripego.Event, error) {
+	var ev stripego.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("%w: not a Stripe event: %v", hooks.ErrMalformed, err)
+	}
+	if ev.ID == "" || ev.Type == "" {
+		return nil, fmt.Errorf("%w: the Stripe event has no id or no type", hooks.ErrMalformed)
+	}
+	if ev.Data == nil || ev.Data.Object == nil {
+		return nil, fmt.Errorf("%w: the Stripe event %s has no data.object", hooks.ErrMalformed, ev.ID)
+	}
+	if obj := eventObject(ev.Type); obj != nil {
+		if err := json.Unmarshal(ev.Data.Raw, obj); err != nil {
+			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) does not decode: %v", hooks.ErrMalformed, ev.ID, ev.Type, err)
+		}
+		if id, _ := ev.Data.Object["id"].(string); id == "" {
+			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) has no id", hooks.ErrMalformed, ev.ID, ev.Type)
+		}
+	}
+	return &ev, nil
 }
 
 // ApplyEvent applies one stored Stripe event (the provider.event job).
