@@ -65,6 +65,13 @@ func TestStripeReconciliationRotatesThroughOpenAttempts(t *testing.T) {
 		}
 		w.stripe.SetPaymentIntent(pis[n-1], "succeeded", "ch_rotation", 1000+n-1, "EUR")
 
+		changed := map[string]time.Time{}
+		for _, id := range ids {
+			txn, err := s.GetTransaction(ctx, w.tn.Org.ID, id)
+			require.NoError(t, err)
+			changed[id] = txn.UpdatedAt
+		}
+
 		run := func() []int {
 			t.Helper()
 			from := len(w.stripe.Retrieved())
@@ -94,7 +101,10 @@ func TestStripeReconciliationRotatesThroughOpenAttempts(t *testing.T) {
 			"the never-looked-at first (by age), then those looked at longest ago")
 		require.Equal(t, domain.TxnSucceeded, w.status(t, ids[n-1]), "the newest attempt's payment is found")
 		for _, id := range ids[:n-1] {
-			require.Equal(t, domain.TxnInitiated, w.status(t, id), "an unpaid attempt stays open")
+			txn, err := s.GetTransaction(ctx, w.tn.Org.ID, id)
+			require.NoError(t, err)
+			require.Equal(t, domain.TxnInitiated, txn.Status, "an unpaid attempt stays open")
+			require.True(t, changed[id].Equal(txn.UpdatedAt), "being looked at is not a change: updatedAt stays %s (now %s)", changed[id], txn.UpdatedAt)
 		}
 		// The paid one has left the queue; the rotation goes on where it stopped.
 		require.Equal(t, []int{2, 3, 4}, run())
