@@ -732,7 +732,8 @@ func TestGoCardlessReconciliationFindsALostWebhook(t *testing.T) {
 	require.Equal(t, domain.TxnPendingProvider, w.status(t, id))
 
 	gp.ChargeGrace = time.Nanosecond // as if the charge date were long past
-	require.NoError(t, s.ExecAdmin(ctx, "UPDATE transactions SET updated_at = '2020-01-01 00:00:00' WHERE id = '"+id+"'"))
+	// ... and the last look (the run above) long ago.
+	require.NoError(t, s.ExecAdmin(ctx, "UPDATE transactions SET updated_at = '2020-01-01 00:00:00', reconciled_at = '2020-01-01 00:00:00' WHERE id = '"+id+"'"))
 	n, err = gp.Reconcile(ctx, time.Minute)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, 1)

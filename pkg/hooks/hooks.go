@@ -31,6 +31,15 @@ type Verifier interface {
 // ErrBadSignature is what verifiers return (wrapped) for a signature that does not verify.
 var ErrBadSignature = errors.New("bad webhook signature")
 
+// ErrMalformed is what verifiers return (wrapped) for a correctly signed body that is not a
+// well-formed event (or batch) of the provider: verifiers check the signature first and parse
+// only a body whose signature verifies. It is answered 400 with CodeMalformedEvent and a
+// message saying "malformed", distinct from a bad signature's answer.
+var ErrMalformed = errors.New("malformed event")
+
+// CodeMalformedEvent is the stable error code of a signed but malformed webhook.
+const CodeMalformedEvent = "MALFORMED_EVENT"
+
 // Answers says how a provider expects to be answered.
 type Answers struct {
 	OK           int // e.g. 200 (Stripe), 204 (GoCardless)
@@ -72,6 +81,14 @@ func (s *Server) receive(c echo.Context, t domain.ProviderType, v Verifier, a An
 			s.metrics.WebhookFailures.WithLabelValues(string(t)).Inc()
 			s.log.WarnContext(ctx, "webhook signature rejected", "provider_id", p.ID, "error", err)
 			return c.JSON(a.BadSignature, map[string]string{"error": "invalid signature"})
+		}
+		if errors.Is(err, ErrMalformed) {
+			s.log.WarnContext(ctx, "signed webhook is malformed", "provider_id", p.ID, "error", err)
+			msg := err.Error()
+			if !strings.HasPrefix(msg, ErrMalformed.Error()) {
+				msg = ErrMalformed.Error() + ": " + msg
+			}
+			return c.JSON(http.StatusBadRequest, map[string]string{"error": msg, "message": msg, "code": CodeMalformedEvent})
 		}
 		if domain.ErrorKind(err) == domain.KindInvalid {
 			return c.JSON(http.StatusBadRequest, map[string]string{"error": err.Error()})

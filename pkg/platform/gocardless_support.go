@@ -73,14 +73,3 @@ func (s *Service) RecordTransactionNote(ctx context.Context, t *domain.Transacti
 	return s.store.AppendEvent(ctx, &domain.Event{OrganizationID: cur.OrganizationID, Type: eventType, CheckoutID: &cur.CheckoutID,
 		TransactionID: &cur.ID, Status: string(cur.Status), Data: data})
 }
-
-// DeferReconciliation marks an open transaction as just looked at, so the reconciliation job
-// (which takes the attempts unchanged for longest first) moves on to others before coming
-// back to it. A transaction that is no longer open is left alone.
-func (s *Service) DeferReconciliation(ctx context.Context, t *domain.Transaction) error {
-	err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{}, domain.TxnInitiated, domain.TxnPendingProvider)
-	if domain.IsConflict(err) {
-		return nil
-	}
-	return err
-}

@@ -252,14 +252,26 @@ type OpenTransaction struct {
 	ProviderID     string
 }
 
-// ListStaleOpenTransactions finds transactions of a provider type still initiated or pending
-// whose last change is older than before (reconciliation with the provider).
+// ListStaleOpenTransactions finds transactions of a provider type still initiated or pending,
+// neither changed nor looked at by reconciliation since before, for reconciliation with the
+// provider: those looked at longest ago first (one never looked at counts from its last change),
+// so that marking each one looked at (MarkReconciled) rotates through all of them.
 func (s *Store) ListStaleOpenTransactions(ctx context.Context, t domain.ProviderType, before time.Time, limit int) ([]OpenTransaction, error) {
 	var out []OpenTransaction
+	b := UTC(before)
 	err := s.q(ctx).Model(&domain.Transaction{}).Select("id, organization_id, provider_id").
-		Where("status IN ? AND provider_type = ? AND updated_at < ?", []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}, t, UTC(before)).
-		Order("updated_at").Limit(limit).Scan(&out).Error
+		Where("status IN ? AND provider_type = ? AND updated_at < ? AND (reconciled_at IS NULL OR reconciled_at < ?)",
+			[]domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}, t, b, b).
+		Order("COALESCE(reconciled_at, updated_at), id").Limit(limit).Scan(&out).Error
 	return out, translate(err, "transactions")
+}
+
+// MarkReconciled records that reconciliation has just looked at a transaction. It changes
+// nothing else (not updated_at: nothing happened to the payment).
+func (s *Store) MarkReconciled(ctx context.Context, orgID, id string) error {
+	err := s.q(ctx).Model(&domain.Transaction{}).Where("id = ? AND organization_id = ?", id, orgID).
+		UpdateColumn("reconciled_at", Now()).Error
+	return translate(err, "transaction")
 }
 
 // LockTransaction reads a transaction and, on PostgreSQL, locks its row until the surrounding

@@ -34,6 +34,8 @@ type Overlay struct {
 	mu      sync.Mutex
 	status  map[string]paid
 	created map[string]PaymentIntent
+	// retrieved lists the ids of the PaymentIntents retrieved (GET /v1/payment_intents/{id}), in order.
+	retrieved []string
 }
 
 type paid struct {
@@ -76,7 +78,8 @@ func StartOverlay(t testing.TB) *Overlay {
 }
 
 // SetPaymentIntent makes retrievals of PaymentIntent id answer with status (e.g. "succeeded",
-// "requires_payment_method" after a decline, "processing"), its latest charge, amount and currency.
+// "processing", "requires_payment_method" with no attempt made), its latest charge, amount and
+// currency, and no last_payment_error (FailPaymentIntent reports a decline).
 func (o *Overlay) SetPaymentIntent(id, status, chargeID string, amount int64, currency string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -91,6 +94,14 @@ func (o *Overlay) FailPaymentIntent(id string, e PaymentError) {
 	defer o.mu.Unlock()
 	c := o.created[id]
 	o.status[id] = paid{status: "requires_payment_method", amount: c.Amount, currency: c.Currency, err: &e}
+}
+
+// Retrieved returns the ids of the PaymentIntents retrieved so far, in order (one per GET
+// /v1/payment_intents/{id}): who asked Stripe about what.
+func (o *Overlay) Retrieved() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.retrieved...)
 }
 
 // PaymentIntent returns what the overlay knows of a PaymentIntent created through it.
@@ -156,6 +167,9 @@ func (o *Overlay) rewrite(req *http.Request, body []byte) ([]byte, error) {
 	}
 	c, known := o.created[id]
 	p, set := o.status[id]
+	if req.Method == http.MethodGet && req.URL.Path == "/v1/payment_intents/"+id {
+		o.retrieved = append(o.retrieved, id)
+	}
 	o.mu.Unlock()
 	if req.Method == http.MethodGet && req.URL.Path == "/v1/payment_intents/"+id {
 		if known {
@@ -168,15 +182,14 @@ func (o *Overlay) rewrite(req *http.Request, body []byte) ([]byte, error) {
 				pi["latest_charge"] = p.chargeID
 			}
 			pi["last_payment_error"] = nil
-			switch {
-			case p.err != nil:
+			// Like Stripe, only a failed attempt leaves a last_payment_error: a PaymentIntent
+			// set to requires_payment_method is one nobody has tried to pay yet.
+			if p.err != nil {
 				e := map[string]any{"type": "card_error", "code": p.err.Code, "message": p.err.Message}
 				if p.err.DeclineCode != "" {
 					e["decline_code"] = p.err.DeclineCode
 				}
 				pi["last_payment_error"] = e
-			case p.status == "requires_payment_method":
-				pi["last_payment_error"] = map[string]any{"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
 			}
 		}
 	}

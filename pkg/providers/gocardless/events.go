@@ -14,7 +14,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/hooks"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
 )
 
 // Answers is how GoCardless expects webhooks to be answered: 204, and 498 for a bad signature.
@@ -37,6 +36,9 @@ type Processor struct {
 	Adapter *Adapter
 	// ChargeGrace overrides DefaultChargeGrace.
 	ChargeGrace time.Duration
+	// ReconcileBatch is how many open attempts one reconciliation run looks at
+	// (platform.DefaultReconcileBatch if 0).
+	ReconcileBatch int
 }
 
 func (p *Processor) now() time.Time { return p.Service.Now() }
@@ -51,8 +53,9 @@ func (p *Processor) client(ctx context.Context, prov *domain.Provider) (*gcapi.C
 }
 
 // Verify checks a delivery's Webhook-Signature (constant-time HMAC of the raw body with the
-// provider's webhook secret) and returns its events, each with its own raw JSON. A bad
-// signature wraps hooks.ErrBadSignature; a signed body that is not a batch is INVALID.
+// provider's webhook secret) and only then reads its events, each with its own raw JSON. A bad
+// signature wraps hooks.ErrBadSignature; a signed body that is not a batch of events (each with
+// an id, a resource type and an action) wraps hooks.ErrMalformed.
 func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) ([]platform.IncomingEvent, error) {
 	creds, err := p.Service.ProviderCredentials(ctx, prov)
 	if err != nil {
@@ -65,20 +68,20 @@ func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []by
 	case err != nil && creds["webhookSecret"] == "":
 		return nil, err // our configuration: answer 5xx so GoCardless retries once it is fixed
 	case err != nil:
-		return nil, domain.Invalid("body", "not a GoCardless webhook batch: %v", err)
+		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: %v", hooks.ErrMalformed, err)
 	}
 	var raw struct {
-		Events []json.RawMessage `json:"events"`
+		Events *[]json.RawMessage `json:"events"`
 	}
-	if err := json.Unmarshal(body, &raw); err != nil || len(raw.Events) != len(batch.Events) {
-		return nil, domain.Invalid("body", "not a GoCardless webhook batch")
+	if err := json.Unmarshal(body, &raw); err != nil || raw.Events == nil || len(*raw.Events) != len(batch.Events) {
+		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: no events list", hooks.ErrMalformed)
 	}
 	out := make([]platform.IncomingEvent, 0, len(batch.Events))
 	for i, ev := range batch.Events {
-		if ev.ID == "" {
-			continue // nothing to deduplicate it by; GoCardless always sends ids
+		if ev.ID == "" || ev.ResourceType == "" || ev.Action == "" {
+			return nil, fmt.Errorf("%w: GoCardless event %d of the batch has no id, resource_type or action", hooks.ErrMalformed, i)
 		}
-		out = append(out, platform.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: raw.Events[i]})
+		out = append(out, platform.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: (*raw.Events)[i]})
 	}
 	return out, nil
 }
@@ -584,38 +587,13 @@ func (p *Processor) sync(ctx context.Context, cl *gcapi.Client, t *domain.Transa
 	return br, p.applyBillingRequest(ctx, cl, t, br, why, nil)
 }
 
-// Reconcile looks at GoCardless transactions still open and unchanged for olderThan (the
-// periodic job): a payment whose charge date is more than ChargeGrace ago is fetched and its
-// state applied, an attempt never authorised whose checkout can no longer be paid is cancelled
-// (and its billing request with it), and each attempt looked at goes to the back of the queue.
-// It returns how many attempts it asked GoCardless about.
+// Reconcile looks at GoCardless transactions still open and neither changed nor looked at for
+// olderThan (the periodic job, platform.ReconcileOpen): a payment whose charge date is more than
+// ChargeGrace ago is fetched and its state applied, an attempt never authorised whose checkout
+// can no longer be paid is cancelled (and its billing request with it), and each attempt looked
+// at goes to the back of the queue. It returns how many attempts it asked GoCardless about.
 func (p *Processor) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	st := p.Service.Store()
-	stale, err := st.ListStaleOpenTransactions(ctx, domain.ProviderGoCardless, store.Now().Add(-olderThan), 200)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, o := range stale {
-		if ctx.Err() != nil {
-			return n, ctx.Err()
-		}
-		t, err := st.GetTransaction(ctx, o.OrganizationID, o.ID)
-		if err != nil {
-			return n, err
-		}
-		asked, err := p.reconcile(ctx, t)
-		if asked {
-			n++
-		}
-		if err != nil {
-			p.Service.Log().WarnContext(ctx, "reconcile GoCardless transaction", "transaction_id", t.ID, "error", err)
-		}
-		if err := p.Service.DeferReconciliation(ctx, t); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return p.Service.ReconcileOpen(ctx, domain.ProviderGoCardless, olderThan, p.ReconcileBatch, p.reconcile)
 }
 
 func (p *Processor) reconcile(ctx context.Context, t *domain.Transaction) (asked bool, err error) {

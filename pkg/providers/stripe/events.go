@@ -15,7 +15,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/hooks"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
 )
 
 // SignatureTolerance is how old a signed webhook may be.
@@ -29,21 +28,67 @@ var ErrBadSignature = errors.New("stripe: webhook signature does not verify")
 type Processor struct {
 	Service *platform.Service
 	Adapter *Adapter
+	// ReconcileBatch is how many open attempts one reconciliation run asks about
+	// (platform.DefaultReconcileBatch if 0).
+	ReconcileBatch int
 }
 
 // Verify checks a webhook's Stripe-Signature against the provider's webhook secret (300 s
-// tolerance) and returns the event to store.
+// tolerance) and only then reads the event to store. A bad signature wraps ErrBadSignature;
+// a correctly signed body that is not a well-formed event wraps hooks.ErrMalformed.
 func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) (platform.IncomingEvent, error) {
 	creds, err := p.Service.ProviderCredentials(ctx, prov)
 	if err != nil {
 		return platform.IncomingEvent{}, err
 	}
-	ev, err := webhook.ConstructEventWithOptions(body, signature, creds["webhookSecret"],
-		webhook.ConstructEventOptions{Tolerance: SignatureTolerance, IgnoreAPIVersionMismatch: true})
-	if err != nil {
+	if err := webhook.ValidatePayloadWithTolerance(body, signature, creds["webhookSecret"], SignatureTolerance); err != nil {
 		return platform.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
+	ev, err := parseEvent(body)
+	if err != nil {
+		return platform.IncomingEvent{}, err
+	}
 	return platform.IncomingEvent{ExternalID: ev.ID, Type: string(ev.Type), Payload: body}, nil
+}
+
+// eventObject is what data.object of each event type ApplyEvent handles decodes into.
+func eventObject(t stripego.EventType) any {
+	switch t {
+	case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing":
+		return &stripego.PaymentIntent{}
+	case "charge.refunded":
+		return &stripego.Charge{}
+	case "charge.refund.updated", "refund.updated", "refund.failed":
+		return &stripego.Refund{}
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
+		return &stripego.Dispute{}
+	}
+	return nil
+}
+
+// parseEvent reads a Stripe event (after its signature has verified): it must be one event
+// with an id, a type and an object in data.object, and the object of a type we act on must
+// decode as that type and carry its id. Anything else wraps hooks.ErrMalformed.
+func parseEvent(body []byte) (*stripego.Event, error) {
+	var ev stripego.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("%w: not a Stripe event: %v", hooks.ErrMalformed, err)
+	}
+	if ev.ID == "" || ev.Type == "" {
+		return nil, fmt.Errorf("%w: the Stripe event has no id or no type", hooks.ErrMalformed)
+	}
+	if ev.Data == nil || ev.Data.Object == nil {
+		return nil, fmt.Errorf("%w: the Stripe event %s has no data.object", hooks.ErrMalformed, ev.ID)
+	}
+	if obj := eventObject(ev.Type); obj != nil {
+		if err := json.Unmarshal(ev.Data.Raw, obj); err != nil {
+			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) does not decode: %v", hooks.ErrMalformed, ev.ID, ev.Type, err)
+		}
+		if id, _ := ev.Data.Object["id"].(string); id == "" {
+			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) has no id", hooks.ErrMalformed, ev.ID, ev.Type)
+		}
+	}
+	return &ev, nil
 }
 
 // ApplyEvent applies one stored Stripe event (the provider.event job).
@@ -117,19 +162,13 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 		o = &platform.Outcome{To: domain.TxnCanceled, From: open, FailureCode: string(pi.CancellationReason), FailureMessage: "the payment was cancelled at Stripe",
 			EventData: map[string]any{"source": why}}
 	case stripego.PaymentIntentStatusRequiresPaymentMethod:
-		if why != "payment_intent.payment_failed" && pi.LastPaymentError == nil {
-			return domain.ProviderEventProcessed, nil // the buyer has not paid yet
-		}
-		code, msg := "card_declined", "the payment failed"
-		if e := pi.LastPaymentError; e != nil {
-			if e.DeclineCode != "" {
-				code = string(e.DeclineCode)
-			} else if e.Code != "" {
-				code = string(e.Code)
-			}
-			if e.Msg != "" {
-				msg = e.Msg
-			}
+		// Only a failed payment attempt Stripe reports, with its code, fails the attempt, with
+		// Stripe's own decline code (else error code) and message; none is made up. Without
+		// last_payment_error, or with one that names no code (Stripe reports no decline), nothing
+		// has happened yet: the buyer has not paid, whatever the event's type.
+		code, msg := declineOf(pi.LastPaymentError)
+		if code == "" {
+			return domain.ProviderEventProcessed, nil
 		}
 		o = &platform.Outcome{To: domain.TxnFailed, From: open, FailureCode: code, FailureMessage: msg, EventData: map[string]any{"source": why, "code": code}}
 	default:
@@ -139,6 +178,26 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 		return "", err
 	}
 	return domain.ProviderEventProcessed, nil
+}
+
+// declineOf reads a PaymentIntent's last_payment_error: the decline code (else the error code)
+// and Stripe's message; "" when it reports no failed payment attempt (no error, or no code).
+func declineOf(e *stripego.Error) (code, msg string) {
+	if e == nil {
+		return "", ""
+	}
+	code = string(e.DeclineCode)
+	if code == "" {
+		code = string(e.Code)
+	}
+	if code == "" {
+		return "", ""
+	}
+	msg = e.Msg
+	if msg == "" {
+		msg = "the payment failed at Stripe (" + code + ")"
+	}
+	return code, msg
 }
 
 // applyRefundEvent records refunds Stripe reports: each refund once by its Stripe id, those we
@@ -316,25 +375,16 @@ func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
 	return err
 }
 
-// Reconcile syncs every Stripe transaction still open after olderThan (the periodic job).
+// Reconcile asks Stripe about the Stripe transactions still open and neither changed nor looked
+// at for olderThan (the periodic job), in turn (platform.ReconcileOpen): each run takes the
+// ReconcileBatch attempts looked at longest ago. It returns how many it asked Stripe about.
 func (p *Processor) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	open, err := p.Service.Store().ListStaleOpenTransactions(ctx, domain.ProviderStripe, store.Now().Add(-olderThan), 200)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, o := range open {
-		t, err := p.Service.Store().GetTransaction(ctx, o.OrganizationID, o.ID)
-		if err != nil {
-			return n, err
+	return p.Service.ReconcileOpen(ctx, domain.ProviderStripe, olderThan, p.ReconcileBatch, func(ctx context.Context, t *domain.Transaction) (bool, error) {
+		if t.ProviderReference == nil || *t.ProviderReference == "" {
+			return false, nil // no PaymentIntent yet: nothing to ask about
 		}
-		if err := p.Sync(ctx, t); err != nil {
-			p.Service.Log().WarnContext(ctx, "reconcile Stripe transaction", "transaction_id", t.ID, "error", err)
-			continue
-		}
-		n++
-	}
-	return n, nil
+		return true, p.Sync(ctx, t)
+	})
 }
 
 // StatusCode is what a webhook request is answered with for an error.

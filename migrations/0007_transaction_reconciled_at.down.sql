@@ -1,0 +1,2 @@
+DROP INDEX transactions_reconcile_idx;
+ALTER TABLE transactions DROP COLUMN reconciled_at;
