@@ -16,9 +16,14 @@ func NormalizeIBAN(s string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
 }
 
-// ValidIBAN checks an IBAN's shape and its ISO 13616 mod-97 check digits.
+// ValidIBAN checks an IBAN's shape and its ISO 13616 mod-97 check digits. The check digits
+// lie from 02 to 98: 00, 01 and 99 pass the mod-97 test for some numbers (as aliases of 97, 98
+// and 02) but are never issued.
 func ValidIBAN(iban string) bool {
 	if !ibanRE.MatchString(iban) {
+		return false
+	}
+	if check := iban[2:4]; check < "02" || check > "98" {
 		return false
 	}
 	rearranged := iban[4:] + iban[:4]
