@@ -38,7 +38,13 @@ func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []by
 	if err != nil {
 		return platform.IncomingEvent{}, err
 	}
-	ev, err := webhook.ConstructEventWithOptions(body, signature, creds["webhookSecret"],
+	return verifyEvent(body, signature, creds["webhookSecret"])
+}
+
+// verifyEvent is the pure part of Verify: the Stripe-Signature check with the webhook secret
+// and the event it carries.
+func verifyEvent(body []byte, signature, secret string) (platform.IncomingEvent, error) {
+	ev, err := webhook.ConstructEventWithOptions(body, signature, secret,
 		webhook.ConstructEventOptions{Tolerance: SignatureTolerance, IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		return platform.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
