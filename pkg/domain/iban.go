@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 var (
@@ -11,9 +12,16 @@ var (
 	bicRE  = regexp.MustCompile(`^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
 )
 
-// NormalizeIBAN strips spaces and upper-cases an IBAN.
+// NormalizeIBAN strips spaces and upper-cases an IBAN. Spaces are dropped rune by rune, so
+// that the bytes around a dropped space never join into a new character (invalid UTF-8 becomes
+// U+FFFD, which no IBAN contains).
 func NormalizeIBAN(s string) string {
-	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s))
 }
 
 // ValidIBAN checks an IBAN's shape and its ISO 13616 mod-97 check digits. The check digits

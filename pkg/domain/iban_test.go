@@ -35,3 +35,20 @@ func TestValidIBANRefusesCheckDigitsOutside02To98(t *testing.T) {
 		}
 	}
 }
+
+// Found by FuzzIBAN: NormalizeIBAN joined the fields around a space, so the two halves of an
+// invalid UTF-8 sequence ("\xc2 \x85") became a new character (U+0085, itself a space) and a
+// second normalisation changed the result again. Normalising is idempotent now.
+func TestNormalizeIBANIsIdempotent(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"\xc2 \x85":                           "\uFFFD\uFFFD",
+		"de89 3704 0044 0532 0130 00":         "DE89370400440532013000",
+		" gb82\tWEST\u00a01234 5698 765432\n": "GB82WEST12345698765432",
+	} {
+		got := NormalizeIBAN(in)
+		if got != want || NormalizeIBAN(got) != got {
+			t.Fatalf("NormalizeIBAN(%q) = %q (again: %q), want %q", in, got, NormalizeIBAN(got), want)
+		}
+	}
+}
