@@ -16,7 +16,18 @@ export TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build test lint migrate bench e2e tools clean
+# Fuzz targets `make fuzz` runs, one after another, as package:Target (see README, Testing).
+FUZZ_TARGETS := \
+	adminapi:FuzzCheckoutCreate runtimesrv:FuzzRuntimeBodies \
+	providers/stripe:FuzzStripeWebhook gocardless:FuzzGoCardlessWebhook \
+	duda:FuzzDudaSignature duda:FuzzDudaRequests duda:FuzzDudaDecimal \
+	tax:FuzzVATID domain:FuzzIBAN \
+	money:FuzzParseDecimal money:FuzzFormatDecimal tax:FuzzParseRate
+FUZZTIME ?= 60s
+FUZZPARALLEL ?= 2
+FUZZMINIMIZETIME ?= 200x
+
+.PHONY: help run build test lint migrate bench e2e tools clean fuzz
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
@@ -53,6 +64,20 @@ lint: ## gofmt, go vet, and the architecture rules (no AutoMigrate, no float mon
 	@! git grep -nE '(Amount|Price|Total|Tax)[A-Za-z]*[[:space:]]+float(32|64)' -- '*.go' || { echo "money is int64 minor units"; exit 1; }
 	@! git grep -lE '"gorm.io/gorm"' -- '*.go' ':!pkg/store/*' ':!pkg/storetest/*' || { echo "GORM stays inside pkg/store"; exit 1; }
 	@echo "lint: ok"
+
+fuzz: ## Fuzz each parser of outside input for FUZZTIME (default 60s, or e.g. 1000000x) in turn; prints executions per target
+	@failed=""; summary=""; \
+	for pt in $(FUZZ_TARGETS); do \
+		pkg=$${pt%%:*}; target=$${pt##*:}; log=$$(mktemp); \
+		echo "== $$target (./pkg/$$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) \
+			-parallel $(FUZZPARALLEL) ./pkg/$$pkg 2>&1 | tee $$log; status=$${PIPESTATUS[0]}; \
+		execs=$$(grep -o 'execs: [0-9]*' $$log | tail -1 | cut -d' ' -f2); rm -f $$log; \
+		summary="$$summary$$(printf '%-24s %-18s execs %12s  %s' $$target ./pkg/$$pkg "$${execs:-0}" $$([ $$status = 0 ] && echo ok || echo FAILED))\n"; \
+		[ $$status = 0 ] || failed="$$failed $$target"; \
+	done; \
+	printf "\n$$summary"; \
+	if [ -n "$$failed" ]; then echo "crashers (see testdata/fuzz/ in the package):$$failed"; exit 1; fi
 
 bench: tools ## Benchmarks: checkout creation over HTTP vs pgbench on PostgreSQL, hosted page render (p50/p99)
 	PATH="$(TOOLS)/bin:$$PATH" $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m paygate.dev/pkg/bench/...

@@ -241,7 +241,10 @@ func unmarshalLiteral(b []byte) (raw string, quoted bool, err error) {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return "", false, fmt.Errorf("%w: %v", ErrInvalidAmount, err)
 		}
-		return strings.TrimSpace(s), true, nil
+		if s = strings.TrimSpace(s); s == "" {
+			return "", false, nil // absent, like null: the zero value
+		}
+		return s, true, nil
 	case isJSONNumber(string(b)):
 		return string(b), false, nil
 	default:

@@ -223,3 +223,19 @@ func TestQuantityMustBeWhole(t *testing.T) {
 		require.Equal(t, `[3,"3",null]`, string(b))
 	})
 }
+
+// Found by FuzzDudaRequests: an empty string ("quantity":"") decoded to an absent value that
+// still said it was quoted, so it differed from the zero value (absent) and did not survive a
+// JSON round trip (written back as null, read as the zero value). Absent is the zero value.
+func TestAbsentAmountsAreTheZeroValue(t *testing.T) {
+	t.Parallel()
+	for _, tok := range []string{`null`, `""`, `"  "`} {
+		require.Equal(t, duda.Decimal{}, decodeAmount(t, tok), tok)
+		require.False(t, decodeAmount(t, tok).IsQuoted(), tok)
+		var q struct {
+			Quantity duda.Quantity `json:"quantity"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(`{"quantity":`+tok+`}`), &q), tok)
+		require.Equal(t, duda.Quantity{}, q.Quantity, tok)
+	}
+}

@@ -44,6 +44,9 @@ var (
 	modeKeys           = []string{"mode"}
 )
 
+// jsonSpace is the whitespace JSON allows between tokens.
+const jsonSpace = " \t\r\n"
+
 // maxDepth bounds how deep the search goes into nested objects.
 const maxDepth = 6
 
@@ -54,7 +57,7 @@ const maxDepth = 6
 // level first and then in nested objects. Unknown shapes are not an error: it returns whatever it found. It fails
 // only when body is not JSON.
 func ParseRefundNotification(body []byte) (RefundNotification, error) {
-	body = bytes.TrimSpace(body)
+	body = bytes.Trim(body, jsonSpace) // JSON's own whitespace only: "\v0" is not JSON
 	n := RefundNotification{Raw: append(json.RawMessage(nil), body...)}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -62,7 +65,8 @@ func ParseRefundNotification(body []byte) (RefundNotification, error) {
 	if err := dec.Decode(&v); err != nil {
 		return n, errors.New("duda: refund notification is not JSON")
 	}
-	if dec.More() {
+	// Nothing may follow the value (dec.More alone let a stray "]" or "}" through).
+	if dec.InputOffset() != int64(len(body)) {
 		return n, errors.New("duda: refund notification is not a single JSON value")
 	}
 	objs := objectsBreadthFirst(v)

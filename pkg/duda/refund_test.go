@@ -104,3 +104,18 @@ func TestParseRefundNotificationRejectsOnlyNonJSON(t *testing.T) {
 		})
 	}
 }
+
+// Found by FuzzDudaRequests: "\v0]" was read as the notification 0, because the body was
+// trimmed of Unicode spaces (JSON allows only space, tab, CR and LF) and the decoder's More let
+// the stray "]" through. What is not JSON is refused.
+func TestParseRefundNotificationRefusesTextAroundTheValue(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{"\v0]", `{"refund_intent_id":"ri_1"}]`, `{"refund_intent_id":"ri_1"}}`, "\u00a0{}", `{} x`} {
+		_, err := duda.ParseRefundNotification([]byte(body))
+		require.Error(t, err, body)
+	}
+	n, err := duda.ParseRefundNotification([]byte(" \r\n{\"refund_intent_id\":\"ri_1\"}\t\n"))
+	require.NoError(t, err)
+	require.Equal(t, "ri_1", n.RefundIntentID)
+	require.JSONEq(t, `{"refund_intent_id":"ri_1"}`, string(n.Raw))
+}

@@ -50,11 +50,12 @@ func DecodeJSON(raw []byte, dst any) error {
 	if hasNULEscape(raw) {
 		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeValidation, Message: `text must not contain the NUL character (\u0000)`}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// Only JSON whitespace may follow the value. (dec.More alone let a stray "]" or "}" through.)
+	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
 		return &domain.Error{Kind: domain.KindInvalid, Code: domain.CodeMalformedJSON, Message: "the body must hold a single JSON value"}
 	}
 	return nil

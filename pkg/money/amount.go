@@ -55,14 +55,13 @@ func ParseDecimal(s string, c Currency) (int64, error) {
 		return 0, nil
 	}
 	n, ok := new(big.Int).SetString(digits, 10)
+	if ok && neg {
+		n.Neg(n) // before the range check: math.MinInt64 has no positive counterpart
+	}
 	if !ok || !n.IsInt64() {
 		return 0, fmt.Errorf("%w: out of range", ErrInvalidAmount)
 	}
-	v := n.Int64()
-	if neg {
-		v = -v
-	}
-	return v, nil
+	return n.Int64(), nil
 }
 
 // FormatDecimal renders minor units as a plain decimal string in major units ("30.75", "-0.05", "1000").

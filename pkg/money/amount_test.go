@@ -80,3 +80,18 @@ func TestOverflowIsAnError(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(-21), v)
 }
+
+// Found by FuzzFormatDecimal: FormatDecimal writes math.MinInt64, but ParseDecimal refused to
+// read it back, because it checked the range before applying the sign.
+func TestParseDecimalReadsBackTheSmallestInt64(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{"EUR", "JPY", "KWD", "UYW"} {
+		c := MustLookup(code)
+		s := FormatDecimal(math.MinInt64, c)
+		v, err := ParseDecimal(s, c)
+		require.NoError(t, err, s)
+		require.Equal(t, int64(math.MinInt64), v, s)
+		_, err = ParseDecimal(s[:len(s)-1]+"9", c) // one minor unit below: out of range
+		require.ErrorIs(t, err, ErrInvalidAmount)
+	}
+}

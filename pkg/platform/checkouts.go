@@ -187,6 +187,13 @@ func OfferedProviders(ps []domain.Provider, mode domain.Mode, currency string) [
 	return out
 }
 
+// ValidateCheckout is the pure part of PrepareCheckout: it validates a checkout request against
+// a site already loaded and builds the checkout, reading and writing nothing. The Admin API's
+// fuzz target drives it; PrepareCheckout calls the same code.
+func (s *Service) ValidateCheckout(site *domain.Site, mode domain.Mode, in CheckoutInput) (*domain.Checkout, error) {
+	return s.buildCheckout(site, mode, in)
+}
+
 // buildCheckout validates every field before anything is written.
 func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in CheckoutInput) (*domain.Checkout, error) {
 	cur, ok := money.Lookup(in.Currency)

@@ -97,20 +97,3 @@ func TestRateRoundTripsThroughText(t *testing.T) {
 		}
 	}
 }
-
-func FuzzParseRate(f *testing.F) {
-	for _, s := range []string{"19", "5.5", "0.01", "1e2", "-0", "100.00", "abc", "1e-3"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		r, err := ParseRate(s)
-		if err != nil {
-			require.ErrorIs(t, err, ErrInvalidInput)
-			return
-		}
-		require.True(t, r.Valid())
-		back, err := ParseRate(r.String())
-		require.NoError(t, err)
-		require.Equal(t, r, back)
-	})
-}

@@ -41,7 +41,13 @@ func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []by
 	if err != nil {
 		return platform.IncomingEvent{}, err
 	}
-	if err := webhook.ValidatePayloadWithTolerance(body, signature, creds["webhookSecret"], SignatureTolerance); err != nil {
+	return verifyEvent(body, signature, creds["webhookSecret"])
+}
+
+// verifyEvent is the pure part of Verify: the Stripe-Signature check with the webhook secret
+// first, then the shape of the event it carries (a signed but malformed body is ErrMalformed).
+func verifyEvent(body []byte, signature, secret string) (platform.IncomingEvent, error) {
+	if err := webhook.ValidatePayloadWithTolerance(body, signature, secret, SignatureTolerance); err != nil {
 		return platform.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
 	ev, err := parseEvent(body)
