@@ -120,6 +120,9 @@ var rateRef = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9
 // when the text is not a number, is negative, above 100 or finer than 0.01.
 func refParseRate(s string) (Rate, bool) {
 	s = strings.TrimSpace(s)
+	if len(s) > MaxRateText {
+		return 0, false
+	}
 	if !rateRef.MatchString(s) {
 		return 0, false
 	}

@@ -26,12 +26,19 @@ const MaxRate Rate = 10000
 // The exponent is limited to 3 digits so that "1e999999999" cannot make us build a huge number.
 var rateLiteral = regexp.MustCompile(`^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?$`)
 
+// MaxRateText is the longest text of a rate ParseRate reads (like Duda's 64-character amounts).
+const MaxRateText = 64
+
 // ParseRate parses a percentage such as "19", "5.5", "0", "7.70" or "1.9e1" exactly, from its
 // decimal text, never through float64. It fails for empty or non-numeric text, negative rates,
 // rates above 100, and rates that need more than two decimal places ("5.555"); trailing zeros
 // beyond the second decimal ("19.000") are exact and therefore accepted.
 func ParseRate(s string) (Rate, error) {
 	t := strings.TrimSpace(s)
+	if len(t) > MaxRateText {
+		// Exact parsing of a huge literal costs quadratic time: refuse it unread (and unquoted).
+		return 0, fmt.Errorf("%w: a rate is written in at most %d characters", ErrInvalidInput, MaxRateText)
+	}
 	m := rateLiteral.FindStringSubmatch(t)
 	if m == nil || m[2]+m[3] == "" {
 		return 0, fmt.Errorf("%w: rate %q is not a decimal number", ErrInvalidInput, s)
@@ -91,6 +98,9 @@ func (r Rate) MarshalJSON() ([]byte, error) { return []byte(r.String()), nil }
 // leaves the rate unchanged.
 func (r *Rate) UnmarshalJSON(b []byte) error {
 	t := strings.TrimSpace(string(b))
+	if len(t) > 2*MaxRateText+2 { // a JSON string may escape each character; ParseRate checks the rest
+		return fmt.Errorf("%w: a rate is written in at most %d characters", ErrInvalidInput, MaxRateText)
+	}
 	if t == "null" {
 		return nil
 	}

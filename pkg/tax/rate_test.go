@@ -3,6 +3,7 @@ package tax
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -96,4 +97,21 @@ func TestRateRoundTripsThroughText(t *testing.T) {
 			require.FailNow(t, fmt.Sprintf("%d -> %q -> %d, %v", r, r.String(), got, err))
 		}
 	}
+}
+
+// A huge rate literal is refused unread: exact parsing of it would cost quadratic time, and its
+// error message does not quote it.
+func TestParseRateRefusesHugeLiterals(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("0", 1<<20) + "19"
+	_, err := ParseRate(huge)
+	require.ErrorIs(t, err, ErrInvalidInput)
+	require.Less(t, len(err.Error()), 200)
+	var r Rate
+	err = json.Unmarshal([]byte(`"`+huge+`"`), &r)
+	require.ErrorIs(t, err, ErrInvalidInput)
+	require.Less(t, len(err.Error()), 200)
+	got, err := ParseRate(strings.Repeat("0", MaxRateText-2) + "19")
+	require.NoError(t, err)
+	require.Equal(t, Rate(1900), got)
 }

@@ -47,6 +47,9 @@ func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []by
 // verifyEvent is the pure part of Verify: the Stripe-Signature check with the webhook secret
 // first, then the shape of the event it carries (a signed but malformed body is ErrMalformed).
 func verifyEvent(body []byte, signature, secret string) (platform.IncomingEvent, error) {
+	if secret == "" { // an HMAC with an empty key is one anybody can make
+		return platform.IncomingEvent{}, fmt.Errorf("%w: the provider has no webhook secret", ErrBadSignature)
+	}
 	if err := webhook.ValidatePayloadWithTolerance(body, signature, secret, SignatureTolerance); err != nil {
 		return platform.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
