@@ -56,6 +56,10 @@ const (
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 )
 
+// CodePaymentDisputed (409): a refund was asked for a payment under dispute (open, or lost:
+// the payer already has the money back).
+const CodePaymentDisputed = "PAYMENT_DISPUTED"
+
 // CodeIPNURLPrivate (400): an ipnUrl is, or resolves to, a loopback, private or other internal
 // address, which notifications may not reach while IPN_ALLOW_PRIVATE_TARGETS is off.
 const CodeIPNURLPrivate = "IPN_URL_PRIVATE"

@@ -9,10 +9,13 @@ const (
 	EventCheckoutExpired   = "checkout.expired"
 	EventCheckoutCancelled = "checkout.cancelled"
 	EventCheckoutUpdated   = "checkout.updated"
-	EventRefundCreated     = "refund.created"
-	EventRefundUpdated     = "refund.updated"
-	EventDisputeClosed     = "transaction.dispute_closed"
-	EventDisputeUpdated    = "transaction.dispute_updated"
+	// EventCheckoutReopened: the payment that completed the checkout failed late (a Direct
+	// Debit failing after it was confirmed) and no other attempt paid it.
+	EventCheckoutReopened = "checkout.reopened"
+	EventRefundCreated    = "refund.created"
+	EventRefundUpdated    = "refund.updated"
+	EventDisputeClosed    = "transaction.dispute_closed"
+	EventDisputeUpdated   = "transaction.dispute_updated"
 )
 
 // TransactionEventType is the event type of a move to status s ("transaction.succeeded").
@@ -120,10 +123,14 @@ type ProviderEvent struct {
 	Type           string
 	DeliveryID     *string
 	Payload        string
-	Status         string
-	Error          string
-	ReceivedAt     time.Time
-	ProcessedAt    *time.Time
+	// ObjectID is the provider object the event reports on (a PaymentIntent, a payment), and
+	// OccurredAt when the provider created the event (nil: not known).
+	ObjectID    string
+	OccurredAt  *time.Time
+	Status      string
+	Error       string
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
 }
 
 // TableName tells the store which table holds provider events.

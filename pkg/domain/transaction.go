@@ -18,24 +18,15 @@ const (
 	TxnDisputed          TransactionStatus = "disputed"
 )
 
-// transitions lists the allowed moves of the transaction state machine.
-var transitions = map[TransactionStatus][]TransactionStatus{
-	TxnInitiated:       {TxnPendingProvider, TxnSucceeded, TxnFailed, TxnCanceled},
-	TxnPendingProvider: {TxnSucceeded, TxnFailed, TxnCanceled},
-	// A direct debit can still fail after it was confirmed; a card payment can be refunded or disputed.
-	TxnSucceeded:         {TxnRefunded, TxnPartiallyRefunded, TxnDisputed, TxnFailed},
-	TxnPartiallyRefunded: {TxnPartiallyRefunded, TxnRefunded, TxnDisputed},
-	TxnDisputed:          {TxnSucceeded, TxnRefunded, TxnPartiallyRefunded},
-	// Money taken late (a provider confirming after a failure report, a transfer arriving
-	// after the buyer cancelled) is still recorded; one success per checkout still holds.
-	TxnFailed:   {TxnSucceeded},
-	TxnCanceled: {TxnSucceeded},
-}
-
-// CanTransition reports whether a transaction may move from one status to another.
+// CanTransition reports whether a transaction may move from one status to another: whether some
+// outcome kind of the transition table (transitions.go) makes that move.
 func CanTransition(from, to TransactionStatus) bool {
-	for _, s := range transitions[from] {
-		if s == to {
+	for _, k := range OutcomeKinds {
+		if k.Target() != to {
+			continue
+		}
+		switch RuleFor(from, k) {
+		case Apply, ApplyIfNotOlder, ApplyIfNewer:
 			return true
 		}
 	}
@@ -45,7 +36,7 @@ func CanTransition(from, to TransactionStatus) bool {
 // SourcesFor lists the statuses from which a transaction may move to `to`.
 func SourcesFor(to TransactionStatus) []TransactionStatus {
 	var out []TransactionStatus
-	for _, from := range []TransactionStatus{TxnInitiated, TxnPendingProvider, TxnSucceeded, TxnFailed, TxnCanceled, TxnRefunded, TxnPartiallyRefunded, TxnDisputed} {
+	for _, from := range TransactionStatuses {
 		if CanTransition(from, to) {
 			out = append(out, from)
 		}
@@ -112,29 +103,31 @@ type BillingDetails struct {
 
 // Transaction is one payment attempt on a checkout with one provider.
 type Transaction struct {
-	ID                 string `gorm:"primaryKey"`
-	OrganizationID     string
-	CheckoutID         string
-	SiteID             string
-	ProviderID         string
-	ProviderType       ProviderType
-	Mode               Mode
-	Status             TransactionStatus
-	Currency           string
-	NetAmount          int64
-	TaxAmount          int64
-	GrossAmount        int64
-	RefundedAmount     int64
-	ProviderReference  *string
-	ProviderPaymentID  *string
-	PaymentReference   *string
-	BillingDetails     BillingDetails `gorm:"serializer:json"`
-	TaxEvidence        map[string]any `gorm:"serializer:json"`
-	ProviderData       map[string]any `gorm:"serializer:json"`
-	FailureCode        string
-	FailureMessage     string
-	DisputeStatus      string
-	EventVersion       int
+	ID                string `gorm:"primaryKey"`
+	OrganizationID    string
+	CheckoutID        string
+	SiteID            string
+	ProviderID        string
+	ProviderType      ProviderType
+	Mode              Mode
+	Status            TransactionStatus
+	Currency          string
+	NetAmount         int64
+	TaxAmount         int64
+	GrossAmount       int64
+	RefundedAmount    int64
+	ProviderReference *string
+	ProviderPaymentID *string
+	PaymentReference  *string
+	BillingDetails    BillingDetails `gorm:"serializer:json"`
+	TaxEvidence       map[string]any `gorm:"serializer:json"`
+	ProviderData      map[string]any `gorm:"serializer:json"`
+	FailureCode       string
+	FailureMessage    string
+	DisputeStatus     string
+	EventVersion      int
+	// ProviderEventAt is the provider time of the last provider report applied (see Decide).
+	ProviderEventAt    *time.Time
 	BuyerMarkedPending *time.Time `gorm:"column:buyer_marked_pending_at"`
 	SucceededAt        *time.Time
 	CreatedAt          time.Time

@@ -28,7 +28,8 @@ type RefundInput struct {
 // refund's success. Wire-transfer refunds are recorded as manual.
 //
 // Errors: NOT_FOUND for another organisation's transaction; 409 INVALID_STATE when it is not
-// paid (or disputed); 400 for a bad amount; 422 REFUND_EXCEEDS_BALANCE above what is left;
+// paid; 409 PAYMENT_DISPUTED while it is disputed (a refund on top of a chargeback would pay
+// the payer twice); 400 for a bad amount; 422 REFUND_EXCEEDS_BALANCE above what is left;
 // 503 PROVIDER_ERROR when the provider refuses or fails (the refund is marked failed).
 func (s *Service) Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in RefundInput) (*domain.Refund, error) {
 	if err := inOrg(actor, orgID); err != nil {
@@ -55,7 +56,10 @@ func (s *Service) Refund(ctx context.Context, actor domain.Actor, orgID, txnID s
 			return err
 		}
 		if t.Status == domain.TxnDisputed {
-			return domain.Conflict(domain.CodeInvalidState, "the payment is disputed; it cannot be refunded while the dispute is open")
+			if t.DisputeStatus == "lost" || t.DisputeStatus == "accepted" {
+				return domain.Conflict(domain.CodePaymentDisputed, "the payment was disputed and the dispute was lost: the money already went back to the payer")
+			}
+			return domain.Conflict(domain.CodePaymentDisputed, "the payment is disputed; it cannot be refunded while the dispute is open")
 		}
 		if !t.Status.Paid() {
 			return domain.Conflict(domain.CodeInvalidState, "only paid transactions can be refunded (this one is %s)", t.Status)
@@ -169,13 +173,12 @@ func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, se
 		if refunded > t.GrossAmount {
 			return domain.Conflict(domain.CodeRefundExceedsBalance, "refunds would exceed the captured amount")
 		}
-		to := domain.TxnPartiallyRefunded
+		kind, to := domain.OutcomePartiallyRefunded, domain.TxnPartiallyRefunded
 		if refunded == t.GrossAmount {
-			to = domain.TxnRefunded
+			kind, to = domain.OutcomeRefunded, domain.TxnRefunded
 		}
-		_, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: t.ID, To: to,
-			From: []domain.TransactionStatus{domain.TxnSucceeded, domain.TxnPartiallyRefunded, domain.TxnDisputed},
-			Set:  map[string]any{"refunded_amount": refunded}, EventData: map[string]any{"refundId": r.ID, "amount": r.Amount, "refundedAmount": refunded}})
+		_, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: t.ID, Kind: kind,
+			Set: map[string]any{"refunded_amount": refunded}, EventData: map[string]any{"refundId": r.ID, "amount": r.Amount, "refundedAmount": refunded}})
 		if err == nil {
 			s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(to)).Inc()
 		}

@@ -355,7 +355,7 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 		if len(msg) > 500 {
 			msg = msg[:500]
 		}
-		if _, terr := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: domain.TxnFailed,
+		if _, terr := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeFailed,
 			Set: map[string]any{"failure_code": "provider_error", "failure_message": msg}}); terr != nil {
 			s.log.ErrorContext(ctx, "mark failed start", "transaction_id", t.ID, "error", terr)
 		}
@@ -377,7 +377,7 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 		set["provider_data"] = jsonText(out.ProviderData)
 	}
 	if out.Status == domain.TxnPendingProvider {
-		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: domain.TxnPendingProvider, Set: set})
+		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomePending, Set: set})
 		if err != nil {
 			return nil, err
 		}
@@ -440,7 +440,7 @@ func (s *Service) MarkPendingByBuyer(ctx context.Context, id string) (*domain.Tr
 	switch t.Status {
 	case domain.TxnInitiated:
 		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID,
-			To: domain.TxnPendingProvider, Set: map[string]any{"buyer_marked_pending_at": now}, EventData: map[string]any{"by": "buyer"}})
+			Kind: domain.OutcomePending, Set: map[string]any{"buyer_marked_pending_at": now}, EventData: map[string]any{"by": "buyer"}})
 		if err == nil || domain.ErrorCode(err) != store.ErrAlreadyInState {
 			return moved, err
 		}
@@ -492,7 +492,7 @@ func (s *Service) CancelByBuyer(ctx context.Context, id string) (*domain.Transac
 	if !buyerMayCancel(t) {
 		return nil, domain.Conflict(CodePaymentInProgress, "the payment is already being processed and can no longer be cancelled here")
 	}
-	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: domain.TxnCanceled,
+	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeCancelled,
 		Set: map[string]any{"failure_code": "buyer_cancelled", "failure_message": "cancelled by the buyer"}, EventData: map[string]any{"by": "buyer"}})
 	if domain.ErrorCode(err) == store.ErrAlreadyInState {
 		return s.store.GetTransactionByID(ctx, id)
@@ -541,8 +541,8 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id st
 		if t.ProviderType != domain.ProviderWireTransfer {
 			return domain.Unprocessable(domain.CodeInvalidState, "only wire transfers are marked paid by hand; %s payments are confirmed by the provider", t.ProviderType)
 		}
-		out, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: id, To: domain.TxnSucceeded,
-			From:      []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider, domain.TxnCanceled, domain.TxnFailed},
+		// The transition table decides (an open, failed or cancelled transfer can be marked paid).
+		out, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: id, Kind: domain.OutcomeSucceeded,
 			EventData: map[string]any{"by": actor.Label, "note": note}})
 		if err != nil {
 			return err

@@ -2,6 +2,8 @@ package platform
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/jobs"
@@ -16,6 +18,10 @@ type IncomingEvent struct {
 	ExternalID string
 	Type       string
 	Payload    []byte
+	// ObjectID is the provider object the event reports on and OccurredAt when the provider
+	// created the event (zero: not known); stale events are recognised by them.
+	ObjectID   string
+	OccurredAt time.Time
 }
 
 // ReceiveWebhook stores a verified webhook delivery raw, then each of its events once by its
@@ -33,7 +39,11 @@ func (s *Service) ReceiveWebhook(ctx context.Context, p *domain.Provider, header
 		}
 		for _, in := range events {
 			e := &domain.ProviderEvent{ID: domain.NewID(domain.PrefixProviderEvt), ProviderID: p.ID, OrganizationID: p.OrganizationID,
-				ProviderType: p.Type, ExternalID: in.ExternalID, Type: in.Type, DeliveryID: &d.ID, Payload: string(in.Payload)}
+				ProviderType: p.Type, ExternalID: in.ExternalID, Type: in.Type, DeliveryID: &d.ID, Payload: string(in.Payload), ObjectID: in.ObjectID}
+			if !in.OccurredAt.IsZero() {
+				at := in.OccurredAt
+				e.OccurredAt = &at
+			}
 			inserted, err := tx.InsertProviderEvent(ctx, e)
 			if err != nil {
 				return err
@@ -54,20 +64,54 @@ func (s *Service) ReceiveWebhook(ctx context.Context, p *domain.Provider, header
 
 // Outcome is a provider's report about a transaction.
 type Outcome struct {
-	To             domain.TransactionStatus
-	From           []domain.TransactionStatus // default: every status allowed to reach To
-	Set            map[string]any             // provider references, failure details ...
+	// Kind is what the provider reports; the transition table (domain.Decide) says whether it
+	// applies to the transaction's current status.
+	Kind domain.OutcomeKind
+	// To is used only without Kind: the kind is then the one that reaches To.
+	To domain.TransactionStatus
+	// At is the report's provider time: when the provider created the event, or when the state
+	// applied was read from the provider. Zero: not known (never treated as stale).
+	At time.Time
+	// Only narrows the table to these current statuses (never widens it).
+	Only           []domain.TransactionStatus
+	Set            map[string]any // provider references, failure details ...
 	EventData      map[string]any
 	FailureCode    string
 	FailureMessage string
 }
 
-// ApplyOutcome moves a transaction as its provider reports, idempotently: an outcome already
-// applied is a no-op, and reports arriving in any order never move a transaction backwards
-// (a late "failed" after "succeeded" is ignored unless the state machine allows it). A success
-// for a checkout another attempt already paid is a duplicate payment: it is recorded on the
-// transaction and logged for an operator to refund.
+// kindFor is the outcome kind of a plain target status.
+func kindFor(to domain.TransactionStatus) domain.OutcomeKind {
+	switch to {
+	case domain.TxnPendingProvider:
+		return domain.OutcomePending
+	case domain.TxnSucceeded:
+		return domain.OutcomeSucceeded
+	case domain.TxnFailed:
+		return domain.OutcomeFailed
+	case domain.TxnCanceled:
+		return domain.OutcomeCancelled
+	case domain.TxnDisputed:
+		return domain.OutcomeDisputeOpened
+	case domain.TxnPartiallyRefunded:
+		return domain.OutcomePartiallyRefunded
+	case domain.TxnRefunded:
+		return domain.OutcomeRefunded
+	}
+	return ""
+}
+
+// ApplyOutcome moves a transaction as its provider reports, idempotently and by the one
+// transition table (domain.Decide): an outcome already applied is a no-op; a report the table
+// does not allow from the current status (a payment success after a dispute opened) or older,
+// by the provider's own time, than the last report applied (a failure created before the
+// success) is ignored — no status change, no notification. A success for a checkout another
+// attempt already paid is a duplicate payment: it is recorded on the transaction and logged
+// for an operator to refund.
 func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Outcome) (*domain.Transaction, error) {
+	if o.Kind == "" {
+		o.Kind = kindFor(o.To)
+	}
 	set := o.Set
 	if set == nil {
 		set = map[string]any{}
@@ -82,17 +126,21 @@ func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Out
 		}
 		set["failure_message"] = msg
 	}
-	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, To: o.To, From: o.From,
-		Set: set, EventData: o.EventData})
+	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
+		Only: o.Only, Set: set, EventData: o.EventData})
 	switch {
 	case err == nil:
-		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(o.To)).Inc()
+		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(moved.Status)).Inc()
 		return moved, nil
 	case domain.ErrorCode(err) == store.ErrAlreadyInState:
 		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
+	case domain.ErrorCode(err) == store.ErrStaleReport:
+		s.log.InfoContext(ctx, "provider outcome ignored: older than the transaction's last report", "transaction_id", t.ID, "kind", string(o.Kind))
+		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
 	case domain.ErrorCode(err) == domain.CodeInvalidState:
-		// The transaction moved on (e.g. succeeded before a stale "processing" arrived).
-		s.log.InfoContext(ctx, "provider outcome ignored: transaction already moved on", "transaction_id", t.ID, "to", o.To)
+		// The transition table does not take this report from the current status (e.g. a
+		// payment success after a dispute opened, a "processing" after the success).
+		s.log.InfoContext(ctx, "provider outcome ignored: not a move from the transaction's status", "transaction_id", t.ID, "kind", string(o.Kind))
 		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
 	case domain.ErrorCode(err) == domain.CodeAlreadyPaid:
 		s.log.ErrorContext(ctx, "duplicate payment: another attempt already paid this checkout; refund it", "transaction_id", t.ID, "checkout_id", t.CheckoutID)
@@ -130,9 +178,14 @@ func (s *Service) RecordProviderRefund(ctx context.Context, t *domain.Transactio
 	return nil
 }
 
+// IgnoredBecause is the status of an event recorded but not applied, with the reason kept on
+// the stored event.
+func IgnoredBecause(reason string) string { return domain.ProviderEventIgnored + ": " + reason }
+
 // EventProcessor applies one provider's stored events (each adapter package has one).
 type EventProcessor interface {
-	// ApplyEvent applies the event and says how it was handled (processed or ignored).
+	// ApplyEvent applies the event and says how it was handled (processed, ignored, or
+	// IgnoredBecause(reason)).
 	// An error leaves the event to be retried.
 	ApplyEvent(ctx context.Context, ev *domain.ProviderEvent) (status string, err error)
 }
@@ -164,7 +217,11 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, eventID string) error 
 		_ = s.store.FinishProviderEvent(ctx, ev.ID, domain.ProviderEventReceived, err.Error())
 		return err
 	}
-	return s.store.FinishProviderEvent(ctx, ev.ID, status, "")
+	note := ""
+	if reason, ok := strings.CutPrefix(status, domain.ProviderEventIgnored+": "); ok {
+		status, note = domain.ProviderEventIgnored, reason
+	}
+	return s.store.FinishProviderEvent(ctx, ev.ID, status, note)
 }
 
 // RecordDispute notes a dispute's progress on a transaction without a status change (under

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"paygate.dev/pkg/domain"
@@ -120,6 +121,16 @@ func (s *Store) ListTransactions(ctx context.Context, f TransactionFilter) ([]do
 type Transition struct {
 	OrganizationID string
 	TransactionID  string
+	// Kind, when set, is the provider report being applied: the transition table
+	// (domain.Decide) decides from the transaction's current status and provider times
+	// whether it moves, To is the kind's target and From is not used.
+	Kind domain.OutcomeKind
+	// At is the provider time of the report (with Kind): when the provider created the event,
+	// or when its state was read. Zero: not known (never stale).
+	At time.Time
+	// Only, with Kind, narrows the table to these current statuses (never widens it): a report
+	// whose meaning depends on the attempt still being open, say.
+	Only []domain.TransactionStatus
 	// From lists the statuses the move may start from; empty means every status the state
 	// machine allows to reach To.
 	From []domain.TransactionStatus
@@ -136,14 +147,27 @@ type Transition struct {
 // target status: callers applying a duplicate provider event treat it as done.
 const ErrAlreadyInState = "ALREADY_IN_STATE"
 
-// TransitionTransaction moves a transaction with compare-and-set (UPDATE ... WHERE status IN
-// From) and writes its event, with the next event version, in the same database transaction.
-// A move to succeeded also completes the checkout (and writes checkout.completed).
+// ErrStaleReport is the code of the conflict returned when a provider report is older than the
+// last one applied to the transaction and would change its status: it is not applied.
+const ErrStaleReport = "STALE_REPORT"
+
+// TransitionTransaction moves a transaction under a lock on its row (compare-and-set on its
+// status as well) and writes its event, with the next event version, in the same database
+// transaction. A move to succeeded also completes the checkout (and writes checkout.completed);
+// a late failure of the payment that completed the checkout reopens it (checkout.reopened: open,
+// or expired if its time is up) unless another attempt paid it.
 //
 // Errors: NOT_FOUND for an unknown or foreign transaction; CONFLICT ALREADY_IN_STATE when the
-// transaction is already in To; CONFLICT INVALID_STATE when the move is not allowed from its
-// current status; CONFLICT CHECKOUT_ALREADY_PAID when another attempt of the checkout succeeded.
+// transaction is already in To; CONFLICT STALE_REPORT when a report (Kind) is older than the
+// last applied one; CONFLICT INVALID_STATE when the move is not allowed from its current status;
+// CONFLICT CHECKOUT_ALREADY_PAID when another attempt of the checkout succeeded.
 func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*domain.Transaction, error) {
+	if tr.Kind != "" {
+		tr.To = tr.Kind.Target()
+		if tr.To == "" {
+			return nil, domain.Internal(nil, "unknown outcome kind %q", tr.Kind)
+		}
+	}
 	from := tr.From
 	if len(from) == 0 {
 		from = domain.SourcesFor(tr.To)
@@ -158,9 +182,48 @@ func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*doma
 		occurred = Now()
 	}
 	var out *domain.Transaction
+	var stay error // the report confirms the current status: its time is kept, then this is returned
 	err := s.InTx(ctx, func(tx *Store) error {
 		now := Now()
+		stay = nil
+		cur, err := tx.LockTransaction(ctx, tr.OrganizationID, tr.TransactionID)
+		if err != nil {
+			return err
+		}
 		set := map[string]any{}
+		if tr.Kind != "" {
+			d := domain.Decide(cur.Status, tr.Kind, cur.ProviderEventAt, tr.At)
+			if len(tr.Only) > 0 && !slices.Contains(tr.Only, cur.Status) && d.Rule != domain.Stay {
+				d = domain.Decision{Rule: domain.Ignore}
+			}
+			if !d.Move {
+				switch {
+				case d.Rule == domain.Stay:
+					if later(tr.At, cur.ProviderEventAt) {
+						// The same state, reported (or read) later: later reports are compared with this one.
+						if err := tx.q(ctx).Model(&domain.Transaction{}).Where("id = ?", cur.ID).
+							Update("provider_event_at", UTC(tr.At)).Error; err != nil {
+							return translate(err, "transaction")
+						}
+					}
+					stay = domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status)
+					return nil
+				case d.Stale:
+					return domain.Conflict(ErrStaleReport, "the report (%s at %s) is older than the transaction's last one (%s)",
+						tr.Kind, UTC(tr.At).Format(time.RFC3339Nano), cur.ProviderEventAt.UTC().Format(time.RFC3339Nano))
+				}
+				return domain.Conflict(domain.CodeInvalidState, "the transaction is %s and a %s report does not apply to it", cur.Status, tr.Kind)
+			}
+			from = []domain.TransactionStatus{cur.Status}
+			if later(tr.At, cur.ProviderEventAt) {
+				set["provider_event_at"] = UTC(tr.At)
+			}
+		} else if !slices.Contains(from, cur.Status) {
+			if cur.Status == tr.To {
+				return domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status)
+			}
+			return domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", cur.Status, tr.To)
+		}
 		for k, v := range tr.Set {
 			set[k] = v
 		}
@@ -199,7 +262,8 @@ func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*doma
 		}); err != nil {
 			return err
 		}
-		if tr.To == domain.TxnSucceeded {
+		switch {
+		case tr.To == domain.TxnSucceeded:
 			// Money was taken: the checkout is complete even if it had expired meanwhile.
 			res := tx.db.Model(&domain.Checkout{}).
 				Where("id = ? AND organization_id = ? AND status IN ?", t.CheckoutID, t.OrganizationID,
@@ -216,11 +280,55 @@ func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*doma
 					return err
 				}
 			}
+		case cur.Status.Paid() && !t.Status.Paid() && t.Status != domain.TxnRefunded:
+			// The payment that completed the checkout was lost after all (a late failure).
+			if err := tx.reopenCheckout(ctx, t, now, occurred); err != nil {
+				return err
+			}
 		}
 		out = t
 		return nil
 	})
+	if err == nil && stay != nil {
+		return nil, stay
+	}
 	return out, err
+}
+
+// reopenCheckout undoes the completion of t's checkout when t, the attempt that paid it, failed
+// afterwards and no other attempt holds money: the checkout is open again (expired if its time
+// is up), so the order can be paid another way.
+func (s *Store) reopenCheckout(ctx context.Context, t *domain.Transaction, now, occurred time.Time) error {
+	var paid int64
+	if err := s.q(ctx).Model(&domain.Transaction{}).
+		Where("organization_id = ? AND checkout_id = ? AND id <> ? AND status IN ?", t.OrganizationID, t.CheckoutID, t.ID,
+			[]domain.TransactionStatus{domain.TxnSucceeded, domain.TxnPartiallyRefunded, domain.TxnRefunded, domain.TxnDisputed}).
+		Count(&paid).Error; err != nil {
+		return translate(err, "transactions")
+	}
+	if paid > 0 {
+		return nil
+	}
+	c, err := s.GetCheckout(ctx, t.OrganizationID, t.CheckoutID)
+	if err != nil || c.Status != domain.CheckoutCompleted {
+		return err
+	}
+	to := domain.CheckoutOpen
+	if !now.Before(c.ExpiresAt) {
+		to = domain.CheckoutExpired
+	}
+	res := s.q(ctx).Model(&domain.Checkout{}).Where("id = ? AND organization_id = ? AND status = ?", c.ID, c.OrganizationID, domain.CheckoutCompleted).
+		Updates(map[string]any{"status": to, "completed_at": nil, "updated_at": now})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return translate(res.Error, "checkout")
+	}
+	return s.AppendEvent(ctx, &domain.Event{OrganizationID: t.OrganizationID, Type: domain.EventCheckoutReopened, CheckoutID: &t.CheckoutID,
+		Status: string(to), Data: map[string]any{"transactionId": t.ID, "transactionStatus": string(t.Status)}, OccurredAt: occurred})
+}
+
+// later reports whether at is known and after last (or last is not known).
+func later(at time.Time, last *time.Time) bool {
+	return !at.IsZero() && (last == nil || at.After(*last))
 }
 
 // UpdateTransactionFields writes provider details that are not a state change (a PaymentIntent

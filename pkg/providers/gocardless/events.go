@@ -14,6 +14,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/hooks"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
 )
 
 // Answers is how GoCardless expects webhooks to be answered: 204, and 498 for a bad signature.
@@ -81,7 +82,8 @@ func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []by
 		if ev.ID == "" || ev.ResourceType == "" || ev.Action == "" {
 			return nil, fmt.Errorf("%w: GoCardless event %d of the batch has no id, resource_type or action", hooks.ErrMalformed, i)
 		}
-		out = append(out, platform.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: (*raw.Events)[i]})
+		out = append(out, platform.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: (*raw.Events)[i],
+			ObjectID: eventObject(&ev), OccurredAt: ev.CreatedAt})
 	}
 	return out, nil
 }
@@ -138,6 +140,21 @@ func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent
 
 func eventSource(ev *gcapi.Event) string { return ev.ResourceType + "." + ev.Action }
 
+// eventObject is the id of the resource an event is about.
+func eventObject(ev *gcapi.Event) string {
+	switch ev.ResourceType {
+	case gcapi.ResourceTypePayments:
+		return ev.Links.Payment
+	case gcapi.ResourceTypeBillingRequests:
+		return ev.Links.BillingRequest
+	case gcapi.ResourceTypeMandates:
+		return ev.Links.Mandate
+	case gcapi.ResourceTypeRefunds:
+		return ev.Links.Refund
+	}
+	return ""
+}
+
 // transactionFor finds our transaction of a GoCardless object: by the billing request
 // (provider reference), the payment (provider payment id), or the transaction id we put in
 // the metadata. Another provider's transaction is NOT_FOUND.
@@ -192,15 +209,16 @@ func (p *Processor) applyBillingRequestEvent(ctx context.Context, prov *domain.P
 	if err != nil {
 		return "", err
 	}
+	readAt := store.Now()
 	br, err := cl.GetBillingRequest(ctx, ev.Links.BillingRequest)
 	if err != nil {
 		return "", providerError(err)
 	}
-	if err := p.applyBillingRequest(ctx, cl, t, br, eventSource(ev), &ev.Details); err != nil {
+	if err := p.applyBillingRequest(ctx, cl, t, br, eventSource(ev), &ev.Details, readAt); err != nil {
 		return "", err
 	}
 	if ev.Action == "failed" && br.Status != gcapi.BillingRequestStatusFulfilled && br.Status != gcapi.BillingRequestStatusCancelled {
-		if _, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnFailed, From: open,
+		if _, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeFailed, At: readAt, Only: open,
 			FailureCode: or(ev.Details.Cause, "billing_request_failed"), FailureMessage: or(ev.Details.Description, "the payment could not be set up at GoCardless"),
 			EventData: map[string]any{"source": eventSource(ev), "billingRequest": br.ID}}); err != nil {
 			return "", err
@@ -211,18 +229,19 @@ func (p *Processor) applyBillingRequestEvent(ctx context.Context, prov *domain.P
 
 var open = []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}
 
-// applyBillingRequest applies a billing request's current state to its transaction: once
-// fulfilled, the payment it created is linked and its state applied; cancelled ends an open
-// attempt; otherwise the buyer has not finished yet.
-func (p *Processor) applyBillingRequest(ctx context.Context, cl *gcapi.Client, t *domain.Transaction, br *gcapi.BillingRequest, why string, d *gcapi.EventDetails) error {
+// applyBillingRequest applies a billing request's current state, read at readAt, to its
+// transaction: once fulfilled, the payment it created is linked and its state applied;
+// cancelled ends an open attempt; otherwise the buyer has not finished yet.
+func (p *Processor) applyBillingRequest(ctx context.Context, cl *gcapi.Client, t *domain.Transaction, br *gcapi.BillingRequest, why string, d *gcapi.EventDetails, readAt time.Time) error {
 	switch br.Status {
 	case gcapi.BillingRequestStatusFulfilled:
 		pmID := br.Links.PaymentRequestPayment
 		if pmID == "" {
-			_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnPendingProvider, From: []domain.TransactionStatus{domain.TxnInitiated},
+			_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomePending, At: readAt,
 				EventData: map[string]any{"source": why, "billingRequest": br.ID}})
 			return err
 		}
+		readAt = store.Now()
 		pm, err := cl.GetPayment(ctx, pmID)
 		if err != nil {
 			return providerError(err)
@@ -230,13 +249,13 @@ func (p *Processor) applyBillingRequest(ctx context.Context, cl *gcapi.Client, t
 		if err := p.link(ctx, t, pm, br.Links.MandateRequestMandate); err != nil {
 			return err
 		}
-		return p.applyPayment(ctx, t, pm, why, nil)
+		return p.applyPayment(ctx, t, pm, why, nil, readAt)
 	case gcapi.BillingRequestStatusCancelled:
 		code, msg := "billing_request_cancelled", "the payment was cancelled at GoCardless"
 		if d != nil && d.Description != "" {
 			msg = d.Description
 		}
-		_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnCanceled, From: open, FailureCode: code, FailureMessage: msg,
+		_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeCancelled, At: readAt, FailureCode: code, FailureMessage: msg,
 			EventData: map[string]any{"source": why, "billingRequest": br.ID}})
 		return err
 	}
@@ -276,6 +295,9 @@ func (p *Processor) applyPaymentEvent(ctx context.Context, prov *domain.Provider
 	if err != nil {
 		return "", err
 	}
+	// GoCardless events carry ids only: the payment's state is read now, and ordered by the time
+	// of the read (a state read earlier, applied late, is older news).
+	readAt := store.Now()
 	pm, err := cl.GetPayment(ctx, ev.Links.Payment)
 	if gcapi.IsNotFound(err) {
 		return domain.ProviderEventIgnored, nil
@@ -298,7 +320,7 @@ func (p *Processor) applyPaymentEvent(ctx context.Context, prov *domain.Provider
 	case "chargeback_cancelled":
 		// The payer's bank reversed the chargeback: the money is the merchant's again.
 		if t.Status == domain.TxnDisputed && (pm.Status == gcapi.PaymentStatusPaidOut || pm.Status == gcapi.PaymentStatusConfirmed) {
-			_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnSucceeded, From: []domain.TransactionStatus{domain.TxnDisputed},
+			_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeWon, At: readAt,
 				Set: map[string]any{"dispute_status": "won"}, EventData: disputeData(pm, "won", why, &ev.Details)})
 			if err != nil {
 				return "", err
@@ -317,7 +339,7 @@ func (p *Processor) applyPaymentEvent(ctx context.Context, prov *domain.Provider
 	if ev.Action == string(pm.Status) {
 		d = &ev.Details // the event explains the state we apply
 	}
-	if err := p.applyPayment(ctx, t, pm, why, d); err != nil {
+	if err := p.applyPayment(ctx, t, pm, why, d, readAt); err != nil {
 		return "", err
 	}
 	return domain.ProviderEventProcessed, nil
@@ -336,8 +358,9 @@ func disputeData(pm *gcapi.Payment, status, why string, d *gcapi.EventDetails) m
 	return data
 }
 
-// applyPayment maps a payment's current state to its transaction. d explains the state when
-// the event being applied reported it (failure causes, chargeback reasons).
+// applyPayment maps a payment's current state, read at readAt, to outcomes the transition table
+// decides on. d explains the state when the event being applied reported it (failure causes,
+// chargeback reasons).
 //
 //   - pending_customer_approval, pending_submission, submitted: the buyer authorised it;
 //     an initiated attempt waits for the money (pending_provider).
@@ -346,7 +369,7 @@ func disputeData(pm *gcapi.Payment, status, why string, d *gcapi.EventDetails) m
 //   - failed: failed — also after it was confirmed (a late failure the state machine allows).
 //   - customer_approval_denied: failed; cancelled: canceled (open attempts only).
 //   - charged_back: disputed (via succeeded if the confirmation was never applied).
-func (p *Processor) applyPayment(ctx context.Context, t *domain.Transaction, pm *gcapi.Payment, why string, d *gcapi.EventDetails) error {
+func (p *Processor) applyPayment(ctx context.Context, t *domain.Transaction, pm *gcapi.Payment, why string, d *gcapi.EventDetails, readAt time.Time) error {
 	data := map[string]any{"source": why, "payment": pm.ID, "paymentStatus": string(pm.Status)}
 	fail := func(code, msg string) (string, string) {
 		if d != nil {
@@ -362,33 +385,32 @@ func (p *Processor) applyPayment(ctx context.Context, t *domain.Transaction, pm 
 	var outcomes []platform.Outcome
 	switch pm.Status {
 	case gcapi.PaymentStatusPendingCustomerApproval, gcapi.PaymentStatusPendingSubmission, gcapi.PaymentStatusSubmitted:
-		outcomes = append(outcomes, platform.Outcome{To: domain.TxnPendingProvider, From: []domain.TransactionStatus{domain.TxnInitiated}, EventData: data})
+		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomePending, EventData: data})
 	case gcapi.PaymentStatusConfirmed, gcapi.PaymentStatusPaidOut:
 		if pm.Amount != t.GrossAmount || !strings.EqualFold(pm.Currency, t.Currency) {
 			p.Service.Log().ErrorContext(ctx, "GoCardless amount differs from the transaction", "transaction_id", t.ID,
 				"gocardless_amount", pm.Amount, "gocardless_currency", pm.Currency, "gross", t.GrossAmount, "currency", t.Currency)
 		}
-		outcomes = append(outcomes, platform.Outcome{To: domain.TxnSucceeded,
-			From: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider, domain.TxnFailed, domain.TxnCanceled}, EventData: data})
+		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeSucceeded, EventData: data})
 	case gcapi.PaymentStatusFailed:
 		code, msg := fail("payment_failed", "the payment failed at GoCardless")
-		outcomes = append(outcomes, platform.Outcome{To: domain.TxnFailed,
-			From: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider, domain.TxnSucceeded}, FailureCode: code, FailureMessage: msg, EventData: data})
+		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeFailed, FailureCode: code, FailureMessage: msg, EventData: data})
 	case gcapi.PaymentStatusCustomerApprovalDenied:
 		code, msg := fail("customer_approval_denied", "the payer did not approve the payment")
-		outcomes = append(outcomes, platform.Outcome{To: domain.TxnFailed, From: open, FailureCode: code, FailureMessage: msg, EventData: data})
+		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeFailed, Only: open, FailureCode: code, FailureMessage: msg, EventData: data})
 	case gcapi.PaymentStatusCancelled:
 		code, msg := fail("payment_cancelled", "the payment was cancelled at GoCardless")
-		outcomes = append(outcomes, platform.Outcome{To: domain.TxnCanceled, From: open, FailureCode: code, FailureMessage: msg, EventData: data})
+		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeCancelled, FailureCode: code, FailureMessage: msg, EventData: data})
 	case gcapi.PaymentStatusChargedBack:
 		if t.Status.Open() {
 			// The confirmation never reached us; the money was taken before it was charged back.
-			outcomes = append(outcomes, platform.Outcome{To: domain.TxnSucceeded, From: open, EventData: data})
+			outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeSucceeded, Only: open, EventData: data})
 		}
-		outcomes = append(outcomes, platform.Outcome{To: domain.TxnDisputed, From: []domain.TransactionStatus{domain.TxnSucceeded, domain.TxnPartiallyRefunded},
+		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeDisputeOpened,
 			Set: map[string]any{"dispute_status": "open"}, EventData: disputeData(pm, "open", why, d)})
 	}
 	for _, o := range outcomes {
+		o.At = readAt
 		moved, err := p.Service.ApplyOutcome(ctx, t, o)
 		if err != nil {
 			return err
@@ -436,16 +458,17 @@ func (p *Processor) applyMandateEvent(ctx context.Context, prov *domain.Provider
 		return "", err
 	}
 	// The payment may have been collected before the mandate went: apply its state first.
+	readAt := store.Now()
 	if t.ProviderPaymentID != nil && *t.ProviderPaymentID != "" {
 		pm, err := cl.GetPayment(ctx, *t.ProviderPaymentID)
 		if err != nil {
 			return "", providerError(err)
 		}
-		if err := p.applyPayment(ctx, t, pm, why, nil); err != nil {
+		if err := p.applyPayment(ctx, t, pm, why, nil, readAt); err != nil {
 			return "", err
 		}
 	}
-	_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnFailed, From: open, FailureCode: "mandate_" + ev.Action,
+	_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeFailed, At: readAt, Only: open, FailureCode: "mandate_" + ev.Action,
 		FailureMessage: or(ev.Details.Description, "the Direct Debit mandate "+ev.Action), EventData: note})
 	if err != nil {
 		return "", err
@@ -580,11 +603,12 @@ func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
 
 // sync applies the billing request's state and returns it.
 func (p *Processor) sync(ctx context.Context, cl *gcapi.Client, t *domain.Transaction, why string) (*gcapi.BillingRequest, error) {
+	readAt := store.Now()
 	br, err := cl.GetBillingRequest(ctx, *t.ProviderReference)
 	if err != nil {
 		return nil, providerError(err)
 	}
-	return br, p.applyBillingRequest(ctx, cl, t, br, why, nil)
+	return br, p.applyBillingRequest(ctx, cl, t, br, why, nil, readAt)
 }
 
 // Reconcile looks at GoCardless transactions still open and neither changed nor looked at for
@@ -638,7 +662,7 @@ func (p *Processor) reconcile(ctx context.Context, t *domain.Transaction) (asked
 		}
 		return true, providerError(err)
 	}
-	_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnCanceled, From: open, FailureCode: "abandoned",
+	_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeCancelled, At: store.Now(), FailureCode: "abandoned",
 		FailureMessage: "the buyer never authorised the payment at GoCardless and the checkout can no longer be paid",
 		EventData:      map[string]any{"source": "reconcile", "billingRequest": br.ID, "checkoutStatus": string(c.EffectiveStatus(p.now()))}})
 	return true, err

@@ -15,6 +15,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/hooks"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
 )
 
 // SignatureTolerance is how old a signed webhook may be.
@@ -57,7 +58,31 @@ func verifyEvent(body []byte, signature, secret string) (platform.IncomingEvent,
 	if err != nil {
 		return platform.IncomingEvent{}, err
 	}
-	return platform.IncomingEvent{ExternalID: ev.ID, Type: string(ev.Type), Payload: body}, nil
+	in := platform.IncomingEvent{ExternalID: ev.ID, Type: string(ev.Type), Payload: body}
+	if ev.Created > 0 {
+		in.OccurredAt = time.Unix(ev.Created, 0).UTC()
+	}
+	if ev.Data != nil {
+		if id, ok := ev.Data.Object["id"].(string); ok {
+			in.ObjectID = id
+		}
+	}
+	return in, nil
+}
+
+// paymentIntentEvents are the PaymentIntent events applied: each carries the PaymentIntent's
+// whole state when Stripe created it, so the newest one (by "created") is the truth.
+var paymentIntentEvents = []string{"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing"}
+
+// eventTime is the provider time of a stored Stripe event (zero if not known).
+func eventTime(stored *domain.ProviderEvent, ev *stripego.Event) time.Time {
+	if stored.OccurredAt != nil {
+		return *stored.OccurredAt
+	}
+	if ev.Created > 0 {
+		return time.Unix(ev.Created, 0).UTC()
+	}
+	return time.Time{}
 }
 
 // eventObject is what data.object of each event type ApplyEvent handles decodes into.
@@ -110,13 +135,26 @@ func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent
 	if err != nil {
 		return "", err
 	}
+	at := eventTime(stored, &ev)
 	switch ev.Type {
 	case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing":
 		var pi stripego.PaymentIntent
 		if err := json.Unmarshal(ev.Data.Raw, &pi); err != nil {
 			return "", err
 		}
-		return p.applyPaymentIntent(ctx, prov, &pi, string(ev.Type))
+		// Stripe does not order events: if it already sent a newer state of this
+		// PaymentIntent, this one is old news (a decline before the card that succeeded).
+		// Recorded, not applied; the newer event is applied by its own job.
+		if !at.IsZero() {
+			newer, err := p.Service.Store().NewerProviderEvent(ctx, prov.ID, pi.ID, at, paymentIntentEvents)
+			if err != nil {
+				return "", err
+			}
+			if newer != "" {
+				return platform.IgnoredBecause("superseded by the newer event " + newer), nil
+			}
+		}
+		return p.applyPaymentIntent(ctx, prov, &pi, string(ev.Type), at)
 	case "charge.refunded", "charge.refund.updated", "refund.updated", "refund.failed":
 		return p.applyRefundEvent(ctx, prov, &ev)
 	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
@@ -124,7 +162,7 @@ func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent
 		if err := json.Unmarshal(ev.Data.Raw, &d); err != nil {
 			return "", err
 		}
-		return p.applyDispute(ctx, prov, &d, string(ev.Type))
+		return p.applyDispute(ctx, prov, &d, string(ev.Type), at)
 	}
 	return domain.ProviderEventIgnored, nil
 }
@@ -142,9 +180,10 @@ func (p *Processor) transactionFor(ctx context.Context, prov *domain.Provider, p
 	return t, err
 }
 
-// applyPaymentIntent maps a PaymentIntent's state to the transaction. A late failure or
-// cancellation never undoes a success; "processing" only moves an initiated attempt.
-func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provider, pi *stripego.PaymentIntent, why string) (string, error) {
+// applyPaymentIntent maps a PaymentIntent's state, as of provider time at, to an outcome; the
+// transition table decides what it does (a failure older than the success, or a success after
+// a dispute opened, changes nothing; "processing" only moves an initiated attempt).
+func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provider, pi *stripego.PaymentIntent, why string, at time.Time) (string, error) {
 	t, err := p.transactionFor(ctx, prov, pi.ID, pi.Metadata)
 	if domain.IsNotFound(err) {
 		return domain.ProviderEventIgnored, nil // not a payment of this platform
@@ -152,7 +191,6 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 	if err != nil {
 		return "", err
 	}
-	open := []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}
 	var o *platform.Outcome
 	switch pi.Status {
 	case stripego.PaymentIntentStatusSucceeded:
@@ -164,11 +202,11 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 			// Stripe took a different amount than we asked: record it for an operator.
 			p.Service.Log().ErrorContext(ctx, "Stripe amount differs from the transaction", "transaction_id", t.ID, "stripe_amount", pi.Amount, "gross", t.GrossAmount)
 		}
-		o = &platform.Outcome{To: domain.TxnSucceeded, Set: set, EventData: map[string]any{"source": why, "paymentIntent": pi.ID}}
+		o = &platform.Outcome{Kind: domain.OutcomeSucceeded, Set: set, EventData: map[string]any{"source": why, "paymentIntent": pi.ID}}
 	case stripego.PaymentIntentStatusProcessing:
-		o = &platform.Outcome{To: domain.TxnPendingProvider, From: []domain.TransactionStatus{domain.TxnInitiated}, EventData: map[string]any{"source": why}}
+		o = &platform.Outcome{Kind: domain.OutcomeProcessing, EventData: map[string]any{"source": why}}
 	case stripego.PaymentIntentStatusCanceled:
-		o = &platform.Outcome{To: domain.TxnCanceled, From: open, FailureCode: string(pi.CancellationReason), FailureMessage: "the payment was cancelled at Stripe",
+		o = &platform.Outcome{Kind: domain.OutcomeCancelled, FailureCode: string(pi.CancellationReason), FailureMessage: "the payment was cancelled at Stripe",
 			EventData: map[string]any{"source": why}}
 	case stripego.PaymentIntentStatusRequiresPaymentMethod:
 		// Only a failed payment attempt Stripe reports, with its code, fails the attempt, with
@@ -179,10 +217,11 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 		if code == "" {
 			return domain.ProviderEventProcessed, nil
 		}
-		o = &platform.Outcome{To: domain.TxnFailed, From: open, FailureCode: code, FailureMessage: msg, EventData: map[string]any{"source": why, "code": code}}
+		o = &platform.Outcome{Kind: domain.OutcomeFailed, FailureCode: code, FailureMessage: msg, EventData: map[string]any{"source": why, "code": code}}
 	default:
 		return domain.ProviderEventProcessed, nil // requires_action, requires_confirmation ...: still with the buyer
 	}
+	o.At = at
 	if _, err := p.Service.ApplyOutcome(ctx, t, *o); err != nil {
 		return "", err
 	}
@@ -318,9 +357,10 @@ func disputeStatus(s stripego.DisputeStatus) string {
 	return "open"
 }
 
-// applyDispute: a new dispute makes the transaction disputed (IPN 4); a dispute won returns it
-// to succeeded (IPN 1); a lost one is recorded on it.
-func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *stripego.Dispute, why string) (string, error) {
+// applyDispute: a new dispute makes the transaction disputed (IPN 4) — after recording the
+// success first if the payment's own event has not been applied yet (a charge is only disputed
+// once it was paid); a dispute won returns it to succeeded (IPN 1); a lost one is recorded on it.
+func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *stripego.Dispute, why string, at time.Time) (string, error) {
 	var piID, chargeID string
 	if d.PaymentIntent != nil {
 		piID = d.PaymentIntent.ID
@@ -344,10 +384,22 @@ func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *
 	set := map[string]any{"dispute_status": status}
 	switch {
 	case why == "charge.dispute.created":
-		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnDisputed,
-			From: []domain.TransactionStatus{domain.TxnSucceeded, domain.TxnPartiallyRefunded}, Set: set, EventData: data})
+		if t.Status.Open() {
+			set := map[string]any{}
+			if chargeID != "" {
+				set["provider_payment_id"] = chargeID
+			}
+			if t, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeSucceeded, At: at, Only: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider},
+				Set: set, EventData: map[string]any{"source": why, "paymentIntent": piID}}); err != nil {
+				return "", err
+			}
+		}
+		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeOpened, At: at, Set: set, EventData: data})
 	case status == "won":
-		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{To: domain.TxnSucceeded, From: []domain.TransactionStatus{domain.TxnDisputed}, Set: set, EventData: data})
+		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeWon, At: at, Set: set, EventData: data})
+	case status == "lost" && t.Status != domain.TxnDisputed:
+		// Lost before its opening reached us: the money went back to the payer.
+		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeLost, At: at, Set: set, EventData: data})
 	case why == "charge.dispute.closed":
 		err = p.Service.RecordDispute(ctx, t, domain.EventDisputeClosed, status, data)
 	default:
@@ -376,11 +428,14 @@ func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
 	}
 	params := &stripego.PaymentIntentParams{}
 	params.Context = ctx
+	// The state read is at least as new as the moment we asked: events Stripe created before
+	// then are older news.
+	readAt := store.Now()
 	pi, err := p.Adapter.Client(creds["secretKey"]).PaymentIntents.Get(*t.ProviderReference, params)
 	if err != nil {
 		return providerError(err)
 	}
-	_, err = p.applyPaymentIntent(ctx, prov, pi, "sync")
+	_, err = p.applyPaymentIntent(ctx, prov, pi, "sync", readAt)
 	return err
 }
 
