@@ -38,6 +38,7 @@ func TestDudaConfirmations(t *testing.T) {
 			require.Len(t, confirms, 1)
 			pending := confirms[0]
 			require.Equal(t, duda.StatePending, pending.State)
+			require.Equal(t, ps.ID, pending.SessionID, "the body names the session, as Duda requires")
 			require.Equal(t, txn.ID, pending.TransactionID)
 			require.Equal(t, w.tn.Provider.Name, pending.Name)
 			require.NotEmpty(t, pending.Icon)

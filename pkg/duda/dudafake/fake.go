@@ -800,6 +800,11 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, st *site) {
 		writeError(w, http.StatusBadRequest, "BadRequest", "body is not a confirm request")
 		return
 	}
+	// Duda documents session_id as a required body parameter ("ID returned by the payment session retrieval").
+	if req.SessionID != r.PathValue("id") {
+		writeError(w, http.StatusBadRequest, "BadRequest", "session_id is required and must name the session of the path")
+		return
+	}
 	switch req.State {
 	case duda.StateProcessed, duda.StatePending:
 		if req.TransactionID == "" {
