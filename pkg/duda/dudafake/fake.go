@@ -508,6 +508,12 @@ func CheckoutRedirectURL(checkoutURL, sessionID, siteName string) string {
 	return checkoutURL + sep + url.Values{"session_id": {sessionID}, "site_name": {siteName}}.Encode()
 }
 
+// LiteralCheckoutRedirectURL is the same arrival as Duda builds it when checkout_url already has a query string:
+// Duda appends "?session_id=…&site_name=…" literally, so the URL holds a second "?".
+func LiteralCheckoutRedirectURL(checkoutURL, sessionID, siteName string) string {
+	return checkoutURL + "?" + url.Values{"session_id": {sessionID}, "site_name": {siteName}}.Encode()
+}
+
 func (s *Server) body(payload any) []byte {
 	switch p := payload.(type) {
 	case []byte:
