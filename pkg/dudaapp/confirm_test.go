@@ -95,6 +95,30 @@ func TestDudaConfirmations(t *testing.T) {
 
 			require.Equal(t, http.StatusNotFound, apptest.Do(t, http.MethodGet, w.env.MainURL+"/duda/dcn_other/return/"+c.ID, "", nil).Status)
 		})
+		t.Run("APaymentCompletedWhileUninstalledIsConfirmedAfterReinstall", func(t *testing.T) {
+			w.install("shop-away")
+			ps := w.fake.CreateSession("shop-away", testSpec())
+			c := w.checkoutFor("shop-away", ps.ID)
+			txn := w.payByWire(c, w.tn.Provider)
+			w.settle()
+			require.Len(t, w.fake.Confirms(ps.ID), 1) // PENDING
+
+			res := send(t, w.fake.SignedLifecycleRequest(http.MethodPost, w.url("/lifecycle/uninstall"), w.fake.UninstallPayload("shop-away")))
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			w.markPaid(txn.ID) // the transfer arrives while the app is away
+			w.settle()
+			require.Len(t, w.fake.Confirms(ps.ID), 1, "nothing can be sent without the site's tokens")
+
+			w.install("shop-away")
+			w.settle()
+			confirms := w.fake.Confirms(ps.ID)
+			require.Len(t, confirms, 2, "the outstanding confirmation is sent after the reinstall")
+			require.Equal(t, duda.StateProcessed, confirms[1].State)
+			require.Equal(t, txn.ID, confirms[1].TransactionID)
+			sess, err := s.GetDudaSession(ctx, c.ID)
+			require.NoError(t, err)
+			require.Equal(t, "PROCESSED", sess.ConfirmedState)
+		})
 		t.Run("AnExpiredCheckoutIsConfirmedFailed", func(t *testing.T) {
 			ps := w.fake.CreateSession("shop-1", testSpec())
 			c := w.checkoutFor("shop-1", ps.ID)

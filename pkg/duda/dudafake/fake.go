@@ -56,6 +56,9 @@ type site struct {
 	expiresAt time.Time
 	failAuth  int
 	refreshes int
+	// failRegister makes the next registrations answer failRegisterStatus.
+	failRegister       int
+	failRegisterStatus int
 	gateways  map[string]duda.PaymentGateway
 	order     []string
 }
@@ -213,6 +216,15 @@ func (s *Server) FailAuth(siteName string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mustSiteLocked(siteName).failAuth = n
+}
+
+// FailGatewayRegistrations makes the next n gateway registrations (POST payment-gateways) for the site answer
+// status, as Duda does while a store cannot take a gateway yet (e.g. 405).
+func (s *Server) FailGatewayRegistrations(siteName string, n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.mustSiteLocked(siteName)
+	st.failRegister, st.failRegisterStatus = n, status
 }
 
 // Refreshes counts the successful token refreshes for the site.
@@ -685,6 +697,11 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createGateway(w http.ResponseWriter, r *http.Request, st *site) {
+	if st.failRegister > 0 {
+		st.failRegister--
+		writeError(w, st.failRegisterStatus, "RegistrationRefused", "payment gateway registration refused (injected)")
+		return
+	}
 	var gw duda.PaymentGateway
 	if err := json.NewDecoder(r.Body).Decode(&gw); err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequest", "body is not a payment gateway")

@@ -1,0 +1,5 @@
+DROP TABLE duda_lifecycle_calls;
+ALTER TABLE duda_sites DROP COLUMN gateway_next_attempt_at;
+ALTER TABLE duda_sites DROP COLUMN gateway_attempts;
+ALTER TABLE duda_sites DROP COLUMN gateway_error;
+ALTER TABLE duda_sites DROP COLUMN gateway_state;
