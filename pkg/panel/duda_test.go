@@ -308,7 +308,7 @@ func TestDudaConnections(t *testing.T) {
 			require.NoError(t, env.Store.SetDudaSiteGatewayState(ctx, flaky.ID, store.DudaGatewayRetrying, refusal, 3, &next))
 			row := func() *goquery.Selection {
 				var out *goquery.Selection
-				admin.get("/duda/"+id).Doc.Find(`section[aria-labelledby=sites-h] tbody tr`).Each(func(_ int, r *goquery.Selection) {
+				admin.get("/duda/" + id).Doc.Find(`section[aria-labelledby=sites-h] tbody tr`).Each(func(_ int, r *goquery.Selection) {
 					if r.Find(`td[data-label="Duda site"] .mono`).Text() == flaky.SiteName {
 						out = r
 					}

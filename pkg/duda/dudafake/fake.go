@@ -59,8 +59,8 @@ type site struct {
 	// failRegister makes the next registrations answer failRegisterStatus.
 	failRegister       int
 	failRegisterStatus int
-	gateways  map[string]duda.PaymentGateway
-	order     []string
+	gateways           map[string]duda.PaymentGateway
+	order              []string
 }
 
 type session struct {
