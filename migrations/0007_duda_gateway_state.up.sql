@@ -18,3 +18,7 @@ CREATE TABLE duda_lifecycle_calls (
     PRIMARY KEY (connection_id, digest)
 );
 CREATE INDEX duda_lifecycle_calls_created ON duda_lifecycle_calls (created_at);
+
+-- Who ended a Duda checkout early: 'shopper' when the shopper cancelled on the payment page, so
+-- that Duda hears FAILED with that reason and its order does not hang.
+ALTER TABLE duda_sessions ADD COLUMN cancelled_by TEXT NOT NULL DEFAULT '';

@@ -110,7 +110,8 @@ func New(o Options) *App {
 }
 
 // Register mounts the endpoints Duda and the shopper's browser call (under /duda on the main
-// backend) and makes Duda's return URL the place a paid shopper goes back to.
+// backend), makes Duda's return URL the place a paid (or pending) shopper goes back to, and
+// routes the page's cancel link through us so that Duda hears of the cancel.
 func (a *App) Register(e *echo.Echo) {
 	g := e.Group("/duda")
 	g.POST("/:connectionId/lifecycle/install", a.install)
@@ -118,9 +119,12 @@ func (a *App) Register(e *echo.Echo) {
 	g.POST("/:connectionId/payment-methods/:mode", a.paymentMethods)
 	g.GET("/:connectionId/checkout", a.arrive, a.rateLimit)
 	g.GET("/:connectionId/return/:checkoutId", a.returnToStore, a.rateLimit)
+	g.GET("/:connectionId/cancel/:checkoutId/:token", a.cancel, a.rateLimit)
 	g.POST("/:connectionId/refunds/:transactionId/:token", a.refund)
 	g.GET("/icons/:name", a.icon)
 	a.svc.RegisterReturnURL(domain.OriginDuda, a.returnURL)
+	a.svc.RegisterCancelURL(domain.OriginDuda, a.cancelURL)
+	a.svc.RegisterReturnOnPending(domain.OriginDuda)
 }
 
 // RegisterJobs adds the integration's job kinds to a worker.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/providers/wire"
 	"paygate.dev/pkg/store"
@@ -118,6 +119,38 @@ func TestDudaConfirmations(t *testing.T) {
 			sess, err := s.GetDudaSession(ctx, c.ID)
 			require.NoError(t, err)
 			require.Equal(t, "PROCESSED", sess.ConfirmedState)
+		})
+		t.Run("AShoppersCancelIsConfirmedFailedWithTheReason", func(t *testing.T) {
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			c := w.checkoutFor("shop-1", ps.ID)
+			w.payByWire(c, w.tn.Provider) // shown the bank details, the shopper changes their mind
+			w.settle()
+			require.Len(t, w.fake.Confirms(ps.ID), 1) // PENDING
+
+			// The page's cancel link, as the runtime API hands it to the hosted page.
+			view := apptest.Do(t, http.MethodGet, w.env.MainURL+"/api/v1/checkouts/"+c.SessionPublicID, "", nil)
+			require.Equal(t, http.StatusOK, view.Status, string(view.Body))
+			link := view.JSON(t)["cancelUrl"].(string)
+			require.True(t, strings.HasPrefix(link, w.url("/cancel/"+c.ID+"/")), link)
+
+			res := apptest.Do(t, http.MethodGet, link, "", nil)
+			require.Equal(t, http.StatusFound, res.Status, string(res.Body))
+			require.Equal(t, ps.CancelURL, res.Header.Get("Location"), "back to Duda's cart")
+			confirms := w.fake.Confirms(ps.ID)
+			require.Len(t, confirms, 2, "Duda hears at once")
+			require.Equal(t, duda.StateFailed, confirms[1].State)
+			require.Equal(t, "shopper_cancelled", confirms[1].Error.Code)
+			require.Contains(t, confirms[1].Error.Message, "cancelled")
+			got, err := s.GetCheckout(ctx, w.tn.Org.ID, c.ID)
+			require.NoError(t, err)
+			require.Equal(t, domain.CheckoutCancelled, got.Status)
+
+			w.settle() // the queued jobs find nothing left to say
+			require.Len(t, w.fake.Confirms(ps.ID), 2)
+			again := apptest.Do(t, http.MethodGet, link, "", nil)
+			require.Equal(t, ps.CancelURL, again.Header.Get("Location"))
+			require.Len(t, w.fake.Confirms(ps.ID), 2)
+			require.Equal(t, http.StatusNotFound, apptest.Do(t, http.MethodGet, link[:strings.LastIndex(link, "/")]+"/AAAA", "", nil).Status, "a forged link")
 		})
 		t.Run("AnExpiredCheckoutIsConfirmedFailed", func(t *testing.T) {
 			ps := w.fake.CreateSession("shop-1", testSpec())

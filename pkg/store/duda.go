@@ -80,8 +80,10 @@ type DudaSession struct {
 	ConfirmedState         string  `gorm:"column:confirmed_state"`
 	ConfirmedTransactionID *string `gorm:"column:confirmed_transaction_id"`
 	ReturnURL              string  `gorm:"column:return_url"`
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// CancelledBy is DudaCancelledByShopper when the shopper cancelled on the payment page.
+	CancelledBy string `gorm:"column:cancelled_by"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // TableName tells GORM which table holds Duda sessions.
@@ -387,6 +389,21 @@ func (s *Store) LockDudaSession(ctx context.Context, checkoutID string) (*DudaSe
 		return nil, translate(err, "Duda session")
 	}
 	return &d, nil
+}
+
+// DudaCancelledByShopper marks a Duda checkout the shopper cancelled on the payment page.
+const DudaCancelledByShopper = "shopper"
+
+// SetDudaSessionCancelledBy records who cancelled a Duda checkout.
+func (s *Store) SetDudaSessionCancelledBy(ctx context.Context, checkoutID, by string) error {
+	res := s.q(ctx).Model(&DudaSession{}).Where("checkout_id = ?", checkoutID).Updates(map[string]any{"cancelled_by": by, "updated_at": Now()})
+	if res.Error != nil {
+		return translate(res.Error, "Duda session")
+	}
+	if res.RowsAffected == 0 {
+		return domain.NotFound("Duda session")
+	}
+	return nil
 }
 
 // SetDudaSessionConfirmed records what was confirmed to Duda and the return URL it answered
