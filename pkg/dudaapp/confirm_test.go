@@ -72,6 +72,34 @@ func TestDudaConfirmations(t *testing.T) {
 			w.settle()
 			require.Len(t, w.fake.Confirms(ps.ID), 2)
 		})
+		t.Run("AfterAPendingConfirmTheShopperIsSentToDudasReturnURL", func(t *testing.T) {
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			c := w.checkoutFor("shop-1", ps.ID)
+			txn := w.payByWire(c, w.tn.Provider)
+			statusURL := w.env.MainURL + "/api/v1/transactions/" + txn.ID
+			before := apptest.Do(t, http.MethodGet, statusURL+"/status", "", nil)
+			require.Equal(t, http.StatusOK, before.Status, string(before.Body))
+			require.Nil(t, before.JSON(t)["leaveOnPending"], "the shopper reads the bank details first")
+
+			// The shopper says the transfer is sent: the page sends them back to Duda, through
+			// the trampoline until Duda has answered the PENDING confirm with its return_url.
+			sent := apptest.Do(t, http.MethodPost, statusURL+"/mark-pending", "", nil)
+			require.Equal(t, http.StatusOK, sent.Status, string(sent.Body))
+			require.Equal(t, true, sent.JSON(t)["leaveOnPending"])
+			ret := sent.JSON(t)["returnUrl"].(string)
+			res := apptest.Do(t, http.MethodGet, ret, "", nil)
+			require.Equal(t, http.StatusFound, res.Status, string(res.Body))
+			require.Equal(t, w.fake.URL()+"/store/thank-you?session="+ps.ID, res.Header.Get("Location"), "Duda's return_url")
+			confirms := w.fake.Confirms(ps.ID)
+			require.Len(t, confirms, 1)
+			require.Equal(t, duda.StatePending, confirms[0].State)
+
+			w.settle()
+			after := apptest.Do(t, http.MethodGet, statusURL+"/status", "", nil)
+			require.Equal(t, true, after.JSON(t)["leaveOnPending"])
+			require.Equal(t, res.Header.Get("Location"), after.JSON(t)["returnUrl"], "straight to Duda once it answered")
+			require.Len(t, w.fake.Confirms(ps.ID), 1)
+		})
 		t.Run("TheReturnTrampolineConfirmsAndRedirects", func(t *testing.T) {
 			ps := w.fake.CreateSession("shop-1", testSpec())
 			c := w.checkoutFor("shop-1", ps.ID)
