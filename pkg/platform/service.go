@@ -67,7 +67,7 @@ type Service struct {
 	cancelURLs map[domain.CheckoutOrigin]CancelURLFunc
 	// returnOnPending names the origins whose buyers go back once a payment is pending.
 	returnOnPending map[domain.CheckoutOrigin]bool
-	processors map[domain.ProviderType]EventProcessor
+	processors      map[domain.ProviderType]EventProcessor
 
 	onKeyChange func(keyID string)
 }
