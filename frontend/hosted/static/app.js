@@ -342,8 +342,7 @@
   function handleStatus(s) {
     var st = s && s.status;
     if (st === 'succeeded' || st === 'partially_refunded' || st === 'disputed') { showPaid(s.returnUrl); return true; }
-    // The checkout's store has been told the payment is on its way (Duda): back to it now.
-    if (st === 'pending_provider' && s.leaveOnPending && safeURL(s.returnUrl)) { leave(s.returnUrl); return true; }
+    if (st === 'pending_provider' && s.leaveOnPending && safeURL(s.returnUrl)) { leave(s.returnUrl); return true; } // the store (Duda) has the order
     if (st === 'failed' || st === 'canceled') {
       show(form);
       forget();
@@ -379,16 +378,13 @@
   }
   function safeURL(u) { return typeof u === 'string' && /^https?:\/\//i.test(u) ? u : ''; }
   function go(u) { if (safeURL(u)) window.location.assign(u); }
-  // leave says the order is with the store and sends the buyer back to it while the payment is
-  // still on its way (the transfer's notice, or the bank payment's panel, shows the text).
-  function leave(returnUrl) {
-    var url = safeURL(returnUrl), text = t('pending_redirect', { site: d.site, seconds: REDIRECT_SECONDS });
-    var note = wire && !wire.hidden ? byId('wire-waiting') : byId('gc-text');
-    if (note) { note.textContent = text; note.hidden = false; }
-    var cancel = byId('cancel');
-    if (cancel) cancel.hidden = true;
+  // leave: the store has the order; back to it while the payment is on its way.
+  function leave(u) {
+    var text = t('pending_redirect', { site: d.site, seconds: REDIRECT_SECONDS }), el = byId(wire && !wire.hidden ? 'wire-waiting' : 'gc-text');
+    if (el) { el.textContent = text; el.hidden = false; }
+    if ((el = byId('cancel'))) el.hidden = true;
     announce(text);
-    setTimeout(function () { go(url); }, REDIRECT_SECONDS * 1000);
+    setTimeout(function () { go(u); }, REDIRECT_SECONDS * 1000);
   }
   function showPaid(returnUrl) {
     var url = safeURL(returnUrl), link = byId('return-link'), text;
