@@ -38,14 +38,19 @@ func (in dudaConnectionIn) input() platform.DudaConnectionInput {
 }
 
 type dudaSiteView struct {
-	ID             string     `json:"id"`
-	SiteName       string     `json:"siteName"`
-	APIEndpoint    string     `json:"apiEndpoint"`
-	GatewayID      string     `json:"gatewayId,omitempty"`
-	Installed      bool       `json:"installed"`
-	InstalledAt    *time.Time `json:"installedAt,omitempty"`
-	UninstalledAt  *time.Time `json:"uninstalledAt,omitempty"`
-	TokenExpiresAt *time.Time `json:"tokenExpiresAt,omitempty"`
+	ID          string `json:"id"`
+	SiteName    string `json:"siteName"`
+	APIEndpoint string `json:"apiEndpoint"`
+	GatewayID   string `json:"gatewayId,omitempty"`
+	// GatewayState is where registering the gateway stands (registered, retrying, failed).
+	GatewayState         string     `json:"gatewayState,omitempty"`
+	GatewayError         string     `json:"gatewayError,omitempty"`
+	GatewayAttempts      int        `json:"gatewayAttempts,omitempty"`
+	GatewayNextAttemptAt *time.Time `json:"gatewayNextAttemptAt,omitempty"`
+	Installed            bool       `json:"installed"`
+	InstalledAt          *time.Time `json:"installedAt,omitempty"`
+	UninstalledAt        *time.Time `json:"uninstalledAt,omitempty"`
+	TokenExpiresAt       *time.Time `json:"tokenExpiresAt,omitempty"`
 }
 
 type dudaConnectionView struct {
@@ -71,6 +76,7 @@ func newDudaConnectionView(c *platform.DudaConnection) *dudaConnectionView {
 		Sites:              []dudaSiteView{}, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	for _, s := range c.Sites {
 		v.Sites = append(v.Sites, dudaSiteView{ID: s.ID, SiteName: s.SiteName, APIEndpoint: s.APIEndpoint, GatewayID: s.GatewayID,
+			GatewayState: s.GatewayState, GatewayError: s.GatewayError, GatewayAttempts: s.GatewayAttempts, GatewayNextAttemptAt: s.GatewayNextAttemptAt,
 			Installed: s.Installed(), InstalledAt: s.InstalledAt, UninstalledAt: s.UninstalledAt, TokenExpiresAt: s.TokenExpiresAt})
 	}
 	return v

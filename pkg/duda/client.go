@@ -233,11 +233,18 @@ func (c *Client) GetPaymentSession(ctx context.Context, siteName, sessionID stri
 	return out, c.call(ctx, siteName, http.MethodGet, p, nil, nil, &out)
 }
 
-// ConfirmPaymentSession reports the outcome of a session and returns where Duda wants the shopper sent. The
-// request is checked with Validate first (an error then is final). The call is made once (twice only around a
+// ConfirmPaymentSession reports the outcome of a session and returns where Duda wants the shopper sent. The body
+// carries the session id (req.SessionID, filled in when empty). The request is checked with Validate first (an error then is final). The call is made once (twice only around a
 // token refresh): on failure the *APIError tells, through IsRetryable, whether the platform's durable job should try
 // again, which it must until Duda accepts.
 func (c *Client) ConfirmPaymentSession(ctx context.Context, siteName, sessionID string, req ConfirmRequest) (ConfirmResponse, error) {
+	switch req.SessionID {
+	case "":
+		req.SessionID = sessionID // Duda requires it in the body as well as in the path
+	case sessionID:
+	default:
+		return ConfirmResponse{}, fmt.Errorf("duda: confirm body names session %q, the path %q", req.SessionID, sessionID)
+	}
 	if err := req.Validate(); err != nil {
 		return ConfirmResponse{}, err
 	}

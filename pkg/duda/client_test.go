@@ -377,7 +377,9 @@ func TestConfirmPaymentSession(t *testing.T) {
 		res, err := e.client.ConfirmPaymentSession(ctx, site, ps.ID, processed)
 		require.NoError(t, err)
 		require.Equal(t, "https://shop.example/thank-you?o=1", res.ReturnURL)
-		require.Equal(t, []duda.ConfirmRequest{processed}, e.fake.Confirms(ps.ID))
+		sent := processed
+		sent.SessionID = ps.ID // Duda requires it in the body too
+		require.Equal(t, []duda.ConfirmRequest{sent}, e.fake.Confirms(ps.ID))
 		require.Equal(t, 3, e.fake.Count(http.MethodPost, "/confirm"))
 	})
 
@@ -402,8 +404,10 @@ func TestConfirmPaymentSession(t *testing.T) {
 		res, err := e.client.ConfirmPaymentSession(ctx, site, ps.ID, failed)
 		require.NoError(t, err)
 		require.Contains(t, res.ReturnURL, "/store/thank-you?session=")
+		pending.SessionID, failed.SessionID = ps.ID, ps.ID
 		require.Equal(t, []duda.ConfirmRequest{pending, failed}, e.fake.Confirms(ps.ID))
 		require.Contains(t, string(e.fake.Requests()[1].Body), `"links":{`)
+		require.Contains(t, string(e.fake.Requests()[1].Body), `"session_id":"`+ps.ID+`"`)
 	})
 
 	t.Run("an invalid request is refused before any call", func(t *testing.T) {
@@ -413,6 +417,17 @@ func TestConfirmPaymentSession(t *testing.T) {
 		_, err := e.client.ConfirmPaymentSession(ctx, site, ps.ID, duda.ConfirmRequest{State: duda.StateProcessed})
 		require.Error(t, err)
 		require.False(t, duda.IsRetryable(err))
+		require.Empty(t, e.fake.Requests())
+	})
+
+	t.Run("a body naming another session is refused before any call", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		ps := e.fake.CreateSession(site, dudafake.SessionSpec{})
+		other := processed
+		other.SessionID = "ps_other"
+		_, err := e.client.ConfirmPaymentSession(ctx, site, ps.ID, other)
+		require.Error(t, err)
 		require.Empty(t, e.fake.Requests())
 	})
 

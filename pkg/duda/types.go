@@ -300,8 +300,10 @@ const (
 )
 
 // ConfirmRequest is the body of a confirm call. Links is always written (Duda requires the key); fill
-// Links.Refunds with our refunds URL for the transaction whenever there is one.
+// Links.Refunds with our refunds URL for the transaction whenever there is one. SessionID is required by Duda
+// ("ID returned by the payment session retrieval"); ConfirmPaymentSession fills it in from the session it confirms.
 type ConfirmRequest struct {
+	SessionID     string        `json:"session_id,omitempty"`
 	State         ConfirmState  `json:"state"`
 	TransactionID string        `json:"transaction_id,omitempty"`
 	Name          string        `json:"name,omitempty"`

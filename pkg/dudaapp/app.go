@@ -26,13 +26,20 @@ const (
 	// KindConfirm reports a checkout's outcome to Duda (payload {"checkoutId"}).
 	KindConfirm = "duda.confirm"
 	// KindGateway registers our payment gateway on a Duda site after the install call could
-	// not (payload {"siteId"}).
+	// not (payload {"siteId"}), retried with backoff.
 	KindGateway = "duda.gateway"
+	// KindResume queues the confirmations owed to a site the app was reinstalled on (payload
+	// {"siteId"}).
+	KindResume = "duda.resume"
 )
 
 // confirmMaxAttempts bounds a confirmation's retries: with the default backoff (doubling to an
 // hour) that is more than a week of trying.
 const confirmMaxAttempts = 200
+
+// gatewayMaxAttempts bounds the retries of a gateway registration: with the default backoff
+// (doubling to an hour) about three days of trying.
+const gatewayMaxAttempts = 80
 
 // maxBody bounds what Duda may POST to us; its payloads are a few kilobytes.
 const maxBody = 1 << 20
@@ -51,6 +58,9 @@ type Options struct {
 	SignatureTolerance time.Duration
 	// ConfirmBackoff overrides the retry schedule of confirmations (tests).
 	ConfirmBackoff func(attempt int) time.Duration
+	// GatewayBackoff overrides the retry schedule of gateway registrations (default
+	// jobs.DefaultBackoff; tests).
+	GatewayBackoff func(attempt int) time.Duration
 	// RateLimit is requests per second per client address on the shopper's endpoints (default 10).
 	RateLimit int
 }
@@ -65,6 +75,7 @@ type App struct {
 	hc        *http.Client
 	tolerance time.Duration
 	backoff   func(attempt int) time.Duration
+	gwBackoff func(attempt int) time.Duration
 	limit     *httpapi.Limiter
 
 	clients sync.Map // client key → *duda.Client (one per connection version and API endpoint)
@@ -74,7 +85,7 @@ type App struct {
 // New builds the integration.
 func New(o Options) *App {
 	a := &App{svc: o.Service, store: o.Service.Store(), log: o.Log, metrics: o.Metrics, origins: o.APIOrigins, hc: o.HTTPClient,
-		tolerance: o.SignatureTolerance, backoff: o.ConfirmBackoff}
+		tolerance: o.SignatureTolerance, backoff: o.ConfirmBackoff, gwBackoff: o.GatewayBackoff}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -87,6 +98,9 @@ func New(o Options) *App {
 	if a.hc == nil {
 		a.hc = &http.Client{}
 	}
+	if a.gwBackoff == nil {
+		a.gwBackoff = jobs.DefaultBackoff
+	}
 	rate := o.RateLimit
 	if rate <= 0 {
 		rate = 10
@@ -96,7 +110,8 @@ func New(o Options) *App {
 }
 
 // Register mounts the endpoints Duda and the shopper's browser call (under /duda on the main
-// backend) and makes Duda's return URL the place a paid shopper goes back to.
+// backend), makes Duda's return URL the place a paid (or pending) shopper goes back to, and
+// routes the page's cancel link through us so that Duda hears of the cancel.
 func (a *App) Register(e *echo.Echo) {
 	g := e.Group("/duda")
 	g.POST("/:connectionId/lifecycle/install", a.install)
@@ -104,16 +119,22 @@ func (a *App) Register(e *echo.Echo) {
 	g.POST("/:connectionId/payment-methods/:mode", a.paymentMethods)
 	g.GET("/:connectionId/checkout", a.arrive, a.rateLimit)
 	g.GET("/:connectionId/return/:checkoutId", a.returnToStore, a.rateLimit)
+	g.GET("/:connectionId/cancel/:checkoutId/:token", a.cancel, a.rateLimit)
 	g.POST("/:connectionId/refunds/:transactionId/:token", a.refund)
 	g.GET("/icons/:name", a.icon)
 	a.svc.RegisterReturnURL(domain.OriginDuda, a.returnURL)
+	a.svc.RegisterCancelURL(domain.OriginDuda, a.cancelURL)
+	a.svc.RegisterReturnOnPending(domain.OriginDuda)
 }
 
 // RegisterJobs adds the integration's job kinds to a worker.
 func (a *App) RegisterJobs(w *jobs.Worker) {
 	w.Register(KindConfirm, a.runConfirm, jobs.HandlerOptions{Timeout: 2 * time.Minute, MaxAttempts: confirmMaxAttempts, Backoff: a.backoff})
-	w.Register(KindGateway, a.runGateway, jobs.HandlerOptions{Timeout: 2 * time.Minute, MaxAttempts: 50})
+	w.Register(KindGateway, a.runGateway, jobs.HandlerOptions{Timeout: 2 * time.Minute, MaxAttempts: gatewayMaxAttempts, Backoff: a.gwBackoff})
+	w.Register(KindResume, a.runResume, jobs.HandlerOptions{Timeout: 5 * time.Minute, MaxAttempts: 25})
 }
+
+func (a *App) gatewayBackoff(attempt int) time.Duration { return a.gwBackoff(attempt) }
 
 func (a *App) base(connectionID string) string { return a.svc.DudaBaseURL(connectionID) }
 

@@ -24,7 +24,8 @@ import (
 // to the same checkout) and sends the shopper to the hosted page.
 func (a *App) arrive(c echo.Context) error {
 	ctx := c.Request().Context()
-	sessionID, siteName := strings.TrimSpace(c.QueryParam("session_id")), strings.TrimSpace(c.QueryParam("site_name"))
+	q := arrivalQuery(c.Request().URL.RawQuery)
+	sessionID, siteName := strings.TrimSpace(q.Get("session_id")), strings.TrimSpace(q.Get("site_name"))
 	if sessionID == "" || siteName == "" || len(sessionID) > 255 || len(siteName) > 255 {
 		return page(c, http.StatusBadRequest, "Payment not found", "This link is incomplete. Please return to the store and try again.", "", "", false)
 	}
@@ -39,7 +40,7 @@ func (a *App) arrive(c echo.Context) error {
 		return page(c, http.StatusForbidden, "Payment not available", "Payments for this store are not available at the moment. Please return to the store.", "", "", false)
 	}
 	if sess, err := a.store.GetDudaSessionBySessionID(ctx, app.Connection.ID, sessionID); err == nil {
-		return a.toCheckout(c, sess, siteName)
+		return a.toCheckout(c, sess, siteName, q)
 	} else if !domain.IsNotFound(err) {
 		return err
 	}
@@ -75,14 +76,23 @@ func (a *App) arrive(c echo.Context) error {
 		}
 		return err
 	}
-	return redirect(c, a.paymentURL(c, co.ShortCode))
+	return redirect(c, a.paymentURL(q, co.ShortCode))
+}
+
+// arrivalQuery reads the arrival's parameters. Duda appends "?session_id=…&site_name=…" to the
+// checkout_url literally, even though ours already has a query (?provider=…), so the shopper
+// may arrive at …/checkout?provider=prov_1?session_id=…&site_name=…: a "?" inside the query
+// separates parameters as "&" does (none of the values holds one unescaped).
+func arrivalQuery(raw string) url.Values {
+	v, _ := url.ParseQuery(strings.ReplaceAll(raw, "?", "&")) // what parses is kept
+	return v
 }
 
 // paymentURL is the hosted page of a checkout, told which of our payment methods the shopper
 // picked at the store (?provider=, from the method's checkout URL) so that it comes first.
-func (a *App) paymentURL(c echo.Context, shortCode string) string {
+func (a *App) paymentURL(q url.Values, shortCode string) string {
 	u := a.svc.Hosts().PaymentURL(shortCode)
-	if p := c.QueryParam("provider"); providerIDRE.MatchString(p) {
+	if p := q.Get("provider"); providerIDRE.MatchString(p) {
 		u += "?provider=" + url.QueryEscape(p)
 	}
 	return u
@@ -92,7 +102,7 @@ func (a *App) paymentURL(c echo.Context, shortCode string) string {
 var providerIDRE = regexp.MustCompile(`^` + domain.PrefixProvider + `_[A-Za-z0-9]{1,64}$`)
 
 // toCheckout sends the shopper to the checkout already made for their session.
-func (a *App) toCheckout(c echo.Context, sess *store.DudaSession, siteName string) error {
+func (a *App) toCheckout(c echo.Context, sess *store.DudaSession, siteName string, q url.Values) error {
 	if sess.SiteName != siteName {
 		return page(c, http.StatusNotFound, "Payment not found", "This payment link is not known here.", "", "", false)
 	}
@@ -100,7 +110,7 @@ func (a *App) toCheckout(c echo.Context, sess *store.DudaSession, siteName strin
 	if err != nil {
 		return err
 	}
-	return redirect(c, a.paymentURL(c, co.ShortCode))
+	return redirect(c, a.paymentURL(q, co.ShortCode))
 }
 
 // createCheckout makes the checkout of a session together with its duda_sessions row. When the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +108,20 @@ func TestDudaArrival(t *testing.T) {
 				require.Equal(t, http.StatusFound, res.Status, string(res.Body))
 				require.NotContains(t, res.Header.Get("Location"), "?", "hint %q", hint)
 			}
+		})
+		t.Run("DudasLiteralSecondQuestionMarkIsServed", func(t *testing.T) {
+			// checkout_url already has ?provider=…; Duda appends ?session_id=… literally.
+			ps := w.fake.CreateSession("shop-1", testSpec())
+			arrival := dudafake.LiteralCheckoutRedirectURL(w.url("/checkout?provider="+w.tn.Provider.ID), ps.ID, "shop-1")
+			require.Equal(t, 2, strings.Count(arrival, "?"), arrival)
+			res := apptest.Do(t, http.MethodGet, arrival, "", nil)
+			require.Equal(t, http.StatusFound, res.Status, string(res.Body))
+			c, err := s.GetCheckoutByOrigin(ctx, w.tn.Org.ID, domain.OriginDuda, ps.ID)
+			require.NoError(t, err)
+			require.Equal(t, w.env.Hosts.PaymentURL(c.ShortCode)+"?provider="+w.tn.Provider.ID, res.Header.Get("Location"),
+				"the hosted page, told the method the shopper picked")
+			again := apptest.Do(t, http.MethodGet, arrival, "", nil)
+			require.Equal(t, res.Header.Get("Location"), again.Header.Get("Location"), "the same checkout")
 		})
 		t.Run("AReplayedArrivalMakesNoSecondCheckout", func(t *testing.T) {
 			ps := w.fake.CreateSession("shop-1", testSpec())

@@ -131,7 +131,12 @@ func (a *App) outcome(ctx context.Context, st *store.Store, sess *store.DudaSess
 	if err != nil {
 		return outcome{}, err
 	}
-	return outcomeOf(c, txns), nil
+	o := outcomeOf(c, txns)
+	if o.state == duda.StateFailed && c.Status == domain.CheckoutCancelled && sess.CancelledBy == store.DudaCancelledByShopper {
+		f := shopperCancelled
+		o.failure = &f
+	}
+	return o, nil
 }
 
 type confirmPayload struct {

@@ -8,13 +8,26 @@
 //
 //   - POST lifecycle/install, lifecycle/uninstall: Duda's signed app lifecycle calls. Install
 //     keeps the site's API endpoint (only an allowed Duda origin) and tokens, and registers our
-//     payment gateway there (a job retries a registration that failed; the install is answered 200
-//     either way, since Duda never repeats it). Uninstall deletes the gateway and wipes the tokens.
+//     payment gateway there (the install is answered 200 either way, since Duda never repeats
+//     it). A registration Duda refuses, whatever its answer (a 405 while the store cannot take a
+//     gateway yet), is retried by a job with backoff; the site's gateway state (registered,
+//     retrying with Duda's last answer and the next attempt, or failed) shows on the panel's Duda
+//     page and in the API. A reinstall re-queues the confirmations the site is owed (a payment
+//     completed while the app was away). Uninstall deletes the gateway and wipes the tokens. Each
+//     signed call is remembered by the digest of its signed text: a replay within the signature's
+//     freshness window is answered 200 and changes nothing (an old install would put back
+//     tokens Duda has rotated since; an old uninstall would undo a reinstall).
 //   - POST payment-methods/{live|test}: the buttons the connected site can offer for the mode,
 //     currency and total, one per provider, or [].
 //   - GET checkout?session_id&site_name: the shopper arrives; the payment session becomes a
-//     checkout (at most one per session) and the shopper goes on to the hosted page.
+//     checkout (at most one per session) and the shopper goes on to the hosted page. Duda
+//     appends its query to checkout_url literally, so …/checkout?provider=…?session_id=… is
+//     read as if the second "?" were "&".
 //   - GET return/{checkoutId}: the return URL until Duda has answered its own (see below).
+//   - GET cancel/{checkoutId}/{token}: the hosted page's cancel link (signed like the refunds
+//     link). The checkout is cancelled unless money is taken or on its way, Duda hears FAILED
+//     with code shopper_cancelled at once (so its order does not hang), and the shopper goes to
+//     the session's cancel_url.
 //   - POST refunds/{transactionId}/{token}: Duda's refund notification for a transaction.
 //
 // # Confirmations
@@ -33,7 +46,9 @@
 // Duda answers a confirmation with the URL the shopper goes back to; the checkout origin's
 // return rule hands the hosted page that URL once known, and until then the trampoline
 // return/{checkoutId}, which confirms at once (or waits for the confirmation in flight) and then
-// redirects to Duda.
+// redirects to Duda. The shopper goes back as soon as the payment is pending (a transfer they
+// said they sent, an authorised direct debit), not only once paid: Duda has the order and
+// confirms it when PROCESSED follows. Every confirm body names its session (session_id).
 //
 // # Amounts
 //
@@ -55,5 +70,8 @@
 // fetched and must belong to the transaction (original_transaction_id, or the order's
 // purchase_id); the amount is exact in the payment's currency; the refund goes through the
 // provider and the answer is 200 only once it is recorded. The same notification again gets
-// the recorded answer and refunds nothing twice.
+// the recorded answer and refunds nothing twice. While the app is uninstalled from the order's
+// Duda site a notification is held alike whether it names a refund intent or only an amount
+// (409, kept as received, nothing refunded) and is carried out when Duda sends it again after
+// a reinstall.
 package dudaapp

@@ -77,7 +77,7 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 
 	// The test's own worker and dispatcher, with the integration's hook and job kinds.
 	app := dudaapp.New(dudaapp.Options{Service: env.Main.Service, Log: logging.Discard(), APIOrigins: []string{fake.URL()},
-		ConfirmBackoff: func(int) time.Duration { return 0 }})
+		ConfirmBackoff: func(int) time.Duration { return 0 }, GatewayBackoff: func(int) time.Duration { return 0 }})
 	w.worker = jobs.NewWorker(jobs.Config{Store: s, Concurrency: 4, Retention: -1, Log: logging.Discard()})
 	app.RegisterJobs(w.worker)
 	env.Main.Notifier.Register(w.worker)
@@ -91,6 +91,20 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 		_ = s.ExecAdmin(context.Background(), "UPDATE events SET dispatched_at = created_at WHERE organization_id = '"+org+"' AND dispatched_at IS NULL")
 	})
 	return w
+}
+
+// dudaSite is a Duda site as the Admin API shows it on the connection.
+func (w *world) dudaSite(name string) map[string]any {
+	w.t.Helper()
+	res := apptest.Do(w.t, http.MethodGet, w.env.AdminURL+"/api/v1/duda/connections/"+w.connID, w.tn.TestKey, nil)
+	require.Equal(w.t, http.StatusOK, res.Status, string(res.Body))
+	for _, v := range res.JSON(w.t)["sites"].([]any) {
+		if site := v.(map[string]any); site["siteName"] == name {
+			return site
+		}
+	}
+	w.t.Fatalf("Duda site %q is not listed", name)
+	return nil
 }
 
 // url is one of the connection's main-backend URLs.

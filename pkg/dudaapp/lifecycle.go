@@ -2,8 +2,11 @@ package dudaapp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,6 +23,37 @@ import (
 // lifecycleCallTimeout bounds what an install or uninstall spends calling Duda: Duda waits 60 s
 // for our answer and never retries.
 const lifecycleCallTimeout = 25 * time.Second
+
+// lifecycleDigest names a signed lifecycle call: the digest of its signed text (timestamp and body).
+func lifecycleDigest(r *http.Request, body []byte) string {
+	sum := sha256.Sum256(append([]byte(r.Header.Get(duda.HeaderSignatureTimestamp)+"."), body...))
+	return hex.EncodeToString(sum[:])
+}
+
+// firstDelivery remembers a signed lifecycle call as processed and reports whether this is its
+// first delivery: a replay within the signature's freshness window is answered without acting
+// again (an old install would put back tokens Duda has since rotated, an old uninstall would
+// undo a reinstall). Calls are remembered well beyond that window.
+func (a *App) firstDelivery(ctx context.Context, conn *store.DudaConnection, digest, kind, siteName string) (bool, error) {
+	tol := a.tolerance
+	if tol <= 0 {
+		tol = duda.DefaultSignatureTolerance
+	}
+	keep := max(24*time.Hour, 4*tol)
+	first, err := a.store.RememberDudaLifecycleCall(ctx, &store.DudaLifecycleCall{ConnectionID: conn.ID, Digest: digest, Kind: kind, SiteName: siteName},
+		a.svc.Now().Add(-keep))
+	if err == nil && !first {
+		a.log.WarnContext(ctx, "a replayed Duda lifecycle call was ignored", "connection_id", conn.ID, "kind", kind, "site_name", siteName)
+	}
+	return first, err
+}
+
+// forgetDelivery lets a lifecycle call whose processing failed be delivered again.
+func (a *App) forgetDelivery(ctx context.Context, conn *store.DudaConnection, digest string) {
+	if err := a.store.ForgetDudaLifecycleCall(context.WithoutCancel(ctx), conn.ID, digest); err != nil {
+		a.log.ErrorContext(ctx, "forget Duda lifecycle call", "connection_id", conn.ID, "error", err)
+	}
+}
 
 // verifiedLifecycle loads the connection and checks Duda's signature on the call; it answers
 // the request itself (and returns nil, nil) when the call is refused.
@@ -61,11 +95,26 @@ func (a *App) install(c echo.Context) error {
 		a.log.WarnContext(ctx, "Duda install with an unknown api_endpoint refused", "connection_id", app.Connection.ID, "site_name", p.SiteName, "api_endpoint", p.APIEndpoint)
 		return answer(c, http.StatusBadRequest, errorBody("api_endpoint is not a known Duda API origin"))
 	}
+	digest := lifecycleDigest(c.Request(), body)
+	if first, err := a.firstDelivery(ctx, app.Connection, digest, "install", p.SiteName); err != nil || !first {
+		if err != nil {
+			return err
+		}
+		return answer(c, http.StatusOK, map[string]any{"installed": true, "replayed": true})
+	}
 	site, err := a.svc.InstallDudaSite(ctx, app.Connection, p)
 	if err != nil {
+		a.forgetDelivery(ctx, app.Connection, digest)
 		if domain.ErrorKind(err) == domain.KindInvalid {
 			return answer(c, http.StatusBadRequest, errorBody(err.Error()))
 		}
+		return err
+	}
+	installKey := site.ID + ":" + strconv.FormatInt(site.InstalledAt.UnixMicro(), 10)
+	// Outcomes owed to Duda while the app was away (a payment completed meanwhile) are
+	// confirmed now that it is back.
+	if _, _, err := jobs.Enqueue(ctx, a.store, KindResume, resumePayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
+		jobs.Organization(site.OrganizationID)); err != nil {
 		return err
 	}
 	gctx, cancel := context.WithTimeout(ctx, lifecycleCallTimeout)
@@ -74,14 +123,37 @@ func (a *App) install(c echo.Context) error {
 	if gwErr != nil {
 		a.log.WarnContext(ctx, "registering the Duda payment gateway failed; a job retries it", "connection_id", app.Connection.ID,
 			"site_name", site.SiteName, "error", gwErr)
-		key := site.ID + ":" + strconv.FormatInt(site.InstalledAt.UnixMicro(), 10)
-		if _, _, err := jobs.Enqueue(ctx, a.store, KindGateway, gatewayPayload{SiteID: site.ID}, jobs.UniqueKey(key),
-			jobs.Organization(site.OrganizationID)); err != nil {
+		// The first retry runs at once; the job backs off from there.
+		now := a.svc.Now()
+		if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRetrying, gatewayErrorText(gwErr), 1, &now); err != nil {
+			return err
+		}
+		if _, _, err := jobs.Enqueue(ctx, a.store, KindGateway, gatewayPayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
+			jobs.Organization(site.OrganizationID), jobs.MaxAttempts(gatewayMaxAttempts)); err != nil {
 			return err
 		}
 		return answer(c, http.StatusOK, map[string]any{"installed": true, "gatewayPending": true})
 	}
+	if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRegistered, "", 1, nil); err != nil {
+		return err
+	}
 	return answer(c, http.StatusOK, map[string]any{"installed": true, "gatewayId": site.GatewayID})
+}
+
+// gatewayErrorText is Duda's refusal as the operator reads it on the Duda page.
+func gatewayErrorText(err error) string {
+	var ae *duda.APIError
+	if errors.As(err, &ae) {
+		msg := "no answer from Duda (" + ae.Method + " " + ae.Path + ")"
+		if ae.StatusCode != 0 {
+			msg = fmt.Sprintf("Duda answered %d %s to %s %s", ae.StatusCode, http.StatusText(ae.StatusCode), ae.Method, ae.Path)
+		}
+		if ae.Message != "" {
+			msg += ": " + ae.Message
+		}
+		return clip(msg, 500)
+	}
+	return clip(err.Error(), 500)
 }
 
 // uninstall deletes our payment gateway from the Duda site and wipes the site's tokens.
@@ -95,11 +167,19 @@ func (a *App) uninstall(c echo.Context) error {
 	if err := json.Unmarshal(body, &p); err != nil || p.SiteName == "" {
 		return answer(c, http.StatusBadRequest, errorBody("the uninstall payload needs site_name"))
 	}
+	digest := lifecycleDigest(c.Request(), body)
+	if first, err := a.firstDelivery(ctx, app.Connection, digest, "uninstall", p.SiteName); err != nil || !first {
+		if err != nil {
+			return err
+		}
+		return answer(c, http.StatusOK, map[string]any{"uninstalled": true, "replayed": true})
+	}
 	site, err := a.store.GetDudaSite(ctx, app.Connection.ID, p.SiteName)
 	if domain.IsNotFound(err) {
 		return answer(c, http.StatusOK, map[string]any{"uninstalled": true})
 	}
 	if err != nil {
+		a.forgetDelivery(ctx, app.Connection, digest)
 		return err
 	}
 	if site.GatewayID != "" && site.Installed() {
@@ -114,6 +194,7 @@ func (a *App) uninstall(c echo.Context) error {
 	}
 	if site.Installed() {
 		if err := a.svc.UninstallDudaSite(ctx, site); err != nil {
+			a.forgetDelivery(ctx, app.Connection, digest)
 			return err
 		}
 	}
@@ -195,7 +276,10 @@ type gatewayPayload struct {
 	SiteID string `json:"siteId"`
 }
 
-// runGateway is the job that registers the gateway when the install call could not.
+// runGateway is the job that registers the gateway when the install call could not. Whatever
+// Duda answers (a 405 while the store is being set up, a 5xx, a timeout) is retried with
+// backoff until the attempts run out; the site's gateway state tells the operator where it
+// stands (attempts, Duda's last answer, the next attempt, or that it gave up).
 func (a *App) runGateway(ctx context.Context, job *jobs.Job) error {
 	var p gatewayPayload
 	if err := job.Decode(&p); err != nil {
@@ -212,7 +296,80 @@ func (a *App) runGateway(ctx context.Context, job *jobs.Job) error {
 	if err != nil {
 		return jobError(err)
 	}
-	return jobError(a.ensureGateway(ctx, app, site))
+	attempts := site.GatewayAttempts + 1
+	gwErr := a.ensureGateway(ctx, app, site)
+	if gwErr == nil {
+		a.log.InfoContext(ctx, "Duda payment gateway registered", "site_name", site.SiteName, "gateway_id", site.GatewayID, "attempts", attempts)
+		return a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRegistered, "", attempts, nil)
+	}
+	if errors.Is(gwErr, duda.ErrNoTokens) {
+		return jobs.Permanent(gwErr) // uninstalled meanwhile
+	}
+	msg := gatewayErrorText(gwErr)
+	if job.Attempt >= job.MaxAttempts {
+		if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayFailed, msg, attempts, nil); err != nil {
+			a.log.ErrorContext(ctx, "record Duda gateway state", "error", err)
+		}
+		return jobs.Permanent(gwErr)
+	}
+	next := a.svc.Now().Add(a.gatewayBackoff(job.Attempt))
+	if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRetrying, msg, attempts, &next); err != nil {
+		a.log.ErrorContext(ctx, "record Duda gateway state", "error", err)
+	}
+	return jobs.RetryAt(next, gwErr)
+}
+
+type resumePayload struct {
+	SiteID string `json:"siteId"`
+}
+
+// runResume queues the confirmations a reinstalled site is owed: every session of the site made
+// before the install and not yet confirmed PROCESSED whose outcome is due (a payment completed while the app was
+// uninstalled, whose confirmation job gave up for want of tokens).
+func (a *App) runResume(ctx context.Context, job *jobs.Job) error {
+	var p resumePayload
+	if err := job.Decode(&p); err != nil {
+		return err
+	}
+	site, err := a.store.GetDudaSiteByID(ctx, p.SiteID)
+	if err != nil {
+		return jobError(err)
+	}
+	if !site.Installed() {
+		return nil
+	}
+	install := strconv.FormatInt(site.InstalledAt.UnixMicro(), 10)
+	queued := 0
+	for after := ""; ; {
+		// Sessions made since have their confirmations queued as usual.
+		list, err := a.store.ListDudaSessionsNotProcessed(ctx, site.ID, *site.InstalledAt, after, 200)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			sess := &list[i]
+			after = sess.CheckoutID
+			o, err := a.outcome(ctx, a.store, sess)
+			if err != nil {
+				return err
+			}
+			if !due(sess, o) {
+				continue
+			}
+			if _, _, err := jobs.Enqueue(ctx, a.store, KindConfirm, confirmPayload{CheckoutID: sess.CheckoutID},
+				jobs.UniqueKey(sess.CheckoutID+":reinstall:"+install), jobs.Organization(sess.OrganizationID), jobs.MaxAttempts(confirmMaxAttempts)); err != nil {
+				return err
+			}
+			queued++
+		}
+		if len(list) < 200 {
+			break
+		}
+	}
+	if queued > 0 {
+		a.log.InfoContext(ctx, "confirmations owed to a reinstalled Duda site queued", "site_name", site.SiteName, "count", queued)
+	}
+	return nil
 }
 
 // jobError decides whether a failed call to Duda is worth retrying: answers that cannot change

@@ -199,3 +199,101 @@ func TestDudaInstallRetriesTheGatewayWithAJob(t *testing.T) {
 		require.False(t, strings.Contains(site.Tokens, tok.AccessToken))
 	})
 }
+
+// Duda refuses the registration for a while (405: the store cannot take a gateway yet): the
+// job retries with backoff until Duda accepts, and the operator sees where it stands.
+func TestDudaGatewayRegistrationIsRetriedWithBackoff(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := newWorld(t, s)
+		p := w.fake.AddSite("shop-405")
+		w.fake.FailGatewayRegistrations("shop-405", 3, http.StatusMethodNotAllowed)
+		res := send(t, w.fake.SignedLifecycleRequest(http.MethodPost, w.url("/lifecycle/install"), p))
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		require.Equal(t, true, res.JSON(t)["gatewayPending"])
+
+		view := w.dudaSite("shop-405")
+		require.Equal(t, "retrying", view["gatewayState"])
+		require.Equal(t, float64(1), view["gatewayAttempts"])
+		require.Contains(t, view["gatewayError"], "405")
+		require.NotEmpty(t, view["gatewayNextAttemptAt"])
+
+		w.dispatch()
+		w.runJobs() // the job's first attempt: refused again, retried later
+		site, err := s.GetDudaSite(ctx, w.connID, "shop-405")
+		require.NoError(t, err)
+		require.Equal(t, store.DudaGatewayRetrying, site.GatewayState)
+		require.Equal(t, 2, site.GatewayAttempts)
+		require.Contains(t, site.GatewayError, "Duda answered 405 Method Not Allowed")
+		require.NotNil(t, site.GatewayNextAttemptAt)
+		jobsQueued, err := s.ListJobs(ctx, dudaapp.KindGateway, 100)
+		require.NoError(t, err)
+		var retried bool
+		for _, j := range jobsQueued {
+			retried = retried || (j.State == store.JobAvailable && j.Attempt == 1)
+		}
+		require.True(t, retried, "the job waits for its next attempt, not failed for good")
+
+		w.settle()
+		gws := w.fake.Gateways("shop-405")
+		require.Len(t, gws, 1, "registered once Duda accepts")
+		site, err = s.GetDudaSite(ctx, w.connID, "shop-405")
+		require.NoError(t, err)
+		require.Equal(t, gws[0].ID, site.GatewayID)
+		require.Equal(t, store.DudaGatewayRegistered, site.GatewayState)
+		require.Equal(t, 4, site.GatewayAttempts)
+		require.Empty(t, site.GatewayError)
+		require.Nil(t, site.GatewayNextAttemptAt)
+		view = w.dudaSite("shop-405")
+		require.Equal(t, "registered", view["gatewayState"])
+		require.Equal(t, gws[0].ID, view["gatewayId"])
+	})
+}
+
+// A signed lifecycle call replayed within its signature's freshness window changes nothing: an
+// old install would put back tokens Duda has rotated since, an old uninstall would undo a
+// reinstall.
+func TestDudaReplayedLifecycleCallsAreIgnored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := newWorld(t, s)
+		installURL, uninstallURL := w.url("/lifecycle/install"), w.url("/lifecycle/uninstall")
+
+		t.Run("AReplayedInstallDoesNotRollBackTheTokens", func(t *testing.T) {
+			p := w.fake.AddSite("shop-replay")
+			at := time.Now()
+			res := send(t, w.fake.SignedLifecycleRequestAt(http.MethodPost, installURL, p, at))
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+
+			// Duda's 12 hours pass: the next call refreshes, and the install's tokens stop working.
+			w.fake.ExpireTokens("shop-replay")
+			w.checkoutFor("shop-replay", w.fake.CreateSession("shop-replay", testSpec()).ID)
+			require.Equal(t, 1, w.fake.Refreshes("shop-replay"))
+
+			replay := send(t, w.fake.SignedLifecycleRequestAt(http.MethodPost, installURL, p, at))
+			require.Equal(t, http.StatusOK, replay.Status, string(replay.Body))
+			require.Equal(t, true, replay.JSON(t)["replayed"])
+			site, err := s.GetDudaSite(ctx, w.connID, "shop-replay")
+			require.NoError(t, err)
+			tok, err := w.env.Main.Service.DudaTokens(ctx, site)
+			require.NoError(t, err)
+			require.Equal(t, w.fake.Tokens("shop-replay"), tok, "the refreshed tokens are kept")
+
+			// The site keeps working without another refresh.
+			w.checkoutFor("shop-replay", w.fake.CreateSession("shop-replay", testSpec()).ID)
+			require.Equal(t, 1, w.fake.Refreshes("shop-replay"))
+		})
+		t.Run("AReplayedUninstallDoesNotUndoAReinstall", func(t *testing.T) {
+			w.install("shop-back")
+			at := time.Now()
+			res := send(t, w.fake.SignedLifecycleRequestAt(http.MethodPost, uninstallURL, w.fake.UninstallPayload("shop-back"), at))
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			w.install("shop-back")
+
+			replay := send(t, w.fake.SignedLifecycleRequestAt(http.MethodPost, uninstallURL, w.fake.UninstallPayload("shop-back"), at))
+			require.Equal(t, http.StatusOK, replay.Status, string(replay.Body))
+			site, err := s.GetDudaSite(ctx, w.connID, "shop-back")
+			require.NoError(t, err)
+			require.True(t, site.Installed(), "still installed")
+			require.Len(t, w.fake.Gateways("shop-back"), 1)
+		})
+	})
+}

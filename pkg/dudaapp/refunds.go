@@ -136,6 +136,13 @@ func (a *App) refund(c echo.Context) error {
 	r, err := a.applyRefund(ctx, app, sess, txn, rec.RefundKey, note, perr)
 	var rej *refundRejection
 	switch {
+	case errors.Is(err, errNotInstalled):
+		// Kept, not rejected: the same notification after a reinstall is carried out.
+		if rerr := a.store.ReleaseDudaRefund(ctx, conn.ID, rec.RefundKey, err.Error()); rerr != nil {
+			a.log.ErrorContext(ctx, "release Duda refund", "error", rerr)
+		}
+		a.log.WarnContext(ctx, "Duda refund held: the app is not installed on the Duda site", "transaction_id", txnID, "refund_key", rec.RefundKey)
+		return answer(c, http.StatusConflict, refundAnswer{Status: store.DudaRefundReceived, Error: err.Error()})
 	case errors.As(err, &rej):
 		if ferr := a.store.FinishDudaRefund(ctx, conn.ID, rec.RefundKey, store.DudaRefundRejected, nil, rej.msg); ferr != nil {
 			return ferr
@@ -175,11 +182,24 @@ func (a *App) recordedAnswer(c echo.Context, rec *store.DudaRefund) error {
 	return answer(c, http.StatusOK, out)
 }
 
+// errNotInstalled holds a refund notification while the app is not installed on the order's
+// Duda site: whether it names a refund intent (which cannot be fetched without the site's
+// tokens) or only an amount, it is kept and answered alike, and carried out when Duda sends it
+// again after a reinstall.
+var errNotInstalled = errors.New("the app is not installed on the Duda site: the refund is kept and carried out when Duda sends it again after the app is reinstalled (or refund the payment in the Admin Panel)")
+
 // applyRefund works out the amount Duda asks back and refunds it. A *refundRejection says the
-// notification will never apply; other errors may pass.
+// notification will never apply; errNotInstalled that it waits for a reinstall; other errors may pass.
 func (a *App) applyRefund(ctx context.Context, app *platform.DudaApp, sess *store.DudaSession, txn *domain.Transaction, key string, n duda.RefundNotification, parseErr error) (*domain.Refund, error) {
 	if parseErr != nil {
 		return nil, reject(http.StatusBadRequest, "the body is not JSON")
+	}
+	site, err := a.store.GetDudaSiteByID(ctx, sess.DudaSiteID)
+	if err != nil {
+		return nil, err
+	}
+	if !site.Installed() {
+		return nil, errNotInstalled
 	}
 	if n.OriginalTransactionID != "" && n.OriginalTransactionID != txn.ID {
 		return nil, reject(http.StatusUnprocessableEntity, "original_transaction_id names another transaction")
@@ -195,9 +215,8 @@ func (a *App) applyRefund(ctx context.Context, app *platform.DudaApp, sess *stor
 		return v, nil
 	}
 	var amount int64
-	var err error
 	reason := n.Reason
-	switch intent, ierr := a.refundIntent(ctx, app, sess, n.RefundIntentID); {
+	switch intent, ierr := a.refundIntent(ctx, app, site, sess, n.RefundIntentID); {
 	case ierr != nil:
 		return nil, ierr
 	case intent != nil:
@@ -244,13 +263,9 @@ func (a *App) applyRefund(ctx context.Context, app *platform.DudaApp, sess *stor
 
 // refundIntent fetches the refund intent a notification names: nil when it names none, or when
 // Duda does not know the id (then the notification's own amount is all there is).
-func (a *App) refundIntent(ctx context.Context, app *platform.DudaApp, sess *store.DudaSession, id string) (*duda.RefundIntent, error) {
+func (a *App) refundIntent(ctx context.Context, app *platform.DudaApp, site *store.DudaSite, sess *store.DudaSession, id string) (*duda.RefundIntent, error) {
 	if id == "" {
 		return nil, nil
-	}
-	site, err := a.store.GetDudaSiteByID(ctx, sess.DudaSiteID)
-	if err != nil {
-		return nil, err
 	}
 	cl, err := a.siteClient(app, site)
 	if err != nil {
@@ -262,7 +277,7 @@ func (a *App) refundIntent(ctx context.Context, app *platform.DudaApp, sess *sto
 	}
 	if err != nil {
 		if errors.Is(err, duda.ErrNoTokens) {
-			return nil, reject(http.StatusUnprocessableEntity, "the app is no longer installed on the Duda site")
+			return nil, errNotInstalled // uninstalled meanwhile
 		}
 		return nil, err
 	}

@@ -128,6 +128,43 @@ func TestDudaRefunds(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(0), got.RefundedAmount)
 		})
+		t.Run("AfterUninstallIntentAndAmountRefundsAreHeldAlikeThenAppliedAfterReinstall", func(t *testing.T) {
+			w.install("shop-gone")
+			byIntent, intentLink, _ := w.paidOrder("shop-gone")
+			byAmount, amountLink, _ := w.paidOrder("shop-gone")
+			res := send(t, w.fake.SignedLifecycleRequest(http.MethodPost, w.url("/lifecycle/uninstall"), w.fake.UninstallPayload("shop-gone")))
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+
+			ri := w.fake.CreateRefundIntent("shop-gone", duda.RefundIntent{Mode: duda.ModeTest, OriginalTransactionID: byIntent.ID, Currency: "EUR",
+				Total: duda.NewDecimalString("30.75")})
+			intentBody, amountBody := []byte(`{"refund_intent_id":"`+ri.ID+`"}`), []byte(`{"amount":"30.75","currency":"EUR"}`)
+			held := []*apptest.Response{apptest.Do(t, http.MethodPost, intentLink, "", intentBody), apptest.Do(t, http.MethodPost, amountLink, "", amountBody)}
+			for i, r := range held {
+				require.Equal(t, http.StatusConflict, r.Status, "%d: %s", i, r.Body)
+				require.Equal(t, store.DudaRefundReceived, r.JSON(t)["status"])
+				require.Contains(t, r.JSON(t)["error"], "not installed")
+			}
+			require.Equal(t, held[0].JSON(t)["error"], held[1].JSON(t)["error"], "the same answer either way")
+			for _, txn := range []*domain.Transaction{byIntent, byAmount} {
+				got, err := s.GetTransaction(ctx, w.tn.Org.ID, txn.ID)
+				require.NoError(t, err)
+				require.Equal(t, int64(0), got.RefundedAmount, "nothing refunded while the app is away")
+			}
+			rec, err := s.GetDudaRefund(ctx, w.connID, "intent:"+ri.ID)
+			require.NoError(t, err)
+			require.Equal(t, store.DudaRefundReceived, rec.Status, "kept, not rejected")
+
+			// Back again: Duda's next delivery of each is carried out.
+			w.install("shop-gone")
+			for i, r := range []*apptest.Response{apptest.Do(t, http.MethodPost, intentLink, "", intentBody), apptest.Do(t, http.MethodPost, amountLink, "", amountBody)} {
+				require.Equal(t, http.StatusOK, r.Status, "%d: %s", i, r.Body)
+			}
+			for _, txn := range []*domain.Transaction{byIntent, byAmount} {
+				got, err := s.GetTransaction(ctx, w.tn.Org.ID, txn.ID)
+				require.NoError(t, err)
+				require.Equal(t, domain.TxnRefunded, got.Status)
+			}
+		})
 		t.Run("ASignatureSentMustBeRight", func(t *testing.T) {
 			txn, link, _ := w.paidOrder("shop-1")
 			body := []byte(`{"amount":"2.00"}`)

@@ -35,9 +35,10 @@ func dudaSend(t *testing.T, req *http.Request) (int, []byte) {
 }
 
 // A Duda store's shopper pays by bank transfer on the hosted page: Duda asks for the payment
-// methods, the shopper arrives with a session, pays, the operator marks the transfer paid, Duda
-// hears PENDING then PROCESSED, and the shopper lands back on Duda's thank-you page. Duda then
-// refunds the order from its dashboard, and the merchant is notified.
+// methods, the shopper arrives with a session, pays, Duda hears PENDING and the shopper lands
+// back on Duda's return_url at once; the operator marks the transfer paid later and Duda hears
+// PROCESSED. Duda then refunds the order from its dashboard, and the merchant is notified.
+// Another shopper arrives at checkout_url with Duda's literal second "?" and is served too.
 func TestBrowserDudaStoreEndToEnd(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		fake := dudafake.New(t)
@@ -107,14 +108,19 @@ func TestBrowserDudaStoreEndToEnd(t *testing.T) {
 		require.Contains(t, pending.Instructions, wire.FormatReference(*txn.PaymentReference))
 		require.Contains(t, pending.Instructions, "DE89 3704 0044 0532 0130 00")
 
-		// The operator sees the transfer on the bank statement.
-		paid := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/transactions/"+txn.ID+"/mark-paid", tn.TestKey, map[string]any{"note": "bank statement"})
-		require.Equal(t, http.StatusOK, paid.Status, string(paid.Body))
-		b.WaitVisible("#paid")
-		landed := hostedpagetest.WaitPaidAndReturned(t, b, "/store/thank-you")
-		require.True(t, strings.HasPrefix(landed, fake.URL()+"/store/thank-you"), landed)
+		// The order is Duda's now: the shopper goes back to the return_url Duda answered.
+		landed := b.WaitURL("/store/thank-you")
+		require.Equal(t, fake.URL()+"/store/thank-you?session="+ps.ID, landed)
 		b.WaitText("h1", "Thank you for your order")
 		b.Screenshot(t, "e2e-duda-back-in-the-store")
+		sess, err := s.GetDudaSession(ctx, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, "PENDING", sess.ConfirmedState)
+		require.Len(t, fake.Confirms(ps.ID), 1, "nothing more until the money arrives")
+
+		// Days later the operator sees the transfer on the bank statement.
+		paid := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/transactions/"+txn.ID+"/mark-paid", tn.TestKey, map[string]any{"note": "bank statement"})
+		require.Equal(t, http.StatusOK, paid.Status, string(paid.Body))
 
 		require.Eventually(t, func() bool { return len(fake.Confirms(ps.ID)) == 2 }, 30*time.Second, 20*time.Millisecond, "PROCESSED confirmed")
 		processed := fake.Confirms(ps.ID)[1]
@@ -142,5 +148,20 @@ func TestBrowserDudaStoreEndToEnd(t *testing.T) {
 		require.Eventually(t, func() bool { return slices.Contains(merchant.statuses(), float64(domain.IPNRefunded)) }, 30*time.Second, 20*time.Millisecond,
 			"the merchant hears of the refund: %v", merchant.statuses())
 		require.Equal(t, []float64{domain.IPNInitiated, domain.IPNPending, domain.IPNSucceeded, domain.IPNRefunded}, merchant.statuses())
+
+		// Another shopper: checkout_url already has a query, and Duda appends ?session_id=… literally.
+		spec2 := dudafake.SessionSpec{Mode: duda.ModeTest, PurchaseID: "cart_" + domain.RandomString(6), NumericAmounts: true,
+			Items: []dudafake.Item{{Type: duda.ItemPhysical, Name: "Rye loaf", UnitPrice: "7.40"}, {Type: duda.ItemTax, Name: "VAT", UnitPrice: "0.52"}}}
+		ps2 := fake.CreateSession("bakery", spec2)
+		literal := dudafake.LiteralCheckoutRedirectURL(methods[0].CheckoutURL, ps2.ID, "bakery")
+		require.Equal(t, 2, strings.Count(literal, "?"), literal)
+		b2 := browsertest.New(t)
+		b2.Navigate(literal)
+		b2.WaitVisible("#pay-form")
+		require.Equal(t, "€7.92", b2.Text("#totals [data-total=gross]"))
+		require.Equal(t, methods[0].ID, b2.Value("input[name=providerId]:checked"), "the method picked in the store comes first")
+		c2, err := s.GetCheckoutByOrigin(ctx, tn.Org.ID, domain.OriginDuda, ps2.ID)
+		require.NoError(t, err)
+		require.Equal(t, spec2.PurchaseID, c2.ExternalReference)
 	})
 }

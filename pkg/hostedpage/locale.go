@@ -25,6 +25,7 @@ var clientKeys = []string{
 	"network_error", "total_updated", "tax_failed", "each", "vat_rate", "incl_vat_rate", "treatment_",
 	"vat_status_", "error_generic", "request_id", "err_", "method_unavailable", "processing", "wire_ready",
 	"wire_waiting", "copied", "copy_failed", "payment_failed", "paid_redirect", "paid_done", "paid_title",
+	"pending_redirect",
 }
 
 // cardKeys are the messages of the card flow (pay-stripe.js) and of checking a payment's

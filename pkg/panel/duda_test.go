@@ -297,6 +297,29 @@ func TestDudaConnections(t *testing.T) {
 			require.Equal(t, "uninstalled", cell(g, "Status"))
 			require.Regexp(t, `UTC$`, cell(g, "Uninstalled"))
 			require.Equal(t, "1 Duda site", text(admin.get("/duda"), `main tbody td[data-label="Installed on"]`), "only the installed one counts")
+			require.Equal(t, "registered", cell(b, "Gateway"))
+			require.Equal(t, "—", cell(g, "Gateway"))
+
+			// Registering the gateway on another store is being retried: the operator sees
+			// Duda's answer, the attempts and the next one; then that it gave up.
+			flaky := installDuda(t, env, dc, "flaky-"+strings.ToLower(domain.RandomString(4)), expires)
+			next := time.Date(2031, 5, 6, 9, 10, 0, 0, time.UTC)
+			refusal := "Duda answered 405 Method Not Allowed to POST /api/integrationhub/application/site/x/ecommerce/payment-gateways"
+			require.NoError(t, env.Store.SetDudaSiteGatewayState(ctx, flaky.ID, store.DudaGatewayRetrying, refusal, 3, &next))
+			row := func() *goquery.Selection {
+				var out *goquery.Selection
+				admin.get("/duda/" + id).Doc.Find(`section[aria-labelledby=sites-h] tbody tr`).Each(func(_ int, r *goquery.Selection) {
+					if r.Find(`td[data-label="Duda site"] .mono`).Text() == flaky.SiteName {
+						out = r
+					}
+				})
+				require.NotNil(t, out, "the store is listed")
+				return out
+			}
+			require.Equal(t, "retrying 3 attempts so far, next 2031-05-06 09:10 UTC "+refusal, cell(row(), "Gateway"))
+			require.NoError(t, env.Store.SetDudaSiteGatewayState(ctx, flaky.ID, store.DudaGatewayFailed, refusal, 80, nil))
+			require.Equal(t, "failed gave up after 80 attempts; reinstall the app on the Duda site to try again "+refusal, cell(row(), "Gateway"))
+			require.NoError(t, env.Service().UninstallDudaSite(ctx, flaky))
 
 			// Still installed: it cannot be deleted.
 			refused := admin.post("/duda/"+id+"/delete", nil)

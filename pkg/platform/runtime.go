@@ -32,6 +32,41 @@ func (s *Service) ReturnURL(ctx context.Context, c *domain.Checkout, t *domain.T
 	return strings.ReplaceAll(c.ReturnURL, "{transactionId}", t.ID), nil
 }
 
+// CancelURLFunc decides where the hosted page's cancel link goes (integrations that must hear of
+// a buyer's cancel, such as Duda, register one for their checkout origin).
+type CancelURLFunc func(ctx context.Context, c *domain.Checkout) (string, error)
+
+// RegisterCancelURL sets the cancel-link rule of a checkout origin.
+func (s *Service) RegisterCancelURL(origin domain.CheckoutOrigin, fn CancelURLFunc) {
+	s.cancelURLs[origin] = fn
+}
+
+// CancelURL is where the hosted page's cancel link goes: the checkout's cancelUrl (or what the
+// checkout's integration says).
+func (s *Service) CancelURL(ctx context.Context, c *domain.Checkout) (string, error) {
+	if fn, ok := s.cancelURLs[c.Origin]; ok && c.CancelURL != "" {
+		return fn(ctx, c)
+	}
+	return c.CancelURL, nil
+}
+
+// RegisterReturnOnPending makes the buyers of an origin's checkouts go back to the return URL as
+// soon as their payment is pending (a transfer they said they sent, an authorised direct debit):
+// the integration has told its store, which confirms the order when the money arrives.
+func (s *Service) RegisterReturnOnPending(origin domain.CheckoutOrigin) {
+	s.returnOnPending[origin] = true
+}
+
+// ReturnsOnPending reports whether a pending payment sends the buyer back (see
+// RegisterReturnOnPending): the attempt is pending, of a checkout whose origin asks for it, and
+// the buyer is done with it (a wire transfer only once they said it was sent).
+func (s *Service) ReturnsOnPending(c *domain.Checkout, t *domain.Transaction) bool {
+	if !s.returnOnPending[c.Origin] || t.Status != domain.TxnPendingProvider {
+		return false
+	}
+	return t.ProviderType != domain.ProviderWireTransfer || t.BuyerMarkedPending != nil
+}
+
 // Adapter returns the adapter of a provider type.
 func (s *Service) Adapter(t domain.ProviderType) (providers.Adapter, error) {
 	return s.providers.Get(t)

@@ -63,7 +63,11 @@ type Service struct {
 	ipnTargets netguard.Policy
 	// returnURLs lets integrations decide where a buyer goes after paying (by checkout origin).
 	returnURLs map[domain.CheckoutOrigin]ReturnURLFunc
-	processors map[domain.ProviderType]EventProcessor
+	// cancelURLs lets integrations decide where the page's cancel link goes (by checkout origin).
+	cancelURLs map[domain.CheckoutOrigin]CancelURLFunc
+	// returnOnPending names the origins whose buyers go back once a payment is pending.
+	returnOnPending map[domain.CheckoutOrigin]bool
+	processors      map[domain.ProviderType]EventProcessor
 
 	onKeyChange func(keyID string)
 }
@@ -72,6 +76,7 @@ type Service struct {
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{},
 		providers: d.Providers, vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{},
+		cancelURLs: map[domain.CheckoutOrigin]CancelURLFunc{}, returnOnPending: map[domain.CheckoutOrigin]bool{},
 		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}}
 	if s.providers == nil {
 		s.providers = providers.Registry{}

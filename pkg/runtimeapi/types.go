@@ -203,6 +203,10 @@ type TransactionStatus struct {
 	// ReturnURL is the merchant's return URL with {transactionId} filled in, once paid or pending.
 	ReturnURL      string `json:"returnUrl,omitempty"`
 	FailureMessage string `json:"failureMessage,omitempty"`
+	// LeaveOnPending says the page sends the buyer to ReturnURL now, while the payment is
+	// pending: the checkout's store has been told and confirms the order once the money arrives
+	// (Duda). Only with a ReturnURL, and for a transfer only once the buyer said it was sent.
+	LeaveOnPending bool `json:"leaveOnPending,omitempty"`
 }
 
 // BillingRequestRequest is POST /api/v1/billing-requests/create (GoCardless).

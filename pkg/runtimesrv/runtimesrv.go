@@ -132,6 +132,10 @@ func (s *Server) getCheckout(c echo.Context) error {
 		}
 	}
 	v := CheckoutView(rc, res, s.svc.Now())
+	if v.CancelURL, err = s.svc.CancelURL(ctx, rc.Checkout); err != nil {
+		s.log.WarnContext(ctx, "cancel URL", "error", err)
+		v.CancelURL = rc.Checkout.CancelURL
+	}
 	if rc.Transaction != nil {
 		st, err := s.statusView(ctx, &platform.RuntimeTransaction{Transaction: rc.Transaction, Checkout: rc.Checkout, Provider: rc.Provider})
 		if err != nil {
@@ -263,6 +267,7 @@ func (s *Server) statusView(ctx context.Context, rt *platform.RuntimeTransaction
 			s.log.WarnContext(ctx, "return URL", "error", err)
 		}
 		v.ReturnURL = u
+		v.LeaveOnPending = u != "" && s.svc.ReturnsOnPending(ch, t)
 	}
 	return v, nil
 }

@@ -43,9 +43,22 @@ type DudaSite struct {
 	InstallData   string     `gorm:"column:install_data"`
 	InstalledAt   *time.Time `gorm:"column:installed_at"`
 	UninstalledAt *time.Time `gorm:"column:uninstalled_at"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// GatewayState says where registering our payment gateway stands (DudaGateway*), with
+	// Duda's last refusal, the attempts so far and when the next one runs while retrying.
+	GatewayState         string     `gorm:"column:gateway_state"`
+	GatewayError         string     `gorm:"column:gateway_error"`
+	GatewayAttempts      int        `gorm:"column:gateway_attempts"`
+	GatewayNextAttemptAt *time.Time `gorm:"column:gateway_next_attempt_at"`
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
+
+// States of a Duda site's gateway registration.
+const (
+	DudaGatewayRegistered = "registered"
+	DudaGatewayRetrying   = "retrying"
+	DudaGatewayFailed     = "failed"
+)
 
 // TableName tells GORM which table holds Duda sites.
 func (DudaSite) TableName() string { return "duda_sites" }
@@ -67,8 +80,10 @@ type DudaSession struct {
 	ConfirmedState         string  `gorm:"column:confirmed_state"`
 	ConfirmedTransactionID *string `gorm:"column:confirmed_transaction_id"`
 	ReturnURL              string  `gorm:"column:return_url"`
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// CancelledBy is DudaCancelledByShopper when the shopper cancelled on the payment page.
+	CancelledBy string `gorm:"column:cancelled_by"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // TableName tells GORM which table holds Duda sessions.
@@ -246,10 +261,11 @@ func (s *Store) SetDudaSiteTokens(ctx context.Context, id, sealed string, expire
 	return nil
 }
 
-// SetDudaSiteGateway stores the id of the payment gateway registered on an installed site.
+// SetDudaSiteGateway stores the id of the payment gateway registered on an installed site (which
+// makes its registration state registered).
 func (s *Store) SetDudaSiteGateway(ctx context.Context, id, gatewayID string) error {
 	res := s.q(ctx).Model(&DudaSite{}).Where("id = ? AND uninstalled_at IS NULL", id).
-		Updates(map[string]any{"gateway_id": gatewayID, "updated_at": Now()})
+		Updates(map[string]any{"gateway_id": gatewayID, "gateway_state": DudaGatewayRegistered, "gateway_error": "", "gateway_next_attempt_at": nil, "updated_at": Now()})
 	if res.Error != nil {
 		return translate(res.Error, "Duda site")
 	}
@@ -259,12 +275,66 @@ func (s *Store) SetDudaSiteGateway(ctx context.Context, id, gatewayID string) er
 	return nil
 }
 
-// MarkDudaSiteUninstalled records an uninstall: the tokens and the gateway id are wiped.
+// SetDudaSiteGatewayState records where registering the gateway of an installed site stands:
+// the state, Duda's last refusal (empty once registered), the attempts so far and the next
+// one (nil unless retrying).
+func (s *Store) SetDudaSiteGatewayState(ctx context.Context, id, state, errText string, attempts int, next *time.Time) error {
+	res := s.q(ctx).Model(&DudaSite{}).Where("id = ? AND uninstalled_at IS NULL", id).Updates(map[string]any{
+		"gateway_state": state, "gateway_error": errText, "gateway_attempts": attempts, "gateway_next_attempt_at": utcPtr(next), "updated_at": Now(),
+	})
+	if res.Error != nil {
+		return translate(res.Error, "Duda site")
+	}
+	if res.RowsAffected == 0 {
+		return domain.Conflict(domain.CodeInvalidState, "the app is not installed on this Duda site")
+	}
+	return nil
+}
+
+// MarkDudaSiteUninstalled records an uninstall: the tokens, the gateway id and its
+// registration state are wiped.
 func (s *Store) MarkDudaSiteUninstalled(ctx context.Context, id string) error {
 	now := Now()
 	return translate(s.q(ctx).Model(&DudaSite{}).Where("id = ?", id).Updates(map[string]any{
 		"tokens": "", "token_expires_at": nil, "gateway_id": "", "uninstalled_at": now, "updated_at": now,
+		"gateway_state": "", "gateway_error": "", "gateway_attempts": 0, "gateway_next_attempt_at": nil,
 	}).Error, "Duda site")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle calls.
+
+// DudaLifecycleCall is a signed lifecycle call already processed, by the digest of its signed text.
+type DudaLifecycleCall struct {
+	ConnectionID string `gorm:"primaryKey;column:connection_id"`
+	Digest       string `gorm:"primaryKey;column:digest"`
+	Kind         string `gorm:"column:kind"`
+	SiteName     string `gorm:"column:site_name"`
+	CreatedAt    time.Time
+}
+
+// TableName tells GORM which table holds processed Duda lifecycle calls.
+func (DudaLifecycleCall) TableName() string { return "duda_lifecycle_calls" }
+
+// RememberDudaLifecycleCall records a signed lifecycle call as processed: false when it already
+// was (a replay). Calls remembered before forgetBefore are dropped first (their signatures are
+// stale by then, so a replay of them is refused anyway).
+func (s *Store) RememberDudaLifecycleCall(ctx context.Context, c *DudaLifecycleCall, forgetBefore time.Time) (bool, error) {
+	if err := s.q(ctx).Where("created_at < ?", UTC(forgetBefore)).Delete(&DudaLifecycleCall{}).Error; err != nil {
+		return false, translate(err, "Duda lifecycle calls")
+	}
+	c.CreatedAt = Now()
+	res := s.q(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "connection_id"}, {Name: "digest"}}, DoNothing: true}).Create(c)
+	if res.Error != nil {
+		return false, translate(res.Error, "Duda lifecycle call")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ForgetDudaLifecycleCall drops a remembered call whose processing failed, so that it may be
+// delivered again.
+func (s *Store) ForgetDudaLifecycleCall(ctx context.Context, connectionID, digest string) error {
+	return translate(s.q(ctx).Where("connection_id = ? AND digest = ?", connectionID, digest).Delete(&DudaLifecycleCall{}).Error, "Duda lifecycle call")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,6 +367,16 @@ func (s *Store) GetDudaSessionBySessionID(ctx context.Context, connectionID, ses
 	return &d, nil
 }
 
+// ListDudaSessionsNotProcessed lists the sessions of a Duda site made before createdBefore and
+// not yet confirmed PROCESSED (by checkout id, at most limit, after the checkout id after):
+// those whose outcome may still be owed to Duda.
+func (s *Store) ListDudaSessionsNotProcessed(ctx context.Context, dudaSiteID string, createdBefore time.Time, after string, limit int) ([]DudaSession, error) {
+	var out []DudaSession
+	err := s.q(ctx).Where("duda_site_id = ? AND created_at < ? AND confirmed_state <> ? AND checkout_id > ?", dudaSiteID, UTC(createdBefore), "PROCESSED", after).
+		Order("checkout_id").Limit(limit).Find(&out).Error
+	return out, translate(err, "Duda sessions")
+}
+
 // LockDudaSession reads a checkout's Duda session and, on PostgreSQL, locks its row until the
 // surrounding database transaction ends, so confirmations of one session never overlap.
 func (s *Store) LockDudaSession(ctx context.Context, checkoutID string) (*DudaSession, error) {
@@ -309,6 +389,21 @@ func (s *Store) LockDudaSession(ctx context.Context, checkoutID string) (*DudaSe
 		return nil, translate(err, "Duda session")
 	}
 	return &d, nil
+}
+
+// DudaCancelledByShopper marks a Duda checkout the shopper cancelled on the payment page.
+const DudaCancelledByShopper = "shopper"
+
+// SetDudaSessionCancelledBy records who cancelled a Duda checkout.
+func (s *Store) SetDudaSessionCancelledBy(ctx context.Context, checkoutID, by string) error {
+	res := s.q(ctx).Model(&DudaSession{}).Where("checkout_id = ?", checkoutID).Updates(map[string]any{"cancelled_by": by, "updated_at": Now()})
+	if res.Error != nil {
+		return translate(res.Error, "Duda session")
+	}
+	if res.RowsAffected == 0 {
+		return domain.NotFound("Duda session")
+	}
+	return nil
 }
 
 // SetDudaSessionConfirmed records what was confirmed to Duda and the return URL it answered

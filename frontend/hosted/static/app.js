@@ -350,6 +350,7 @@
   function handleStatus(s) {
     var st = s && s.status;
     if (st === 'succeeded' || st === 'partially_refunded' || st === 'disputed') { showPaid(s.returnUrl); return true; }
+    if (st === 'pending_provider' && s.leaveOnPending && safeURL(s.returnUrl)) { leave(s.returnUrl); return true; } // the store (Duda) has the order
     if (st === 'failed' || st === 'canceled') {
       show(form);
       forget();
@@ -389,6 +390,14 @@
   }
   function safeURL(u) { return typeof u === 'string' && /^https?:\/\//i.test(u) ? u : ''; }
   function go(u) { if (safeURL(u)) window.location.assign(u); }
+  // leave: the store has the order; back to it while the payment is on its way.
+  function leave(u) {
+    var text = t('pending_redirect', { site: d.site, seconds: REDIRECT_SECONDS }), el = byId(wire && !wire.hidden ? 'wire-waiting' : 'gc-text');
+    if (el) { el.textContent = text; el.hidden = false; }
+    if ((el = byId('cancel'))) el.hidden = true;
+    announce(text);
+    setTimeout(function () { go(u); }, REDIRECT_SECONDS * 1000);
+  }
   function showPaid(returnUrl) {
     var url = safeURL(returnUrl), link = byId('return-link'), text;
     show(null); summary.hidden = true;

@@ -56,8 +56,11 @@ type site struct {
 	expiresAt time.Time
 	failAuth  int
 	refreshes int
-	gateways  map[string]duda.PaymentGateway
-	order     []string
+	// failRegister makes the next registrations answer failRegisterStatus.
+	failRegister       int
+	failRegisterStatus int
+	gateways           map[string]duda.PaymentGateway
+	order              []string
 }
 
 type session struct {
@@ -213,6 +216,15 @@ func (s *Server) FailAuth(siteName string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mustSiteLocked(siteName).failAuth = n
+}
+
+// FailGatewayRegistrations makes the next n gateway registrations (POST payment-gateways) for the site answer
+// status, as Duda does while a store cannot take a gateway yet (e.g. 405).
+func (s *Server) FailGatewayRegistrations(siteName string, n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.mustSiteLocked(siteName)
+	st.failRegister, st.failRegisterStatus = n, status
 }
 
 // Refreshes counts the successful token refreshes for the site.
@@ -508,6 +520,12 @@ func CheckoutRedirectURL(checkoutURL, sessionID, siteName string) string {
 	return checkoutURL + sep + url.Values{"session_id": {sessionID}, "site_name": {siteName}}.Encode()
 }
 
+// LiteralCheckoutRedirectURL is the same arrival as Duda builds it when checkout_url already has a query string:
+// Duda appends "?session_id=…&site_name=…" literally, so the URL holds a second "?".
+func LiteralCheckoutRedirectURL(checkoutURL, sessionID, siteName string) string {
+	return checkoutURL + "?" + url.Values{"session_id": {sessionID}, "site_name": {siteName}}.Encode()
+}
+
 func (s *Server) body(payload any) []byte {
 	switch p := payload.(type) {
 	case []byte:
@@ -679,6 +697,11 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createGateway(w http.ResponseWriter, r *http.Request, st *site) {
+	if st.failRegister > 0 {
+		st.failRegister--
+		writeError(w, st.failRegisterStatus, "RegistrationRefused", "payment gateway registration refused (injected)")
+		return
+	}
 	var gw duda.PaymentGateway
 	if err := json.NewDecoder(r.Body).Decode(&gw); err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequest", "body is not a payment gateway")
@@ -798,6 +821,11 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, st *site) {
 	var req duda.ConfirmRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequest", "body is not a confirm request")
+		return
+	}
+	// Duda documents session_id as a required body parameter ("ID returned by the payment session retrieval").
+	if req.SessionID != r.PathValue("id") {
+		writeError(w, http.StatusBadRequest, "BadRequest", "session_id is required and must name the session of the path")
 		return
 	}
 	switch req.State {

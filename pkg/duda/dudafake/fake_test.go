@@ -144,15 +144,17 @@ func TestFakeConfirmRules(t *testing.T) {
 		{"processed without transaction", ps.ID, map[string]any{"state": "PROCESSED", "links": map[string]string{"refunds": "u"}}, http.StatusBadRequest},
 		{"unknown state", ps.ID, map[string]any{"state": "DONE", "links": map[string]string{}}, http.StatusBadRequest},
 		{"unknown session", "ps_nope", map[string]any{"state": "FAILED", "links": map[string]string{}}, http.StatusNotFound},
-		{"accepted", ps.ID, map[string]any{"state": "PROCESSED", "transaction_id": "tx", "links": map[string]string{"refunds": "u"}}, http.StatusOK},
+		{"session_id missing", ps.ID, map[string]any{"state": "PROCESSED", "transaction_id": "tx", "links": map[string]string{"refunds": "u"}}, http.StatusBadRequest},
+		{"session_id of another session", ps.ID, map[string]any{"session_id": "ps_other", "state": "PROCESSED", "transaction_id": "tx", "links": map[string]string{"refunds": "u"}}, http.StatusBadRequest},
+		{"accepted", ps.ID, map[string]any{"session_id": ps.ID, "state": "PROCESSED", "transaction_id": "tx", "links": map[string]string{"refunds": "u"}}, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.status, do(t, http.MethodPost, confirm+tc.session+"/confirm", basic(s.Creds()), tok, tc.body, nil))
 		})
 	}
 	require.Len(t, s.Confirms(ps.ID), 1, "only the accepted call is recorded")
-	require.Len(t, s.Requests(), 6, "every call is logged")
-	last := s.Requests()[5]
+	require.Len(t, s.Requests(), 8, "every call is logged")
+	last := s.Requests()[7]
 	require.Equal(t, http.StatusOK, last.Status)
 	require.Equal(t, tok, last.Header.Get("X-Duda-Access-Token"))
 	require.Contains(t, string(last.Body), `"transaction_id":"tx"`)
