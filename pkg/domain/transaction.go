@@ -112,28 +112,32 @@ type BillingDetails struct {
 
 // Transaction is one payment attempt on a checkout with one provider.
 type Transaction struct {
-	ID                 string `gorm:"primaryKey"`
-	OrganizationID     string
-	CheckoutID         string
-	SiteID             string
-	ProviderID         string
-	ProviderType       ProviderType
-	Mode               Mode
-	Status             TransactionStatus
-	Currency           string
-	NetAmount          int64
-	TaxAmount          int64
-	GrossAmount        int64
-	RefundedAmount     int64
-	ProviderReference  *string
-	ProviderPaymentID  *string
-	PaymentReference   *string
-	BillingDetails     BillingDetails `gorm:"serializer:json"`
-	TaxEvidence        map[string]any `gorm:"serializer:json"`
-	ProviderData       map[string]any `gorm:"serializer:json"`
-	FailureCode        string
-	FailureMessage     string
-	DisputeStatus      string
+	ID                string `gorm:"primaryKey"`
+	OrganizationID    string
+	CheckoutID        string
+	SiteID            string
+	ProviderID        string
+	ProviderType      ProviderType
+	Mode              Mode
+	Status            TransactionStatus
+	Currency          string
+	NetAmount         int64
+	TaxAmount         int64
+	GrossAmount       int64
+	RefundedAmount    int64
+	ProviderReference *string
+	ProviderPaymentID *string
+	PaymentReference  *string
+	BillingDetails    BillingDetails `gorm:"serializer:json"`
+	TaxEvidence       map[string]any `gorm:"serializer:json"`
+	ProviderData      map[string]any `gorm:"serializer:json"`
+	FailureCode       string
+	FailureMessage    string
+	DisputeStatus     string
+	// Duplicate marks a paid attempt of a checkout another attempt had already paid: its money
+	// is held and refundable, but it is not the checkout's payment and the merchant is never
+	// notified about it.
+	Duplicate          bool
 	EventVersion       int
 	BuyerMarkedPending *time.Time `gorm:"column:buyer_marked_pending_at"`
 	SucceededAt        *time.Time
