@@ -13,6 +13,7 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -111,4 +112,105 @@ func countOtherRefundCalls(t *testing.T, w *gcWorld, pm string) int {
 		}
 	}
 	return n
+}
+
+// TestDuplicatePaymentIsRefundable pays one checkout twice (a wire transfer the operator marks
+// paid, and a direct debit GoCardless confirms after that): the second payment is recorded as a
+// paid duplicate, the Admin API shows it as such and refunds it in full through GoCardless, and
+// the merchant is told only about the first payment: nothing about the duplicate's success or
+// refund reaches it.
+func TestDuplicatePaymentIsRefundable(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := newGCWorld(t, s)
+		co := w.checkout(t, 4200, "EUR")
+		buyer := map[string]any{"name": "Jane Doe", "email": "jane@example.com", "line1": "Hauptstr. 1", "city": "Berlin", "postalCode": "10115", "country": "DE"}
+
+		// Two tabs: a wire transfer and a direct debit of the same checkout.
+		res := apptest.Do(t, http.MethodPost, w.env.MainURL+"/api/v1/transactions/create", "", map[string]any{
+			"sessionPublicId": co["sessionPublicId"], "providerId": w.tn.Provider.ID, "billingAddress": buyer})
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		wireID := res.JSON(t)["transactionId"].(string)
+		br := w.billingRequest(t, co)
+		require.Equal(t, http.StatusOK, br.Status, string(br.Body))
+		dupID := br.JSON(t)["transactionId"].(string)
+		w.authorise(t, br.JSON(t)["authorisationUrl"].(string))
+		w.markPending(t, dupID)
+		w.waitIPNsFor(t, dupID, -1, 0)
+		w.waitIPNsFor(t, wireID, -1, 0)
+
+		// The transfer arrives first: it pays the order.
+		paid := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/transactions/"+wireID+"/mark-paid", w.tn.TestKey, map[string]any{"note": "bank statement"})
+		require.Equal(t, http.StatusOK, paid.Status, string(paid.Body))
+		w.waitIPNsFor(t, wireID, -1, 0, 1)
+
+		// Then GoCardless collects the direct debit too.
+		pm := w.txn(t, dupID).ProviderData[gocardless.DataPayment]
+		if pm == nil {
+			b, ok := w.gc.BillingRequest(*w.txn(t, dupID).ProviderReference)
+			require.True(t, ok)
+			pm = b.Links.PaymentRequestPayment
+		}
+		w.simulate(t, gcfake.ScenarioPaymentConfirmed, pm.(string))
+		w.waitStatus(t, dupID, domain.TxnSucceeded)
+		dup := w.txn(t, dupID)
+		require.True(t, dup.Duplicate)
+		require.Equal(t, "duplicate_payment", dup.FailureCode)
+		require.Equal(t, domain.TxnSucceeded, w.status(t, wireID), "the first payment stays the order's payment")
+		require.False(t, w.txn(t, wireID).Duplicate)
+
+		view := apptest.Do(t, http.MethodGet, w.env.AdminURL+"/api/v1/transactions/"+dupID, w.tn.TestKey, nil)
+		require.Equal(t, http.StatusOK, view.Status, string(view.Body))
+		v := view.JSON(t)
+		require.Equal(t, true, v["duplicate"])
+		require.Equal(t, "succeeded", v["status"])
+		require.Equal(t, "duplicate_payment", v["failureCode"])
+		require.NotContains(t, v, "ipnStatus", "no notification is sent for it")
+		first := apptest.Do(t, http.MethodGet, w.env.AdminURL+"/api/v1/transactions/"+wireID, w.tn.TestKey, nil).JSON(t)
+		require.Equal(t, false, first["duplicate"])
+		require.Equal(t, float64(1), first["ipnStatus"])
+
+		// Refunded in full through GoCardless.
+		refund := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/transactions/"+dupID+"/refunds", w.tn.TestKey, map[string]any{"reason": "duplicate"})
+		require.Equal(t, http.StatusCreated, refund.Status, string(refund.Body))
+		rv := refund.JSON(t)
+		require.Equal(t, float64(dup.GrossAmount), rv["amount"])
+		require.Regexp(t, `^RF`, rv["providerReference"])
+		calls := w.gc.RequestsTo(http.MethodPost, "/refunds")
+		require.Len(t, calls, 1)
+		var sent map[string]map[string]any
+		require.NoError(t, json.Unmarshal(calls[0].Body, &sent))
+		require.Equal(t, pm, sent["refunds"]["links"].(map[string]any)["payment"])
+		require.Equal(t, float64(dup.GrossAmount), sent["refunds"]["total_amount_confirmation"])
+		w.deliver(t)
+		w.simulate(t, gcfake.ScenarioRefundPaid, rv["providerReference"].(string))
+		w.waitStatus(t, dupID, domain.TxnRefunded)
+		require.Equal(t, dup.GrossAmount, w.txn(t, dupID).RefundedAmount)
+		require.True(t, w.txn(t, dupID).Duplicate)
+		again := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/transactions/"+dupID+"/refunds", w.tn.TestKey, map[string]any{})
+		require.Equal(t, http.StatusConflict, again.Status, "refunded in full: nothing left")
+
+		// Every event of both attempts has been through the dispatcher: the merchant was told
+		// about the first payment only; the duplicate's success and refund made no notification.
+		require.Eventually(t, func() bool {
+			for _, id := range []string{wireID, dupID} {
+				evs, err := s.ListTransactionEvents(ctx, w.tn.Org.ID, id)
+				require.NoError(t, err)
+				for _, e := range evs {
+					if e.DispatchedAt == nil {
+						return false
+					}
+				}
+			}
+			return true
+		}, 30*time.Second, 10*time.Millisecond, "outbox dispatched")
+		deliveries, err := s.ListIPNDeliveries(ctx, w.tn.Org.ID, dupID)
+		require.NoError(t, err)
+		require.Len(t, deliveries, 2, "only the attempt's own initiated and pending, from before it took the money")
+		w.waitIPNsFor(t, dupID, -1, 0)
+		w.waitIPNsFor(t, wireID, -1, 0, 1)
+		require.Equal(t, domain.TxnSucceeded, w.status(t, wireID))
+		chk, err := s.GetCheckout(ctx, w.tn.Org.ID, dup.CheckoutID)
+		require.NoError(t, err)
+		require.Equal(t, domain.CheckoutCompleted, chk.Status)
+	})
 }
