@@ -12,6 +12,7 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
+	gcapi "paygate.dev/pkg/gocardless"
 	"paygate.dev/pkg/gocardless/gcfake"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/store"
@@ -212,5 +213,54 @@ func TestDuplicatePaymentIsRefundable(t *testing.T) {
 		chk, err := s.GetCheckout(ctx, w.tn.Org.ID, dup.CheckoutID)
 		require.NoError(t, err)
 		require.Equal(t, domain.CheckoutCompleted, chk.Status)
+	})
+}
+
+// TestInterruptedRefundsAreResumed: refunds whose request ended before GoCardless accepted them
+// (the process died before the call, or after GoCardless made the refund but before its answer
+// was recorded) stay queued; ResumeRefunds (the refunds.resume job) sends them again with their
+// own idempotency keys: the one never sent is made, the one already made is not made twice, and
+// the running total of the next refund is right.
+func TestInterruptedRefundsAreResumed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := newGCWorld(t, s)
+		id, pm := w.pay(t, 10000)
+		w.simulate(t, gcfake.ScenarioPaymentConfirmed, pm)
+		w.waitStatus(t, id, domain.TxnSucceeded)
+		txn := w.txn(t, id)
+		queued := func(amount int64) *domain.Refund {
+			r := &domain.Refund{ID: domain.NewID(domain.PrefixRefund), OrganizationID: txn.OrganizationID, TransactionID: id, Amount: amount,
+				Currency: txn.Currency, Status: domain.RefundPending, Source: "api", CreatedBy: "test"}
+			require.NoError(t, s.CreateRefund(ctx, r)) // allocated as Refund does, then the process died
+			return r
+		}
+		made := queued(1000)
+		// GoCardless made this one: the call went out, the answer was lost with the process.
+		cl, err := gcapi.New(gcapi.Config{AccessToken: w.gc.AccessToken(), Environment: "sandbox", BaseURL: w.gc.URL()})
+		require.NoError(t, err)
+		_, err = cl.CreateRefund(ctx, gcapi.RefundCreate{Amount: 1000, TotalAmountConfirmation: 1000, PaymentID: pm,
+			Metadata: map[string]string{"refund_id": made.ID, "transaction_id": id}}, "refund:"+made.ID)
+		require.NoError(t, err)
+		never := queued(2000)
+
+		n, err := w.env.Service().ResumeRefunds(ctx, 0)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		for _, r := range []*domain.Refund{made, never} {
+			got, err := s.GetRefund(ctx, txn.OrganizationID, r.ID)
+			require.NoError(t, err)
+			require.Equal(t, domain.RefundPending, got.Status)
+			require.NotNil(t, got.ProviderReference, "accepted by GoCardless")
+		}
+		p, _ := w.gc.Payment(pm)
+		require.Equal(t, int64(3000), p.AmountRefunded, "the refund GoCardless had made was not made again")
+
+		next := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/transactions/"+id+"/refunds", w.tn.TestKey, map[string]any{"amount": 500})
+		require.Equal(t, http.StatusCreated, next.Status, string(next.Body))
+		p, _ = w.gc.Payment(pm)
+		require.Equal(t, int64(3500), p.AmountRefunded)
+		n, err = w.env.Service().ResumeRefunds(ctx, 0)
+		require.NoError(t, err)
+		require.Zero(t, n, "nothing left queued")
 	})
 }

@@ -182,6 +182,33 @@ func (s *Service) sendRefunds(ctx context.Context, orgID, txnID, own string) (se
 	}
 }
 
+// ResumeRefunds sends the refunds whose request ended before their provider accepted them (a
+// crash mid-call, or a caller that stopped waiting for its turn), created more than olderThan
+// ago: each is sent again under its payment's lease with its own idempotency key, so a refund
+// the provider did make is not made twice. It is the main backend's periodic refunds.resume
+// job, and returns how many payments it looked at.
+func (s *Service) ResumeRefunds(ctx context.Context, olderThan time.Duration) (int, error) {
+	queued, err := s.store.ListQueuedRefunds(ctx, store.Now().Add(-olderThan), 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, q := range queued {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := s.sendRefunds(wait, q.OrganizationID, q.TransactionID, "")
+		cancel()
+		if err != nil {
+			s.log.WarnContext(ctx, "resume queued refunds", "transaction_id", q.TransactionID, "error", err)
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
 // sendRefund makes one refund at its provider with the running total computed now, and records
 // the answer (failRefund on a refusal).
 func (s *Service) sendRefund(ctx context.Context, r *domain.Refund) error {

@@ -119,3 +119,20 @@ WHERE refund_locks.expires_at < ? OR refund_locks.token = excluded.token`, txnID
 func (s *Store) ReleaseRefundLock(ctx context.Context, txnID, token string) error {
 	return translate(s.q(ctx).Exec(`DELETE FROM refund_locks WHERE transaction_id = ? AND token = ?`, txnID, token).Error, "refund lock")
 }
+
+// QueuedRefunds names a transaction with refunds the provider has not accepted yet.
+type QueuedRefunds struct {
+	OrganizationID string
+	TransactionID  string
+}
+
+// ListQueuedRefunds finds transactions with refunds still unsent (see ListUnsentRefunds)
+// created before before: refunds whose request ended (a crash, or a caller that stopped
+// waiting for its turn) before the provider accepted them.
+func (s *Store) ListQueuedRefunds(ctx context.Context, before time.Time, limit int) ([]QueuedRefunds, error) {
+	var out []QueuedRefunds
+	err := s.q(ctx).Model(&domain.Refund{}).Distinct("organization_id", "transaction_id").
+		Where("status = ? AND provider_reference IS NULL AND manual = ? AND created_at < ?", domain.RefundPending, false, UTC(before)).
+		Limit(limit).Scan(&out).Error
+	return out, translate(err, "refunds")
+}
