@@ -127,11 +127,13 @@ type transactionView struct {
 	FailureCode       string                 `json:"failureCode,omitempty"`
 	FailureMessage    string                 `json:"failureMessage,omitempty"`
 	DisputeStatus     string                 `json:"disputeStatus,omitempty"`
-	SucceededAt       *time.Time             `json:"succeededAt,omitempty"`
-	CreatedAt         time.Time              `json:"createdAt"`
-	UpdatedAt         time.Time              `json:"updatedAt"`
-	Refunds           []refundView           `json:"refunds,omitempty"`
-	Timeline          []eventView            `json:"timeline,omitempty"`
+	// Duplicate marks a paid duplicate: refundable, never notified, without an ipnStatus.
+	Duplicate   bool         `json:"duplicate"`
+	SucceededAt *time.Time   `json:"succeededAt,omitempty"`
+	CreatedAt   time.Time    `json:"createdAt"`
+	UpdatedAt   time.Time    `json:"updatedAt"`
+	Refunds     []refundView `json:"refunds,omitempty"`
+	Timeline    []eventView  `json:"timeline,omitempty"`
 }
 
 func newTransactionView(t *domain.Transaction, detail bool) *transactionView {
@@ -139,9 +141,9 @@ func newTransactionView(t *domain.Transaction, detail bool) *transactionView {
 		ID: t.ID, CheckoutID: t.CheckoutID, SiteID: t.SiteID, ProviderID: t.ProviderID, ProviderType: string(t.ProviderType),
 		Mode: string(t.Mode), Status: string(t.Status), Currency: t.Currency, NetAmount: t.NetAmount, TaxAmount: t.TaxAmount,
 		GrossAmount: t.GrossAmount, RefundedAmount: t.RefundedAmount, FailureCode: t.FailureCode, FailureMessage: t.FailureMessage,
-		DisputeStatus: t.DisputeStatus, SucceededAt: t.SucceededAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		DisputeStatus: t.DisputeStatus, Duplicate: t.Duplicate, SucceededAt: t.SucceededAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
-	if code, ok := domain.IPNStatus(t.Status); ok {
+	if code, ok := domain.IPNStatus(t.Status); ok && !t.Duplicate {
 		v.IPNStatus = &code
 	}
 	if t.ProviderReference != nil {

@@ -41,6 +41,10 @@ func startWorkers(b *MainBackend) {
 		}
 		return err
 	})
+	w.Every("refunds.resume", time.Minute, func(ctx context.Context) error {
+		_, err := b.Service.ResumeRefunds(ctx, 2*time.Minute)
+		return err
+	})
 	w.Every("idempotency.prune", time.Hour, func(ctx context.Context) error {
 		_, err := b.Store.DeleteExpiredIdempotency(ctx, time.Now(), 10000)
 		return err

@@ -125,7 +125,11 @@ type Transaction struct {
 	FailureCode       string
 	FailureMessage    string
 	DisputeStatus     string
-	EventVersion      int
+	// Duplicate marks a paid attempt of a checkout another attempt had already paid: its money
+	// is held and refundable, but it is not the checkout's payment and the merchant is never
+	// notified about it.
+	Duplicate    bool
+	EventVersion int
 	// ProviderEventAt is the provider time of the last provider report applied (see Decide).
 	ProviderEventAt    *time.Time
 	BuyerMarkedPending *time.Time `gorm:"column:buyer_marked_pending_at"`

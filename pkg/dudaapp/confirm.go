@@ -42,7 +42,8 @@ func rank(s duda.ConfirmState) int {
 
 // outcomeOf decides what to confirm from a checkout and its attempts (oldest first):
 //
-//   - PROCESSED once an attempt took the money (even if it was refunded since);
+//   - PROCESSED once an attempt took the money (even if it was refunded since), a paid
+//     duplicate aside: it is not the order's payment;
 //   - PENDING while a wire transfer or direct debit waits for the money;
 //   - FAILED once the checkout ended (expired or cancelled) with no money taken and none on the
 //     way. That is the only final failure: a failed card attempt on an open checkout is not,
@@ -50,7 +51,7 @@ func rank(s duda.ConfirmState) int {
 //     is not either, since the money may still arrive.
 func outcomeOf(c *domain.Checkout, txns []domain.Transaction) outcome {
 	for i := len(txns) - 1; i >= 0; i-- {
-		if t := txns[i]; t.Status.Paid() || t.Status == domain.TxnRefunded {
+		if t := txns[i]; !t.Duplicate && (t.Status.Paid() || t.Status == domain.TxnRefunded) {
 			return outcome{state: duda.StateProcessed, txn: &txns[i]}
 		}
 	}

@@ -38,9 +38,9 @@ type gcWorld struct {
 	merchants map[string]*wooMerchant
 }
 
-func newGCWorld(t *testing.T, s *store.Store) *gcWorld {
+func newGCWorld(t *testing.T, s *store.Store, opts ...gcfake.Option) *gcWorld {
 	t.Helper()
-	gc := gcfake.New(t, gcfake.WithCreditorName("Shop Ltd"))
+	gc := gcfake.New(t, append([]gcfake.Option{gcfake.WithCreditorName("Shop Ltd")}, opts...)...)
 	env := apptest.Start(t, s, apptest.Options{Workers: true, GoCardlessAPIURL: gc.URL(), MainBackend: func(c *config.MainBackend) {
 		c.IPNBackoff = func(int) time.Duration { return 200 * time.Millisecond }
 	}})

@@ -215,7 +215,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 // DispatchEvent is the notifier's dispatcher hook: for a transaction status change that has an
-// IPN status, on a checkout with an ipnUrl, it creates the delivery (its body built now, in the
+// IPN status, on a checkout with an ipnUrl, of a transaction that is not a paid duplicate
+// (another attempt paid the order; see platform.ApplyOutcome), it creates the delivery (its body built now, in the
 // site's current IPN version, never changed afterwards) and queues its first attempt.
 func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.Event) error {
 	if e.TransactionID == nil || !strings.HasPrefix(e.Type, "transaction.") {
@@ -232,6 +233,9 @@ func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.
 	txn, err := tx.GetTransaction(ctx, e.OrganizationID, *e.TransactionID)
 	if err != nil {
 		return err
+	}
+	if txn.Duplicate {
+		return nil // a paid duplicate is not the order's payment: its success and refunds never reach the merchant
 	}
 	chk, err := tx.GetCheckout(ctx, e.OrganizationID, txn.CheckoutID)
 	if err != nil {

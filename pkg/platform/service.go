@@ -68,13 +68,15 @@ type Service struct {
 	// returnOnPending names the origins whose buyers go back once a payment is pending.
 	returnOnPending map[domain.CheckoutOrigin]bool
 	processors      map[domain.ProviderType]EventProcessor
+	// refundLocks queues this process's refund calls per transaction (see lockRefunds).
+	refundLocks *keyedLocks
 
 	onKeyChange func(keyID string)
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{},
+	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{}, refundLocks: newKeyedLocks(),
 		providers: d.Providers, vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{},
 		cancelURLs: map[domain.CheckoutOrigin]CancelURLFunc{}, returnOnPending: map[domain.CheckoutOrigin]bool{},
 		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}}

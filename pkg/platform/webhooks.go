@@ -106,8 +106,7 @@ func kindFor(to domain.TransactionStatus) domain.OutcomeKind {
 // does not allow from the current status (a payment success after a dispute opened) or older,
 // by the provider's own time, than the last report applied (a failure created before the
 // success) is ignored — no status change, no notification. A success for a checkout another
-// attempt already paid is a duplicate payment: it is recorded on the transaction and logged
-// for an operator to refund.
+// attempt already paid is a duplicate payment (see recordDuplicate).
 func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Outcome) (*domain.Transaction, error) {
 	if o.Kind == "" {
 		o.Kind = kindFor(o.To)
@@ -142,12 +141,41 @@ func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Out
 		// payment success after a dispute opened, a "processing" after the success).
 		s.log.InfoContext(ctx, "provider outcome ignored: not a move from the transaction's status", "transaction_id", t.ID, "kind", string(o.Kind))
 		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
-	case domain.ErrorCode(err) == domain.CodeAlreadyPaid:
+	case domain.ErrorCode(err) == domain.CodeAlreadyPaid && o.Kind == domain.OutcomeSucceeded:
+		return s.recordDuplicate(ctx, t, o, set)
+	}
+	return nil, err
+}
+
+// duplicateMessage is the failure message of a paid duplicate: what the operator should do.
+const duplicateMessage = "the provider took this payment after another attempt had already paid the checkout; refund it"
+
+// recordDuplicate records a success for a checkout another attempt already paid: the money
+// was taken, so the transaction becomes succeeded and flagged duplicate (failure code
+// duplicate_payment), a paid attempt that is not the checkout's payment. It can be refunded in
+// full (or in part) like any paid transaction, and the merchant is never notified about it:
+// the order's status stays the first payment's.
+func (s *Service) recordDuplicate(ctx context.Context, t *domain.Transaction, o Outcome, set map[string]any) (*domain.Transaction, error) {
+	dup := map[string]any{}
+	for k, v := range set {
+		dup[k] = v
+	}
+	dup["duplicate"] = true
+	dup["failure_code"] = "duplicate_payment"
+	dup["failure_message"] = duplicateMessage
+	data := map[string]any{}
+	for k, v := range o.EventData {
+		data[k] = v
+	}
+	data["duplicate"] = true
+	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
+		Only: o.Only, Set: dup, EventData: data})
+	switch {
+	case err == nil:
 		s.log.ErrorContext(ctx, "duplicate payment: another attempt already paid this checkout; refund it", "transaction_id", t.ID, "checkout_id", t.CheckoutID)
-		if uerr := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{"failure_code": "duplicate_payment",
-			"failure_message": "the provider took this payment after another attempt had already paid the checkout; refund it"}); uerr != nil {
-			return nil, uerr
-		}
+		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), "duplicate").Inc()
+		return moved, nil
+	case domain.ErrorCode(err) == store.ErrAlreadyInState, domain.ErrorCode(err) == domain.CodeInvalidState:
 		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
 	}
 	return nil, err

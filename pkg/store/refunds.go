@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"paygate.dev/pkg/domain"
 )
@@ -75,4 +76,63 @@ func (s *Store) SumRefunds(ctx context.Context, txnID string) (int64, error) {
 		return 0, translate(err, "refunds")
 	}
 	return *sum, nil
+}
+
+// ListUnsentRefunds returns a transaction's refunds the provider has not accepted yet, oldest
+// first: pending, not manual, without a provider reference. They are either waiting for their
+// turn at the provider or were interrupted mid-call (a crash); sending one again under its
+// idempotency key is safe.
+func (s *Store) ListUnsentRefunds(ctx context.Context, orgID, txnID string) ([]domain.Refund, error) {
+	var out []domain.Refund
+	err := s.q(ctx).Where("organization_id = ? AND transaction_id = ? AND status = ? AND provider_reference IS NULL AND manual = ?",
+		orgID, txnID, domain.RefundPending, false).Order("created_at, id").Find(&out).Error
+	return out, translate(err, "refunds")
+}
+
+// SumAcceptedRefunds returns the total of a transaction's refunds the provider has accepted:
+// succeeded, or pending with the provider's reference. With the refund about to be sent it is
+// the running total the provider expects (GoCardless's total_amount_confirmation).
+func (s *Store) SumAcceptedRefunds(ctx context.Context, txnID string) (int64, error) {
+	var sum *int64
+	err := s.q(ctx).Raw(`SELECT SUM(amount) FROM refunds WHERE transaction_id = ? AND (status = 'succeeded' OR (status = 'pending' AND provider_reference IS NOT NULL))`, txnID).Scan(&sum).Error
+	if err != nil || sum == nil {
+		return 0, translate(err, "refunds")
+	}
+	return *sum, nil
+}
+
+// ClaimRefundLock takes the lease on a transaction's refund calls for ttl, with compare-and-set:
+// it succeeds when nobody holds it, when the holder's lease expired (it crashed), or when token
+// already holds it (a renewal). It reports whether token holds the lease now.
+func (s *Store) ClaimRefundLock(ctx context.Context, txnID, token string, ttl time.Duration) (bool, error) {
+	now := Now()
+	res := s.q(ctx).Exec(`INSERT INTO refund_locks (transaction_id, token, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (transaction_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+WHERE refund_locks.expires_at < ? OR refund_locks.token = excluded.token`, txnID, token, now.Add(ttl), now)
+	if res.Error != nil {
+		return false, translate(res.Error, "refund lock")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReleaseRefundLock gives the lease back if token still holds it.
+func (s *Store) ReleaseRefundLock(ctx context.Context, txnID, token string) error {
+	return translate(s.q(ctx).Exec(`DELETE FROM refund_locks WHERE transaction_id = ? AND token = ?`, txnID, token).Error, "refund lock")
+}
+
+// QueuedRefunds names a transaction with refunds the provider has not accepted yet.
+type QueuedRefunds struct {
+	OrganizationID string
+	TransactionID  string
+}
+
+// ListQueuedRefunds finds transactions with refunds still unsent (see ListUnsentRefunds)
+// created before before: refunds whose request ended (a crash, or a caller that stopped
+// waiting for its turn) before the provider accepted them.
+func (s *Store) ListQueuedRefunds(ctx context.Context, before time.Time, limit int) ([]QueuedRefunds, error) {
+	var out []QueuedRefunds
+	err := s.q(ctx).Model(&domain.Refund{}).Distinct("organization_id", "transaction_id").
+		Where("status = ? AND provider_reference IS NULL AND manual = ? AND created_at < ?", domain.RefundPending, false, UTC(before)).
+		Limit(limit).Scan(&out).Error
+	return out, translate(err, "refunds")
 }

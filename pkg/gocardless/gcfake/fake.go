@@ -35,6 +35,7 @@ type Server struct {
 	creditor    string // default creditor's name
 	tag         string // makes ids unique across fakes sharing one database
 	reqSeq      atomic.Int64
+	jitter      time.Duration // each API request is delayed up to this before it is handled
 
 	mu              sync.Mutex
 	seq             int
@@ -77,6 +78,11 @@ func WithWebhook(url, secret string) Option {
 // WithAutoDeliver delivers events without DeliverEvents: asynchronously after API calls and flow
 // pages, synchronously (before returning) from Simulate and Pay.
 func WithAutoDeliver() Option { return func(s *Server) { s.autoDeliver = true } }
+
+// WithJitter delays each API request (not the authorisation pages) by a random duration below
+// max before handling it, as the network between a client and GoCardless does: requests sent
+// at the same time may then be handled in any order.
+func WithJitter(max time.Duration) Option { return func(s *Server) { s.jitter = max } }
 
 // WithCreditorName names the default creditor served by GET /creditors.
 func WithCreditorName(name string) Option { return func(s *Server) { s.creditor = name } }
@@ -256,6 +262,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
 	isPage := strings.HasPrefix(r.URL.Path, "/flow/")
+	if s.jitter > 0 && !isPage {
+		time.Sleep(mrand.N(s.jitter))
+	}
 	s.mu.Lock()
 	idx := len(s.requests)
 	s.requests = append(s.requests, Request{
