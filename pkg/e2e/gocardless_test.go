@@ -327,8 +327,11 @@ func TestGoCardlessTransactionsCreateAnswersARedirect(t *testing.T) {
 	require.Equal(t, "EUR", br.PaymentRequest.Currency)
 	require.Equal(t, b["amount"], float64(br.PaymentRequest.Amount))
 
-	// The page side of the same attempt can continue with billing-requests/create.
-	again := w.billingRequest(t, co, "transactionId", b["transactionId"].(string))
+	// The page side of the same attempt (same buyer, so the same taxed amount) can continue
+	// with billing-requests/create.
+	again := apptest.Do(t, http.MethodPost, w.env.MainURL+"/api/v1/billing-requests/create", "", map[string]any{
+		"sessionPublicId": co["sessionPublicId"], "shortCode": co["shortCode"], "providerId": w.provider.ID,
+		"transactionId": b["transactionId"], "billingAddress": map[string]any{"country": "FR", "name": "Jean Dupont"}})
 	require.Equal(t, http.StatusOK, again.Status, string(again.Body))
 	require.Equal(t, b["transactionId"], again.JSON(t)["transactionId"])
 }
