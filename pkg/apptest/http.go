@@ -70,3 +70,13 @@ func Do(t testing.TB, method, url, token string, body any, headers ...string) *R
 	}
 	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
+
+// RequireLimitedAfter checks what a failure limit let through: exactly burst attempts, plus at
+// most one for each refill period that passed while they ran (a slow machine, or argon2id on
+// every sign-in, gives the bucket time to refill; the limit holds all the same).
+func RequireLimitedAfter(t testing.TB, attempts, burst int, refill, elapsed time.Duration) {
+	t.Helper()
+	if most := burst + int(elapsed/refill); attempts < burst || attempts > most {
+		t.Fatalf("%d attempts got through a limit of %d (at most %d in %s with one more every %s)", attempts, burst, most, elapsed, refill)
+	}
+}
