@@ -49,9 +49,10 @@ func Load(files fs.FS, dir, prefix string, required ...string) (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
+		ext := path.Ext(e.Name())
+		body = Served(e.Name(), body)
 		sum := sha256.Sum256(body)
 		h := hex.EncodeToString(sum[:])[:12]
-		ext := path.Ext(e.Name())
 		hashed := strings.TrimSuffix(e.Name(), ext) + "." + h + ext
 		ct := mime.TypeByExtension(ext)
 		if ct == "" {
@@ -77,6 +78,30 @@ func Load(files fs.FS, dir, prefix string, required ...string) (*Set, error) {
 		}
 	}
 	return s, nil
+}
+
+// Served is what the set serves of a source file: scripts slimmed (slimJS), the rest as it is.
+func Served(name string, src []byte) []byte {
+	if path.Ext(name) == ".js" {
+		return slimJS(src)
+	}
+	return src
+}
+
+// slimJS drops what only the reader of the source needs: lines that hold nothing but a //
+// comment, and each line's indentation. Our scripts use no template literals and no strings
+// continued over lines (TestOurScriptsCanBeSlimmed checks), so no string's text can change.
+func slimJS(src []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(src))
+	for _, line := range strings.SplitAfter(string(src), "\n") {
+		t := strings.TrimLeft(line, " \t")
+		if strings.HasPrefix(t, "//") {
+			continue
+		}
+		out.WriteString(t)
+	}
+	return out.Bytes()
 }
 
 // URL is the hashed URL of a file ("" when there is no such file).

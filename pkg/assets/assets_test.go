@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -46,4 +47,31 @@ func TestHashedURLsCachingAndCompression(t *testing.T) {
 
 	_, err = Load(files, "static", "/assets/", "missing.js")
 	require.ErrorContains(t, err, "missing.js")
+}
+
+func TestScriptsAreServedWithoutCommentLinesAndIndentation(t *testing.T) {
+	t.Parallel()
+	src := "(function () {\n  // what it does\n  var a = 'x // not a comment';\n\t\t// another\n  return a; // kept: code before it\n})();\n"
+	s, err := Load(fstest.MapFS{"static/app.js": {Data: []byte(src)}}, "static", "/assets/", "app.js")
+	require.NoError(t, err)
+	f := s.byName["app.js"]
+	require.Equal(t, "(function () {\nvar a = 'x // not a comment';\nreturn a; // kept: code before it\n})();\n", string(f.Body))
+}
+
+// slimJS is safe only for scripts without template literals or strings continued over lines.
+func TestOurScriptsCanBeSlimmed(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"../../frontend/hosted/static", "../../frontend/panel/static"} {
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".js") {
+				continue
+			}
+			b, err := os.ReadFile(dir + "/" + e.Name())
+			require.NoError(t, err)
+			require.NotContains(t, string(b), "`", "%s: a template literal may span lines", e.Name())
+			require.NotRegexp(t, `\\\r?\n`, string(b), "%s: a string continued over lines", e.Name())
+		}
+	}
 }

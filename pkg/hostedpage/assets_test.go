@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/frontend"
+	"paygate.dev/pkg/assets"
 	"paygate.dev/pkg/hostedpage"
 )
 
@@ -33,8 +34,9 @@ func TestAssets(t *testing.T) {
 		t.Run("ServesAtAContentHashedURL/"+name, func(t *testing.T) {
 			m := hashed.FindStringSubmatch(u)
 			require.NotNil(t, m, "hashed URL for %s: %q", name, u)
-			body, err := fs.ReadFile(frontend.Hosted(), "static/"+name)
+			src, err := fs.ReadFile(frontend.Hosted(), "static/"+name)
 			require.NoError(t, err)
+			body := assets.Served(name, src)
 			sum := sha256.Sum256(body)
 			require.Equal(t, hex.EncodeToString(sum[:])[:12], m[2], "the hash is the content's")
 
@@ -60,8 +62,8 @@ func TestAssets(t *testing.T) {
 		require.NoError(t, err)
 		plain, err := io.ReadAll(zr)
 		require.NoError(t, err)
-		want, _ := fs.ReadFile(frontend.Hosted(), "static/app.js")
-		require.Equal(t, want, plain)
+		src, _ := fs.ReadFile(frontend.Hosted(), "static/app.js")
+		require.Equal(t, assets.Served("app.js", src), plain)
 
 		rec, _ = get(t, e, urls["app.js"], "Accept-Encoding: gzip;q=0")
 		require.Empty(t, rec.Header().Get("Content-Encoding"))
