@@ -89,7 +89,7 @@ func (a *App) install(c echo.Context) error {
 	}
 	var p duda.InstallPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return answer(c, http.StatusBadRequest, errorBody("the install payload is not valid JSON"))
+		return answer(c, http.StatusBadRequest, errorBody("malformed install payload: not valid JSON"))
 	}
 	if err := duda.CheckAPIEndpoint(p.APIEndpoint, a.origins...); err != nil {
 		a.log.WarnContext(ctx, "Duda install with an unknown api_endpoint refused", "connection_id", app.Connection.ID, "site_name", p.SiteName, "api_endpoint", p.APIEndpoint)

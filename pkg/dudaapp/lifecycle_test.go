@@ -97,6 +97,13 @@ func TestDudaLifecycle(t *testing.T) {
 			_, err := s.GetDudaSite(ctx, w.connID, "shop-forged")
 			require.Error(t, err, "nothing recorded")
 		})
+		t.Run("ACorrectlySignedMalformedBodyIs400Malformed", func(t *testing.T) {
+			res := send(t, w.fake.SignedLifecycleRequest(http.MethodPost, installURL, []byte(`{"site_name": "shop-broken"`)))
+			require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+			require.Contains(t, string(res.Body), "malformed", "not a signature problem")
+			_, err := s.GetDudaSite(ctx, w.connID, "shop-broken")
+			require.Error(t, err, "nothing recorded")
+		})
 		t.Run("RejectsAStaleSignature", func(t *testing.T) {
 			req := w.fake.SignedLifecycleRequestAt(http.MethodPost, installURL, w.fake.AddSite("shop-stale"), time.Now().Add(-time.Hour))
 			require.Equal(t, http.StatusUnauthorized, send(t, req).Status)

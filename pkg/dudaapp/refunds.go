@@ -192,7 +192,7 @@ var errNotInstalled = errors.New("the app is not installed on the Duda site: the
 // notification will never apply; errNotInstalled that it waits for a reinstall; other errors may pass.
 func (a *App) applyRefund(ctx context.Context, app *platform.DudaApp, sess *store.DudaSession, txn *domain.Transaction, key string, n duda.RefundNotification, parseErr error) (*domain.Refund, error) {
 	if parseErr != nil {
-		return nil, reject(http.StatusBadRequest, "the body is not JSON")
+		return nil, reject(http.StatusBadRequest, "malformed refund notification: the body is not JSON")
 	}
 	site, err := a.store.GetDudaSiteByID(ctx, sess.DudaSiteID)
 	if err != nil {
