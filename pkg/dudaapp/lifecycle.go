@@ -113,7 +113,7 @@ func (a *App) install(c echo.Context) error {
 	installKey := site.ID + ":" + strconv.FormatInt(site.InstalledAt.UnixMicro(), 10)
 	// Outcomes owed to Duda while the app was away (a payment completed meanwhile) are
 	// confirmed now that it is back.
-	if _, _, err := jobs.Enqueue(ctx, a.store, KindResume, resumePayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
+	if _, _, err := jobs.Enqueue(ctx, a.store, KindResume, sitePayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
 		jobs.Organization(site.OrganizationID)); err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (a *App) install(c echo.Context) error {
 		if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRetrying, gatewayErrorText(gwErr), 1, &now); err != nil {
 			return err
 		}
-		if _, _, err := jobs.Enqueue(ctx, a.store, KindGateway, gatewayPayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
+		if _, _, err := jobs.Enqueue(ctx, a.store, KindGateway, sitePayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
 			jobs.Organization(site.OrganizationID), jobs.MaxAttempts(gatewayMaxAttempts)); err != nil {
 			return err
 		}
@@ -272,8 +272,26 @@ func (a *App) keepGateway(ctx context.Context, site *store.DudaSite, id string) 
 	return nil
 }
 
-type gatewayPayload struct {
+// sitePayload names the Duda site a job works on (gateway registration, resuming confirms).
+type sitePayload struct {
 	SiteID string `json:"siteId"`
+}
+
+// installedSite reads a site job's site: nil (and no error) when the app was uninstalled
+// from it meanwhile, which ends the job.
+func (a *App) installedSite(ctx context.Context, job *jobs.Job) (*store.DudaSite, error) {
+	var p sitePayload
+	if err := job.Decode(&p); err != nil {
+		return nil, err
+	}
+	site, err := a.store.GetDudaSiteByID(ctx, p.SiteID)
+	if err != nil {
+		return nil, jobError(err)
+	}
+	if !site.Installed() {
+		return nil, nil
+	}
+	return site, nil
 }
 
 // runGateway is the job that registers the gateway when the install call could not. Whatever
@@ -281,16 +299,9 @@ type gatewayPayload struct {
 // backoff until the attempts run out; the site's gateway state tells the operator where it
 // stands (attempts, Duda's last answer, the next attempt, or that it gave up).
 func (a *App) runGateway(ctx context.Context, job *jobs.Job) error {
-	var p gatewayPayload
-	if err := job.Decode(&p); err != nil {
-		return err
-	}
-	site, err := a.store.GetDudaSiteByID(ctx, p.SiteID)
-	if err != nil {
-		return jobError(err)
-	}
-	if !site.Installed() {
-		return nil // uninstalled meanwhile
+	site, err := a.installedSite(ctx, job)
+	if site == nil {
+		return err // or uninstalled meanwhile
 	}
 	app, err := a.connection(ctx, site.ConnectionID)
 	if err != nil {
@@ -319,24 +330,13 @@ func (a *App) runGateway(ctx context.Context, job *jobs.Job) error {
 	return jobs.RetryAt(next, gwErr)
 }
 
-type resumePayload struct {
-	SiteID string `json:"siteId"`
-}
-
 // runResume queues the confirmations a reinstalled site is owed: every session of the site made
 // before the install and not yet confirmed PROCESSED whose outcome is due (a payment completed while the app was
 // uninstalled, whose confirmation job gave up for want of tokens).
 func (a *App) runResume(ctx context.Context, job *jobs.Job) error {
-	var p resumePayload
-	if err := job.Decode(&p); err != nil {
+	site, err := a.installedSite(ctx, job)
+	if site == nil {
 		return err
-	}
-	site, err := a.store.GetDudaSiteByID(ctx, p.SiteID)
-	if err != nil {
-		return jobError(err)
-	}
-	if !site.Installed() {
-		return nil
 	}
 	install := strconv.FormatInt(site.InstalledAt.UnixMicro(), 10)
 	queued := 0
