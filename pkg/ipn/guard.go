@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/netguard"
 )
 
@@ -21,10 +20,6 @@ type Resolver = netguard.Resolver
 
 // TargetError is a refused target address.
 type TargetError = netguard.TargetError
-
-// Internal reports whether a is an address notifications must not reach (see netguard.Internal:
-// the admin backend refuses the same addresses when a merchant sets an ipnUrl).
-func Internal(a netip.Addr) (reason string, internal bool) { return netguard.Internal(a) }
 
 // Guard keeps notifications away from internal networks (SSRF). It checks the address it
 // actually connects to, after resolution and again at connect time, so a DNS answer that
@@ -88,22 +83,6 @@ func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("refused: unexpected address %q", address)
 	}
 	return g.check("", ap.Addr())
-}
-
-// CheckURL validates a notification URL ahead of time (when a merchant sets it): http or https,
-// a host, and no internal address among the host's current DNS answers (netguard.Policy.CheckHost:
-// a name that does not resolve now is accepted). Sending checks again at connect time, so a
-// later DNS change cannot get around it. Returns 400 IPN_URL_PRIVATE for an internal target,
-// VALIDATION_ERROR (field ipnUrl) for a malformed URL.
-func (g *Guard) CheckURL(ctx context.Context, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return domain.Invalid("ipnUrl", "ipnUrl must be an absolute http or https URL")
-	}
-	if _, err := g.policy().CheckHost(ctx, u.Hostname()); err != nil {
-		return domain.IPNURLPrivate(err.Error())
-	}
-	return nil
 }
 
 // Transport is an HTTP transport that dials through the guard and never uses a proxy

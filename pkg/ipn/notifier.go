@@ -141,7 +141,8 @@ func New(opts Options) *Notifier {
 	return n
 }
 
-// Guard is the notifier's SSRF guard (the Admin API can use CheckURL to validate an ipnUrl).
+// Guard is the notifier's SSRF guard (checkouts check their ipnUrl with the same policy,
+// netguard.Policy.CheckHost, when they are created).
 func (n *Notifier) Guard() *Guard { return n.guard }
 
 // Register sets the notifier's job handlers on w; w.Wake is then called whenever a

@@ -79,3 +79,20 @@ func TestCheckHostLookupIsBounded(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, unresolved)
 }
+
+func TestInternalAddresses(t *testing.T) {
+	t.Parallel()
+	for _, a := range []string{"127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+		"169.254.169.254", "100.64.0.1", "100.127.255.254", "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "240.0.0.1",
+		"198.18.0.1", "192.0.2.1", "::", "::1", "fc00::1", "fd12:3456::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
+		"::ffff:10.0.0.1", "::ffff:169.254.169.254", "64:ff9b::7f00:1", "64:ff9b::a00:1", "2002:7f00:1::1", "2002:c0a8:101::1",
+		"::7f00:1", "2001:db8::1", "fec0::1"} {
+		_, internal := netguard.Internal(netip.MustParseAddr(a))
+		require.True(t, internal, a)
+	}
+	for _, a := range []string{"93.184.216.34", "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111",
+		"::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"} {
+		reason, internal := netguard.Internal(netip.MustParseAddr(a))
+		require.False(t, internal, "%s (%s)", a, reason)
+	}
+}
