@@ -362,7 +362,7 @@ type RefundIntent struct {
 	PurchaseType          string       `json:"purchase_type,omitempty"`
 	OriginalTransactionID string       `json:"original_transaction_id"`
 	Reason                string       `json:"reason,omitempty"`
-	Items                 []RefundItem `json:"items,omitempty"`
+	Items                 []RefundItem `json:"items"`
 	Currency              string       `json:"currency"`
 	Total                 Decimal      `json:"total"`
 }
