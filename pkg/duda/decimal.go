@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -19,17 +17,6 @@ var ErrInvalidAmount = errors.New("duda: invalid amount")
 
 // ErrMissingAmount is wrapped by Minor and Int64 when the field was absent, null or an empty string.
 var ErrMissingAmount = errors.New("duda: missing amount")
-
-// maxLiteral bounds the text we are willing to convert: Duda's amounts are short, and a bound keeps a hostile
-// "1e999999999" or a megabyte of digits from costing anything.
-const maxLiteral = 64
-
-// maxExponent bounds the exponent of the rare exponent form (1e1). Anything beyond it cannot fit an int64 in any
-// currency anyway, so we refuse it before math/big allocates.
-const maxExponent = 30
-
-// exponentForm is the only non-plain number shape accepted: a JSON-like mantissa and a short exponent.
-var exponentForm = regexp.MustCompile(`^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]{1,4}$`)
 
 // Decimal is a money amount exactly as Duda wrote it: Duda sends amounts as JSON strings ("30.75") or as JSON numbers
 // (30.75, 30, rarely 1e1). The literal text is kept (never through float64) and converted to minor units only when
@@ -74,8 +61,8 @@ func (d Decimal) IsZero() bool {
 	if d.raw == "" {
 		return true
 	}
-	r, err := parseRat(d.raw)
-	return err == nil && r.Sign() == 0
+	v, err := money.ParseScaled(d.raw, 0, money.WithExponent)
+	return err == nil && v == 0
 }
 
 // Minor converts the amount to an exact count of the currency's minor units ("30.75" EUR → 3075, "1000" JPY → 1000,
@@ -90,29 +77,11 @@ func (d Decimal) Minor(currency string) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("%w: unknown currency %q", ErrInvalidAmount, currency)
 	}
-	if len(d.raw) > maxLiteral {
-		return 0, fmt.Errorf("%w: %d characters is too long for an amount", ErrInvalidAmount, len(d.raw))
-	}
-	if !strings.ContainsAny(d.raw, "eE") {
-		v, err := money.ParseDecimal(d.raw, c)
-		if err != nil {
-			return 0, fmt.Errorf("%w: %q in %s: %v", ErrInvalidAmount, d.raw, c.Code, err)
-		}
-		return v, nil
-	}
-	r, err := parseRat(d.raw)
+	v, err := money.ParseScaled(d.raw, c.Exponent, money.WithExponent)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %q in %s: %v", ErrInvalidAmount, d.raw, c.Code, err)
 	}
-	// Scale to minor units and insist on an integer: 1e-3 EUR is a tenth of a cent and must not be rounded.
-	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(c.Exponent)), nil)))
-	if !r.IsInt() {
-		return 0, fmt.Errorf("%w: %q has more decimal places than %s allows", ErrInvalidAmount, d.raw, c.Code)
-	}
-	if !r.Num().IsInt64() {
-		return 0, fmt.Errorf("%w: %q is out of range", ErrInvalidAmount, d.raw)
-	}
-	return r.Num().Int64(), nil
+	return v, nil
 }
 
 // MinorOrZero is Minor with an absent amount counted as 0 (for optional fields such as discount_amount).
@@ -164,17 +133,14 @@ func (q Quantity) Int64() (int64, error) {
 	if q.raw == "" {
 		return 0, ErrMissingAmount
 	}
-	r, err := parseRat(q.raw)
-	if err != nil {
-		return 0, err
-	}
-	if !r.IsInt() {
+	v, err := money.ParseScaled(q.raw, 0, money.WithExponent)
+	switch {
+	case errors.Is(err, money.ErrTooPrecise):
 		return 0, fmt.Errorf("%w: quantity %q is not a whole number", ErrInvalidAmount, q.raw)
+	case err != nil:
+		return 0, fmt.Errorf("%w: quantity %q: %v", ErrInvalidAmount, q.raw, err)
 	}
-	if !r.Num().IsInt64() {
-		return 0, fmt.Errorf("%w: quantity %q is out of range", ErrInvalidAmount, q.raw)
-	}
-	return r.Num().Int64(), nil
+	return v, nil
 }
 
 // MarshalJSON writes the quantity back the way it came.
@@ -188,37 +154,6 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	}
 	*q = Quantity{raw: raw, quoted: quoted}
 	return nil
-}
-
-// parseRat converts a plain or exponent-form decimal exactly, refusing anything long, hex, NaN/Inf or with a large
-// exponent before math/big sees it.
-func parseRat(s string) (*big.Rat, error) {
-	if len(s) > maxLiteral {
-		return nil, fmt.Errorf("%w: %d characters is too long for a number", ErrInvalidAmount, len(s))
-	}
-	plain := true
-	for i, ch := range s {
-		switch {
-		case ch >= '0' && ch <= '9', ch == '.':
-		case (ch == '-' || ch == '+') && i == 0:
-		default:
-			plain = false
-		}
-	}
-	if !plain {
-		if !exponentForm.MatchString(s) {
-			return nil, fmt.Errorf("%w: %q is not a decimal number", ErrInvalidAmount, s)
-		}
-		exp, _ := strconv.Atoi(strings.TrimLeft(s[strings.IndexAny(s, "eE")+1:], "+"))
-		if exp > maxExponent || exp < -maxExponent {
-			return nil, fmt.Errorf("%w: exponent of %q is out of range", ErrInvalidAmount, s)
-		}
-	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok || strings.Count(s, ".") > 1 {
-		return nil, fmt.Errorf("%w: %q is not a decimal number", ErrInvalidAmount, s)
-	}
-	return r, nil
 }
 
 func marshalLiteral(raw string, quoted bool) ([]byte, error) {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
-	"strings"
 )
 
 // ErrInvalidAmount is returned when a decimal amount cannot be represented exactly in minor units.
@@ -20,48 +18,16 @@ func pow10(n int) int64 {
 	return p
 }
 
-// ParseDecimal converts a decimal string in major units ("30.75", "-1", "1e2" is refused) into
-// minor units of the currency, exactly. It fails when the string has more decimal places than the
-// currency allows (unless the extra digits are zeros) or the value does not fit an int64.
+// ParseDecimal converts a decimal string in major units ("30.75", "-1"; "1e2" is refused) into
+// minor units of the currency, exactly (ParseScaled at the currency's exponent). It fails when
+// the string has more decimal places than the currency allows (unless the extra digits are
+// zeros), is longer than MaxDecimalText or the value does not fit an int64.
 func ParseDecimal(s string, c Currency) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("%w: empty", ErrInvalidAmount)
-	}
-	neg := false
-	switch s[0] {
-	case '-':
-		neg, s = true, s[1:]
-	case '+':
-		s = s[1:]
-	}
-	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" && (!hasDot || frac == "") {
-		return 0, fmt.Errorf("%w: %q", ErrInvalidAmount, s)
-	}
-	for _, part := range []string{intPart, frac} {
-		for _, r := range part {
-			if r < '0' || r > '9' {
-				return 0, fmt.Errorf("%w: %q is not a plain decimal number", ErrInvalidAmount, s)
-			}
-		}
-	}
-	frac = strings.TrimRight(frac, "0")
-	if len(frac) > c.Exponent {
+	v, err := ParseScaled(s, c.Exponent, Plain)
+	if errors.Is(err, ErrTooPrecise) {
 		return 0, fmt.Errorf("%w: %s has at most %d decimal places", ErrInvalidAmount, c.Code, c.Exponent)
 	}
-	digits := strings.TrimLeft(intPart+frac+strings.Repeat("0", c.Exponent-len(frac)), "0")
-	if digits == "" {
-		return 0, nil
-	}
-	n, ok := new(big.Int).SetString(digits, 10)
-	if ok && neg {
-		n.Neg(n) // before the range check: math.MinInt64 has no positive counterpart
-	}
-	if !ok || !n.IsInt64() {
-		return 0, fmt.Errorf("%w: out of range", ErrInvalidAmount)
-	}
-	return n.Int64(), nil
+	return v, err
 }
 
 // FormatDecimal renders minor units as a plain decimal string in major units ("30.75", "-0.05", "1000").

@@ -15,10 +15,10 @@ var plainDecimal = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
 
 // refParseDecimal is an independent reference for ParseDecimal, through exact rationals: the
 // value in minor units, or ok=false when the text is not a plain decimal, has more decimals than
-// the currency (beyond trailing zeros) or does not fit an int64.
+// the currency (beyond trailing zeros), is longer than MaxDecimalText or does not fit an int64.
 func refParseDecimal(s string, c Currency) (int64, bool) {
 	s = strings.TrimSpace(s)
-	if !plainDecimal.MatchString(s) {
+	if len(s) > MaxDecimalText || !plainDecimal.MatchString(s) {
 		return 0, false
 	}
 	sign := ""

@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
-	"regexp"
-	"strconv"
 	"strings"
+
+	"paygate.dev/pkg/money"
 )
 
 // ErrInvalidInput is wrapped by every error the package returns for input it cannot accept:
@@ -22,51 +21,37 @@ type Rate int64
 // MaxRate is 100%, the largest rate the package accepts.
 const MaxRate Rate = 10000
 
-// rateLiteral is a plain decimal with an optional exponent, as JSON numbers are written.
-// The exponent is limited to 3 digits so that "1e999999999" cannot make us build a huge number.
-var rateLiteral = regexp.MustCompile(`^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?$`)
-
 // MaxRateText is the longest text of a rate ParseRate reads (like Duda's 64-character amounts).
-const MaxRateText = 64
+const MaxRateText = money.MaxDecimalText
 
 // ParseRate parses a percentage such as "19", "5.5", "0", "7.70" or "1.9e1" exactly, from its
-// decimal text, never through float64. It fails for empty or non-numeric text, negative rates,
-// rates above 100, and rates that need more than two decimal places ("5.555"); trailing zeros
-// beyond the second decimal ("19.000") are exact and therefore accepted.
+// decimal text, never through float64 (money.ParseScaled at two decimals, exponent allowed). It
+// fails for empty or non-numeric text, negative rates, rates above 100, and rates that need more
+// than two decimal places ("5.555"); trailing zeros beyond the second decimal ("19.000") are
+// exact and therefore accepted.
 func ParseRate(s string) (Rate, error) {
 	t := strings.TrimSpace(s)
-	if len(t) > MaxRateText {
-		// Exact parsing of a huge literal costs quadratic time: refuse it unread (and unquoted).
+	n, err := money.ParseScaled(t, 2, money.WithExponent)
+	switch {
+	case errors.Is(err, money.ErrTooLong):
 		return 0, fmt.Errorf("%w: a rate is written in at most %d characters", ErrInvalidInput, MaxRateText)
-	}
-	m := rateLiteral.FindStringSubmatch(t)
-	if m == nil || m[2]+m[3] == "" {
+	case errors.Is(err, money.ErrNotDecimal):
 		return 0, fmt.Errorf("%w: rate %q is not a decimal number", ErrInvalidInput, t)
-	}
-	exp := 0
-	if m[4] != "" {
-		exp, _ = strconv.Atoi(m[4]) // at most 3 digits: cannot fail
-	}
-	// value in hundredths = digits * 10^(2 + exp - len(frac))
-	n, _ := new(big.Int).SetString("0"+m[2]+m[3], 10)
-	shift := 2 + exp - len(m[3])
-	ten := big.NewInt(10)
-	if shift >= 0 {
-		n.Mul(n, new(big.Int).Exp(ten, big.NewInt(int64(shift)), nil))
-	} else {
-		q, r := new(big.Int).QuoRem(n, new(big.Int).Exp(ten, big.NewInt(int64(-shift)), nil), new(big.Int))
-		if r.Sign() != 0 {
-			return 0, fmt.Errorf("%w: rate %q has more than two decimal places", ErrInvalidInput, t)
+	case errors.Is(err, money.ErrTooPrecise):
+		return 0, fmt.Errorf("%w: rate %q has more than two decimal places", ErrInvalidInput, t)
+	case errors.Is(err, money.ErrOutOfRange):
+		if strings.HasPrefix(t, "-") {
+			return 0, fmt.Errorf("%w: rate %q is negative", ErrInvalidInput, t)
 		}
-		n = q
-	}
-	if m[1] == "-" && n.Sign() != 0 {
+		return 0, fmt.Errorf("%w: rate %q is above 100%%", ErrInvalidInput, t)
+	case err != nil:
+		return 0, fmt.Errorf("%w: rate %q: %v", ErrInvalidInput, t, err)
+	case n < 0:
 		return 0, fmt.Errorf("%w: rate %q is negative", ErrInvalidInput, t)
-	}
-	if n.Cmp(big.NewInt(int64(MaxRate))) > 0 {
+	case n > int64(MaxRate):
 		return 0, fmt.Errorf("%w: rate %q is above 100%%", ErrInvalidInput, t)
 	}
-	return Rate(n.Int64()), nil
+	return Rate(n), nil
 }
 
 // Valid reports whether r lies in [0, MaxRate].
