@@ -10,9 +10,10 @@ BIN := var/bin
 TOOLS := $(CURDIR)/var/tools
 STRIPE_MOCK_VERSION := v0.203.0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 DEV_ENV := APP_ENV=development IPN_ALLOW_PRIVATE_TARGETS=true
 
-export TEST_DATABASE_URL
+export TEST_DATABASE_URL TEST_REDIS_URL
 
 .DEFAULT_GOAL := help
 
@@ -51,7 +52,7 @@ migrate: ## Apply every database migration (DATABASE_URL, or the SQLite file in 
 tools: ## Install the pinned test tools (stripe-mock) into var/tools
 	@test -x $(TOOLS)/bin/stripe-mock || GOBIN=$(TOOLS)/bin $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
-test: tools ## Run every test with the race detector, against SQLite and PostgreSQL (TEST_DATABASE_URL)
+test: tools ## Run every test with the race detector, against SQLite and PostgreSQL (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL)
 	PATH="$(TOOLS)/bin:$$PATH" $(GO) test -race -count=1 -timeout 25m $(PACKAGES)
 
 e2e: tools ## Run only the browser tests (headless Chromium)

@@ -17,6 +17,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/store"
 )
 
@@ -32,6 +33,9 @@ type Deps struct {
 	Log      *slog.Logger
 	// RateLimit is requests per second per API key or user (burst: twice that).
 	RateLimit int
+	// Limits counts the request and failed-authentication limits: shared through Redis by
+	// every replica, or in process (nil: in process).
+	Limits ratelimit.Limits
 	// IdempotencyTTL is how long answers to Idempotency-Key requests are kept (≥ 24h).
 	IdempotencyTTL time.Duration
 	Now            func() time.Time
@@ -42,10 +46,10 @@ type Deps struct {
 // API is the mounted Admin API.
 type API struct {
 	d         Deps
-	keyLimit  *httpapi.Limiter
-	failLimit *httpapi.FailLimiter // failed authentications per (IP, API key id) and per IP
+	keyLimit  ratelimit.Limiter
+	failLimit *ratelimit.FailLimiter // failed authentications per (IP, API key id) and per IP
 	// signInLimit is failed sign-ins (POST /auth/token) per (IP, e-mail address) and per IP.
-	signInLimit *httpapi.FailLimiter
+	signInLimit *ratelimit.FailLimiter
 	routes      []Route
 }
 
@@ -113,13 +117,18 @@ func New(d Deps) *API {
 	if d.IdempotencyTTL == 0 {
 		d.IdempotencyTTL = 48 * time.Hour
 	}
+	if d.Limits == nil {
+		d.Limits = ratelimit.NewLocal()
+	}
 	a := &API{d: d,
-		keyLimit: httpapi.NewLimiter(float64(d.RateLimit), 2*d.RateLimit),
+		keyLimit: d.Limits.New("api-key", ratelimit.PerSecond(d.RateLimit, 2*d.RateLimit)),
 		// 10 failures per (IP, key), then one per 6 s; 100 per IP over all keys, then one per second.
-		failLimit: httpapi.NewFailLimiter(10.0/60, 10, 1, 100),
+		failLimit: ratelimit.NewFailLimiter(d.Limits, "api-auth-fail",
+			ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 10}, ratelimit.Limit{Rate: 1, Period: time.Second, Burst: 100}),
 		// 10 wrong passwords per (IP, address), then one per 6 s; 100 per IP over all addresses
 		// (password spraying), then one per 6 s. The account lockout bounds guesses per account.
-		signInLimit: httpapi.NewFailLimiter(10.0/60, 10, 10.0/60, 100),
+		signInLimit: ratelimit.NewFailLimiter(d.Limits, "api-signin-fail",
+			ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 10}, ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 100}),
 	}
 	a.routes = append(a.coreRoutes(), d.Extra...)
 	return a
@@ -228,7 +237,7 @@ func (a *API) wrap(r Route) echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			if ok, wait := a.keyLimit.Allow(actor.Type + ":" + actor.ID); !ok {
+			if ok, wait := a.keyLimit.Allow(c.Request().Context(), actor.Type+":"+actor.ID); !ok {
 				return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "rate limit exceeded for this API key; slow down"}
 			}
 			req.Actor, req.Org = actor, actor.OrganizationID
@@ -284,7 +293,7 @@ func (a *API) authenticate(c echo.Context) (domain.Actor, error) {
 	actor, err := a.identify(c.Request().Context(), header)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindUnauthorized {
-			if over, wait := a.failLimit.Fail(ip, credentialBucket(header)); over {
+			if over, wait := a.failLimit.Fail(c.Request().Context(), ip, credentialBucket(header)); over {
 				return domain.Actor{}, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed authentications with this credential from this address; wait before retrying"}
 			}
 		}

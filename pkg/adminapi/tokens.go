@@ -37,14 +37,14 @@ func (a *API) issueToken(c echo.Context, _ *Request) (int, any, error) {
 	// Failures count per (IP, address), so a client guessing one account's password from a
 	// shared address does not stop the others there from signing in.
 	ip, email := c.RealIP(), domain.NormalizeEmail(in.Email)
-	if blocked, wait := a.signInLimit.Blocked(ip, email); blocked {
+	ctx := c.Request().Context()
+	if blocked, wait := a.signInLimit.Blocked(ctx, ip, email); blocked {
 		return 0, nil, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed sign-ins from this address; wait before retrying"}
 	}
-	ctx := c.Request().Context()
 	u, err := a.d.Service.SignIn(ctx, in.Email, in.Password)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindUnauthorized {
-			a.signInLimit.Fail(ip, email)
+			a.signInLimit.Fail(ctx, ip, email)
 		}
 		return 0, nil, err
 	}

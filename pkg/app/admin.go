@@ -20,6 +20,7 @@ import (
 	"paygate.dev/pkg/mail"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/store"
 )
 
@@ -35,7 +36,9 @@ type AdminBackend struct {
 	Metrics  *metrics.Registry
 	API      *adminapi.API
 	Notifier *ipn.Notifier
-	Echo     *echo.Echo
+	// Limits counts the API's and the panel's rate limits (Redis or in process).
+	Limits ratelimit.Limits
+	Echo   *echo.Echo
 	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
 	Internal http.Handler
 
@@ -68,9 +71,13 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 		return nil, err
 	}
 	m := metrics.New()
+	limits, err := rateLimits(cfg.Common, log, m)
+	if err != nil {
+		return nil, err
+	}
 	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Mailer: mailer, Dev: cfg.Dev(),
 		Providers: providerRegistry(cfg.Common, log), IPNAllowPrivate: cfg.IPNAllowPrivateTargets, IPNResolver: cfg.IPNResolver})
-	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m,
+	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m, Limits: limits,
 		KeyAuth:  auth.NewKeyAuthenticator(s, keys, 2*time.Second, log),
 		Sessions: auth.NewSessions(cfg.JWTSigningKey, cfg.SessionTTL)}
 	svc.OnAPIKeyChange(a.KeyAuth.Forget)
@@ -116,6 +123,9 @@ func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stop()
 	wg.Wait()
+	if cerr := a.Limits.Close(); err == nil {
+		err = cerr
+	}
 	if a.ownsStore {
 		if cerr := a.Store.Close(); err == nil {
 			err = cerr

@@ -19,7 +19,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 	extra = append(extra, adminapi.DudaRoutes()...)
 	a.API = adminapi.New(adminapi.Deps{
 		Service: a.Service, Store: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
-		RateLimit: a.Config.RateLimit, IdempotencyTTL: a.Config.IdempotencyTTL, Extra: extra,
+		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, Extra: extra,
 	})
 	a.API.Register(e)
 	registerPanel(e, a, panelNotifications{a.Notifier})
@@ -30,7 +30,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications) {
 	p, err := panel.New(panel.Deps{
 		Service: a.Service, Store: a.Store, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
-		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications,
+		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
 	})
 	if err != nil {
 		// The templates and assets are embedded in the binary: this is a build defect.

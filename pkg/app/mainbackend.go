@@ -16,6 +16,7 @@ import (
 	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/runtimesrv"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tax"
@@ -36,6 +37,8 @@ type MainBackend struct {
 	// Worker runs the durable jobs; Notifier delivers merchant notifications.
 	Worker   *jobs.Worker
 	Notifier *ipn.Notifier
+	// Limits counts the runtime API's and the Duda endpoints' rate limits (Redis or in process).
+	Limits ratelimit.Limits
 
 	// eventHooks are extra outbox consumers (integrations); registrations add job kinds.
 	eventHooks    map[string]ipn.Hook
@@ -69,15 +72,20 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 		return nil, err
 	}
 	m := metrics.New()
+	limits, err := rateLimits(cfg.Common, log, m)
+	if err != nil {
+		return nil, err
+	}
 	vies := tax.NewCachedVIES(&tax.VIESClient{BaseURL: cfg.VIESURL, HTTP: &http.Client{Timeout: 8 * time.Second}}, 24*time.Hour)
 	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(),
 		Providers: providerRegistry(cfg.Common, log), VIES: vies, IPNAllowPrivate: cfg.IPNAllowPrivateTargets})
-	b := &MainBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m}
+	b := &MainBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m, Limits: limits}
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
 	ops := httpapi.Ops{Service: "main-backend", Ready: readiness(s), Metrics: m.Handler(), Token: cfg.MetricsToken, Dev: cfg.Dev()}
 	httpapi.MountOps(e, ops)
 	b.Internal = ops.InternalHandler(log)
 	if err := registerMainBackend(ctx, e, b); err != nil {
+		_ = limits.Close()
 		return nil, err
 	}
 	b.Echo = e
@@ -107,6 +115,9 @@ func (b *MainBackend) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stop()
 	wg.Wait()
+	if cerr := b.Limits.Close(); err == nil {
+		err = cerr
+	}
 	if b.ownsStore {
 		if cerr := b.Store.Close(); err == nil {
 			err = cerr

@@ -19,7 +19,7 @@ import (
 
 // registerMainBackend mounts the runtime API and provider webhooks and sets up the workers.
 func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) error {
-	b.Runtime = runtimesrv.New(b.Service, b.Log, b.Config.CORSOrigins, b.Config.RateLimit)
+	b.Runtime = runtimesrv.New(b.Service, b.Log, b.Config.CORSOrigins, b.Config.RateLimit, b.Limits)
 	b.Runtime.TrustInternal(b.Config.InternalToken)
 	b.Runtime.Register(e)
 	hk := hooks.New(b.Service, b.Log, b.Metrics)
@@ -63,7 +63,8 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	})
 
 	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
-	da := dudaapp.New(dudaapp.Options{Service: b.Service, Log: b.Log, Metrics: b.Metrics, APIOrigins: b.Config.DudaAPIOrigins, RateLimit: b.Config.RateLimit})
+	da := dudaapp.New(dudaapp.Options{Service: b.Service, Log: b.Log, Metrics: b.Metrics, APIOrigins: b.Config.DudaAPIOrigins, RateLimit: b.Config.RateLimit,
+		Limits: b.Limits})
 	da.Register(e)
 	b.eventHooks["duda"] = da.Hook
 	b.registrations = append(b.registrations, da.RegisterJobs)

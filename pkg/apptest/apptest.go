@@ -67,6 +67,10 @@ type Options struct {
 	StripeAPIURL, GoCardlessAPIURL string
 	// Mail adjusts the loopback SMTP server (default: STARTTLS with AUTH).
 	Mail *mailtest.Options
+	// Redis shares the backends' rate limits through Redis (redistest.Config); services
+	// started with the same Redis and MasterKey are replicas that share their counts. Unset:
+	// each counts in process.
+	Redis config.Redis
 }
 
 // From is the sender address of the test services' e-mail.
@@ -94,7 +98,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	adminLn, mainLn, frontLn := listen(t), listen(t), listen(t)
 	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
 	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
-		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL}
+		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL, Redis: o.Redis}
 	logs := logtest.New()
 	// Runs last (cleanups run in reverse), once every service has stopped logging.
 	t.Cleanup(func() { logs.Check(t) })
@@ -156,6 +160,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 		t.Fatalf("admin backend: %v", err)
 	}
 	env.Admin, env.AdminURL = admin, "http://"+hosts.AdminBackendDomain
+	t.Cleanup(func() { _ = admin.Limits.Close() })
 	serve(adminLn, admin.Handler())
 
 	if !o.NoMain {

@@ -34,7 +34,7 @@ func loadCompose(t *testing.T) *types.Project {
 func TestComposeFileIsValid(t *testing.T) {
 	t.Parallel()
 	p := loadCompose(t)
-	for _, name := range []string{"postgres", "migrate", "admin-backend", "main-backend", "main-frontend", "proxy"} {
+	for _, name := range []string{"postgres", "valkey", "migrate", "admin-backend", "main-backend", "main-frontend", "proxy"} {
 		_, err := p.GetService(name)
 		require.NoError(t, err, "service %s", name)
 	}
@@ -58,6 +58,7 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 		"DATABASE_URL":           "postgres://paygate:pw@postgres:5432/paygate?sslmode=disable",
 		"RUNTIME_INTERNAL_TOKEN": strings.Repeat("t", 64),
 		"SMTP_PASSWORD":          "smtp-password",
+		"REDIS_URL":              "redis://:valkey-password@valkey:6379/0",
 	}
 	envOf := func(name string) map[string]string {
 		svc, err := p.GetService(name)
@@ -92,9 +93,40 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 	require.Equal(t, "http://main-backend:8081", mf.MainBackendInternalURL)
 	require.NotEmpty(t, mf.InternalToken)
 	require.Equal(t, mf.InternalToken, mb.InternalToken, "frontend and backend share the internal token")
+	for name, r := range map[string]config.Redis{"admin-backend": ab.Redis, "main-backend": mb.Redis} {
+		require.True(t, r.Configured(), "%s shares its rate limits through Valkey", name)
+	}
 	for name, o := range map[string]config.Ops{"admin-backend": ab.Ops, "main-backend": mb.Ops, "main-frontend": mf.Ops} {
 		require.NotEmpty(t, o.InternalListen, "%s serves /metrics on its internal listener", name)
 		svc, _ := p.GetService(name)
 		require.Empty(t, svc.Ports, "%s publishes no port: only the proxy does", name)
 	}
+}
+
+// Valkey holds the rate-limit counts every backend replica shares: reachable only on the
+// Compose network, with a password, nothing written to disk, healthy before the backends
+// start.
+func TestComposeValkey(t *testing.T) {
+	t.Parallel()
+	p := loadCompose(t)
+	v, err := p.GetService("valkey")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(v.Image, "valkey/valkey:8"), v.Image)
+	require.Empty(t, v.Ports, "not published")
+	require.Empty(t, v.Volumes, "no persistence: limits need none")
+	cmd := strings.Join(v.Command, " ")
+	for _, want := range []string{"--save ''", "--appendonly no", "--requirepass", "/run/secrets/valkey_password"} {
+		require.Contains(t, cmd, want)
+	}
+	require.NotNil(t, v.HealthCheck)
+	require.Contains(t, strings.Join(v.HealthCheck.Test, " "), "valkey-cli ping")
+	for _, name := range []string{"admin-backend", "main-backend"} {
+		svc, _ := p.GetService(name)
+		dep, ok := svc.DependsOn["valkey"]
+		require.True(t, ok, "%s starts after Valkey", name)
+		require.Equal(t, types.ServiceConditionHealthy, dep.Condition)
+		require.Equal(t, "/run/secrets/redis_url", *svc.Environment["REDIS_URL_FILE"])
+	}
+	mf, _ := p.GetService("main-frontend")
+	require.NotContains(t, mf.Environment, "REDIS_URL_FILE", "the frontend has no limits of its own to share")
 }

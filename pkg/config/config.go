@@ -61,6 +61,8 @@ type Common struct {
 	StripeAPIURL string
 	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
 	GoCardlessAPIURL string
+	// Redis shares rate limits between replicas (REDIS_URL); unset, each process counts alone.
+	Redis Redis
 	Ops
 }
 
@@ -189,6 +191,7 @@ func readCommon(e *Env, portVar string, defPort int) Common {
 	c.ListenAddr = readListen(e, c.AppEnv, portVar, defPort)
 	c.ShutdownTimeout = e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute)
 	c.Ops = readOps(e)
+	c.Redis = readRedis(e)
 	c.MasterKey = readMasterKey(e, c)
 	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
 	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
@@ -268,5 +271,6 @@ func (c Common) LogAttrs() []any {
 		"app_env", c.AppEnv, "listen", c.ListenAddr, "internal_listen", c.InternalListen, "metrics_token", c.MetricsToken != "", "database", c.DatabaseKind(),
 		"admin_backend", c.Hosts.AdminURL(), "main_backend", c.Hosts.MainBackendURL(), "main_frontend", c.Hosts.MainFrontendURL(),
 		"master_key", "set", "master_key_previous", c.MasterKeyPrevious != nil,
+		"rate_limits", c.Redis.Describe(),
 	}
 }

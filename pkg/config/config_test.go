@@ -165,3 +165,43 @@ func TestOpsVariables(t *testing.T) {
 	require.ErrorContains(t, err, "INTERNAL_LISTEN:")
 	require.ErrorContains(t, err, "METRICS_TOKEN:")
 }
+
+// REDIS_URL (or REDIS_URL_FILE) shares rate limits through Redis or Valkey in both backends;
+// the start-up line names the server and never its password, and a malformed URL is refused
+// without being quoted.
+func TestRedisURL(t *testing.T) {
+	t.Parallel()
+	a, err := config.LoadAdminBackend(env(production()))
+	require.NoError(t, err)
+	require.False(t, a.Redis.Configured())
+	require.Contains(t, fmt.Sprintln(a.LogAttrs()...), "rate_limits in process")
+
+	m := production()
+	m["REDIS_URL"] = "redis://:redis-secret-pw@valkey:6379/2"
+	a, err = config.LoadAdminBackend(env(m))
+	require.NoError(t, err)
+	mb, err := config.LoadMainBackend(env(m))
+	require.NoError(t, err)
+	require.Equal(t, m["REDIS_URL"], a.Redis.URL)
+	require.Equal(t, a.Redis, mb.Redis, "both backends read it")
+	for _, out := range []string{fmt.Sprintln(a.LogAttrs()...), fmt.Sprintln(mb.LogAttrs()...), fmt.Sprintf("%v %+v", a, mb)} {
+		require.Contains(t, out, "redis://valkey:6379/2")
+		require.NotContains(t, out, "redis-secret-pw")
+	}
+
+	path := filepath.Join(t.TempDir(), "redis_url")
+	require.NoError(t, os.WriteFile(path, []byte("rediss://paygate:redis-secret-pw@cache.internal:6380\n"), 0o600))
+	delete(m, "REDIS_URL")
+	m["REDIS_URL_FILE"] = path
+	a, err = config.LoadAdminBackend(env(m))
+	require.NoError(t, err)
+	require.Equal(t, "rediss://cache.internal:6380/0", a.Redis.Describe())
+
+	for _, bad := range []string{"http://valkey:6379", "redis://:redis-secret-pw@valkey:6379/notadb", "redis://:redis-secret-pw@va lkey"} {
+		m := production()
+		m["REDIS_URL"] = bad
+		_, err := config.LoadMainBackend(env(m))
+		require.ErrorContains(t, err, "REDIS_URL:", bad)
+		require.NotContains(t, err.Error(), "redis-secret-pw")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/store"
 )
 
@@ -63,6 +64,8 @@ type Options struct {
 	GatewayBackoff func(attempt int) time.Duration
 	// RateLimit is requests per second per client address on the shopper's endpoints (default 10).
 	RateLimit int
+	// Limits counts RateLimit: shared through Redis by every replica, or in process (nil).
+	Limits ratelimit.Limits
 }
 
 // App is the Duda integration on the main backend. It is safe for concurrent use.
@@ -76,7 +79,7 @@ type App struct {
 	tolerance time.Duration
 	backoff   func(attempt int) time.Duration
 	gwBackoff func(attempt int) time.Duration
-	limit     *httpapi.Limiter
+	limit     ratelimit.Limiter
 
 	clients sync.Map // client key → *duda.Client (one per connection version and API endpoint)
 	locks   keyedLocks
@@ -105,7 +108,10 @@ func New(o Options) *App {
 	if rate <= 0 {
 		rate = 10
 	}
-	a.limit = httpapi.NewLimiter(float64(rate), 2*rate)
+	if o.Limits == nil {
+		o.Limits = ratelimit.NewLocal()
+	}
+	a.limit = o.Limits.New("duda-shopper", ratelimit.PerSecond(rate, 2*rate))
 	return a
 }
 
@@ -243,7 +249,7 @@ func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
 // to Duda.
 func (a *App) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if ok, wait := a.limit.Allow(c.RealIP()); !ok {
+		if ok, wait := a.limit.Allow(c.Request().Context(), c.RealIP()); !ok {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(wait)))
 			return page(c, http.StatusTooManyRequests, "Too many requests", "Please wait a moment and try again.", "", "", false)
 		}

@@ -36,7 +36,7 @@ func (p *Panel) login(c echo.Context, _ *request) error {
 		return p.forbiddenCSRF(c)
 	}
 	ip, email := c.RealIP(), domain.NormalizeEmail(d.Email)
-	if blocked, wait := p.failLimit.Blocked(ip, email); blocked {
+	if blocked, wait := p.failLimit.Blocked(c.Request().Context(), ip, email); blocked {
 		d.Message = "Too many failed sign-ins from your network. Wait " + waitText(wait) + " and try again."
 		c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(wait)))
 		return p.renderAnon(c, http.StatusTooManyRequests, "login", "Sign in", d)
@@ -60,7 +60,7 @@ func (p *Panel) login(c echo.Context, _ *request) error {
 			}
 			return p.renderAnon(c, http.StatusTooManyRequests, "login", "Sign in", d)
 		case domain.ErrorKind(err) == domain.KindUnauthorized:
-			p.failLimit.Fail(ip, email)
+			p.failLimit.Fail(c.Request().Context(), ip, email)
 			d.Message = "Wrong e-mail address or password."
 			return p.renderAnon(c, http.StatusUnauthorized, "login", "Sign in", d)
 		}
@@ -129,7 +129,7 @@ func (p *Panel) forgot(c echo.Context, _ *request) error {
 		d.set("email", "Enter your e-mail address, like name@example.com")
 		return p.renderAnon(c, http.StatusBadRequest, "forgot", "Forgot your password?", d)
 	}
-	if ok, wait := p.mailLimit.Allow(c.RealIP()); !ok {
+	if ok, wait := p.mailLimit.Allow(c.Request().Context(), c.RealIP()); !ok {
 		d.Message = "Too many requests from your network. Wait " + waitText(wait) + " and try again."
 		c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(wait)))
 		return p.renderAnon(c, http.StatusTooManyRequests, "forgot", "Forgot your password?", d)

@@ -20,8 +20,8 @@ import (
 	"paygate.dev/pkg/assets"
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/config"
-	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/store"
 )
 
@@ -43,6 +43,9 @@ type Deps struct {
 	Files fs.FS
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Limits counts failed sign-ins and reset mails: shared through Redis by every replica, or
+	// in process (nil: in process).
+	Limits ratelimit.Limits
 }
 
 // Panel serves the Admin Panel's pages.
@@ -61,9 +64,9 @@ type Panel struct {
 	// client guessing behind a shared address does not lock the others there out, and per IP
 	// over all addresses with a looser budget, against spraying many accounts (the account
 	// lockout is the platform's).
-	failLimit *httpapi.FailLimiter
+	failLimit *ratelimit.FailLimiter
 	// mailLimit bounds password-reset requests per address.
-	mailLimit *httpapi.Limiter
+	mailLimit ratelimit.Limiter
 }
 
 // New parses the templates and loads the assets. It fails when a template is malformed or a
@@ -84,10 +87,15 @@ func New(d Deps) (*Panel, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Limits == nil {
+		d.Limits = ratelimit.NewLocal()
+	}
 	p := &Panel{d: d, log: d.Log,
 		// 10 failures per (IP, e-mail address), then one per 6 s; 100 per IP, then one per 3 s.
-		failLimit: httpapi.NewFailLimiter(10.0/60, 10, 20.0/60, 100),
-		mailLimit: httpapi.NewLimiter(5.0/3600, 5),
+		failLimit: ratelimit.NewFailLimiter(d.Limits, "panel-signin-fail",
+			ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 10}, ratelimit.Limit{Rate: 20, Period: time.Minute, Burst: 100}),
+		// 5 reset mails per IP, then one per 12 minutes.
+		mailLimit: d.Limits.New("panel-reset-mail", ratelimit.Limit{Rate: 5, Period: time.Hour, Burst: 5}),
 	}
 	mac := hmac.New(sha256.New, d.SigningKey)
 	mac.Write([]byte("paygate admin panel csrf v1"))

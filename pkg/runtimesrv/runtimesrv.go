@@ -19,6 +19,7 @@ import (
 	"paygate.dev/pkg/money"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers/wire"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/runtimeapi"
 	"paygate.dev/pkg/tax"
 )
@@ -29,17 +30,20 @@ type Server struct {
 	svc      *platform.Service
 	log      *slog.Logger
 	origins  []string
-	limit    *httpapi.Limiter
+	limit    ratelimit.Limiter
 	internal string
 }
 
 // New builds the runtime API; origins may call it from a browser; ratePerIP is requests per
-// second per client address (burst: twice that).
-func New(svc *platform.Service, log *slog.Logger, origins []string, ratePerIP int) *Server {
+// second per client address (burst: twice that), counted by limits (nil: in process).
+func New(svc *platform.Service, log *slog.Logger, origins []string, ratePerIP int, limits ratelimit.Limits) *Server {
 	if ratePerIP <= 0 {
 		ratePerIP = 20
 	}
-	return &Server{svc: svc, log: log, origins: origins, limit: httpapi.NewLimiter(float64(ratePerIP), 2*ratePerIP)}
+	if limits == nil {
+		limits = ratelimit.NewLocal()
+	}
+	return &Server{svc: svc, log: log, origins: origins, limit: limits.New("runtime", ratelimit.PerSecond(ratePerIP, 2*ratePerIP))}
 }
 
 // SetSync registers how to ask a provider for a transaction's state; the hosted page asks for
@@ -107,7 +111,7 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 				key = "buyer:" + ip
 			}
 		}
-		if ok, wait := s.limit.Allow(key); !ok {
+		if ok, wait := s.limit.Allow(c.Request().Context(), key); !ok {
 			return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many requests from this address; slow down"}
 		}
 		return next(c)
