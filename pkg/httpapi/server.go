@@ -37,8 +37,8 @@ type Options struct {
 	BodyLimit int64
 }
 
-// New returns an Echo instance with the platform's middleware: request id, panic recovery,
-// access log with latency, metrics, body limit, and the error envelope.
+// New returns an Echo instance with the platform's middleware: request id and log scope, panic
+// recovery, access log with latency, metrics, body limit, and the error envelope.
 func New(o Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -81,7 +81,9 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set("request_id", id)
 		c.Response().Header().Set(HeaderRequestID, id)
 		ctx := context.WithValue(c.Request().Context(), ridKey{}, id)
-		ctx = logging.With(ctx, "request_id", id)
+		// Every line of the request names it; the scope takes its organisation and site once
+		// an inner layer knows them (logging.SetTenant), the access log line included.
+		ctx = logging.With(logging.Scope(ctx), logging.KeyRequestID, id)
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
