@@ -191,7 +191,7 @@ func (s *Store) getCheckout(ctx context.Context, where string, args ...any) (*do
 	if err := s.q(ctx).Where("checkout_id = ?", c.ID).Order("position").Find(&c.Items).Error; err != nil {
 		return nil, translate(err, "checkout items")
 	}
-	return &c, nil
+	return named(ctx, &c), nil
 }
 
 // CheckoutFilter selects checkouts for a list. Zero fields do not filter.

@@ -130,7 +130,7 @@ func (s *Store) GetDudaConnection(ctx context.Context, orgID, id string) (*DudaC
 	if err := s.q(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&c).Error; err != nil {
 		return nil, translate(err, "Duda connection")
 	}
-	return &c, nil
+	return named(ctx, &c), nil
 }
 
 // GetDudaConnectionByID looks a connection up by id alone: Duda's calls name only the connection.
@@ -139,7 +139,7 @@ func (s *Store) GetDudaConnectionByID(ctx context.Context, id string) (*DudaConn
 	if err := s.q(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
 		return nil, translate(err, "Duda connection")
 	}
-	return &c, nil
+	return named(ctx, &c), nil
 }
 
 // ListDudaConnections lists an organisation's connections, oldest first.

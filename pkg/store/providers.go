@@ -34,7 +34,7 @@ func (s *Store) GetProviderByID(ctx context.Context, id string) (*domain.Provide
 	if err := s.q(ctx).Where("id = ?", id).Take(&p).Error; err != nil {
 		return nil, translate(err, "provider")
 	}
-	return &p, nil
+	return named(ctx, &p), nil
 }
 
 // ListProviders lists an organisation's providers, oldest first.

@@ -23,7 +23,7 @@ func (s *Store) GetSite(ctx context.Context, orgID, id string) (*domain.Site, er
 	if err := s.q(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&site).Error; err != nil {
 		return nil, translate(err, "site")
 	}
-	return &site, nil
+	return named(ctx, &site), nil
 }
 
 // GetSiteByID looks a site up without a tenant (runtime paths that start from a checkout).
@@ -32,7 +32,7 @@ func (s *Store) GetSiteByID(ctx context.Context, id string) (*domain.Site, error
 	if err := s.q(ctx).Where("id = ?", id).Take(&site).Error; err != nil {
 		return nil, translate(err, "site")
 	}
-	return &site, nil
+	return named(ctx, &site), nil
 }
 
 // ListSites lists an organisation's sites, oldest first.
@@ -167,7 +167,7 @@ func (s *Store) GetSiteWithProviderTypes(ctx context.Context, orgID, siteID stri
 			types = append(types, domain.ProviderType(t))
 		}
 	}
-	return &row.Site, types, nil
+	return named(ctx, &row.Site), types, nil
 }
 
 // ListProviderSites returns the ids of the sites a provider is assigned to.

@@ -39,7 +39,7 @@ func (s *Store) GetTransaction(ctx context.Context, orgID, id string) (*domain.T
 	if err := s.q(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&t).Error; err != nil {
 		return nil, translate(err, "transaction")
 	}
-	return &t, nil
+	return named(ctx, &t), nil
 }
 
 // GetTransactionByID finds a transaction by id alone (the hosted page and workers).
@@ -48,7 +48,7 @@ func (s *Store) GetTransactionByID(ctx context.Context, id string) (*domain.Tran
 	if err := s.q(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
 		return nil, translate(err, "transaction")
 	}
-	return &t, nil
+	return named(ctx, &t), nil
 }
 
 // GetTransactionByProviderRef finds the transaction a provider object belongs to
@@ -58,7 +58,7 @@ func (s *Store) GetTransactionByProviderRef(ctx context.Context, providerID, ref
 	if err := s.q(ctx).Where("provider_id = ? AND provider_reference = ?", providerID, ref).Take(&t).Error; err != nil {
 		return nil, translate(err, "transaction")
 	}
-	return &t, nil
+	return named(ctx, &t), nil
 }
 
 // GetTransactionByProviderPayment finds a transaction by the provider's payment id
@@ -68,7 +68,7 @@ func (s *Store) GetTransactionByProviderPayment(ctx context.Context, providerID,
 	if err := s.q(ctx).Where("provider_id = ? AND provider_payment_id = ?", providerID, paymentID).Take(&t).Error; err != nil {
 		return nil, translate(err, "transaction")
 	}
-	return &t, nil
+	return named(ctx, &t), nil
 }
 
 // ListCheckoutTransactions returns a checkout's attempts, oldest first.
