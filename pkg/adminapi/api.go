@@ -16,6 +16,7 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/store"
@@ -241,6 +242,9 @@ func (a *API) wrap(r Route) echo.HandlerFunc {
 				return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "rate limit exceeded for this API key; slow down"}
 			}
 			req.Actor, req.Org = actor, actor.OrganizationID
+			// From here on the request's lines name the caller's organisation (a session
+			// without one names none); the site, once a lookup names it (store).
+			logging.SetTenant(c.Request().Context(), actor.OrganizationID, "")
 			c.SetRequest(c.Request().WithContext(withActor(c.Request().Context(), actor)))
 			if err := a.admit(c, r, actor); err != nil {
 				return err
@@ -368,5 +372,6 @@ func orgParam(c echo.Context, r *Request) (string, error) {
 	if id != r.Org && !r.Actor.PlatformAdmin {
 		return "", domain.NotFound("organization")
 	}
+	logging.SetTenant(c.Request().Context(), id, "")
 	return id, nil
 }

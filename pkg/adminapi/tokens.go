@@ -8,6 +8,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/logging"
 )
 
 type tokenIn struct {
@@ -66,6 +67,7 @@ func (a *API) tokenFor(c echo.Context, u *domain.User, org string) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
+	logging.SetTenant(c.Request().Context(), org, "")
 	tok, exp, err := a.d.Sessions.IssueFor(u, org)
 	if err != nil {
 		return 0, nil, domain.Internal(err, "sign session")

@@ -13,6 +13,7 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/logging"
 )
 
 // Cookie names.
@@ -95,6 +96,8 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 			return nil, err
 		}
 	}
+	// The rest of the request's lines name the organisation the user works in.
+	logging.SetTenant(ctx, orgID, "")
 	return r, nil
 }
 
@@ -130,6 +133,7 @@ func (p *Panel) startSession(c echo.Context, u *domain.User, orgID string) (*aut
 		return nil, domain.Internal(err, "verify a fresh session")
 	}
 	c.SetCookie(p.cookie(sessionCookie, tok, exp))
+	logging.SetTenant(c.Request().Context(), orgID, "") // signed in, or switched organisation
 	return claims, nil
 }
 
