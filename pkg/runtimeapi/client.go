@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"paygate.dev/pkg/logging"
 )
 
 // Client calls the runtime API (server to server, from the main frontend).
@@ -26,6 +28,10 @@ type Client struct {
 const (
 	HeaderInternalToken = "X-Paygate-Internal-Token"
 	HeaderClientIP      = "X-Paygate-Client-IP"
+	// HeaderOrgID and HeaderSiteID answer a call with the internal token: the organisation and
+	// site the checkout or transaction belongs to, for the frontend's log lines.
+	HeaderOrgID  = "X-Paygate-Org-Id"
+	HeaderSiteID = "X-Paygate-Site-Id"
 )
 
 type clientIPKey struct{}
@@ -114,6 +120,8 @@ func (c *Client) do(ctx context.Context, method, path string, in any, requestID 
 		return err
 	}
 	defer res.Body.Close()
+	// The caller's request (a hosted page) concerns the checkout's organisation and site.
+	logging.SetTenant(ctx, res.Header.Get(HeaderOrgID), res.Header.Get(HeaderSiteID))
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/money"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers/wire"
@@ -62,7 +63,7 @@ func (s *Server) TrustInternal(token string) { s.internal = token }
 
 // Register mounts the routes under /api/v1.
 func (s *Server) Register(e *echo.Echo) {
-	g := e.Group("/api/v1", s.cors, s.rateLimit)
+	g := e.Group("/api/v1", s.cors, s.rateLimit, s.tenantHeaders)
 	g.GET("/checkouts/:id", s.getCheckout)
 	g.POST("/checkouts/:id/tax-preview", s.taxPreview)
 	g.POST("/transactions/create", s.createTransaction)
@@ -77,7 +78,7 @@ func (s *Server) Register(e *echo.Echo) {
 
 // Route adds another runtime route (provider-specific steps such as GoCardless billing requests).
 func (s *Server) Route(e *echo.Echo, method, path string, h echo.HandlerFunc) {
-	e.Group("/api/v1", s.cors, s.rateLimit).Add(method, path, h)
+	e.Group("/api/v1", s.cors, s.rateLimit, s.tenantHeaders).Add(method, path, h)
 }
 
 // cors answers preflights and tags answers for the allowed origins only.
@@ -113,6 +114,28 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if ok, wait := s.limit.Allow(c.Request().Context(), key); !ok {
 			return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many requests from this address; slow down"}
+		}
+		return next(c)
+	}
+}
+
+// tenantHeaders tells the main frontend, and only it (the caller with the internal token),
+// the organisation and site the request turned out to concern, in response headers, so that
+// its own log lines for the page name them too; buyers' browsers never see them.
+func (s *Server) tenantHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok := c.Request().Header.Get(runtimeapi.HeaderInternalToken)
+		if s.internal != "" && tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.internal)) == 1 {
+			ctx := c.Request().Context()
+			c.Response().Before(func() {
+				org, site := logging.Tenant(ctx)
+				if org != "" {
+					c.Response().Header().Set(runtimeapi.HeaderOrgID, org)
+				}
+				if site != "" {
+					c.Response().Header().Set(runtimeapi.HeaderSiteID, site)
+				}
+			})
 		}
 		return next(c)
 	}

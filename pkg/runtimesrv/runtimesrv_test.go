@@ -307,3 +307,29 @@ func TestInternalCallsAreLimitedPerBuyer(t *testing.T) {
 	bad := apptest.Do(t, http.MethodGet, url, "", nil, runtimeapi.HeaderInternalToken, "forged", runtimeapi.HeaderClientIP, "203.0.113.99")
 	require.Equal(t, http.StatusUnauthorized, bad.Status, "a forged token is refused, not trusted")
 }
+
+// The main frontend (the caller with the internal token) learns the organisation and site of
+// the checkout it shows, for its own log lines; a browser calling the same API does not.
+func TestOnlyTheFrontendLearnsTheTenant(t *testing.T) {
+	t.Parallel()
+	s := storetest.Shared(t, store.SQLite)
+	env := apptest.Start(t, s, apptest.Options{NoFrontend: true})
+	tn := env.NewTenant(t)
+	co := wooCheckout(t, env, tn, nil)
+	url := env.MainURL + "/api/v1/checkouts/" + co["shortCode"].(string)
+	token := env.Main.Config.InternalToken
+
+	res := apptest.Do(t, http.MethodGet, url, "", nil, runtimeapi.HeaderInternalToken, token, runtimeapi.HeaderClientIP, "203.0.113.1")
+	require.Equal(t, http.StatusOK, res.Status)
+	require.Equal(t, tn.Org.ID, res.Header.Get(runtimeapi.HeaderOrgID))
+	require.Equal(t, tn.Site.ID, res.Header.Get(runtimeapi.HeaderSiteID))
+
+	res = apptest.Do(t, http.MethodGet, url, "", nil)
+	require.Equal(t, http.StatusOK, res.Status)
+	require.Empty(t, res.Header.Get(runtimeapi.HeaderOrgID), "a browser's call")
+	require.Empty(t, res.Header.Get(runtimeapi.HeaderSiteID))
+
+	res = apptest.Do(t, http.MethodGet, env.MainURL+"/api/v1/checkouts/nope", "", nil, runtimeapi.HeaderInternalToken, token, runtimeapi.HeaderClientIP, "203.0.113.1")
+	require.Equal(t, http.StatusNotFound, res.Status)
+	require.Empty(t, res.Header.Get(runtimeapi.HeaderOrgID), "an unknown checkout concerns no one")
+}
