@@ -41,9 +41,10 @@ type Env struct {
 
 	// Mail is the loopback SMTP server (STARTTLS, AUTH) the admin backend sends e-mail to.
 	Mail *mailtest.Server
-	// Logs holds every line the services logged; at the end of the test a line that carries a
-	// credential (an API key, a reset or invitation token, a JWT, a signing secret, a provider
-	// key, or a value registered with Logs.Forbid) fails it.
+	// Logs holds every line the services logged, each naming its service as the binaries do;
+	// at the end of the test a line that carries a credential (an API key, a reset or
+	// invitation token, a JWT, a signing secret, a provider key, or a value registered with
+	// Logs.Forbid) fails it.
 	Logs *logtest.Capture
 }
 
@@ -102,7 +103,6 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	logs := logtest.New()
 	// Runs last (cleanups run in reverse), once every service has stopped logging.
 	t.Cleanup(func() { logs.Check(t) })
-	log := logs.Logger("apptest")
 	mo := mailtest.Options{TLS: config.SMTPStartTLS, Username: "paygate", Password: "smtp-" + domain.RandomString(16)}
 	if o.Mail != nil {
 		mo = *o.Mail
@@ -155,7 +155,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	if o.AdminBackend != nil {
 		o.AdminBackend(&acfg)
 	}
-	admin, err := app.AdminBackendOn(acfg, log, s)
+	admin, err := app.AdminBackendOn(acfg, logs.Logger("admin-backend"), s)
 	if err != nil {
 		t.Fatalf("admin backend: %v", err)
 	}
@@ -169,7 +169,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 		if o.MainBackend != nil {
 			o.MainBackend(&mcfg)
 		}
-		mb, err := app.MainBackendOn(ctx, mcfg, log, s)
+		mb, err := app.MainBackendOn(ctx, mcfg, logs.Logger("main-backend"), s)
 		if err != nil {
 			t.Fatalf("main backend: %v", err)
 		}
@@ -185,7 +185,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 		if o.Frontend != nil {
 			o.Frontend(&fcfg)
 		}
-		fe, err := app.NewMainFrontend(ctx, fcfg, log)
+		fe, err := app.NewMainFrontend(ctx, fcfg, logs.Logger("main-frontend"))
 		if err != nil {
 			t.Fatalf("main frontend: %v", err)
 		}
