@@ -5,9 +5,7 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,7 +25,7 @@ import (
 func openStore(ctx context.Context, c config.Common, log *slog.Logger) (*store.Store, error) {
 	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
 	if err != nil {
-		return nil, err
+		return nil, &databaseError{err}
 	}
 	if err := s.CheckSchema(ctx); err != nil {
 		_ = s.Close()
@@ -66,7 +64,7 @@ func serveInternal(ctx context.Context, log *slog.Logger, addr string, h http.Ha
 func Migrate(ctx context.Context, c config.Common, log *slog.Logger, target int) error {
 	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
 	if err != nil {
-		return err
+		return &databaseError{err}
 	}
 	defer s.Close()
 	applied, err := s.Migrate(ctx, target)
@@ -87,15 +85,6 @@ func Migrate(ctx context.Context, c config.Common, log *slog.Logger, target int)
 // SignalContext is cancelled on SIGINT or SIGTERM.
 func SignalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-// Exit prints a start-up error in a way a person reads it, and returns the exit code.
-func Exit(service string, err error, w io.Writer) int {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return 0
-	}
-	fmt.Fprintf(w, "%s: %v\n", service, err)
-	return 1
 }
 
 // Logger builds the service's JSON logger.

@@ -43,17 +43,29 @@ func (e *Env) Fail(name, format string, args ...any) {
 	e.errs = append(e.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 }
 
-// Err returns every recorded problem, one per line, or nil.
+// Err returns every recorded problem (an *Error), or nil.
 func (e *Env) Err() error {
 	if len(e.errs) == 0 {
 		return nil
 	}
-	lines := make([]string, len(e.errs))
+	problems := make([]string, len(e.errs))
 	for i, err := range e.errs {
-		lines[i] = "  " + err.Error()
+		problems[i] = err.Error()
 	}
-	return fmt.Errorf("invalid configuration:\n%s\n%w", strings.Join(lines, "\n"), errInvalid)
+	return &Error{Problems: problems}
 }
+
+// Error is an invalid configuration: every bad variable, each named ("NAME: what is wrong").
+// Its message lists them one per line; start-up errors report the list as it is.
+type Error struct {
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ") + "\n" + errInvalid.Error()
+}
+
+func (e *Error) Unwrap() error { return errInvalid }
 
 func (e *Env) get(name string) (string, bool) {
 	v, ok := e.lookup(name)

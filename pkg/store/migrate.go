@@ -114,14 +114,30 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	latest := LatestVersion()
-	switch {
-	case v < latest:
-		return fmt.Errorf("database schema is at version %d but this build needs %d: run `make migrate` (or the service's `migrate` command) first", v, latest)
-	case v > latest:
-		return fmt.Errorf("database schema is at version %d, newer than this build (%d): deploy the newer build", v, latest)
+	if latest := LatestVersion(); v != latest {
+		return &SchemaError{Have: v, Want: latest}
 	}
 	return nil
+}
+
+// SchemaError says the database schema is not the version this build needs.
+type SchemaError struct {
+	Have, Want int
+}
+
+func (e *SchemaError) Error() string {
+	if e.Have < e.Want {
+		return fmt.Sprintf("database schema is at version %d but this build needs %d: run `make migrate` (or the service's `migrate` command) first", e.Have, e.Want)
+	}
+	return fmt.Sprintf("database schema is at version %d, newer than this build (%d): deploy the newer build", e.Have, e.Want)
+}
+
+// Code is the error's stable code: SCHEMA_BEHIND or SCHEMA_AHEAD.
+func (e *SchemaError) Code() string {
+	if e.Have < e.Want {
+		return "SCHEMA_BEHIND"
+	}
+	return "SCHEMA_AHEAD"
 }
 
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
