@@ -3,10 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -41,6 +41,10 @@ type AdminBackend struct {
 	Echo   *echo.Echo
 	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
 	Internal http.Handler
+	// DemoOut is where the demo's banner goes (nil: stdout).
+	DemoOut io.Writer
+	// isTerminal overrides the check whether DemoOut is a terminal (tests).
+	isTerminal func(io.Writer) bool
 
 	ownsStore bool
 }
@@ -93,14 +97,14 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 // Handler serves every route.
 func (a *AdminBackend) Handler() http.Handler { return a.Echo }
 
-// SeedDemo creates the demo on an empty database and prints its secrets once.
+// SeedDemo creates the demo on an empty database and shows its secrets once (announceDemo).
 func (a *AdminBackend) SeedDemo(ctx context.Context) error {
 	d, err := a.Service.SeedDemo(ctx)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
 	if d != nil {
-		fmt.Fprint(os.Stdout, d.Banner(a.Config.Hosts.AdminURL()))
+		a.announceDemo(ctx, d)
 	} else {
 		a.Log.Info("demo data present; its secrets were printed when it was created")
 	}
