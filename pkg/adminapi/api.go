@@ -238,13 +238,13 @@ func (a *API) wrap(r Route) echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
+			// From here on the request's lines name the caller's organisation (a session
+			// without one names none); the site, once a lookup names it (store).
+			logging.SetTenant(c.Request().Context(), actor.OrganizationID, "")
 			if ok, wait := a.keyLimit.Allow(c.Request().Context(), actor.Type+":"+actor.ID); !ok {
 				return &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "rate limit exceeded for this API key; slow down"}
 			}
 			req.Actor, req.Org = actor, actor.OrganizationID
-			// From here on the request's lines name the caller's organisation (a session
-			// without one names none); the site, once a lookup names it (store).
-			logging.SetTenant(c.Request().Context(), actor.OrganizationID, "")
 			c.SetRequest(c.Request().WithContext(withActor(c.Request().Context(), actor)))
 			if err := a.admit(c, r, actor); err != nil {
 				return err
