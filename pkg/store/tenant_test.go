@@ -2,12 +2,16 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/logging/logtest"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -60,4 +64,37 @@ func TestLookupsNameTheRequestsTenant(t *testing.T) {
 			require.Equal(t, [2]string{}, tenant(ctx))
 		})
 	})
+}
+
+// The store's own lines (slow statements) written for a request name its tenant as well, once
+// a lookup has named it.
+func TestSlowQueryLinesNameTheRequestsTenant(t *testing.T) {
+	t.Parallel()
+	logs := logtest.New()
+	s, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "db"), Logger: logs.Logger("main-backend"), SlowQuery: time.Nanosecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	_, err = s.Migrate(ctx, -1)
+	require.NoError(t, err)
+	org := storetest.Org(t, s)
+	prov := storetest.Provider(t, s, org.ID, domain.ModeTest)
+	site := storetest.Site(t, s, org.ID, prov)
+	co := storetest.Checkout(t, s, site, 1000)
+
+	req := logging.With(logging.Scope(context.Background()), logging.KeyRequestID, "req_slow")
+	_, err = s.GetCheckoutByShortCode(req, co.ShortCode)
+	require.NoError(t, err)
+	before := len(logs.Lines())
+	_, err = s.ListSites(req, org.ID)
+	require.NoError(t, err)
+	after := logs.Lines()[before:]
+	require.NotEmpty(t, after)
+	for _, raw := range after {
+		var l map[string]any
+		require.NoError(t, json.Unmarshal([]byte(raw), &l))
+		require.Equal(t, "slow query", l["msg"])
+		require.Equal(t, "req_slow", l["request_id"], raw)
+		require.Equal(t, org.ID, l["org_id"], raw)
+		require.Equal(t, site.ID, l["site_id"], raw)
+	}
 }
