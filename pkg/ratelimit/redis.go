@@ -152,7 +152,7 @@ func (r *Redis) Key(purpose, key string) string {
 // or did not answer (the caller then decides in process).
 func (r *Redis) call(ctx context.Context, fn func(ctx context.Context) (*redis_rate.Result, error)) (*redis_rate.Result, bool) {
 	if r.now().UnixNano() < r.downUntil.Load() {
-		r.fellBack(nil)
+		r.fellBack(ctx, nil)
 		return nil, false
 	}
 	// A buyer who closes the tab does not skip the shared count: only the timeout ends the call.
@@ -161,14 +161,16 @@ func (r *Redis) call(ctx context.Context, fn func(ctx context.Context) (*redis_r
 	res, err := fn(ctx)
 	if err != nil {
 		r.downUntil.Store(r.now().Add(r.retry).UnixNano())
-		r.fellBack(err)
+		r.fellBack(ctx, err)
 		return nil, false
 	}
-	r.answered()
+	r.answered(ctx)
 	return res, true
 }
 
-func (r *Redis) fellBack(err error) {
+// fellBack and answered log with the request's context: the line names the request (and its
+// organisation) during which Redis stopped or started answering again.
+func (r *Redis) fellBack(ctx context.Context, err error) {
 	if r.fallbacks != nil {
 		r.fallbacks.Inc()
 	}
@@ -181,16 +183,16 @@ func (r *Redis) fellBack(err error) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = errors.New("no answer within " + r.timeout.String())
 	}
-	r.log.Warn("rate limits: Redis does not answer; each replica limits alone until it does",
+	r.log.WarnContext(ctx, "rate limits: Redis does not answer; each replica limits alone until it does",
 		"err", err.Error(), "decisions_in_process", r.skipped)
 	r.lastWarn, r.warned, r.skipped = r.now(), true, 0
 }
 
-func (r *Redis) answered() {
+func (r *Redis) answered(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.warned {
-		r.log.Info("rate limits: Redis answers again; limits are shared", "decisions_in_process", r.skipped)
+		r.log.InfoContext(ctx, "rate limits: Redis answers again; limits are shared", "decisions_in_process", r.skipped)
 		r.warned, r.skipped = false, 0
 	}
 }
