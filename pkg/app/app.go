@@ -25,7 +25,7 @@ import (
 // openStore connects to the configured database and refuses to go on when the schema is not
 // the one this build expects.
 func openStore(ctx context.Context, c config.Common, log *slog.Logger) (*store.Store, error) {
-	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
+	s, err := store.Open(ctx, storeConfig(c, log))
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +34,12 @@ func openStore(ctx context.Context, c config.Common, log *slog.Logger) (*store.S
 		return nil, err
 	}
 	return s, nil
+}
+
+// storeConfig is the database a backend's configuration names, with its pool settings.
+func storeConfig(c config.Common, log *slog.Logger) store.Config {
+	return store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log, Pool: store.Pool{
+		MaxConns: c.DB.MaxConns, MaxIdleConns: c.DB.MaxIdleConns, ConnMaxLifetime: c.DB.ConnMaxLifetime, ConnMaxIdleTime: c.DB.ConnMaxIdleTime}}
 }
 
 // readiness reports whether the database answers and its schema is current.
@@ -64,7 +70,7 @@ func serveInternal(ctx context.Context, log *slog.Logger, addr string, h http.Ha
 
 // Migrate applies every migration to the configured database (the `migrate` command).
 func Migrate(ctx context.Context, c config.Common, log *slog.Logger, target int) error {
-	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
+	s, err := store.Open(ctx, storeConfig(c, log))
 	if err != nil {
 		return err
 	}
