@@ -75,11 +75,8 @@ func Migrate(ctx context.Context, c config.Common, log *slog.Logger, target int)
 		return err
 	}
 	defer s.Close()
-	applied, err := s.Migrate(ctx, target)
-	for _, a := range applied {
-		log.Info("migration applied", "migration", a)
-	}
-	if err != nil {
+	// The store logs each migration this process applies, or that there was none to apply.
+	if _, err := s.Migrate(ctx, target); err != nil {
 		return err
 	}
 	v, err := s.SchemaVersion(ctx)
