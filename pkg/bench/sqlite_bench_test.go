@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -85,6 +86,7 @@ func runSQLiteTwoProcesses(b *testing.B, bin string, workers bool) {
 	adminURL, mainURL := fmt.Sprintf("http://127.0.0.1:%d", adminPort), fmt.Sprintf("http://127.0.0.1:%d", mainPort)
 	waitReady(b, adminURL, adminProc)
 	waitReady(b, mainURL, mainProc)
+	healthcheck(b, bin, env, true)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 60 * time.Second}
 	target := adminURL + "/v1/checkouts/" + siteID + "/create"
@@ -144,6 +146,7 @@ func runSQLiteTwoProcesses(b *testing.B, bin string, workers bool) {
 
 	stopService(b, adminProc)
 	stopService(b, mainProc)
+	healthcheck(b, bin, env, false)
 	slow, locked := scanLogs(b, dir)
 
 	rps := float64(len(lat)) / elapsed.Seconds()
@@ -167,29 +170,15 @@ func runSQLiteTwoProcesses(b *testing.B, bin string, workers bool) {
 		µs(adminCPU, len(lat)), µs(mainCPU, len(lat)), float64(idleCPU.Microseconds())/1000/idle.Seconds(), slow, locked)
 }
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
-
 // buildServices builds the two backends from this tree (the Go build cache makes repeats cheap).
 func buildServices(b *testing.B) string {
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "paygate-bench-bin-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", buildDir+string(os.PathSeparator),
-			"paygate.dev/services/admin-backend", "paygate.dev/services/main-backend")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		b.Fatal(buildErr)
+	dir := b.TempDir()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+string(os.PathSeparator),
+		"paygate.dev/services/admin-backend", "paygate.dev/services/main-backend")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	return buildDir
+	return dir
 }
 
 func command(bin, service string, env []string, args ...string) *exec.Cmd {
@@ -242,6 +231,33 @@ func stopService(b *testing.B, cmd *exec.Cmd) {
 		_ = cmd.Process.Kill()
 		b.Errorf("%s did not stop within 30 s of SIGTERM", cmd.Path)
 	}
+}
+
+// healthcheck runs each binary's `healthcheck` command (as docker-compose.yml does) against
+// the running (or stopped) services: exit 0 and one line, or exit 1 and one line.
+func healthcheck(b *testing.B, bin string, env []string, healthy bool) {
+	for _, service := range []string{"admin-backend", "main-backend"} {
+		out, err := command(bin, service, env, "healthcheck").CombinedOutput()
+		lines := strings.Count(strings.TrimSpace(string(out)), "\n") + 1
+		switch {
+		case healthy && err != nil:
+			b.Fatalf("%s healthcheck of a ready service: %v: %s", service, err, out)
+		case !healthy && err == nil:
+			b.Fatalf("%s healthcheck of a stopped service exited 0: %s", service, out)
+		case !healthy && cmdExitCode(err) != 1:
+			b.Fatalf("%s healthcheck of a stopped service: %v, want exit status 1", service, err)
+		case lines != 1:
+			b.Fatalf("%s healthcheck printed %d lines, want one: %s", service, lines, out)
+		}
+	}
+}
+
+func cmdExitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 func waitReady(b *testing.B, base string, cmd *exec.Cmd) {
