@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,6 +118,8 @@ func runSQLiteTwoProcesses(b *testing.B, bin string, workers bool) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	admin0, main0 := pidCPU(adminProc.Process.Pid), pidCPU(mainProc.Process.Pid)
+	client0, machine0 := processCPU(), machineCPU()
+	load, _ := os.ReadFile("/proc/loadavg")
 	start := time.Now()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
@@ -140,10 +143,17 @@ func runSQLiteTwoProcesses(b *testing.B, bin string, workers bool) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	adminCPU, mainCPU := pidCPU(adminProc.Process.Pid)-admin0, pidCPU(mainProc.Process.Pid)-main0
+	clientCPU, machineUsed := processCPU()-client0, machineCPU()-machine0
+	busy := 100 * machineUsed.Seconds() / (elapsed.Seconds() * float64(runtime.NumCPU()))
+	others := 100 * (machineUsed - adminCPU - mainCPU - clientCPU).Seconds() / (elapsed.Seconds() * float64(runtime.NumCPU()))
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p int) time.Duration { return lat[min(len(lat)-1, len(lat)*p/100)] }
 	p50, p95, p99, worst := pct(50), pct(95), pct(99), lat[len(lat)-1]
 
+	var walMB float64
+	if fi, err := os.Stat(filepath.Join(dir, "var", "paygate.db-wal")); err == nil {
+		walMB = float64(fi.Size()) / (1 << 20)
+	}
 	stopService(b, adminProc)
 	stopService(b, mainProc)
 	healthcheck(b, bin, env, false)
@@ -158,16 +168,20 @@ func runSQLiteTwoProcesses(b *testing.B, bin string, workers bool) {
 	b.ReportMetric(µs(adminCPU, len(lat)), "admin_cpu_µs/req")
 	b.ReportMetric(µs(mainCPU, len(lat)), "main_cpu_µs/req")
 	b.ReportMetric(float64(idleCPU.Microseconds())/1000/idle.Seconds(), "main_idle_cpu_ms/s")
+	b.ReportMetric(busy, "machine_busy_%")
+	b.ReportMetric(others, "other_work_%")
 	workersNote := "main backend's workers on"
 	if !workers {
 		workersNote = "main backend's workers off (WORKERS=false)"
 	}
 	fmt.Printf("\nSQLite, admin-backend + main-backend processes on one file, %s; %d checkout creates at concurrency %d:\n"+
 		"  %.0f req/s, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms (target p99 < 50 ms)\n"+
-		"  CPU per create: admin backend %.0f µs, main backend %.0f µs; main backend idle: %.1f ms CPU per s\n"+
-		"  log lines: %d slow-query warnings, %d 'database is locked'\n\n",
+		"  CPU per create: admin backend %.0f µs, main backend %.0f µs, load generator %.0f µs; main backend idle: %.1f ms CPU per s\n"+
+		"  machine (%d cores) busy %.0f%% during the run, %.0f%% of it other work (load average before: %s)\n"+
+		"  WAL file after the run: %.1f MiB; log lines: %d slow-query warnings, %d 'database is locked'\n\n",
 		workersNote, len(lat), concurrency, rps, ms(p50), ms(p95), ms(p99), ms(worst),
-		µs(adminCPU, len(lat)), µs(mainCPU, len(lat)), float64(idleCPU.Microseconds())/1000/idle.Seconds(), slow, locked)
+		µs(adminCPU, len(lat)), µs(mainCPU, len(lat)), µs(clientCPU, len(lat)), float64(idleCPU.Microseconds())/1000/idle.Seconds(),
+		runtime.NumCPU(), busy, others, strings.Join(strings.Fields(string(load))[:3], " "), walMB, slow, locked)
 }
 
 // buildServices builds the two backends from this tree (the Go build cache makes repeats cheap).

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // SleepRead holds a connection of the read pool (on PostgreSQL, of the pool) with an open
 // SELECT until release is closed: tests of the pool settings.
@@ -19,4 +22,17 @@ func (s *Store) WriterGroups() (begun int64, waiting int) {
 	s.writer.mu.Lock()
 	defer s.writer.mu.Unlock()
 	return s.writer.commits.Load(), len(s.writer.pending)
+}
+
+// OpenCheckpointingEvery opens a store whose SQLite checkpointer runs every period and starts
+// the WAL over past restartFrames pages.
+func OpenCheckpointingEvery(ctx context.Context, cfg Config, period time.Duration, restartFrames int) (*Store, error) {
+	return open(ctx, cfg, period, restartFrames)
+}
+
+// WALFrames is how many pages the SQLite WAL holds now (a passive checkpoint's answer).
+func (s *Store) WALFrames(ctx context.Context) (int, error) {
+	var busy, frames, copied int
+	err := s.pools[1].db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+	return frames, err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -89,7 +91,7 @@ func TestDefaultPools(t *testing.T) {
 func sqliteURL(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "pool.db")
-	s, err := store.Open(ctx, store.Config{URL: "sqlite:" + path})
+	s, err := store.Open(ctx, store.Config{URL: "sqlite:" + path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	_, err = s.Migrate(ctx, -1)
 	require.NoError(t, err)
@@ -244,4 +246,56 @@ func TestSQLiteReadsAndWritesGoWhereTheyBelong(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, org.Name, got.Name)
 	require.Positive(t, s.PoolStats()["sqlite_read"].OpenConnections, "the read went to the read pool")
+}
+
+// Under writes that never pause, the WAL still starts over: the checkpointer copies it back
+// and, past its length limit, makes the next write start it from the beginning (a passive
+// checkpoint alone never does while writes keep coming).
+func TestSQLiteWALStartsOverUnderSteadyWrites(t *testing.T) {
+	t.Parallel()
+	const restartFrames = 200
+	s, err := store.OpenCheckpointingEvery(ctx, store.Config{URL: sqliteURL(t)}, 50*time.Millisecond, restartFrames)
+	require.NoError(t, err)
+	defer s.Close()
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				require.NoError(t, s.InTx(ctx, func(tx *store.Store) error {
+					return tx.CreateOrganization(ctx, &domain.Organization{ID: domain.NewID(domain.PrefixOrganization), Name: "WAL", DataKey: "test", SellerCountry: "DE"})
+				}))
+				_, err := s.CountOrganizations(ctx) // readers, too
+				require.NoError(t, err)
+			}
+		}()
+	}
+	var samples []int
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := s.WALFrames(ctx)
+		require.NoError(t, err)
+		samples = append(samples, n)
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	restarts, most := 0, 0
+	for i, n := range samples {
+		if i > 0 && n < samples[i-1] {
+			restarts++
+		}
+		most = max(most, n)
+	}
+	t.Logf("WAL pages sampled: %v", samples)
+	require.GreaterOrEqual(t, restarts, 3, "the WAL started over again and again")
+	require.Less(t, most, 20*restartFrames, "and stayed short")
 }

@@ -137,6 +137,11 @@ func utcPtr(t *time.Time) *time.Time {
 
 // Open connects to the database named by cfg. It does not migrate; see Migrate and CheckSchema.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	return open(ctx, cfg, sqliteCheckpointEvery, sqliteRestartFrames)
+}
+
+// open is Open with the SQLite checkpointer's period and WAL length (tests shorten them).
+func open(ctx context.Context, cfg Config, checkpointEvery time.Duration, restartFrames int) (*Store, error) {
 	dialect, dsn, err := resolve(cfg)
 	if err != nil {
 		return nil, err
@@ -168,11 +173,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if dialect == Postgres {
 		dial = postgres.New(postgres.Config{DSN: dsn})
 	} else {
-		write, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_txlock=immediate")
+		write, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open %s database: %w", dialect, err)
 		}
-		// One writer, kept open: it set WAL mode on the file before any reader opens.
+		// One writer, kept open: it sets WAL mode on a new file before any reader opens. Its
+		// savepoint and statement journals stay in memory (temp_store), it never checkpoints
+		// in a commit (wal_autocheckpoint(0): the checkpointer does), and a WAL that grew past
+		// 64 MiB is cut back when it starts over (journal_size_limit).
 		Pool{MaxConns: 1, MaxIdleConns: 1}.apply(write)
 		read, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=query_only(1)&_txlock=deferred")
 		if err != nil {
@@ -223,7 +231,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	st := &Store{db: db, dialect: dialect, dsn: dsn, log: log, pools: pools, writer: writer}
 	if dialect == SQLite {
-		st.checkpoints = startCheckpointer(pools[1].db, sqliteCheckpointEvery, log)
+		st.checkpoints = startCheckpointer(pools[1].db, writer, checkpointEvery, restartFrames, log)
 	}
 	return st, nil
 }
