@@ -36,3 +36,10 @@ func (s *Store) WALFrames(ctx context.Context) (int, error) {
 	err := s.pools[1].db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
 	return frames, err
 }
+
+// WriterBusyTimeout is the SQLite writer connection's busy_timeout now, in milliseconds.
+func (s *Store) WriterBusyTimeout(ctx context.Context) (int, error) {
+	var ms int
+	err := s.writer.write.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&ms)
+	return ms, err
+}

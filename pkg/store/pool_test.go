@@ -299,3 +299,46 @@ func TestSQLiteWALStartsOverUnderSteadyWrites(t *testing.T) {
 	require.GreaterOrEqual(t, restarts, 3, "the WAL started over again and again")
 	require.Less(t, most, 20*restartFrames, "and stayed short")
 }
+
+// A group's BEGIN waits for another process's writer by polling (busy_timeout 0 for the BEGIN
+// only): it succeeds once the other is done, and the writer's busy_timeout is back to 15 s for
+// the statements that run outside a group.
+func TestSQLiteGroupWaitsForAnotherProcessesWriter(t *testing.T) {
+	t.Parallel()
+	url := sqliteURL(t)
+	a, err := store.Open(ctx, store.Config{URL: url})
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := store.Open(ctx, store.Config{URL: url}) // another process's pool on the same file
+	require.NoError(t, err)
+	defer b.Close()
+
+	held, release := make(chan struct{}), make(chan struct{})
+	aDone := make(chan error, 1)
+	go func() {
+		aDone <- a.InTx(ctx, func(tx *store.Store) error {
+			storetest.Org(t, tx)
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	bDone := make(chan error, 1)
+	go func() { bDone <- b.InTx(ctx, func(tx *store.Store) error { storetest.Org(t, tx); return nil }) }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-bDone:
+		t.Fatalf("the second writer did not wait for the first: %v", err)
+	default:
+	}
+	close(release)
+	require.NoError(t, <-aDone)
+	require.NoError(t, <-bDone, "it waited, then wrote")
+	n, err := b.CountOrganizations(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	ms, err := b.WriterBusyTimeout(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 15000, ms, "busy_timeout is restored after the BEGIN")
+}

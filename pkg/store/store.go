@@ -188,7 +188,7 @@ func open(ctx context.Context, cfg Config, checkpointEvery time.Duration, restar
 			return nil, fmt.Errorf("open %s database: %w", dialect, err)
 		}
 		pool.apply(read)
-		ckpt, err := sql.Open(sqlite.DriverName, dsn)
+		ckpt, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=busy_timeout(0)")
 		if err != nil {
 			_ = write.Close()
 			_ = read.Close()
