@@ -23,7 +23,7 @@ import (
 // openStore connects to the configured database and refuses to go on when the schema is not
 // the one this build expects.
 func openStore(ctx context.Context, c config.Common, log *slog.Logger) (*store.Store, error) {
-	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
+	s, err := store.Open(ctx, storeConfig(c, log))
 	if err != nil {
 		return nil, &databaseError{err}
 	}
@@ -32,6 +32,12 @@ func openStore(ctx context.Context, c config.Common, log *slog.Logger) (*store.S
 		return nil, err
 	}
 	return s, nil
+}
+
+// storeConfig is the database a backend's configuration names, with its pool settings.
+func storeConfig(c config.Common, log *slog.Logger) store.Config {
+	return store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log, Pool: store.Pool{
+		MaxConns: c.DB.MaxConns, MaxIdleConns: c.DB.MaxIdleConns, ConnMaxLifetime: c.DB.ConnMaxLifetime, ConnMaxIdleTime: c.DB.ConnMaxIdleTime}}
 }
 
 // readiness reports whether the database answers and its schema is current.
@@ -62,16 +68,13 @@ func serveInternal(ctx context.Context, log *slog.Logger, addr string, h http.Ha
 
 // Migrate applies every migration to the configured database (the `migrate` command).
 func Migrate(ctx context.Context, c config.Common, log *slog.Logger, target int) error {
-	s, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, SQLitePath: c.SQLitePath(), Logger: log})
+	s, err := store.Open(ctx, storeConfig(c, log))
 	if err != nil {
 		return &databaseError{err}
 	}
 	defer s.Close()
-	applied, err := s.Migrate(ctx, target)
-	for _, a := range applied {
-		log.Info("migration applied", "migration", a)
-	}
-	if err != nil {
+	// The store logs each migration this process applies, or that there was none to apply.
+	if _, err := s.Migrate(ctx, target); err != nil {
 		return err
 	}
 	v, err := s.SchemaVersion(ctx)

@@ -96,10 +96,13 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 func (b *MainBackend) Handler() http.Handler { return b.Echo }
 
 // Serve runs the HTTP server and, when configured, the workers until ctx ends; then it drains
-// requests, lets workers finish their current job, and closes the pool.
+// requests, lets workers finish their current job, and closes the pool. The workers stop while
+// requests drain, not after, so that the whole shutdown fits in SHUTDOWN_TIMEOUT (and in
+// docker-compose.yml's stop_grace_period, 5 s more).
 func (b *MainBackend) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	bg, stop := context.WithCancel(context.Background())
+	defer context.AfterFunc(ctx, stop)()
 	if b.Config.Workers {
 		for _, w := range b.workers {
 			wg.Add(1)

@@ -14,7 +14,7 @@ import (
 // housekeeping. Every piece is safe with several replicas running at once.
 func startWorkers(b *MainBackend) {
 	cfg := b.Config
-	w := jobs.NewWorker(jobs.Config{Store: b.Store, Log: b.Log, Metrics: b.Metrics, Concurrency: cfg.WorkerCount})
+	w := jobs.NewWorker(jobs.Config{Store: b.Store, Log: b.Log, Metrics: b.Metrics, Concurrency: cfg.WorkerCount, ShutdownTimeout: cfg.ShutdownTimeout})
 	n := ipn.New(ipn.Options{Store: b.Store, Secrets: b.Service, Log: b.Log, Metrics: b.Metrics, AllowPrivate: cfg.IPNAllowPrivateTargets, Backoff: cfg.IPNBackoff})
 	n.Register(w)
 	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: b.Store, Log: b.Log, Metrics: b.Metrics, OnDispatched: w.Wake})

@@ -2,15 +2,19 @@ package config_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/secrets"
 )
@@ -90,6 +94,8 @@ func TestComposeEnvironmentsSatisfyTheServices(t *testing.T) {
 	require.False(t, mb.IPNAllowPrivateTargets, "production never sends IPNs to private addresses")
 	mf, err := config.LoadMainFrontend(config.NewEnv(config.MapLookup(envOf("main-frontend"))))
 	require.NoError(t, err)
+	require.Equal(t, config.DefaultDBPool(false), ab.DB, "the pool variables, passed empty, leave the defaults")
+	require.Equal(t, config.DefaultDBPool(false), mb.DB)
 	require.Equal(t, "http://main-backend:8081", mf.MainBackendInternalURL)
 	require.NotEmpty(t, mf.InternalToken)
 	require.Equal(t, mf.InternalToken, mb.InternalToken, "frontend and backend share the internal token")
@@ -129,4 +135,47 @@ func TestComposeValkey(t *testing.T) {
 	}
 	mf, _ := p.GetService("main-frontend")
 	require.NotContains(t, mf.Environment, "REDIS_URL_FILE", "the frontend has no limits of its own to share")
+}
+
+// Each service checks itself with its own binary's `healthcheck` command (the distroless images
+// have no shell or curl), at the path the Dockerfile installs it; dependants wait for it to be
+// healthy; and Docker waits SHUTDOWN_TIMEOUT + 5s after SIGTERM before it kills a service.
+func TestComposeHealthchecksAndShutdown(t *testing.T) {
+	t.Parallel()
+	p := loadCompose(t)
+	dockerfile, err := os.ReadFile(filepath.Join(repoRoot(t), "services", "Dockerfile"))
+	require.NoError(t, err)
+	entry := regexp.MustCompile(`(?m)^ENTRYPOINT \["([^"]+)"\]`).FindSubmatch(dockerfile)
+	require.NotNil(t, entry, "the Dockerfile has an exec-form ENTRYPOINT")
+	binary := string(entry[1])
+
+	for _, name := range []string{"admin-backend", "main-backend", "main-frontend"} {
+		svc, err := p.GetService(name)
+		require.NoError(t, err)
+		hc := svc.HealthCheck
+		require.NotNil(t, hc, "%s has a healthcheck", name)
+		require.Equal(t, types.HealthCheckTest{"CMD", binary, "healthcheck"}, hc.Test, "%s: exec form, no shell in the image", name)
+		require.NotNil(t, hc.Timeout)
+		require.Greater(t, time.Duration(*hc.Timeout), app.HealthcheckTimeout, "%s: Compose's timeout outlasts the command's own", name)
+
+		require.NotNil(t, svc.Environment["SHUTDOWN_TIMEOUT"], "%s sets SHUTDOWN_TIMEOUT", name)
+		shutdown, err := time.ParseDuration(*svc.Environment["SHUTDOWN_TIMEOUT"])
+		require.NoError(t, err)
+		require.NotNil(t, svc.StopGracePeriod, "%s sets stop_grace_period", name)
+		require.Equal(t, shutdown+5*time.Second, time.Duration(*svc.StopGracePeriod), "%s: stop_grace_period = SHUTDOWN_TIMEOUT + 5s", name)
+	}
+	healthy := func(service, dependency string) {
+		svc, _ := p.GetService(service)
+		require.Contains(t, svc.DependsOn, dependency, service)
+		require.Equal(t, types.ServiceConditionHealthy, svc.DependsOn[dependency].Condition, "%s waits for %s to be healthy", service, dependency)
+	}
+	healthy("main-frontend", "main-backend")
+	for _, s := range []string{"admin-backend", "main-backend", "main-frontend"} {
+		healthy("proxy", s)
+	}
+	for _, s := range []string{"admin-backend", "main-backend"} {
+		healthy(s, "postgres")
+		svc, _ := p.GetService(s)
+		require.Equal(t, types.ServiceConditionCompletedSuccessfully, svc.DependsOn["migrate"].Condition)
+	}
 }

@@ -52,6 +52,7 @@ type Common struct {
 	LogLevel          slog.Level
 	DataDir           string
 	DatabaseURL       string // empty: SQLite in DataDir
+	DB                DBPool // connection pool (DB_MAX_CONNS ...)
 	MasterKey         []byte
 	MasterKeyPrevious []byte
 	Hosts             Hosts
@@ -187,6 +188,7 @@ func readCommon(e *Env, portVar string, defPort int) Common {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
 		e.Fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:")
 	}
+	c.DB = readDBPool(e, c.DatabaseURL)
 	c.Hosts = readHosts(e, c.AppEnv)
 	c.ListenAddr = readListen(e, c.AppEnv, portVar, defPort)
 	c.ShutdownTimeout = e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute)
@@ -267,10 +269,10 @@ func devMasterKey(path string) (string, error) {
 
 // LogAttrs describes the common settings for the start-up log line, without secrets.
 func (c Common) LogAttrs() []any {
-	return []any{
+	return append([]any{
 		"app_env", c.AppEnv, "listen", c.ListenAddr, "internal_listen", c.InternalListen, "metrics_token", c.MetricsToken != "", "database", c.DatabaseKind(),
 		"admin_backend", c.Hosts.AdminURL(), "main_backend", c.Hosts.MainBackendURL(), "main_frontend", c.Hosts.MainFrontendURL(),
 		"master_key", "set", "master_key_previous", c.MasterKeyPrevious != nil,
 		"rate_limits", c.Redis.Describe(),
-	}
+	}, c.DB.LogAttrs()...)
 }

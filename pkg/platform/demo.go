@@ -22,11 +22,30 @@ type Demo struct {
 // SeedDemo creates, on an empty database only, a platform administrator, a demo organisation,
 // a site with a wire-transfer provider and a test API key. It returns nil when the database
 // already holds an organisation (nothing is created and no secret is printed again).
+//
+// Several processes may start on the same empty database at once (two replicas): the check and
+// the creation run in one transaction under a setup lock, so one of them creates the demo and
+// the others, once it has committed, find it and return nil.
 func (s *Service) SeedDemo(ctx context.Context) (*Demo, error) {
-	n, err := s.store.CountOrganizations(ctx)
-	if err != nil || n > 0 {
+	var d *Demo
+	err := s.InTx(ctx, func(tx *Service) error {
+		if err := tx.store.LockForSetup(ctx, "demo"); err != nil {
+			return err
+		}
+		n, err := tx.store.CountOrganizations(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		d, err = tx.seedDemo(ctx)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
+	return d, nil
+}
+
+func (s *Service) seedDemo(ctx context.Context) (*Demo, error) {
 	sys := domain.SystemActor("")
 	d := &Demo{AdminEmail: "admin@example.com", AdminPassword: domain.RandomString(16)}
 	admin, err := s.CreateUser(ctx, sys, CreateUserInput{Email: d.AdminEmail, Name: "Demo Admin", Password: d.AdminPassword, PlatformAdmin: true})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -142,7 +143,14 @@ func (e *SchemaError) Code() string {
 
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
 // target < 0 means the latest version. Each migration runs in its own transaction, and on
-// PostgreSQL an advisory lock keeps two processes from migrating at once.
+// PostgreSQL an advisory lock keeps two processes from migrating at once (on SQLite, the
+// transaction's write lock does).
+//
+// Several migrators may run at once (replicas that each run `migrate` when they start): each
+// migration is applied by exactly one of them, and each logs, at INFO on the store's logger,
+// every migration it applied itself ("migration applied", with version, name and direction),
+// then either "schema already up to date" or "schema migrated", with the version, and says
+// which migrator it is (host and process id).
 func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err error) {
 	all, err := Migrations()
 	if err != nil {
@@ -154,8 +162,11 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 	if target > len(all) {
 		return nil, fmt.Errorf("no migration %d (latest is %d)", target, len(all))
 	}
+	migrator := migratorID()
 	for {
 		var step string
+		var stepped Migration
+		var up bool
 		done := false
 		err := s.InTx(ctx, func(tx *Store) error {
 			if tx.dialect == Postgres {
@@ -175,7 +186,7 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 				done = true
 				return nil
 			}
-			up := current < target
+			up = current < target
 			var m Migration
 			var sql string
 			if up {
@@ -188,6 +199,7 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 					return fmt.Errorf("%04d_%s: %w\n%s", m.Version, m.Name, err, stmt)
 				}
 			}
+			stepped = m
 			if up {
 				step = fmt.Sprintf("%04d_%s (up)", m.Version, m.Name)
 				return tx.db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.Version, m.Name, Now()).Error
@@ -199,10 +211,30 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 			return applied, err
 		}
 		if done {
+			if len(applied) == 0 {
+				s.log.InfoContext(ctx, "schema already up to date", "version", target, "migrator", migrator)
+			} else {
+				s.log.InfoContext(ctx, "schema migrated", "version", target, "applied", len(applied), "migrator", migrator)
+			}
 			return applied, nil
 		}
+		direction := "down"
+		if up {
+			direction = "up"
+		}
+		s.log.InfoContext(ctx, "migration applied", "version", stepped.Version, "name", stepped.Name, "direction", direction, "migrator", migrator)
 		applied = append(applied, step)
 	}
+}
+
+// migratorID names this process in the migration log lines: host name (in a container, its
+// id) and process id.
+func migratorID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
 // splitStatements cuts a migration file into statements at semicolons that end a line,

@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,13 +37,65 @@ const (
 // Config says which database to open.
 type Config struct {
 	// URL is a postgres:// URL, or sqlite:<path>. Empty means SQLite at SQLitePath.
-	URL          string
-	SQLitePath   string
-	MaxOpenConns int
-	Logger       *slog.Logger
+	URL        string
+	SQLitePath string
+	// Pool sizes the connection pool; the zero Pool is DefaultPool of the dialect.
+	Pool   Pool
+	Logger *slog.Logger
 	// SlowQuery logs statements slower than this (0: 500ms).
 	SlowQuery time.Duration
 }
+
+// Pool sizes and recycles a store's connections (DB_MAX_CONNS, DB_MAX_IDLE_CONNS,
+// DB_CONN_MAX_LIFETIME, DB_CONN_MAX_IDLE_TIME).
+//
+// On PostgreSQL it is this process's pool: every process holds up to MaxConns of the server's
+// max_connections. On SQLite it is the pool of read connections; writes go through one more
+// connection of their own (SQLite lets one connection write at a time; see sqlitePool).
+type Pool struct {
+	// MaxConns is the most connections open at once (0: the dialect's default).
+	MaxConns int
+	// MaxIdleConns is how many stay open while idle (0: MaxConns).
+	MaxIdleConns int
+	// ConnMaxLifetime closes a connection this long after it was opened (0: never).
+	ConnMaxLifetime time.Duration
+	// ConnMaxIdleTime closes a connection that has been idle this long (0: never).
+	ConnMaxIdleTime time.Duration
+}
+
+// DefaultPool is the pool a dialect gets when none is configured. PostgreSQL: 20 connections,
+// recycled after 30 minutes (so that a fail-over or a pooler's rebalancing reaches every
+// process) or 5 idle minutes. SQLite: 8 read connections and the writer, kept open.
+func DefaultPool(d Dialect) Pool {
+	if d == SQLite {
+		return Pool{MaxConns: 8, MaxIdleConns: 8}
+	}
+	return Pool{MaxConns: 20, MaxIdleConns: 20, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
+}
+
+func (p Pool) resolve(d Dialect) Pool {
+	if p == (Pool{}) {
+		return DefaultPool(d)
+	}
+	if p.MaxConns <= 0 {
+		p.MaxConns = DefaultPool(d).MaxConns
+	}
+	if p.MaxIdleConns <= 0 || p.MaxIdleConns > p.MaxConns {
+		p.MaxIdleConns = p.MaxConns
+	}
+	return p
+}
+
+func (p Pool) apply(db *sql.DB) {
+	db.SetMaxOpenConns(p.MaxConns)
+	db.SetMaxIdleConns(p.MaxIdleConns)
+	db.SetConnMaxLifetime(p.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(p.ConnMaxIdleTime)
+}
+
+// sqliteBusyTimeout is how long an SQLite writer waits for the write lock (busy_timeout, held
+// by another process) or for its turn on the writer (held by this one) before failing.
+const sqliteBusyTimeout = 15 * time.Second
 
 // Store is the database. Its methods are safe for concurrent use; InTx gives a Store bound to
 // one database transaction.
@@ -51,6 +104,21 @@ type Store struct {
 	dialect Dialect
 	dsn     string
 	inTx    bool
+	log     *slog.Logger
+	// pools are the connection pools: PostgreSQL's, or SQLite's writer, checkpointer and
+	// read pool (in that order; the last one answers Ping).
+	pools []namedPool
+	// checkpoints copies SQLite's WAL into the database file in the background.
+	checkpoints *checkpointer
+	// writer runs SQLite's write transactions (nil on PostgreSQL).
+	writer *sqlitePool
+	// detached: the statements of this SQLite transaction ignore cancellation (see InTx).
+	detached bool
+}
+
+type namedPool struct {
+	name string
+	db   *sql.DB
 }
 
 // Now is the store's clock: UTC, microsecond precision (what PostgreSQL keeps).
@@ -69,6 +137,11 @@ func utcPtr(t *time.Time) *time.Time {
 
 // Open connects to the database named by cfg. It does not migrate; see Migrate and CheckSchema.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	return open(ctx, cfg, sqliteCheckpointEvery, sqliteRestartFrames)
+}
+
+// open is Open with the SQLite checkpointer's period and WAL length (tests shorten them).
+func open(ctx context.Context, cfg Config, checkpointEvery time.Duration, restartFrames int) (*Store, error) {
 	dialect, dsn, err := resolve(cfg)
 	if err != nil {
 		return nil, err
@@ -88,34 +161,89 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		PrepareStmt:            false, // pgx caches prepared statements per connection already; GORM's layer re-prepares inside transactions
 		TranslateError:         false,
 	}
+	pool := cfg.Pool.resolve(dialect)
 	var dial gorm.Dialector
+	var pools []namedPool
+	var writer *sqlitePool
+	closeAll := func() {
+		for _, p := range pools {
+			_ = p.db.Close()
+		}
+	}
 	if dialect == Postgres {
 		dial = postgres.New(postgres.Config{DSN: dsn})
 	} else {
-		dial = sqlite.Open(dsn)
+		write, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		}
+		// One writer, kept open: it sets WAL mode on a new file before any reader opens. Its
+		// savepoint and statement journals stay in memory (temp_store), it never checkpoints
+		// in a commit (wal_autocheckpoint(0): the checkpointer does), and a WAL that grew past
+		// 64 MiB is cut back when it starts over (journal_size_limit).
+		Pool{MaxConns: 1, MaxIdleConns: 1}.apply(write)
+		read, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=query_only(1)&_txlock=deferred")
+		if err != nil {
+			_ = write.Close()
+			return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		}
+		pool.apply(read)
+		ckpt, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=busy_timeout(0)")
+		if err != nil {
+			_ = write.Close()
+			_ = read.Close()
+			return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		}
+		Pool{MaxConns: 1, MaxIdleConns: 1}.apply(ckpt)
+		pools = []namedPool{{"sqlite_write", write}, {"sqlite_checkpoint", ckpt}, {"sqlite_read", read}}
+		writer = newSQLitePool(write, read, sqliteBusyTimeout)
+		dial = &sqlite.Dialector{DSN: dsn, Conn: writer}
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ping := func() error {
+		for _, p := range pools { // the SQLite writer first: it puts a new file in WAL mode
+			if err := p.db.PingContext(pingCtx); err != nil {
+				closeAll()
+				return fmt.Errorf("connect to %s database: %w", dialect, redactErr(err, dsn))
+			}
+		}
+		return nil
+	}
+	if err := ping(); err != nil {
+		return nil, err
 	}
 	db, err := gorm.Open(dial, gcfg)
 	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("open %s database: %w", dialect, redactErr(err, dsn))
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, err
+	if dialect == Postgres {
+		pg, err := db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		}
+		pool.apply(pg)
+		pools = []namedPool{{"postgres", pg}}
+		if err := ping(); err != nil {
+			return nil, err
+		}
 	}
-	maxOpen := cfg.MaxOpenConns
-	if maxOpen == 0 {
-		maxOpen = 20
+	st := &Store{db: db, dialect: dialect, dsn: dsn, log: log, pools: pools, writer: writer}
+	if dialect == SQLite {
+		st.checkpoints = startCheckpointer(pools[1].db, writer, checkpointEvery, restartFrames, log)
 	}
-	sqlDB.SetMaxOpenConns(maxOpen)
-	sqlDB.SetMaxIdleConns(maxOpen)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := sqlDB.PingContext(pingCtx); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", dialect, redactErr(err, dsn))
+	return st, nil
+}
+
+// PoolStats reports each connection pool by name: "postgres", or on SQLite "sqlite_read" (the
+// read pool that Pool sizes) and "sqlite_write" (the one writer).
+func (s *Store) PoolStats() map[string]sql.DBStats {
+	out := make(map[string]sql.DBStats, len(s.pools))
+	for _, p := range s.pools {
+		out[p.name] = p.db.Stats()
 	}
-	return &Store{db: db, dialect: dialect, dsn: dsn}, nil
+	return out
 }
 
 // resolve turns the configuration into a dialect and a driver DSN.
@@ -148,8 +276,11 @@ func resolve(cfg Config) (Dialect, string, error) {
 		}
 		// WAL lets readers run beside the writer; IMMEDIATE transactions take the write lock
 		// up front so two writers queue on busy_timeout instead of failing with SQLITE_BUSY.
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=foreign_keys(1)" +
-			"&_pragma=synchronous(NORMAL)&_txlock=immediate" // no _time_format: the driver stops reading options after it (and its default is the same format)
+		// Open adds _txlock: immediate for the writer, deferred (and query_only) for readers.
+		// No _time_format: the driver stops reading options after it (and its default is the
+		// same format).
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)" + fmt.Sprintf("&_pragma=busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()) +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		return SQLite, dsn, nil
 	}
 	return "", "", errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
@@ -168,36 +299,53 @@ func redactErr(err error, dsn string) error {
 // Dialect tells which database this is.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Close closes the connection pool.
+// Close closes the connection pools.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+	var errs []error
+	if s.checkpoints != nil {
+		s.checkpoints.halt()
 	}
-	return sqlDB.Close()
+	for _, p := range s.pools {
+		errs = append(errs, p.db.Close())
+	}
+	return errors.Join(errs...)
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers (on SQLite, a read connection: the writer may be busy
+// with a transaction, which says nothing about the database's health).
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.PingContext(ctx)
+	return s.pools[len(s.pools)-1].db.PingContext(ctx)
 }
 
 // InTx runs fn in one database transaction: everything fn writes commits together or not at all.
 // A call inside a transaction joins it (no savepoint: a failure anywhere fails the whole).
+//
+// On SQLite, fn may run on another goroutine (see sqlitePool: transactions that wait for the
+// writer together commit together), and the transaction's statements are not interrupted when
+// ctx is cancelled (SQLite would roll back the whole group's transaction); a cancelled ctx
+// stops fn from running if it has not started yet.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
 	}
+	if s.writer != nil {
+		return s.writer.runTx(ctx, func(tx *sql.Tx) error {
+			gtx := s.db.Session(&gorm.Session{Context: context.WithoutCancel(ctx), NewDB: true})
+			gtx.Statement.ConnPool = tx // as gorm's Begin does
+			return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true, log: s.log, pools: s.pools, detached: true})
+		})
+	}
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true})
+		return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true, log: s.log, pools: s.pools})
 	})
 }
 
-func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+func (s *Store) q(ctx context.Context) *gorm.DB {
+	if s.detached {
+		ctx = context.WithoutCancel(ctx)
+	}
+	return s.db.WithContext(ctx)
+}
 
 // gormLogger sends slow statements and unexpected errors to slog, without arguments
 // (they may carry personal data or secrets).

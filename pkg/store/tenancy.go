@@ -332,3 +332,18 @@ func (s *Store) ConsumePasswordReset(ctx context.Context, tokenHash string) (str
 	})
 	return userID, translate(err, "reset link")
 }
+
+// LockForSetup serialises one-time setup (the demo seed) between processes starting at once:
+// inside InTx, it waits until no other transaction holds the lock called name, and holds it
+// until this transaction ends. On PostgreSQL it is a transaction-level advisory lock; on SQLite
+// the transaction already holds the database's write lock, which serialises it with every
+// other writer.
+func (s *Store) LockForSetup(ctx context.Context, name string) error {
+	if !s.inTx {
+		return domain.Internal(nil, "LockForSetup outside a transaction")
+	}
+	if s.dialect != Postgres {
+		return nil
+	}
+	return translate(s.q(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 72707369))`, "setup:"+name).Error, "setup lock")
+}

@@ -156,7 +156,7 @@ func fresh(d store.Dialect, migrate bool) (*store.Store, error) {
 		if base == "" {
 			base = DefaultPostgresURL
 		}
-		admin, err := store.Open(ctx, store.Config{URL: base, MaxOpenConns: 2, Logger: quietLogger()})
+		admin, err := store.Open(ctx, store.Config{URL: base, Pool: store.Pool{MaxConns: 2}, Logger: quietLogger()})
 		if err != nil {
 			return nil, err
 		}
@@ -167,7 +167,7 @@ func fresh(d store.Dialect, migrate bool) (*store.Store, error) {
 		}
 		u, _ := url.Parse(base)
 		u.Path = "/" + name
-		s, err = store.Open(ctx, store.Config{URL: u.String(), MaxOpenConns: 30, Logger: quietLogger()})
+		s, err = store.Open(ctx, store.Config{URL: u.String(), Pool: store.Pool{MaxConns: 30}, Logger: quietLogger()})
 		if err != nil {
 			_ = admin.Close()
 			return nil, err

@@ -1,9 +1,11 @@
 // Command admin-backend serves the Admin API (/api/v1 and /v1), API keys, checkout creation
 // and the Admin Panel.
 //
-//	admin-backend            serve (refuses to start when the schema is behind)
-//	admin-backend migrate    apply every migration and exit
-//	admin-backend migrate N  migrate up or down to version N
+//	admin-backend                   serve (refuses to start when the schema is behind)
+//	admin-backend migrate           apply every migration and exit
+//	admin-backend migrate N         migrate up or down to version N
+//	admin-backend healthcheck       exit 0 if the admin backend in this container is ready, else 1
+//	admin-backend healthcheck live  the same for liveness (GET /health)
 package main
 
 import (
@@ -27,9 +29,16 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	log := app.Logger(service, cfg.LogLevel)
 	ctx, stop := app.SignalContext()
 	defer stop()
+	if len(args) > 0 && args[0] == "healthcheck" {
+		live, err := app.HealthcheckArgs(args[1:])
+		if err != nil {
+			return err
+		}
+		return app.Healthcheck(ctx, cfg.ListenAddr, cfg.InternalListen, live, os.Stdout)
+	}
+	log := app.Logger(service, cfg.LogLevel)
 	if len(args) > 0 {
 		switch args[0] {
 		case "migrate":
@@ -42,7 +51,7 @@ func run(args []string) error {
 			return app.Migrate(ctx, cfg.Common, log, target)
 		case "serve":
 		default:
-			return fmt.Errorf("unknown command %q (use serve or migrate [version])", args[0])
+			return fmt.Errorf("unknown command %q (use serve, migrate [version] or healthcheck [live])", args[0])
 		}
 	}
 	log.Info("starting", cfg.LogAttrs()...)
