@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/riverqueue/river/rivermigrate"
+
 	"paygate.dev/migrations"
 )
 
@@ -121,8 +123,16 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	case v > latest:
 		return fmt.Errorf("database schema is at version %d, newer than this build (%d): deploy the newer build", v, latest)
 	}
+	if v >= riverSince {
+		return s.checkRiverSchema(ctx)
+	}
 	return nil
 }
+
+// riverSince is the migration that moves background work to River: River's own migrations are
+// applied in its transaction (before it adopts the jobs table and drops it) and after every
+// later run of Migrate.
+const riverSince = 11
 
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
 // target < 0 means the latest version. Each migration runs in its own transaction, and on
@@ -138,8 +148,15 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 	if target > len(all) {
 		return nil, fmt.Errorf("no migration %d (latest is %d)", target, len(all))
 	}
+	if target >= riverSince {
+		// River's tables first: migration riverSince moves the jobs table's work into them.
+		if applied, err = s.migrateRiver(ctx); err != nil {
+			return applied, err
+		}
+	}
 	for {
 		var step string
+		var extra []string
 		done := false
 		err := s.InTx(ctx, func(tx *Store) error {
 			if tx.dialect == Postgres {
@@ -167,6 +184,13 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 			} else {
 				m, sql = all[current-1], all[current-1].Down
 			}
+			if up && m.Version == riverSince {
+				n, err := tx.adoptLegacyJobs(ctx)
+				if err != nil {
+					return fmt.Errorf("%04d_%s: %w", m.Version, m.Name, err)
+				}
+				extra = append(extra, fmt.Sprintf("adopted %d queued jobs of the jobs table as River jobs", n))
+			}
 			for _, stmt := range splitStatements(sql) {
 				if err := tx.db.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%04d_%s: %w\n%s", m.Version, m.Name, err, stmt)
@@ -185,8 +209,44 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 		if done {
 			return applied, nil
 		}
+		applied = append(applied, extra...)
 		applied = append(applied, step)
 	}
+}
+
+// migrateRiver applies River's migrations (those a newer River version brought, the first
+// time all of them) under the migration lock. On PostgreSQL each runs in its own transaction —
+// River's migrations add enum values that a later statement uses, which PostgreSQL refuses in
+// the transaction that added them — so the lock is a session lock on a connection of its own.
+func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
+	db, err := s.SQLDB()
+	if err != nil {
+		return nil, err
+	}
+	if s.dialect == Postgres {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("take migration lock: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(72707369)`); err != nil {
+			return nil, fmt.Errorf("take migration lock: %w", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(72707369)`) }()
+	}
+	m, err := rivermigrate.New(riverDriver(s.dialect, db), &rivermigrate.Config{Logger: quiet()})
+	if err != nil {
+		return nil, err
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	var applied []string
+	for _, v := range res.Versions {
+		applied = append(applied, fmt.Sprintf("river %03d_%s (up)", v.Version, v.Name))
+	}
+	return applied, nil
 }
 
 // splitStatements cuts a migration file into statements at semicolons that end a line,
