@@ -13,9 +13,9 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/ipn"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/runtimesrv"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tax"
@@ -33,13 +33,15 @@ type MainBackend struct {
 	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
 	Internal http.Handler
 	Runtime  *runtimesrv.Server
-	// Worker runs the durable jobs; Notifier delivers merchant notifications.
-	Worker   *jobs.Worker
+	// Queue works the background jobs (nil unless WORKERS=true); Notifier delivers merchant
+	// notifications.
+	Queue    *queue.Client
 	Notifier *ipn.Notifier
 
-	// eventHooks are extra outbox consumers (integrations); registrations add job kinds.
+	// eventHooks are extra outbox consumers (integrations); registrations add job kinds and
+	// periodic tasks.
 	eventHooks    map[string]ipn.Hook
-	registrations []func(*jobs.Worker)
+	registrations []registration
 
 	ownsStore bool
 
@@ -88,7 +90,8 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 func (b *MainBackend) Handler() http.Handler { return b.Echo }
 
 // Serve runs the HTTP server and, when configured, the workers until ctx ends; then it drains
-// requests, lets workers finish their current job, and closes the pool.
+// requests, lets running jobs finish (cancelling and re-queueing those still running after
+// SHUTDOWN_TIMEOUT), and closes the pool.
 func (b *MainBackend) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	bg, stop := context.WithCancel(context.Background())

@@ -152,7 +152,9 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 	}
 	inv := &Invitation{Role: role}
 	var token string
+	var job int64
 	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		token, job = "", 0
 		u, err := tx.GetUserByEmail(ctx, email)
 		if domain.IsNotFound(err) {
 			u = &domain.User{ID: domain.NewID(domain.PrefixUser), Email: email}
@@ -173,14 +175,22 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 		inv.User = *u
 		a := actor
 		a.OrganizationID = orgID
-		return tx.Audit(ctx, a, "user.invite", "user", u.ID, map[string]any{"email": u.Email, "role": role})
+		if err := tx.Audit(ctx, a, "user.invite", "user", u.ID, map[string]any{"email": u.Email, "role": role}); err != nil {
+			return err
+		}
+		if token != "" {
+			inv.Link = s.hosts.AdminURL() + "/reset-password?token=" + token
+			if !s.mailDisabled() {
+				job, err = s.queueMail(ctx, tx, "invitation", invitationMail(inv))
+			}
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if token != "" {
-		inv.Link = s.hosts.AdminURL() + "/reset-password?token=" + token
-		inv.Mailed = s.send(ctx, "invitation", invitationMail(inv)) == nil
+	if job != 0 {
+		inv.Mailed = s.send(ctx, "invitation", invitationMail(inv), job) == nil
 	}
 	return inv, nil
 }
@@ -268,13 +278,21 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		return err
 	}
 	token := domain.RandomString(40)
-	if err := s.store.CreatePasswordReset(ctx, u.ID, hashToken(token), s.now().Add(time.Hour)); err != nil {
+	link := s.hosts.AdminURL() + "/reset-password?token=" + token
+	var job int64
+	err = s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreatePasswordReset(ctx, u.ID, hashToken(token), s.now().Add(time.Hour)); err != nil {
+			return err
+		}
+		job, err = s.queueMail(ctx, tx, "password_reset", resetMail(u.Email, link))
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	link := s.hosts.AdminURL() + "/reset-password?token=" + token
-	if err := s.send(ctx, "password_reset", resetMail(u.Email, link)); err != nil {
-		return domain.Unavailable(CodeMailFailed, err, "the e-mail could not be sent: try again in a few minutes")
-	}
+	// Sent now, or by its job in a minute: the answer is the same either way (and the same as
+	// for an unknown address).
+	_ = s.send(ctx, "password_reset", resetMail(u.Email, link), job)
 	return nil
 }
 

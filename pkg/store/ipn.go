@@ -174,7 +174,8 @@ func (s *Store) ipnHead(ctx context.Context, txnID string) (*IPNDelivery, error)
 // DueIPNHead returns the delivery of a transaction that is owed an attempt now: its head (see
 // ipnHead) when a resend was asked for it or its next attempt is due at now, no attempt of the
 // transaction started after staleBefore is unfinished and every earlier event of the
-// transaction was dispatched. Otherwise it returns nil and why (IPNIdle, IPNBusy, IPNBlocked).
+// transaction was dispatched. Otherwise it returns why (IPNIdle, IPNBusy: no delivery;
+// IPNBlocked: the delivery that waits for an earlier event's dispatch).
 func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore time.Time) (*IPNDelivery, string, error) {
 	d, err := s.ipnHead(ctx, txnID)
 	if err != nil || d == nil {
@@ -196,7 +197,7 @@ func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore t
 		return nil, "", translate(err, "events")
 	}
 	if n > 0 {
-		return nil, IPNBlocked, nil
+		return d, IPNBlocked, nil // d is owed its attempt as soon as the earlier event is dispatched
 	}
 	return d, "", nil
 }
@@ -221,7 +222,8 @@ func (s *Store) ClaimIPNAttempt(ctx context.Context, txnID string, now, staleBef
 			}
 		}
 		var err error
-		if d, why, err = tx.DueIPNHead(ctx, txnID, now, staleBefore); err != nil || d == nil {
+		if d, why, err = tx.DueIPNHead(ctx, txnID, now, staleBefore); err != nil || why != "" {
+			d = nil
 			return err
 		}
 		if a.ID == "" {
