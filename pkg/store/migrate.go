@@ -184,17 +184,23 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 			} else {
 				m, sql = all[current-1], all[current-1].Down
 			}
+			var legacy []legacyJob
 			if up && m.Version == riverSince {
-				n, err := tx.adoptLegacyJobs(ctx)
-				if err != nil {
+				if legacy, err = tx.readLegacyJobs(ctx); err != nil {
 					return fmt.Errorf("%04d_%s: %w", m.Version, m.Name, err)
 				}
-				extra = append(extra, fmt.Sprintf("adopted %d queued jobs of the jobs table as River jobs", n))
 			}
 			for _, stmt := range splitStatements(sql) {
 				if err := tx.db.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%04d_%s: %w\n%s", m.Version, m.Name, err, stmt)
 				}
+			}
+			if up && m.Version == riverSince {
+				n, err := tx.adoptLegacyJobs(ctx, legacy)
+				if err != nil {
+					return fmt.Errorf("%04d_%s: %w", m.Version, m.Name, err)
+				}
+				extra = append(extra, fmt.Sprintf("adopted %d queued jobs of the jobs table as River jobs", n))
 			}
 			if up {
 				step = fmt.Sprintf("%04d_%s (up)", m.Version, m.Name)
@@ -244,7 +250,7 @@ func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
 	}
 	var applied []string
 	for _, v := range res.Versions {
-		applied = append(applied, fmt.Sprintf("river %03d_%s (up)", v.Version, v.Name))
+		applied = append(applied, fmt.Sprintf("river %03d_%s (up)", v.Version, strings.ReplaceAll(v.Name, " ", "_")))
 	}
 	return applied, nil
 }

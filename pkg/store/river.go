@@ -88,6 +88,25 @@ func LegacyJobQueues() map[string]string {
 	return out
 }
 
+// legacyJob is a queued row of the jobs table.
+type legacyJob struct {
+	ID          string
+	Kind        string
+	Payload     string
+	Attempt     int
+	MaxAttempts int
+	RunAt       time.Time
+}
+
+func (s *Store) readLegacyJobs(ctx context.Context) ([]legacyJob, error) {
+	var rows []legacyJob
+	if err := s.q(ctx).Raw(`SELECT id, kind, payload, attempt, max_attempts, run_at FROM jobs
+ WHERE state IN ('available', 'running') ORDER BY run_at, id`).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read the jobs table: %w", err)
+	}
+	return rows, nil
+}
+
 // legacyArgs re-queues a legacy job's payload under its own kind.
 type legacyArgs struct {
 	kind    string
@@ -100,22 +119,12 @@ func (a legacyArgs) MarshalJSON() ([]byte, error) { return a.payload, nil }
 // adoptLegacyJobs moves the queued rows of the jobs table (available, or running in a worker of
 // the previous version) to River, with the same kind and payload, due when they were due, with
 // the attempts they had left; a queued manual IPN resend becomes the delivery's resend request.
-// It runs inside migration 0011's transaction, which then drops the table: the work is adopted
+// It runs inside migration 0011's transaction, which drops the table: the work is adopted
 // exactly once, or not at all. It returns how many rows it adopted.
-func (s *Store) adoptLegacyJobs(ctx context.Context) (int, error) {
-	type row struct {
-		ID          string
-		Kind        string
-		Payload     string
-		Attempt     int
-		MaxAttempts int
-		RunAt       time.Time
-	}
-	var rows []row
-	if err := s.db.Raw(`SELECT id, kind, payload, attempt, max_attempts, run_at FROM jobs
- WHERE state IN ('available', 'running') ORDER BY run_at, id`).Scan(&rows).Error; err != nil {
-		return 0, fmt.Errorf("read the jobs table: %w", err)
-	}
+//
+// readLegacyJobs reads the rows before the migration's SQL drops the table; adoptLegacyJobs
+// queues them after it ran (ipn_deliveries has its resend columns then).
+func (s *Store) adoptLegacyJobs(ctx context.Context, rows []legacyJob) (int, error) {
 	var params []river.InsertManyParams
 	adopted := 0
 	for _, r := range rows {
@@ -143,8 +152,11 @@ func (s *Store) adoptLegacyJobs(ctx context.Context) (int, error) {
 		if !json.Valid([]byte(r.Payload)) {
 			return 0, fmt.Errorf("legacy job %s (%s): payload is not JSON", r.ID, r.Kind)
 		}
-		params = append(params, river.InsertManyParams{Args: legacyArgs{kind: r.Kind, payload: json.RawMessage(r.Payload)},
-			InsertOpts: &river.InsertOpts{Queue: q, MaxAttempts: max(r.MaxAttempts-r.Attempt, 1), ScheduledAt: UTC(r.RunAt)}})
+		opts := &river.InsertOpts{Queue: q, MaxAttempts: max(r.MaxAttempts-r.Attempt, 1)}
+		if r.RunAt.After(time.Now()) {
+			opts.ScheduledAt = UTC(r.RunAt) // else available at once (River schedules any given time)
+		}
+		params = append(params, river.InsertManyParams{Args: legacyArgs{kind: r.Kind, payload: json.RawMessage(r.Payload)}, InsertOpts: opts})
 	}
 	if len(params) > 0 {
 		client, err := river.NewClient(riverDriver(s.dialect, nil), &river.Config{Logger: quiet()})
@@ -225,4 +237,34 @@ func (s *Store) ListRiverJobs(ctx context.Context, kind string, limit int) ([]Ri
 	err := s.q(ctx).Raw(`SELECT id, kind, queue, state, attempt, max_attempts, `+args+` AS args FROM river_job
  WHERE kind = ? ORDER BY id LIMIT ?`, kind, limit).Scan(&out).Error
 	return out, translate(err, "river jobs")
+}
+
+// RiverWork counts the River jobs of some queues that are available (due or snoozed briefly)
+// and running (tests wait for queues to drain).
+func (s *Store) RiverWork(ctx context.Context, queues []string) (available, running int64, err error) {
+	var rows []struct {
+		State string
+		N     int64
+	}
+	err = s.q(ctx).Raw(`SELECT state, COUNT(*) AS n FROM river_job WHERE state IN ('available', 'running') AND queue IN ? GROUP BY state`, queues).
+		Scan(&rows).Error
+	for _, r := range rows {
+		if r.State == "available" {
+			available = r.N
+		} else {
+			running = r.N
+		}
+	}
+	return available, running, translate(err, "river jobs")
+}
+
+// MakeRiverJobsDue makes the scheduled and retrying River jobs of some queues due now, as if
+// their time had come (tests moving their clock on).
+func (s *Store) MakeRiverJobsDue(ctx context.Context, queues []string) error {
+	now := `now()`
+	if s.dialect == SQLite {
+		now = `datetime('now', 'subsec')`
+	}
+	return translate(s.q(ctx).Exec(`UPDATE river_job SET state = 'available', scheduled_at = `+now+`
+ WHERE state IN ('scheduled', 'retryable') AND queue IN ?`, queues).Error, "river jobs")
 }
