@@ -35,6 +35,10 @@ type Mailer interface {
 // CodeMailDisabled answers flows that need e-mail on an installation that runs without it.
 const CodeMailDisabled = "MAIL_DISABLED"
 
+// ErrMailTemporary marks a mailer's error as temporary (the mail server is unreachable, or
+// answered 4xx): the message's job sends it again later.
+var ErrMailTemporary = errors.New("temporary failure, retried later")
+
 // ErrMailDisabled is what DisabledMailer returns.
 var ErrMailDisabled = domain.Unavailable(CodeMailDisabled, nil,
 	"e-mail is turned off on this installation (MAIL_DISABLED): ask an administrator of your organisation for help")
@@ -110,20 +114,26 @@ func (s *Service) queueMail(ctx context.Context, tx *store.Store, kind string, m
 	return res.Job.ID, nil
 }
 
-// send hands a message queued as job to the mailer at once; once it is sent the job goes. A
-// failure is logged without the message's link or body, and the job sends it later.
+// send hands a message queued as job to the mailer at once. Once it is sent, or refused for
+// good (the server answered 5xx: the caller says so, and the person can ask again), the job
+// goes; after a temporary failure (ErrMailTemporary) it stays and sends the message later, and
+// send reports success: the message is on its way. Failures are logged without the message's
+// link or body.
 func (s *Service) send(ctx context.Context, kind string, m Message, job int64) error {
 	err := s.mailer.Send(ctx, m)
-	if err != nil {
-		if s.log != nil && !errors.Is(err, ErrMailDisabled) {
-			s.log.WarnContext(ctx, "e-mail not sent, it is retried in the background", "kind", kind, "to", m.To, "error", err.Error())
+	if err != nil && errors.Is(err, ErrMailTemporary) {
+		if s.log != nil {
+			s.log.WarnContext(ctx, "e-mail not sent yet, its job retries it", "kind", kind, "to", m.To, "error", err.Error())
 		}
-		return err
+		return nil
+	}
+	if err != nil && s.log != nil && !errors.Is(err, ErrMailDisabled) {
+		s.log.WarnContext(ctx, "e-mail not sent", "kind", kind, "to", m.To, "error", err.Error())
 	}
 	if _, derr := s.store.DeleteScheduledRiverJob(context.WithoutCancel(ctx), job); derr != nil && s.log != nil {
-		s.log.WarnContext(ctx, "e-mail sent, but its fallback job stays (it will send it again)", "kind", kind, "error", derr.Error())
+		s.log.WarnContext(ctx, "e-mail handled, but its job stays (it will send the message again)", "kind", kind, "error", derr.Error())
 	}
-	return nil
+	return err
 }
 
 type mailWorker struct {

@@ -130,8 +130,9 @@ type Invitation struct {
 	Role    domain.Role
 	Link    string // empty when the user already had an account
 	Expires time.Time
-	// Mailed says the link was handed to the mail server; false when mail is disabled or
-	// sending failed (the invitation stands: the inviter can pass the link on).
+	// Mailed says the link was handed to the mail server, or will be by its job (the server
+	// was unreachable); false when mail is disabled or the server refused it (the invitation
+	// stands: the inviter can pass the link on).
 	Mailed bool
 }
 
@@ -181,10 +182,12 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 		if token != "" {
 			inv.Link = s.hosts.AdminURL() + "/reset-password?token=" + token
 			if !s.mailDisabled() {
+				var err error
 				job, err = s.queueMail(ctx, tx, "invitation", invitationMail(inv))
+				return err
 			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -290,9 +293,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err != nil {
 		return err
 	}
-	// Sent now, or by its job in a minute: the answer is the same either way (and the same as
-	// for an unknown address).
-	_ = s.send(ctx, "password_reset", resetMail(u.Email, link), job)
+	if err := s.send(ctx, "password_reset", resetMail(u.Email, link), job); err != nil {
+		return domain.Unavailable(CodeMailFailed, err, "the e-mail could not be sent: try again in a few minutes")
+	}
 	return nil
 }
 
