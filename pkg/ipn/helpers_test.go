@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,12 @@ import (
 	"paygate.dev/pkg/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild()) // a main backend re-executed by TestKill9..., until it is killed
+	}
+	storetest.Main(m)
+}
 
 var ctx = context.Background()
 
@@ -43,11 +49,15 @@ func ptr[T any](v T) *T { return &v }
 // clock is a fake clock tests move by hand; the merchant reads it too, so signature timestamps
 // stay within its 300 s window however far the test moves time.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	real bool // the wall clock (tests across processes)
 }
 
 func (c *clock) Now() time.Time {
+	if c.real {
+		return store.Now()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
@@ -299,17 +309,18 @@ func verifies(r received, secret string) bool {
 
 // env is one main backend (notifier, worker, dispatcher) on its own database.
 type env struct {
-	t        *testing.T
-	s        *store.Store
-	svc      *platform.Service
-	clock    *clock
-	org      *domain.Organization
-	admin    domain.Actor
-	provider *domain.Provider
-	site     *domain.Site
-	secret   string
-	opts     envOptions
-	*backend // the first main backend
+	t         *testing.T
+	s         *store.Store
+	svc       *platform.Service
+	clock     *clock
+	org       *domain.Organization
+	admin     domain.Actor
+	provider  *domain.Provider
+	site      *domain.Site
+	secret    string
+	opts      envOptions
+	masterKey []byte
+	*backend  // the first main backend
 }
 
 // backend is one main-backend process as far as the database can tell: its own notifier,
@@ -331,7 +342,9 @@ type envOptions struct {
 	strictGuard    bool // refuse internal targets (IPN_ALLOW_PRIVATE_TARGETS=false)
 	resolver       ipn.Resolver
 	transport      http.RoundTripper
-	concurrency    int // the first backend's ipn workers (default 4)
+	concurrency    int  // the first backend's ipn workers (default 4)
+	noBackend      bool // no backend at first (newBackend starts them)
+	realClock      bool
 }
 
 // each runs fn once per database, each time on a database of its own: dispatchers and workers
@@ -355,8 +368,8 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	require.NoError(t, err)
 	keys, err := secrets.NewKeyring(mk, nil)
 	require.NoError(t, err)
-	c := &clock{t: store.Now()}
-	e := &env{t: t, s: s, clock: c, opts: o}
+	c := &clock{t: store.Now(), real: o.realClock}
+	e := &env{t: t, s: s, clock: c, opts: o, masterKey: mk}
 	// Checkouts made through e.svc are accepted under the strict policy (IPN_ALLOW_PRIVATE_TARGETS
 	// off where they are created), whatever the env's backends allow when sending.
 	e.svc = platform.New(platform.Deps{Store: s, Keys: keys, Log: logging.Discard(), Now: c.Now, IPNResolver: o.resolver,
@@ -375,7 +388,9 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	if conc == 0 {
 		conc = 4
 	}
-	e.backend = e.newBackend("backend-1", conc)
+	if !o.noBackend {
+		e.backend = e.newBackend("backend-1", conc)
+	}
 	return e
 }
 

@@ -35,7 +35,7 @@ const (
 	staleMargin = 2 * time.Second
 	// SweepInterval is how often each main backend looks for notifications owed an attempt
 	// that no job is queued for (an attempt whose worker died, a retry that came due).
-	SweepInterval = 2 * time.Second
+	SweepInterval = time.Second
 )
 
 // retrySchedule is the delay after failed attempt n (1-based), before jitter; the last step repeats.
@@ -197,7 +197,9 @@ type deliverWorker struct {
 }
 
 // Timeout leaves the attempt its own timeout and the time to record the answer.
-func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.n.client.Timeout + 20*time.Second }
+func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return w.n.client.Timeout + 20*time.Second
+}
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	_, err := w.n.Attempt(ctx, job.Args.TransactionID)
