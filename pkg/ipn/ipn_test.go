@@ -18,6 +18,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
+	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/store"
 )
@@ -730,5 +731,105 @@ func TestBodies(t *testing.T) {
 		raw, err := io.ReadAll(strings.NewReader(string(applied[2].Body)))
 		require.NoError(t, err)
 		require.Equal(t, e.deliveries(txn)[2].Body, string(raw), "the body sent is the body stored")
+	})
+}
+
+// A transaction's notifications are one job at a time: dispatching its three events at once
+// queues one job, and sweeping again while it waits queues none.
+func TestOneJobPerTransaction(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d, envOptions{noBackend: true}) // nobody works the queue: the jobs stay queued
+		n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Now: e.clock.Now, AllowPrivate: true})
+		disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Now: e.clock.Now})
+		disp.Register("ipn", n.DispatchEvent)
+		shop := newMerchant(t, e.secret, e.clock.Now, true)
+		txn := e.transaction(shop.URL())
+		e.move(txn, domain.TxnPendingProvider)
+		e.move(txn, domain.TxnSucceeded)
+		other := e.transaction(shop.URL())
+		_, err := disp.DispatchOnce(ctx)
+		require.NoError(t, err)
+		for i := 0; i < 3; i++ {
+			queued, err := n.Sweep(ctx)
+			require.NoError(t, err)
+			require.Zero(t, queued, "a transaction with a job waiting gets no other")
+		}
+		jobs, err := e.s.ListRiverJobs(ctx, ipn.KindDeliver, 10)
+		require.NoError(t, err)
+		require.Len(t, jobs, 2, "one per transaction")
+		byTxn := map[string]int{}
+		for _, j := range jobs {
+			var a ipn.DeliverArgs
+			require.NoError(t, json.Unmarshal([]byte(j.Args), &a))
+			byTxn[a.TransactionID]++
+			require.Equal(t, "ipn", j.Queue)
+		}
+		require.Equal(t, map[string]int{txn.ID: 1, other.ID: 1}, byTxn)
+	})
+}
+
+// Several backends, each with several workers, and a merchant that refuses every third
+// notification: every notification arrives, in event order per transaction.
+func TestOrderPerTransactionHoldsWithSeveralWorkersAndRetries(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d, envOptions{attemptTimeout: time.Hour}) // the fast clock must not make attempts stale
+		shop := newMerchant(t, e.secret, e.clock.Now, true)
+		var script []int
+		for i := 0; i < 300; i++ {
+			if i%3 == 2 {
+				script = append(script, http.StatusInternalServerError)
+			} else {
+				script = append(script, http.StatusOK)
+			}
+		}
+		shop.answer(script...)
+		backends := []*backend{e.backend, e.newBackend("backend-2", 4), e.newBackend("backend-3", 4)}
+		const txns = 15
+		for i := 0; i < txns; i++ {
+			txn := e.transaction(shop.URL())
+			e.move(txn, domain.TxnPendingProvider)
+			e.move(txn, domain.TxnSucceeded)
+		}
+		run, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, b := range backends {
+			wg.Add(2)
+			go func(b *backend) { defer wg.Done(); b.n.RunSweeper(run, 5*time.Millisecond) }(b)
+			go func(b *backend) { defer wg.Done(); _ = b.d.Run(run) }(b)
+		}
+		go func() {
+			for run.Err() == nil { // retries (10 s, 30 s ...) come due on the fast clock
+				e.clock.Advance(500 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		require.Eventually(t, func() bool {
+			_, applied, _ := shop.snapshot()
+			return len(applied) >= 3*txns
+		}, 90*time.Second, 20*time.Millisecond)
+		stop()
+		wg.Wait()
+		requests, applied, problems := shop.snapshot()
+		require.Empty(t, problems, "never a later event before an earlier one, never a changed body")
+		require.Len(t, applied, 3*txns)
+		refused := 0
+		for _, r := range requests {
+			if r.Code == http.StatusInternalServerError {
+				refused++
+			}
+		}
+		require.Positive(t, refused, "some were retried")
+		perTxn := map[string][]float64{}
+		for _, r := range applied {
+			id, _ := r.field("id").(string)
+			v, _ := r.field("eventVersion").(float64)
+			perTxn[id] = append(perTxn[id], v)
+		}
+		require.Len(t, perTxn, txns)
+		for id, vs := range perTxn {
+			require.Equal(t, []float64{1, 2, 3}, vs, id)
+		}
 	})
 }
