@@ -129,9 +129,9 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	return nil
 }
 
-// riverSince is the migration that moves background work to River: River's own migrations are
-// applied in its transaction (before it adopts the jobs table and drops it) and after every
-// later run of Migrate.
+// riverSince is the migration that moves background work to River: from it on, Migrate applies
+// River's own migrations first (under the same lock), and this migration's transaction adopts
+// the queued rows of the jobs table as River jobs before it drops the table.
 const riverSince = 11
 
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
