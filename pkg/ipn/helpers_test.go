@@ -339,6 +339,7 @@ type backend struct {
 type envOptions struct {
 	ipnVersion     int
 	attemptTimeout time.Duration
+	staleAfter     time.Duration
 	strictGuard    bool // refuse internal targets (IPN_ALLOW_PRIVATE_TARGETS=false)
 	resolver       ipn.Resolver
 	transport      http.RoundTripper
@@ -400,7 +401,8 @@ func (e *env) newBackend(name string, concurrency int) *backend {
 	b := &backend{e: e, m: metrics.New()}
 	// The merchant runs on 127.0.0.1: allowed unless the test is about the guard.
 	b.n = ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now,
-		AllowPrivate: !e.opts.strictGuard, Resolver: e.opts.resolver, Transport: e.opts.transport, AttemptTimeout: e.opts.attemptTimeout})
+		AllowPrivate: !e.opts.strictGuard, Resolver: e.opts.resolver, Transport: e.opts.transport, AttemptTimeout: e.opts.attemptTimeout,
+		StaleAfter: e.opts.staleAfter})
 	ws := river.NewWorkers()
 	b.n.RegisterWorkers(ws)
 	b.r = queuetest.Start(e.t, e.s, map[string]int{queue.IPN: concurrency}, ws, queuetest.Options{ID: name + "-" + domain.RandomString(4), Metrics: b.m})

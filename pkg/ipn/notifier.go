@@ -74,6 +74,9 @@ type Options struct {
 	MaxAge time.Duration
 	// AttemptTimeout bounds one attempt, answer included (default 10s).
 	AttemptTimeout time.Duration
+	// StaleAfter is how old an unfinished attempt must be to count as interrupted (default:
+	// AttemptTimeout + 2 s; tests on a fast clock raise it).
+	StaleAfter time.Duration
 	// Backoff overrides the retry delays (default Backoff).
 	Backoff func(attempt int) time.Duration
 	// ExportGauges says whether this process exports the backlog gauges read from the database
@@ -126,6 +129,9 @@ func New(opts Options) *Notifier {
 		timeout = AttemptTimeout
 	}
 	n.stale = timeout + staleMargin
+	if opts.StaleAfter > 0 {
+		n.stale = opts.StaleAfter
+	}
 	newClient := func(g *Guard) *http.Client {
 		var rt http.RoundTripper = g.transport(timeout)
 		if opts.Transport != nil {
@@ -199,6 +205,13 @@ type deliverWorker struct {
 // Timeout leaves the attempt its own timeout and the time to record the answer.
 func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 	return w.n.client.Timeout + 20*time.Second
+}
+
+// NextRetry retries a run that failed before it could record anything (the database did not
+// answer) within seconds, at most 30 s apart: while the job waits to be retried, the sweep
+// leaves its transaction to it.
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	return time.Now().Add(queue.Jitter(min(time.Second<<min(job.Attempt, 5), 30*time.Second)))
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {

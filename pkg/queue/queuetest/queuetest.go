@@ -4,6 +4,8 @@ package queuetest
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,8 +59,12 @@ func Stepper(t testing.TB, s *store.Store, queues map[string]int, ws *river.Work
 }
 
 func newRunner(s *store.Store, queues map[string]int, ws *river.Workers, o Options) *Runner {
-	r := &Runner{s: s, cfg: queue.Config{Store: s, ID: o.ID, Log: logging.Discard(), Metrics: o.Metrics,
-		Queues: queues, Workers: ws, Periodic: o.Periodic, PollInterval: 20 * time.Millisecond, Test: true}}
+	log := logging.Discard()
+	if os.Getenv("QUEUETEST_LOG") != "" { // River's warnings and errors, when a test needs them
+		log = logging.New("queuetest", slog.LevelWarn, os.Stderr)
+	}
+	r := &Runner{s: s, cfg: queue.Config{Store: s, ID: o.ID, Log: log, Metrics: o.Metrics,
+		Queues: queues, Workers: ws, Periodic: o.Periodic, PollInterval: 100 * time.Millisecond, Test: true}}
 	for q := range queues {
 		r.queues = append(r.queues, q)
 	}
