@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/adminapi"
 	"paygate.dev/pkg/auth"
@@ -21,6 +22,7 @@ import (
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
@@ -112,13 +114,17 @@ func (a *AdminBackend) SeedDemo(ctx context.Context) error {
 }
 
 // Serve runs the HTTP server and the background work until ctx ends, then shuts down
-// gracefully: drain requests, flush API-key usage, close the pool.
+// gracefully: drain requests, flush API-key usage, finish sending e-mail, close the pool.
 func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	bg, stop := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); a.KeyAuth.Run(bg, 30*time.Second) }()
-	internal, err := serveInternal(ctx, a.Log, a.Config.InternalListen, a.Internal, a.Config.ShutdownTimeout)
+	mailq, err := a.mailQueue(ctx)
+	var internal func() error
+	if err == nil {
+		internal, err = serveInternal(ctx, a.Log, a.Config.InternalListen, a.Internal, a.Config.ShutdownTimeout)
+	}
 	if err == nil {
 		err = httpapi.ServeListener(ctx, a.Log, ln, a.Handler(), a.Config.ShutdownTimeout)
 		if ierr := internal(); err == nil {
@@ -127,6 +133,11 @@ func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stop()
 	wg.Wait()
+	if mailq != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), max(a.Config.ShutdownTimeout, time.Second))
+		_ = mailq.Stop(sctx)
+		cancel()
+	}
 	if cerr := a.Limits.Close(); err == nil {
 		err = cerr
 	}
@@ -137,4 +148,19 @@ func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.Log.Info("stopped")
 	return err
+}
+
+// mailQueue starts the River client that sends the e-mail this backend could not send at once
+// (the email queue). It works that kind only, so it never becomes River's leader (the main
+// backends, which know every kind, take turns at that). It polls: its jobs are a minute old by
+// design, and nothing is lost by finding them a few seconds later.
+func (a *AdminBackend) mailQueue(ctx context.Context) (*queue.Client, error) {
+	ws := river.NewWorkers()
+	a.Service.RegisterMailWorker(ws)
+	q, err := queue.New(ctx, queue.Config{Store: a.Store, Log: a.Log, Metrics: a.Metrics, Workers: ws, NotLeader: true, PollOnly: true,
+		PollInterval: 5 * time.Second, Queues: map[string]int{queue.Email: queue.Concurrency[queue.Email]}})
+	if err != nil {
+		return nil, err
+	}
+	return q, q.Start(context.WithoutCancel(ctx))
 }

@@ -13,8 +13,10 @@ import (
 
 // registerAdminRoutes mounts the Admin API (and, beside it, the Admin Panel).
 func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route) {
-	// The admin backend lists and re-queues notifications; the main backend's workers send them.
-	a.Notifier = ipn.New(ipn.Options{Store: a.Store, Secrets: a.Service, Log: a.Log, Metrics: a.Metrics})
+	// The admin backend lists and re-queues notifications; the main backend's workers send them
+	// (and River's leader among them exports the backlog gauges).
+	a.Notifier = ipn.New(ipn.Options{Store: a.Store, Secrets: a.Service, Log: a.Log, Metrics: a.Metrics,
+		ExportGauges: func(context.Context) bool { return false }})
 	extra = append(extra, adminapi.IPNRoutes(a.Notifier)...)
 	extra = append(extra, adminapi.DudaRoutes()...)
 	a.API = adminapi.New(adminapi.Deps{

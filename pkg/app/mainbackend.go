@@ -13,10 +13,10 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/ipn"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/runtimesrv"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tax"
@@ -34,15 +34,17 @@ type MainBackend struct {
 	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
 	Internal http.Handler
 	Runtime  *runtimesrv.Server
-	// Worker runs the durable jobs; Notifier delivers merchant notifications.
-	Worker   *jobs.Worker
+	// Queue works the background jobs (nil unless WORKERS=true); Notifier delivers merchant
+	// notifications.
+	Queue    *queue.Client
 	Notifier *ipn.Notifier
 	// Limits counts the runtime API's and the Duda endpoints' rate limits (Redis or in process).
 	Limits ratelimit.Limits
 
-	// eventHooks are extra outbox consumers (integrations); registrations add job kinds.
+	// eventHooks are extra outbox consumers (integrations); registrations add job kinds and
+	// periodic tasks.
 	eventHooks    map[string]ipn.Hook
-	registrations []func(*jobs.Worker)
+	registrations []registration
 
 	ownsStore bool
 
@@ -96,9 +98,10 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 func (b *MainBackend) Handler() http.Handler { return b.Echo }
 
 // Serve runs the HTTP server and, when configured, the workers until ctx ends; then it drains
-// requests, lets workers finish their current job, and closes the pool. The workers stop while
-// requests drain, not after, so that the whole shutdown fits in SHUTDOWN_TIMEOUT (and in
-// docker-compose.yml's stop_grace_period, 5 s more).
+// requests, lets running jobs finish (cancelling and re-queueing those still running after
+// SHUTDOWN_TIMEOUT), and closes the pool. The workers stop while requests drain, not after, so
+// that the whole shutdown fits in SHUTDOWN_TIMEOUT (and in docker-compose.yml's
+// stop_grace_period, 5 s more).
 func (b *MainBackend) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	bg, stop := context.WithCancel(context.Background())

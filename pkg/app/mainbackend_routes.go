@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/dudaapp"
 	"paygate.dev/pkg/hooks"
 	"paygate.dev/pkg/ipn"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/providers/stripe"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/runtimesrv"
 )
 
@@ -31,9 +32,9 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	b.Service.RegisterEventProcessor(domain.ProviderStripe, sp)
 	hk.Register(e, domain.ProviderStripe, sp.WebhookVerifier(), hooks.Answers{OK: http.StatusOK, BadSignature: http.StatusBadRequest})
 	b.Runtime.SetSync(domain.ProviderStripe, sp.Sync)
-	b.registrations = append(b.registrations, func(w *jobs.Worker) {
+	b.registrations = append(b.registrations, func(_ *river.Workers, p *queue.Periodic) {
 		// A lost webhook never leaves a paid order unpaid: ask Stripe about attempts still open.
-		w.Every("stripe.reconcile", time.Minute, func(ctx context.Context) error {
+		p.Every("stripe.reconcile", queue.Reconcile, time.Minute, func(ctx context.Context) error {
 			_, err := sp.Reconcile(ctx, 3*time.Minute)
 			return err
 		})
@@ -53,10 +54,10 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	}
 	// A buyer leaving the GoCardless flow cancels the attempt; its billing request goes with it.
 	b.eventHooks["gocardless.cancel"] = gp.CancelHook
-	b.registrations = append(b.registrations, func(w *jobs.Worker) {
-		w.Register(gocardless.JobCancelBillingRequest, gp.CancelJob, jobs.HandlerOptions{Timeout: time.Minute})
+	b.registrations = append(b.registrations, func(ws *river.Workers, p *queue.Periodic) {
+		gp.RegisterWorkers(ws)
 		// Payments take days: ask GoCardless about attempts still open long after their charge date.
-		w.Every("gocardless.reconcile", 10*time.Minute, func(ctx context.Context) error {
+		p.Every("gocardless.reconcile", queue.Reconcile, 10*time.Minute, func(ctx context.Context) error {
 			_, err := gp.Reconcile(ctx, 30*time.Minute)
 			return err
 		})
@@ -67,9 +68,7 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 		Limits: b.Limits})
 	da.Register(e)
 	b.eventHooks["duda"] = da.Hook
-	b.registrations = append(b.registrations, da.RegisterJobs)
+	b.registrations = append(b.registrations, func(ws *river.Workers, _ *queue.Periodic) { da.RegisterWorkers(ws) })
 
-	startWorkers(b)
-	hk.Wake = b.Worker.Wake
-	return nil
+	return startWorkers(ctx, b)
 }

@@ -4,53 +4,87 @@ import (
 	"context"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"paygate.dev/pkg/ipn"
-	"paygate.dev/pkg/jobs"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/queue"
 )
 
-// startWorkers sets up the main backend's background work on the durable job queue:
-// merchant notifications (dispatcher + delivery), provider events, the expiry sweep and
-// housekeeping. Every piece is safe with several replicas running at once.
-func startWorkers(b *MainBackend) {
+// registration adds an integration's job kinds and periodic tasks.
+type registration func(ws *river.Workers, p *queue.Periodic)
+
+// startWorkers sets up the main backend's background work on River: merchant notifications
+// (dispatcher, delivery jobs, the sweep that recovers attempts whose worker died), provider
+// events, integrations' calls, the expiry sweep, reconciliation and housekeeping. Every piece
+// is safe with several replicas running at once. The River client is built only when this
+// process works (WORKERS=true); it works every queue but email, and is eligible to be River's
+// leader, so it registers every kind (e-mail too: the leader rescues jobs of every kind).
+func startWorkers(ctx context.Context, b *MainBackend) error {
 	cfg := b.Config
-	w := jobs.NewWorker(jobs.Config{Store: b.Store, Log: b.Log, Metrics: b.Metrics, Concurrency: cfg.WorkerCount, ShutdownTimeout: cfg.ShutdownTimeout})
-	n := ipn.New(ipn.Options{Store: b.Store, Secrets: b.Service, Log: b.Log, Metrics: b.Metrics, AllowPrivate: cfg.IPNAllowPrivateTargets, Backoff: cfg.IPNBackoff})
-	n.Register(w)
-	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: b.Store, Log: b.Log, Metrics: b.Metrics, OnDispatched: w.Wake})
+	var qc *queue.Client
+	leader := func(ctx context.Context) bool { return qc != nil && qc.IsLeader(ctx) }
+	n := ipn.New(ipn.Options{Store: b.Store, Secrets: b.Service, Log: b.Log, Metrics: b.Metrics, AllowPrivate: cfg.IPNAllowPrivateTargets,
+		Backoff: cfg.IPNBackoff, ExportGauges: leader})
+	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: b.Store, Log: b.Log, Metrics: b.Metrics})
 	d.Register("ipn", n.DispatchEvent)
 	for name, hook := range b.eventHooks {
 		d.Register(name, hook)
 	}
-	w.Register(platform.JobProviderEvent, func(ctx context.Context, job *jobs.Job) error {
-		var p struct {
-			EventID string `json:"eventId"`
-		}
-		if err := job.Decode(&p); err != nil {
-			return jobs.Permanent(err)
-		}
-		return b.Service.ApplyProviderEvent(ctx, p.EventID)
-	}, jobs.HandlerOptions{Timeout: time.Minute})
-	for _, r := range b.registrations {
-		r(w)
+	b.Notifier = n
+	if !cfg.Workers {
+		return nil
 	}
-	w.Every("checkouts.expire", 30*time.Second, func(ctx context.Context) error {
+	ws := river.NewWorkers()
+	p := queue.NewPeriodic()
+	n.RegisterWorkers(ws)
+	b.Service.RegisterWorkers(ws)
+	b.Service.RegisterMailWorker(ws)
+	for _, r := range b.registrations {
+		r(ws, p)
+	}
+	p.Every("checkouts.expire", queue.Maintenance, 30*time.Second, func(ctx context.Context) error {
 		n, err := b.Service.ExpireDue(ctx, 1000)
 		if n > 0 {
 			b.Log.InfoContext(ctx, "checkouts expired", "count", n)
 		}
 		return err
 	})
-	w.Every("refunds.resume", time.Minute, func(ctx context.Context) error {
+	p.Every("refunds.resume", queue.Maintenance, time.Minute, func(ctx context.Context) error {
 		_, err := b.Service.ResumeRefunds(ctx, 2*time.Minute)
 		return err
 	})
-	w.Every("idempotency.prune", time.Hour, func(ctx context.Context) error {
+	p.Every("idempotency.prune", queue.Maintenance, time.Hour, func(ctx context.Context) error {
 		_, err := b.Store.DeleteExpiredIdempotency(ctx, time.Now(), 10000)
 		return err
 	})
-	b.Worker, b.Notifier = w, n
+	queues := map[string]int{}
+	for q, c := range queue.Concurrency {
+		if q != queue.Email { // the admin backend sends e-mail: it has the mail server
+			queues[q] = c
+		}
+	}
+	queues[queue.IPN] = max(cfg.WorkerCount, 1)
+	var err error
+	qc, err = queue.New(ctx, queue.Config{Store: b.Store, Log: b.Log, Metrics: b.Metrics, Queues: queues, Workers: ws, Periodic: p,
+		PollInterval: cfg.JobPollInterval, Test: cfg.JobPollInterval > 0 && cfg.JobPollInterval < 100*time.Millisecond})
+	if err != nil {
+		return err
+	}
+	b.Queue = qc
 	b.workers = append(b.workers,
-		func(ctx context.Context) { _ = w.Run(ctx) },
-		func(ctx context.Context) { _ = d.Run(ctx) })
+		func(ctx context.Context) {
+			if err := qc.Start(context.WithoutCancel(ctx)); err != nil {
+				b.Log.Error("job queue did not start", "error", err)
+				return
+			}
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), max(cfg.ShutdownTimeout, time.Second))
+			defer cancel()
+			if err := qc.Stop(sctx); err != nil {
+				b.Log.Warn("job queue stopped with an error", "error", err)
+			}
+		},
+		func(ctx context.Context) { _ = d.Run(ctx) },
+		func(ctx context.Context) { n.RunSweeper(ctx, ipn.SweepInterval) })
+	return nil
 }

@@ -164,7 +164,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	serve(adminLn, admin.Handler())
 
 	if !o.NoMain {
-		mcfg := config.MainBackend{Common: common, CORSOrigins: []string{hosts.MainFrontendURL()}, Workers: o.Workers, WorkerCount: 2,
+		mcfg := config.MainBackend{Common: common, CORSOrigins: []string{hosts.MainFrontendURL()}, Workers: o.Workers, WorkerCount: 2, JobPollInterval: 50 * time.Millisecond,
 			RateLimit: 1000, IPNAllowPrivateTargets: true, InternalToken: internalToken}
 		if o.MainBackend != nil {
 			o.MainBackend(&mcfg)

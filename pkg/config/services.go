@@ -75,8 +75,13 @@ type MainBackend struct {
 	// CORSOrigins may call the runtime API from a browser (default: the main frontend).
 	CORSOrigins []string
 	// Workers runs background jobs in this process (IPN delivery, expiry, reconciliation).
-	Workers     bool
+	Workers bool
+	// WorkerCount is the ipn queue's concurrency (WORKER_CONCURRENCY): how many notifications
+	// this process sends at once. The other queues have fixed concurrency (queue.Concurrency).
 	WorkerCount int
+	// JobPollInterval is how often each queue looks for due jobs when nothing woke it (tests
+	// only; default 1s).
+	JobPollInterval time.Duration
 	// VIESURL is the EU VAT-number service's REST base URL.
 	VIESURL    string
 	RateLimit  int

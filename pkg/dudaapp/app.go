@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
@@ -60,7 +61,7 @@ type Options struct {
 	// ConfirmBackoff overrides the retry schedule of confirmations (tests).
 	ConfirmBackoff func(attempt int) time.Duration
 	// GatewayBackoff overrides the retry schedule of gateway registrations (default
-	// jobs.DefaultBackoff; tests).
+	// queue.DefaultBackoff; tests).
 	GatewayBackoff func(attempt int) time.Duration
 	// RateLimit is requests per second per client address on the shopper's endpoints (default 10).
 	RateLimit int
@@ -102,7 +103,7 @@ func New(o Options) *App {
 		a.hc = &http.Client{}
 	}
 	if a.gwBackoff == nil {
-		a.gwBackoff = jobs.DefaultBackoff
+		a.gwBackoff = queue.DefaultBackoff
 	}
 	rate := o.RateLimit
 	if rate <= 0 {
@@ -133,11 +134,96 @@ func (a *App) Register(e *echo.Echo) {
 	a.svc.RegisterReturnOnPending(domain.OriginDuda)
 }
 
-// RegisterJobs adds the integration's job kinds to a worker.
-func (a *App) RegisterJobs(w *jobs.Worker) {
-	w.Register(KindConfirm, a.runConfirm, jobs.HandlerOptions{Timeout: 2 * time.Minute, MaxAttempts: confirmMaxAttempts, Backoff: a.backoff})
-	w.Register(KindGateway, a.runGateway, jobs.HandlerOptions{Timeout: 2 * time.Minute, MaxAttempts: gatewayMaxAttempts, Backoff: a.gwBackoff})
-	w.Register(KindResume, a.runResume, jobs.HandlerOptions{Timeout: 5 * time.Minute, MaxAttempts: 25})
+// RegisterWorkers adds the integration's job kinds to ws.
+func (a *App) RegisterWorkers(ws *river.Workers) {
+	river.AddWorker[ConfirmArgs](ws, &confirmWorker{a: a})
+	river.AddWorker[GatewayArgs](ws, &gatewayWorker{a: a})
+	river.AddWorker[ResumeArgs](ws, &resumeWorker{a: a})
+}
+
+// ConfirmArgs is a KindConfirm job: report checkout CheckoutID's outcome to Duda. Key (the
+// checkout, the state and the transaction) makes it unique: one job per outcome to confirm.
+type ConfirmArgs struct {
+	CheckoutID     string `json:"checkoutId"`
+	Key            string `json:"key,omitempty" river:"unique"`
+	OrganizationID string `json:"organizationId,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (ConfirmArgs) Kind() string { return KindConfirm }
+
+// InsertOpts: the duda queue, confirmMaxAttempts attempts, unique by key.
+func (ConfirmArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue.Duda, MaxAttempts: confirmMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// GatewayArgs is a KindGateway job: register the payment gateway on Duda site SiteID; Key (the
+// site and its install) makes it unique per install.
+type GatewayArgs struct {
+	SiteID         string `json:"siteId"`
+	Key            string `json:"key,omitempty" river:"unique"`
+	OrganizationID string `json:"organizationId,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (GatewayArgs) Kind() string { return KindGateway }
+
+// InsertOpts: the duda queue, unique by key. The job keeps its own count of attempts (on the
+// site, which the operator sees) and waits between them by snoozing.
+func (GatewayArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue.Duda, MaxAttempts: gatewayMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// ResumeArgs is a KindResume job: queue the confirmations a reinstalled site is owed; Key (the
+// site and its install) makes it unique per install.
+type ResumeArgs struct {
+	SiteID         string `json:"siteId"`
+	Key            string `json:"key,omitempty" river:"unique"`
+	OrganizationID string `json:"organizationId,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (ResumeArgs) Kind() string { return KindResume }
+
+// InsertOpts: the duda queue, 25 attempts, unique by key.
+func (ResumeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue.Duda, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type confirmWorker struct {
+	river.WorkerDefaults[ConfirmArgs]
+	a *App
+}
+
+func (w *confirmWorker) Timeout(*river.Job[ConfirmArgs]) time.Duration { return 2 * time.Minute }
+func (w *confirmWorker) NextRetry(job *river.Job[ConfirmArgs]) time.Time {
+	return queue.Retry(w.a.backoff, job.Attempt)
+}
+func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) error {
+	return w.a.runConfirm(ctx, job.Args.CheckoutID)
+}
+
+type gatewayWorker struct {
+	river.WorkerDefaults[GatewayArgs]
+	a *App
+}
+
+func (w *gatewayWorker) Timeout(*river.Job[GatewayArgs]) time.Duration { return 2 * time.Minute }
+func (w *gatewayWorker) NextRetry(job *river.Job[GatewayArgs]) time.Time {
+	return queue.Retry(w.a.gwBackoff, job.Attempt)
+}
+func (w *gatewayWorker) Work(ctx context.Context, job *river.Job[GatewayArgs]) error {
+	return w.a.runGateway(ctx, job.Args.SiteID)
+}
+
+type resumeWorker struct {
+	river.WorkerDefaults[ResumeArgs]
+	a *App
+}
+
+func (w *resumeWorker) Timeout(*river.Job[ResumeArgs]) time.Duration { return 5 * time.Minute }
+func (w *resumeWorker) Work(ctx context.Context, job *river.Job[ResumeArgs]) error {
+	return w.a.runResume(ctx, job.Args.SiteID)
 }
 
 func (a *App) gatewayBackoff(attempt int) time.Duration { return a.gwBackoff(attempt) }

@@ -12,9 +12,9 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/money"
 	"paygate.dev/pkg/providers/wire"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
@@ -118,8 +118,7 @@ func (a *App) Hook(ctx context.Context, tx *store.Store, e domain.Event) error {
 	if o.txn != nil {
 		key += ":" + o.txn.ID
 	}
-	_, _, err = jobs.Enqueue(ctx, tx, KindConfirm, confirmPayload{CheckoutID: sess.CheckoutID}, jobs.UniqueKey(key),
-		jobs.Organization(sess.OrganizationID), jobs.MaxAttempts(confirmMaxAttempts))
+	_, err = queue.Insert(ctx, tx, ConfirmArgs{CheckoutID: sess.CheckoutID, Key: key, OrganizationID: sess.OrganizationID}, nil)
 	return err
 }
 
@@ -140,17 +139,9 @@ func (a *App) outcome(ctx context.Context, st *store.Store, sess *store.DudaSess
 	return o, nil
 }
 
-type confirmPayload struct {
-	CheckoutID string `json:"checkoutId"`
-}
-
 // runConfirm is the confirmation job: retried with backoff until Duda accepts.
-func (a *App) runConfirm(ctx context.Context, job *jobs.Job) error {
-	var p confirmPayload
-	if err := job.Decode(&p); err != nil {
-		return err
-	}
-	_, err := a.Confirm(ctx, p.CheckoutID)
+func (a *App) runConfirm(ctx context.Context, checkoutID string) error {
+	_, err := a.Confirm(ctx, checkoutID)
 	return jobError(err)
 }
 

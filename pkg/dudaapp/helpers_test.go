@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
@@ -20,9 +21,10 @@ import (
 	"paygate.dev/pkg/duda/dudafake"
 	"paygate.dev/pkg/dudaapp"
 	"paygate.dev/pkg/ipn"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/queue/queuetest"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -45,8 +47,8 @@ type world struct {
 	conn   map[string]any // the connection as the Admin API shows it
 	connID string
 
-	worker *jobs.Worker
-	disp   *ipn.Dispatcher
+	jobs *queuetest.Runner
+	disp *ipn.Dispatcher
 }
 
 func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
@@ -75,19 +77,23 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 	w.conn = res.JSON(t)
 	w.connID = w.conn["id"].(string)
 
-	// The test's own worker and dispatcher, with the integration's hook and job kinds.
+	// The test's own River client and dispatcher, with the integration's hook and job kinds.
+	// Retries wait an hour: each step (runJobs) makes them due, so a failing call is made
+	// once per step.
 	app := dudaapp.New(dudaapp.Options{Service: env.Main.Service, Log: logging.Discard(), APIOrigins: []string{fake.URL()},
-		ConfirmBackoff: func(int) time.Duration { return 0 }, GatewayBackoff: func(int) time.Duration { return 0 }})
-	w.worker = jobs.NewWorker(jobs.Config{Store: s, Concurrency: 4, Retention: -1, Log: logging.Discard()})
-	app.RegisterJobs(w.worker)
-	env.Main.Notifier.Register(w.worker)
+		ConfirmBackoff: func(int) time.Duration { return time.Hour }, GatewayBackoff: func(int) time.Duration { return time.Hour }})
+	ws := river.NewWorkers()
+	app.RegisterWorkers(ws)
+	env.Main.Notifier.RegisterWorkers(ws)
+	w.jobs = queuetest.Stepper(t, s, map[string]int{queue.Duda: 4, queue.IPN: 4}, ws, queuetest.Options{})
 	w.disp = ipn.NewDispatcher(ipn.DispatcherOptions{Store: s, Log: logging.Discard()})
 	w.disp.Register("ipn", env.Main.Notifier.DispatchEvent)
 	w.disp.Register("duda", app.Hook)
 	// Tests share the database: leave nothing behind for the next one's worker.
 	t.Cleanup(func() {
 		org := w.tn.Org.ID
-		_ = s.ExecAdmin(context.Background(), "UPDATE jobs SET state = 'cancelled' WHERE organization_id = '"+org+"' AND state IN ('available', 'running')")
+		_ = s.ExecAdmin(context.Background(), "UPDATE river_job SET state = 'cancelled', finalized_at = CURRENT_TIMESTAMP WHERE args ->> 'organizationId' = '"+
+			org+"' AND state IN ('available', 'pending', 'retryable', 'scheduled')")
 		_ = s.ExecAdmin(context.Background(), "UPDATE events SET dispatched_at = created_at WHERE organization_id = '"+org+"' AND dispatched_at IS NULL")
 	})
 	return w
@@ -123,12 +129,11 @@ func (w *world) dispatch() {
 	w.t.Fatal("the outbox does not drain")
 }
 
-// runJobs runs the due jobs once and says how many ran.
+// runJobs makes the waiting jobs due, runs them (and the jobs they queue) and says how many
+// runs there were.
 func (w *world) runJobs() int {
 	w.t.Helper()
-	n, err := w.worker.RunOnce(ctx)
-	require.NoError(w.t, err)
-	return n
+	return w.jobs.Step(w.t)
 }
 
 // settle dispatches and runs jobs until nothing is left to do.

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
@@ -113,8 +114,7 @@ func (a *App) install(c echo.Context) error {
 	installKey := site.ID + ":" + strconv.FormatInt(site.InstalledAt.UnixMicro(), 10)
 	// Outcomes owed to Duda while the app was away (a payment completed meanwhile) are
 	// confirmed now that it is back.
-	if _, _, err := jobs.Enqueue(ctx, a.store, KindResume, sitePayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
-		jobs.Organization(site.OrganizationID)); err != nil {
+	if _, err := queue.Insert(ctx, a.store, ResumeArgs{SiteID: site.ID, Key: installKey, OrganizationID: site.OrganizationID}, nil); err != nil {
 		return err
 	}
 	gctx, cancel := context.WithTimeout(ctx, lifecycleCallTimeout)
@@ -128,8 +128,7 @@ func (a *App) install(c echo.Context) error {
 		if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRetrying, gatewayErrorText(gwErr), 1, &now); err != nil {
 			return err
 		}
-		if _, _, err := jobs.Enqueue(ctx, a.store, KindGateway, sitePayload{SiteID: site.ID}, jobs.UniqueKey(installKey),
-			jobs.Organization(site.OrganizationID), jobs.MaxAttempts(gatewayMaxAttempts)); err != nil {
+		if _, err := queue.Insert(ctx, a.store, GatewayArgs{SiteID: site.ID, Key: installKey, OrganizationID: site.OrganizationID}, nil); err != nil {
 			return err
 		}
 		return answer(c, http.StatusOK, map[string]any{"installed": true, "gatewayPending": true})
@@ -272,19 +271,10 @@ func (a *App) keepGateway(ctx context.Context, site *store.DudaSite, id string) 
 	return nil
 }
 
-// sitePayload names the Duda site a job works on (gateway registration, resuming confirms).
-type sitePayload struct {
-	SiteID string `json:"siteId"`
-}
-
 // installedSite reads a site job's site: nil (and no error) when the app was uninstalled
 // from it meanwhile, which ends the job.
-func (a *App) installedSite(ctx context.Context, job *jobs.Job) (*store.DudaSite, error) {
-	var p sitePayload
-	if err := job.Decode(&p); err != nil {
-		return nil, err
-	}
-	site, err := a.store.GetDudaSiteByID(ctx, p.SiteID)
+func (a *App) installedSite(ctx context.Context, siteID string) (*store.DudaSite, error) {
+	site, err := a.store.GetDudaSiteByID(ctx, siteID)
 	if err != nil {
 		return nil, jobError(err)
 	}
@@ -298,8 +288,8 @@ func (a *App) installedSite(ctx context.Context, job *jobs.Job) (*store.DudaSite
 // Duda answers (a 405 while the store is being set up, a 5xx, a timeout) is retried with
 // backoff until the attempts run out; the site's gateway state tells the operator where it
 // stands (attempts, Duda's last answer, the next attempt, or that it gave up).
-func (a *App) runGateway(ctx context.Context, job *jobs.Job) error {
-	site, err := a.installedSite(ctx, job)
+func (a *App) runGateway(ctx context.Context, siteID string) error {
+	site, err := a.installedSite(ctx, siteID)
 	if site == nil {
 		return err // or uninstalled meanwhile
 	}
@@ -314,27 +304,32 @@ func (a *App) runGateway(ctx context.Context, job *jobs.Job) error {
 		return a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRegistered, "", attempts, nil)
 	}
 	if errors.Is(gwErr, duda.ErrNoTokens) {
-		return jobs.Permanent(gwErr) // uninstalled meanwhile
+		return river.JobCancel(gwErr) // uninstalled meanwhile
 	}
 	msg := gatewayErrorText(gwErr)
-	if job.Attempt >= job.MaxAttempts {
+	// The install made the first attempt; the job makes up to gatewayMaxAttempts more.
+	if attempts > gatewayMaxAttempts {
 		if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayFailed, msg, attempts, nil); err != nil {
 			a.log.ErrorContext(ctx, "record Duda gateway state", "error", err)
 		}
-		return jobs.Permanent(gwErr)
+		return river.JobCancel(gwErr)
 	}
-	next := a.svc.Now().Add(a.gatewayBackoff(job.Attempt))
+	now := a.svc.Now()
+	next := now.Add(a.gatewayBackoff(attempts - 1))
 	if err := a.store.SetDudaSiteGatewayState(ctx, site.ID, store.DudaGatewayRetrying, msg, attempts, &next); err != nil {
 		a.log.ErrorContext(ctx, "record Duda gateway state", "error", err)
 	}
-	return jobs.RetryAt(next, gwErr)
+	a.log.WarnContext(ctx, "Duda did not register the payment gateway, retrying", "site_name", site.SiteName,
+		"attempts", attempts, "next_attempt_at", next, "error", gwErr)
+	// The next attempt at the time the site shows: the job waits (snoozes) until then.
+	return river.JobSnooze(max(next.Sub(now), 0))
 }
 
 // runResume queues the confirmations a reinstalled site is owed: every session of the site made
 // before the install and not yet confirmed PROCESSED whose outcome is due (a payment completed while the app was
 // uninstalled, whose confirmation job gave up for want of tokens).
-func (a *App) runResume(ctx context.Context, job *jobs.Job) error {
-	site, err := a.installedSite(ctx, job)
+func (a *App) runResume(ctx context.Context, siteID string) error {
+	site, err := a.installedSite(ctx, siteID)
 	if site == nil {
 		return err
 	}
@@ -356,8 +351,8 @@ func (a *App) runResume(ctx context.Context, job *jobs.Job) error {
 			if !due(sess, o) {
 				continue
 			}
-			if _, _, err := jobs.Enqueue(ctx, a.store, KindConfirm, confirmPayload{CheckoutID: sess.CheckoutID},
-				jobs.UniqueKey(sess.CheckoutID+":reinstall:"+install), jobs.Organization(sess.OrganizationID), jobs.MaxAttempts(confirmMaxAttempts)); err != nil {
+			if _, err := queue.Insert(ctx, a.store, ConfirmArgs{CheckoutID: sess.CheckoutID, Key: sess.CheckoutID + ":reinstall:" + install,
+				OrganizationID: sess.OrganizationID}, nil); err != nil {
 				return err
 			}
 			queued++
@@ -379,11 +374,11 @@ func jobError(err error) error {
 		return nil
 	}
 	if errors.Is(err, duda.ErrNoTokens) || domain.IsNotFound(err) {
-		return jobs.Permanent(err)
+		return river.JobCancel(err)
 	}
 	var ae *duda.APIError
 	if errors.As(err, &ae) && ae.StatusCode != 0 && !duda.IsRetryable(err) && !duda.IsUnauthorized(err) {
-		return jobs.Permanent(err)
+		return river.JobCancel(err)
 	}
 	return err
 }

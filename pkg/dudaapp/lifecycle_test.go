@@ -190,7 +190,7 @@ func TestDudaInstallRetriesTheGatewayWithAJob(t *testing.T) {
 		require.Empty(t, w.fake.Gateways("shop-flaky"))
 		require.Equal(t, 1, w.fake.Refreshes("shop-flaky"), "one refresh on the 401, never more")
 
-		jobsQueued, err := s.ListJobs(ctx, dudaapp.KindGateway, 100)
+		jobsQueued, err := s.ListRiverJobs(ctx, dudaapp.KindGateway, 100)
 		require.NoError(t, err)
 		require.NotEmpty(t, jobsQueued)
 		w.settle()
@@ -232,11 +232,11 @@ func TestDudaGatewayRegistrationIsRetriedWithBackoff(t *testing.T) {
 		require.Equal(t, 2, site.GatewayAttempts)
 		require.Contains(t, site.GatewayError, "Duda answered 405 Method Not Allowed")
 		require.NotNil(t, site.GatewayNextAttemptAt)
-		jobsQueued, err := s.ListJobs(ctx, dudaapp.KindGateway, 100)
+		jobsQueued, err := s.ListRiverJobs(ctx, dudaapp.KindGateway, 100)
 		require.NoError(t, err)
 		var retried bool
 		for _, j := range jobsQueued {
-			retried = retried || (j.State == store.JobAvailable && j.Attempt == 1)
+			retried = retried || j.State == "scheduled"
 		}
 		require.True(t, retried, "the job waits for its next attempt, not failed for good")
 

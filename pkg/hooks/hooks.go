@@ -51,8 +51,6 @@ type Server struct {
 	svc     *platform.Service
 	log     *slog.Logger
 	metrics *metrics.Registry
-	// Wake nudges the job worker so events are applied without waiting for its next poll.
-	Wake func()
 }
 
 // New builds the webhook receiver.
@@ -98,9 +96,6 @@ func (s *Server) receive(c echo.Context, t domain.ProviderType, v Verifier, a An
 	fresh, err := s.svc.ReceiveWebhook(ctx, p, headersOf(c.Request().Header), body, events)
 	if err != nil {
 		return err // 5xx: the provider retries, and the retry is deduplicated
-	}
-	if fresh > 0 && s.Wake != nil {
-		s.Wake()
 	}
 	if a.OK == http.StatusNoContent {
 		return c.NoContent(http.StatusNoContent)

@@ -7,7 +7,6 @@ import (
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/store"
 )
 
@@ -135,7 +134,7 @@ func (n *Notifier) ListAttempts(ctx context.Context, actor domain.Actor, orgID, 
 	return out, nil
 }
 
-// Resend queues an immediate manual attempt of the transaction's latest notification (needs
+// Resend asks for an immediate manual attempt of the transaction's latest notification (needs
 // ipn:execute; audited as ipn.resend). The merchant gets the same body and deliveryId, with a
 // fresh timestamp and signature; a notification already delivered is sent again all the same.
 // The attempt does not disturb scheduled retries, and keeps the transaction's order: while an
@@ -154,18 +153,20 @@ func (n *Notifier) Resend(ctx context.Context, actor domain.Actor, orgID, txnID 
 	}
 	err = n.store.InTx(ctx, func(tx *store.Store) error {
 		now := n.now()
-		job, _, err := jobs.Enqueue(ctx, tx, KindResend, deliveryPayload{DeliveryID: d.ID, RequestedBy: actor.ID},
-			jobs.RunAt(now), jobs.Deadline(now.Add(n.maxAge)), jobs.Organization(orgID))
-		if err != nil {
+		if err := tx.Audit(ctx, actor, "ipn.resend", "transaction", txnID,
+			map[string]any{"deliveryId": d.ID, "eventVersion": d.EventVersion}); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor, "ipn.resend", "transaction", txnID,
-			map[string]any{"deliveryId": d.ID, "eventVersion": d.EventVersion, "jobId": job.ID})
+		if err := tx.RequestIPNResend(ctx, d.ID, actor.ID, now); err != nil {
+			return err
+		}
+		// Queued now unless an attempt of the transaction is in flight: its worker then finds
+		// the request when it is done.
+		return n.queueNext(ctx, tx, txnID, now, true, false)
 	})
 	if err != nil {
 		return nil, err
 	}
-	n.wake()
 	out := deliveryView(d)
 	return &out, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/store"
 )
@@ -35,8 +34,7 @@ type DispatcherOptions struct {
 	PollInterval time.Duration
 	// Now is the clock (default store.Now).
 	Now func() time.Time
-	// OnDispatched runs after a batch committed (e.g. a jobs.Worker's Wake, so queued work
-	// starts at once).
+	// OnDispatched runs after a batch committed.
 	OnDispatched func()
 }
 
@@ -217,7 +215,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // DispatchEvent is the notifier's dispatcher hook: for a transaction status change that has an
 // IPN status, on a checkout with an ipnUrl, of a transaction that is not a paid duplicate
 // (another attempt paid the order; see platform.ApplyOutcome), it creates the delivery (its body built now, in the
-// site's current IPN version, never changed afterwards) and queues its first attempt.
+// site's current IPN version, never changed afterwards) and queues the transaction's next
+// attempt (its own, or an earlier notification's that is still owed).
 func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.Event) error {
 	if e.TransactionID == nil || !strings.HasPrefix(e.Type, "transaction.") {
 		return nil
@@ -266,7 +265,5 @@ func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.
 	if err != nil || !created {
 		return err
 	}
-	_, _, err = jobs.Enqueue(ctx, tx, KindDeliver, deliveryPayload{DeliveryID: id},
-		jobs.UniqueKey(id), jobs.RunAt(now), jobs.Organization(e.OrganizationID))
-	return err
+	return n.queueNext(ctx, tx, txn.ID, now, false, true)
 }

@@ -11,25 +11,41 @@
 //     hands each to its hooks, in one transaction with marking it dispatched. The notifier's
 //     hook, DispatchEvent, creates an ipn_deliveries row for every transaction event whose status
 //     has an IPN integer, when the checkout has an ipnUrl: its deliveryId, and its body built now
-//     in the site's IPN version and never changed, then queues an "ipn.deliver" job (unique per
-//     delivery). Other integrations add hooks of their own with Dispatcher.Register.
-//  3. The job sends the notification: POST to the ipnUrl with the site's current secret
-//     (read at every attempt, so a regenerated secret signs the next one):
+//     in the site's IPN version and never changed, then queues the transaction's next attempt
+//     (a River job on the ipn queue, see below). Other integrations add hooks of their own with
+//     Dispatcher.Register.
+//  3. A job (KindDeliver) makes one attempt of the transaction's next notification: the first
+//     pending one in event order (Attempt, store.ClaimIPNAttempt). POST to the ipnUrl with the
+//     site's current secret (read at every attempt, so a regenerated secret signs the next one):
 //     X-Signature-Timestamp: <unix seconds>, X-Signature-HMAC-SHA256: hex HMAC-SHA256 of
 //     "<timestamp>.<body>"; v2 also X-IPN-Version: 2 and X-IPN-Delivery-ID. Each attempt is
 //     recorded before it is sent (its number claimed once, unique per delivery) and completed
-//     with the answer. Only HTTP 200 delivers. Redirects are not followed, answers are read up
-//     to 64 KB, each attempt has 10 s. Failures are retried with backoff (10s, 30s, 1m, 5m ...
-//     every 6h, jittered) until 3 days after the notification was created; then it is failed
-//     for good and counted in paygate_ipn_deliveries_failed_total.
-//  4. Order: a notification is not sent while an earlier one of the same transaction is pending
-//     (or its event not yet dispatched); when one is done the next is made due at once. v2 bodies
-//     carry eventVersion, strictly increasing per transaction.
+//     with the answer, its consequences and the job for the next attempt, in one transaction.
+//     Only HTTP 200 delivers. Redirects are not followed, answers are read up to 64 KB, each
+//     attempt has 10 s. Failures are retried with backoff (10s, 30s, 1m, 5m ... every 6h,
+//     jittered) until 3 days after the notification was created; then it is failed for good and
+//     counted in paygate_ipn_deliveries_failed_total.
+//  4. Order: one transaction's notifications go out one at a time, in event order. An attempt
+//     in flight is the transaction's lock: while one younger than the attempt timeout + 2 s is
+//     unfinished, no other attempt of the transaction is claimed, whatever number of workers
+//     look; nor is one while an earlier event of the transaction is not dispatched yet. v2
+//     bodies carry eventVersion, strictly increasing per transaction.
 //
-// A worker that dies mid-attempt leaves its job leased and its attempt unfinished; when the
-// lease expires another worker takes the job, marks the old attempt interrupted, and makes the
-// next attempt. A worker that stops gracefully records the interruption itself and puts the job
-// back at once.
+// # Jobs and recovery
+//
+// A job's arguments name the transaction and the state it was owed (the delivery and its
+// attempt count): the job is unique while it waits or runs, so queueing it twice adds nothing,
+// and a job whose worker died — River still sees it running — never stands in the way of the
+// next, which is queued for a later state. Failed attempts are scheduled on the delivery
+// (next_attempt_at), not in River. Every main backend runs Sweep every SweepInterval (1 s): it
+// queues a job for each transaction owed an attempt now with no job waiting — retries that came
+// due, resend requests, deliveries from before an upgrade, and attempts whose worker died once
+// they are stale (attempt timeout + 2 s after they started; the new attempt marks them
+// interrupted). The sweep does not wait for River's leader: a new leader takes up to ~20 s to be
+// elected after one is killed. So a notification in flight when its process is killed is sent
+// again about 12 s later (13 s at most), with the same deliveryId: delivery is at least once, and
+// a receiver may see a deliveryId twice. A backend that stops gracefully records the
+// interruption itself and the attempt is owed again at once.
 //
 // # Bodies
 //
@@ -60,12 +76,12 @@
 //
 // # Wiring (main backend)
 //
-//	w := jobs.NewWorker(jobs.Config{Store: s, Log: log, Metrics: m, Concurrency: cfg.WorkerCount})
 //	n := ipn.New(ipn.Options{Store: s, Secrets: svc, Log: log, Metrics: m, AllowPrivate: cfg.IPNAllowPrivateTargets})
-//	n.Register(w)
-//	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s, Log: log, Metrics: m, OnDispatched: w.Wake})
+//	ws := river.NewWorkers()
+//	n.RegisterWorkers(ws) // and a queue.Client working the ipn queue with ws
+//	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s, Log: log, Metrics: m})
 //	d.Register("ipn", n.DispatchEvent)
-//	// run both until shutdown: go w.Run(ctx); go d.Run(ctx)
+//	// until shutdown: go d.Run(ctx); go n.RunSweeper(ctx, ipn.SweepInterval)
 //
 // Any number of replicas may run this; they coordinate through the database only.
 //
@@ -76,12 +92,14 @@
 //
 // They authorise the actor (ipn:read, ipn:execute), scope by organisation (another tenant's
 // transaction is NOT_FOUND) and return types with camelCase JSON tags to render as they are.
-// Resend only queues the attempt: the main backend's worker sends it within its poll interval.
+// Resend records a request on the delivery and queues the transaction's job: a main backend
+// sends it at once, in the transaction's order.
 //
 // # Metrics
 //
 // paygate_ipn_attempts_total{outcome="delivered|rejected|error|interrupted"},
-// paygate_ipn_deliveries_failed_total, and, read from the database at scrape time,
+// paygate_ipn_deliveries_failed_total, and, read from the database at scrape time by one replica
+// (the main backend that is River's leader, Options.ExportGauges),
 // paygate_ipn_queue_depth, paygate_ipn_oldest_undelivered_age_seconds,
 // paygate_outbox_undispatched_events, paygate_outbox_oldest_undispatched_age_seconds;
 // paygate_outbox_hook_errors_total{hook} counts hook failures.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,21 +19,28 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/queue/queuetest"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild()) // a main backend re-executed by TestKill9..., until it is killed
+	}
+	storetest.Main(m)
+}
 
 var ctx = context.Background()
 
@@ -41,11 +49,15 @@ func ptr[T any](v T) *T { return &v }
 // clock is a fake clock tests move by hand; the merchant reads it too, so signature timestamps
 // stay within its 300 s window however far the test moves time.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	real bool // the wall clock (tests across processes)
 }
 
 func (c *clock) Now() time.Time {
+	if c.real {
+		return store.Now()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
@@ -297,34 +309,43 @@ func verifies(r received, secret string) bool {
 
 // env is one main backend (notifier, worker, dispatcher) on its own database.
 type env struct {
-	t        *testing.T
-	s        *store.Store
-	svc      *platform.Service
-	clock    *clock
-	org      *domain.Organization
-	admin    domain.Actor
-	provider *domain.Provider
-	site     *domain.Site
-	secret   string
-	opts     envOptions
-	*backend // the first main backend
+	t         *testing.T
+	s         *store.Store
+	svc       *platform.Service
+	clock     *clock
+	org       *domain.Organization
+	admin     domain.Actor
+	provider  *domain.Provider
+	site      *domain.Site
+	secret    string
+	opts      envOptions
+	masterKey []byte
+	*backend  // the first main backend
 }
 
 // backend is one main-backend process as far as the database can tell: its own notifier,
-// worker (with its own id) and dispatcher.
+// River client (with its own id) and dispatcher.
 type backend struct {
+	e *env
 	n *ipn.Notifier
-	w *jobs.Worker
+	r *queuetest.Runner
 	d *ipn.Dispatcher
 	m *metrics.Registry
+	// stuck is how many of the database's running jobs the test keeps stuck on purpose (a
+	// frozen backend's): step does not wait for them.
+	stuck int
 }
 
 type envOptions struct {
 	ipnVersion     int
 	attemptTimeout time.Duration
+	staleAfter     time.Duration
 	strictGuard    bool // refuse internal targets (IPN_ALLOW_PRIVATE_TARGETS=false)
 	resolver       ipn.Resolver
 	transport      http.RoundTripper
+	concurrency    int  // the first backend's ipn workers (default 4)
+	noBackend      bool // no backend at first (newBackend starts them)
+	realClock      bool
 }
 
 // each runs fn once per database, each time on a database of its own: dispatchers and workers
@@ -348,8 +369,8 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	require.NoError(t, err)
 	keys, err := secrets.NewKeyring(mk, nil)
 	require.NoError(t, err)
-	c := &clock{t: store.Now()}
-	e := &env{t: t, s: s, clock: c, opts: o}
+	c := &clock{t: store.Now(), real: o.realClock}
+	e := &env{t: t, s: s, clock: c, opts: o, masterKey: mk}
 	// Checkouts made through e.svc are accepted under the strict policy (IPN_ALLOW_PRIVATE_TARGETS
 	// off where they are created), whatever the env's backends allow when sending.
 	e.svc = platform.New(platform.Deps{Store: s, Keys: keys, Log: logging.Discard(), Now: c.Now, IPNResolver: o.resolver,
@@ -364,29 +385,71 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	}
 	e.site, e.secret, err = e.svc.CreateSite(ctx, e.admin, e.org.ID, platform.SiteInput{Name: ptr("Shop"), IPNVersion: &version})
 	require.NoError(t, err)
-	e.backend = e.newBackend("backend-1", 0)
+	conc := o.concurrency
+	if conc == 0 {
+		conc = 4
+	}
+	if !o.noBackend {
+		e.backend = e.newBackend("backend-1", conc)
+	}
 	return e
 }
 
-// newBackend starts another main backend on the same database and clock. Its worker polls
-// every poll when Run (tests mostly step it with RunOnce instead).
-// newBackend builds a backend (worker, notifier, dispatcher) on the test database; adjust can
-// change its worker's configuration.
-func (e *env) newBackend(name string, poll time.Duration, adjust ...func(*jobs.Config)) *backend {
-	b := &backend{m: metrics.New()}
+// newBackend starts another main backend on the same database and clock, its River client
+// working the ipn queue with concurrency workers (tests step it: dispatch, sweep, drain).
+func (e *env) newBackend(name string, concurrency int) *backend {
+	b := &backend{e: e, m: metrics.New()}
 	// The merchant runs on 127.0.0.1: allowed unless the test is about the guard.
 	b.n = ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now,
-		AllowPrivate: !e.opts.strictGuard, Resolver: e.opts.resolver, Transport: e.opts.transport, AttemptTimeout: e.opts.attemptTimeout})
-	cfg := jobs.Config{Store: e.s, ID: name + "-" + domain.RandomString(4), Log: logging.Discard(), Metrics: b.m,
-		Now: e.clock.Now, Retention: -1, Concurrency: 4, PollInterval: poll}
-	for _, a := range adjust {
-		a(&cfg)
-	}
-	b.w = jobs.NewWorker(cfg)
-	b.n.Register(b.w)
-	b.d = ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now, OnDispatched: b.w.Wake})
+		AllowPrivate: !e.opts.strictGuard, Resolver: e.opts.resolver, Transport: e.opts.transport, AttemptTimeout: e.opts.attemptTimeout,
+		StaleAfter: e.opts.staleAfter})
+	ws := river.NewWorkers()
+	b.n.RegisterWorkers(ws)
+	b.r = queuetest.Start(e.t, e.s, map[string]int{queue.IPN: concurrency}, ws, queuetest.Options{ID: name + "-" + domain.RandomString(4), Metrics: b.m})
+	b.d = ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now})
 	b.d.Register("ipn", b.n.DispatchEvent)
 	return b
+}
+
+// step dispatches events, sweeps and runs the jobs due now (and those they queue), until none
+// is left; it returns how many job runs this backend made.
+func (b *backend) step() int {
+	t := b.e.t
+	t.Helper()
+	total := 0
+	for i := 0; i < 100; i++ {
+		_, err := b.d.DispatchOnce(ctx)
+		require.NoError(t, err)
+		_, err = b.n.Sweep(ctx)
+		require.NoError(t, err)
+		n := b.r.Drain(t, b.stuck)
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+	t.Fatal("jobs keep coming")
+	return total
+}
+
+// settle steps, moving the clock to each next due attempt, until nothing is due within horizon.
+func (b *backend) settle(horizon time.Duration) {
+	e := b.e
+	e.t.Helper()
+	end := e.clock.Now().Add(horizon)
+	for i := 0; i < 500; i++ {
+		b.step()
+		next, err := e.s.NextIPNAttemptAt(ctx, e.clock.Now())
+		if domain.IsNotFound(err) {
+			return
+		}
+		require.NoError(e.t, err)
+		if next.After(end) {
+			return
+		}
+		e.clock.Set(next)
+	}
+	e.t.Fatal("did not settle")
 }
 
 // checkout creates an open checkout notifying url, accepted under the env's policy (the
@@ -421,43 +484,6 @@ func (e *env) move(txn *domain.Transaction, to domain.TransactionStatus) {
 	e.t.Helper()
 	_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: txn.OrganizationID, TransactionID: txn.ID, To: to})
 	require.NoError(e.t, err)
-}
-
-// step dispatches events and runs the jobs due now, until none is left; it returns how many ran.
-func (e *env) step() int {
-	e.t.Helper()
-	total := 0
-	for i := 0; i < 100; i++ {
-		_, err := e.d.DispatchOnce(ctx)
-		require.NoError(e.t, err)
-		n, err := e.w.RunOnce(ctx)
-		require.NoError(e.t, err)
-		if n == 0 {
-			return total
-		}
-		total += n
-	}
-	e.t.Fatal("jobs keep coming")
-	return total
-}
-
-// settle steps, moving the clock to each next due job, until nothing is due within horizon.
-func (e *env) settle(horizon time.Duration) {
-	e.t.Helper()
-	end := e.clock.Now().Add(horizon)
-	for i := 0; i < 500; i++ {
-		e.step()
-		next, err := e.s.NextJobRunAt(ctx, []string{ipn.KindDeliver, ipn.KindResend})
-		if domain.IsNotFound(err) {
-			return
-		}
-		require.NoError(e.t, err)
-		if next.After(end) {
-			return
-		}
-		e.clock.Set(next)
-	}
-	e.t.Fatal("did not settle")
 }
 
 func (e *env) deliveries(txn *domain.Transaction) []ipn.Delivery {

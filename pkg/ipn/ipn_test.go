@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
-	"paygate.dev/pkg/jobs"
+	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/store"
 )
@@ -212,9 +213,14 @@ func TestMerchantDownIsRetriedForThreeDaysThenFailed(t *testing.T) {
 		require.Greater(t, as[len(as)-2].StartedAt.Sub(as[len(as)-3].StartedAt), 2*time.Hour)
 		require.Equal(t, 1.0, e.metric("paygate_ipn_deliveries_failed_total"))
 		require.Equal(t, 0.0, e.metric("paygate_ipn_queue_depth"))
-		job, err := e.s.GetJobByUniqueKey(ctx, ipn.KindDeliver, as[0].DeliveryID)
+		queued, err := e.n.Sweep(ctx)
 		require.NoError(t, err)
-		require.Equal(t, store.JobFailed, job.State)
+		require.Zero(t, queued, "a notification given up is owed nothing more")
+		jobs, err := e.s.ListRiverJobs(ctx, ipn.KindDeliver, 1000)
+		require.NoError(t, err)
+		for _, j := range jobs {
+			require.Equal(t, "completed", j.State, "no job is left waiting")
+		}
 
 		t.Run("AManualResendStillWorks", func(t *testing.T) {
 			shop := newMerchant(t, e.secret, e.clock.Now, true)
@@ -234,48 +240,33 @@ func TestAKilledBackendResumesOnAnotherWithoutLosingOrDoublingNotifications(t *t
 	each(t, func(t *testing.T, d store.Dialect) {
 		t.Run("KilledMidAttempt", func(t *testing.T) {
 			// Backend 1's request must stay frozen for as long as the test needs, however slow
-			// the machine: give it far more than the default 10 s.
-			e := newEnv(t, d, envOptions{attemptTimeout: 10 * time.Minute})
+			// the machine: give it far more than the default 10 s. One worker: frozen, it takes
+			// nothing more, as a killed process would not.
+			e := newEnv(t, d, envOptions{attemptTimeout: 10 * time.Minute, concurrency: 1})
 			shop := newMerchant(t, e.secret, e.clock.Now, true)
+			arrived, release := shop.holdNext()
 			txn := e.transaction(shop.URL())
 			_, err := e.d.DispatchOnce(ctx)
 			require.NoError(t, err)
 
 			// Backend 1 sends the first notification; the merchant is slow, and backend 1
 			// freezes there (killed, or cut off): it never records anything more.
-			arrived, release := shop.holdNext()
-			frozen := make(chan struct{})
-			go func() {
-				defer close(frozen)
-				_, _ = e.w.RunOnce(ctx)
-			}()
 			<-arrived
 			as := e.attempts(txn)
 			require.Len(t, as, 1, "the attempt is recorded before it is sent")
 			require.Nil(t, as[0].FinishedAt)
 
-			// Meanwhile the buyer goes on; backend 2 starts and dispatches that. Until the
-			// lease expires it leaves the frozen job alone.
+			// Meanwhile the buyer goes on; backend 2 starts and dispatches that. While the
+			// attempt is fresh it is the transaction's lock: nothing else is sent.
 			e.move(txn, domain.TxnPendingProvider)
-			b := e.newBackend("backend-2", 0)
-			_, err = b.d.DispatchOnce(ctx)
-			require.NoError(t, err)
+			b := e.newBackend("backend-2", 4)
+			b.stuck = 1
 			for i := 0; i < 3; i++ {
-				_, err := b.w.RunOnce(ctx) // the second notification waits for the first
-				require.NoError(t, err)
+				b.step()
 			}
-			require.Len(t, e.attempts(txn), 1, "a leased job is not taken, and order is kept")
-			e.clock.Advance(15 * time.Minute) // past the lease: timeout (10m20s) + margin (1m)
-			for i := 0; i < 20; i++ {
-				if n, err := b.w.RunOnce(ctx); err != nil || n == 0 {
-					require.NoError(t, err)
-					next, err := e.s.NextJobRunAt(ctx, []string{ipn.KindDeliver})
-					if domain.IsNotFound(err) {
-						break
-					}
-					e.clock.Set(next)
-				}
-			}
+			require.Len(t, e.attempts(txn), 1, "an attempt in flight is not doubled, and order is kept")
+			e.clock.Advance(15 * time.Minute) // past the attempt's timeout (10 min) + 2 s: its worker is dead
+			b.settle(time.Hour)
 			ds := e.deliveries(txn)
 			require.Len(t, ds, 2)
 			for _, dv := range ds {
@@ -284,19 +275,21 @@ func TestAKilledBackendResumesOnAnotherWithoutLosingOrDoublingNotifications(t *t
 			as = e.attempts(txn)
 			require.Len(t, as, 3)
 			require.Equal(t, store.AttemptInterrupted, as[0].Error, "the dead attempt is visible as interrupted")
+			require.Equal(t, as[0].DeliveryID, as[1].DeliveryID, "the same notification again")
 			_, applied, problems := shop.snapshot()
 			require.Empty(t, problems)
 			require.Equal(t, []float64{-1, 0}, statuses(applied))
 
-			// Backend 1 wakes up: the merchant answers its old request, a duplicate it acknowledges.
+			// Backend 1 wakes up: the merchant answers its old request, a duplicate it
+			// acknowledges; backend 1 records the late answer and sends nothing more.
 			release()
-			<-frozen
+			e.backend.stuck = 0
+			e.r.Drain(t, 0)
 			requests, applied, problems := shop.snapshot()
 			require.Empty(t, problems)
 			require.Len(t, requests, 3)
 			require.Equal(t, []float64{-1, 0}, statuses(applied), "nothing lost, nothing applied twice")
-			require.Equal(t, 1.0, e.metric("paygate_jobs_processed_total{kind=ipn.deliver}{outcome=lease_lost}"),
-				"the stale backend's job result is refused")
+			require.Len(t, e.attempts(txn), 3)
 			for _, dv := range e.deliveries(txn) {
 				require.Equal(t, store.DeliveryDelivered, dv.Status)
 			}
@@ -304,38 +297,22 @@ func TestAKilledBackendResumesOnAnotherWithoutLosingOrDoublingNotifications(t *t
 		t.Run("StoppedMidAttempt", func(t *testing.T) {
 			e := newEnv(t, d, envOptions{})
 			shop := newMerchant(t, e.secret, e.clock.Now, true)
+			arrived, _ := shop.holdNext()
 			txn := e.transaction(shop.URL())
 			e.move(txn, domain.TxnPendingProvider)
 			e.move(txn, domain.TxnSucceeded)
 			_, err := e.d.DispatchOnce(ctx)
 			require.NoError(t, err)
 
-			arrived, _ := shop.holdNext()
-			stop, cancel := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_, _ = e.w.RunOnce(stop) // SIGTERM with no grace left: running jobs are cancelled
-			}()
 			<-arrived
-			cancel()
-			<-done
+			e.r.Stop(time.Millisecond) // SIGTERM with no grace left: running jobs are cancelled
 			as := e.attempts(txn)
 			require.Len(t, as, 1)
 			require.Contains(t, as[0].Error, "interrupted")
 			require.NotNil(t, as[0].FinishedAt)
 
-			b := e.newBackend("backend-2", 0)
-			for i := 0; i < 20; i++ {
-				if n, err := b.w.RunOnce(ctx); err != nil || n == 0 {
-					require.NoError(t, err)
-					next, err := e.s.NextJobRunAt(ctx, []string{ipn.KindDeliver})
-					if domain.IsNotFound(err) {
-						break
-					}
-					e.clock.Set(next)
-				}
-			}
+			b := e.newBackend("backend-2", 4)
+			b.settle(time.Hour)
 			requests, applied, problems := shop.snapshot()
 			require.Empty(t, problems)
 			require.Equal(t, []float64{-1, 0, 1}, statuses(applied))
@@ -348,16 +325,14 @@ func TestAKilledBackendResumesOnAnotherWithoutLosingOrDoublingNotifications(t *t
 func TestTwoBackendsOnOneDatabaseMakeEachAttemptOnce(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, d store.Dialect) {
-		e := newEnv(t, d, envOptions{})
+		// The fake clock below runs about 100 times faster than real time; attempts are judged
+		// stale on it, so give them a timeout it cannot outrun while one is in progress —
+		// otherwise a slow attempt (race detector, loaded machine) would be taken over
+		// legitimately, which is TestAKilledBackendResumesOnAnother...'s subject, not this test's.
+		e := newEnv(t, d, envOptions{attemptTimeout: time.Hour})
 		shop := newMerchant(t, e.secret, e.clock.Now, true)
-		// Real polling: both race for claims like two processes. The fake clock below runs about
-		// 100 times faster than real time (so snoozed successors come due); leases are measured on
-		// it, so give them a margin it cannot outrun while an attempt is in progress — otherwise a
-		// slow attempt (race detector, loaded machine) would be taken over legitimately, which is
-		// TestAKilledBackendResumesOnAnother...'s subject, not this test's.
-		longLease := func(c *jobs.Config) { c.LeaseMargin = 24 * time.Hour }
-		first := e.newBackend("backend-1", 5*time.Millisecond, longLease)
-		second := e.newBackend("backend-2", 5*time.Millisecond, longLease)
+		first := e.backend
+		second := e.newBackend("backend-2", 4)
 		var txns []*domain.Transaction
 		for i := 0; i < 10; i++ {
 			txn := e.transaction(shop.URL())
@@ -370,11 +345,11 @@ func TestTwoBackendsOnOneDatabaseMakeEachAttemptOnce(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, b := range []*backend{first, second} {
 			wg.Add(2)
-			go func(b *backend) { defer wg.Done(); _ = b.w.Run(run) }(b)
+			go func(b *backend) { defer wg.Done(); b.n.RunSweeper(run, 5*time.Millisecond) }(b)
 			go func(b *backend) { defer wg.Done(); _ = b.d.Run(run) }(b)
 		}
 		go func() {
-			// The fake clock moves on so snoozed successors come due.
+			// The fake clock moves on, as time does.
 			for run.Err() == nil {
 				e.clock.Advance(500 * time.Millisecond)
 				time.Sleep(5 * time.Millisecond)
@@ -386,6 +361,7 @@ func TestTwoBackendsOnOneDatabaseMakeEachAttemptOnce(t *testing.T) {
 		}, 60*time.Second, 20*time.Millisecond)
 		stop()
 		wg.Wait()
+		first.r.Drain(t, 0)
 
 		requests, applied, problems := shop.snapshot()
 		require.Empty(t, problems)
@@ -406,6 +382,8 @@ func TestTwoBackendsOnOneDatabaseMakeEachAttemptOnce(t *testing.T) {
 			}
 		}
 		require.Equal(t, want, attempts)
+		require.Positive(t, first.r.Runs(), "both backends worked")
+		require.Positive(t, second.r.Runs())
 	})
 }
 
@@ -754,5 +732,130 @@ func TestBodies(t *testing.T) {
 		raw, err := io.ReadAll(strings.NewReader(string(applied[2].Body)))
 		require.NoError(t, err)
 		require.Equal(t, e.deliveries(txn)[2].Body, string(raw), "the body sent is the body stored")
+	})
+}
+
+// A transaction's notifications are one job at a time: dispatching its three events at once
+// queues one job, and sweeping again while it waits queues none.
+func TestOneJobPerTransaction(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d, envOptions{noBackend: true}) // nobody works the queue: the jobs stay queued
+		n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Now: e.clock.Now, AllowPrivate: true})
+		disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Now: e.clock.Now})
+		disp.Register("ipn", n.DispatchEvent)
+		shop := newMerchant(t, e.secret, e.clock.Now, true)
+		txn := e.transaction(shop.URL())
+		e.move(txn, domain.TxnPendingProvider)
+		e.move(txn, domain.TxnSucceeded)
+		other := e.transaction(shop.URL())
+		_, err := disp.DispatchOnce(ctx)
+		require.NoError(t, err)
+		for i := 0; i < 3; i++ {
+			queued, err := n.Sweep(ctx)
+			require.NoError(t, err)
+			require.Zero(t, queued, "a transaction with a job waiting gets no other")
+		}
+		jobs, err := e.s.ListRiverJobs(ctx, ipn.KindDeliver, 10)
+		require.NoError(t, err)
+		require.Len(t, jobs, 2, "one per transaction")
+		byTxn := map[string]int{}
+		for _, j := range jobs {
+			var a ipn.DeliverArgs
+			require.NoError(t, json.Unmarshal([]byte(j.Args), &a))
+			byTxn[a.TransactionID]++
+			require.Equal(t, "ipn", j.Queue)
+		}
+		require.Equal(t, map[string]int{txn.ID: 1, other.ID: 1}, byTxn)
+	})
+}
+
+// Two backends with several workers each, and a merchant that refuses every third
+// notification: every notification arrives, in event order per transaction.
+func TestOrderPerTransactionHoldsWithSeveralWorkersAndRetries(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d, envOptions{staleAfter: time.Hour, concurrency: 3}) // the fast clock must not make attempts stale
+		shop := newMerchant(t, e.secret, e.clock.Now, true)
+		var script []int
+		for i := 0; i < 300; i++ {
+			if i%3 == 2 {
+				script = append(script, http.StatusInternalServerError)
+			} else {
+				script = append(script, http.StatusOK)
+			}
+		}
+		shop.answer(script...)
+		backends := []*backend{e.backend, e.newBackend("backend-2", 3)}
+		const txns = 15
+		for i := 0; i < txns; i++ {
+			txn := e.transaction(shop.URL())
+			e.move(txn, domain.TxnPendingProvider)
+			e.move(txn, domain.TxnSucceeded)
+		}
+		run, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, b := range backends {
+			wg.Add(2)
+			go func(b *backend) { defer wg.Done(); b.n.RunSweeper(run, 50*time.Millisecond) }(b)
+			go func(b *backend) { defer wg.Done(); _ = b.d.Run(run) }(b)
+		}
+		go func() {
+			// Retries (10 s, 30 s, 1 min ...) come due on a clock 40 times faster than real time:
+			// fast, but slow enough that a request still arrives within the merchant's 300 s
+			// signature window on a loaded machine.
+			for run.Err() == nil {
+				e.clock.Advance(200 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		ok := assert.Eventually(t, func() bool {
+			_, applied, _ := shop.snapshot()
+			return len(applied) >= 3*txns
+		}, 180*time.Second, 20*time.Millisecond)
+		if !ok { // what was left, for the record
+			rows, _ := e.s.DumpTable(ctx, "ipn_deliveries")
+			t.Logf("now %s", e.clock.Now())
+			for _, r := range rows {
+				if strings.Contains(r, "pending") {
+					t.Logf("pending: %.300s", r)
+				}
+			}
+			rows, _ = e.s.DumpTable(ctx, "ipn_attempts")
+			for _, r := range rows {
+				if !strings.Contains(r, "|200|") {
+					t.Logf("attempt: %.200s", r)
+				}
+			}
+			jobs, _ := e.s.ListRiverJobs(ctx, ipn.KindDeliver, 1000)
+			for _, j := range jobs {
+				if j.State != "completed" {
+					t.Logf("job: %+v", j)
+				}
+			}
+			t.FailNow()
+		}
+		stop()
+		wg.Wait()
+		requests, applied, problems := shop.snapshot()
+		require.Empty(t, problems, "never a later event before an earlier one, never a changed body")
+		require.Len(t, applied, 3*txns)
+		refused := 0
+		for _, r := range requests {
+			if r.Code == http.StatusInternalServerError {
+				refused++
+			}
+		}
+		require.Positive(t, refused, "some were retried")
+		perTxn := map[string][]float64{}
+		for _, r := range applied {
+			id, _ := r.field("id").(string)
+			v, _ := r.field("eventVersion").(float64)
+			perTxn[id] = append(perTxn[id], v)
+		}
+		require.Len(t, perTxn, txns)
+		for id, vs := range perTxn {
+			require.Equal(t, []float64{1, 2, 3}, vs, id)
+		}
 	})
 }

@@ -13,11 +13,11 @@ import (
 
 var backlogRegistered sync.Map // *metrics.Registry → struct{}
 
-func registerBacklogMetrics(reg *metrics.Registry, s *store.Store, now func() time.Time) {
+func registerBacklogMetrics(reg *metrics.Registry, s *store.Store, now func() time.Time, export func(context.Context) bool) {
 	if _, loaded := backlogRegistered.LoadOrStore(reg, struct{}{}); loaded {
 		return
 	}
-	reg.MustRegister(&backlogCollector{store: s, now: now})
+	reg.MustRegister(&backlogCollector{store: s, now: now, export: export})
 }
 
 var (
@@ -33,8 +33,9 @@ var (
 
 // backlogCollector reads the notification backlog from the database at scrape time.
 type backlogCollector struct {
-	store *store.Store
-	now   func() time.Time
+	store  *store.Store
+	now    func() time.Time
+	export func(context.Context) bool // nil: always
 }
 
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -47,6 +48,9 @@ func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if c.export != nil && !c.export(ctx) {
+		return // another replica (River's leader) exports them
+	}
 	st, err := c.store.IPNStats(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(queueDepthDesc, err)

@@ -9,21 +9,19 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/riverqueue/river"
+
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/metrics"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
-// Job kinds.
-const (
-	KindDeliver = "ipn.deliver" // scheduled attempts of one delivery, until delivered or given up
-	KindResend  = "ipn.resend"  // one manual attempt requested by an operator
-)
+// KindDeliver is the job kind that makes a transaction's next notification attempt.
+const KindDeliver = "ipn.deliver"
 
 // Limits of one attempt.
 const (
@@ -32,11 +30,13 @@ const (
 	ExcerptBytes     = 1 << 10          // this much of it is kept with the attempt
 	// DefaultMaxAge is how long a notification is retried before it is given up.
 	DefaultMaxAge = 72 * time.Hour
+	// staleMargin is added to the attempt timeout to tell an attempt whose worker died: a live
+	// worker has its answer (or its timeout) by then and records it within the margin.
+	staleMargin = 2 * time.Second
+	// SweepInterval is how often each main backend looks for notifications owed an attempt
+	// that no job is queued for (an attempt whose worker died, a retry that came due).
+	SweepInterval = time.Second
 )
-
-// staleAttempt is how old an unfinished attempt must be to count as interrupted: far beyond
-// AttemptTimeout, so an attempt still in flight is never marked.
-const staleAttempt = time.Minute
 
 // retrySchedule is the delay after failed attempt n (1-based), before jitter; the last step repeats.
 var retrySchedule = []time.Duration{
@@ -48,7 +48,7 @@ var retrySchedule = []time.Duration{
 // then every 6h, each drawn at random from the upper half of its step (jitter).
 func Backoff(attempt int) time.Duration {
 	i := min(max(attempt, 1), len(retrySchedule)) - 1
-	return jobs.Jitter(retrySchedule[i])
+	return queue.Jitter(retrySchedule[i])
 }
 
 // SecretSource gives a site's current IPN signing secret in clear. *platform.Service is one.
@@ -74,8 +74,15 @@ type Options struct {
 	MaxAge time.Duration
 	// AttemptTimeout bounds one attempt, answer included (default 10s).
 	AttemptTimeout time.Duration
+	// StaleAfter is how old an unfinished attempt must be to count as interrupted (default:
+	// AttemptTimeout + 2 s; tests on a fast clock raise it).
+	StaleAfter time.Duration
 	// Backoff overrides the retry delays (default Backoff).
 	Backoff func(attempt int) time.Duration
+	// ExportGauges says whether this process exports the backlog gauges read from the database
+	// (default: always). The main backend exports them on River's leader only, so that a sum
+	// over replicas counts each notification once.
+	ExportGauges func(ctx context.Context) bool
 }
 
 // Notifier delivers merchant notifications: it turns transaction events into deliveries (as a
@@ -93,7 +100,8 @@ type Notifier struct {
 	now     func() time.Time
 	maxAge  time.Duration
 	backoff func(int) time.Duration
-	worker  atomic.Pointer[jobs.Worker]
+	// stale is how old an unfinished attempt must be to count as interrupted (its worker died).
+	stale time.Duration
 }
 
 // New builds a notifier and registers its backlog gauges on opts.Metrics.
@@ -120,6 +128,10 @@ func New(opts Options) *Notifier {
 	if timeout <= 0 {
 		timeout = AttemptTimeout
 	}
+	n.stale = timeout + staleMargin
+	if opts.StaleAfter > 0 {
+		n.stale = opts.StaleAfter
+	}
 	newClient := func(g *Guard) *http.Client {
 		var rt http.RoundTripper = g.transport(timeout)
 		if opts.Transport != nil {
@@ -137,7 +149,7 @@ func New(opts Options) *Notifier {
 	if n.guard.AllowPrivate {
 		n.strict = newClient(&Guard{Resolver: opts.Resolver})
 	}
-	registerBacklogMetrics(n.metrics, n.store, n.now)
+	registerBacklogMetrics(n.metrics, n.store, n.now, opts.ExportGauges)
 	return n
 }
 
@@ -145,117 +157,151 @@ func New(opts Options) *Notifier {
 // netguard.Policy.CheckHost, when they are created).
 func (n *Notifier) Guard() *Guard { return n.guard }
 
-// Register sets the notifier's job handlers on w; w.Wake is then called whenever a
-// notification becomes due in this process.
-func (n *Notifier) Register(w *jobs.Worker) {
-	n.worker.Store(w)
-	opts := jobs.HandlerOptions{Timeout: n.client.Timeout + 20*time.Second, MaxAttempts: 1 << 20}
-	w.Register(KindDeliver, n.deliver, opts)
-	w.Register(KindResend, n.resend, opts)
+// StaleAfter is how long an unfinished attempt may run before it counts as interrupted.
+func (n *Notifier) StaleAfter() time.Duration { return n.stale }
+
+// DeliverArgs is a KindDeliver job: make transaction TransactionID's next notification
+// attempt. The job always looks afresh at what the transaction is owed; DeliveryID and
+// Attempts say what it was owed when the job was queued, which is what makes the job unique:
+// while a job waits for a state of the transaction, another for the same state is not queued,
+// and a job whose worker died (it stays "running" in River) never stands in the way of the
+// next one, which is queued for a later state.
+type DeliverArgs struct {
+	TransactionID string `json:"transactionId" river:"unique"`
+	DeliveryID    string `json:"deliveryId" river:"unique"`
+	Attempts      int    `json:"attempts" river:"unique"`
+	// Manual jobs are queued by a resend request, so that one is not held up by a retry queued
+	// for the same state.
+	Manual         bool   `json:"manual,omitempty" river:"unique"`
+	OrganizationID string `json:"organizationId"`
+	SiteID         string `json:"siteId"`
 }
 
-func (n *Notifier) wake() {
-	if w := n.worker.Load(); w != nil {
-		w.Wake()
-	}
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return KindDeliver }
+
+// InsertOpts puts the job on the ipn queue, unique while it waits or runs. Its attempts are
+// River's retries of a run that failed before it could record anything (the database was
+// unreachable); failed notification attempts are scheduled by the notifier itself.
+func (DeliverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue.IPN, MaxAttempts: 1000, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: queue.Unfinished}}
 }
 
-type deliveryPayload struct {
-	DeliveryID  string `json:"deliveryId"`
-	RequestedBy string `json:"requestedBy,omitempty"`
+func argsFor(d *store.IPNDelivery, manual bool) DeliverArgs {
+	return DeliverArgs{TransactionID: d.TransactionID, DeliveryID: d.ID, Attempts: d.Attempts, Manual: manual,
+		OrganizationID: d.OrganizationID, SiteID: d.SiteID}
 }
 
-// deliver makes the next scheduled attempt of a delivery, in order: a notification waits while
-// an earlier one of the same transaction is still pending.
-func (n *Notifier) deliver(ctx context.Context, job *jobs.Job) error {
-	var p deliveryPayload
-	if err := job.Decode(&p); err != nil {
+// RegisterWorkers adds the notifier's job kind to ws.
+func (n *Notifier) RegisterWorkers(ws *river.Workers) {
+	river.AddWorker[DeliverArgs](ws, &deliverWorker{n: n})
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	n *Notifier
+}
+
+// Timeout leaves the attempt its own timeout and the time to record the answer.
+func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return w.n.client.Timeout + 20*time.Second
+}
+
+// NextRetry retries a run that failed before it could record anything (the database did not
+// answer) within seconds, at most 30 s apart: while the job waits to be retried, the sweep
+// leaves its transaction to it.
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	return time.Now().Add(queue.Jitter(min(time.Second<<min(job.Attempt, 5), 30*time.Second)))
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	_, err := w.n.Attempt(ctx, job.Args.TransactionID)
+	return err
+}
+
+// queueNext queues a job for the transaction's next attempt if one is owed now, on tx (so it
+// exists exactly when what tx writes commits). The job is unique for the transaction's state:
+// queueing it again while it waits adds nothing.
+//
+// While the dispatcher is dispatching a batch, its earlier events count as dispatched (they are
+// marked so in the same transaction).
+func (n *Notifier) queueNext(ctx context.Context, tx *store.Store, txnID string, now time.Time, manual, dispatching bool) error {
+	d, why, err := tx.DueIPNHead(ctx, txnID, now, now.Add(-n.stale))
+	if err != nil || d == nil || (why != "" && !(why == store.IPNBlocked && dispatching)) {
 		return err
 	}
-	d, err := n.store.GetIPNDelivery(ctx, p.DeliveryID)
-	if domain.IsNotFound(err) {
-		return jobs.Permanent(err)
-	}
+	_, err = queue.Insert(ctx, tx, argsFor(d, manual), nil)
+	return err
+}
+
+// Sweep queues a job for every transaction owed a notification attempt now that has no job
+// waiting: an attempt whose worker died (once it is stale), a retry that came due, a resend
+// whose job was lost with its worker, deliveries from before an upgrade. Every main backend
+// runs it every SweepInterval (queued jobs are unique, so replicas sweeping together add
+// nothing twice). It returns how many jobs it queued.
+func (n *Notifier) Sweep(ctx context.Context) (int, error) {
+	now := n.now()
+	queued, err := n.store.QueuedRiverTransactions(ctx, queue.IPN)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if d.Status != store.DeliveryPending {
-		return nil // delivered by a manual resend, or given up
-	}
-	pred, blocked, err := n.store.PendingIPNPredecessor(ctx, d)
+	heads, err := n.store.DueIPNHeads(ctx, now, now.Add(-n.stale), 1000)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if blocked {
-		return jobs.Snooze(n.waitFor(pred))
-	}
-	return n.attempt(ctx, d, store.AttemptScheduled)
-}
-
-// resend makes one manual attempt. It keeps the transaction's order too: while an earlier
-// notification is pending, that one is made due now and the resend waits for it.
-func (n *Notifier) resend(ctx context.Context, job *jobs.Job) error {
-	var p deliveryPayload
-	if err := job.Decode(&p); err != nil {
-		return err
-	}
-	d, err := n.store.GetIPNDelivery(ctx, p.DeliveryID)
-	if domain.IsNotFound(err) {
-		return jobs.Permanent(err)
-	}
-	if err != nil {
-		return err
-	}
-	if d.Status == store.DeliveryPending {
-		pred, blocked, err := n.store.PendingIPNPredecessor(ctx, d)
-		if err != nil {
-			return err
+	var params []river.InsertManyParams
+	for i := range heads {
+		if !queued[heads[i].TransactionID] {
+			params = append(params, river.InsertManyParams{Args: argsFor(&heads[i], heads[i].ResendRequestedAt != nil)})
 		}
-		if blocked {
-			if pred != nil {
-				if moved, err := n.store.KickJob(ctx, KindDeliver, pred.ID, n.now()); err == nil && moved {
-					n.wake()
-				}
-			}
-			return jobs.Snooze(n.waitFor(pred))
+	}
+	res, err := queue.InsertMany(ctx, n.store, params)
+	inserted := 0
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			inserted++
 		}
 	}
-	return n.attempt(ctx, d, store.AttemptManual)
+	return inserted, err
 }
 
-// waitFor says how long a notification blocked by pred waits before looking again (it is also
-// woken as soon as pred is done).
-func (n *Notifier) waitFor(pred *store.IPNDelivery) time.Duration {
-	wait := time.Second
-	if pred != nil && pred.NextAttemptAt != nil {
-		wait = pred.NextAttemptAt.Sub(n.now()) + time.Second
+// RunSweeper sweeps every interval until ctx ends.
+func (n *Notifier) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if q, err := n.Sweep(ctx); err != nil && ctx.Err() == nil {
+			n.log.WarnContext(ctx, "notification sweep failed", "error", err)
+		} else if q > 0 {
+			n.log.DebugContext(ctx, "notification sweep queued jobs", "count", q)
+		}
 	}
-	return min(max(wait, time.Second), 10*time.Minute)
 }
 
-// attempt sends a delivery once and records the attempt and its consequences.
-func (n *Notifier) attempt(ctx context.Context, d *store.IPNDelivery, trigger string) error {
-	site, err := n.store.GetSiteByID(ctx, d.SiteID)
-	if err != nil {
-		return err
-	}
-	// The site's current secret, read at every attempt: a regenerated secret signs the next one.
-	secret, err := n.secrets.SiteWebhookSecret(ctx, site)
-	if err != nil {
-		return err
-	}
+// Attempt makes a transaction's next notification attempt, if one is owed now and no other
+// attempt of the transaction is in flight (store.ClaimIPNAttempt): the attempt is recorded
+// before it is sent, then completed with the answer together with its consequences (delivered,
+// the next retry, given up) and the job for the transaction's next attempt when one is due at
+// once. It reports whether an attempt was made.
+func (n *Notifier) Attempt(ctx context.Context, txnID string) (bool, error) {
 	started := n.now()
-	ts := started.Unix()
-	a := &store.IPNAttempt{DeliveryID: d.ID, OrganizationID: d.OrganizationID, TransactionID: d.TransactionID,
-		TriggerKind: trigger, StartedAt: started, RequestBody: d.Body, SignatureTS: strconv.FormatInt(ts, 10)}
-	if err := n.store.StartIPNAttempt(ctx, a, started.Add(-staleAttempt)); err != nil {
-		if store.IsConstraint(err, "ipn_attempts_delivery_attempt_key") {
-			return jobs.Snooze(time.Second) // another worker took this attempt number; look again
-		}
-		return err
+	a := &store.IPNAttempt{StartedAt: started, SignatureTS: strconv.FormatInt(started.Unix(), 10)}
+	d, _, err := n.store.ClaimIPNAttempt(ctx, txnID, started, started.Add(-n.stale), a)
+	if err != nil || d == nil {
+		return false, err
 	}
-
-	res := n.send(ctx, d, secret, ts)
+	manual := a.TriggerKind == store.AttemptManual
+	var res sendResult
+	if secret, err := n.secret(ctx, d); err != nil {
+		res = sendResult{err: fmt.Errorf("cannot sign the notification: %w", err)}
+	} else {
+		res = n.send(ctx, d, secret, started.Unix())
+	}
 
 	// Record even when ctx was cancelled: the request may have reached the merchant.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -269,71 +315,93 @@ func (n *Notifier) attempt(ctx context.Context, d *store.IPNDelivery, trigger st
 			a.Error = "interrupted: the worker stopped during the attempt (" + a.Error + ")"
 		}
 	}
-	if err := n.store.FinishIPNAttempt(rctx, a, done); err != nil {
-		n.log.ErrorContext(ctx, "cannot record notification attempt", "delivery", d.ID, "attempt", a.Attempt, "error", err)
-	}
-	log := n.log.With("delivery", d.ID, "transaction", d.TransactionID, "organization", d.OrganizationID,
-		"attempt", a.Attempt, "trigger", trigger)
-
+	log := n.log.With("delivery", d.ID, "transaction", d.TransactionID, "attempt", a.Attempt, "trigger", a.TriggerKind)
+	outcome := "delivered"
 	switch {
 	case res.err == nil:
-		n.metrics.IPNAttempts.WithLabelValues("delivered").Inc()
-		if _, err := n.store.MarkIPNDelivered(rctx, d.ID, http.StatusOK, done); err != nil {
-			return err
-		}
-		log.Info("notification delivered", "latency_ms", a.LatencyMS)
-		n.kickNext(rctx, d, done)
-		return nil
 	case interrupted:
-		n.metrics.IPNAttempts.WithLabelValues("interrupted").Inc()
-		if trigger == store.AttemptScheduled {
-			_ = n.store.ScheduleIPNRetry(rctx, d.ID, done, a.StatusCode, a.Error)
-		}
-		return res.err
+		outcome = "interrupted"
 	case res.statusCode != nil:
-		n.metrics.IPNAttempts.WithLabelValues("rejected").Inc()
+		outcome = "rejected"
 	default:
-		n.metrics.IPNAttempts.WithLabelValues("error").Inc()
+		outcome = "error"
 	}
-
-	if trigger == store.AttemptManual {
-		// One attempt, as asked; the scheduled retries (if any) keep their own course.
-		log.Warn("manual notification attempt failed", "error", a.Error)
-		return n.store.NoteIPNAttempt(rctx, d.ID, a.StatusCode, a.Error)
-	}
-	deadline := d.CreatedAt.Add(n.maxAge)
-	if !done.Before(deadline) {
-		failed, err := n.store.FailIPNDelivery(rctx, d.ID, a.StatusCode, a.Error)
-		if err != nil {
+	var next time.Time
+	gaveUp := false
+	err = n.store.InTx(rctx, func(tx *store.Store) error {
+		gaveUp = false
+		if err := tx.FinishIPNAttempt(rctx, a, done); err != nil {
 			return err
 		}
-		if failed {
-			n.metrics.IPNFailures.WithLabelValues().Inc()
-			log.Error("notification given up", "attempts", a.Attempt, "error", a.Error)
+		switch {
+		case outcome == "delivered":
+			if _, err := tx.MarkIPNDelivered(rctx, d.ID, http.StatusOK, done); err != nil {
+				return err
+			}
+		case outcome == "interrupted":
+			// Nothing was decided: the attempt is owed again at once (manual ones too, their
+			// request stays), by whichever backend is still running.
+			if !manual {
+				if err := tx.ScheduleIPNRetry(rctx, d.ID, done, a.StatusCode, a.Error); err != nil {
+					return err
+				}
+			}
+		case manual:
+			// One attempt, as asked; the scheduled retries (if any) keep their own course.
+			if err := tx.NoteIPNAttempt(rctx, d.ID, a.StatusCode, a.Error); err != nil {
+				return err
+			}
+		case !done.Before(d.CreatedAt.Add(n.maxAge)):
+			failed, err := tx.FailIPNDelivery(rctx, d.ID, a.StatusCode, a.Error)
+			if err != nil {
+				return err
+			}
+			gaveUp = failed
+		default:
+			next = done.Add(n.backoff(a.Attempt))
+			if deadline := d.CreatedAt.Add(n.maxAge); next.After(deadline) {
+				next = deadline // one last attempt when the time is up
+			}
+			if err := tx.ScheduleIPNRetry(rctx, d.ID, next, a.StatusCode, a.Error); err != nil {
+				return err
+			}
 		}
-		n.kickNext(rctx, d, done)
-		return jobs.Permanent(fmt.Errorf("notification not accepted after %d attempts: %s", a.Attempt, a.Error))
+		if manual && outcome != "interrupted" {
+			if err := tx.ClearIPNResend(rctx, d.ID, a.StartedAt); err != nil {
+				return err
+			}
+		}
+		return n.queueNext(rctx, tx, txnID, done, false, false)
+	})
+	if err != nil {
+		log.ErrorContext(ctx, "cannot record notification attempt", "error", err)
+		return true, err
 	}
-	next := done.Add(n.backoff(a.Attempt))
-	if next.After(deadline) {
-		next = deadline // one last attempt when the time is up
+	n.metrics.IPNAttempts.WithLabelValues(outcome).Inc()
+	switch {
+	case outcome == "delivered":
+		log.InfoContext(ctx, "notification delivered", "latency_ms", a.LatencyMS)
+	case outcome == "interrupted":
+		log.WarnContext(ctx, "notification attempt interrupted, it is owed again", "error", a.Error)
+	case manual:
+		log.WarnContext(ctx, "manual notification attempt failed", "error", a.Error)
+	case gaveUp:
+		n.metrics.IPNFailures.WithLabelValues().Inc()
+		log.ErrorContext(ctx, "notification given up", "attempts", a.Attempt, "error", a.Error)
+	case !next.IsZero():
+		log.WarnContext(ctx, "notification attempt failed, will retry", "error", a.Error, "next_attempt_at", next)
 	}
-	if err := n.store.ScheduleIPNRetry(rctx, d.ID, next, a.StatusCode, a.Error); err != nil {
-		return err
-	}
-	log.Warn("notification attempt failed, will retry", "error", a.Error, "next_attempt_at", next)
-	return jobs.RetryAt(next, errors.New(a.Error))
+	return true, nil
 }
 
-// kickNext makes the transaction's next pending notification due now, once d no longer holds it up.
-func (n *Notifier) kickNext(ctx context.Context, d *store.IPNDelivery, now time.Time) {
-	next, err := n.store.NextPendingIPNDelivery(ctx, d.TransactionID, d.EventVersion)
+// secret is the site's current signing secret, read at every attempt: a regenerated secret
+// signs the next one.
+func (n *Notifier) secret(ctx context.Context, d *store.IPNDelivery) (string, error) {
+	site, err := n.store.GetSiteByID(ctx, d.SiteID)
 	if err != nil {
-		return
+		return "", err
 	}
-	if moved, err := n.store.KickJob(ctx, KindDeliver, next.ID, now); err == nil && moved {
-		n.wake()
-	}
+	return n.secrets.SiteWebhookSecret(ctx, site)
 }
 
 type sendResult struct {

@@ -137,7 +137,12 @@ func (s *SMTP) Send(ctx context.Context, m platform.Message) error {
 	defer cancel()
 	start := time.Now()
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("smtp %s: %w", s.cfg.Addr(), err)
+		var se *gomail.SendError
+		if errors.As(err, &se) && !se.IsTemp() {
+			return fmt.Errorf("smtp %s: %w", s.cfg.Addr(), err) // refused for good (a 5xx answer)
+		}
+		// A 4xx answer, or no answer (the server is down or unreachable): worth retrying.
+		return fmt.Errorf("smtp %s: %w (%w)", s.cfg.Addr(), err, platform.ErrMailTemporary)
 	}
 	if s.log != nil {
 		s.log.InfoContext(ctx, "e-mail sent", "to", m.To, "subject", m.Subject, "smtp", s.cfg.Addr(),

@@ -130,8 +130,9 @@ type Invitation struct {
 	Role    domain.Role
 	Link    string // empty when the user already had an account
 	Expires time.Time
-	// Mailed says the link was handed to the mail server; false when mail is disabled or
-	// sending failed (the invitation stands: the inviter can pass the link on).
+	// Mailed says the link was handed to the mail server, or will be by its job (the server
+	// was unreachable); false when mail is disabled or the server refused it (the invitation
+	// stands: the inviter can pass the link on).
 	Mailed bool
 }
 
@@ -152,7 +153,9 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 	}
 	inv := &Invitation{Role: role}
 	var token string
+	var job int64
 	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		token, job = "", 0
 		u, err := tx.GetUserByEmail(ctx, email)
 		if domain.IsNotFound(err) {
 			u = &domain.User{ID: domain.NewID(domain.PrefixUser), Email: email}
@@ -173,14 +176,24 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 		inv.User = *u
 		a := actor
 		a.OrganizationID = orgID
-		return tx.Audit(ctx, a, "user.invite", "user", u.ID, map[string]any{"email": u.Email, "role": role})
+		if err := tx.Audit(ctx, a, "user.invite", "user", u.ID, map[string]any{"email": u.Email, "role": role}); err != nil {
+			return err
+		}
+		if token != "" {
+			inv.Link = s.hosts.AdminURL() + "/reset-password?token=" + token
+			if !s.mailDisabled() {
+				var err error
+				job, err = s.queueMail(ctx, tx, "invitation", invitationMail(inv))
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if token != "" {
-		inv.Link = s.hosts.AdminURL() + "/reset-password?token=" + token
-		inv.Mailed = s.send(ctx, "invitation", invitationMail(inv)) == nil
+	if job != 0 {
+		inv.Mailed = s.send(ctx, "invitation", invitationMail(inv), job) == nil
 	}
 	return inv, nil
 }
@@ -268,11 +281,19 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		return err
 	}
 	token := domain.RandomString(40)
-	if err := s.store.CreatePasswordReset(ctx, u.ID, hashToken(token), s.now().Add(time.Hour)); err != nil {
+	link := s.hosts.AdminURL() + "/reset-password?token=" + token
+	var job int64
+	err = s.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreatePasswordReset(ctx, u.ID, hashToken(token), s.now().Add(time.Hour)); err != nil {
+			return err
+		}
+		job, err = s.queueMail(ctx, tx, "password_reset", resetMail(u.Email, link))
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	link := s.hosts.AdminURL() + "/reset-password?token=" + token
-	if err := s.send(ctx, "password_reset", resetMail(u.Email, link)); err != nil {
+	if err := s.send(ctx, "password_reset", resetMail(u.Email, link), job); err != nil {
 		return domain.Unavailable(CodeMailFailed, err, "the e-mail could not be sent: try again in a few minutes")
 	}
 	return nil

@@ -5,13 +5,48 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/jobs"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
 // JobProviderEvent is the job kind that applies one stored provider event.
 const JobProviderEvent = "provider.event"
+
+// ProviderEventArgs is a JobProviderEvent job: apply stored provider event EventID. One job per
+// event (unique by its id).
+type ProviderEventArgs struct {
+	EventID        string `json:"eventId" river:"unique"`
+	OrganizationID string `json:"organizationId,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (ProviderEventArgs) Kind() string { return JobProviderEvent }
+
+// InsertOpts puts provider events on their own queue, 20 attempts with the default backoff.
+func (ProviderEventArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue.Events, MaxAttempts: 20, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type providerEventWorker struct {
+	river.WorkerDefaults[ProviderEventArgs]
+	s *Service
+}
+
+func (w *providerEventWorker) NextRetry(job *river.Job[ProviderEventArgs]) time.Time {
+	return queue.Retry(nil, job.Attempt)
+}
+
+func (w *providerEventWorker) Work(ctx context.Context, job *river.Job[ProviderEventArgs]) error {
+	return w.s.ApplyProviderEvent(ctx, job.Args.EventID)
+}
+
+// RegisterWorkers adds the service's own job kinds (provider events) to ws.
+func (s *Service) RegisterWorkers(ws *river.Workers) {
+	river.AddWorker[ProviderEventArgs](ws, &providerEventWorker{s: s})
+}
 
 // IncomingEvent is one event of a verified provider webhook.
 type IncomingEvent struct {
@@ -52,8 +87,7 @@ func (s *Service) ReceiveWebhook(ctx context.Context, p *domain.Provider, header
 				continue
 			}
 			fresh++
-			if _, _, err := jobs.Enqueue(ctx, tx, JobProviderEvent, map[string]string{"eventId": e.ID},
-				jobs.UniqueKey(e.ID), jobs.Organization(p.OrganizationID), jobs.MaxAttempts(20)); err != nil {
+			if _, err := queue.Insert(ctx, tx, ProviderEventArgs{EventID: e.ID, OrganizationID: p.OrganizationID}, nil); err != nil {
 				return err
 			}
 		}

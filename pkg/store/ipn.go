@@ -53,6 +53,11 @@ type IPNDelivery struct {
 	// address only if this and its own IPN_ALLOW_PRIVATE_TARGETS both allow it. Rows from before
 	// the column existed are false: the safe default.
 	AllowPrivate bool `gorm:"column:allow_private"`
+
+	// ResendRequestedAt is set while an operator's manual resend waits for its attempt (it is
+	// made in the transaction's order, then cleared); ResendRequestedBy names who asked.
+	ResendRequestedAt *time.Time
+	ResendRequestedBy *string
 }
 
 // TableName tells GORM which table holds deliveries.
@@ -147,23 +152,92 @@ func (s *Store) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]
 	return out, translate(err, "notification attempts")
 }
 
-// StartIPNAttempt records that an attempt is about to be sent, before it is sent: it takes the
-// delivery's next attempt number (a.Attempt is set) and counts it on the delivery. Unfinished
-// attempts of the delivery started before staleBefore are closed as interrupted (their worker
-// died). Returns CONFLICT (constraint ipn_attempts_delivery_attempt_key) when another worker
-// took the same number first.
-func (s *Store) StartIPNAttempt(ctx context.Context, a *IPNAttempt, staleBefore time.Time) error {
-	if a.ID == "" {
-		a.ID = domain.NewID(domain.PrefixAttempt)
+// Why ClaimIPNAttempt claimed nothing.
+const (
+	IPNIdle    = "idle"    // nothing is owed now (no pending delivery, or the next is not due)
+	IPNBusy    = "busy"    // an attempt of the transaction is in flight: its worker goes on
+	IPNBlocked = "blocked" // an earlier event of the transaction is not dispatched yet
+)
+
+// ipnHead returns the delivery of a transaction owed the next attempt, in event order: the first
+// that is pending or has a resend request; nil when there is none.
+func (s *Store) ipnHead(ctx context.Context, txnID string) (*IPNDelivery, error) {
+	var ds []IPNDelivery
+	err := s.q(ctx).Where("transaction_id = ? AND (status = ? OR resend_requested_at IS NOT NULL)", txnID, DeliveryPending).
+		Order("event_version, created_at, id").Limit(1).Find(&ds).Error
+	if err != nil || len(ds) == 0 {
+		return nil, translate(err, "notifications")
 	}
-	if a.TriggerKind == "" {
+	return &ds[0], nil
+}
+
+// DueIPNHead returns the delivery of a transaction that is owed an attempt now: its head (see
+// ipnHead) when a resend was asked for it or its next attempt is due at now, no attempt of the
+// transaction started after staleBefore is unfinished and every earlier event of the
+// transaction was dispatched. Otherwise it returns why (IPNIdle, IPNBusy: no delivery;
+// IPNBlocked: the delivery that waits for an earlier event's dispatch).
+func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore time.Time) (*IPNDelivery, string, error) {
+	d, err := s.ipnHead(ctx, txnID)
+	if err != nil || d == nil {
+		return nil, IPNIdle, err
+	}
+	if d.ResendRequestedAt == nil && (d.Status != DeliveryPending || d.NextAttemptAt == nil || d.NextAttemptAt.After(now)) {
+		return nil, IPNIdle, nil
+	}
+	var n int64
+	if err := s.q(ctx).Model(&IPNAttempt{}).Where("transaction_id = ? AND finished_at IS NULL AND started_at >= ?", txnID, UTC(staleBefore)).
+		Count(&n).Error; err != nil {
+		return nil, "", translate(err, "notification attempts")
+	}
+	if n > 0 {
+		return nil, IPNBusy, nil
+	}
+	if err := s.q(ctx).Model(&domain.Event{}).
+		Where("transaction_id = ? AND version > 0 AND version < ? AND dispatched_at IS NULL", txnID, d.EventVersion).Count(&n).Error; err != nil {
+		return nil, "", translate(err, "events")
+	}
+	if n > 0 {
+		return d, IPNBlocked, nil // d is owed its attempt as soon as the earlier event is dispatched
+	}
+	return d, "", nil
+}
+
+// ClaimIPNAttempt takes a transaction's next notification attempt, if one is owed now: under the
+// transaction's lock (PostgreSQL: an advisory lock on its id; SQLite: the IMMEDIATE transaction's
+// write lock) it finds the delivery (DueIPNHead), records the attempt before it is sent — its
+// number claimed once, unique per delivery — counts it on the delivery and closes the
+// transaction's unfinished attempts started before staleBefore as interrupted (their worker
+// died). a gets the delivery's ids, body and trigger (manual when a resend was asked for).
+//
+// An unfinished attempt younger than staleBefore is the transaction's lock: while one is in
+// flight nothing is claimed (IPNBusy), so one transaction's notifications go out one at a time,
+// in event order, whatever number of workers look. It returns the delivery, or nil and why not.
+func (s *Store) ClaimIPNAttempt(ctx context.Context, txnID string, now, staleBefore time.Time, a *IPNAttempt) (*IPNDelivery, string, error) {
+	var d *IPNDelivery
+	var why string
+	err := s.InTx(ctx, func(tx *Store) error {
+		if tx.dialect == Postgres {
+			if err := tx.db.Exec(`SELECT pg_advisory_xact_lock(72707370, hashtext(?))`, txnID).Error; err != nil {
+				return translate(err, "notification lock")
+			}
+		}
+		var err error
+		if d, why, err = tx.DueIPNHead(ctx, txnID, now, staleBefore); err != nil || why != "" {
+			d = nil
+			return err
+		}
+		if a.ID == "" {
+			a.ID = domain.NewID(domain.PrefixAttempt)
+		}
+		a.DeliveryID, a.OrganizationID, a.TransactionID, a.RequestBody = d.ID, d.OrganizationID, d.TransactionID, d.Body
 		a.TriggerKind = AttemptScheduled
-	}
-	a.StartedAt = UTC(a.StartedAt)
-	a.FinishedAt = nil
-	return s.InTx(ctx, func(tx *Store) error {
+		if d.ResendRequestedAt != nil {
+			a.TriggerKind = AttemptManual
+		}
+		a.StartedAt = UTC(a.StartedAt)
+		a.FinishedAt = nil
 		var last int
-		if err := tx.db.Raw(`SELECT COALESCE(MAX(attempt), 0) FROM ipn_attempts WHERE delivery_id = ?`, a.DeliveryID).Scan(&last).Error; err != nil {
+		if err := tx.db.Raw(`SELECT COALESCE(MAX(attempt), 0) FROM ipn_attempts WHERE delivery_id = ?`, d.ID).Scan(&last).Error; err != nil {
 			return translate(err, "notification attempts")
 		}
 		a.Attempt = last + 1
@@ -171,20 +245,104 @@ func (s *Store) StartIPNAttempt(ctx context.Context, a *IPNAttempt, staleBefore 
 			return translate(err, "notification attempt")
 		}
 		if err := tx.db.Model(&IPNAttempt{}).
-			Where("delivery_id = ? AND finished_at IS NULL AND started_at < ? AND id <> ?", a.DeliveryID, UTC(staleBefore), a.ID).
+			Where("transaction_id = ? AND finished_at IS NULL AND started_at < ? AND id <> ?", d.TransactionID, UTC(staleBefore), a.ID).
 			Updates(map[string]any{"error": AttemptInterrupted, "finished_at": a.StartedAt}).Error; err != nil {
 			return translate(err, "notification attempts")
 		}
-		res := tx.db.Model(&IPNDelivery{}).Where("id = ?", a.DeliveryID).
-			Updates(map[string]any{"attempts": a.Attempt, "updated_at": Now()})
-		if res.Error != nil {
-			return translate(res.Error, "notification")
-		}
-		if res.RowsAffected == 0 {
-			return domain.NotFound("notification")
-		}
-		return nil
+		d.Attempts = a.Attempt
+		return translate(tx.db.Model(&IPNDelivery{}).Where("id = ?", d.ID).
+			Updates(map[string]any{"attempts": a.Attempt, "updated_at": Now()}).Error, "notification")
 	})
+	if err != nil {
+		return nil, "", err
+	}
+	return d, why, nil
+}
+
+// RequestIPNResend asks for a manual attempt of a delivery (delivered, pending or failed): it is
+// made in the transaction's order, so earlier pending deliveries of the transaction are made due
+// at once. A request already waiting keeps its time.
+func (s *Store) RequestIPNResend(ctx context.Context, deliveryID, requestedBy string, at time.Time) error {
+	at = UTC(at)
+	return s.InTx(ctx, func(tx *Store) error {
+		d, err := tx.GetIPNDelivery(ctx, deliveryID)
+		if err != nil {
+			return err
+		}
+		var by *string
+		if requestedBy != "" {
+			by = &requestedBy
+		}
+		if err := tx.db.Model(&IPNDelivery{}).Where("id = ? AND resend_requested_at IS NULL", d.ID).
+			Updates(map[string]any{"resend_requested_at": at, "resend_requested_by": by, "updated_at": Now()}).Error; err != nil {
+			return translate(err, "notification")
+		}
+		return translate(tx.db.Model(&IPNDelivery{}).
+			Where("transaction_id = ? AND status = ? AND event_version < ? AND next_attempt_at > ?", d.TransactionID, DeliveryPending, d.EventVersion, at).
+			Updates(map[string]any{"next_attempt_at": at, "updated_at": Now()}).Error, "notifications")
+	})
+}
+
+// ClearIPNResend ends a delivery's resend request once a manual attempt started at startedAt
+// has its answer (a request made after that attempt started stays).
+func (s *Store) ClearIPNResend(ctx context.Context, deliveryID string, startedAt time.Time) error {
+	return translate(s.q(ctx).Model(&IPNDelivery{}).Where("id = ? AND resend_requested_at <= ?", deliveryID, UTC(startedAt)).
+		Updates(map[string]any{"resend_requested_at": nil, "resend_requested_by": nil, "updated_at": Now()}).Error, "notification")
+}
+
+// DueIPNHeads finds, across transactions, the deliveries owed an attempt now (DueIPNHead's
+// rule), oldest due first: the notifier's sweep queues a job for each (recovering attempts
+// whose worker died, retries that came due, resends, and deliveries from before an upgrade).
+func (s *Store) DueIPNHeads(ctx context.Context, now, staleBefore time.Time, limit int) ([]IPNDelivery, error) {
+	now, staleBefore = UTC(now), UTC(staleBefore)
+	var out []IPNDelivery
+	err := s.q(ctx).Raw(`SELECT d.* FROM ipn_deliveries d
+ WHERE (d.status = 'pending' OR d.resend_requested_at IS NOT NULL)
+   AND (d.resend_requested_at IS NOT NULL OR d.next_attempt_at <= ?)
+   AND NOT EXISTS (SELECT 1 FROM ipn_deliveries e WHERE e.transaction_id = d.transaction_id
+       AND (e.status = 'pending' OR e.resend_requested_at IS NOT NULL) AND e.event_version < d.event_version)
+   AND NOT EXISTS (SELECT 1 FROM ipn_attempts a WHERE a.transaction_id = d.transaction_id
+       AND a.finished_at IS NULL AND a.started_at >= ?)
+   AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.transaction_id = d.transaction_id
+       AND ev.version > 0 AND ev.version < d.event_version AND ev.dispatched_at IS NULL)
+ ORDER BY COALESCE(d.resend_requested_at, d.next_attempt_at), d.id LIMIT ?`, now, staleBefore, limit).Scan(&out).Error
+	return out, translate(err, "notifications")
+}
+
+// QueuedRiverTransactions returns the transactionId argument of the River jobs of a queue that
+// wait to run (available, scheduled, retrying): the notifier's sweep leaves those transactions
+// alone. (A running job is not counted: its worker may be dead.)
+func (s *Store) QueuedRiverTransactions(ctx context.Context, queue string) (map[string]bool, error) {
+	var ids []string
+	err := s.q(ctx).Raw(`SELECT args ->> 'transactionId' FROM river_job
+ WHERE state IN ('available', 'pending', 'retryable', 'scheduled') AND queue = ?`, queue).Scan(&ids).Error
+	if err != nil {
+		return nil, translate(err, "river jobs")
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// NextIPNAttemptAt returns when the next attempt of any notification is due (now for a resend
+// request); NOT_FOUND when none is owed.
+func (s *Store) NextIPNAttemptAt(ctx context.Context, now time.Time) (time.Time, error) {
+	var n int64
+	if err := s.q(ctx).Model(&IPNDelivery{}).Where("resend_requested_at IS NOT NULL").Count(&n).Error; err != nil {
+		return time.Time{}, translate(err, "notifications")
+	}
+	if n > 0 {
+		return UTC(now), nil
+	}
+	var d IPNDelivery
+	err := s.q(ctx).Select("id, next_attempt_at").Where("status = ? AND next_attempt_at IS NOT NULL", DeliveryPending).
+		Order("next_attempt_at").Take(&d).Error
+	if err != nil {
+		return time.Time{}, translate(err, "notification")
+	}
+	return *d.NextAttemptAt, nil
 }
 
 // FinishIPNAttempt writes what an attempt got back (status code, excerpt, latency, error).
@@ -244,41 +402,6 @@ func (s *Store) FailIPNDelivery(ctx context.Context, id string, statusCode *int,
 		"last_error": clip(errText, 1000), "updated_at": Now(),
 	})
 	return res.RowsAffected > 0, translate(res.Error, "notification")
-}
-
-// PendingIPNPredecessor tells whether an earlier notification of the same transaction must go
-// first: blocked is true when a delivery with a lower event version is still pending (returned
-// as pred, the earliest one) or an earlier event of the transaction is not dispatched yet
-// (pred is nil then).
-func (s *Store) PendingIPNPredecessor(ctx context.Context, d *IPNDelivery) (pred *IPNDelivery, blocked bool, err error) {
-	var earlier []IPNDelivery
-	err = s.q(ctx).Where("transaction_id = ? AND event_version < ? AND status = ?", d.TransactionID, d.EventVersion, DeliveryPending).
-		Order("event_version").Limit(1).Find(&earlier).Error
-	if err != nil {
-		return nil, false, translate(err, "notifications")
-	}
-	if len(earlier) > 0 {
-		return &earlier[0], true, nil
-	}
-	var n int64
-	err = s.q(ctx).Model(&domain.Event{}).
-		Where("transaction_id = ? AND version > 0 AND version < ? AND dispatched_at IS NULL", d.TransactionID, d.EventVersion).Count(&n).Error
-	if err != nil {
-		return nil, false, translate(err, "events")
-	}
-	return nil, n > 0, nil
-}
-
-// NextPendingIPNDelivery returns the first pending delivery of a transaction after event
-// version v; NOT_FOUND when there is none.
-func (s *Store) NextPendingIPNDelivery(ctx context.Context, txnID string, v int) (*IPNDelivery, error) {
-	var d IPNDelivery
-	err := s.q(ctx).Where("transaction_id = ? AND event_version > ? AND status = ?", txnID, v, DeliveryPending).
-		Order("event_version").Take(&d).Error
-	if err != nil {
-		return nil, translate(err, "notification")
-	}
-	return &d, nil
 }
 
 // IPNQueueStats describes the notification backlog.
@@ -344,4 +467,15 @@ func (s *Store) MarkEventsDispatched(ctx context.Context, ids []string, at time.
 	}
 	return translate(s.q(ctx).Model(&domain.Event{}).Where("id IN ? AND dispatched_at IS NULL", ids).
 		Update("dispatched_at", UTC(at)).Error, "events")
+}
+
+// clip shortens s to at most n bytes without splitting a UTF-8 character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/riverqueue/river/rivermigrate"
+
 	"paygate.dev/migrations"
 )
 
@@ -118,6 +120,9 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	if latest := LatestVersion(); v != latest {
 		return &SchemaError{Have: v, Want: latest}
 	}
+	if v >= riverSince {
+		return s.checkRiverSchema(ctx)
+	}
 	return nil
 }
 
@@ -141,6 +146,11 @@ func (e *SchemaError) Code() string {
 	return "SCHEMA_AHEAD"
 }
 
+// riverSince is the migration that moves background work to River: from it on, Migrate applies
+// River's own migrations first (under the same lock), and this migration's transaction adopts
+// the queued rows of the jobs table as River jobs before it drops the table.
+const riverSince = 11
+
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
 // target < 0 means the latest version. Each migration runs in its own transaction, and on
 // PostgreSQL an advisory lock keeps two processes from migrating at once (on SQLite, the
@@ -163,10 +173,20 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 		return nil, fmt.Errorf("no migration %d (latest is %d)", target, len(all))
 	}
 	migrator := migratorID()
+	if target >= riverSince {
+		// River's tables first: migration riverSince moves the jobs table's work into them.
+		if applied, err = s.migrateRiver(ctx); err != nil {
+			return applied, err
+		}
+		for _, step := range applied {
+			s.log.InfoContext(ctx, "migration applied", "name", step, "direction", "up", "migrator", migrator)
+		}
+	}
 	for {
 		var step string
 		var stepped Migration
 		var up bool
+		var extra []string
 		done := false
 		err := s.InTx(ctx, func(tx *Store) error {
 			if tx.dialect == Postgres {
@@ -194,12 +214,25 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 			} else {
 				m, sql = all[current-1], all[current-1].Down
 			}
+			var legacy []legacyJob
+			if up && m.Version == riverSince {
+				if legacy, err = tx.readLegacyJobs(ctx); err != nil {
+					return fmt.Errorf("%04d_%s: %w", m.Version, m.Name, err)
+				}
+			}
 			for _, stmt := range splitStatements(sql) {
 				if err := tx.db.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%04d_%s: %w\n%s", m.Version, m.Name, err, stmt)
 				}
 			}
 			stepped = m
+			if up && m.Version == riverSince {
+				n, err := tx.adoptLegacyJobs(ctx, legacy)
+				if err != nil {
+					return fmt.Errorf("%04d_%s: %w", m.Version, m.Name, err)
+				}
+				extra = append(extra, fmt.Sprintf("adopted %d queued jobs of the jobs table as River jobs", n))
+			}
 			if up {
 				step = fmt.Sprintf("%04d_%s (up)", m.Version, m.Name)
 				return tx.db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.Version, m.Name, Now()).Error
@@ -223,6 +256,10 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 			direction = "up"
 		}
 		s.log.InfoContext(ctx, "migration applied", "version", stepped.Version, "name", stepped.Name, "direction", direction, "migrator", migrator)
+		for _, e := range extra {
+			s.log.InfoContext(ctx, e, "version", stepped.Version, "migrator", migrator)
+		}
+		applied = append(applied, extra...)
 		applied = append(applied, step)
 	}
 }
@@ -235,6 +272,41 @@ func migratorID() string {
 		host = "unknown-host"
 	}
 	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// migrateRiver applies River's migrations (those a newer River version brought, the first
+// time all of them) under the migration lock. On PostgreSQL each runs in its own transaction —
+// River's migrations add enum values that a later statement uses, which PostgreSQL refuses in
+// the transaction that added them — so the lock is a session lock on a connection of its own.
+func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
+	db, err := s.SQLDB()
+	if err != nil {
+		return nil, err
+	}
+	if s.dialect == Postgres {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("take migration lock: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(72707369)`); err != nil {
+			return nil, fmt.Errorf("take migration lock: %w", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(72707369)`) }()
+	}
+	m, err := rivermigrate.New(riverDriver(s.dialect, db), &rivermigrate.Config{Logger: quiet()})
+	if err != nil {
+		return nil, err
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	var applied []string
+	for _, v := range res.Versions {
+		applied = append(applied, fmt.Sprintf("river %03d_%s (up)", v.Version, strings.ReplaceAll(v.Name, " ", "_")))
+	}
+	return applied, nil
 }
 
 // splitStatements cuts a migration file into statements at semicolons that end a line,

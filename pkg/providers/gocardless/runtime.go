@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
 	gcapi "paygate.dev/pkg/gocardless"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/jobs"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/runtimeapi"
 	"paygate.dev/pkg/store"
 )
@@ -109,26 +111,50 @@ func (p *Processor) CancelHook(ctx context.Context, tx *store.Store, e domain.Ev
 	if t.ProviderType != domain.ProviderGoCardless || t.ProviderReference == nil || *t.ProviderReference == "" {
 		return nil
 	}
-	_, _, err = jobs.Enqueue(ctx, tx, JobCancelBillingRequest, map[string]string{"organizationId": t.OrganizationID, "transactionId": t.ID},
-		jobs.UniqueKey(t.ID), jobs.Organization(t.OrganizationID), jobs.MaxAttempts(10))
+	_, err = queue.Insert(ctx, tx, CancelArgs{OrganizationID: t.OrganizationID, TransactionID: t.ID}, nil)
 	return err
 }
 
-// CancelJob runs JobCancelBillingRequest. Cancelling is idempotent (an already cancelled request
+// CancelArgs is a JobCancelBillingRequest job: cancel the billing request of a transaction.
+type CancelArgs struct {
+	OrganizationID string `json:"organizationId"`
+	TransactionID  string `json:"transactionId" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (CancelArgs) Kind() string { return JobCancelBillingRequest }
+
+// InsertOpts: the providers queue, 10 attempts, one job per transaction.
+func (CancelArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue.Providers, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type cancelWorker struct {
+	river.WorkerDefaults[CancelArgs]
+	p *Processor
+}
+
+func (w *cancelWorker) NextRetry(job *river.Job[CancelArgs]) time.Time {
+	return queue.Retry(nil, job.Attempt)
+}
+
+func (w *cancelWorker) Work(ctx context.Context, job *river.Job[CancelArgs]) error {
+	return w.p.cancelBillingRequest(ctx, job.Args.OrganizationID, job.Args.TransactionID)
+}
+
+// RegisterWorkers adds the processor's job kinds to ws.
+func (p *Processor) RegisterWorkers(ws *river.Workers) {
+	river.AddWorker[CancelArgs](ws, &cancelWorker{p: p})
+}
+
+// cancelBillingRequest runs JobCancelBillingRequest. Cancelling is idempotent (an already cancelled request
 // is fine); a request the buyer fulfilled meanwhile cannot be cancelled and is left to its
 // webhooks (a payment taken after a cancellation is still recorded).
-func (p *Processor) CancelJob(ctx context.Context, job *jobs.Job) error {
-	var in struct {
-		OrganizationID string `json:"organizationId"`
-		TransactionID  string `json:"transactionId"`
-	}
-	if err := job.Decode(&in); err != nil {
-		return err
-	}
+func (p *Processor) cancelBillingRequest(ctx context.Context, orgID, txnID string) error {
 	st := p.Service.Store()
-	t, err := st.GetTransaction(ctx, in.OrganizationID, in.TransactionID)
+	t, err := st.GetTransaction(ctx, orgID, txnID)
 	if domain.IsNotFound(err) {
-		return jobs.Permanent(err)
+		return river.JobCancel(err)
 	}
 	if err != nil {
 		return err
@@ -142,7 +168,7 @@ func (p *Processor) CancelJob(ctx context.Context, job *jobs.Job) error {
 	}
 	cl, err := p.client(ctx, prov)
 	if domain.ErrorKind(err) == domain.KindUnprocessable {
-		return jobs.Permanent(err) // a misconfigured provider: retrying cannot help
+		return river.JobCancel(err) // a misconfigured provider: retrying cannot help
 	}
 	if err != nil {
 		return err
