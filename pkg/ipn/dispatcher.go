@@ -183,7 +183,7 @@ func (d *Dispatcher) logFailure(ctx context.Context, e domain.Event, hook string
 	}
 	if n == 1 {
 		d.log.ErrorContext(ctx, "outbox hook failed, the event will be retried", "hook", hook, "event", e.ID,
-			"type", e.Type, "organization", e.OrganizationID, "error", err)
+			"type", e.Type, "org_id", e.OrganizationID, "error", err)
 	}
 }
 
