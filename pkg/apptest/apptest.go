@@ -217,8 +217,17 @@ type Tenant struct {
 // NewTenant creates a tenant with everything a checkout needs.
 func (e *Env) NewTenant(t testing.TB) *Tenant {
 	t.Helper()
+	tn := CreateTenant(t, e.Service(), e.Store)
+	e.Logs.Forbid(tn.Password, tn.SiteHook, tn.TestKey, tn.LiveKey)
+	return tn
+}
+
+// CreateTenant creates a tenant through svc on the database s: an organisation with an admin,
+// a bank-transfer provider, a site and a test and a live API key (for services started
+// elsewhere, e.g. other processes on the same database).
+func CreateTenant(t testing.TB, svc *platform.Service, s *store.Store) *Tenant {
+	t.Helper()
 	ctx := context.Background()
-	svc := e.Service()
 	sys := domain.SystemActor("")
 	name := "Tenant " + domain.RandomString(6)
 	country, oss := "DE", true
@@ -232,7 +241,7 @@ func (e *Env) NewTenant(t testing.TB) *Tenant {
 	if err != nil {
 		t.Fatalf("user: %v", err)
 	}
-	if err := e.Store.AddMembership(ctx, &domain.Membership{OrganizationID: org.ID, UserID: u.ID, Role: domain.RoleAdmin}); err != nil {
+	if err := s.AddMembership(ctx, &domain.Membership{OrganizationID: org.ID, UserID: u.ID, Role: domain.RoleAdmin}); err != nil {
 		t.Fatalf("membership: %v", err)
 	}
 	admin := domain.Actor{Type: domain.ActorUser, ID: u.ID, Label: u.Email, OrganizationID: org.ID, Role: domain.RoleAdmin}
@@ -258,7 +267,6 @@ func (e *Env) NewTenant(t testing.TB) *Tenant {
 	if err != nil {
 		t.Fatalf("live key: %v", err)
 	}
-	e.Logs.Forbid(password, hook, testKey, liveKey)
 	return &Tenant{Org: org, Admin: admin, Site: site, Provider: prov, SiteHook: hook, TestKey: testKey, LiveKey: liveKey, AdminUser: u, Password: password}
 }
 

@@ -195,3 +195,40 @@ func randomName() string {
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%d_%s", os.Getpid(), hex.EncodeToString(b))
 }
+
+// FreshURL creates a new, empty database of dialect d for other processes to open and returns its
+// DATABASE_URL (sqlite:<path> or postgres://...). It is dropped when the test ends.
+func FreshURL(t testing.TB, d store.Dialect) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	switch d {
+	case store.SQLite:
+		return "sqlite:" + filepath.Join(t.TempDir(), "paygate.db")
+	case store.Postgres:
+		base := os.Getenv("TEST_DATABASE_URL")
+		if base == "" {
+			base = DefaultPostgresURL
+		}
+		admin, err := store.Open(ctx, store.Config{URL: base, MaxOpenConns: 2, Logger: quietLogger()})
+		if err != nil {
+			unavailable(t, d, err)
+		}
+		name := "paygate_test_" + randomName()
+		if err := admin.ExecAdmin(ctx, "CREATE DATABASE "+name); err != nil {
+			_ = admin.Close()
+			unavailable(t, d, err)
+		}
+		t.Cleanup(func() {
+			dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer dcancel()
+			_ = admin.ExecAdmin(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			_ = admin.Close()
+		})
+		u, _ := url.Parse(base)
+		u.Path = "/" + name
+		return u.String()
+	}
+	t.Fatalf("unknown dialect %q", d)
+	return ""
+}
