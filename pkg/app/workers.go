@@ -32,6 +32,7 @@ func startWorkers(ctx context.Context, b *MainBackend) error {
 	}
 	b.Notifier = n
 	if !cfg.Workers {
+		queue.RegisterIdle(b.Metrics) // paygate_jobs_leader 0: another replica exports the job gauges
 		return nil
 	}
 	ws := river.NewWorkers()

@@ -30,6 +30,15 @@ var (
 		"1 on the replica that is River's leader (it exports the database-backed job gauges), 0 elsewhere.", nil, nil)
 )
 
+// RegisterIdle registers the gauges of a process that runs no River client (a main backend
+// with WORKERS=false): paygate_jobs_leader is 0 there, and it exports no job gauge.
+func RegisterIdle(reg *metrics.Registry) {
+	if _, loaded := registered.LoadOrStore(reg, struct{}{}); loaded {
+		return
+	}
+	reg.MustRegister(&collector{})
+}
+
 // collector reads the queues from the database at scrape time, on the leader only: every
 // replica would read the same rows, and a sum over replicas would count each job N times.
 type collector struct{ c *Client }
@@ -43,7 +52,7 @@ func (k *collector) Describe(ch chan<- *prometheus.Desc) {
 func (k *collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if !k.c.IsLeader(ctx) {
+	if k.c == nil || !k.c.IsLeader(ctx) {
 		ch <- prometheus.MustNewConstMetric(leaderDesc, prometheus.GaugeValue, 0)
 		return
 	}
