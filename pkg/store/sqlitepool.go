@@ -265,7 +265,7 @@ func (p *sqlitePool) begin(ctx context.Context) (*sql.Tx, error) {
 		return nil, err
 	}
 	deadline := time.Now().Add(p.wait)
-	pause := 100 * time.Microsecond
+	start := time.Now()
 	for {
 		tx, err := p.write.BeginTx(ctx, nil)
 		if err == nil {
@@ -279,8 +279,15 @@ func (p *sqlitePool) begin(ctx context.Context) (*sql.Tx, error) {
 			_, _ = p.write.ExecContext(ctx, restore)
 			return nil, err
 		}
+		// The other process's writer usually commits within a few milliseconds and may begin
+		// again at once: poll often at first so as not to miss the gap.
+		pause := 50 * time.Microsecond
+		if waited := time.Since(start); waited > 20*time.Millisecond {
+			pause = time.Millisecond
+		} else if waited > 5*time.Millisecond {
+			pause = 200 * time.Microsecond
+		}
 		time.Sleep(pause)
-		pause = min(2*pause, time.Millisecond)
 	}
 }
 
