@@ -172,7 +172,11 @@ type DeliverArgs struct {
 	Attempts      int    `json:"attempts" river:"unique"`
 	// Manual jobs are queued by a resend request, so that one is not held up by a retry queued
 	// for the same state.
-	Manual         bool   `json:"manual,omitempty" river:"unique"`
+	Manual bool `json:"manual,omitempty" river:"unique"`
+	// Swept is set (to the second) on jobs the sweep queues: a job whose worker died before it
+	// claimed its attempt stays "running" in River with the same other arguments until River's
+	// rescuer gets to it (a minute or more); the sweep's job is not deduplicated against it.
+	Swept          int64  `json:"swept,omitempty" river:"unique"`
 	OrganizationID string `json:"organizationId"`
 	SiteID         string `json:"siteId"`
 }
@@ -184,8 +188,20 @@ func (DeliverArgs) Kind() string { return KindDeliver }
 // River's retries of a run that failed before it could record anything (the database was
 // unreachable); failed notification attempts are scheduled by the notifier itself.
 func (DeliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queue.IPN, MaxAttempts: 1000, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: queue.Unfinished}}
+	return river.InsertOpts{Queue: queue.IPN, Priority: priorityNormal, MaxAttempts: 1000, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: queue.Unfinished}}
 }
+
+// River priorities of delivery jobs (1 is worked first): a job the sweep queues (an attempt
+// whose worker died, a retry or resend whose job was lost) goes ahead of the queue's backlog,
+// so a killed worker's deliveries are sent again within seconds even behind a slow merchant.
+const (
+	prioritySweep  = 1
+	priorityNormal = 2
+)
+
+// sweepGrace is how long a notification must have been due before the sweep queues a job for
+// it while none waits in the queue (its job may have just been fetched).
+const sweepGrace = 2 * time.Second
 
 func argsFor(d *store.IPNDelivery, manual bool) DeliverArgs {
 	return DeliverArgs{TransactionID: d.TransactionID, DeliveryID: d.ID, Attempts: d.Attempts, Manual: manual,
@@ -251,9 +267,17 @@ func (n *Notifier) Sweep(ctx context.Context) (int, error) {
 	}
 	var params []river.InsertManyParams
 	for i := range heads {
-		if !queued[heads[i].TransactionID] {
-			params = append(params, river.InsertManyParams{Args: argsFor(&heads[i], heads[i].ResendRequestedAt != nil)})
+		h := &heads[i]
+		if queued[h.TransactionID] {
+			continue
 		}
+		// A job fetched a moment ago claims its attempt at once: leave it a grace period.
+		if h.ResendRequestedAt == nil && h.NextAttemptAt != nil && h.NextAttemptAt.After(now.Add(-sweepGrace)) {
+			continue
+		}
+		args := argsFor(h, h.ResendRequestedAt != nil)
+		args.Swept = now.Unix()
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: &river.InsertOpts{Priority: prioritySweep}})
 	}
 	res, err := queue.InsertMany(ctx, n.store, params)
 	inserted := 0
