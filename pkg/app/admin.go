@@ -21,8 +21,8 @@ import (
 	"paygate.dev/pkg/mail"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/store"
 )
 

@@ -18,8 +18,8 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/store"
 )
 

@@ -210,7 +210,7 @@ func FreshURL(t testing.TB, d store.Dialect) string {
 		if base == "" {
 			base = DefaultPostgresURL
 		}
-		admin, err := store.Open(ctx, store.Config{URL: base, MaxOpenConns: 2, Logger: quietLogger()})
+		admin, err := store.Open(ctx, store.Config{URL: base, Pool: store.Pool{MaxConns: 2}, Logger: quietLogger()})
 		if err != nil {
 			unavailable(t, d, err)
 		}
