@@ -155,6 +155,12 @@ func (a *AdminBackend) Serve(ctx context.Context, ln net.Listener) error {
 // backends, which know every kind, take turns at that). It polls: its jobs are a minute old by
 // design, and nothing is lost by finding them a few seconds later.
 func (a *AdminBackend) mailQueue(ctx context.Context) (*queue.Client, error) {
+	if err := a.Store.CheckSchema(ctx); err != nil {
+		// Serve anyway, so /ready can say why it is not ready (the schema fell behind, or an
+		// embedding test serves an unmigrated database); River's tables may not exist yet.
+		a.Log.WarnContext(ctx, "e-mail queue not started: the database schema is not current", "error", err)
+		return nil, nil
+	}
 	ws := river.NewWorkers()
 	a.Service.RegisterMailWorker(ws)
 	q, err := queue.New(ctx, queue.Config{Store: a.Store, Log: a.Log, Metrics: a.Metrics, Workers: ws, NotLeader: true, PollOnly: true,
