@@ -342,3 +342,59 @@ func TestSQLiteGroupWaitsForAnotherProcessesWriter(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 15000, ms, "busy_timeout is restored after the BEGIN")
 }
+
+// River runs its own statements on the SQLite writer's *sql.DB, outside the store's groups.
+// While a group polls for its BEGIN (busy_timeout 0 on the writer's connection) behind another
+// process's writer, such a statement must not get the connection: it waits for the group and
+// then writes, waiting in the busy handler, instead of failing with SQLITE_BUSY at once.
+func TestSQLiteWritesBesideAGroupNeverSeeItsZeroBusyTimeout(t *testing.T) {
+	t.Parallel()
+	url := sqliteURL(t)
+	a, err := store.Open(ctx, store.Config{URL: url})
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := store.Open(ctx, store.Config{URL: url}) // another process's pool on the same file
+	require.NoError(t, err)
+	defer b.Close()
+	writer, err := b.SQLDB()
+	require.NoError(t, err)
+
+	held, release := make(chan struct{}), make(chan struct{})
+	aDone := make(chan error, 1)
+	go func() {
+		aDone <- a.InTx(ctx, func(tx *store.Store) error {
+			storetest.Org(t, tx)
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	groupDone := make(chan error, 1)
+	go func() { groupDone <- b.InTx(ctx, func(tx *store.Store) error { storetest.Org(t, tx); return nil }) }()
+	require.Eventually(t, func() bool { begun, _ := b.WriterGroups(); return begun >= 1 }, 10*time.Second, time.Millisecond,
+		"b's group polls for its BEGIN")
+
+	// River's kind of statement, straight on the writer, many times while the group polls.
+	direct := make(chan error, 1)
+	go func() {
+		for i := 0; i < 50; i++ {
+			if _, err := writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS beside_group (n INTEGER)`); err != nil {
+				direct <- err
+				return
+			}
+		}
+		direct <- nil
+	}()
+	// The bug fails the statement within milliseconds; give it a generous window to show.
+	select {
+	case err := <-direct:
+		require.NoError(t, err, "a statement beside the group got the writer while its busy_timeout was 0")
+		t.Fatal("the statements ran while the other process held the write lock")
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(release)
+	require.NoError(t, <-aDone)
+	require.NoError(t, <-groupDone)
+	require.NoError(t, <-direct, "they waited for the lock, then wrote")
+}

@@ -190,7 +190,19 @@ func (p *sqlitePool) commitGroup(group []*writeTx) {
 	}()
 	p.commits.Add(1)
 	bg := context.Background()
-	tx, err := p.begin(bg)
+	// The group keeps the writer's connection from before its BEGIN to after its end: River
+	// runs its own transactions on the same *sql.DB, and one must never get the connection
+	// while its busy_timeout is 0 for the BEGIN below (River's fetch or completion would fail
+	// with SQLITE_BUSY at once when another process writes).
+	conn, err := p.write.Conn(bg)
+	if err != nil {
+		for _, w := range group {
+			w.err = err
+		}
+		return
+	}
+	defer conn.Close()
+	tx, err := p.begin(bg, conn)
 	if err != nil {
 		for _, w := range group {
 			w.err = err
@@ -259,15 +271,15 @@ func (p *sqlitePool) commitGroup(group []*writeTx) {
 // 5, 10, 15, 20, 25 ms and more: a 3 ms transaction of the other process cost a waiting group
 // 8 ms, a 20 ms checkpoint 33 ms. The writer's busy_timeout is set to 0 for the BEGIN and back
 // to sqliteBusyTimeout once the transaction holds the lock (nothing in it waits for locks).
-func (p *sqlitePool) begin(ctx context.Context) (*sql.Tx, error) {
+func (p *sqlitePool) begin(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
 	restore := fmt.Sprintf(`PRAGMA busy_timeout = %d`, p.wait.Milliseconds())
-	if _, err := p.write.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(p.wait)
 	start := time.Now()
 	for {
-		tx, err := p.write.BeginTx(ctx, nil)
+		tx, err := conn.BeginTx(ctx, nil)
 		if err == nil {
 			if _, err := tx.ExecContext(ctx, restore); err != nil {
 				_ = tx.Rollback()
@@ -276,7 +288,7 @@ func (p *sqlitePool) begin(ctx context.Context) (*sql.Tx, error) {
 			return tx, nil
 		}
 		if !isBusy(err) || time.Now().After(deadline) {
-			_, _ = p.write.ExecContext(ctx, restore)
+			_, _ = conn.ExecContext(ctx, restore)
 			return nil, err
 		}
 		// The other process's writer usually commits within a few milliseconds and may begin
