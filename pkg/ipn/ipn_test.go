@@ -21,6 +21,7 @@ import (
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/netguard"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
@@ -255,6 +256,15 @@ func TestAKilledBackendResumesOnAnotherWithoutLosingOrDoublingNotifications(t *t
 			as := e.attempts(txn)
 			require.Len(t, as, 1, "the attempt is recorded before it is sent")
 			require.Nil(t, as[0].FinishedAt)
+
+			// Its job is running: the sweep counts it as queued while it is young (by River's
+			// clock), as its worker's once it is older than the grace.
+			fresh, err := e.s.QueuedRiverTransactions(ctx, queue.IPN, time.Now().Add(-time.Minute))
+			require.NoError(t, err)
+			require.True(t, fresh[txn.ID], "a job fetched a moment ago holds its transaction")
+			old, err := e.s.QueuedRiverTransactions(ctx, queue.IPN, time.Now().Add(time.Second))
+			require.NoError(t, err)
+			require.False(t, old[txn.ID], "a job running past the grace does not")
 
 			// Meanwhile the buyer goes on; backend 2 starts and dispatches that. While the
 			// attempt is fresh it is the transaction's lock: nothing else is sent.

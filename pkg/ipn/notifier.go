@@ -199,8 +199,8 @@ const (
 	priorityNormal = 2
 )
 
-// sweepGrace is how long a notification must have been due before the sweep queues a job for
-// it while none waits in the queue (its job may have just been fetched).
+// sweepGrace is how long the sweep leaves a transaction whose job a worker fetched to that
+// worker (which claims the attempt at once) before it counts the worker as dead.
 const sweepGrace = 2 * time.Second
 
 func argsFor(d *store.IPNDelivery, manual bool) DeliverArgs {
@@ -257,7 +257,8 @@ func (n *Notifier) queueNext(ctx context.Context, tx *store.Store, txnID string,
 // nothing twice). It returns how many jobs it queued.
 func (n *Notifier) Sweep(ctx context.Context) (int, error) {
 	now := n.now()
-	queued, err := n.store.QueuedRiverTransactions(ctx, queue.IPN)
+	// River stamps a fetch with the wall clock, whatever n.now says.
+	queued, err := n.store.QueuedRiverTransactions(ctx, queue.IPN, time.Now().Add(-sweepGrace))
 	if err != nil {
 		return 0, err
 	}
@@ -269,10 +270,6 @@ func (n *Notifier) Sweep(ctx context.Context) (int, error) {
 	for i := range heads {
 		h := &heads[i]
 		if queued[h.TransactionID] {
-			continue
-		}
-		// A job fetched a moment ago claims its attempt at once: leave it a grace period.
-		if h.ResendRequestedAt == nil && h.NextAttemptAt != nil && h.NextAttemptAt.After(now.Add(-sweepGrace)) {
 			continue
 		}
 		args := argsFor(h, h.ResendRequestedAt != nil)

@@ -310,18 +310,28 @@ func (s *Store) DueIPNHeads(ctx context.Context, now, staleBefore time.Time, lim
 }
 
 // QueuedRiverTransactions returns the transactionId argument of the River jobs of a queue that
-// wait to run (available, scheduled, retrying): the notifier's sweep leaves those transactions
-// alone. (A running job is not counted: its worker may be dead.)
-func (s *Store) QueuedRiverTransactions(ctx context.Context, queue string) (map[string]bool, error) {
-	var ids []string
-	err := s.q(ctx).Raw(`SELECT args ->> 'transactionId' FROM river_job
- WHERE state IN ('available', 'pending', 'retryable', 'scheduled') AND queue = ?`, queue).Scan(&ids).Error
+// wait to run (available, scheduled, retrying) or were fetched after fetchedAfter (a worker
+// claims its attempt at once, so such a job is about to): the notifier's sweep leaves those
+// transactions alone. A job running for longer is not counted: its worker may be dead.
+//
+// River writes attempted_at from its own clock in its own format per database, so the
+// comparison is made here, on the few running jobs, rather than in SQL.
+func (s *Store) QueuedRiverTransactions(ctx context.Context, queue string, fetchedAfter time.Time) (map[string]bool, error) {
+	var rows []struct {
+		ID          string
+		State       string
+		AttemptedAt *time.Time
+	}
+	err := s.q(ctx).Raw(`SELECT args ->> 'transactionId' AS id, state, attempted_at FROM river_job
+ WHERE state IN ('available', 'pending', 'retryable', 'scheduled', 'running') AND queue = ?`, queue).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, "river jobs")
 	}
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
+	out := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		if r.State != "running" || (r.AttemptedAt != nil && r.AttemptedAt.After(fetchedAfter)) {
+			out[r.ID] = true
+		}
 	}
 	return out, nil
 }
