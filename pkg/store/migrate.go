@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"os"
@@ -259,8 +260,8 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 		for _, e := range extra {
 			s.log.InfoContext(ctx, e, "version", stepped.Version, "migrator", migrator)
 		}
-		applied = append(applied, extra...)
 		applied = append(applied, step)
+		applied = append(applied, extra...)
 	}
 }
 
@@ -298,7 +299,18 @@ func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	var res *rivermigrate.MigrateResult
+	if s.dialect == Postgres {
+		res, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	} else {
+		// On SQLite all of them run in one write transaction (BEGIN IMMEDIATE): another
+		// process's migrator waits for it, then finds River's schema current.
+		err = s.SQLTx(ctx, func(tx *sql.Tx) error {
+			var terr error
+			res, terr = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+			return terr
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}
