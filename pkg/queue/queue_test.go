@@ -280,7 +280,14 @@ func TestTwoClientsNeverRunTheSameJobTwice(t *testing.T) {
 			defer mu.Unlock()
 			return len(runs) >= n
 		}, 60*time.Second, 10*time.Millisecond)
-		time.Sleep(100 * time.Millisecond)
+		// Every job finished in River's table: none can be fetched and run again after this.
+		db, err := s.SQLDB()
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			var done int
+			require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'test.count' AND state = 'completed'`).Scan(&done))
+			return done == n
+		}, 60*time.Second, 10*time.Millisecond, "every job is completed")
 		mu.Lock()
 		defer mu.Unlock()
 		require.Len(t, runs, n)
