@@ -7,23 +7,13 @@ package runtimeapi
 import (
 	"time"
 
+	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/tax"
 )
 
-// Address is a buyer address as the checkout carries it (merchant-supplied).
-type Address struct {
-	FirstName string `json:"firstName,omitempty"`
-	LastName  string `json:"lastName,omitempty"`
-	Company   string `json:"company,omitempty"`
-	Address1  string `json:"address1,omitempty"`
-	Address2  string `json:"address2,omitempty"`
-	City      string `json:"city,omitempty"`
-	Postcode  string `json:"postcode,omitempty"`
-	Region    string `json:"region,omitempty"`
-	Country   string `json:"country,omitempty"`
-	Phone     string `json:"phone,omitempty"`
-	VATID     string `json:"vatId,omitempty"`
-}
+// Address is a buyer address as the checkout carries it (merchant-supplied): the domain's
+// own type, whose JSON is the contract's (one struct, not a copy to keep in step).
+type Address = domain.Address
 
 // Item is one line of the checkout as the page shows it.
 type Item struct {

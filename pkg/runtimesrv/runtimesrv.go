@@ -317,11 +317,11 @@ func CheckoutView(rc *platform.RuntimeCheckout, res tax.Result, now time.Time) *
 		VATIDValidation: string(site.VATIDValidation), Tax: *TaxView(res, c.Currency), Items: []runtimeapi.Item{}, Providers: []runtimeapi.Provider{},
 	}
 	if c.BillingAddress != nil {
-		a := runtimeapi.Address(*c.BillingAddress)
+		a := *c.BillingAddress
 		v.BillingAddress = &a
 	}
 	if c.ShippingAddress != nil {
-		a := runtimeapi.Address(*c.ShippingAddress)
+		a := *c.ShippingAddress
 		v.ShippingAddress = &a
 	}
 	for _, it := range c.Items {
