@@ -21,6 +21,7 @@ import (
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
 )
 
 // internalToken authenticates the test frontend's calls to the test backend.
@@ -54,7 +55,9 @@ type Options struct {
 	RateLimit int
 	// NoFrontend skips the main frontend; NoMain skips the main backend.
 	NoFrontend, NoMain bool
-	// Workers runs the main backend's background workers.
+	// Workers runs the main backend's background workers. They need a database of the test's
+	// own (storetest.EachOwn, storetest.Own): River's clients on one database work each other's
+	// jobs, with each other's provider fakes and settings.
 	Workers bool
 	// AdminBackend adjusts the admin backend's configuration before it starts.
 	AdminBackend func(*config.AdminBackend)
@@ -164,6 +167,9 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	serve(adminLn, admin.Handler())
 
 	if !o.NoMain {
+		if o.Workers && storetest.IsShared(s) {
+			t.Fatal("apptest: a main backend with workers needs a database of the test's own (storetest.EachOwn or storetest.Own), not the shared one")
+		}
 		mcfg := config.MainBackend{Common: common, CORSOrigins: []string{hosts.MainFrontendURL()}, Workers: o.Workers, WorkerCount: 2, JobPollInterval: 50 * time.Millisecond,
 			RateLimit: 1000, IPNAllowPrivateTargets: true, InternalToken: internalToken}
 		if o.MainBackend != nil {

@@ -70,7 +70,7 @@ func requireCleanGCConsole(t *testing.T, b *browsertest.Browser, gcURL string) {
 // later GoCardless confirms it by webhook, the page shows it paid and takes the buyer to the
 // shop, which was told initiated, pending, paid.
 func TestBrowserGoCardlessPaysEndToEnd(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		shop := merchant(t)
 		co := w.shopCheckout(t, shop.URL, "GBP", map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "country": "GB"})
@@ -139,7 +139,7 @@ func TestBrowserGoCardlessPaysEndToEnd(t *testing.T) {
 // paying. Back on the hosted page the attempt is cancelled (at GoCardless too), the payment
 // methods are shown again, and the buyer pays by bank transfer.
 func TestBrowserGoCardlessLeftThenPaysByWireEndToEnd(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		shop := merchant(t)
 		co := w.shopCheckout(t, shop.URL, "EUR", map[string]any{"firstName": "Jane", "lastName": "Doe", "email": "jane.doe@example.com",

@@ -217,7 +217,7 @@ func (w *gcWorld) eventsFor(link, id string) []gcfake.Event {
 }
 
 func TestGoCardlessPagesSpeakThePagesLanguage(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		for _, c := range []struct{ sent, want string }{
 			{"fr", "fr"},       // the buyer switched the page to French; the checkout says German
@@ -235,7 +235,7 @@ func TestGoCardlessPagesSpeakThePagesLanguage(t *testing.T) {
 }
 
 func TestGoCardlessPaysEndToEnd(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		co := w.checkout(t, 2499, "GBP")
 		page := apptest.Do(t, http.MethodGet, w.env.MainURL+"/api/v1/checkouts/"+co["shortCode"].(string), "", nil).JSON(t)
@@ -311,7 +311,7 @@ func TestGoCardlessPaysEndToEnd(t *testing.T) {
 }
 
 func TestGoCardlessTransactionsCreateAnswersARedirect(t *testing.T) {
-	s := storetest.Shared(t, store.SQLite)
+	s := storetest.Own(t, store.SQLite)
 	w := newGCWorld(t, s)
 	co := w.checkout(t, 1200, "EUR")
 	res := apptest.Do(t, http.MethodPost, w.env.MainURL+"/api/v1/transactions/create", "", map[string]any{
@@ -337,7 +337,7 @@ func TestGoCardlessTransactionsCreateAnswersARedirect(t *testing.T) {
 }
 
 func TestGoCardlessReturnSyncsWithoutWebhooks(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, authURL := w.start(t, 3100)
 		w.authorise(t, authURL)
@@ -361,7 +361,7 @@ func TestGoCardlessReturnSyncsWithoutWebhooks(t *testing.T) {
 }
 
 func TestGoCardlessExitCancelsAndAllowsANewAttempt(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		co := w.checkout(t, 4500, "GBP")
 		first := w.billingRequest(t, co).JSON(t)
@@ -406,7 +406,7 @@ func TestGoCardlessExitCancelsAndAllowsANewAttempt(t *testing.T) {
 }
 
 func TestGoCardlessSignedWebhooks(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 2499)
 		require.NoError(t, w.gc.Simulate(ctx, gcfake.ScenarioPaymentConfirmed, pm))
@@ -488,7 +488,7 @@ func TestGoCardlessSignedWebhooks(t *testing.T) {
 }
 
 func TestGoCardlessOutOfOrderEvents(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 
 		t.Run("PaidOutBeforeConfirmed", func(t *testing.T) {
@@ -582,7 +582,7 @@ func TestGoCardlessOutOfOrderEvents(t *testing.T) {
 }
 
 func TestGoCardlessRefunds(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 10000)
 		w.simulate(t, gcfake.ScenarioPaymentConfirmed, pm)
@@ -718,7 +718,7 @@ func TestGoCardlessRefunds(t *testing.T) {
 }
 
 func TestGoCardlessReconciliationFindsALostWebhook(t *testing.T) {
-	s := storetest.Shared(t, store.Postgres)
+	s := storetest.Own(t, store.Postgres)
 	w := newGCWorld(t, s)
 	id, pm := w.pay(t, 990)
 	w.deliver(t) // fulfilment: the payment and its charge date are linked
@@ -744,7 +744,7 @@ func TestGoCardlessReconciliationFindsALostWebhook(t *testing.T) {
 }
 
 func TestGoCardlessReconciliationEndsAbandonedAttempts(t *testing.T) {
-	s := storetest.Shared(t, store.SQLite)
+	s := storetest.Own(t, store.SQLite)
 	w := newGCWorld(t, s)
 	id, _ := w.start(t, 1500)
 	txn := w.txn(t, id)
@@ -762,7 +762,7 @@ func TestGoCardlessReconciliationEndsAbandonedAttempts(t *testing.T) {
 }
 
 func TestGoCardlessProviderProblemsThroughTheAPI(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 
 		t.Run("TransientFailuresAreRetried", func(t *testing.T) {

@@ -16,20 +16,6 @@ import (
 	"paygate.dev/pkg/stripemock"
 )
 
-// eachFresh runs fn once per database, each time on a new migrated database of its own: the
-// reconciliation job looks at every open attempt, so these tests must not see other tests'.
-func eachFresh(t *testing.T, fn func(t *testing.T, s *store.Store)) {
-	t.Helper()
-	for _, d := range storetest.Dialects() {
-		t.Run(string(d), func(t *testing.T) {
-			s := storetest.Fresh(t, d)
-			_, err := s.Migrate(ctx, -1)
-			require.NoError(t, err)
-			fn(t, s)
-		})
-	}
-}
-
 // ipnStatusesFor returns the statuses the merchant accepted for a transaction, in order.
 func (m *wooMerchant) ipnStatusesFor(id string) []float64 {
 	m.mu.Lock()
@@ -47,7 +33,7 @@ func (m *wooMerchant) ipnStatusesFor(id string) []float64 {
 // at. Each run takes those looked at longest ago, so the abandoned oldest ones do not starve the
 // newest, whose payment (with its webhook lost) is found within ceil(open/batch) runs.
 func TestStripeReconciliationRotatesThroughOpenAttempts(t *testing.T) {
-	eachFresh(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		sp := stripeProcessor(t, w)
 		sp.ReconcileBatch = 3
@@ -117,7 +103,7 @@ func TestStripeReconciliationRotatesThroughOpenAttempts(t *testing.T) {
 // an event says so: the transaction stays open, with no failure and no notification. With a
 // last_payment_error it fails with Stripe's own code and message; card_declined is never made up.
 func TestStripeUnpaidIntentIsNotAFailure(t *testing.T) {
-	eachFresh(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		org := w.tn.Org.ID
 		unpaid, piU := w.pay(t, 1200)
@@ -206,7 +192,7 @@ func TestStripeUnpaidIntentIsNotAFailure(t *testing.T) {
 // body that is not a well-formed event is a 400 that says "malformed" (MALFORMED_EVENT), not
 // "invalid signature", while a wrong signature keeps its answer (Stripe 400, GoCardless 498).
 func TestSignedMalformedWebhooksAre400Malformed(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		requireMalformed := func(t *testing.T, res *apptest.Response) {
 			t.Helper()
 			require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))

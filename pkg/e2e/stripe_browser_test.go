@@ -264,7 +264,7 @@ func card(number string) hostedpagetest.Card {
 }
 
 func TestBrowserStripeCardPaysAndReturnsToTheShop(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newCardWorld(t, s)
 		co := w.checkout(t)
 		b := browsertest.New(t)
@@ -325,7 +325,7 @@ func TestBrowserStripeCardPaysAndReturnsToTheShop(t *testing.T) {
 }
 
 func TestBrowserStripeDeclinedCardThenAnotherCard(t *testing.T) {
-	w := newCardWorld(t, storetest.Shared(t, store.SQLite))
+	w := newCardWorld(t, storetest.Own(t, store.SQLite))
 	co := w.checkout(t)
 	b := browsertest.New(t)
 	sent := recordRequests(t, b)
@@ -364,7 +364,7 @@ func TestBrowserStripeDeclinedCardThenAnotherCard(t *testing.T) {
 }
 
 func TestBrowserStripeThreeDSecure(t *testing.T) {
-	w := newCardWorld(t, storetest.Shared(t, store.Postgres))
+	w := newCardWorld(t, storetest.Own(t, store.Postgres))
 	// Stripe also reports outcomes by webhook; whichever reaches the backend first, the page
 	// shows the same.
 	w.js.SendWebhooks(w.env.MainURL+"/hooks/stripe/"+w.provider.ID, stripeHookSecret)

@@ -130,7 +130,7 @@ func (w *stripeWorld) merchantStatuses(txnID string) []float64 {
 // payment stays disputed, the merchant hears "succeeded" once and "disputed" once, and no
 // refund can be made while the dispute is open.
 func TestStripeSuccessAfterDisputeNeverUndoesIt(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		ss := &stripeSender{w: w}
 		t0 := time.Now().Add(-time.Hour).Unix()
@@ -188,7 +188,7 @@ func TestStripeSuccessAfterDisputeNeverUndoesIt(t *testing.T) {
 // they arrive or are applied.
 func TestStripeFailureAndSuccessFollowStripesOrder(t *testing.T) {
 	const runs = 30
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		ss := &stripeSender{w: w}
 		t0 := time.Now().Add(-time.Hour).Unix()

@@ -113,7 +113,7 @@ func countEvents(t *testing.T, s *store.Store, orgID, txnID, typ string) int {
 }
 
 func TestStripeSignedWebhooks(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 2499)
 		succeeded := stripemock.Event("evt_succ_"+domain.RandomString(8), "payment_intent.succeeded", piObject(pi, id, "succeeded", 2499))
@@ -185,7 +185,7 @@ func TestStripeSignedWebhooks(t *testing.T) {
 }
 
 func TestStripeReturnAndWebhookRace(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 4200)
 		// The buyer paid at Stripe: the PaymentIntent now reads succeeded.
@@ -213,7 +213,7 @@ func TestStripeReturnAndWebhookRace(t *testing.T) {
 }
 
 func TestStripeReconciliationFindsALostWebhook(t *testing.T) {
-	s := storetest.Shared(t, store.Postgres)
+	s := storetest.Own(t, store.Postgres)
 	w := newStripeWorld(t, s)
 	id, pi := w.pay(t, 990)
 	w.stripe.SetPaymentIntent(pi, "succeeded", "ch_lost", 990, "EUR")
@@ -227,7 +227,7 @@ func TestStripeReconciliationFindsALostWebhook(t *testing.T) {
 }
 
 func TestStripeRefundsAndDisputes(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 10000)
 		ok := stripemock.Event("evt_ok_"+domain.RandomString(8), "payment_intent.succeeded", piObject(pi, id, "succeeded", 10000))
@@ -288,7 +288,7 @@ func TestStripeRefundsAndDisputes(t *testing.T) {
 }
 
 func TestStripeConnectionTestAndCSP(t *testing.T) {
-	s := storetest.Shared(t, store.SQLite)
+	s := storetest.Own(t, store.SQLite)
 	w := newStripeWorld(t, s)
 	res := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/providers/"+w.provider.ID+"/test", w.tn.TestKey, nil)
 	require.Equal(t, http.StatusOK, res.Status, string(res.Body))

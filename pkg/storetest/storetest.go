@@ -82,6 +82,44 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	}
 }
 
+// EachOwn runs fn as a subtest against every database, each with a migrated database of the
+// subtest's own. Tests whose services run background workers need it: River's clients on one
+// database work each other's jobs, so a test's job would run in another test's backend, with
+// that test's provider fakes, merchant and settings (and one slow test's backlog would hold up
+// every other test's notifications).
+func EachOwn(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	for _, d := range Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			fn(t, Own(t, d))
+		})
+	}
+}
+
+// IsShared reports whether s is the package's shared store (Shared, Each).
+func IsShared(s *store.Store) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, sh := range shared {
+		if sh == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Own returns a new, migrated database of dialect d for this test alone.
+func Own(t testing.TB, d store.Dialect) *store.Store {
+	t.Helper()
+	mu.Lock()
+	s, err := fresh(d, true)
+	mu.Unlock()
+	if err != nil {
+		unavailable(t, d, err)
+	}
+	return s
+}
+
 // Shared returns the package's migrated store for dialect d, creating it on first use.
 // Tests sharing it keep apart by creating their own organisations.
 func Shared(t testing.TB, d store.Dialect) *store.Store {
