@@ -112,11 +112,12 @@ func IsShared(s *store.Store) bool {
 func Own(t testing.TB, d store.Dialect) *store.Store {
 	t.Helper()
 	mu.Lock()
-	s, err := fresh(d, true)
+	s, drop, err := create(d, true)
 	mu.Unlock()
 	if err != nil {
 		unavailable(t, d, err)
 	}
+	t.Cleanup(drop) // at the test's end: a run makes many of these
 	return s
 }
 
@@ -168,27 +169,35 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// fresh creates a database; callers hold mu.
+// fresh creates a database, dropped with the package's other databases when its tests end;
+// callers hold mu.
 func fresh(d store.Dialect, migrate bool) (*store.Store, error) {
+	s, drop, err := create(d, migrate)
+	if err == nil {
+		cleanups = append(cleanups, drop)
+	}
+	return s, err
+}
+
+// create creates a database and returns the function that closes and drops it.
+func create(d store.Dialect, migrate bool) (s *store.Store, drop func(), err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var s *store.Store
 	switch d {
 	case store.SQLite:
 		if tmpDir == "" {
 			dir, err := os.MkdirTemp("", "paygate-test-")
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			tmpDir = dir
 		}
 		path := filepath.Join(tmpDir, randomName()+".db")
-		var err error
 		s, err = store.Open(ctx, store.Config{SQLitePath: path, Logger: quietLogger()})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		cleanups = append(cleanups, func() { _ = s.Close() })
+		drop = func() { _ = s.Close() }
 	case store.Postgres:
 		base := os.Getenv("TEST_DATABASE_URL")
 		if base == "" {
@@ -196,36 +205,37 @@ func fresh(d store.Dialect, migrate bool) (*store.Store, error) {
 		}
 		admin, err := store.Open(ctx, store.Config{URL: base, Pool: store.Pool{MaxConns: 2}, Logger: quietLogger()})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		name := "paygate_test_" + randomName()
 		if err := admin.ExecAdmin(ctx, "CREATE DATABASE "+name); err != nil {
 			_ = admin.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		u, _ := url.Parse(base)
 		u.Path = "/" + name
 		s, err = store.Open(ctx, store.Config{URL: u.String(), Pool: store.Pool{MaxConns: 30}, Logger: quietLogger()})
 		if err != nil {
 			_ = admin.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		cleanups = append(cleanups, func() {
+		drop = func() {
 			_ = s.Close()
 			dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer dcancel()
 			_ = admin.ExecAdmin(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 			_ = admin.Close()
-		})
+		}
 	default:
-		return nil, fmt.Errorf("unknown dialect %q", d)
+		return nil, nil, fmt.Errorf("unknown dialect %q", d)
 	}
 	if migrate {
 		if _, err := s.Migrate(ctx, -1); err != nil {
-			return nil, fmt.Errorf("migrate: %w", err)
+			drop()
+			return nil, nil, fmt.Errorf("migrate: %w", err)
 		}
 	}
-	return s, nil
+	return s, drop, nil
 }
 
 func randomName() string {
