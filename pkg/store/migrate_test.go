@@ -109,3 +109,97 @@ func TestConcurrentMigratorsLogWhatEachApplied(t *testing.T) {
 		})
 	}
 }
+
+// A database the previous runner migrated (its schema_migrations table, at any version) is
+// upgraded in place by the next migrate, with nothing done by hand: its data stays, goose's
+// table takes the versions it had (with when they were applied), the old table goes, and the
+// migrations it lacked are applied. Until then the services see its version as it is.
+func TestMigrateUpgradesADatabaseOfThePreviousRunner(t *testing.T) {
+	t.Parallel()
+	latest := store.LatestVersion()
+	for _, d := range storetest.Dialects() {
+		for _, from := range []int{4, latest} {
+			t.Run(fmt.Sprintf("%s/from%d", d, from), func(t *testing.T) {
+				s := storetest.Fresh(t, d)
+				_, err := s.Migrate(ctx, from)
+				require.NoError(t, err)
+				// What the previous runner left: the schema at `from`, its version table, data.
+				all, err := store.Migrations()
+				require.NoError(t, err)
+				require.NoError(t, s.ExecAdmin(ctx, `DROP TABLE goose_db_version`))
+				require.NoError(t, s.ExecAdmin(ctx, `CREATE TABLE schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+)`))
+				for _, m := range all[:from] {
+					require.NoError(t, s.ExecAdmin(ctx, fmt.Sprintf(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, '%s', '2025-03-%02d 10:00:00')`, m.Version, m.Name, m.Version)))
+				}
+				require.NoError(t, s.ExecAdmin(ctx, `INSERT INTO organizations (id, name, data_key, created_at, updated_at)
+ VALUES ('org_legacy', 'Legacy Ltd', 'k', '2025-03-01 10:00:00', '2025-03-01 10:00:00')`))
+
+				v, err := s.SchemaVersion(ctx)
+				require.NoError(t, err)
+				require.Equal(t, from, v, "the old table's version is the schema's until migrate converts it")
+				err = s.CheckSchema(ctx)
+				if from < latest {
+					var se *store.SchemaError
+					require.ErrorAs(t, err, &se)
+					require.Equal(t, "SCHEMA_BEHIND", se.Code())
+					require.Equal(t, from, se.Have)
+				} else {
+					require.NoError(t, err, "a database at the latest version needs no migrate to serve")
+				}
+
+				log := logtest.New()
+				url := storeURL(t, s)
+				m, err := store.Open(ctx, store.Config{URL: url, Logger: log.Logger("migrator")})
+				require.NoError(t, err)
+				defer m.Close()
+				applied, err := m.Migrate(ctx, -1)
+				require.NoError(t, err)
+				var want []string
+				for _, mig := range all[from:] {
+					want = append(want, fmt.Sprintf("%04d_%s (up)", mig.Version, mig.Name))
+				}
+				require.Equal(t, want, ours(applied), "only what the old runner had not applied")
+				require.Contains(t, strings.Join(log.Lines(), "\n"), `"msg":"version table converted to goose's"`)
+
+				v, err = s.SchemaVersion(ctx)
+				require.NoError(t, err)
+				require.Equal(t, latest, v)
+				require.NoError(t, s.CheckSchema(ctx))
+				tables, err := s.Tables(ctx)
+				require.NoError(t, err)
+				require.NotContains(t, tables, "schema_migrations")
+				org, err := s.GetOrganization(ctx, "org_legacy")
+				require.NoError(t, err)
+				require.Equal(t, "Legacy Ltd", org.Name, "the data survived")
+				history, err := s.DumpTable(ctx, "goose_db_version")
+				require.NoError(t, err)
+				require.Len(t, history, latest+1, "version 0 and one row per migration")
+				require.Contains(t, strings.Join(history, "\n"), fmt.Sprintf("2025-03-%02d 10:00:00", from), "applied when the old runner applied it")
+
+				applied, err = m.Migrate(ctx, -1)
+				require.NoError(t, err)
+				require.Empty(t, applied)
+				_, err = m.Migrate(ctx, 0)
+				require.NoError(t, err, "and it migrates down as far as any")
+				_, err = m.Migrate(ctx, -1)
+				require.NoError(t, err)
+			})
+		}
+	}
+}
+
+func storeURL(t *testing.T, s *store.Store) string {
+	t.Helper()
+	if s.Dialect() == store.SQLite {
+		files, err := s.SQLiteFiles(ctx)
+		require.NoError(t, err)
+		return "sqlite:" + files[0]
+	}
+	url, err := s.URL()
+	require.NoError(t, err)
+	return url
+}
