@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 
@@ -202,4 +203,76 @@ func storeURL(t *testing.T, s *store.Store) string {
 	url, err := s.URL()
 	require.NoError(t, err)
 	return url
+}
+
+// Statements are goose's to split: a function or trigger body, whose lines end in semicolons,
+// stays whole between StatementBegin and StatementEnd (the previous runner cut a statement at
+// every line ending in one), and so does a line with several semicolons in a string.
+func TestMigrationsKeepStatementBodiesWhole(t *testing.T) {
+	t.Parallel()
+	files := map[store.Dialect]string{
+		store.Postgres: `-- +goose Up
+CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, words INTEGER NOT NULL DEFAULT 0);
+-- +goose StatementBegin
+CREATE FUNCTION notes_count_words() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n INTEGER;
+BEGIN
+    n := array_length(regexp_split_to_array(trim(NEW.body), '\s+'), 1);
+    NEW.words := n;
+    RETURN NEW;
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER notes_words BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION notes_count_words();
+INSERT INTO notes (id, body) VALUES (1, 'one; two; three;');
+
+-- +goose Down
+DROP TABLE notes;
+DROP FUNCTION notes_count_words();
+`,
+		store.SQLite: `-- +goose Up
+CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, words INTEGER NOT NULL DEFAULT 0);
+-- +goose StatementBegin
+CREATE TRIGGER notes_words AFTER INSERT ON notes
+BEGIN
+    UPDATE notes SET words = 0 WHERE id = NEW.id;
+    UPDATE notes SET words = length(trim(NEW.body)) - length(replace(trim(NEW.body), ' ', '')) + 1 WHERE id = NEW.id;
+END;
+-- +goose StatementEnd
+INSERT INTO notes (id, body) VALUES (1, 'one; two; three;');
+
+-- +goose Down
+DROP TRIGGER notes_words;
+DROP TABLE notes;
+`,
+	}
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			s := storetest.Fresh(t, d)
+			fsys := fstest.MapFS{"0001_notes.sql": {Data: []byte(files[d])}}
+			applied, err := s.MigrateFS(ctx, fsys, 1)
+			require.NoError(t, err)
+			require.Equal(t, []string{"0001_notes (up)"}, applied)
+			require.NoError(t, s.ExecAdmin(ctx, `INSERT INTO notes (id, body) VALUES (2, 'four five')`))
+			rows, err := s.DumpTable(ctx, "notes")
+			require.NoError(t, err)
+			require.Len(t, rows, 2)
+			joined := strings.Join(rows, "\n")
+			require.Contains(t, joined, "one; two; three;", "the string with its semicolons, whole")
+			for _, row := range rows {
+				words := "2"
+				if strings.Contains(row, "one;") {
+					words = "3"
+				}
+				require.Regexp(t, `\D`+words+`\)?$`, row, "the body ran, and counted the words")
+			}
+			applied, err = s.MigrateFS(ctx, fsys, 0)
+			require.NoError(t, err)
+			require.Equal(t, []string{"0001_notes (down)"}, applied)
+			tables, err := s.Tables(ctx)
+			require.NoError(t, err)
+			require.NotContains(t, tables, "notes")
+		})
+	}
 }
