@@ -121,23 +121,9 @@ func TestMigrateUpgradesADatabaseOfThePreviousRunner(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		for _, from := range []int{4, latest} {
 			t.Run(fmt.Sprintf("%s/from%d", d, from), func(t *testing.T) {
-				s := storetest.Fresh(t, d)
-				_, err := s.Migrate(ctx, from)
-				require.NoError(t, err)
-				// What the previous runner left: the schema at `from`, its version table, data.
+				s := previousRunnersDatabase(t, d, from)
 				all, err := store.Migrations()
 				require.NoError(t, err)
-				require.NoError(t, s.ExecAdmin(ctx, `DROP TABLE goose_db_version`))
-				require.NoError(t, s.ExecAdmin(ctx, `CREATE TABLE schema_migrations (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    applied_at TIMESTAMP NOT NULL
-)`))
-				for _, m := range all[:from] {
-					require.NoError(t, s.ExecAdmin(ctx, fmt.Sprintf(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, '%s', '2025-03-%02d 10:00:00')`, m.Version, m.Name, m.Version)))
-				}
-				require.NoError(t, s.ExecAdmin(ctx, `INSERT INTO organizations (id, name, data_key, created_at, updated_at)
- VALUES ('org_legacy', 'Legacy Ltd', 'k', '2025-03-01 10:00:00', '2025-03-01 10:00:00')`))
 
 				v, err := s.SchemaVersion(ctx)
 				require.NoError(t, err)
@@ -190,6 +176,82 @@ func TestMigrateUpgradesADatabaseOfThePreviousRunner(t *testing.T) {
 				require.NoError(t, err)
 			})
 		}
+	}
+}
+
+// previousRunnersDatabase is a new database as the previous runner left it at version from:
+// the schema by the migration files, its schema_migrations table (no goose table), and an
+// organisation, org_legacy.
+func previousRunnersDatabase(t *testing.T, d store.Dialect, from int) *store.Store {
+	t.Helper()
+	s := storetest.Fresh(t, d)
+	_, err := s.Migrate(ctx, from)
+	require.NoError(t, err)
+	all, err := store.Migrations()
+	require.NoError(t, err)
+	require.NoError(t, s.ExecAdmin(ctx, `DROP TABLE goose_db_version`))
+	require.NoError(t, s.ExecAdmin(ctx, `CREATE TABLE schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+)`))
+	for _, m := range all[:from] {
+		require.NoError(t, s.ExecAdmin(ctx, fmt.Sprintf(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, '%s', '2025-03-%02d 10:00:00')`, m.Version, m.Name, m.Version)))
+	}
+	require.NoError(t, s.ExecAdmin(ctx, `INSERT INTO organizations (id, name, data_key, created_at, updated_at)
+ VALUES ('org_legacy', 'Legacy Ltd', 'k', '2025-03-01 10:00:00', '2025-03-01 10:00:00')`))
+	return s
+}
+
+// Three migrators at once on a database of the previous runner: one converts its version
+// table, under the lock, and every missing migration is applied once.
+func TestConcurrentMigratorsConvertAPreviousRunnersDatabaseOnce(t *testing.T) {
+	t.Parallel()
+	latest := store.LatestVersion()
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			s := previousRunnersDatabase(t, d, 4)
+			url := storeURL(t, s)
+			const n = 3
+			logs := make([]*logtest.Capture, n)
+			applied := make([][]string, n)
+			errs := make([]error, n)
+			stores := make([]*store.Store, n)
+			for i := range stores {
+				logs[i] = logtest.New()
+				var err error
+				stores[i], err = store.Open(ctx, store.Config{URL: url, Logger: logs[i].Logger(fmt.Sprintf("migrator-%d", i))})
+				require.NoError(t, err)
+				defer stores[i].Close()
+			}
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range stores {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					<-start
+					applied[i], errs[i] = stores[i].Migrate(ctx, -1)
+				}(i)
+			}
+			close(start)
+			wg.Wait()
+			converted := 0
+			var all []string
+			for i := range stores {
+				require.NoError(t, errs[i], "migrator %d", i)
+				converted += strings.Count(strings.Join(logs[i].Lines(), "\n"), `"msg":"version table converted to goose's"`)
+				all = append(all, ours(applied[i])...)
+			}
+			require.Equal(t, 1, converted, "one migrator converts the version table")
+			require.Len(t, all, latest-4, "5 to the latest, each applied once: %v", all)
+			v, err := s.SchemaVersion(ctx)
+			require.NoError(t, err)
+			require.Equal(t, latest, v)
+			org, err := s.GetOrganization(ctx, "org_legacy")
+			require.NoError(t, err)
+			require.Equal(t, "Legacy Ltd", org.Name)
+		})
 	}
 }
 
