@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"io/fs"
 	"time"
 )
 
@@ -42,4 +43,9 @@ func (s *Store) WriterBusyTimeout(ctx context.Context) (int, error) {
 	var ms int
 	err := s.writer.write.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&ms)
 	return ms, err
+}
+
+// MigrateFS runs Migrate's goose runner on other migration files (tests of the runner itself).
+func (s *Store) MigrateFS(ctx context.Context, fsys fs.FS, target int) ([]string, error) {
+	return s.migrateFS(ctx, fsys, target, migratorID(), nil, nil, nil)
 }

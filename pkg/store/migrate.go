@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,55 +12,59 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
 	"github.com/riverqueue/river/rivermigrate"
+	"gorm.io/gorm"
 
 	"paygate.dev/migrations"
 )
 
-// Migration is one numbered schema change with its reverse.
+// Schema migrations are goose's (github.com/pressly/goose/v3): the files of package migrations,
+// NNNN_name.sql with an Up and a Down section, applied by a goose Provider on the embedded
+// files, each in its own transaction, the same files on both databases. goose parses the
+// files (a function or trigger body between StatementBegin and StatementEnd keeps its
+// semicolons) and records the applied versions in goose_db_version.
+
+// Migration is one numbered schema change (a file of package migrations).
 type Migration struct {
 	Version int
 	Name    string
-	Up      string
-	Down    string
 }
 
-var migrationRE = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$`)
+// versionTable is goose's table of applied versions; legacyVersionTable the one this package
+// kept before goose, which Migrate converts (see adoptLegacyVersions).
+const (
+	versionTable       = goose.DefaultTablename
+	legacyVersionTable = "schema_migrations"
+)
+
+// migrationLockID is the PostgreSQL advisory lock that serialises migrators: goose's session
+// lock, the conversion of the old version table and River's migrations. It is the id the
+// previous runner used, so an older build's migrator and this one wait for each other too.
+const migrationLockID = 72707369
+
+var migrationRE = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
 
 // Migrations lists the embedded migrations in order.
 func Migrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrations.FS, ".")
+	return listMigrations(migrations.FS)
+}
+
+func listMigrations(fsys fs.FS) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, err
 	}
-	byVersion := map[int]*Migration{}
+	var out []Migration
 	for _, e := range entries {
 		m := migrationRE.FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}
 		v, _ := strconv.Atoi(m[1])
-		body, err := fs.ReadFile(migrations.FS, e.Name())
-		if err != nil {
-			return nil, err
-		}
-		mig := byVersion[v]
-		if mig == nil {
-			mig = &Migration{Version: v, Name: m[2]}
-			byVersion[v] = mig
-		}
-		if m[3] == "up" {
-			mig.Up = string(body)
-		} else {
-			mig.Down = string(body)
-		}
-	}
-	out := make([]Migration, 0, len(byVersion))
-	for _, m := range byVersion {
-		if m.Up == "" || m.Down == "" {
-			return nil, fmt.Errorf("migration %04d_%s needs both an up and a down file", m.Version, m.Name)
-		}
-		out = append(out, *m)
+		out = append(out, Migration{Version: v, Name: m[2]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i, m := range out {
@@ -79,37 +84,40 @@ func LatestVersion() int {
 	return ms[len(ms)-1].Version
 }
 
-const createVersionTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    applied_at TIMESTAMP NOT NULL
-)`
-
-// SchemaVersion returns the version the database is at (0 for an empty database).
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	var exists bool
+// tableExists reports whether the database has a table of ours by that name.
+func (s *Store) tableExists(ctx context.Context, name string) (bool, error) {
+	var n int
+	var err error
 	if s.dialect == Postgres {
-		if err := s.q(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations')`).Scan(&exists).Error; err != nil {
-			return 0, translate(err, "schema")
-		}
+		err = s.q(ctx).Raw(`SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`, name).Scan(&n).Error
 	} else {
-		var n int
-		if err := s.q(ctx).Raw(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n).Error; err != nil {
+		err = s.q(ctx).Raw(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n).Error
+	}
+	return n > 0, translate(err, "schema")
+}
+
+// SchemaVersion returns the version the database is at (0 for an empty database): the
+// highest version in goose's table, or, in a database the previous runner migrated and no
+// migrate of this build has converted yet, in its schema_migrations table.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	for _, t := range []struct{ table, column string }{{versionTable, "version_id"}, {legacyVersionTable, "version"}} {
+		exists, err := s.tableExists(ctx, t.table)
+		if err != nil {
+			return 0, err
+		}
+		if !exists {
+			continue
+		}
+		var v *int
+		if err := s.q(ctx).Raw(`SELECT max(` + t.column + `) FROM ` + t.table).Scan(&v).Error; err != nil {
 			return 0, translate(err, "schema")
 		}
-		exists = n > 0
+		if v == nil {
+			return 0, nil
+		}
+		return *v, nil
 	}
-	if !exists {
-		return 0, nil
-	}
-	var v *int
-	if err := s.q(ctx).Raw(`SELECT max(version) FROM schema_migrations`).Scan(&v).Error; err != nil {
-		return 0, translate(err, "schema")
-	}
-	if v == nil {
-		return 0, nil
-	}
-	return *v, nil
+	return 0, nil
 }
 
 // CheckSchema returns an error naming the fix when the database is behind (or ahead of) this binary.
@@ -148,14 +156,17 @@ func (e *SchemaError) Code() string {
 }
 
 // riverSince is the migration that moves background work to River: from it on, Migrate applies
-// River's own migrations first (under the same lock), and this migration's transaction adopts
-// the queued rows of the jobs table as River jobs before it drops the table.
+// River's own migrations first, and this migration's transaction adopts the queued rows of the
+// jobs table as River jobs before it drops the table (a goose Go migration: riverMigration).
 const riverSince = 11
 
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
-// target < 0 means the latest version. Each migration runs in its own transaction, and on
-// PostgreSQL an advisory lock keeps two processes from migrating at once (on SQLite, the
-// transaction's write lock does).
+// target < 0 means the latest version. goose runs each migration in its own transaction; on
+// PostgreSQL goose's session advisory lock keeps two migrators from running at once, on SQLite
+// a lock on a file beside the database's does (see lockSQLiteMigrations).
+//
+// A database the previous runner migrated (its schema_migrations table) is converted first,
+// under the same lock: goose's table gets the versions it had, and schema_migrations goes.
 //
 // Several migrators may run at once (replicas that each run `migrate` when they start): each
 // migration is applied by exactly one of them, and each logs, at INFO on the store's logger,
@@ -183,86 +194,243 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 			s.log.InfoContext(ctx, "migration applied", "name", step, "direction", "up", "migrator", migrator)
 		}
 	}
-	for {
-		var step string
-		var stepped Migration
-		var up bool
-		var extra []string
-		done := false
-		err := s.InTx(ctx, func(tx *Store) error {
-			if tx.dialect == Postgres {
-				// Serialise migrators; the lock ends with the transaction.
-				if err := tx.db.Exec(`SELECT pg_advisory_xact_lock(72707369)`).Error; err != nil {
-					return fmt.Errorf("take migration lock: %w", err)
-				}
-			}
-			if err := tx.db.Exec(createVersionTable).Error; err != nil {
-				return fmt.Errorf("create schema_migrations: %w", err)
-			}
-			current, err := tx.SchemaVersion(ctx)
-			if err != nil {
-				return err
-			}
-			if current == target {
-				done = true
-				return nil
-			}
-			up = current < target
-			var m Migration
-			var sql string
-			if up {
-				m, sql = all[current], all[current].Up
-			} else {
-				m, sql = all[current-1], all[current-1].Down
-			}
-			var legacy []legacyJob
-			if up && m.Version == riverSince {
-				if legacy, err = tx.readLegacyJobs(ctx); err != nil {
-					return fmt.Errorf("%04d_%s: %w", m.Version, m.Name, err)
-				}
-			}
-			for _, stmt := range splitStatements(sql) {
-				if err := tx.db.Exec(stmt).Error; err != nil {
-					return fmt.Errorf("%04d_%s: %w\n%s", m.Version, m.Name, err, stmt)
-				}
-			}
-			stepped = m
-			if up && m.Version == riverSince {
-				n, err := tx.adoptLegacyJobs(ctx, legacy)
-				if err != nil {
-					return fmt.Errorf("%04d_%s: %w", m.Version, m.Name, err)
-				}
-				extra = append(extra, fmt.Sprintf("adopted %d queued jobs of the jobs table as River jobs", n))
-			}
-			if up {
-				step = fmt.Sprintf("%04d_%s (up)", m.Version, m.Name)
-				return tx.db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.Version, m.Name, Now()).Error
-			}
-			step = fmt.Sprintf("%04d_%s (down)", m.Version, m.Name)
-			return tx.db.Exec(`DELETE FROM schema_migrations WHERE version = ?`, m.Version).Error
-		})
+	reports := map[int64][]string{}
+	river, err := s.riverMigration(all[riverSince-1], reports)
+	if err != nil {
+		return applied, err
+	}
+	return s.migrateFS(ctx, migrations.FS, target, migrator, applied, []*goose.Migration{river}, reports)
+}
+
+// migrateFS runs goose on fsys (plus the Go migrations, which replace the files of their
+// versions) until the schema is at target, and logs what it applied after what Migrate applied
+// before (River's migrations). reports holds, by version, lines a Go migration has to add to
+// its own (filled in as it runs).
+func (s *Store) migrateFS(ctx context.Context, fsys fs.FS, target int, migrator string, applied []string, goMigrations []*goose.Migration, reports map[int64][]string) ([]string, error) {
+	all, err := listMigrations(fsys)
+	if err != nil {
+		return applied, err
+	}
+	names := map[int64]string{}
+	for _, m := range all {
+		names[int64(m.Version)] = m.Name
+	}
+	if s.dialect == SQLite {
+		unlock, err := s.lockSQLiteMigrations(ctx)
+		if err != nil {
+			return applied, fmt.Errorf("take migration lock: %w", err)
+		}
+		defer unlock()
+	}
+	if err := s.adoptLegacyVersions(ctx, migrator); err != nil {
+		return applied, err
+	}
+	db, err := s.SQLDB()
+	if err != nil {
+		return applied, err
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(goMigrations...)}
+	var replaced []int64
+	for _, m := range goMigrations {
+		replaced = append(replaced, m.Version)
+	}
+	if len(replaced) > 0 {
+		opts = append(opts, goose.WithExcludeVersions(replaced))
+	}
+	dialect := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		// Polled every second (goose's session locker tries pg_try_advisory_lock), for up to
+		// 15 minutes: a migrator waits for another one's migrations, however long they take.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 900))
 		if err != nil {
 			return applied, err
 		}
-		if done {
-			if len(applied) == 0 {
-				s.log.InfoContext(ctx, "schema already up to date", "version", target, "migrator", migrator)
-			} else {
-				s.log.InfoContext(ctx, "schema migrated", "version", target, "applied", len(applied), "migrator", migrator)
-			}
-			return applied, nil
+		opts = append(opts, goose.WithSessionLocker(locker))
+	} else {
+		// goose runs on the writer's connection: this process's other writes wait for their
+		// turn (bounded by the busy timeout) rather than for the connection.
+		if err := s.writer.acquire(ctx); err != nil {
+			return applied, fmt.Errorf("take migration lock: %w", err)
 		}
-		direction := "down"
-		if up {
-			direction = "up"
-		}
-		s.log.InfoContext(ctx, "migration applied", "version", stepped.Version, "name", stepped.Name, "direction", direction, "migrator", migrator)
-		for _, e := range extra {
-			s.log.InfoContext(ctx, e, "version", stepped.Version, "migrator", migrator)
-		}
-		applied = append(applied, step)
-		applied = append(applied, extra...)
+		defer s.writer.release()
 	}
+	p, err := goose.NewProvider(dialect, db, fsys, opts...)
+	if err != nil {
+		return applied, err
+	}
+	var results []*goose.MigrationResult
+	if target > 0 {
+		results, err = p.UpTo(ctx, int64(target))
+	}
+	if err == nil && len(results) == 0 {
+		results, err = p.DownTo(ctx, int64(target))
+	}
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		results = partial.Applied
+		v := partial.Failed.Source.Version
+		err = fmt.Errorf("%04d_%s (%s): %w", v, names[v], partial.Failed.Direction, partial.Err)
+	}
+	for _, r := range results {
+		v := r.Source.Version
+		s.log.InfoContext(ctx, "migration applied", "version", v, "name", names[v], "direction", r.Direction, "migrator", migrator)
+		applied = append(applied, fmt.Sprintf("%04d_%s (%s)", v, names[v], r.Direction))
+		if r.Direction == "up" {
+			for _, line := range reports[v] {
+				s.log.InfoContext(ctx, line, "version", v, "migrator", migrator)
+				applied = append(applied, line)
+			}
+		}
+	}
+	if err != nil {
+		return applied, err
+	}
+	if len(applied) == 0 {
+		s.log.InfoContext(ctx, "schema already up to date", "version", target, "migrator", migrator)
+	} else {
+		s.log.InfoContext(ctx, "schema migrated", "version", target, "applied", len(applied), "migrator", migrator)
+	}
+	return applied, nil
+}
+
+// adoptLegacyVersions creates goose's version table the first time, under the migration lock,
+// and fills it from the previous runner's schema_migrations table when there is one (each
+// version with the time it was applied), which it then drops: a database migrated by an older
+// build upgrades in place, in one transaction, with nothing to do by hand. Creating the table
+// here, under the lock, also spares goose its unlocked, retried creation by concurrent
+// migrators.
+func (s *Store) adoptLegacyVersions(ctx context.Context, migrator string) error {
+	gs, err := database.NewStore(gooseDialect(s.dialect), versionTable)
+	if err != nil {
+		return err
+	}
+	return s.InTx(ctx, func(tx *Store) error {
+		if tx.dialect == Postgres {
+			// The lock goose takes for its session; this one ends with the transaction.
+			if err := tx.db.Exec(`SELECT pg_advisory_xact_lock(?)`, migrationLockID).Error; err != nil {
+				return fmt.Errorf("take migration lock: %w", err)
+			}
+		}
+		if exists, err := tx.tableExists(ctx, versionTable); err != nil || exists {
+			return err
+		}
+		sqlTx, err := tx.sqlTx()
+		if err != nil {
+			return err
+		}
+		if err := gs.CreateVersionTable(ctx, sqlTx); err != nil {
+			return fmt.Errorf("create %s: %w", versionTable, err)
+		}
+		if err := gs.Insert(ctx, sqlTx, database.InsertRequest{Version: 0}); err != nil {
+			return fmt.Errorf("create %s: %w", versionTable, err)
+		}
+		legacy, err := tx.tableExists(ctx, legacyVersionTable)
+		if err != nil || !legacy {
+			return err
+		}
+		var rows []struct {
+			Version   int64
+			AppliedAt sql.NullTime
+		}
+		if err := tx.q(ctx).Raw(`SELECT version, applied_at FROM ` + legacyVersionTable + ` ORDER BY version`).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("read %s: %w", legacyVersionTable, err)
+		}
+		for _, r := range rows {
+			at := Now()
+			if r.AppliedAt.Valid {
+				at = UTC(r.AppliedAt.Time)
+			}
+			if err := tx.db.Exec(`INSERT INTO `+versionTable+` (version_id, is_applied, tstamp) VALUES (?, ?, ?)`, r.Version, true, at).Error; err != nil {
+				return fmt.Errorf("copy %s: %w", legacyVersionTable, err)
+			}
+		}
+		if err := tx.db.Exec(`DROP TABLE ` + legacyVersionTable).Error; err != nil {
+			return fmt.Errorf("drop %s: %w", legacyVersionTable, err)
+		}
+		version := int64(0)
+		if len(rows) > 0 {
+			version = rows[len(rows)-1].Version
+		}
+		s.log.InfoContext(ctx, "version table converted to goose's", "from", legacyVersionTable, "to", versionTable, "version", version, "migrator", migrator)
+		return nil
+	})
+}
+
+func gooseDialect(d Dialect) database.Dialect {
+	if d == Postgres {
+		return database.DialectPostgres
+	}
+	return database.DialectSQLite3
+}
+
+// sqlTx is the *sql.Tx of a store bound to a transaction.
+func (s *Store) sqlTx() (*sql.Tx, error) {
+	tx, ok := s.db.Statement.ConnPool.(*sql.Tx)
+	if !ok || !s.inTx {
+		return nil, fmt.Errorf("not in a transaction (%T)", s.db.Statement.ConnPool)
+	}
+	return tx, nil
+}
+
+// onTx is the store bound to a transaction someone else began (goose, for a Go migration).
+func (s *Store) onTx(ctx context.Context, tx *sql.Tx) *Store {
+	gtx := s.db.Session(&gorm.Session{Context: context.WithoutCancel(ctx), NewDB: true})
+	gtx.Statement.ConnPool = tx
+	return &Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true, log: s.log, pools: s.pools, detached: true}
+}
+
+// riverMigration is migration riverSince as a goose Go migration. Up, in goose's transaction:
+// read the queued rows of the jobs table, run the file's Up section (which drops the table),
+// adopt the rows as River jobs, and report how many (in reports). Down runs the Down section.
+// An error anywhere (an unknown kind of job) rolls the whole migration back.
+func (s *Store) riverMigration(m Migration, reports map[int64][]string) (*goose.Migration, error) {
+	file := fmt.Sprintf("%04d_%s.sql", m.Version, m.Name)
+	body, err := fs.ReadFile(migrations.FS, file)
+	if err != nil {
+		return nil, err
+	}
+	up, down, err := gooseSections(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return goose.NewGoMigration(int64(m.Version),
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			st := s.onTx(ctx, tx)
+			legacy, err := st.readLegacyJobs(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, up); err != nil {
+				return err
+			}
+			n, err := st.adoptLegacyJobs(ctx, legacy)
+			if err != nil {
+				return err
+			}
+			reports[int64(m.Version)] = []string{fmt.Sprintf("adopted %d queued jobs of the jobs table as River jobs", n)}
+			return nil
+		}},
+		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, down)
+			return err
+		}},
+	), nil
+}
+
+// gooseSections returns the Up and Down sections of a goose SQL file, each whole: a Go
+// migration runs a section in one call, and the database splits it into statements
+// (PostgreSQL's simple query protocol, SQLite's exec) — nothing here does.
+func gooseSections(body string) (up, down string, err error) {
+	_, rest, ok := strings.Cut(body, "-- +goose Up\n")
+	if !ok {
+		return "", "", errors.New("no -- +goose Up")
+	}
+	up, down, ok = strings.Cut(rest, "-- +goose Down\n")
+	if !ok {
+		return "", "", errors.New("no -- +goose Down")
+	}
+	return up, down, nil
 }
 
 // migratorID names this process in the migration log lines: host name (in a container, its
@@ -290,10 +458,12 @@ func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("take migration lock: %w", err)
 		}
 		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(72707369)`); err != nil {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
 			return nil, fmt.Errorf("take migration lock: %w", err)
 		}
-		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(72707369)`) }()
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
+		}()
 	}
 	m, err := rivermigrate.New(riverDriver(s.dialect, db), &rivermigrate.Config{Logger: quiet()})
 	if err != nil {
@@ -319,29 +489,6 @@ func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
 		applied = append(applied, fmt.Sprintf("river %03d_%s (up)", v.Version, strings.ReplaceAll(v.Name, " ", "_")))
 	}
 	return applied, nil
-}
-
-// splitStatements cuts a migration file into statements at semicolons that end a line,
-// dropping comment-only lines. Migrations keep one statement per semicolon-terminated block.
-func splitStatements(sql string) []string {
-	var out []string
-	var cur strings.Builder
-	for _, line := range strings.Split(sql, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
-			continue
-		}
-		cur.WriteString(line)
-		cur.WriteByte('\n')
-		if strings.HasSuffix(trimmed, ";") {
-			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	if strings.TrimSpace(cur.String()) != "" {
-		out = append(out, strings.TrimSpace(cur.String()))
-	}
-	return out
 }
 
 // Tables lists the user tables of the database, sorted (to compare schemas across databases).

@@ -20,8 +20,8 @@ import (
 
 // Background work runs on River (package queue). River keeps its own tables (river_job,
 // river_leader, river_queue, ...), created by River's own migrations, which Migrate applies
-// after ours under the same lock. This file gives River what it needs from the store — the
-// connection pool and the *sql.Tx of a transaction — without letting GORM out.
+// before ours (on PostgreSQL under the same lock). This file gives River what it needs from the
+// store — the connection pool and the *sql.Tx of a transaction — without letting GORM out.
 
 // SQLDB returns the store's connection pool (River's drivers run on it).
 func (s *Store) SQLDB() (*sql.DB, error) { return s.db.DB() }

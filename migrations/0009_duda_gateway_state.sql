@@ -1,3 +1,4 @@
+-- +goose Up
 -- Registering our payment gateway on a Duda site is retried with backoff until Duda accepts it;
 -- the operator sees where it stands: gateway_state '' (never tried), 'registered', 'retrying'
 -- (with Duda's last answer and the next attempt) or 'failed' (no attempt left).
@@ -22,3 +23,11 @@ CREATE INDEX duda_lifecycle_calls_created ON duda_lifecycle_calls (created_at);
 -- Who ended a Duda checkout early: 'shopper' when the shopper cancelled on the payment page, so
 -- that Duda hears FAILED with that reason and its order does not hang.
 ALTER TABLE duda_sessions ADD COLUMN cancelled_by TEXT NOT NULL DEFAULT '';
+
+-- +goose Down
+ALTER TABLE duda_sessions DROP COLUMN cancelled_by;
+DROP TABLE duda_lifecycle_calls;
+ALTER TABLE duda_sites DROP COLUMN gateway_next_attempt_at;
+ALTER TABLE duda_sites DROP COLUMN gateway_attempts;
+ALTER TABLE duda_sites DROP COLUMN gateway_error;
+ALTER TABLE duda_sites DROP COLUMN gateway_state;

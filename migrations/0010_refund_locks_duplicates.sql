@@ -1,3 +1,4 @@
+-- +goose Up
 -- Refunds of one payment reach the provider one at a time: a refund call holds its payment's
 -- lease (claimed with compare-and-set, renewed while the call lasts, taken over once expired),
 -- so the running total sent with each call (GoCardless's total_amount_confirmation) is the
@@ -14,3 +15,9 @@ CREATE TABLE refund_locks (
 ALTER TABLE transactions ADD COLUMN duplicate BOOLEAN NOT NULL DEFAULT FALSE;
 DROP INDEX transactions_one_success_key;
 CREATE UNIQUE INDEX transactions_one_success_key ON transactions (checkout_id) WHERE status IN ('succeeded', 'partially_refunded', 'refunded', 'disputed') AND duplicate = FALSE;
+
+-- +goose Down
+DROP INDEX transactions_one_success_key;
+CREATE UNIQUE INDEX transactions_one_success_key ON transactions (checkout_id) WHERE status IN ('succeeded', 'partially_refunded', 'refunded', 'disputed');
+ALTER TABLE transactions DROP COLUMN duplicate;
+DROP TABLE refund_locks;

@@ -1,3 +1,4 @@
+-- +goose Up
 -- A Duda payment session and the checkout made for it: what was confirmed back to Duda and the
 -- return URL Duda answered with (where the shopper goes after paying).
 CREATE TABLE duda_sessions (
@@ -31,3 +32,7 @@ CREATE TABLE duda_refunds (
     updated_at      TIMESTAMP NOT NULL,
     PRIMARY KEY (connection_id, refund_key)
 );
+
+-- +goose Down
+DROP TABLE duda_refunds;
+DROP TABLE duda_sessions;

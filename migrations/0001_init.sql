@@ -1,3 +1,4 @@
+-- +goose Up
 -- The platform's schema. Written in the SQL both PostgreSQL and SQLite accept:
 -- TEXT ids, BIGINT minor units, TIMESTAMP columns always written in UTC by the application,
 -- JSON kept as TEXT, partial unique indexes for "at most one" rules.
@@ -392,3 +393,27 @@ CREATE TABLE duda_sites (
     updated_at       TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX duda_sites_name_key ON duda_sites (connection_id, site_name);
+
+-- +goose Down
+DROP TABLE duda_sites;
+DROP TABLE duda_connections;
+DROP TABLE provider_events;
+DROP TABLE webhook_deliveries;
+DROP TABLE audit_log;
+DROP TABLE idempotency_keys;
+DROP TABLE ipn_attempts;
+DROP TABLE ipn_deliveries;
+DROP TABLE jobs;
+DROP TABLE events;
+DROP TABLE refunds;
+DROP TABLE transactions;
+DROP TABLE checkout_items;
+DROP TABLE checkouts;
+DROP TABLE api_keys;
+DROP TABLE site_providers;
+DROP TABLE sites;
+DROP TABLE providers;
+DROP TABLE password_resets;
+DROP TABLE memberships;
+DROP TABLE users;
+DROP TABLE organizations;

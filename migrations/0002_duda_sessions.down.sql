@@ -1,2 +1,0 @@
-DROP TABLE duda_refunds;
-DROP TABLE duda_sessions;

@@ -1,2 +1,0 @@
-DROP INDEX transactions_org_created_idx;
-DROP INDEX transactions_org_succeeded_idx;
