@@ -9,6 +9,7 @@ SERVICES := admin-backend main-backend main-frontend
 BIN := var/bin
 TOOLS := $(CURDIR)/var/tools
 STRIPE_MOCK_VERSION := v0.203.0
+GOLANGCI_LINT_VERSION := v2.15.0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 DEV_ENV := APP_ENV=development IPN_ALLOW_PRIVATE_TARGETS=true
@@ -28,7 +29,7 @@ FUZZTIME ?= 60s
 FUZZPARALLEL ?= 2
 FUZZMINIMIZETIME ?= 200x
 
-.PHONY: help run build test lint migrate bench e2e tools clean fuzz
+.PHONY: help run build test lint lint-tools migrate bench e2e tools clean fuzz
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
@@ -52,15 +53,19 @@ migrate: ## Apply every database migration (DATABASE_URL, or the SQLite file in 
 tools: ## Install the pinned test tools (stripe-mock) into var/tools
 	@test -x $(TOOLS)/bin/stripe-mock || GOBIN=$(TOOLS)/bin $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
+lint-tools: ## Install the pinned golangci-lint into var/tools (make lint uses it)
+	@$(TOOLS)/bin/golangci-lint version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%)" || GOBIN=$(TOOLS)/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
 test: tools ## Run every test with the race detector, against SQLite and PostgreSQL (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL)
 	PATH="$(TOOLS)/bin:$$PATH" $(GO) test -race -count=1 -timeout 25m $(PACKAGES)
 
 e2e: tools ## Run only the browser tests (headless Chromium)
 	PATH="$(TOOLS)/bin:$$PATH" $(GO) test -race -count=1 -run 'Browser' $(PACKAGES)
 
-lint: ## gofmt, go vet, and the architecture rules (no AutoMigrate, no float money, GORM only in the store)
+lint: lint-tools ## gofmt, go vet, golangci-lint (.golangci.yml: depguard layers, errcheck, staticcheck ...), and the architecture rules (no AutoMigrate, no float money, GORM only in the store)
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PACKAGES)
+	$(TOOLS)/bin/golangci-lint run $(foreach m,$(MODULES),./$(m)/...)
 	@! git grep -nE 'AutoMigrate\(' -- '*.go' ':!*_test.go' || { echo "schema changes go through migrations/"; exit 1; }
 	@! git grep -nE '(Amount|Price|Total|Tax)[A-Za-z]*[[:space:]]+float(32|64)' -- '*.go' || { echo "money is int64 minor units"; exit 1; }
 	@! git grep -lE '"gorm.io/gorm"' -- '*.go' ':!pkg/store/*' ':!pkg/storetest/*' || { echo "GORM stays inside pkg/store"; exit 1; }

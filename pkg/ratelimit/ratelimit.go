@@ -30,9 +30,6 @@ func PerSecond(rate, burst int) Limit { return Limit{Rate: rate, Period: time.Se
 // perSecond is the refill rate in events per second.
 func (l Limit) perSecond() float64 { return float64(l.Rate) / l.Period.Seconds() }
 
-// interval is the time one event's share takes to refill.
-func (l Limit) interval() time.Duration { return l.Period / time.Duration(l.Rate) }
-
 // Limiter limits events per key.
 type Limiter interface {
 	// Allow takes one event from key's budget. When none is left it takes nothing and returns

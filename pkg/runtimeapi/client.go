@@ -55,8 +55,8 @@ func (e *Error) Error() string {
 
 // IsNotFound reports whether err is a 404 from the runtime API.
 func IsNotFound(err error) bool {
-	e, ok := err.(*Error)
-	return ok && e.Status == http.StatusNotFound
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
 // RateLimited reports whether err is the runtime API's 429 and, if so, how many seconds it

@@ -13,8 +13,9 @@ func (s *Store) SleepRead(ctx context.Context, release <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	<-release
-	return rows.Close()
+	return rows.Err()
 }
 
 // WriterGroups is how many group transactions the SQLite writer has begun, and how many

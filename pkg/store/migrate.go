@@ -477,7 +477,7 @@ func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
 		// process's migrator waits for it, then finds River's schema current.
 		err = s.SQLTx(ctx, func(tx *sql.Tx) error {
 			var terr error
-			res, terr = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+			res, terr = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil) //nolint:staticcheck // deliberate: one write transaction serialises SQLite migrators; River's SQLite migrations batch fine
 			return terr
 		})
 	}

@@ -228,7 +228,7 @@ func (p *sqlitePool) commitGroup(group []*writeTx) {
 				continue
 			}
 		}
-		w.err, w.panicked = call(w.fn, tx)
+		w.panicked, w.err = call(w.fn, tx)
 		ok := w.err == nil && w.panicked == nil
 		if several {
 			// A statement that failed badly enough (disk full, I/O error) makes SQLite roll the
@@ -310,13 +310,13 @@ func isBusy(err error) bool {
 }
 
 // call runs fn, turning a panic into a value to raise again in the caller.
-func call(fn func(*sql.Tx) error, tx *sql.Tx) (err error, panicked any) {
+func call(fn func(*sql.Tx) error, tx *sql.Tx) (panicked any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			panicked = r
 		}
 	}()
-	return fn(tx), nil
+	return nil, fn(tx)
 }
 
 // isRead reports whether a statement only reads: a SELECT (anything else, including WITH,
@@ -347,13 +347,13 @@ func (p *sqlitePool) ExecContext(ctx context.Context, query string, args ...any)
 // until they are closed, and the next writer waits for it in database/sql, alone.
 func (p *sqlitePool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if isRead(query) {
-		return p.read.QueryContext(ctx, query, args...)
+		return p.read.QueryContext(ctx, query, args...) //nolint:sqlclosecheck // the caller (GORM) closes the rows
 	}
 	if err := p.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer p.release()
-	return p.write.QueryContext(ctx, query, args...)
+	return p.write.QueryContext(ctx, query, args...) //nolint:sqlclosecheck // the caller (GORM) closes the rows
 }
 
 func (p *sqlitePool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {

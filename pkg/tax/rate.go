@@ -45,7 +45,7 @@ func ParseRate(s string) (Rate, error) {
 		}
 		return 0, fmt.Errorf("%w: rate %q is above 100%%", ErrInvalidInput, t)
 	case err != nil:
-		return 0, fmt.Errorf("%w: rate %q: %v", ErrInvalidInput, t, err)
+		return 0, fmt.Errorf("%w: rate %q: %w", ErrInvalidInput, t, err)
 	case n < 0:
 		return 0, fmt.Errorf("%w: rate %q is negative", ErrInvalidInput, t)
 	case n > int64(MaxRate):

@@ -3,6 +3,7 @@ package tax
 import (
 	_ "embed"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -102,7 +103,7 @@ func loadRates(data string) (map[rateKey][]rateEntry, error) {
 	out := map[rateKey][]rateEntry{}
 	for {
 		rec, err := r.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -44,17 +44,9 @@ type VIESClient struct {
 
 var defaultVIESHTTP = &http.Client{Timeout: 15 * time.Second}
 
-// viesUnavailableErrors are VIES error codes that mean "ask again later".
-var viesUnavailableErrors = map[string]bool{
-	"MS_UNAVAILABLE":            true,
-	"TIMEOUT":                   true,
-	"SERVICE_UNAVAILABLE":       true,
-	"MS_MAX_CONCURRENT_REQ":     true,
-	"GLOBAL_MAX_CONCURRENT_REQ": true,
-	"SERVER_BUSY":               true,
-}
-
-// viesInputErrors are VIES error codes that blame the request.
+// viesInputErrors are VIES error codes that blame the request. Every other code (MS_UNAVAILABLE,
+// TIMEOUT, SERVICE_UNAVAILABLE, MS_MAX_CONCURRENT_REQ, GLOBAL_MAX_CONCURRENT_REQ, SERVER_BUSY, and
+// any VIES adds) means "ask again later": ErrVIESUnavailable.
 var viesInputErrors = map[string]bool{
 	"INVALID_INPUT":          true,
 	"INVALID_REQUESTER_INFO": true,
