@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	gcapi "paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/hooks"

@@ -7,7 +7,7 @@
 // asks about attempts still open long after their charge date. Every organisation has its own
 // GoCardless account, so each call uses a client built from that provider's access token.
 //
-// The API client itself is paygate.dev/pkg/gocardless; tests run against its fake, gcfake.
+// The API client itself is paygate.dev/pkg/gcapi; tests run against its fake, gcfake.
 package gocardless
 
 import (
@@ -21,7 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	gcapi "paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/domain"
-	gcapi "paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/gocardless"
 )

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/riverqueue/river"
 
-	gcapi "paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
