@@ -47,6 +47,13 @@ type Provider interface {
 	Refund(ctx context.Context, req RefundRequest) (*RefundResult, error)
 	// TestConnection makes one harmless call with the configuration and reports the result.
 	TestConnection(ctx context.Context, p *domain.Provider, creds map[string]string) error
+	// Fields are the public settings and secret credentials a configuration takes (which are
+	// required): the platform checks a configuration against them, then asks ValidateSettings
+	// and ValidateCredentials for the provider's own rules (key formats, an IBAN ...).
+	Fields() domain.ProviderFields
+	ValidateSettings(p *domain.Provider) error
+	// ValidateCredentials checks the credentials given (all of them, or the changed ones).
+	ValidateCredentials(mode domain.Mode, creds map[string]string) error
 	// Extras are the provider's own routes, workers, periodic tasks and outbox hooks (zero:
 	// none). The main backend mounts them; other services ignore them.
 	Extras() Extras

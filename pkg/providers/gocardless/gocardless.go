@@ -472,3 +472,16 @@ func fieldDetails(errs []gcapi.FieldError) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// Fields are the built-in type's (domain.FieldsFor).
+func (a *Provider) Fields() domain.ProviderFields { return domain.FieldsFor(domain.ProviderGoCardless) }
+
+// ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
+func (a *Provider) ValidateSettings(p *domain.Provider) error {
+	return domain.ValidateBuiltinSettings(p)
+}
+
+// ValidateCredentials applies the built-in type's rules (domain.ValidateBuiltinCredentials).
+func (a *Provider) ValidateCredentials(mode domain.Mode, creds map[string]string) error {
+	return domain.ValidateBuiltinCredentials(domain.ProviderGoCardless, mode, creds)
+}

@@ -259,3 +259,16 @@ func providerError(err error) error {
 	}
 	return domain.Unavailable(domain.CodeProviderError, err, "Stripe could not be reached")
 }
+
+// Fields are the built-in type's (domain.FieldsFor).
+func (a *Provider) Fields() domain.ProviderFields { return domain.FieldsFor(domain.ProviderStripe) }
+
+// ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
+func (a *Provider) ValidateSettings(p *domain.Provider) error {
+	return domain.ValidateBuiltinSettings(p)
+}
+
+// ValidateCredentials applies the built-in type's rules (domain.ValidateBuiltinCredentials).
+func (a *Provider) ValidateCredentials(mode domain.Mode, creds map[string]string) error {
+	return domain.ValidateBuiltinCredentials(domain.ProviderStripe, mode, creds)
+}

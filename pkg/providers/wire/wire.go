@@ -124,3 +124,18 @@ func ValidReference(ref string) bool {
 
 // FormatReference groups a reference in fours for display.
 func FormatReference(ref string) string { return domain.GroupIBAN(ref) }
+
+// Fields are the built-in type's (domain.FieldsFor).
+func (a Provider) Fields() domain.ProviderFields {
+	return domain.FieldsFor(domain.ProviderWireTransfer)
+}
+
+// ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
+func (a Provider) ValidateSettings(p *domain.Provider) error {
+	return domain.ValidateBuiltinSettings(p)
+}
+
+// ValidateCredentials applies the built-in type's rules (domain.ValidateBuiltinCredentials).
+func (a Provider) ValidateCredentials(mode domain.Mode, creds map[string]string) error {
+	return domain.ValidateBuiltinCredentials(domain.ProviderWireTransfer, mode, creds)
+}
