@@ -1,21 +1,67 @@
 package app
 
 import (
+	"context"
 	"log/slog"
+
+	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/hooks"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/providers/stripe"
 	"paygate.dev/pkg/providers/wire"
+	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/store"
 )
 
-// providerRegistry lists the payment adapters every service uses.
+// providerRegistry lists the payment providers every service uses: one line per provider.
+// Everything else a provider brings (webhooks, sync, routes, workers, periodic tasks, outbox
+// hooks) is taken from the provider itself by mountProviders.
 func providerRegistry(c config.Common, log *slog.Logger) providers.Registry {
-	return providers.Registry{
-		domain.ProviderWireTransfer: wire.Adapter{},
-		domain.ProviderStripe:       &stripe.Adapter{APIURL: c.StripeAPIURL, Log: log},
-		domain.ProviderGoCardless:   &gocardless.Adapter{APIURL: c.GoCardlessAPIURL, Log: log},
+	return append(providers.Registry{
+		wire.Register(),
+		stripe.Register(stripe.Config{APIURL: c.StripeAPIURL, Log: log}),
+		gocardless.Register(gocardless.Config{APIURL: c.GoCardlessAPIURL, Log: log}),
+	}, c.Providers...) // registered in code (a test's fake provider)
+}
+
+// mountProviders gives the main backend everything its providers bring: their webhooks
+// (hooks), the runtime routes, the outbox hooks, and their workers and periodic tasks.
+func mountProviders(e *echo.Echo, b *MainBackend, hk *hooks.Server) {
+	set := b.Service.Providers()
+	hk.RegisterAll(e, set)
+	b.Runtime.RegisterProviders(e, set)
+	if b.eventHooks == nil {
+		b.eventHooks = map[string]ipn.Hook{}
 	}
+	for _, t := range set.Types() {
+		x := set[t].Extras()
+		for name, h := range x.EventHooks {
+			b.eventHooks[name] = func(ctx context.Context, tx *store.Store, e domain.Event) error { return h(ctx, hookTx{tx}, e) }
+		}
+		if x.Workers == nil && len(x.Periodic) == 0 {
+			continue
+		}
+		b.registrations = append(b.registrations, func(ws *river.Workers, p *queue.Periodic) {
+			if x.Workers != nil {
+				x.Workers(ws)
+			}
+			for _, task := range x.Periodic {
+				p.Every(task.Name, queue.Reconcile, task.Every, task.Run)
+			}
+		})
+	}
+}
+
+// hookTx is the database transaction of an outbox hook as providers see it.
+type hookTx struct{ *store.Store }
+
+func (t hookTx) Enqueue(ctx context.Context, args river.JobArgs) error {
+	_, err := queue.Insert(ctx, t.Store, args, nil)
+	return err
 }

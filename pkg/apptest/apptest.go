@@ -19,6 +19,7 @@ import (
 	"paygate.dev/pkg/logging/logtest"
 	"paygate.dev/pkg/mail/mailtest"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
@@ -69,6 +70,8 @@ type Options struct {
 	MasterKey []byte
 	// StripeAPIURL and GoCardlessAPIURL point the providers at test servers.
 	StripeAPIURL, GoCardlessAPIURL string
+	// Providers are registered after the built-in ones (a fake provider: one line).
+	Providers providers.Registry
 	// Mail adjusts the loopback SMTP server (default: STARTTLS with AUTH).
 	Mail *mailtest.Options
 	// Redis shares the backends' rate limits through Redis (redistest.Config); services
@@ -102,7 +105,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	adminLn, mainLn, frontLn := listen(t), listen(t), listen(t)
 	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
 	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
-		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL, Redis: o.Redis}
+		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL, Providers: o.Providers, Redis: o.Redis}
 	logs := logtest.New()
 	// Runs last (cleanups run in reverse), once every service has stopped logging.
 	t.Cleanup(func() { logs.Check(t) })

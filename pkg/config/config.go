@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"paygate.dev/pkg/secrets"
+
+	"paygate.dev/pkg/providers"
 )
 
 // AppEnv is the deployment kind.
@@ -62,6 +64,9 @@ type Common struct {
 	StripeAPIURL string
 	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
 	GoCardlessAPIURL string
+	// Providers are payment providers registered in code after the built-in ones (a test's
+	// fake provider); never read from the environment.
+	Providers providers.Registry
 	// Redis shares rate limits between replicas (REDIS_URL); unset, each process counts alone.
 	Redis Redis
 	Ops

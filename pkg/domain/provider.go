@@ -76,20 +76,27 @@ func FieldsFor(t ProviderType) ProviderFields {
 	return ProviderFields{}
 }
 
-// Validate checks a provider's type, mode, name and public settings. Secret fields are
-// checked by ValidateCredentials because they are not kept in clear on the struct.
+// Validate checks a provider of a built-in type: its type, mode, name and public settings.
+// Secret fields are checked by ValidateCredentials because they are not kept in clear on the
+// struct.
 func (p *Provider) Validate() error {
-	p.Name = strings.TrimSpace(p.Name)
 	if !p.Type.Valid() {
 		return Invalid("type", "type must be stripe, gocardless or wire_transfer")
 	}
+	return p.ValidateAs(FieldsFor(p.Type), ValidateBuiltinSettings)
+}
+
+// ValidateAs checks a provider's mode, name and public settings against its type's fields,
+// then by check, its type's own rules (nil: none). A provider outside this package declares
+// its fields and rules itself (providers.Provider) and is checked with them.
+func (p *Provider) ValidateAs(f ProviderFields, check func(*Provider) error) error {
+	p.Name = strings.TrimSpace(p.Name)
 	if !p.Mode.Valid() {
 		return Invalid("mode", "mode must be test or live")
 	}
 	if p.Name == "" || len(p.Name) > 200 {
 		return Invalid("name", "name is required (at most 200 characters)")
 	}
-	f := FieldsFor(p.Type)
 	allowed := map[string]bool{}
 	for _, k := range f.Settings {
 		allowed[k] = true
@@ -108,6 +115,16 @@ func (p *Provider) Validate() error {
 			return Invalid("settings."+k, "%s is required for a %s provider", k, p.Type)
 		}
 	}
+	if check != nil {
+		return check(p)
+	}
+	return nil
+}
+
+// ValidateBuiltinSettings checks the rules of the built-in types' public settings (a Stripe
+// publishable key of the provider's mode, GoCardless's environment, the wire transfer's IBAN
+// and BIC).
+func ValidateBuiltinSettings(p *Provider) error {
 	switch p.Type {
 	case ProviderStripe:
 		pk := p.Settings["publishableKey"]
@@ -142,7 +159,15 @@ func (p *Provider) Validate() error {
 // ValidateCredentials checks the secret fields given for a provider type. With partial set,
 // absent fields are allowed (an update that keeps the stored secrets).
 func ValidateCredentials(t ProviderType, mode Mode, creds map[string]string, partial bool) error {
-	f := FieldsFor(t)
+	if err := ValidateCredentialsAs(t, FieldsFor(t), creds, partial); err != nil {
+		return err
+	}
+	return ValidateBuiltinCredentials(t, mode, creds)
+}
+
+// ValidateCredentialsAs checks that creds are among the fields' credentials, not too long,
+// and (unless partial) that the required ones are there.
+func ValidateCredentialsAs(t ProviderType, f ProviderFields, creds map[string]string, partial bool) error {
 	allowed := map[string]bool{}
 	for _, k := range f.Credentials {
 		allowed[k] = true
@@ -162,6 +187,12 @@ func ValidateCredentials(t ProviderType, mode Mode, creds map[string]string, par
 			}
 		}
 	}
+	return nil
+}
+
+// ValidateBuiltinCredentials checks the formats of the built-in types' credentials given (a
+// Stripe key of the provider's mode, a Stripe webhook secret).
+func ValidateBuiltinCredentials(t ProviderType, mode Mode, creds map[string]string) error {
 	if t == ProviderStripe {
 		if sk, ok := creds["secretKey"]; ok {
 			if !strings.HasPrefix(sk, "sk_"+string(mode)+"_") && !strings.HasPrefix(sk, "rk_"+string(mode)+"_") {

@@ -13,7 +13,7 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/browsertest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi/gcfake"
 	"paygate.dev/pkg/hostedpage/hostedpagetest"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/store"

@@ -8,7 +8,7 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi/gcfake"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )

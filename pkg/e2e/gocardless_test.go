@@ -16,8 +16,8 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	gcapi "paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/store"
@@ -833,9 +833,11 @@ func gcSiteProviders(ids []string, defaultID string) platform.SiteInput {
 	return platform.SiteInput{ProviderIDs: &ids, DefaultProviderID: &defaultID}
 }
 
-func gcProcessor(t *testing.T, w *gcWorld) *gocardless.Processor {
+// gcProcessor is a copy of the main backend's GoCardless provider (a test may tune its copy).
+func gcProcessor(t *testing.T, w *gcWorld) *gocardless.Provider {
 	t.Helper()
-	a, err := w.env.Main.Service.Adapter(domain.ProviderGoCardless)
+	p, err := w.env.Main.Service.Provider(domain.ProviderGoCardless)
 	require.NoError(t, err)
-	return &gocardless.Processor{Service: w.env.Main.Service, Adapter: a.(*gocardless.Adapter)}
+	cp := *p.(*gocardless.Provider)
+	return &cp
 }

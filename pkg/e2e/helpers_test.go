@@ -7,11 +7,13 @@ import (
 	"paygate.dev/pkg/providers/stripe"
 )
 
-func stripeProcessor(t *testing.T, w *stripeWorld) *stripe.Processor {
+// stripeProcessor is a copy of the main backend's Stripe provider (a test may tune its copy).
+func stripeProcessor(t *testing.T, w *stripeWorld) *stripe.Provider {
 	t.Helper()
-	a, err := w.env.Main.Service.Adapter(domain.ProviderStripe)
+	p, err := w.env.Main.Service.Provider(domain.ProviderStripe)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stripe.Processor{Service: w.env.Main.Service, Adapter: a.(*stripe.Adapter)}
+	cp := *p.(*stripe.Provider)
+	return &cp
 }

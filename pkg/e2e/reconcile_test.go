@@ -10,7 +10,7 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	gcapi "paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/stripemock"

@@ -12,8 +12,8 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	gcapi "paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi/gcfake"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"

@@ -6,7 +6,6 @@
 package hooks
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,33 +17,27 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/providers"
 )
 
 // MaxBody is the largest webhook body accepted.
 const MaxBody = 1 << 20
 
-// Verifier checks one provider type's webhook and extracts its events.
-type Verifier interface {
-	Verify(ctx context.Context, p *domain.Provider, body []byte, h http.Header) ([]platform.IncomingEvent, error)
-}
-
-// ErrBadSignature is what verifiers return (wrapped) for a signature that does not verify.
-var ErrBadSignature = errors.New("bad webhook signature")
+// ErrBadSignature is what verifiers return (wrapped) for a signature that does not verify
+// (providers.ErrBadSignature).
+var ErrBadSignature = providers.ErrBadSignature
 
 // ErrMalformed is what verifiers return (wrapped) for a correctly signed body that is not a
-// well-formed event (or batch) of the provider: verifiers check the signature first and parse
-// only a body whose signature verifies. It is answered 400 with CodeMalformedEvent and a
-// message saying "malformed", distinct from a bad signature's answer.
-var ErrMalformed = errors.New("malformed event")
+// well-formed event (or batch) of the provider (providers.ErrMalformed). It is answered 400
+// with CodeMalformedEvent and a message saying "malformed", distinct from a bad signature's
+// answer.
+var ErrMalformed = providers.ErrMalformed
 
 // CodeMalformedEvent is the stable error code of a signed but malformed webhook.
 const CodeMalformedEvent = "MALFORMED_EVENT"
 
 // Answers says how a provider expects to be answered.
-type Answers struct {
-	OK           int // e.g. 200 (Stripe), 204 (GoCardless)
-	BadSignature int // e.g. 400 (Stripe), 498 (GoCardless)
-}
+type Answers = providers.Answers
 
 // Server routes provider webhooks.
 type Server struct {
@@ -58,12 +51,22 @@ func New(svc *platform.Service, log *slog.Logger, m *metrics.Registry) *Server {
 	return &Server{svc: svc, log: log, metrics: m}
 }
 
+// RegisterAll mounts the webhooks of every provider of set that has them (providers.Webhooks).
+func (s *Server) RegisterAll(e *echo.Echo, set providers.Set) {
+	for _, t := range set.Types() {
+		if v, ok := set[t].(providers.Webhooks); ok {
+			s.Register(e, t, v)
+		}
+	}
+}
+
 // Register mounts POST /hooks/{t}/:providerId for a provider type.
-func (s *Server) Register(e *echo.Echo, t domain.ProviderType, v Verifier, a Answers) {
+func (s *Server) Register(e *echo.Echo, t domain.ProviderType, v providers.Webhooks) {
+	a := v.WebhookAnswers()
 	e.POST("/hooks/"+string(t)+"/:providerId", func(c echo.Context) error { return s.receive(c, t, v, a) })
 }
 
-func (s *Server) receive(c echo.Context, t domain.ProviderType, v Verifier, a Answers) error {
+func (s *Server) receive(c echo.Context, t domain.ProviderType, v providers.Webhooks, a Answers) error {
 	ctx := c.Request().Context()
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxBody+1))
 	if err != nil || len(body) > MaxBody {
@@ -73,7 +76,11 @@ func (s *Server) receive(c echo.Context, t domain.ProviderType, v Verifier, a An
 	if err != nil || p.Type != t {
 		return c.JSON(http.StatusNotFound, map[string]string{"error": "unknown provider"})
 	}
-	events, err := v.Verify(ctx, p, body, c.Request().Header)
+	creds, err := s.svc.ProviderCredentials(ctx, p)
+	if err != nil {
+		return err
+	}
+	events, err := v.VerifyWebhook(ctx, p, creds, body, c.Request().Header)
 	if err != nil {
 		if errors.Is(err, ErrBadSignature) {
 			s.metrics.WebhookFailures.WithLabelValues(string(t)).Inc()

@@ -675,7 +675,7 @@ func TestEventsWithoutNotification(t *testing.T) {
 		txn := e.transaction(shop.URL())
 		e.move(txn, domain.TxnSucceeded)
 		_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID,
-			To: domain.TxnPartiallyRefunded, Set: map[string]any{"refunded_amount": 100}})
+			To: domain.TxnPartiallyRefunded, Changes: store.TransactionChanges{RefundedAmount: store.Ptr[int64](100)}})
 		require.NoError(t, err)
 		e.settle(time.Hour)
 		require.Empty(t, e.deliveries(silent), "no ipnUrl, no notification")

@@ -82,7 +82,7 @@ func TestStatsWindows(t *testing.T) {
 		now := time.Now().UTC()
 		pay := func(amount int64, status domain.TransactionStatus, at time.Time) {
 			txn := storetest.Transaction(t, s, storetest.Checkout(t, s, site, amount), prov)
-			require.NoError(t, s.UpdateTransactionFields(ctx, org.ID, txn.ID, map[string]any{"status": status, "created_at": store.UTC(at),
+			require.NoError(t, s.RewriteTransactionForTest(ctx, org.ID, txn.ID, map[string]any{"status": status, "created_at": store.UTC(at),
 				"succeeded_at": store.UTC(at)}))
 		}
 		pay(100, domain.TxnSucceeded, now.Add(-time.Minute))

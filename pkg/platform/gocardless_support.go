@@ -22,19 +22,19 @@ func (s *Service) LinkProviderPayment(ctx context.Context, t *domain.Transaction
 		if err != nil {
 			return err
 		}
-		set := map[string]any{}
+		var set store.TransactionChanges
 		if paymentID != "" {
 			switch {
 			case cur.ProviderPaymentID == nil || *cur.ProviderPaymentID == "":
-				set["provider_payment_id"] = paymentID
+				set.ProviderPaymentID = &paymentID
 			case *cur.ProviderPaymentID != paymentID:
 				return domain.Conflict(domain.CodeInvalidState, "the transaction is linked to payment %s, not %s", *cur.ProviderPaymentID, paymentID)
 			}
 		}
 		if merged, changed := mergeData(cur.ProviderData, data); changed {
-			set["provider_data"] = jsonText(merged)
+			set.ProviderData = merged
 		}
-		if len(set) == 0 {
+		if set.Empty() {
 			return nil
 		}
 		return tx.UpdateTransactionFields(ctx, cur.OrganizationID, cur.ID, set)

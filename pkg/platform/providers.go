@@ -46,14 +46,14 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 	for k, v := range in.Settings {
 		p.Settings[k] = v
 	}
-	if err := p.Validate(); err != nil {
+	if err := s.validateProvider(p); err != nil {
 		return nil, err
 	}
 	if err := auth.AuthorizeMode(actor, p.Mode); err != nil {
 		return nil, err
 	}
 	creds := cleanCredentials(in.Credentials)
-	if err := domain.ValidateCredentials(p.Type, p.Mode, creds, false); err != nil {
+	if err := s.validateCredentials(p, creds, false); err != nil {
 		return nil, err
 	}
 	if err := s.sealCredentials(ctx, p, creds); err != nil {
@@ -66,6 +66,29 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 		return tx.Audit(ctx, actor, "provider.create", "provider", p.ID, map[string]any{"type": p.Type, "mode": p.Mode, "name": p.Name, "credentials": p.CredentialsHint})
 	})
 	return p, err
+}
+
+// validateProvider checks a configuration with its type's registered provider (its fields and
+// rules); a type not registered here is checked by the built-in rules (a service built without
+// the providers, as in tests), which refuse any type but the built-in ones.
+func (s *Service) validateProvider(p *domain.Provider) error {
+	if impl, ok := s.providers[p.Type]; ok {
+		return p.ValidateAs(impl.Fields(), impl.ValidateSettings)
+	}
+	return p.Validate()
+}
+
+// validateCredentials checks credentials given for p (partial: an update, absent ones kept) as
+// validateProvider checks its settings.
+func (s *Service) validateCredentials(p *domain.Provider, creds map[string]string, partial bool) error {
+	impl, ok := s.providers[p.Type]
+	if !ok {
+		return domain.ValidateCredentials(p.Type, p.Mode, creds, partial)
+	}
+	if err := domain.ValidateCredentialsAs(p.Type, impl.Fields(), creds, partial); err != nil {
+		return err
+	}
+	return impl.ValidateCredentials(p.Mode, creds)
 }
 
 func cleanCredentials(in map[string]string) map[string]string {
@@ -143,12 +166,12 @@ func (s *Service) UpdateProvider(ctx context.Context, actor domain.Actor, orgID,
 				p.Settings[k] = v
 			}
 		}
-		if err := p.Validate(); err != nil {
+		if err := s.validateProvider(p); err != nil {
 			return err
 		}
 		changed := cleanCredentials(in.Credentials)
 		if len(changed) > 0 {
-			if err := domain.ValidateCredentials(p.Type, p.Mode, changed, true); err != nil {
+			if err := s.validateCredentials(p, changed, true); err != nil {
 				return err
 			}
 			creds, err := s.ProviderCredentials(ctx, p)

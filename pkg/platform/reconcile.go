@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/store"
 )
 
@@ -13,7 +14,7 @@ const DefaultReconcileBatch = 200
 
 // ReconcileCheck asks the provider about one open transaction and applies what it says. asked
 // reports whether the provider was asked (a check may decide it is too early to).
-type ReconcileCheck func(ctx context.Context, t *domain.Transaction) (asked bool, err error)
+type ReconcileCheck = providers.ReconcileCheck
 
 // ReconcileOpen is the reconciliation job of every provider: it takes up to batch transactions
 // of provider type pt still open and neither changed nor looked at for olderThan, those looked

@@ -344,7 +344,7 @@ func (s *Service) failRefund(ctx context.Context, r *domain.Refund, cause error)
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
-	if err := s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, map[string]any{"status": domain.RefundFailed, "failure_message": msg}); err != nil {
+	if err := s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundFailed), FailureMessage: &msg}); err != nil {
 		s.log.ErrorContext(ctx, "mark refund failed", "refund_id", r.ID, "error", err)
 	}
 	if de, ok := cause.(*domain.Error); ok && de.Kind != domain.KindInternal {
@@ -355,24 +355,29 @@ func (s *Service) failRefund(ctx context.Context, r *domain.Refund, cause error)
 
 // settleRefund records what the provider did with a refund.
 func (s *Service) settleRefund(ctx context.Context, r *domain.Refund, res *providers.RefundResult) error {
-	set := map[string]any{"manual": res.Manual}
+	set := store.RefundChanges{Manual: store.Ptr(res.Manual)}
 	if res.ProviderReference != "" {
-		set["provider_reference"] = res.ProviderReference
+		set.ProviderReference = store.Ptr(res.ProviderReference)
 	}
 	if res.Status != domain.RefundSucceeded {
 		return s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, set)
 	}
-	return s.CompleteRefund(ctx, r.OrganizationID, r.ID, set)
+	return s.completeRefund(ctx, r.OrganizationID, r.ID, set)
 }
 
-// CompleteRefund marks a pending refund succeeded and moves its transaction to
-// partially_refunded or refunded — both in one database transaction, with the events.
-// A refund already completed is left as it is.
-func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, set map[string]any) error {
-	if set == nil {
-		set = map[string]any{}
+// CompleteRefund marks a pending refund succeeded (with the provider's id of it, when reported)
+// and moves its transaction to partially_refunded or refunded — both in one database
+// transaction, with the events. A refund already completed is left as it is.
+func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, upd providers.RefundUpdate) error {
+	var set store.RefundChanges
+	if upd.ProviderReference != "" {
+		set.ProviderReference = store.Ptr(upd.ProviderReference)
 	}
-	set["status"] = domain.RefundSucceeded
+	return s.completeRefund(ctx, orgID, refundID, set)
+}
+
+func (s *Service) completeRefund(ctx context.Context, orgID, refundID string, set store.RefundChanges) error {
+	set.Status = store.Ptr(domain.RefundSucceeded)
 	return s.store.InTx(ctx, func(tx *store.Store) error {
 		r, err := tx.GetRefund(ctx, orgID, refundID)
 		if err != nil {
@@ -397,7 +402,7 @@ func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, se
 			kind, to = domain.OutcomeRefunded, domain.TxnRefunded
 		}
 		_, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: t.ID, Kind: kind,
-			Set: map[string]any{"refunded_amount": refunded}, EventData: map[string]any{"refundId": r.ID, "amount": r.Amount, "refundedAmount": refunded}})
+			Changes: store.TransactionChanges{RefundedAmount: &refunded}, EventData: map[string]any{"refundId": r.ID, "amount": r.Amount, "refundedAmount": refunded}})
 		if err == nil {
 			s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(to)).Inc()
 		}
@@ -407,7 +412,29 @@ func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, se
 
 // FailRefund marks a pending refund failed (a provider reported it bounced or was refused).
 func (s *Service) FailRefund(ctx context.Context, orgID, refundID, message string) error {
-	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundPending, map[string]any{"status": domain.RefundFailed, "failure_message": message})
+	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundFailed), FailureMessage: &message})
+	if domain.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// ReviveRefund makes a refund recorded as failed pending again, with the provider's id of it:
+// the provider did make a refund whose call we had given up on (its answers were lost, then
+// the provider was unavailable). A refund no longer failed is left as it is.
+func (s *Service) ReviveRefund(ctx context.Context, orgID, refundID, providerRef string) error {
+	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundFailed, store.RefundChanges{Status: store.Ptr(domain.RefundPending),
+		ProviderReference: &providerRef, FailureMessage: store.Ptr("")})
+	if domain.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// NoteRefundReference records the provider's id of a refund still pending. A refund no longer
+// pending is left as it is.
+func (s *Service) NoteRefundReference(ctx context.Context, orgID, refundID, providerRef string) error {
+	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundPending, store.RefundChanges{ProviderReference: &providerRef})
 	if domain.IsConflict(err) {
 		return nil
 	}

@@ -67,8 +67,8 @@ func (s *Service) ReturnsOnPending(c *domain.Checkout, t *domain.Transaction) bo
 	return t.ProviderType != domain.ProviderWireTransfer || t.BuyerMarkedPending != nil
 }
 
-// Adapter returns the adapter of a provider type.
-func (s *Service) Adapter(t domain.ProviderType) (providers.Adapter, error) {
+// Provider returns the provider of a type.
+func (s *Service) Provider(t domain.ProviderType) (providers.Provider, error) {
 	return s.providers.Get(t)
 }
 
@@ -391,7 +391,7 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 			msg = msg[:500]
 		}
 		if _, terr := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeFailed,
-			Set: map[string]any{"failure_code": "provider_error", "failure_message": msg}}); terr != nil {
+			Changes: store.TransactionChanges{FailureCode: store.Ptr("provider_error"), FailureMessage: &msg}}); terr != nil {
 			s.log.ErrorContext(ctx, "mark failed start", "transaction_id", t.ID, "error", terr)
 		}
 		if de, ok := err.(*domain.Error); ok && de.Kind != domain.KindInternal {
@@ -399,26 +399,24 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 		}
 		return nil, domain.Unavailable(domain.CodeProviderError, err, "the payment provider could not start the payment; try again or choose another method")
 	}
-	set := map[string]any{}
+	var set store.TransactionChanges
 	if out.ProviderReference != "" {
-		set["provider_reference"] = out.ProviderReference
+		set.ProviderReference = store.Ptr(out.ProviderReference)
 		t.ProviderReference = &out.ProviderReference
 	}
 	if out.PaymentReference != "" {
-		set["payment_reference"] = out.PaymentReference
+		set.PaymentReference = store.Ptr(out.PaymentReference)
 		t.PaymentReference = &out.PaymentReference
 	}
-	if out.ProviderData != nil {
-		set["provider_data"] = jsonText(out.ProviderData)
-	}
+	set.ProviderData = out.ProviderData
 	if out.Status == domain.TxnPendingProvider {
-		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomePending, Set: set})
+		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomePending, Changes: set})
 		if err != nil {
 			return nil, err
 		}
 		s.metrics.TransactionsByStat.WithLabelValues(string(prov.Type), string(domain.TxnPendingProvider)).Inc()
 		t = moved
-	} else if len(set) > 0 {
+	} else if !set.Empty() {
 		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, set); err != nil {
 			return nil, err
 		}
@@ -475,7 +473,7 @@ func (s *Service) MarkPendingByBuyer(ctx context.Context, id string) (*domain.Tr
 	switch t.Status {
 	case domain.TxnInitiated:
 		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID,
-			Kind: domain.OutcomePending, Set: map[string]any{"buyer_marked_pending_at": now}, EventData: map[string]any{"by": "buyer"}})
+			Kind: domain.OutcomePending, Changes: store.TransactionChanges{BuyerMarkedPendingAt: &now}, EventData: map[string]any{"by": "buyer"}})
 		if err == nil || domain.ErrorCode(err) != store.ErrAlreadyInState {
 			return moved, err
 		}
@@ -487,7 +485,7 @@ func (s *Service) MarkPendingByBuyer(ctx context.Context, id string) (*domain.Tr
 		return nil, domain.Conflict(domain.CodeInvalidState, "the payment is %s", t.Status)
 	}
 	if t.BuyerMarkedPending == nil {
-		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{"buyer_marked_pending_at": now}, domain.TxnPendingProvider); err != nil {
+		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, store.TransactionChanges{BuyerMarkedPendingAt: &now}, domain.TxnPendingProvider); err != nil {
 			return nil, err
 		}
 	}
@@ -504,7 +502,7 @@ func (s *Service) NoteBuyerReturn(ctx context.Context, id string) error {
 	if t.BuyerMarkedPending != nil || !(t.Status == domain.TxnPendingProvider || t.Status.Paid()) {
 		return nil
 	}
-	err = s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{"buyer_marked_pending_at": store.Now()})
+	err = s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, store.TransactionChanges{BuyerMarkedPendingAt: store.Ptr(store.Now())})
 	if domain.IsConflict(err) {
 		return nil
 	}
@@ -528,7 +526,7 @@ func (s *Service) CancelByBuyer(ctx context.Context, id string) (*domain.Transac
 		return nil, domain.Conflict(CodePaymentInProgress, "the payment is already being processed and can no longer be cancelled here")
 	}
 	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeCancelled,
-		Set: map[string]any{"failure_code": "buyer_cancelled", "failure_message": "cancelled by the buyer"}, EventData: map[string]any{"by": "buyer"}})
+		Changes: store.TransactionChanges{FailureCode: store.Ptr("buyer_cancelled"), FailureMessage: store.Ptr("cancelled by the buyer")}, EventData: map[string]any{"by": "buyer"}})
 	if domain.ErrorCode(err) == store.ErrAlreadyInState {
 		return s.store.GetTransactionByID(ctx, id)
 	}

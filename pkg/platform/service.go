@@ -32,7 +32,7 @@ type Deps struct {
 	// Dev relaxes URL rules for local development (http://localhost return URLs in test mode).
 	Dev bool
 	Now func() time.Time
-	// Providers are the payment adapters this process can use.
+	// Providers are the payment providers this process can use, built for the service.
 	Providers providers.Registry
 	// VIES checks EU VAT ids for sites that ask for it (nil: format checks only).
 	VIES tax.VATChecker
@@ -57,7 +57,7 @@ type Service struct {
 	now     func() time.Time
 
 	dataKeys  *sync.Map // organisation id → *secrets.DataKey
-	providers providers.Registry
+	providers providers.Set
 	vies      tax.VATChecker
 	// ipnTargets is the SSRF policy applied to every ipnUrl a merchant gives.
 	ipnTargets netguard.Policy
@@ -67,7 +67,6 @@ type Service struct {
 	cancelURLs map[domain.CheckoutOrigin]CancelURLFunc
 	// returnOnPending names the origins whose buyers go back once a payment is pending.
 	returnOnPending map[domain.CheckoutOrigin]bool
-	processors      map[domain.ProviderType]EventProcessor
 	// refundLocks queues this process's refund calls per transaction (see lockRefunds).
 	refundLocks *keyedLocks
 
@@ -77,12 +76,10 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, metrics: d.Metrics, mailer: d.Mailer, dev: d.Dev, now: d.Now, dataKeys: &sync.Map{}, refundLocks: newKeyedLocks(),
-		providers: d.Providers, vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{},
+		vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{},
 		cancelURLs: map[domain.CheckoutOrigin]CancelURLFunc{}, returnOnPending: map[domain.CheckoutOrigin]bool{},
 		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}}
-	if s.providers == nil {
-		s.providers = providers.Registry{}
-	}
+	s.providers = d.Providers.Build(providerPort{s})
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
@@ -49,15 +50,7 @@ func (s *Service) RegisterWorkers(ws *river.Workers) {
 }
 
 // IncomingEvent is one event of a verified provider webhook.
-type IncomingEvent struct {
-	ExternalID string
-	Type       string
-	Payload    []byte
-	// ObjectID is the provider object the event reports on and OccurredAt when the provider
-	// created the event (zero: not known); stale events are recognised by them.
-	ObjectID   string
-	OccurredAt time.Time
-}
+type IncomingEvent = providers.IncomingEvent
 
 // ReceiveWebhook stores a verified webhook delivery raw, then each of its events once by its
 // provider-side id, and queues one job per new event to apply it — all in one database
@@ -96,23 +89,8 @@ func (s *Service) ReceiveWebhook(ctx context.Context, p *domain.Provider, header
 	return fresh, err
 }
 
-// Outcome is a provider's report about a transaction.
-type Outcome struct {
-	// Kind is what the provider reports; the transition table (domain.Decide) says whether it
-	// applies to the transaction's current status.
-	Kind domain.OutcomeKind
-	// To is used only without Kind: the kind is then the one that reaches To.
-	To domain.TransactionStatus
-	// At is the report's provider time: when the provider created the event, or when the state
-	// applied was read from the provider. Zero: not known (never treated as stale).
-	At time.Time
-	// Only narrows the table to these current statuses (never widens it).
-	Only           []domain.TransactionStatus
-	Set            map[string]any // provider references, failure details ...
-	EventData      map[string]any
-	FailureCode    string
-	FailureMessage string
-}
+// Outcome is a provider's report about a transaction (typed: see providers.Outcome).
+type Outcome = providers.Outcome
 
 // kindFor is the outcome kind of a plain target status.
 func kindFor(to domain.TransactionStatus) domain.OutcomeKind {
@@ -145,22 +123,9 @@ func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Out
 	if o.Kind == "" {
 		o.Kind = kindFor(o.To)
 	}
-	set := o.Set
-	if set == nil {
-		set = map[string]any{}
-	}
-	if o.FailureCode != "" {
-		set["failure_code"] = o.FailureCode
-	}
-	if o.FailureMessage != "" {
-		msg := o.FailureMessage
-		if len(msg) > 500 {
-			msg = msg[:500]
-		}
-		set["failure_message"] = msg
-	}
+	set := outcomeChanges(o)
 	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
-		Only: o.Only, Set: set, EventData: o.EventData})
+		Only: o.Only, Changes: set, EventData: o.EventData})
 	switch {
 	case err == nil:
 		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(moved.Status)).Inc()
@@ -181,6 +146,23 @@ func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Out
 	return nil, err
 }
 
+// outcomeChanges are the fields an outcome writes with its move: what it reports, nothing
+// else (an empty field leaves the stored one as it is).
+func outcomeChanges(o Outcome) store.TransactionChanges {
+	var ch store.TransactionChanges
+	opt := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	ch.ProviderPaymentID = opt(o.ProviderPaymentID)
+	ch.DisputeStatus = opt(o.DisputeStatus)
+	ch.FailureCode = opt(o.FailureCode)
+	ch.FailureMessage = opt(o.FailureMessage)
+	return ch
+}
+
 // duplicateMessage is the failure message of a paid duplicate: what the operator should do.
 const duplicateMessage = "the provider took this payment after another attempt had already paid the checkout; refund it"
 
@@ -189,21 +171,18 @@ const duplicateMessage = "the provider took this payment after another attempt h
 // duplicate_payment), a paid attempt that is not the checkout's payment. It can be refunded in
 // full (or in part) like any paid transaction, and the merchant is never notified about it:
 // the order's status stays the first payment's.
-func (s *Service) recordDuplicate(ctx context.Context, t *domain.Transaction, o Outcome, set map[string]any) (*domain.Transaction, error) {
-	dup := map[string]any{}
-	for k, v := range set {
-		dup[k] = v
-	}
-	dup["duplicate"] = true
-	dup["failure_code"] = "duplicate_payment"
-	dup["failure_message"] = duplicateMessage
+func (s *Service) recordDuplicate(ctx context.Context, t *domain.Transaction, o Outcome, set store.TransactionChanges) (*domain.Transaction, error) {
+	dup := set
+	dup.Duplicate = store.Ptr(true)
+	dup.FailureCode = store.Ptr("duplicate_payment")
+	dup.FailureMessage = store.Ptr(duplicateMessage)
 	data := map[string]any{}
 	for k, v := range o.EventData {
 		data[k] = v
 	}
 	data["duplicate"] = true
 	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
-		Only: o.Only, Set: dup, EventData: data})
+		Only: o.Only, Changes: dup, EventData: data})
 	switch {
 	case err == nil:
 		s.log.ErrorContext(ctx, "duplicate payment: another attempt already paid this checkout; refund it", "transaction_id", t.ID, "checkout_id", t.CheckoutID)
@@ -233,7 +212,7 @@ func (s *Service) RecordProviderRefund(ctx context.Context, t *domain.Transactio
 	}
 	switch status {
 	case domain.RefundSucceeded:
-		return s.CompleteRefund(ctx, t.OrganizationID, r.ID, nil)
+		return s.CompleteRefund(ctx, t.OrganizationID, r.ID, providers.RefundUpdate{})
 	case domain.RefundFailed:
 		return s.FailRefund(ctx, t.OrganizationID, r.ID, "the provider reported the refund failed")
 	}
@@ -242,23 +221,7 @@ func (s *Service) RecordProviderRefund(ctx context.Context, t *domain.Transactio
 
 // IgnoredBecause is the status of an event recorded but not applied, with the reason kept on
 // the stored event.
-func IgnoredBecause(reason string) string { return domain.ProviderEventIgnored + ": " + reason }
-
-// EventProcessor applies one provider's stored events (each adapter package has one).
-type EventProcessor interface {
-	// ApplyEvent applies the event and says how it was handled (processed, ignored, or
-	// IgnoredBecause(reason)).
-	// An error leaves the event to be retried.
-	ApplyEvent(ctx context.Context, ev *domain.ProviderEvent) (status string, err error)
-}
-
-// RegisterEventProcessor sets the processor of a provider type's events.
-func (s *Service) RegisterEventProcessor(t domain.ProviderType, p EventProcessor) {
-	if s.processors == nil {
-		s.processors = map[domain.ProviderType]EventProcessor{}
-	}
-	s.processors[t] = p
-}
+func IgnoredBecause(reason string) string { return providers.IgnoredBecause(reason) }
 
 // ApplyProviderEvent is the provider.event job: it applies a stored event once. An event
 // already handled is skipped, so a repeated job does nothing.
@@ -270,7 +233,7 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, eventID string) error 
 	if ev.Status != domain.ProviderEventReceived {
 		return nil
 	}
-	p, ok := s.processors[ev.ProviderType]
+	p, ok := s.providers[ev.ProviderType].(providers.Webhooks)
 	if !ok {
 		return s.store.FinishProviderEvent(ctx, ev.ID, domain.ProviderEventIgnored, "no processor for "+string(ev.ProviderType))
 	}
@@ -290,7 +253,7 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, eventID string) error 
 // review, lost), with an event for the timeline.
 func (s *Service) RecordDispute(ctx context.Context, t *domain.Transaction, eventType, status string, data map[string]any) error {
 	return s.store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, map[string]any{"dispute_status": status}); err != nil {
+		if err := tx.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, store.TransactionChanges{DisputeStatus: &status}); err != nil {
 			return err
 		}
 		return tx.AppendEvent(ctx, &domain.Event{OrganizationID: t.OrganizationID, Type: eventType, CheckoutID: &t.CheckoutID,

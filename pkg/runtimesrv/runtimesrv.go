@@ -19,6 +19,7 @@ import (
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/money"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/wire"
 	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/runtimeapi"
@@ -27,7 +28,6 @@ import (
 
 // Server is the runtime API.
 type Server struct {
-	syncs    map[domain.ProviderType]func(context.Context, *domain.Transaction) error
 	svc      *platform.Service
 	log      *slog.Logger
 	origins  []string
@@ -47,14 +47,15 @@ func New(svc *platform.Service, log *slog.Logger, origins []string, ratePerIP in
 	return &Server{svc: svc, log: log, origins: origins, limit: limits.New("runtime", ratelimit.PerSecond(ratePerIP, 2*ratePerIP))}
 }
 
-// SetSync registers how to ask a provider for a transaction's state; the hosted page asks for
-// it (GET .../status?sync=1) when the buyer comes back from the provider, so the outcome shows
-// at once even before the provider's webhook arrives.
-func (s *Server) SetSync(t domain.ProviderType, fn func(context.Context, *domain.Transaction) error) {
-	if s.syncs == nil {
-		s.syncs = map[domain.ProviderType]func(context.Context, *domain.Transaction) error{}
+// syncOf is how to ask a transaction's provider for its state (nil: it cannot be asked, as a
+// wire transfer): the service's provider of that type, if it is a providers.Syncer. The hosted
+// page asks for it (GET .../status?sync=1) when the buyer comes back from the provider, so the
+// outcome shows at once even before the provider's webhook arrives.
+func (s *Server) syncOf(t domain.ProviderType) func(context.Context, *domain.Transaction) error {
+	if sy, ok := s.svc.Providers()[t].(providers.Syncer); ok {
+		return sy.Sync
 	}
-	s.syncs[t] = fn
+	return nil
 }
 
 // TrustInternal makes requests carrying this token (the main frontend's server-side calls)
@@ -71,7 +72,7 @@ func (s *Server) Register(e *echo.Echo) {
 	g.POST("/transactions/:id/cancel", s.cancel)
 	g.POST("/transactions/:id/mark-pending", s.markPending)
 	for _, p := range []string{"/checkouts/:id", "/checkouts/:id/tax-preview", "/transactions/create", "/transactions/:id/status",
-		"/transactions/:id/cancel", "/transactions/:id/mark-pending", "/billing-requests/create"} {
+		"/transactions/:id/cancel", "/transactions/:id/mark-pending"} {
 		g.OPTIONS(p, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	}
 }
@@ -79,6 +80,16 @@ func (s *Server) Register(e *echo.Echo) {
 // Route adds another runtime route (provider-specific steps such as GoCardless billing requests).
 func (s *Server) Route(e *echo.Echo, method, path string, h echo.HandlerFunc) {
 	e.Group("/api/v1", s.cors, s.rateLimit, s.tenantHeaders).Add(method, path, h)
+}
+
+// RegisterProviders mounts every provider's own runtime routes (providers.Extras.Routes).
+func (s *Server) RegisterProviders(e *echo.Echo, set providers.Set) {
+	for _, t := range set.Types() {
+		for _, r := range set[t].Extras().Routes {
+			s.Route(e, r.Method, r.Path, r.Handler)
+			s.Route(e, http.MethodOptions, r.Path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+		}
+	}
 }
 
 // cors answers preflights and tags answers for the allowed origins only.
@@ -229,7 +240,7 @@ func (s *Server) status(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if sync := s.syncs[rt.Transaction.ProviderType]; sync != nil && c.QueryParam("sync") == "1" && rt.Transaction.Status.Open() {
+	if sync := s.syncOf(rt.Transaction.ProviderType); sync != nil && c.QueryParam("sync") == "1" && rt.Transaction.Status.Open() {
 		if err := sync(ctx, rt.Transaction); err != nil {
 			s.log.WarnContext(ctx, "provider sync failed; answering from the database", "transaction_id", rt.Transaction.ID, "error", err)
 		} else if rt, err = s.svc.RuntimeTransaction(ctx, c.Param("id")); err != nil {
@@ -252,7 +263,7 @@ func (s *Server) markPending(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if sync := s.syncs[rt.Transaction.ProviderType]; sync != nil {
+	if sync := s.syncOf(rt.Transaction.ProviderType); sync != nil {
 		if rt.Transaction.Status.Open() {
 			if err := sync(ctx, rt.Transaction); err != nil {
 				return domain.Unavailable(domain.CodeProviderError, err, "the payment provider could not be reached; try again")

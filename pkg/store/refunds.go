@@ -52,7 +52,8 @@ func (s *Store) ListRefunds(ctx context.Context, orgID, txnID string) ([]domain.
 
 // UpdateRefund changes a refund's status, provider reference and failure message, expecting
 // it to be in status from (compare-and-set).
-func (s *Store) UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, set map[string]any) error {
+func (s *Store) UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, ch RefundChanges) error {
+	set := ch.columns()
 	set["updated_at"] = Now()
 	res := s.q(ctx).Model(&domain.Refund{}).Where("id = ? AND organization_id = ? AND status = ?", id, orgID, from).Updates(set)
 	if res.Error != nil {

@@ -354,7 +354,7 @@ func TestTransactionStateMachine(t *testing.T) {
 		txn := storetest.Transaction(t, s, c, p)
 
 		moved, err := s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnPendingProvider,
-			Set: map[string]any{"payment_reference": "REF" + domain.RandomString(6)}})
+			Changes: store.TransactionChanges{PaymentReference: store.Ptr("REF" + domain.RandomString(6))}})
 		require.NoError(t, err)
 		require.Equal(t, domain.TxnPendingProvider, moved.Status)
 		require.Equal(t, 2, moved.EventVersion)
@@ -461,11 +461,11 @@ func TestRefundsAndAudit(t *testing.T) {
 		sum, err := s.SumRefunds(ctx, txn.ID)
 		require.NoError(t, err)
 		require.EqualValues(t, 300, sum)
-		require.NoError(t, s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, map[string]any{"status": domain.RefundFailed}))
+		require.NoError(t, s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundFailed)}))
 		sum, err = s.SumRefunds(ctx, txn.ID)
 		require.NoError(t, err)
 		require.Zero(t, sum, "failed refunds do not count")
-		require.True(t, domain.IsConflict(s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, map[string]any{"status": domain.RefundSucceeded})))
+		require.True(t, domain.IsConflict(s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundSucceeded)})))
 
 		bad := &domain.Refund{ID: domain.NewID(domain.PrefixRefund), OrganizationID: org.ID, TransactionID: txn.ID, Amount: -5, Currency: "EUR", Status: domain.RefundPending}
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(s.CreateRefund(ctx, bad)), "the database refuses a negative refund")

@@ -135,9 +135,9 @@ type Transition struct {
 	// machine allows to reach To.
 	From []domain.TransactionStatus
 	To   domain.TransactionStatus
-	// Set holds further columns to write with the move (provider references, failure details,
-	// refunded amount ...), by column name.
-	Set        map[string]any
+	// Changes are further fields written with the move (provider references, failure details,
+	// refunded amount ...).
+	Changes    TransactionChanges
 	EventType  string // default transaction.<to>
 	EventData  map[string]any
 	OccurredAt time.Time
@@ -224,7 +224,7 @@ func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*doma
 			}
 			return domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", cur.Status, tr.To)
 		}
-		for k, v := range tr.Set {
+		for k, v := range tr.Changes.columns() {
 			set[k] = v
 		}
 		set["status"] = tr.To
@@ -333,7 +333,8 @@ func later(at time.Time, last *time.Time) bool {
 
 // UpdateTransactionFields writes provider details that are not a state change (a PaymentIntent
 // id, a payment reference, raw provider data), guarded by the expected statuses.
-func (s *Store) UpdateTransactionFields(ctx context.Context, orgID, id string, set map[string]any, expect ...domain.TransactionStatus) error {
+func (s *Store) UpdateTransactionFields(ctx context.Context, orgID, id string, ch TransactionChanges, expect ...domain.TransactionStatus) error {
+	set := ch.columns()
 	set["updated_at"] = Now()
 	q := s.q(ctx).Model(&domain.Transaction{}).Where("id = ? AND organization_id = ?", id, orgID)
 	if len(expect) > 0 {

@@ -9,102 +9,83 @@ import (
 	"strings"
 	"time"
 
-	gcapi "paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/hooks"
-	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/providers"
 )
 
 // Answers is how GoCardless expects webhooks to be answered: 204, and 498 for a bad signature.
-var Answers = hooks.Answers{OK: http.StatusNoContent, BadSignature: 498}
+var Answers = providers.Answers{OK: http.StatusNoContent, BadSignature: 498}
+
+// WebhookAnswers are Answers.
+func (p *Provider) WebhookAnswers() providers.Answers { return Answers }
 
 // DefaultChargeGrace is how long after a payment's charge date reconciliation waits before it
 // asks GoCardless about a payment still not confirmed.
 const DefaultChargeGrace = 3 * 24 * time.Hour
 
-// Processor receives GoCardless webhooks for one platform and applies GoCardless's events to
-// transactions and refunds; it also asks GoCardless directly (the buyer's return,
-// reconciliation) and serves the runtime's billing-request route.
-//
-// GoCardless events carry ids only, and may arrive late, twice or out of order, so every event
-// is applied by fetching the resource it names and applying the resource's current state
-// through platform.ApplyOutcome (idempotent, never backwards): an old event can never undo a
-// newer state.
-type Processor struct {
-	Service *platform.Service
-	Adapter *Adapter
-	// ChargeGrace overrides DefaultChargeGrace.
-	ChargeGrace time.Duration
-	// ReconcileBatch is how many open attempts one reconciliation run looks at
-	// (platform.DefaultReconcileBatch if 0).
-	ReconcileBatch int
-}
-
-func (p *Processor) now() time.Time { return p.Service.Now() }
-
 // client builds the GoCardless client of a provider from its stored credentials.
-func (p *Processor) client(ctx context.Context, prov *domain.Provider) (*gcapi.Client, error) {
-	creds, err := p.Service.ProviderCredentials(ctx, prov)
+func (p *Provider) client(ctx context.Context, prov *domain.Provider) (*gcapi.Client, error) {
+	creds, err := p.Platform.ProviderCredentials(ctx, prov)
 	if err != nil {
 		return nil, err
 	}
-	return p.Adapter.Client(prov, creds)
+	return p.Client(prov, creds)
 }
 
 // Verify checks a delivery's Webhook-Signature (constant-time HMAC of the raw body with the
 // provider's webhook secret) and only then reads its events, each with its own raw JSON. A bad
-// signature wraps hooks.ErrBadSignature; a signed body that is not a batch of events (each with
-// an id, a resource type and an action) wraps hooks.ErrMalformed.
-func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) ([]platform.IncomingEvent, error) {
-	creds, err := p.Service.ProviderCredentials(ctx, prov)
+// signature wraps providers.ErrBadSignature; a signed body that is not a batch of events (each with
+// an id, a resource type and an action) wraps providers.ErrMalformed.
+func (p *Provider) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) ([]providers.IncomingEvent, error) {
+	creds, err := p.Platform.ProviderCredentials(ctx, prov)
 	if err != nil {
 		return nil, err
 	}
+	return verifyBatch(body, signature, creds)
+}
+
+// VerifyWebhook is Verify with the provider's credentials already decrypted.
+func (p *Provider) VerifyWebhook(_ context.Context, _ *domain.Provider, creds map[string]string, body []byte, h http.Header) ([]providers.IncomingEvent, error) {
+	return verifyBatch(body, h.Get(gcapi.WebhookSignatureHeader), creds)
+}
+
+func verifyBatch(body []byte, signature string, creds map[string]string) ([]providers.IncomingEvent, error) {
 	batch, err := gcapi.ParseWebhook(body, signature, creds["webhookSecret"])
 	switch {
 	case errors.Is(err, gcapi.ErrInvalidSignature):
-		return nil, fmt.Errorf("%w: %v", hooks.ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: %v", providers.ErrBadSignature, err)
 	case err != nil && creds["webhookSecret"] == "":
 		return nil, err // our configuration: answer 5xx so GoCardless retries once it is fixed
 	case err != nil:
-		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: %v", hooks.ErrMalformed, err)
+		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: %v", providers.ErrMalformed, err)
 	}
 	var raw struct {
 		Events *[]json.RawMessage `json:"events"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil || raw.Events == nil || len(*raw.Events) != len(batch.Events) {
-		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: no events list", hooks.ErrMalformed)
+		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: no events list", providers.ErrMalformed)
 	}
-	out := make([]platform.IncomingEvent, 0, len(batch.Events))
+	out := make([]providers.IncomingEvent, 0, len(batch.Events))
 	for i, ev := range batch.Events {
 		if ev.ID == "" || ev.ResourceType == "" || ev.Action == "" {
-			return nil, fmt.Errorf("%w: GoCardless event %d of the batch has no id, resource_type or action", hooks.ErrMalformed, i)
+			return nil, fmt.Errorf("%w: GoCardless event %d of the batch has no id, resource_type or action", providers.ErrMalformed, i)
 		}
-		out = append(out, platform.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: (*raw.Events)[i],
+		out = append(out, providers.IncomingEvent{ExternalID: ev.ID, Type: ev.ResourceType + "." + ev.Action, Payload: (*raw.Events)[i],
 			ObjectID: eventObject(&ev), OccurredAt: ev.CreatedAt})
 	}
 	return out, nil
 }
 
-// WebhookVerifier adapts Verify to the hooks package.
-func (p *Processor) WebhookVerifier() hooks.Verifier { return verifier{p} }
-
-type verifier struct{ p *Processor }
-
-func (v verifier) Verify(ctx context.Context, prov *domain.Provider, body []byte, h http.Header) ([]platform.IncomingEvent, error) {
-	return v.p.Verify(ctx, prov, body, h.Get(gcapi.WebhookSignatureHeader))
-}
-
 // ApplyEvent applies one stored GoCardless event (the provider.event job). Events of other
 // resources or actions are acknowledged and ignored.
-func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent) (string, error) {
+func (p *Provider) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent) (string, error) {
 	var ev gcapi.Event
 	if err := json.Unmarshal([]byte(stored.Payload), &ev); err != nil {
 		return "", fmt.Errorf("decode GoCardless event: %w", err)
 	}
-	prov, err := p.Service.Store().GetProvider(ctx, stored.OrganizationID, stored.ProviderID)
+	prov, err := p.Platform.Store().GetProvider(ctx, stored.OrganizationID, stored.ProviderID)
 	if err != nil {
 		return "", err
 	}
@@ -158,8 +139,8 @@ func eventObject(ev *gcapi.Event) string {
 // transactionFor finds our transaction of a GoCardless object: by the billing request
 // (provider reference), the payment (provider payment id), or the transaction id we put in
 // the metadata. Another provider's transaction is NOT_FOUND.
-func (p *Processor) transactionFor(ctx context.Context, prov *domain.Provider, billingRequestID, paymentID string, metas ...map[string]string) (*domain.Transaction, error) {
-	st := p.Service.Store()
+func (p *Provider) transactionFor(ctx context.Context, prov *domain.Provider, billingRequestID, paymentID string, metas ...map[string]string) (*domain.Transaction, error) {
+	st := p.Platform.Store()
 	if billingRequestID != "" {
 		t, err := st.GetTransactionByProviderRef(ctx, prov.ID, billingRequestID)
 		if !domain.IsNotFound(err) {
@@ -197,7 +178,7 @@ func (p *Processor) transactionFor(ctx context.Context, prov *domain.Provider, b
 
 // applyBillingRequestEvent: fulfilled links the payment and applies its state; cancelled ends
 // an open attempt.
-func (p *Processor) applyBillingRequestEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
+func (p *Provider) applyBillingRequestEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
 	t, err := p.transactionFor(ctx, prov, ev.Links.BillingRequest, "", ev.ResourceMetadata)
 	if domain.IsNotFound(err) {
 		return domain.ProviderEventIgnored, nil // not a payment of this platform
@@ -209,7 +190,7 @@ func (p *Processor) applyBillingRequestEvent(ctx context.Context, prov *domain.P
 	if err != nil {
 		return "", err
 	}
-	readAt := store.Now()
+	readAt := providers.Now()
 	br, err := cl.GetBillingRequest(ctx, ev.Links.BillingRequest)
 	if err != nil {
 		return "", providerError(err)
@@ -218,7 +199,7 @@ func (p *Processor) applyBillingRequestEvent(ctx context.Context, prov *domain.P
 		return "", err
 	}
 	if ev.Action == "failed" && br.Status != gcapi.BillingRequestStatusFulfilled && br.Status != gcapi.BillingRequestStatusCancelled {
-		if _, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeFailed, At: readAt, Only: open,
+		if _, err := p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeFailed, At: readAt, Only: open,
 			FailureCode: or(ev.Details.Cause, "billing_request_failed"), FailureMessage: or(ev.Details.Description, "the payment could not be set up at GoCardless"),
 			EventData: map[string]any{"source": eventSource(ev), "billingRequest": br.ID}}); err != nil {
 			return "", err
@@ -232,16 +213,16 @@ var open = []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProv
 // applyBillingRequest applies a billing request's current state, read at readAt, to its
 // transaction: once fulfilled, the payment it created is linked and its state applied;
 // cancelled ends an open attempt; otherwise the buyer has not finished yet.
-func (p *Processor) applyBillingRequest(ctx context.Context, cl *gcapi.Client, t *domain.Transaction, br *gcapi.BillingRequest, why string, d *gcapi.EventDetails, readAt time.Time) error {
+func (p *Provider) applyBillingRequest(ctx context.Context, cl *gcapi.Client, t *domain.Transaction, br *gcapi.BillingRequest, why string, d *gcapi.EventDetails, readAt time.Time) error {
 	switch br.Status {
 	case gcapi.BillingRequestStatusFulfilled:
 		pmID := br.Links.PaymentRequestPayment
 		if pmID == "" {
-			_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomePending, At: readAt,
+			_, err := p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomePending, At: readAt,
 				EventData: map[string]any{"source": why, "billingRequest": br.ID}})
 			return err
 		}
-		readAt = store.Now()
+		readAt = providers.Now()
 		pm, err := cl.GetPayment(ctx, pmID)
 		if err != nil {
 			return providerError(err)
@@ -255,7 +236,7 @@ func (p *Processor) applyBillingRequest(ctx context.Context, cl *gcapi.Client, t
 		if d != nil && d.Description != "" {
 			msg = d.Description
 		}
-		_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeCancelled, At: readAt, FailureCode: code, FailureMessage: msg,
+		_, err := p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeCancelled, At: readAt, FailureCode: code, FailureMessage: msg,
 			EventData: map[string]any{"source": why, "billingRequest": br.ID}})
 		return err
 	}
@@ -263,7 +244,7 @@ func (p *Processor) applyBillingRequest(ctx context.Context, cl *gcapi.Client, t
 }
 
 // link records the payment (and mandate, charge date, status) on the transaction.
-func (p *Processor) link(ctx context.Context, t *domain.Transaction, pm *gcapi.Payment, mandateID string) error {
+func (p *Provider) link(ctx context.Context, t *domain.Transaction, pm *gcapi.Payment, mandateID string) error {
 	data := map[string]any{DataPayment: pm.ID, DataPaymentStatus: string(pm.Status)}
 	if pm.ChargeDate != "" {
 		data[DataChargeDate] = pm.ChargeDate
@@ -274,9 +255,9 @@ func (p *Processor) link(ctx context.Context, t *domain.Transaction, pm *gcapi.P
 	if mandateID != "" {
 		data[DataMandate] = mandateID
 	}
-	err := p.Service.LinkProviderPayment(ctx, t, pm.ID, data)
+	err := p.Platform.LinkProviderPayment(ctx, t, pm.ID, data)
 	if domain.IsConflict(err) {
-		p.Service.Log().ErrorContext(ctx, "GoCardless payment does not match the transaction's", "transaction_id", t.ID, "payment", pm.ID, "error", err)
+		p.Platform.Log().ErrorContext(ctx, "GoCardless payment does not match the transaction's", "transaction_id", t.ID, "payment", pm.ID, "error", err)
 		return nil
 	}
 	if err == nil && (t.ProviderPaymentID == nil || *t.ProviderPaymentID == "") {
@@ -287,7 +268,7 @@ func (p *Processor) link(ctx context.Context, t *domain.Transaction, pm *gcapi.P
 }
 
 // applyPaymentEvent fetches the payment an event names and applies its current state.
-func (p *Processor) applyPaymentEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
+func (p *Provider) applyPaymentEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
 	if ev.Links.Payment == "" {
 		return domain.ProviderEventIgnored, nil
 	}
@@ -297,7 +278,7 @@ func (p *Processor) applyPaymentEvent(ctx context.Context, prov *domain.Provider
 	}
 	// GoCardless events carry ids only: the payment's state is read now, and ordered by the time
 	// of the read (a state read earlier, applied late, is older news).
-	readAt := store.Now()
+	readAt := providers.Now()
 	pm, err := cl.GetPayment(ctx, ev.Links.Payment)
 	if gcapi.IsNotFound(err) {
 		return domain.ProviderEventIgnored, nil
@@ -320,8 +301,8 @@ func (p *Processor) applyPaymentEvent(ctx context.Context, prov *domain.Provider
 	case "chargeback_cancelled":
 		// The payer's bank reversed the chargeback: the money is the merchant's again.
 		if t.Status == domain.TxnDisputed && (pm.Status == gcapi.PaymentStatusPaidOut || pm.Status == gcapi.PaymentStatusConfirmed) {
-			_, err := p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeWon, At: readAt,
-				Set: map[string]any{"dispute_status": "won"}, EventData: disputeData(pm, "won", why, &ev.Details)})
+			_, err := p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeDisputeWon, At: readAt,
+				DisputeStatus: "won", EventData: disputeData(pm, "won", why, &ev.Details)})
 			if err != nil {
 				return "", err
 			}
@@ -329,7 +310,7 @@ func (p *Processor) applyPaymentEvent(ctx context.Context, prov *domain.Provider
 		}
 	case "chargeback_settled":
 		if t.Status == domain.TxnDisputed {
-			if err := p.Service.RecordDispute(ctx, t, domain.EventDisputeClosed, "lost", disputeData(pm, "lost", why, &ev.Details)); err != nil {
+			if err := p.Platform.RecordDispute(ctx, t, domain.EventDisputeClosed, "lost", disputeData(pm, "lost", why, &ev.Details)); err != nil {
 				return "", err
 			}
 			return domain.ProviderEventProcessed, nil
@@ -369,7 +350,7 @@ func disputeData(pm *gcapi.Payment, status, why string, d *gcapi.EventDetails) m
 //   - failed: failed — also after it was confirmed (a late failure the state machine allows).
 //   - customer_approval_denied: failed; cancelled: canceled (open attempts only).
 //   - charged_back: disputed (via succeeded if the confirmation was never applied).
-func (p *Processor) applyPayment(ctx context.Context, t *domain.Transaction, pm *gcapi.Payment, why string, d *gcapi.EventDetails, readAt time.Time) error {
+func (p *Provider) applyPayment(ctx context.Context, t *domain.Transaction, pm *gcapi.Payment, why string, d *gcapi.EventDetails, readAt time.Time) error {
 	data := map[string]any{"source": why, "payment": pm.ID, "paymentStatus": string(pm.Status)}
 	fail := func(code, msg string) (string, string) {
 		if d != nil {
@@ -382,36 +363,36 @@ func (p *Processor) applyPayment(ctx context.Context, t *domain.Transaction, pm 
 		data["code"] = code
 		return code, msg
 	}
-	var outcomes []platform.Outcome
+	var outcomes []providers.Outcome
 	switch pm.Status {
 	case gcapi.PaymentStatusPendingCustomerApproval, gcapi.PaymentStatusPendingSubmission, gcapi.PaymentStatusSubmitted:
-		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomePending, EventData: data})
+		outcomes = append(outcomes, providers.Outcome{Kind: domain.OutcomePending, EventData: data})
 	case gcapi.PaymentStatusConfirmed, gcapi.PaymentStatusPaidOut:
 		if pm.Amount != t.GrossAmount || !strings.EqualFold(pm.Currency, t.Currency) {
-			p.Service.Log().ErrorContext(ctx, "GoCardless amount differs from the transaction", "transaction_id", t.ID,
+			p.Platform.Log().ErrorContext(ctx, "GoCardless amount differs from the transaction", "transaction_id", t.ID,
 				"gocardless_amount", pm.Amount, "gocardless_currency", pm.Currency, "gross", t.GrossAmount, "currency", t.Currency)
 		}
-		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeSucceeded, EventData: data})
+		outcomes = append(outcomes, providers.Outcome{Kind: domain.OutcomeSucceeded, EventData: data})
 	case gcapi.PaymentStatusFailed:
 		code, msg := fail("payment_failed", "the payment failed at GoCardless")
-		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeFailed, FailureCode: code, FailureMessage: msg, EventData: data})
+		outcomes = append(outcomes, providers.Outcome{Kind: domain.OutcomeFailed, FailureCode: code, FailureMessage: msg, EventData: data})
 	case gcapi.PaymentStatusCustomerApprovalDenied:
 		code, msg := fail("customer_approval_denied", "the payer did not approve the payment")
-		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeFailed, Only: open, FailureCode: code, FailureMessage: msg, EventData: data})
+		outcomes = append(outcomes, providers.Outcome{Kind: domain.OutcomeFailed, Only: open, FailureCode: code, FailureMessage: msg, EventData: data})
 	case gcapi.PaymentStatusCancelled:
 		code, msg := fail("payment_cancelled", "the payment was cancelled at GoCardless")
-		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeCancelled, FailureCode: code, FailureMessage: msg, EventData: data})
+		outcomes = append(outcomes, providers.Outcome{Kind: domain.OutcomeCancelled, FailureCode: code, FailureMessage: msg, EventData: data})
 	case gcapi.PaymentStatusChargedBack:
 		if t.Status.Open() {
 			// The confirmation never reached us; the money was taken before it was charged back.
-			outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeSucceeded, Only: open, EventData: data})
+			outcomes = append(outcomes, providers.Outcome{Kind: domain.OutcomeSucceeded, Only: open, EventData: data})
 		}
-		outcomes = append(outcomes, platform.Outcome{Kind: domain.OutcomeDisputeOpened,
-			Set: map[string]any{"dispute_status": "open"}, EventData: disputeData(pm, "open", why, d)})
+		outcomes = append(outcomes, providers.Outcome{Kind: domain.OutcomeDisputeOpened,
+			DisputeStatus: "open", EventData: disputeData(pm, "open", why, d)})
 	}
 	for _, o := range outcomes {
 		o.At = readAt
-		moved, err := p.Service.ApplyOutcome(ctx, t, o)
+		moved, err := p.Platform.ApplyOutcome(ctx, t, o)
 		if err != nil {
 			return err
 		}
@@ -423,7 +404,7 @@ func (p *Processor) applyPayment(ctx context.Context, t *domain.Transaction, pm 
 // applyMandateEvent records a mandate that failed, was cancelled or expired on its transaction
 // and, unless the payment was already collected, fails the attempt: nothing can be collected
 // without a mandate.
-func (p *Processor) applyMandateEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
+func (p *Provider) applyMandateEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
 	if ev.Links.Mandate == "" {
 		return domain.ProviderEventIgnored, nil
 	}
@@ -454,11 +435,11 @@ func (p *Processor) applyMandateEvent(ctx context.Context, prov *domain.Provider
 	if ev.Details.ReasonCode != "" {
 		note["reasonCode"] = ev.Details.ReasonCode
 	}
-	if err := p.Service.RecordTransactionNote(ctx, t, "mandate."+ev.Action, note); err != nil {
+	if err := p.Platform.RecordTransactionNote(ctx, t, "mandate."+ev.Action, note); err != nil {
 		return "", err
 	}
 	// The payment may have been collected before the mandate went: apply its state first.
-	readAt := store.Now()
+	readAt := providers.Now()
 	if t.ProviderPaymentID != nil && *t.ProviderPaymentID != "" {
 		pm, err := cl.GetPayment(ctx, *t.ProviderPaymentID)
 		if err != nil {
@@ -468,7 +449,7 @@ func (p *Processor) applyMandateEvent(ctx context.Context, prov *domain.Provider
 			return "", err
 		}
 	}
-	_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeFailed, At: readAt, Only: open, FailureCode: "mandate_" + ev.Action,
+	_, err = p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeFailed, At: readAt, Only: open, FailureCode: "mandate_" + ev.Action,
 		FailureMessage: or(ev.Details.Description, "the Direct Debit mandate "+ev.Action), EventData: note})
 	if err != nil {
 		return "", err
@@ -479,7 +460,7 @@ func (p *Processor) applyMandateEvent(ctx context.Context, prov *domain.Provider
 // applyRefundEvent records the refund an event names, in its current state: a refund we asked
 // for (it carries our refund id) completes or fails our row; one made in GoCardless's dashboard
 // is recorded once by its GoCardless id.
-func (p *Processor) applyRefundEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
+func (p *Provider) applyRefundEvent(ctx context.Context, prov *domain.Provider, ev *gcapi.Event) (string, error) {
 	if ev.Links.Refund == "" {
 		return domain.ProviderEventIgnored, nil
 	}
@@ -498,7 +479,7 @@ func (p *Processor) applyRefundEvent(ctx context.Context, prov *domain.Provider,
 	if ev.Action == "failed" && status == domain.RefundPending {
 		status = domain.RefundFailed
 	}
-	st := p.Service.Store()
+	st := p.Platform.Store()
 	if id := rf.Metadata["refund_id"]; id != "" {
 		ours, err := st.GetRefund(ctx, prov.OrganizationID, id)
 		if err == nil {
@@ -522,30 +503,30 @@ func (p *Processor) applyRefundEvent(ctx context.Context, prov *domain.Provider,
 	if err != nil {
 		return "", err
 	}
-	if err := p.Service.RecordProviderRefund(ctx, t, rf.ID, rf.Amount, status, rf.Reference); err != nil {
+	if err := p.Platform.RecordProviderRefund(ctx, t, rf.ID, rf.Amount, status, rf.Reference); err != nil {
 		return "", err
 	}
 	return domain.ProviderEventProcessed, nil
 }
 
-func (p *Processor) settleOurRefund(ctx context.Context, ours *domain.Refund, rf *gcapi.Refund, status domain.RefundStatus, ev *gcapi.Event) error {
-	st := p.Service.Store()
+func (p *Provider) settleOurRefund(ctx context.Context, ours *domain.Refund, rf *gcapi.Refund, status domain.RefundStatus, ev *gcapi.Event) error {
+	st := p.Platform.Store()
 	org := ours.OrganizationID
 	if ours.Status == domain.RefundFailed && status != domain.RefundFailed {
 		// We gave up on the call (its answers were lost, then GoCardless was unavailable) but
 		// GoCardless did make the refund: it is pending again, and settles like any other.
-		p.Service.Log().WarnContext(ctx, "GoCardless made a refund recorded as failed; reviving it", "refund_id", ours.ID, "gocardless_refund", rf.ID)
-		err := st.UpdateRefund(ctx, org, ours.ID, domain.RefundFailed, map[string]any{"status": domain.RefundPending, "provider_reference": rf.ID, "failure_message": ""})
-		if err != nil && !domain.IsConflict(err) {
+		p.Platform.Log().WarnContext(ctx, "GoCardless made a refund recorded as failed; reviving it", "refund_id", ours.ID, "gocardless_refund", rf.ID)
+		if err := p.Platform.ReviveRefund(ctx, org, ours.ID, rf.ID); err != nil {
 			return err
 		}
+		var err error
 		if ours, err = st.GetRefund(ctx, org, ours.ID); err != nil {
 			return err
 		}
 	}
 	switch status {
 	case domain.RefundSucceeded:
-		err := p.Service.CompleteRefund(ctx, org, ours.ID, map[string]any{"provider_reference": rf.ID})
+		err := p.Platform.CompleteRefund(ctx, org, ours.ID, providers.RefundUpdate{ProviderReference: rf.ID})
 		if domain.IsConflict(err) {
 			// Completed concurrently (refunds.created and refunds.paid applied at once).
 			if cur, gerr := st.GetRefund(ctx, org, ours.ID); gerr == nil && cur.Status == domain.RefundSucceeded {
@@ -557,26 +538,22 @@ func (p *Processor) settleOurRefund(ctx context.Context, ours *domain.Refund, rf
 		if ours.Status == domain.RefundSucceeded {
 			// Paid, then bounced: the money came back to the merchant. Keep it on record for an
 			// operator; the refunded amount is not rolled back automatically.
-			p.Service.Log().ErrorContext(ctx, "GoCardless refund failed after it was paid", "refund_id", ours.ID, "gocardless_refund", rf.ID, "status", rf.Status)
+			p.Platform.Log().ErrorContext(ctx, "GoCardless refund failed after it was paid", "refund_id", ours.ID, "gocardless_refund", rf.ID, "status", rf.Status)
 			t, err := st.GetTransaction(ctx, org, ours.TransactionID)
 			if err != nil {
 				return err
 			}
-			return p.Service.RecordTransactionNote(ctx, t, "refund.bounced", map[string]any{"refundId": ours.ID, "gocardlessRefund": rf.ID,
+			return p.Platform.RecordTransactionNote(ctx, t, "refund.bounced", map[string]any{"refundId": ours.ID, "gocardlessRefund": rf.ID,
 				"status": string(rf.Status), "source": eventSource(ev)})
 		}
 		msg := "GoCardless: refund " + string(rf.Status)
 		if ev.Details.Description != "" {
 			msg += ": " + ev.Details.Description
 		}
-		return p.Service.FailRefund(ctx, org, ours.ID, msg)
+		return p.Platform.FailRefund(ctx, org, ours.ID, msg)
 	}
 	if ours.ProviderReference == nil && ours.Status == domain.RefundPending {
-		err := st.UpdateRefund(ctx, org, ours.ID, domain.RefundPending, map[string]any{"provider_reference": rf.ID})
-		if domain.IsConflict(err) {
-			return nil
-		}
-		return err
+		return p.Platform.NoteRefundReference(ctx, org, ours.ID, rf.ID)
 	}
 	return nil
 }
@@ -585,11 +562,11 @@ func (p *Processor) settleOurRefund(ctx context.Context, ours *domain.Refund, rf
 // state: the buyer's return from the flow (status?sync=1) and reconciliation both use it, so a
 // lost webhook never strands an order. Applying is idempotent, so a webhook arriving at the
 // same time is harmless.
-func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
+func (p *Provider) Sync(ctx context.Context, t *domain.Transaction) error {
 	if t.ProviderType != domain.ProviderGoCardless || t.ProviderReference == nil || !t.Status.Open() {
 		return nil
 	}
-	prov, err := p.Service.Store().GetProvider(ctx, t.OrganizationID, t.ProviderID)
+	prov, err := p.Platform.Store().GetProvider(ctx, t.OrganizationID, t.ProviderID)
 	if err != nil {
 		return err
 	}
@@ -602,8 +579,8 @@ func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
 }
 
 // sync applies the billing request's state and returns it.
-func (p *Processor) sync(ctx context.Context, cl *gcapi.Client, t *domain.Transaction, why string) (*gcapi.BillingRequest, error) {
-	readAt := store.Now()
+func (p *Provider) sync(ctx context.Context, cl *gcapi.Client, t *domain.Transaction, why string) (*gcapi.BillingRequest, error) {
+	readAt := providers.Now()
 	br, err := cl.GetBillingRequest(ctx, *t.ProviderReference)
 	if err != nil {
 		return nil, providerError(err)
@@ -612,15 +589,15 @@ func (p *Processor) sync(ctx context.Context, cl *gcapi.Client, t *domain.Transa
 }
 
 // Reconcile looks at GoCardless transactions still open and neither changed nor looked at for
-// olderThan (the periodic job, platform.ReconcileOpen): a payment whose charge date is more than
+// olderThan (the periodic job, providers.Platform.ReconcileOpen): a payment whose charge date is more than
 // ChargeGrace ago is fetched and its state applied, an attempt never authorised whose checkout
 // can no longer be paid is cancelled (and its billing request with it), and each attempt looked
 // at goes to the back of the queue. It returns how many attempts it asked GoCardless about.
-func (p *Processor) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	return p.Service.ReconcileOpen(ctx, domain.ProviderGoCardless, olderThan, p.ReconcileBatch, p.reconcile)
+func (p *Provider) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
+	return p.Platform.ReconcileOpen(ctx, domain.ProviderGoCardless, olderThan, p.ReconcileBatch, p.reconcile)
 }
 
-func (p *Processor) reconcile(ctx context.Context, t *domain.Transaction) (asked bool, err error) {
+func (p *Provider) reconcile(ctx context.Context, t *domain.Transaction) (asked bool, err error) {
 	if t.ProviderReference == nil || *t.ProviderReference == "" {
 		return false, nil
 	}
@@ -633,7 +610,7 @@ func (p *Processor) reconcile(ctx context.Context, t *domain.Transaction) (asked
 			return false, nil // not expected to be confirmed yet
 		}
 	}
-	prov, err := p.Service.Store().GetProvider(ctx, t.OrganizationID, t.ProviderID)
+	prov, err := p.Platform.Store().GetProvider(ctx, t.OrganizationID, t.ProviderID)
 	if err != nil {
 		return false, err
 	}
@@ -646,7 +623,7 @@ func (p *Processor) reconcile(ctx context.Context, t *domain.Transaction) (asked
 		return true, err
 	}
 	// Never authorised: once the checkout cannot be paid any more, the attempt is over.
-	c, err := p.Service.Store().GetCheckout(ctx, t.OrganizationID, t.CheckoutID)
+	c, err := p.Platform.Store().GetCheckout(ctx, t.OrganizationID, t.CheckoutID)
 	if err != nil {
 		return true, err
 	}
@@ -662,7 +639,7 @@ func (p *Processor) reconcile(ctx context.Context, t *domain.Transaction) (asked
 		}
 		return true, providerError(err)
 	}
-	_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeCancelled, At: store.Now(), FailureCode: "abandoned",
+	_, err = p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeCancelled, At: providers.Now(), FailureCode: "abandoned",
 		FailureMessage: "the buyer never authorised the payment at GoCardless and the checkout can no longer be paid",
 		EventData:      map[string]any{"source": "reconcile", "billingRequest": br.ID, "checkoutStatus": string(c.EffectiveStatus(p.now()))}})
 	return true, err

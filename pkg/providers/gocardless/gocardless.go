@@ -7,7 +7,7 @@
 // asks about attempts still open long after their charge date. Every organisation has its own
 // GoCardless account, so each call uses a client built from that provider's access token.
 //
-// The API client itself is paygate.dev/pkg/gocardless; tests run against its fake, gcfake.
+// The API client itself is paygate.dev/pkg/gcapi; tests run against its fake, gcfake.
 package gocardless
 
 import (
@@ -21,7 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	gcapi "paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
@@ -55,31 +55,91 @@ const (
 // flowReuseMargin is how long a stored flow must still be valid to be offered again.
 const flowReuseMargin = 15 * time.Minute
 
-// Adapter implements providers.Adapter for GoCardless.
-type Adapter struct {
+// Config configures the GoCardless provider.
+type Config struct {
 	// APIURL overrides the environment's API base (tests point it at gcfake).
 	APIURL string
 	HTTP   *http.Client
 	Log    *slog.Logger
-	// Now is the clock flows' expiry is compared with (default time.Now).
+	// Now is the clock flows' expiry is compared with (default: the platform's clock, else
+	// time.Now).
 	Now func() time.Time
 	// Sleep overrides how the client waits between retries (tests).
 	Sleep func(context.Context, time.Duration) error
 }
 
-// Type is gocardless.
-func (a *Adapter) Type() domain.ProviderType { return domain.ProviderGoCardless }
+// Provider implements providers.Provider (with webhooks and sync) for GoCardless: it starts,
+// resumes and refunds payments, receives GoCardless's webhooks and applies its events to
+// transactions and refunds, asks GoCardless directly (the buyer's return, reconciliation),
+// serves the runtime's billing-request route and cancels abandoned billing requests.
+//
+// GoCardless events carry ids only, and may arrive late, twice or out of order, so every event
+// is applied by fetching the resource it names and applying the resource's current state
+// through the platform's ApplyOutcome (idempotent, never backwards): an old event can never
+// undo a newer state.
+type Provider struct {
+	Config
+	// Platform is what the provider reports to (nil: payments only, no events).
+	Platform providers.Platform
+	// ChargeGrace overrides DefaultChargeGrace.
+	ChargeGrace time.Duration
+	// ReconcileBatch is how many open attempts one reconciliation run looks at (the platform's
+	// default if 0).
+	ReconcileBatch int
+}
 
-func (a *Adapter) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ providers.Webhooks = (*Provider)(nil)
+	_ providers.Syncer   = (*Provider)(nil)
+)
+
+// New builds the GoCardless provider reporting to p.
+func New(p providers.Platform, c Config) *Provider { return &Provider{Config: c, Platform: p} }
+
+// Register is GoCardless's line in the wiring's registry.
+func Register(c Config) providers.Registration {
+	return providers.Registration{Type: domain.ProviderGoCardless, New: func(p providers.Platform) providers.Provider { return New(p, c) }}
+}
+
+// Reconciliation: payments take days, so every 10 minutes ask GoCardless about attempts open
+// and untouched for 30 minutes (those long after their charge date, or never authorised).
+const (
+	ReconcileEvery     = 10 * time.Minute
+	ReconcileOlderThan = 30 * time.Minute
+)
+
+// Extras: the runtime's billing-request route, the job that cancels abandoned billing
+// requests and the outbox hook that queues it, and the periodic reconciliation.
+func (a *Provider) Extras() providers.Extras {
+	return providers.Extras{
+		Routes:  []providers.Route{{Method: http.MethodPost, Path: "/billing-requests/create", Handler: a.CreateBillingRequest}},
+		Workers: a.RegisterWorkers,
+		Periodic: []providers.Periodic{{Name: "gocardless.reconcile", Every: ReconcileEvery, Run: func(ctx context.Context) error {
+			_, err := a.Reconcile(ctx, ReconcileOlderThan)
+			return err
+		}}},
+		// A buyer leaving the GoCardless flow cancels the attempt; its billing request goes with it.
+		EventHooks: map[string]providers.EventHook{"gocardless.cancel": a.CancelHook},
+	}
+}
+
+// Type is gocardless.
+func (a *Provider) Type() domain.ProviderType { return domain.ProviderGoCardless }
+
+func (a *Provider) now() time.Time {
+	if a.Config.Now != nil {
+		return a.Config.Now()
+	}
+	if a.Platform != nil {
+		return a.Platform.Now()
 	}
 	return time.Now()
 }
 
 // Client builds a GoCardless client for one provider's access token and environment.
 // A token that does not fit the environment is UNPROCESSABLE.
-func (a *Adapter) Client(p *domain.Provider, creds map[string]string) (*gcapi.Client, error) {
+func (a *Provider) Client(p *domain.Provider, creds map[string]string) (*gcapi.Client, error) {
 	hc := a.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -100,7 +160,7 @@ var instantCurrencies = map[string]bool{"GBP": true, "EUR": true}
 // flow the buyer authorises it in, and sends the buyer to the flow's authorisation page. The
 // billing request's idempotency key derives from the transaction, so a retried start returns
 // the same request; GoCardless picks the scheme from the currency.
-func (a *Adapter) Start(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+func (a *Provider) Start(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
 	cl, err := a.Client(req.Provider, req.Credentials)
 	if err != nil {
 		return nil, err
@@ -135,7 +195,7 @@ func (a *Adapter) Start(ctx context.Context, req providers.StartRequest) (*provi
 // Resume sends the buyer back to the stored flow while it is valid, or creates a new flow for
 // the same billing request. When the request was fulfilled meanwhile there is nothing left for
 // the buyer to do at GoCardless: Next is "none" and Status pending_provider.
-func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+func (a *Provider) Resume(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
 	t := req.Transaction
 	if t.ProviderReference == nil || *t.ProviderReference == "" {
 		return a.Start(ctx, req)
@@ -180,7 +240,7 @@ func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*prov
 // (req.PageURL is set): for a caller with the sessionPublicId alone it has no redirect or exit
 // URI (both are optional at GoCardless, which then ends on its own page), so nothing it leads
 // to names the short code.
-func (a *Adapter) createFlow(ctx context.Context, cl *gcapi.Client, req providers.StartRequest, brID, idemKey string) (*gcapi.BillingRequestFlow, error) {
+func (a *Provider) createFlow(ctx context.Context, cl *gcapi.Client, req providers.StartRequest, brID, idemKey string) (*gcapi.BillingRequestFlow, error) {
 	in := gcapi.BillingRequestFlowCreate{
 		Links:             gcapi.BillingRequestFlowCreateLinks{BillingRequest: brID},
 		Language:          language(req),
@@ -319,7 +379,7 @@ func truncate(s string, n int) string {
 // refund of the transaction including this one, so a duplicated refund cannot pay out twice;
 // the idempotency key is the refund's. A refund is pending until GoCardless pays it (a
 // refunds.paid webhook completes it).
-func (a *Adapter) Refund(ctx context.Context, req providers.RefundRequest) (*providers.RefundResult, error) {
+func (a *Provider) Refund(ctx context.Context, req providers.RefundRequest) (*providers.RefundResult, error) {
 	cl, err := a.Client(req.Provider, req.Credentials)
 	if err != nil {
 		return nil, err
@@ -361,7 +421,7 @@ func RefundStatus(s gcapi.RefundStatus) domain.RefundStatus {
 }
 
 // TestConnection lists one creditor: harmless, and it proves the token works in its environment.
-func (a *Adapter) TestConnection(ctx context.Context, p *domain.Provider, creds map[string]string) error {
+func (a *Provider) TestConnection(ctx context.Context, p *domain.Provider, creds map[string]string) error {
 	cl, err := a.Client(p, creds)
 	if err != nil {
 		return err
@@ -411,4 +471,17 @@ func fieldDetails(errs []gcapi.FieldError) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// Fields are the built-in type's (domain.FieldsFor).
+func (a *Provider) Fields() domain.ProviderFields { return domain.FieldsFor(domain.ProviderGoCardless) }
+
+// ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
+func (a *Provider) ValidateSettings(p *domain.Provider) error {
+	return domain.ValidateBuiltinSettings(p)
+}
+
+// ValidateCredentials applies the built-in type's rules (domain.ValidateBuiltinCredentials).
+func (a *Provider) ValidateCredentials(mode domain.Mode, creds map[string]string) error {
+	return domain.ValidateBuiltinCredentials(domain.ProviderGoCardless, mode, creds)
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/domain"
-	gcapi "paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/gocardless"
 )
@@ -24,7 +24,7 @@ func noSleep(context.Context, time.Duration) error { return nil }
 // world is an adapter talking to a fresh fake, and a start request for one transaction.
 type world struct {
 	gc  *gcfake.Server
-	a   *gocardless.Adapter
+	a   *gocardless.Provider
 	req providers.StartRequest
 }
 
@@ -35,7 +35,7 @@ func newWorld(t *testing.T, currency string) *world {
 	c := &domain.Checkout{ID: "chk_" + domain.RandomString(8), OrganizationID: "org_1", SiteID: "site_1", ExternalReference: "order-77",
 		Email: "checkout@example.com", Currency: currency, Language: "de"}
 	txn := &domain.Transaction{ID: "txn_" + domain.RandomString(10), CheckoutID: c.ID, GrossAmount: 2499, Currency: currency, Status: domain.TxnInitiated}
-	return &world{gc: gc, a: &gocardless.Adapter{APIURL: gc.URL(), Sleep: noSleep}, req: providers.StartRequest{
+	return &world{gc: gc, a: &gocardless.Provider{Config: gocardless.Config{APIURL: gc.URL(), Sleep: noSleep}}, req: providers.StartRequest{
 		Provider: p, Credentials: map[string]string{"accessToken": gc.AccessToken(), "webhookSecret": "whs"}, Checkout: c, Transaction: txn,
 		Site: &domain.Site{Name: "Shop", DefaultLanguage: "en"}, PageURL: "https://secure.example.com/checkout/abc", Language: c.Language,
 		Billing: domain.BillingDetails{Name: "Ada  Lovelace King", Email: "ada@example.com", Line1: "1 High St", City: "London", PostalCode: "N1 9GU", Country: "gb"},

@@ -9,18 +9,17 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/riverqueue/river"
 
-	gcapi "paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/runtimeapi"
-	"paygate.dev/pkg/store"
 )
 
 // CreateBillingRequest serves POST /api/v1/billing-requests/create on the runtime API: it
-// starts (or resumes) the checkout's GoCardless attempt through platform.StartTransaction —
+// starts (or resumes) the checkout's GoCardless attempt through the platform's StartPayment —
 // which creates the billing request and its flow for the authoritative gross amount — and
 // answers where to send the buyer.
 //
@@ -29,7 +28,7 @@ import (
 // offer this GoCardless provider (e.g. a currency GoCardless cannot collect); 422
 // PROVIDER_ERROR when GoCardless refuses the request; 409 when the checkout is paid, expired
 // or the attempt was already authorised; 503 when GoCardless is unavailable.
-func (p *Processor) CreateBillingRequest(c echo.Context) error {
+func (p *Provider) CreateBillingRequest(c echo.Context) error {
 	var in runtimeapi.BillingRequestRequest
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return err
@@ -38,53 +37,25 @@ func (p *Processor) CreateBillingRequest(c echo.Context) error {
 		return domain.Invalid("providerId", "sessionPublicId and providerId are required")
 	}
 	ctx := c.Request().Context()
-	rc, err := p.Service.RuntimeCheckout(ctx, in.SessionPublicID)
-	if err != nil {
-		return err
-	}
-	var prov *domain.Provider
-	for i := range rc.Providers {
-		if rc.Providers[i].ID == in.ProviderID {
-			prov = &rc.Providers[i]
-		}
-	}
-	if prov == nil {
-		return domain.Unprocessable("PROVIDER_NOT_AVAILABLE", "this payment method is not available for this checkout")
-	}
-	if prov.Type != domain.ProviderGoCardless {
-		return domain.Unprocessable("PROVIDER_NOT_AVAILABLE", "billing requests are for GoCardless; start a %s payment with transactions/create", prov.Type)
-	}
-	if in.TransactionID != "" {
-		rt, err := p.Service.RuntimeTransaction(ctx, in.TransactionID)
-		if err != nil {
-			return err
-		}
-		if rt.Transaction.CheckoutID != rc.Checkout.ID {
-			return domain.NotFound("transaction")
-		}
-		if rt.Transaction.Status.Paid() {
-			return domain.Conflict(domain.CodeAlreadyPaid, "this checkout has already been paid")
-		}
-	}
 	address := in.BillingAddress
 	pc := address.PostalCode
 	if pc == "" {
 		pc = address.Postcode
 	}
-	started, err := p.Service.StartTransaction(ctx, platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: prov.ID, Language: in.Language, ShortCode: in.ShortCode,
-		Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: address.Name, Email: address.Email, Company: address.Company,
-			Line1: address.Line1, Line2: address.Line2, City: address.City, PostalCode: pc, Country: address.Country, VATID: address.VATID}}})
+	t, res, err := p.Platform.StartPayment(ctx, domain.ProviderGoCardless, providers.StartPayment{SessionPublicID: in.SessionPublicID, ProviderID: in.ProviderID,
+		TransactionID: in.TransactionID, Language: in.Language, ShortCode: in.ShortCode,
+		Billing: domain.BillingDetails{Name: address.Name, Email: address.Email, Company: address.Company,
+			Line1: address.Line1, Line2: address.Line2, City: address.City, PostalCode: pc, Country: address.Country, VATID: address.VATID}})
 	if err != nil {
 		return err
 	}
-	t, res := started.Transaction, started.Result
 	if res.Next.Type != "redirect" || res.Next.RedirectURL == "" {
 		return domain.Conflict(domain.CodeInvalidState, "the payment was already authorised at GoCardless; its confirmation is on its way")
 	}
 	// A resumed attempt may have a new flow: keep it, so the next resume reuses it.
 	if flow, _ := res.ProviderData[DataFlow].(string); flow != "" && flow != t.ProviderData[DataFlow] {
-		if err := p.Service.MergeProviderData(ctx, t, res.ProviderData); err != nil {
-			p.Service.Log().WarnContext(ctx, "keep the new GoCardless flow", "transaction_id", t.ID, "error", err)
+		if err := p.Platform.MergeProviderData(ctx, t, res.ProviderData); err != nil {
+			p.Platform.Log().WarnContext(ctx, "keep the new GoCardless flow", "transaction_id", t.ID, "error", err)
 		}
 	}
 	return c.JSON(http.StatusOK, runtimeapi.BillingRequestResponse{TransactionID: t.ID, AuthorisationURL: res.Next.RedirectURL})
@@ -97,7 +68,7 @@ const JobCancelBillingRequest = "gocardless.cancel_billing_request"
 // CancelHook is an outbox hook (ipn.Hook): when a GoCardless attempt is cancelled (the buyer
 // left the flow, or chose another method), it queues a job that cancels the billing request at
 // GoCardless, so the abandoned authorisation page cannot take money any more.
-func (p *Processor) CancelHook(ctx context.Context, tx *store.Store, e domain.Event) error {
+func (p *Provider) CancelHook(ctx context.Context, tx providers.HookTx, e domain.Event) error {
 	if e.TransactionID == nil || e.Type != domain.TransactionEventType(domain.TxnCanceled) {
 		return nil
 	}
@@ -111,8 +82,7 @@ func (p *Processor) CancelHook(ctx context.Context, tx *store.Store, e domain.Ev
 	if t.ProviderType != domain.ProviderGoCardless || t.ProviderReference == nil || *t.ProviderReference == "" {
 		return nil
 	}
-	_, err = queue.Insert(ctx, tx, CancelArgs{OrganizationID: t.OrganizationID, TransactionID: t.ID}, nil)
-	return err
+	return tx.Enqueue(ctx, CancelArgs{OrganizationID: t.OrganizationID, TransactionID: t.ID})
 }
 
 // CancelArgs is a JobCancelBillingRequest job: cancel the billing request of a transaction.
@@ -131,7 +101,7 @@ func (CancelArgs) InsertOpts() river.InsertOpts {
 
 type cancelWorker struct {
 	river.WorkerDefaults[CancelArgs]
-	p *Processor
+	p *Provider
 }
 
 func (w *cancelWorker) NextRetry(job *river.Job[CancelArgs]) time.Time {
@@ -143,15 +113,15 @@ func (w *cancelWorker) Work(ctx context.Context, job *river.Job[CancelArgs]) err
 }
 
 // RegisterWorkers adds the processor's job kinds to ws.
-func (p *Processor) RegisterWorkers(ws *river.Workers) {
+func (p *Provider) RegisterWorkers(ws *river.Workers) {
 	river.AddWorker[CancelArgs](ws, &cancelWorker{p: p})
 }
 
 // cancelBillingRequest runs JobCancelBillingRequest. Cancelling is idempotent (an already cancelled request
 // is fine); a request the buyer fulfilled meanwhile cannot be cancelled and is left to its
 // webhooks (a payment taken after a cancellation is still recorded).
-func (p *Processor) cancelBillingRequest(ctx context.Context, orgID, txnID string) error {
-	st := p.Service.Store()
+func (p *Provider) cancelBillingRequest(ctx context.Context, orgID, txnID string) error {
+	st := p.Platform.Store()
 	t, err := st.GetTransaction(ctx, orgID, txnID)
 	if domain.IsNotFound(err) {
 		return river.JobCancel(err)
@@ -179,7 +149,7 @@ func (p *Processor) cancelBillingRequest(ctx context.Context, orgID, txnID strin
 	case err == nil, gcapi.IsNotFound(err):
 		return nil
 	case errors.As(err, &ae) && ae.Type == gcapi.ErrorTypeInvalidState:
-		p.Service.Log().InfoContext(ctx, "GoCardless billing request not cancelled: the buyer completed it", "transaction_id", t.ID, "error", err)
+		p.Platform.Log().InfoContext(ctx, "GoCardless billing request not cancelled: the buyer completed it", "transaction_id", t.ID, "error", err)
 		return nil
 	}
 	return err

@@ -13,9 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/hooks"
-	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/providers"
 )
 
 // SignatureTolerance is how old a signed webhook may be.
@@ -24,41 +22,31 @@ const SignatureTolerance = 300 * time.Second
 // ErrBadSignature means a webhook's Stripe-Signature did not verify.
 var ErrBadSignature = errors.New("stripe: webhook signature does not verify")
 
-// Processor receives Stripe webhooks for one platform and applies Stripe's events to
-// transactions and refunds; it also asks Stripe directly (the buyer's return, reconciliation).
-type Processor struct {
-	Service *platform.Service
-	Adapter *Adapter
-	// ReconcileBatch is how many open attempts one reconciliation run asks about
-	// (platform.DefaultReconcileBatch if 0).
-	ReconcileBatch int
-}
-
 // Verify checks a webhook's Stripe-Signature against the provider's webhook secret (300 s
 // tolerance) and only then reads the event to store. A bad signature wraps ErrBadSignature;
-// a correctly signed body that is not a well-formed event wraps hooks.ErrMalformed.
-func (p *Processor) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) (platform.IncomingEvent, error) {
-	creds, err := p.Service.ProviderCredentials(ctx, prov)
+// a correctly signed body that is not a well-formed event wraps providers.ErrMalformed.
+func (p *Provider) Verify(ctx context.Context, prov *domain.Provider, body []byte, signature string) (providers.IncomingEvent, error) {
+	creds, err := p.Platform.ProviderCredentials(ctx, prov)
 	if err != nil {
-		return platform.IncomingEvent{}, err
+		return providers.IncomingEvent{}, err
 	}
 	return verifyEvent(body, signature, creds["webhookSecret"])
 }
 
 // verifyEvent is the pure part of Verify: the Stripe-Signature check with the webhook secret
 // first, then the shape of the event it carries (a signed but malformed body is ErrMalformed).
-func verifyEvent(body []byte, signature, secret string) (platform.IncomingEvent, error) {
+func verifyEvent(body []byte, signature, secret string) (providers.IncomingEvent, error) {
 	if secret == "" { // an HMAC with an empty key is one anybody can make
-		return platform.IncomingEvent{}, fmt.Errorf("%w: the provider has no webhook secret", ErrBadSignature)
+		return providers.IncomingEvent{}, fmt.Errorf("%w: the provider has no webhook secret", ErrBadSignature)
 	}
 	if err := webhook.ValidatePayloadWithTolerance(body, signature, secret, SignatureTolerance); err != nil {
-		return platform.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return providers.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
 	ev, err := parseEvent(body)
 	if err != nil {
-		return platform.IncomingEvent{}, err
+		return providers.IncomingEvent{}, err
 	}
-	in := platform.IncomingEvent{ExternalID: ev.ID, Type: string(ev.Type), Payload: body}
+	in := providers.IncomingEvent{ExternalID: ev.ID, Type: string(ev.Type), Payload: body}
 	if ev.Created > 0 {
 		in.OccurredAt = time.Unix(ev.Created, 0).UTC()
 	}
@@ -102,36 +90,36 @@ func eventObject(t stripego.EventType) any {
 
 // parseEvent reads a Stripe event (after its signature has verified): it must be one event
 // with an id, a type and an object in data.object, and the object of a type we act on must
-// decode as that type and carry its id. Anything else wraps hooks.ErrMalformed.
+// decode as that type and carry its id. Anything else wraps providers.ErrMalformed.
 func parseEvent(body []byte) (*stripego.Event, error) {
 	var ev stripego.Event
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("%w: not a Stripe event: %v", hooks.ErrMalformed, err)
+		return nil, fmt.Errorf("%w: not a Stripe event: %v", providers.ErrMalformed, err)
 	}
 	if ev.ID == "" || ev.Type == "" {
-		return nil, fmt.Errorf("%w: the Stripe event has no id or no type", hooks.ErrMalformed)
+		return nil, fmt.Errorf("%w: the Stripe event has no id or no type", providers.ErrMalformed)
 	}
 	if ev.Data == nil || ev.Data.Object == nil {
-		return nil, fmt.Errorf("%w: the Stripe event %s has no data.object", hooks.ErrMalformed, ev.ID)
+		return nil, fmt.Errorf("%w: the Stripe event %s has no data.object", providers.ErrMalformed, ev.ID)
 	}
 	if obj := eventObject(ev.Type); obj != nil {
 		if err := json.Unmarshal(ev.Data.Raw, obj); err != nil {
-			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) does not decode: %v", hooks.ErrMalformed, ev.ID, ev.Type, err)
+			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) does not decode: %v", providers.ErrMalformed, ev.ID, ev.Type, err)
 		}
 		if id, _ := ev.Data.Object["id"].(string); id == "" {
-			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) has no id", hooks.ErrMalformed, ev.ID, ev.Type)
+			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) has no id", providers.ErrMalformed, ev.ID, ev.Type)
 		}
 	}
 	return &ev, nil
 }
 
 // ApplyEvent applies one stored Stripe event (the provider.event job).
-func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent) (string, error) {
+func (p *Provider) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent) (string, error) {
 	var ev stripego.Event
 	if err := json.Unmarshal([]byte(stored.Payload), &ev); err != nil {
 		return "", fmt.Errorf("decode Stripe event: %w", err)
 	}
-	prov, err := p.Service.Store().GetProvider(ctx, stored.OrganizationID, stored.ProviderID)
+	prov, err := p.Platform.Store().GetProvider(ctx, stored.OrganizationID, stored.ProviderID)
 	if err != nil {
 		return "", err
 	}
@@ -146,12 +134,12 @@ func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent
 		// PaymentIntent, this one is old news (a decline before the card that succeeded).
 		// Recorded, not applied; the newer event is applied by its own job.
 		if !at.IsZero() {
-			newer, err := p.Service.Store().NewerProviderEvent(ctx, prov.ID, pi.ID, at, paymentIntentEvents)
+			newer, err := p.Platform.Store().NewerProviderEvent(ctx, prov.ID, pi.ID, at, paymentIntentEvents)
 			if err != nil {
 				return "", err
 			}
 			if newer != "" {
-				return platform.IgnoredBecause("superseded by the newer event " + newer), nil
+				return providers.IgnoredBecause("superseded by the newer event " + newer), nil
 			}
 		}
 		return p.applyPaymentIntent(ctx, prov, &pi, string(ev.Type), at)
@@ -168,8 +156,8 @@ func (p *Processor) ApplyEvent(ctx context.Context, stored *domain.ProviderEvent
 }
 
 // transactionFor finds our transaction of a PaymentIntent (by its id, else the metadata we set).
-func (p *Processor) transactionFor(ctx context.Context, prov *domain.Provider, piID string, meta map[string]string) (*domain.Transaction, error) {
-	st := p.Service.Store()
+func (p *Provider) transactionFor(ctx context.Context, prov *domain.Provider, piID string, meta map[string]string) (*domain.Transaction, error) {
+	st := p.Platform.Store()
 	t, err := st.GetTransactionByProviderRef(ctx, prov.ID, piID)
 	if domain.IsNotFound(err) && meta["transaction_id"] != "" {
 		t, err = st.GetTransaction(ctx, prov.OrganizationID, meta["transaction_id"])
@@ -183,7 +171,7 @@ func (p *Processor) transactionFor(ctx context.Context, prov *domain.Provider, p
 // applyPaymentIntent maps a PaymentIntent's state, as of provider time at, to an outcome; the
 // transition table decides what it does (a failure older than the success, or a success after
 // a dispute opened, changes nothing; "processing" only moves an initiated attempt).
-func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provider, pi *stripego.PaymentIntent, why string, at time.Time) (string, error) {
+func (p *Provider) applyPaymentIntent(ctx context.Context, prov *domain.Provider, pi *stripego.PaymentIntent, why string, at time.Time) (string, error) {
 	t, err := p.transactionFor(ctx, prov, pi.ID, pi.Metadata)
 	if domain.IsNotFound(err) {
 		return domain.ProviderEventIgnored, nil // not a payment of this platform
@@ -191,22 +179,22 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 	if err != nil {
 		return "", err
 	}
-	var o *platform.Outcome
+	var o *providers.Outcome
 	switch pi.Status {
 	case stripego.PaymentIntentStatusSucceeded:
-		set := map[string]any{}
-		if pi.LatestCharge != nil && pi.LatestCharge.ID != "" {
-			set["provider_payment_id"] = pi.LatestCharge.ID
+		charge := ""
+		if pi.LatestCharge != nil {
+			charge = pi.LatestCharge.ID
 		}
 		if pi.Amount != t.GrossAmount || !strings.EqualFold(string(pi.Currency), t.Currency) {
 			// Stripe took a different amount than we asked: record it for an operator.
-			p.Service.Log().ErrorContext(ctx, "Stripe amount differs from the transaction", "transaction_id", t.ID, "stripe_amount", pi.Amount, "gross", t.GrossAmount)
+			p.Platform.Log().ErrorContext(ctx, "Stripe amount differs from the transaction", "transaction_id", t.ID, "stripe_amount", pi.Amount, "gross", t.GrossAmount)
 		}
-		o = &platform.Outcome{Kind: domain.OutcomeSucceeded, Set: set, EventData: map[string]any{"source": why, "paymentIntent": pi.ID}}
+		o = &providers.Outcome{Kind: domain.OutcomeSucceeded, ProviderPaymentID: charge, EventData: map[string]any{"source": why, "paymentIntent": pi.ID}}
 	case stripego.PaymentIntentStatusProcessing:
-		o = &platform.Outcome{Kind: domain.OutcomeProcessing, EventData: map[string]any{"source": why}}
+		o = &providers.Outcome{Kind: domain.OutcomeProcessing, EventData: map[string]any{"source": why}}
 	case stripego.PaymentIntentStatusCanceled:
-		o = &platform.Outcome{Kind: domain.OutcomeCancelled, FailureCode: string(pi.CancellationReason), FailureMessage: "the payment was cancelled at Stripe",
+		o = &providers.Outcome{Kind: domain.OutcomeCancelled, FailureCode: string(pi.CancellationReason), FailureMessage: "the payment was cancelled at Stripe",
 			EventData: map[string]any{"source": why}}
 	case stripego.PaymentIntentStatusRequiresPaymentMethod:
 		// Only a failed payment attempt Stripe reports, with its code, fails the attempt, with
@@ -217,12 +205,12 @@ func (p *Processor) applyPaymentIntent(ctx context.Context, prov *domain.Provide
 		if code == "" {
 			return domain.ProviderEventProcessed, nil
 		}
-		o = &platform.Outcome{Kind: domain.OutcomeFailed, FailureCode: code, FailureMessage: msg, EventData: map[string]any{"source": why, "code": code}}
+		o = &providers.Outcome{Kind: domain.OutcomeFailed, FailureCode: code, FailureMessage: msg, EventData: map[string]any{"source": why, "code": code}}
 	default:
 		return domain.ProviderEventProcessed, nil // requires_action, requires_confirmation ...: still with the buyer
 	}
 	o.At = at
-	if _, err := p.Service.ApplyOutcome(ctx, t, *o); err != nil {
+	if _, err := p.Platform.ApplyOutcome(ctx, t, *o); err != nil {
 		return "", err
 	}
 	return domain.ProviderEventProcessed, nil
@@ -250,7 +238,7 @@ func declineOf(e *stripego.Error) (code, msg string) {
 
 // applyRefundEvent records refunds Stripe reports: each refund once by its Stripe id, those we
 // asked for completing our pending row, those made in Stripe's dashboard recorded as new.
-func (p *Processor) applyRefundEvent(ctx context.Context, prov *domain.Provider, ev *stripego.Event) (string, error) {
+func (p *Provider) applyRefundEvent(ctx context.Context, prov *domain.Provider, ev *stripego.Event) (string, error) {
 	var refunds []stripego.Refund
 	var piID string
 	var meta map[string]string
@@ -303,16 +291,16 @@ func (p *Processor) applyRefundEvent(ctx context.Context, prov *domain.Provider,
 	return domain.ProviderEventProcessed, nil
 }
 
-func (p *Processor) recordRefund(ctx context.Context, t *domain.Transaction, r *stripego.Refund) error {
+func (p *Provider) recordRefund(ctx context.Context, t *domain.Transaction, r *stripego.Refund) error {
 	// A refund we asked for carries our refund id; complete that row rather than adding one.
 	if id := r.Metadata["refund_id"]; id != "" {
-		ours, err := p.Service.Store().GetRefund(ctx, t.OrganizationID, id)
+		ours, err := p.Platform.Store().GetRefund(ctx, t.OrganizationID, id)
 		if err == nil {
 			switch RefundStatus(r.Status) {
 			case domain.RefundSucceeded:
-				return p.Service.CompleteRefund(ctx, t.OrganizationID, ours.ID, map[string]any{"provider_reference": r.ID})
+				return p.Platform.CompleteRefund(ctx, t.OrganizationID, ours.ID, providers.RefundUpdate{ProviderReference: r.ID})
 			case domain.RefundFailed:
-				return p.Service.FailRefund(ctx, t.OrganizationID, ours.ID, "Stripe: refund "+string(r.Status)+" "+string(r.FailureReason))
+				return p.Platform.FailRefund(ctx, t.OrganizationID, ours.ID, "Stripe: refund "+string(r.Status)+" "+string(r.FailureReason))
 			}
 			return nil
 		}
@@ -320,17 +308,17 @@ func (p *Processor) recordRefund(ctx context.Context, t *domain.Transaction, r *
 			return err
 		}
 	}
-	return p.Service.RecordProviderRefund(ctx, t, r.ID, r.Amount, RefundStatus(r.Status), string(r.Reason))
+	return p.Platform.RecordProviderRefund(ctx, t, r.ID, r.Amount, RefundStatus(r.Status), string(r.Reason))
 }
 
-func (p *Processor) listRefunds(ctx context.Context, prov *domain.Provider, piID string) ([]stripego.Refund, error) {
-	creds, err := p.Service.ProviderCredentials(ctx, prov)
+func (p *Provider) listRefunds(ctx context.Context, prov *domain.Provider, piID string) ([]stripego.Refund, error) {
+	creds, err := p.Platform.ProviderCredentials(ctx, prov)
 	if err != nil {
 		return nil, err
 	}
 	params := &stripego.RefundListParams{PaymentIntent: stripego.String(piID)}
 	params.Context = ctx
-	it := p.Adapter.Client(creds["secretKey"]).Refunds.List(params)
+	it := p.Client(creds["secretKey"]).Refunds.List(params)
 	var out []stripego.Refund
 	for it.Next() {
 		out = append(out, *it.Refund())
@@ -360,7 +348,7 @@ func disputeStatus(s stripego.DisputeStatus) string {
 // applyDispute: a new dispute makes the transaction disputed (IPN 4) — after recording the
 // success first if the payment's own event has not been applied yet (a charge is only disputed
 // once it was paid); a dispute won returns it to succeeded (IPN 1); a lost one is recorded on it.
-func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *stripego.Dispute, why string, at time.Time) (string, error) {
+func (p *Provider) applyDispute(ctx context.Context, prov *domain.Provider, d *stripego.Dispute, why string, at time.Time) (string, error) {
 	var piID, chargeID string
 	if d.PaymentIntent != nil {
 		piID = d.PaymentIntent.ID
@@ -368,7 +356,7 @@ func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *
 	if d.Charge != nil {
 		chargeID = d.Charge.ID
 	}
-	st := p.Service.Store()
+	st := p.Platform.Store()
 	t, err := st.GetTransactionByProviderPayment(ctx, prov.ID, chargeID)
 	if domain.IsNotFound(err) && piID != "" {
 		t, err = p.transactionFor(ctx, prov, piID, nil)
@@ -381,29 +369,24 @@ func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *
 	}
 	status := disputeStatus(d.Status)
 	data := map[string]any{"disputeId": d.ID, "disputeStatus": status, "reason": string(d.Reason), "amount": d.Amount, "source": why}
-	set := map[string]any{"dispute_status": status}
 	switch {
 	case why == "charge.dispute.created":
 		if t.Status.Open() {
-			set := map[string]any{}
-			if chargeID != "" {
-				set["provider_payment_id"] = chargeID
-			}
-			if t, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeSucceeded, At: at, Only: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider},
-				Set: set, EventData: map[string]any{"source": why, "paymentIntent": piID}}); err != nil {
+			if t, err = p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeSucceeded, At: at, Only: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider},
+				ProviderPaymentID: chargeID, EventData: map[string]any{"source": why, "paymentIntent": piID}}); err != nil {
 				return "", err
 			}
 		}
-		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeOpened, At: at, Set: set, EventData: data})
+		_, err = p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeDisputeOpened, At: at, DisputeStatus: status, EventData: data})
 	case status == "won":
-		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeWon, At: at, Set: set, EventData: data})
+		_, err = p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeDisputeWon, At: at, DisputeStatus: status, EventData: data})
 	case status == "lost" && t.Status != domain.TxnDisputed:
 		// Lost before its opening reached us: the money went back to the payer.
-		_, err = p.Service.ApplyOutcome(ctx, t, platform.Outcome{Kind: domain.OutcomeDisputeLost, At: at, Set: set, EventData: data})
+		_, err = p.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeDisputeLost, At: at, DisputeStatus: status, EventData: data})
 	case why == "charge.dispute.closed":
-		err = p.Service.RecordDispute(ctx, t, domain.EventDisputeClosed, status, data)
+		err = p.Platform.RecordDispute(ctx, t, domain.EventDisputeClosed, status, data)
 	default:
-		err = p.Service.RecordDispute(ctx, t, domain.EventDisputeUpdated, status, data)
+		err = p.Platform.RecordDispute(ctx, t, domain.EventDisputeUpdated, status, data)
 	}
 	if err != nil {
 		return "", err
@@ -414,15 +397,15 @@ func (p *Processor) applyDispute(ctx context.Context, prov *domain.Provider, d *
 // Sync asks Stripe for a transaction's PaymentIntent and applies its state: the buyer's return
 // from Stripe and the reconciliation job both use it, so a lost webhook never leaves a paid
 // order unpaid. Applying is idempotent, so a webhook arriving at the same time is harmless.
-func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
+func (p *Provider) Sync(ctx context.Context, t *domain.Transaction) error {
 	if t.ProviderType != domain.ProviderStripe || t.ProviderReference == nil || !t.Status.Open() {
 		return nil
 	}
-	prov, err := p.Service.Store().GetProvider(ctx, t.OrganizationID, t.ProviderID)
+	prov, err := p.Platform.Store().GetProvider(ctx, t.OrganizationID, t.ProviderID)
 	if err != nil {
 		return err
 	}
-	creds, err := p.Service.ProviderCredentials(ctx, prov)
+	creds, err := p.Platform.ProviderCredentials(ctx, prov)
 	if err != nil {
 		return err
 	}
@@ -430,8 +413,8 @@ func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
 	params.Context = ctx
 	// The state read is at least as new as the moment we asked: events Stripe created before
 	// then are older news.
-	readAt := store.Now()
-	pi, err := p.Adapter.Client(creds["secretKey"]).PaymentIntents.Get(*t.ProviderReference, params)
+	readAt := providers.Now()
+	pi, err := p.Client(creds["secretKey"]).PaymentIntents.Get(*t.ProviderReference, params)
 	if err != nil {
 		return providerError(err)
 	}
@@ -440,10 +423,10 @@ func (p *Processor) Sync(ctx context.Context, t *domain.Transaction) error {
 }
 
 // Reconcile asks Stripe about the Stripe transactions still open and neither changed nor looked
-// at for olderThan (the periodic job), in turn (platform.ReconcileOpen): each run takes the
+// at for olderThan (the periodic job), in turn (providers.Platform.ReconcileOpen): each run takes the
 // ReconcileBatch attempts looked at longest ago. It returns how many it asked Stripe about.
-func (p *Processor) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	return p.Service.ReconcileOpen(ctx, domain.ProviderStripe, olderThan, p.ReconcileBatch, func(ctx context.Context, t *domain.Transaction) (bool, error) {
+func (p *Provider) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
+	return p.Platform.ReconcileOpen(ctx, domain.ProviderStripe, olderThan, p.ReconcileBatch, func(ctx context.Context, t *domain.Transaction) (bool, error) {
 		if t.ProviderReference == nil || *t.ProviderReference == "" {
 			return false, nil // no PaymentIntent yet: nothing to ask about
 		}
@@ -459,18 +442,20 @@ func StatusCode(err error) int {
 	return http.StatusInternalServerError
 }
 
-// WebhookVerifier adapts Verify to the hooks package.
-func (p *Processor) WebhookVerifier() hooks.Verifier { return stripeVerifier{p} }
+// WebhookAnswers: Stripe expects 200, and 400 for a bad signature.
+func (p *Provider) WebhookAnswers() providers.Answers {
+	return providers.Answers{OK: http.StatusOK, BadSignature: http.StatusBadRequest}
+}
 
-type stripeVerifier struct{ p *Processor }
-
-func (v stripeVerifier) Verify(ctx context.Context, prov *domain.Provider, body []byte, h http.Header) ([]platform.IncomingEvent, error) {
-	ev, err := v.p.Verify(ctx, prov, body, h.Get("Stripe-Signature"))
+// VerifyWebhook checks a delivery's Stripe-Signature against the provider's webhook secret and
+// parses its one event.
+func (p *Provider) VerifyWebhook(_ context.Context, _ *domain.Provider, creds map[string]string, body []byte, h http.Header) ([]providers.IncomingEvent, error) {
+	ev, err := verifyEvent(body, h.Get("Stripe-Signature"), creds["webhookSecret"])
 	if err != nil {
 		if errors.Is(err, ErrBadSignature) {
-			return nil, fmt.Errorf("%w: %v", hooks.ErrBadSignature, err)
+			return nil, fmt.Errorf("%w: %v", providers.ErrBadSignature, err)
 		}
 		return nil, err
 	}
-	return []platform.IncomingEvent{ev}, nil
+	return []providers.IncomingEvent{ev}, nil
 }

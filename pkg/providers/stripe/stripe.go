@@ -21,16 +21,57 @@ import (
 	"paygate.dev/pkg/runtimeapi"
 )
 
-// Adapter implements providers.Adapter for Stripe.
-type Adapter struct {
+// Config configures the Stripe provider.
+type Config struct {
 	// APIURL overrides Stripe's API base (tests point it at stripe-mock).
 	APIURL string
 	HTTP   *http.Client
 	Log    *slog.Logger
 }
 
+// Provider implements providers.Provider (with webhooks and sync) for Stripe: it starts,
+// resumes and refunds payments, receives Stripe's webhooks and applies Stripe's events to
+// transactions and refunds, and asks Stripe directly (the buyer's return, reconciliation).
+type Provider struct {
+	Config
+	// Platform is what the provider reports to (nil: payments only, no events).
+	Platform providers.Platform
+	// ReconcileBatch is how many open attempts one reconciliation run asks about
+	// (the platform's default if 0).
+	ReconcileBatch int
+}
+
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ providers.Webhooks = (*Provider)(nil)
+	_ providers.Syncer   = (*Provider)(nil)
+)
+
+// New builds the Stripe provider reporting to p.
+func New(p providers.Platform, c Config) *Provider { return &Provider{Config: c, Platform: p} }
+
+// Register is Stripe's line in the wiring's registry.
+func Register(c Config) providers.Registration {
+	return providers.Registration{Type: domain.ProviderStripe, New: func(p providers.Platform) providers.Provider { return New(p, c) }}
+}
+
+// Reconciliation: every minute, ask Stripe about attempts open and untouched for 3 minutes, so
+// a lost webhook never leaves a paid order unpaid.
+const (
+	ReconcileEvery     = time.Minute
+	ReconcileOlderThan = 3 * time.Minute
+)
+
+// Extras: Stripe's periodic reconciliation.
+func (a *Provider) Extras() providers.Extras {
+	return providers.Extras{Periodic: []providers.Periodic{{Name: "stripe.reconcile", Every: ReconcileEvery, Run: func(ctx context.Context) error {
+		_, err := a.Reconcile(ctx, ReconcileOlderThan)
+		return err
+	}}}}
+}
+
 // Type is stripe.
-func (a *Adapter) Type() domain.ProviderType { return domain.ProviderStripe }
+func (a *Provider) Type() domain.ProviderType { return domain.ProviderStripe }
 
 // quietLogger keeps stripe-go from writing to stderr; errors are returned and logged by us.
 type quietLogger struct{}
@@ -41,7 +82,7 @@ func (quietLogger) Warnf(string, ...any)  {}
 func (quietLogger) Errorf(string, ...any) {}
 
 // Client builds a Stripe client for one secret key.
-func (a *Adapter) Client(secretKey string) *client.API {
+func (a *Provider) Client(secretKey string) *client.API {
 	hc := a.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
@@ -59,7 +100,7 @@ func (a *Adapter) Client(secretKey string) *client.API {
 // Start creates the PaymentIntent for the authoritative gross amount and returns what the
 // Payment Element needs. The idempotency key derives from the transaction, so a retried start
 // returns the same PaymentIntent.
-func (a *Adapter) Start(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+func (a *Provider) Start(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
 	sc := a.Client(req.Credentials["secretKey"])
 	t, c := req.Transaction, req.Checkout
 	p := &stripego.PaymentIntentParams{
@@ -100,7 +141,7 @@ const dataStartedByPage = "startedByPage"
 // started is resumed only by a caller that holds the short code: its client secret would show
 // the buyer's e-mail to a holder of the sessionPublicId alone. (Intents stored before this was
 // recorded count as the page's.)
-func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+func (a *Provider) Resume(ctx context.Context, req providers.StartRequest) (*providers.StartResult, error) {
 	if req.Transaction.ProviderReference == nil {
 		return a.Start(ctx, req)
 	}
@@ -119,7 +160,7 @@ func (a *Adapter) Resume(ctx context.Context, req providers.StartRequest) (*prov
 // next is what the page needs to confirm the PaymentIntent. The return URL (where 3-D Secure
 // and other redirecting methods bring the buyer back) is the hosted page, so it is given only
 // to a caller that holds the page's short code (req.PageURL is empty otherwise).
-func (a *Adapter) next(req providers.StartRequest, clientSecret string) runtimeapi.Next {
+func (a *Provider) next(req providers.StartRequest, clientSecret string) runtimeapi.Next {
 	ret := ""
 	if req.PageURL != "" {
 		ret = req.PageURL + "?transaction=" + url.QueryEscape(req.Transaction.ID)
@@ -147,7 +188,7 @@ func buyerEmail(req providers.StartRequest) string {
 }
 
 // Refund creates a Stripe refund on the PaymentIntent; the refund id is the idempotency key.
-func (a *Adapter) Refund(ctx context.Context, req providers.RefundRequest) (*providers.RefundResult, error) {
+func (a *Provider) Refund(ctx context.Context, req providers.RefundRequest) (*providers.RefundResult, error) {
 	if req.Transaction.ProviderReference == nil {
 		return nil, domain.Unprocessable(domain.CodeInvalidState, "the transaction has no Stripe PaymentIntent to refund")
 	}
@@ -191,7 +232,7 @@ func RefundStatus(s stripego.RefundStatus) domain.RefundStatus {
 }
 
 // TestConnection reads the account's balance: harmless, and it proves the key works.
-func (a *Adapter) TestConnection(ctx context.Context, p *domain.Provider, creds map[string]string) error {
+func (a *Provider) TestConnection(ctx context.Context, p *domain.Provider, creds map[string]string) error {
 	params := &stripego.BalanceParams{}
 	params.Context = ctx
 	if _, err := a.Client(creds["secretKey"]).Balance.Get(params); err != nil {
@@ -217,4 +258,17 @@ func providerError(err error) error {
 		return domain.Unavailable(domain.CodeProviderError, err, "Stripe is not available: %s", msg)
 	}
 	return domain.Unavailable(domain.CodeProviderError, err, "Stripe could not be reached")
+}
+
+// Fields are the built-in type's (domain.FieldsFor).
+func (a *Provider) Fields() domain.ProviderFields { return domain.FieldsFor(domain.ProviderStripe) }
+
+// ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
+func (a *Provider) ValidateSettings(p *domain.Provider) error {
+	return domain.ValidateBuiltinSettings(p)
+}
+
+// ValidateCredentials applies the built-in type's rules (domain.ValidateBuiltinCredentials).
+func (a *Provider) ValidateCredentials(mode domain.Mode, creds map[string]string) error {
+	return domain.ValidateBuiltinCredentials(domain.ProviderStripe, mode, creds)
 }

@@ -22,7 +22,7 @@ func fixture() providers.StartRequest {
 
 func TestAdapterAgainstStripeMock(t *testing.T) {
 	t.Parallel()
-	a := &stripe.Adapter{APIURL: stripemock.Start(t)}
+	a := &stripe.Provider{Config: stripe.Config{APIURL: stripemock.Start(t)}}
 	ctx := context.Background()
 	req := fixture()
 	res, err := a.Start(ctx, req)
@@ -52,7 +52,7 @@ func TestAdapterAgainstStripeMock(t *testing.T) {
 // URL: it would name the short code.
 func TestNoReturnURLWithoutThePage(t *testing.T) {
 	t.Parallel()
-	a := &stripe.Adapter{APIURL: stripemock.Start(t)}
+	a := &stripe.Provider{Config: stripe.Config{APIURL: stripemock.Start(t)}}
 	req := fixture()
 	req.PageURL = ""
 	res, err := a.Start(context.Background(), req)

@@ -15,7 +15,7 @@ import (
 
 	stripego "github.com/stripe/stripe-go/v76"
 
-	"paygate.dev/pkg/hooks"
+	"paygate.dev/pkg/providers"
 )
 
 // stripeMAC is an independent HMAC-SHA256 of "t.body", as Stripe signs.
@@ -101,7 +101,7 @@ func FuzzStripeWebhook(f *testing.F) {
 		if err == nil && (got.ExternalID != want.ID || got.Type != string(want.Type) || !bytes.Equal(got.Payload, body)) {
 			t.Fatalf("verified event %+v, want id %q type %q and the body as sent", got, want.ID, want.Type)
 		}
-		if err != nil && (!errors.Is(err, hooks.ErrMalformed) || errors.Is(err, ErrBadSignature)) {
+		if err != nil && (!errors.Is(err, providers.ErrMalformed) || errors.Is(err, ErrBadSignature)) {
 			t.Fatalf("a genuinely signed body is refused as %v, not as malformed", err)
 		}
 		refused := func(what string, body []byte, header, secret string) {

@@ -13,15 +13,27 @@ import (
 	"paygate.dev/pkg/runtimeapi"
 )
 
-// Adapter implements providers.Adapter for bank transfers.
-type Adapter struct{}
+// Provider implements providers.Provider for bank transfers. It has no webhooks and cannot be
+// asked about a payment (providers.Webhooks, providers.Syncer): an operator marks the
+// transaction paid when the money arrives.
+type Provider struct{}
+
+var _ providers.Provider = Provider{}
+
+// Register is the wire transfer's line in the wiring's registry.
+func Register() providers.Registration {
+	return providers.Registration{Type: domain.ProviderWireTransfer, New: func(providers.Platform) providers.Provider { return Provider{} }}
+}
+
+// Extras: none.
+func (Provider) Extras() providers.Extras { return providers.Extras{} }
 
 // Type is wire_transfer.
-func (Adapter) Type() domain.ProviderType { return domain.ProviderWireTransfer }
+func (Provider) Type() domain.ProviderType { return domain.ProviderWireTransfer }
 
 // Start gives the transaction a payment reference and shows the bank details; the transaction
 // waits for the money (pending_provider).
-func (a Adapter) Start(_ context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+func (a Provider) Start(_ context.Context, req providers.StartRequest) (*providers.StartResult, error) {
 	ref := NewReference()
 	return &providers.StartResult{
 		Next:             runtimeapi.Next{Type: "wire_instructions", Wire: Instructions(req.Provider, req.Transaction, ref)},
@@ -31,7 +43,7 @@ func (a Adapter) Start(_ context.Context, req providers.StartRequest) (*provider
 }
 
 // Resume shows the same instructions again.
-func (a Adapter) Resume(_ context.Context, req providers.StartRequest) (*providers.StartResult, error) {
+func (a Provider) Resume(_ context.Context, req providers.StartRequest) (*providers.StartResult, error) {
 	ref := ""
 	if req.Transaction.PaymentReference != nil {
 		ref = *req.Transaction.PaymentReference
@@ -41,12 +53,12 @@ func (a Adapter) Resume(_ context.Context, req providers.StartRequest) (*provide
 }
 
 // Refund records a manual refund: the operator sends the money back from the bank account.
-func (a Adapter) Refund(_ context.Context, req providers.RefundRequest) (*providers.RefundResult, error) {
+func (a Provider) Refund(_ context.Context, req providers.RefundRequest) (*providers.RefundResult, error) {
 	return &providers.RefundResult{Status: domain.RefundSucceeded, Manual: true}, nil
 }
 
 // TestConnection checks the bank details (there is nothing to call).
-func (a Adapter) TestConnection(_ context.Context, p *domain.Provider, _ map[string]string) error {
+func (a Provider) TestConnection(_ context.Context, p *domain.Provider, _ map[string]string) error {
 	if !domain.ValidIBAN(domain.NormalizeIBAN(p.Settings["iban"])) {
 		return domain.Invalid("settings.iban", "the IBAN is not valid")
 	}
@@ -112,3 +124,18 @@ func ValidReference(ref string) bool {
 
 // FormatReference groups a reference in fours for display.
 func FormatReference(ref string) string { return domain.GroupIBAN(ref) }
+
+// Fields are the built-in type's (domain.FieldsFor).
+func (a Provider) Fields() domain.ProviderFields {
+	return domain.FieldsFor(domain.ProviderWireTransfer)
+}
+
+// ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
+func (a Provider) ValidateSettings(p *domain.Provider) error {
+	return domain.ValidateBuiltinSettings(p)
+}
+
+// ValidateCredentials applies the built-in type's rules (domain.ValidateBuiltinCredentials).
+func (a Provider) ValidateCredentials(mode domain.Mode, creds map[string]string) error {
+	return domain.ValidateBuiltinCredentials(domain.ProviderWireTransfer, mode, creds)
+}

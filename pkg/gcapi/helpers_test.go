@@ -1,4 +1,4 @@
-package gocardless_test
+package gcapi_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 )
 
 // t0 is a whole second so RateLimit-Reset (second precision) lands exactly 2s ahead.
@@ -49,12 +49,12 @@ func newFake(t *testing.T, opts ...gcfake.Option) *gcfake.Server {
 }
 
 // newClient returns a sandbox client for gc whose sleeps are recorded, not slept.
-func newClient(t *testing.T, gc *gcfake.Server, mods ...func(*gocardless.Config)) (*gocardless.Client, *sleepRecorder) {
+func newClient(t *testing.T, gc *gcfake.Server, mods ...func(*gcapi.Config)) (*gcapi.Client, *sleepRecorder) {
 	t.Helper()
 	rec := &sleepRecorder{}
-	cfg := gocardless.Config{
+	cfg := gcapi.Config{
 		AccessToken: gc.AccessToken(),
-		Environment: gocardless.EnvironmentSandbox,
+		Environment: gcapi.EnvironmentSandbox,
 		BaseURL:     gc.URL(),
 		Sleep:       rec.Sleep,
 		Now:         fixedClock,
@@ -63,14 +63,14 @@ func newClient(t *testing.T, gc *gcfake.Server, mods ...func(*gocardless.Config)
 	for _, m := range mods {
 		m(&cfg)
 	}
-	c, err := gocardless.New(cfg)
+	c, err := gcapi.New(cfg)
 	require.NoError(t, err)
 	return c, rec
 }
 
-func gbpPayment(amount int64) gocardless.BillingRequestCreate {
-	return gocardless.BillingRequestCreate{
-		PaymentRequest: &gocardless.PaymentRequestCreate{
+func gbpPayment(amount int64) gcapi.BillingRequestCreate {
+	return gcapi.BillingRequestCreate{
+		PaymentRequest: &gcapi.PaymentRequestCreate{
 			Amount: amount, Currency: "GBP", Description: "Order 42",
 			Metadata: map[string]string{"transaction_id": "txn_42"},
 		},
@@ -79,7 +79,7 @@ func gbpPayment(amount int64) gocardless.BillingRequestCreate {
 }
 
 // paidPayment walks a billing request to a confirmed payment and returns the payment id.
-func paidPayment(t *testing.T, gc *gcfake.Server, c *gocardless.Client, amount int64) string {
+func paidPayment(t *testing.T, gc *gcfake.Server, c *gcapi.Client, amount int64) string {
 	t.Helper()
 	ctx := context.Background()
 	br, err := c.CreateBillingRequest(ctx, gbpPayment(amount), "")

@@ -1,4 +1,4 @@
-package gocardless_test
+package gcapi_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 )
 
 const hookSecret = "whsec_test_secret"
@@ -29,7 +29,7 @@ const sampleBatch = `{"events":[{"id":"EV123","created_at":"2025-03-14T12:00:00.
 func TestParseWebhook(t *testing.T) {
 	t.Parallel()
 	body := []byte(sampleBatch)
-	good := gocardless.SignWebhook(body, hookSecret)
+	good := gcapi.SignWebhook(body, hookSecret)
 
 	t.Run("SignatureIsLowercaseHexHMACSHA256", func(t *testing.T) {
 		t.Parallel()
@@ -37,44 +37,44 @@ func TestParseWebhook(t *testing.T) {
 		require.Equal(t, strings.ToLower(good), good)
 		// Known answer, so a change in how we sign cannot go unnoticed.
 		require.Equal(t, "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
-			gocardless.SignWebhook([]byte("The quick brown fox jumps over the lazy dog"), "key"))
+			gcapi.SignWebhook([]byte("The quick brown fox jumps over the lazy dog"), "key"))
 	})
 
 	for _, tc := range []struct {
 		name, body, signature, secret string
 	}{
 		{"RejectsMissingSignature", sampleBatch, "", hookSecret},
-		{"RejectsSignatureFromAnotherSecret", sampleBatch, gocardless.SignWebhook(body, "other"), hookSecret},
+		{"RejectsSignatureFromAnotherSecret", sampleBatch, gcapi.SignWebhook(body, "other"), hookSecret},
 		{"RejectsTamperedBody", strings.Replace(sampleBatch, "PM123", "PM999", 1), good, hookSecret},
 		{"RejectsNonHexSignature", sampleBatch, "not-hex-at-all", hookSecret},
 		{"RejectsTruncatedSignature", sampleBatch, good[:32], hookSecret},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			batch, err := gocardless.ParseWebhook([]byte(tc.body), tc.signature, tc.secret)
-			require.ErrorIs(t, err, gocardless.ErrInvalidSignature)
+			batch, err := gcapi.ParseWebhook([]byte(tc.body), tc.signature, tc.secret)
+			require.ErrorIs(t, err, gcapi.ErrInvalidSignature)
 			require.Nil(t, batch)
 		})
 	}
 
 	t.Run("EmptySecretIsAConfigurationErrorNotABadSignature", func(t *testing.T) {
 		t.Parallel()
-		_, err := gocardless.ParseWebhook(body, gocardless.SignWebhook(body, ""), "")
+		_, err := gcapi.ParseWebhook(body, gcapi.SignWebhook(body, ""), "")
 		require.Error(t, err)
-		require.NotErrorIs(t, err, gocardless.ErrInvalidSignature)
+		require.NotErrorIs(t, err, gcapi.ErrInvalidSignature)
 	})
 
 	t.Run("SignedGarbageIsADecodingError", func(t *testing.T) {
 		t.Parallel()
 		garbage := []byte("<html>")
-		_, err := gocardless.ParseWebhook(garbage, gocardless.SignWebhook(garbage, hookSecret), hookSecret)
+		_, err := gcapi.ParseWebhook(garbage, gcapi.SignWebhook(garbage, hookSecret), hookSecret)
 		require.Error(t, err)
-		require.NotErrorIs(t, err, gocardless.ErrInvalidSignature)
+		require.NotErrorIs(t, err, gcapi.ErrInvalidSignature)
 	})
 
 	t.Run("DecodesValidBatchLeniently", func(t *testing.T) {
 		t.Parallel()
-		batch, err := gocardless.ParseWebhook(body, " "+good+"\n", hookSecret)
+		batch, err := gcapi.ParseWebhook(body, " "+good+"\n", hookSecret)
 		require.NoError(t, err)
 		require.Equal(t, "WB123", batch.Meta.WebhookID)
 		require.Len(t, batch.Events, 2)
@@ -82,11 +82,11 @@ func TestParseWebhook(t *testing.T) {
 		e := batch.Events[0]
 		require.Equal(t, "EV123", e.ID)
 		require.Equal(t, time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC), e.CreatedAt)
-		require.Equal(t, gocardless.ResourceTypePayments, e.ResourceType)
+		require.Equal(t, gcapi.ResourceTypePayments, e.ResourceType)
 		require.Equal(t, "failed", e.Action)
 		require.Equal(t, "PM123", e.Links.Payment)
 		require.Equal(t, "EV122", e.Links.ParentEvent)
-		require.Equal(t, gocardless.EventDetails{Origin: "bank", Cause: "insufficient_funds", Description: "No money",
+		require.Equal(t, gcapi.EventDetails{Origin: "bank", Cause: "insufficient_funds", Description: "No money",
 			Scheme: "bacs", ReasonCode: "ARUDD-0", WillAttemptRetry: true}, e.Details)
 		require.Equal(t, "txn_42", e.ResourceMetadata["transaction_id"])
 
@@ -98,13 +98,13 @@ func TestParseWebhook(t *testing.T) {
 // hookReceiver is a webhook endpoint that verifies deliveries with ParseWebhook, as the platform does.
 type hookReceiver struct {
 	mu      sync.Mutex
-	batches []*gocardless.WebhookBatch
+	batches []*gcapi.WebhookBatch
 	status  int // answer for valid deliveries; 0 means 204
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	batch, err := gocardless.ParseWebhook(body, r.Header.Get(gocardless.WebhookSignatureHeader), hookSecret)
+	batch, err := gcapi.ParseWebhook(body, r.Header.Get(gcapi.WebhookSignatureHeader), hookSecret)
 	if err != nil {
 		w.WriteHeader(498)
 		return
@@ -119,10 +119,10 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *hookReceiver) Events() []gocardless.Event {
+func (h *hookReceiver) Events() []gcapi.Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []gocardless.Event
+	var out []gcapi.Event
 	for _, b := range h.batches {
 		out = append(out, b.Events...)
 	}
@@ -147,9 +147,9 @@ func TestWebhooksFromTheFake(t *testing.T) {
 		require.Len(t, deliveries, 1)
 		require.Equal(t, http.StatusNoContent, deliveries[0].StatusCode)
 
-		var confirmed *gocardless.Event
+		var confirmed *gcapi.Event
 		for _, e := range recv.Events() {
-			if e.ResourceType == gocardless.ResourceTypePayments && e.Action == "confirmed" {
+			if e.ResourceType == gcapi.ResourceTypePayments && e.Action == "confirmed" {
 				confirmed = &e
 			}
 		}

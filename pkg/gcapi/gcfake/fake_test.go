@@ -15,8 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 )
 
 var t0 = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
@@ -582,13 +582,13 @@ func TestCreditors(t *testing.T) {
 // receiver is a webhook endpoint recording verified batches.
 type receiver struct {
 	mu      sync.Mutex
-	batches []*gocardless.WebhookBatch
+	batches []*gcapi.WebhookBatch
 	answer  atomic.Int32 // status for valid deliveries; 0 means 204
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
-	b, err := gocardless.ParseWebhook(body, req.Header.Get("Webhook-Signature"), "secret")
+	b, err := gcapi.ParseWebhook(body, req.Header.Get("Webhook-Signature"), "secret")
 	if err != nil {
 		w.WriteHeader(498)
 		return
@@ -603,10 +603,10 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (r *receiver) Batches() []*gocardless.WebhookBatch {
+func (r *receiver) Batches() []*gcapi.WebhookBatch {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*gocardless.WebhookBatch(nil), r.batches...)
+	return append([]*gcapi.WebhookBatch(nil), r.batches...)
 }
 
 func TestWebhookDelivery(t *testing.T) {

@@ -1,4 +1,4 @@
-package gocardless_test
+package gcapi_test
 
 import (
 	"context"
@@ -14,30 +14,30 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"paygate.dev/pkg/gocardless"
-	"paygate.dev/pkg/gocardless/gcfake"
+	"paygate.dev/pkg/gcapi"
+	"paygate.dev/pkg/gcapi/gcfake"
 )
 
 func TestNew(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		cfg  gocardless.Config
+		cfg  gcapi.Config
 		err  string
 	}{
-		{"RejectsEmptyToken", gocardless.Config{Environment: "sandbox"}, "access token is empty"},
-		{"RejectsSandboxTokenInLive", gocardless.Config{AccessToken: "sandbox_abc", Environment: "live"}, "sandbox access token cannot be used with the live"},
-		{"RejectsLiveTokenInSandbox", gocardless.Config{AccessToken: "live_abc", Environment: "sandbox"}, "needs a sandbox access token"},
-		{"RejectsUnknownEnvironment", gocardless.Config{AccessToken: "sandbox_abc", Environment: "staging"}, `environment must be "sandbox" or "live"`},
-		{"RejectsMissingEnvironment", gocardless.Config{AccessToken: "sandbox_abc"}, `environment must be`},
-		{"RejectsTokenWithTrailingNewline", gocardless.Config{AccessToken: "sandbox_abc\n", Environment: "sandbox"}, "whitespace"},
-		{"RejectsRelativeBaseURL", gocardless.Config{AccessToken: "sandbox_abc", Environment: "sandbox", BaseURL: "/api"}, "not an absolute http(s) URL"},
+		{"RejectsEmptyToken", gcapi.Config{Environment: "sandbox"}, "access token is empty"},
+		{"RejectsSandboxTokenInLive", gcapi.Config{AccessToken: "sandbox_abc", Environment: "live"}, "sandbox access token cannot be used with the live"},
+		{"RejectsLiveTokenInSandbox", gcapi.Config{AccessToken: "live_abc", Environment: "sandbox"}, "needs a sandbox access token"},
+		{"RejectsUnknownEnvironment", gcapi.Config{AccessToken: "sandbox_abc", Environment: "staging"}, `environment must be "sandbox" or "live"`},
+		{"RejectsMissingEnvironment", gcapi.Config{AccessToken: "sandbox_abc"}, `environment must be`},
+		{"RejectsTokenWithTrailingNewline", gcapi.Config{AccessToken: "sandbox_abc\n", Environment: "sandbox"}, "whitespace"},
+		{"RejectsRelativeBaseURL", gcapi.Config{AccessToken: "sandbox_abc", Environment: "sandbox", BaseURL: "/api"}, "not an absolute http(s) URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := gocardless.New(tc.cfg)
+			c, err := gcapi.New(tc.cfg)
 			require.Nil(t, c)
-			require.ErrorIs(t, err, gocardless.ErrInvalidConfig)
+			require.ErrorIs(t, err, gcapi.ErrInvalidConfig)
 			require.ErrorContains(t, err, tc.err)
 		})
 	}
@@ -55,7 +55,7 @@ func TestNew(t *testing.T) {
 				got = r
 				return jsonResponse(200, `{"creditors":[]}`), nil
 			})
-			c, err := gocardless.New(gocardless.Config{AccessToken: tc.token, Environment: tc.env, HTTPClient: &http.Client{Transport: rt}})
+			c, err := gcapi.New(gcapi.Config{AccessToken: tc.token, Environment: tc.env, HTTPClient: &http.Client{Transport: rt}})
 			require.NoError(t, err)
 			require.Equal(t, tc.env, c.Environment())
 			_, err = c.ListCreditors(context.Background(), 1)
@@ -119,17 +119,17 @@ func TestHappyPath(t *testing.T) {
 	br, err := c.CreateBillingRequest(ctx, gbpPayment(2500), "txn_1")
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(br.ID, "BRQ"), br.ID)
-	require.Equal(t, gocardless.BillingRequestStatusPending, br.Status)
+	require.Equal(t, gcapi.BillingRequestStatusPending, br.Status)
 	require.Equal(t, int64(2500), br.PaymentRequest.Amount)
 	require.Equal(t, "faster_payments", br.PaymentRequest.Scheme)
 	require.Equal(t, "shop-1", br.Metadata["site"])
 
-	flow, err := c.CreateBillingRequestFlow(ctx, gocardless.BillingRequestFlowCreate{
-		Links:       gocardless.BillingRequestFlowCreateLinks{BillingRequest: br.ID},
+	flow, err := c.CreateBillingRequestFlow(ctx, gcapi.BillingRequestFlowCreate{
+		Links:       gcapi.BillingRequestFlowCreateLinks{BillingRequest: br.ID},
 		RedirectURI: "https://shop.example/return?txn=txn_1",
 		ExitURI:     "https://shop.example/checkout?txn=txn_1",
 		Language:    "en",
-		PrefilledCustomer: &gocardless.PrefilledCustomer{
+		PrefilledCustomer: &gcapi.PrefilledCustomer{
 			GivenName: "Ada", FamilyName: "Lovelace", Email: "ada@example.com", CountryCode: "GB",
 		},
 		LockCurrency: true,
@@ -157,13 +157,13 @@ func TestHappyPath(t *testing.T) {
 
 	br, err = c.GetBillingRequest(ctx, br.ID)
 	require.NoError(t, err)
-	require.Equal(t, gocardless.BillingRequestStatusFulfilled, br.Status)
+	require.Equal(t, gcapi.BillingRequestStatusFulfilled, br.Status)
 	require.True(t, strings.HasPrefix(br.Links.PaymentRequestPayment, "PM"))
 	require.True(t, strings.HasPrefix(br.Links.Customer, "CU"))
 
 	p, err := c.GetPayment(ctx, br.Links.PaymentRequestPayment)
 	require.NoError(t, err)
-	require.Equal(t, gocardless.PaymentStatusPendingSubmission, p.Status)
+	require.Equal(t, gcapi.PaymentStatusPendingSubmission, p.Status)
 	require.Equal(t, int64(2500), p.Amount)
 	require.Equal(t, "GBP", p.Currency)
 	require.Equal(t, "txn_42", p.Metadata["transaction_id"], "payment_request metadata lands on the payment")
@@ -171,12 +171,12 @@ func TestHappyPath(t *testing.T) {
 
 	m, err := c.GetMandate(ctx, p.Links.Mandate)
 	require.NoError(t, err)
-	require.Equal(t, gocardless.MandateStatusConsumed, m.Status, "an instant payment's mandate is used up at once")
+	require.Equal(t, gcapi.MandateStatusConsumed, m.Status, "an instant payment's mandate is used up at once")
 
-	require.NoError(t, c.RunScenarioSimulator(ctx, gocardless.ScenarioPaymentConfirmed, p.ID))
+	require.NoError(t, c.RunScenarioSimulator(ctx, gcapi.ScenarioPaymentConfirmed, p.ID))
 	p, err = c.GetPayment(ctx, p.ID)
 	require.NoError(t, err)
-	require.Equal(t, gocardless.PaymentStatusConfirmed, p.Status)
+	require.Equal(t, gcapi.PaymentStatusConfirmed, p.Status)
 
 	cust, ok := gc.Customer(br.Links.Customer)
 	require.True(t, ok)
@@ -189,24 +189,24 @@ func TestMandateRequest(t *testing.T) {
 	c, _ := newClient(t, gc)
 	ctx := context.Background()
 
-	br, err := c.CreateBillingRequest(ctx, gocardless.BillingRequestCreate{
-		MandateRequest: &gocardless.MandateRequestCreate{Currency: "eur"},
+	br, err := c.CreateBillingRequest(ctx, gcapi.BillingRequestCreate{
+		MandateRequest: &gcapi.MandateRequestCreate{Currency: "eur"},
 	}, "")
 	require.NoError(t, err)
 	require.Equal(t, "EUR", br.MandateRequest.Currency, "currency is upper-cased before sending")
 	require.Equal(t, "sepa_core", br.MandateRequest.Scheme)
 
-	require.NoError(t, c.RunScenarioSimulator(ctx, gocardless.ScenarioBillingRequestFulfilled, br.ID))
+	require.NoError(t, c.RunScenarioSimulator(ctx, gcapi.ScenarioBillingRequestFulfilled, br.ID))
 	br, err = c.GetBillingRequest(ctx, br.ID)
 	require.NoError(t, err)
 	m, err := c.GetMandate(ctx, br.Links.MandateRequestMandate)
 	require.NoError(t, err)
-	require.Equal(t, gocardless.MandateStatusPendingSubmission, m.Status)
+	require.Equal(t, gcapi.MandateStatusPendingSubmission, m.Status)
 
-	require.NoError(t, c.RunScenarioSimulator(ctx, gocardless.ScenarioMandateActivated, m.ID))
+	require.NoError(t, c.RunScenarioSimulator(ctx, gcapi.ScenarioMandateActivated, m.ID))
 	m, err = c.GetMandate(ctx, m.ID)
 	require.NoError(t, err)
-	require.Equal(t, gocardless.MandateStatusActive, m.Status)
+	require.Equal(t, gcapi.MandateStatusActive, m.Status)
 }
 
 func TestRetries(t *testing.T) {
@@ -291,9 +291,9 @@ func TestRetries(t *testing.T) {
 		gc.FailNext(4, gcfake.FailBadGatewayHTML)
 
 		_, err := c.GetPayment(ctx, "PM123")
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, gocardless.ErrorTypeUpstream, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeUpstream, apiErr.Type)
 		require.Equal(t, http.StatusBadGateway, apiErr.StatusCode)
 		require.Equal(t, "502 non-JSON response", apiErr.Message)
 		require.ErrorContains(t, err, "giving up after 4 attempts")
@@ -318,7 +318,7 @@ func TestRetries(t *testing.T) {
 		c, sleeps := newClient(t, gc)
 
 		_, err := c.GetPayment(ctx, "PM404")
-		require.True(t, gocardless.IsNotFound(err), err)
+		require.True(t, gcapi.IsNotFound(err), err)
 		require.Len(t, gc.Requests(), 1)
 		require.Empty(t, sleeps.Waits())
 	})
@@ -326,25 +326,25 @@ func TestRetries(t *testing.T) {
 	t.Run("StopsAfterMaxAttempts", func(t *testing.T) {
 		t.Parallel()
 		gc := newFake(t)
-		c, _ := newClient(t, gc, func(cfg *gocardless.Config) { cfg.MaxAttempts = 2 })
+		c, _ := newClient(t, gc, func(cfg *gcapi.Config) { cfg.MaxAttempts = 2 })
 		gc.FailNext(5, gcfake.FailUnavailable)
 
 		_, err := c.ListCreditors(ctx, 1)
 		require.Error(t, err)
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, gocardless.ErrorTypeGoCardless, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeGoCardless, apiErr.Type)
 		require.Len(t, gc.Requests(), 2)
 	})
 
 	t.Run("RateLimitedErrorIsReportedWhenRetriesRunOut", func(t *testing.T) {
 		t.Parallel()
 		gc := newFake(t)
-		c, _ := newClient(t, gc, func(cfg *gocardless.Config) { cfg.MaxAttempts = 1 })
+		c, _ := newClient(t, gc, func(cfg *gcapi.Config) { cfg.MaxAttempts = 1 })
 		gc.FailNext(1, gcfake.FailRateLimited)
 
 		_, err := c.ListCreditors(ctx, 1)
-		require.True(t, gocardless.IsRateLimited(err), err)
+		require.True(t, gcapi.IsRateLimited(err), err)
 	})
 
 	t.Run("PerAttemptTimeoutIsRetried", func(t *testing.T) {
@@ -358,7 +358,7 @@ func TestRetries(t *testing.T) {
 			_, _ = io.WriteString(w, `{"creditors":[]}`)
 		}))
 		t.Cleanup(srv.Close)
-		c, sleeps := clientFor(t, srv.URL, func(cfg *gocardless.Config) { cfg.Timeout = 50 * time.Millisecond })
+		c, sleeps := clientFor(t, srv.URL, func(cfg *gcapi.Config) { cfg.Timeout = 50 * time.Millisecond })
 		_, err := c.ListCreditors(ctx, 1)
 		require.NoError(t, err)
 		require.Len(t, sleeps.Waits(), 1)
@@ -366,14 +366,14 @@ func TestRetries(t *testing.T) {
 }
 
 // clientFor returns a sandbox client for an ad-hoc httptest server.
-func clientFor(t *testing.T, baseURL string, mods ...func(*gocardless.Config)) (*gocardless.Client, *sleepRecorder) {
+func clientFor(t *testing.T, baseURL string, mods ...func(*gcapi.Config)) (*gcapi.Client, *sleepRecorder) {
 	t.Helper()
 	rec := &sleepRecorder{}
-	cfg := gocardless.Config{AccessToken: "sandbox_x", Environment: "sandbox", BaseURL: baseURL, Sleep: rec.Sleep, Now: fixedClock}
+	cfg := gcapi.Config{AccessToken: "sandbox_x", Environment: "sandbox", BaseURL: baseURL, Sleep: rec.Sleep, Now: fixedClock}
 	for _, m := range mods {
 		m(&cfg)
 	}
-	c, err := gocardless.New(cfg)
+	c, err := gcapi.New(cfg)
 	require.NoError(t, err)
 	return c, rec
 }
@@ -398,7 +398,7 @@ func TestContext(t *testing.T) {
 
 		_, err := c.CreateBillingRequest(ctx, gbpPayment(1000), "txn_7")
 		require.ErrorIs(t, err, context.Canceled)
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr, "the last answer stays reachable")
 		require.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
 		require.Len(t, gc.Requests(), 1)
@@ -425,7 +425,7 @@ func TestContext(t *testing.T) {
 		gc.FailNext(1, gcfake.FailRateLimited) // reset is 2s away
 
 		_, err := c.ListCreditors(ctx, 1)
-		require.True(t, gocardless.IsRateLimited(err), err)
+		require.True(t, gcapi.IsRateLimited(err), err)
 		require.ErrorContains(t, err, "after the context deadline")
 		require.Empty(t, sleeps.Waits())
 		require.Len(t, gc.Requests(), 1)
@@ -438,7 +438,7 @@ func TestContext(t *testing.T) {
 		defer cancel()
 		// The sleeper cancels the call during its first backoff and honours the context,
 		// as the default one does (TestSleepContextHonoursCancellation).
-		c, err := gocardless.New(gocardless.Config{AccessToken: gc.AccessToken(), Environment: "sandbox", BaseURL: gc.URL(),
+		c, err := gcapi.New(gcapi.Config{AccessToken: gc.AccessToken(), Environment: "sandbox", BaseURL: gc.URL(),
 			Sleep: func(sctx context.Context, d time.Duration) error { cancel(); <-sctx.Done(); return sctx.Err() }})
 		require.NoError(t, err)
 		gc.FailNext(10, gcfake.FailInternalError)
@@ -527,7 +527,7 @@ func TestIdempotency(t *testing.T) {
 		gc := newFake(t)
 		c, _ := newClient(t, gc)
 		pm := paidPayment(t, gc, c, 1000)
-		in := gocardless.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}
+		in := gcapi.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}
 
 		first, err := c.CreateRefund(ctx, in, "txn_11:refund:1")
 		require.NoError(t, err)
@@ -545,10 +545,10 @@ func TestIdempotency(t *testing.T) {
 		c, _ := newClient(t, gc)
 		pm := paidPayment(t, gc, c, 1000)
 
-		_, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}, "same-key")
+		_, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}, "same-key")
 		require.NoError(t, err)
-		_, err = c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 200, TotalAmountConfirmation: 500, PaymentID: pm}, "same-key")
-		require.ErrorIs(t, err, gocardless.ErrIdempotencyKeyReused)
+		_, err = c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 200, TotalAmountConfirmation: 500, PaymentID: pm}, "same-key")
+		require.ErrorIs(t, err, gcapi.ErrIdempotencyKeyReused)
 	})
 
 	t.Run("KeyReusedForADifferentBillingRequestIsAnError", func(t *testing.T) {
@@ -559,7 +559,7 @@ func TestIdempotency(t *testing.T) {
 		_, err := c.CreateBillingRequest(ctx, gbpPayment(1000), "same-key")
 		require.NoError(t, err)
 		_, err = c.CreateBillingRequest(ctx, gbpPayment(999), "same-key")
-		require.ErrorIs(t, err, gocardless.ErrIdempotencyKeyReused)
+		require.ErrorIs(t, err, gcapi.ErrIdempotencyKeyReused)
 	})
 
 	t.Run("FlowConflictIsReturnedBecauseFlowsCannotBeFetched", func(t *testing.T) {
@@ -568,12 +568,12 @@ func TestIdempotency(t *testing.T) {
 		c, _ := newClient(t, gc)
 		br, err := c.CreateBillingRequest(ctx, gbpPayment(1000), "")
 		require.NoError(t, err)
-		in := gocardless.BillingRequestFlowCreate{Links: gocardless.BillingRequestFlowCreateLinks{BillingRequest: br.ID}}
+		in := gcapi.BillingRequestFlowCreate{Links: gcapi.BillingRequestFlowCreateLinks{BillingRequest: br.ID}}
 
 		flow, err := c.CreateBillingRequestFlow(ctx, in, "flow-key")
 		require.NoError(t, err)
 		_, err = c.CreateBillingRequestFlow(ctx, in, "flow-key")
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, http.StatusConflict, apiErr.StatusCode)
 		require.Equal(t, flow.ID, apiErr.ConflictingResourceID())
@@ -587,70 +587,70 @@ func TestValidation(t *testing.T) {
 	long := strings.Repeat("x", 51)
 	for _, tc := range []struct {
 		name  string
-		call  func(*gocardless.Client) error
+		call  func(*gcapi.Client) error
 		field string
 	}{
-		{"RejectsZeroAmount", func(c *gocardless.Client) error {
+		{"RejectsZeroAmount", func(c *gcapi.Client) error {
 			_, err := c.CreateBillingRequest(ctx, gbpPayment(0), "")
 			return err
 		}, "amount"},
-		{"RejectsNegativeAmount", func(c *gocardless.Client) error {
+		{"RejectsNegativeAmount", func(c *gcapi.Client) error {
 			_, err := c.CreateBillingRequest(ctx, gbpPayment(-5), "")
 			return err
 		}, "amount"},
-		{"RejectsCurrencyThatIsNotThreeLetters", func(c *gocardless.Client) error {
+		{"RejectsCurrencyThatIsNotThreeLetters", func(c *gcapi.Client) error {
 			in := gbpPayment(100)
 			in.PaymentRequest.Currency = "EURO"
 			_, err := c.CreateBillingRequest(ctx, in, "")
 			return err
 		}, "currency"},
-		{"RejectsRequestWithoutPaymentOrMandate", func(c *gocardless.Client) error {
-			_, err := c.CreateBillingRequest(ctx, gocardless.BillingRequestCreate{}, "")
+		{"RejectsRequestWithoutPaymentOrMandate", func(c *gcapi.Client) error {
+			_, err := c.CreateBillingRequest(ctx, gcapi.BillingRequestCreate{}, "")
 			return err
 		}, "payment_request"},
-		{"RejectsMoreThanThreeMetadataKeys", func(c *gocardless.Client) error {
+		{"RejectsMoreThanThreeMetadataKeys", func(c *gcapi.Client) error {
 			in := gbpPayment(100)
 			in.Metadata = map[string]string{"a": "1", "b": "2", "c": "3", "d": "4"}
 			_, err := c.CreateBillingRequest(ctx, in, "")
 			return err
 		}, "metadata"},
-		{"RejectsMetadataKeyOver50Characters", func(c *gocardless.Client) error {
-			_, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 1, TotalAmountConfirmation: 1, PaymentID: "PM1",
+		{"RejectsMetadataKeyOver50Characters", func(c *gcapi.Client) error {
+			_, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 1, TotalAmountConfirmation: 1, PaymentID: "PM1",
 				Metadata: map[string]string{long: "v"}}, "")
 			return err
 		}, "metadata"},
-		{"RejectsMetadataValueOver500Characters", func(c *gocardless.Client) error {
+		{"RejectsMetadataValueOver500Characters", func(c *gcapi.Client) error {
 			in := gbpPayment(100)
 			in.PaymentRequest.Metadata = map[string]string{"k": strings.Repeat("é", 501)}
 			_, err := c.CreateBillingRequest(ctx, in, "")
 			return err
 		}, "metadata"},
-		{"RejectsRefundWhoseTotalExcludesIt", func(c *gocardless.Client) error {
-			_, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 100, TotalAmountConfirmation: 50, PaymentID: "PM1"}, "")
+		{"RejectsRefundWhoseTotalExcludesIt", func(c *gcapi.Client) error {
+			_, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 100, TotalAmountConfirmation: 50, PaymentID: "PM1"}, "")
 			return err
 		}, "total_amount_confirmation"},
-		{"RejectsRefundWithoutPayment", func(c *gocardless.Client) error {
-			_, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 100, TotalAmountConfirmation: 100}, "")
+		{"RejectsRefundWithoutPayment", func(c *gcapi.Client) error {
+			_, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 100, TotalAmountConfirmation: 100}, "")
 			return err
 		}, "payment"},
-		{"RejectsFlowWithoutBillingRequest", func(c *gocardless.Client) error {
-			_, err := c.CreateBillingRequestFlow(ctx, gocardless.BillingRequestFlowCreate{}, "")
+		{"RejectsFlowWithoutBillingRequest", func(c *gcapi.Client) error {
+			_, err := c.CreateBillingRequestFlow(ctx, gcapi.BillingRequestFlowCreate{}, "")
 			return err
 		}, "billing_request"},
-		{"RejectsFlowWithRelativeRedirect", func(c *gocardless.Client) error {
-			_, err := c.CreateBillingRequestFlow(ctx, gocardless.BillingRequestFlowCreate{
-				Links: gocardless.BillingRequestFlowCreateLinks{BillingRequest: "BRQ1"}, RedirectURI: "/return"}, "")
+		{"RejectsFlowWithRelativeRedirect", func(c *gcapi.Client) error {
+			_, err := c.CreateBillingRequestFlow(ctx, gcapi.BillingRequestFlowCreate{
+				Links: gcapi.BillingRequestFlowCreateLinks{BillingRequest: "BRQ1"}, RedirectURI: "/return"}, "")
 			return err
 		}, "redirect_uri"},
-		{"RejectsEmptyIDInsteadOfListing", func(c *gocardless.Client) error {
+		{"RejectsEmptyIDInsteadOfListing", func(c *gcapi.Client) error {
 			_, err := c.GetPayment(ctx, "")
 			return err
 		}, "id"},
-		{"RejectsCreditorLimitOver500", func(c *gocardless.Client) error {
+		{"RejectsCreditorLimitOver500", func(c *gcapi.Client) error {
 			_, err := c.ListCreditors(ctx, 501)
 			return err
 		}, "limit"},
-		{"RejectsCancelMetadataOverLimits", func(c *gocardless.Client) error {
+		{"RejectsCancelMetadataOverLimits", func(c *gcapi.Client) error {
 			_, err := c.CancelBillingRequest(ctx, "BRQ1", map[string]string{"a": "", "b": "", "c": "", "d": ""}, "")
 			return err
 		}, "metadata"},
@@ -660,8 +660,8 @@ func TestValidation(t *testing.T) {
 			gc := newFake(t)
 			c, _ := newClient(t, gc)
 			err := tc.call(c)
-			require.True(t, gocardless.IsValidation(err), err)
-			var ve *gocardless.ValidationError
+			require.True(t, gcapi.IsValidation(err), err)
+			var ve *gcapi.ValidationError
 			require.ErrorAs(t, err, &ve)
 			fields := []string{}
 			for _, fe := range ve.Errors {
@@ -680,12 +680,12 @@ func TestValidation(t *testing.T) {
 		in.PaymentRequest.Currency = "USD" // no instant bank payments in USD
 
 		_, err := c.CreateBillingRequest(ctx, in, "")
-		require.True(t, gocardless.IsValidation(err), err)
-		var apiErr *gocardless.APIError
+		require.True(t, gcapi.IsValidation(err), err)
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, http.StatusUnprocessableEntity, apiErr.StatusCode)
 		require.Equal(t, 422, apiErr.Code)
-		require.Equal(t, gocardless.ErrorTypeValidationFailed, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeValidationFailed, apiErr.Type)
 		require.NotEmpty(t, apiErr.RequestID)
 		require.NotEmpty(t, apiErr.DocumentationURL)
 		require.Len(t, apiErr.Errors, 1)
@@ -704,7 +704,7 @@ func TestValidation(t *testing.T) {
 		in.PaymentRequest.Scheme = "sepa_credit_transfer"
 
 		_, err := c.CreateBillingRequest(ctx, in, "")
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, "scheme", apiErr.Errors[0].Field)
 	})
@@ -720,15 +720,15 @@ func TestRefunds(t *testing.T) {
 		c, _ := newClient(t, gc)
 		pm := paidPayment(t, gc, c, 1000)
 
-		r1, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm,
+		r1, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm,
 			Metadata: map[string]string{"refund_id": "rf_1"}, Reference: "Sorry"}, "rf_1")
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(r1.ID, "RF"), r1.ID)
-		require.Equal(t, gocardless.RefundStatusCreated, r1.Status)
+		require.Equal(t, gcapi.RefundStatusCreated, r1.Status)
 		require.Equal(t, "GBP", r1.Currency)
 		require.Equal(t, pm, r1.Links.Payment)
 
-		r2, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 700, TotalAmountConfirmation: 1000, PaymentID: pm}, "rf_2")
+		r2, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 700, TotalAmountConfirmation: 1000, PaymentID: pm}, "rf_2")
 		require.NoError(t, err)
 		require.Equal(t, int64(700), r2.Amount)
 
@@ -746,12 +746,12 @@ func TestRefunds(t *testing.T) {
 		gc := newFake(t)
 		c, _ := newClient(t, gc)
 		pm := paidPayment(t, gc, c, 1000)
-		_, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 600, TotalAmountConfirmation: 600, PaymentID: pm}, "")
+		_, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 600, TotalAmountConfirmation: 600, PaymentID: pm}, "")
 		require.NoError(t, err)
 
-		_, err = c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 500, TotalAmountConfirmation: 1100, PaymentID: pm}, "")
-		require.True(t, gocardless.IsValidation(err), err)
-		var apiErr *gocardless.APIError
+		_, err = c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 500, TotalAmountConfirmation: 1100, PaymentID: pm}, "")
+		require.True(t, gcapi.IsValidation(err), err)
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, "amount", apiErr.Errors[0].Field)
 		require.Equal(t, "available_refund_amount_insufficient", apiErr.Errors[0].Reason)
@@ -762,12 +762,12 @@ func TestRefunds(t *testing.T) {
 		gc := newFake(t)
 		c, _ := newClient(t, gc)
 		pm := paidPayment(t, gc, c, 1000)
-		_, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}, "")
+		_, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}, "")
 		require.NoError(t, err)
 
 		// A duplicate of the first refund under a new key: the total gives it away.
-		_, err = c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}, "")
-		var apiErr *gocardless.APIError
+		_, err = c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 300, TotalAmountConfirmation: 300, PaymentID: pm}, "")
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, "total_amount_confirmation", apiErr.Errors[0].Field)
 		require.Equal(t, "/refunds/total_amount_confirmation", apiErr.Errors[0].RequestPointer)
@@ -779,14 +779,14 @@ func TestRefunds(t *testing.T) {
 		c, _ := newClient(t, gc)
 		br, err := c.CreateBillingRequest(ctx, gbpPayment(1000), "")
 		require.NoError(t, err)
-		require.NoError(t, c.RunScenarioSimulator(ctx, gocardless.ScenarioBillingRequestFulfilled, br.ID))
+		require.NoError(t, c.RunScenarioSimulator(ctx, gcapi.ScenarioBillingRequestFulfilled, br.ID))
 		br, err = c.GetBillingRequest(ctx, br.ID)
 		require.NoError(t, err)
 
-		_, err = c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 100, TotalAmountConfirmation: 100, PaymentID: br.Links.PaymentRequestPayment}, "")
-		var apiErr *gocardless.APIError
+		_, err = c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 100, TotalAmountConfirmation: 100, PaymentID: br.Links.PaymentRequestPayment}, "")
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, gocardless.ErrorTypeInvalidState, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeInvalidState, apiErr.Type)
 	})
 
 	t.Run("BouncedRefundGivesTheAmountBack", func(t *testing.T) {
@@ -794,13 +794,13 @@ func TestRefunds(t *testing.T) {
 		gc := newFake(t)
 		c, _ := newClient(t, gc)
 		pm := paidPayment(t, gc, c, 1000)
-		rf, err := c.CreateRefund(ctx, gocardless.RefundCreate{Amount: 400, TotalAmountConfirmation: 400, PaymentID: pm}, "")
+		rf, err := c.CreateRefund(ctx, gcapi.RefundCreate{Amount: 400, TotalAmountConfirmation: 400, PaymentID: pm}, "")
 		require.NoError(t, err)
 
-		require.NoError(t, c.RunScenarioSimulator(ctx, gocardless.ScenarioRefundBounced, rf.ID))
+		require.NoError(t, c.RunScenarioSimulator(ctx, gcapi.ScenarioRefundBounced, rf.ID))
 		rf, err = c.GetRefund(ctx, rf.ID)
 		require.NoError(t, err)
-		require.Equal(t, gocardless.RefundStatusBounced, rf.Status)
+		require.Equal(t, gcapi.RefundStatusBounced, rf.Status)
 		p, err := c.GetPayment(ctx, pm)
 		require.NoError(t, err)
 		require.Equal(t, int64(0), p.AmountRefunded)
@@ -820,7 +820,7 @@ func TestCancelBillingRequest(t *testing.T) {
 
 		br, err = c.CancelBillingRequest(ctx, br.ID, map[string]string{"reason": "buyer_abandoned"}, "")
 		require.NoError(t, err)
-		require.Equal(t, gocardless.BillingRequestStatusCancelled, br.Status)
+		require.Equal(t, gcapi.BillingRequestStatusCancelled, br.Status)
 		events := gc.Events()
 		last := events[len(events)-1]
 		require.Equal(t, "cancelled", last.Action)
@@ -838,7 +838,7 @@ func TestCancelBillingRequest(t *testing.T) {
 
 		again, err := c.CancelBillingRequest(ctx, br.ID, nil, "")
 		require.NoError(t, err)
-		require.Equal(t, gocardless.BillingRequestStatusCancelled, again.Status)
+		require.Equal(t, gcapi.BillingRequestStatusCancelled, again.Status)
 	})
 
 	t.Run("CannotCancelAFulfilledRequest", func(t *testing.T) {
@@ -850,9 +850,9 @@ func TestCancelBillingRequest(t *testing.T) {
 		require.NoError(t, gc.Simulate(ctx, gcfake.ScenarioBillingRequestFulfilled, br.ID))
 
 		_, err = c.CancelBillingRequest(ctx, br.ID, nil, "")
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, gocardless.ErrorTypeInvalidState, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeInvalidState, apiErr.Type)
 	})
 }
 
@@ -874,12 +874,12 @@ func TestListCreditors(t *testing.T) {
 	t.Run("BadTokenIsA401WithoutRetries", func(t *testing.T) {
 		t.Parallel()
 		gc := newFake(t)
-		c, sleeps := newClient(t, gc, func(cfg *gocardless.Config) { cfg.AccessToken = "sandbox_wrong" })
+		c, sleeps := newClient(t, gc, func(cfg *gcapi.Config) { cfg.AccessToken = "sandbox_wrong" })
 		_, err := c.ListCreditors(ctx, 1)
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, http.StatusUnauthorized, apiErr.StatusCode)
-		require.Equal(t, gocardless.ErrorTypeInvalidAPIUsage, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeInvalidAPIUsage, apiErr.Type)
 		require.Empty(t, sleeps.Waits())
 	})
 
@@ -896,10 +896,10 @@ func TestListCreditors(t *testing.T) {
 func TestScenarioSimulatorIsSandboxOnly(t *testing.T) {
 	t.Parallel()
 	gc := newFake(t, gcfake.WithAccessToken("live_token"))
-	c, _ := newClient(t, gc, func(cfg *gocardless.Config) { cfg.Environment = gocardless.EnvironmentLive })
+	c, _ := newClient(t, gc, func(cfg *gcapi.Config) { cfg.Environment = gcapi.EnvironmentLive })
 
-	err := c.RunScenarioSimulator(context.Background(), gocardless.ScenarioPaymentConfirmed, "PM1")
-	require.ErrorIs(t, err, gocardless.ErrSandboxOnly)
+	err := c.RunScenarioSimulator(context.Background(), gcapi.ScenarioPaymentConfirmed, "PM1")
+	require.ErrorIs(t, err, gcapi.ErrSandboxOnly)
 	require.Empty(t, gc.Requests())
 
 	_, err = c.ListCreditors(context.Background(), 1)
@@ -938,7 +938,7 @@ func TestLenientDecoding(t *testing.T) {
 		p, err := c.GetPayment(ctx, "PM1")
 		require.NoError(t, err)
 		require.Equal(t, int64(1500), p.Amount, "string amounts are accepted")
-		require.Equal(t, gocardless.PaymentStatus("pending_bank_magic"), p.Status)
+		require.Equal(t, gcapi.PaymentStatus("pending_bank_magic"), p.Status)
 		require.False(t, p.Status.Known())
 		require.Equal(t, "MD1", p.Links.Mandate)
 	})
@@ -957,27 +957,27 @@ func TestLenientDecoding(t *testing.T) {
 		t.Parallel()
 		rf, err := c.GetRefund(ctx, "RF1")
 		require.NoError(t, err)
-		require.Equal(t, gocardless.RefundStatus("refund_settled"), rf.Status)
+		require.Equal(t, gcapi.RefundStatus("refund_settled"), rf.Status)
 		require.False(t, rf.Status.Known())
-		require.True(t, gocardless.RefundStatusPaid.Known())
+		require.True(t, gcapi.RefundStatusPaid.Known())
 	})
 
 	t.Run("JSONErrorWithoutEnvelopeIsAnUpstreamError", func(t *testing.T) {
 		t.Parallel()
 		_, err := c.ListCreditors(ctx, 1)
-		var apiErr *gocardless.APIError
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, gocardless.ErrorTypeUpstream, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeUpstream, apiErr.Type)
 		require.Equal(t, "503 response without a GoCardless error envelope", apiErr.Message)
 	})
 
 	t.Run("NonGoCardless404BodyIsAnUpstreamNotFound", func(t *testing.T) {
 		t.Parallel()
 		_, err := c.GetMandate(ctx, "MD404")
-		require.True(t, gocardless.IsNotFound(err))
-		var apiErr *gocardless.APIError
+		require.True(t, gcapi.IsNotFound(err))
+		var apiErr *gcapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, gocardless.ErrorTypeUpstream, apiErr.Type)
+		require.Equal(t, gcapi.ErrorTypeUpstream, apiErr.Type)
 	})
 }
 
@@ -990,18 +990,18 @@ func TestErrorHelpers(t *testing.T) {
 	}{
 		{"NilIsNothing", nil, false, false, false},
 		{"PlainErrorIsNothing", errors.New("boom"), false, false, false},
-		{"404IsNotFound", &gocardless.APIError{StatusCode: 404, Type: "invalid_api_usage"}, true, false, false},
-		{"422ValidationFailedIsValidation", &gocardless.APIError{StatusCode: 422, Type: "validation_failed"}, false, true, false},
-		{"LocalValidationErrorIsValidation", &gocardless.ValidationError{}, false, true, false},
-		{"429IsRateLimited", &gocardless.APIError{StatusCode: 429}, false, false, true},
-		{"WrappedErrorsAreSeenThrough", errors.Join(errors.New("ctx"), &gocardless.APIError{StatusCode: 429}), false, false, true},
-		{"InvalidStateIsNotValidation", &gocardless.APIError{StatusCode: 422, Type: "invalid_state"}, false, false, false},
+		{"404IsNotFound", &gcapi.APIError{StatusCode: 404, Type: "invalid_api_usage"}, true, false, false},
+		{"422ValidationFailedIsValidation", &gcapi.APIError{StatusCode: 422, Type: "validation_failed"}, false, true, false},
+		{"LocalValidationErrorIsValidation", &gcapi.ValidationError{}, false, true, false},
+		{"429IsRateLimited", &gcapi.APIError{StatusCode: 429}, false, false, true},
+		{"WrappedErrorsAreSeenThrough", errors.Join(errors.New("ctx"), &gcapi.APIError{StatusCode: 429}), false, false, true},
+		{"InvalidStateIsNotValidation", &gcapi.APIError{StatusCode: 422, Type: "invalid_state"}, false, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.notFound, gocardless.IsNotFound(tc.err))
-			require.Equal(t, tc.validation, gocardless.IsValidation(tc.err))
-			require.Equal(t, tc.rateLimd, gocardless.IsRateLimited(tc.err))
+			require.Equal(t, tc.notFound, gcapi.IsNotFound(tc.err))
+			require.Equal(t, tc.validation, gcapi.IsValidation(tc.err))
+			require.Equal(t, tc.rateLimd, gcapi.IsRateLimited(tc.err))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-// Package gocardless is a small typed client for the parts of the GoCardless API the platform
+// Package gcapi is a small typed client for the parts of the GoCardless API the platform
 // uses to take hosted one-off payments, plus webhook verification. It follows the wire contract
 // in design/GOCARDLESS.md; it is not the official client and covers only:
 //
@@ -53,4 +53,4 @@
 // as "not final yet". Amounts are int64 minor units.
 //
 // Tests run against gcfake, an in-memory fake of the same wire format.
-package gocardless
+package gcapi

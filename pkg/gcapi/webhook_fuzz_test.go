@@ -1,4 +1,4 @@
-package gocardless_test
+package gcapi_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"paygate.dev/pkg/gocardless"
+	"paygate.dev/pkg/gcapi"
 )
 
 // FuzzGoCardlessWebhook: a body signed with the endpoint secret always passes the signature
@@ -30,8 +30,8 @@ func FuzzGoCardlessWebhook(f *testing.F) {
 			flip = 1
 		}
 		if secret == "" {
-			batch, err := gocardless.ParseWebhook(body, header, secret)
-			if err == nil || errors.Is(err, gocardless.ErrInvalidSignature) || batch != nil {
+			batch, err := gcapi.ParseWebhook(body, header, secret)
+			if err == nil || errors.Is(err, gcapi.ErrInvalidSignature) || batch != nil {
 				t.Fatalf("empty secret: %v, %v", batch, err)
 			}
 			return
@@ -39,19 +39,19 @@ func FuzzGoCardlessWebhook(f *testing.F) {
 		h := hmac.New(sha256.New, []byte(secret))
 		h.Write(body)
 		mac := h.Sum(nil)
-		sig := gocardless.SignWebhook(body, secret)
+		sig := gcapi.SignWebhook(body, secret)
 		if sig != hex.EncodeToString(mac) {
 			t.Fatalf("SignWebhook = %q, want the lower-case hex HMAC %x", sig, mac)
 		}
-		var want gocardless.WebhookBatch
+		var want gcapi.WebhookBatch
 		isBatch := json.Unmarshal(body, &want) == nil
-		batch, err := gocardless.ParseWebhook(body, sig, secret)
-		if isBatch != (err == nil) || errors.Is(err, gocardless.ErrInvalidSignature) {
+		batch, err := gcapi.ParseWebhook(body, sig, secret)
+		if isBatch != (err == nil) || errors.Is(err, gcapi.ErrInvalidSignature) {
 			t.Fatalf("genuine signature: batch=%v err=%v, body is a batch: %v", batch != nil, err, isBatch)
 		}
 		if err == nil {
 			b1, _ := json.Marshal(batch)
-			var again gocardless.WebhookBatch
+			var again gcapi.WebhookBatch
 			if err := json.Unmarshal(b1, &again); err != nil {
 				t.Fatalf("re-encoded batch %s does not decode: %v", b1, err)
 			}
@@ -61,7 +61,7 @@ func FuzzGoCardlessWebhook(f *testing.F) {
 		}
 		invalid := func(what string, body []byte, sig, secret string) {
 			t.Helper()
-			if b, err := gocardless.ParseWebhook(body, sig, secret); !errors.Is(err, gocardless.ErrInvalidSignature) || b != nil {
+			if b, err := gcapi.ParseWebhook(body, sig, secret); !errors.Is(err, gcapi.ErrInvalidSignature) || b != nil {
 				t.Fatalf("%s: got %v, %v; want ErrInvalidSignature", what, b, err)
 			}
 		}
@@ -79,8 +79,8 @@ func FuzzGoCardlessWebhook(f *testing.F) {
 		invalid("truncated signature", body, sig[:len(sig)-2], secret)
 
 		// An arbitrary header passes only when it is this MAC, in either case, padded by spaces.
-		_, err = gocardless.ParseWebhook(body, header, secret)
-		if passed := !errors.Is(err, gocardless.ErrInvalidSignature); passed != strings.EqualFold(strings.TrimSpace(header), sig) {
+		_, err = gcapi.ParseWebhook(body, header, secret)
+		if passed := !errors.Is(err, gcapi.ErrInvalidSignature); passed != strings.EqualFold(strings.TrimSpace(header), sig) {
 			t.Fatalf("header %q: err %v; the MAC is %s", header, err, sig)
 		}
 	})

@@ -1,4 +1,4 @@
-package gocardless
+package gcapi
 
 import (
 	"bytes"
