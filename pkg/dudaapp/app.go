@@ -83,7 +83,6 @@ type App struct {
 	limit     ratelimit.Limiter
 
 	clients sync.Map // client key → *duda.Client (one per connection version and API endpoint)
-	locks   keyedLocks
 }
 
 // New builds the integration.
@@ -289,46 +288,6 @@ func (t *tokenStore) Save(ctx context.Context, siteName string, tok duda.Tokens)
 		return err
 	}
 	return t.a.svc.SaveDudaTokens(ctx, t.conn, site, tok)
-}
-
-// keyedLocks serialises work per key inside this process.
-type keyedLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyedLock
-}
-
-type keyedLock struct {
-	ch      chan struct{}
-	waiters int
-}
-
-// lock takes the key's lock, or gives up when ctx ends.
-func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyedLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyedLock{ch: make(chan struct{}, 1)}
-		k.m[key] = l
-	}
-	l.waiters++
-	k.mu.Unlock()
-	release := func() {
-		k.mu.Lock()
-		if l.waiters--; l.waiters == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
-	select {
-	case l.ch <- struct{}{}:
-		return func() { <-l.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
 }
 
 // rateLimit bounds the shopper's endpoints per client address: each arrival may cost a call

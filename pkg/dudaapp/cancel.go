@@ -12,7 +12,6 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
-	"paygate.dev/pkg/store"
 )
 
 // shopperCancelled is the failure Duda hears when the shopper cancelled on the payment page.
@@ -105,11 +104,5 @@ func (a *App) cancelByShopper(ctx context.Context, co *domain.Checkout) error {
 			}
 		}
 	}
-	return a.store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.SetDudaSessionCancelledBy(ctx, co.ID, store.DudaCancelledByShopper); err != nil {
-			return err
-		}
-		_, err := tx.EndCheckout(ctx, co.OrganizationID, co.ID, domain.CheckoutCancelled)
-		return err
-	})
+	return a.store.CancelDudaCheckoutByShopper(ctx, co.OrganizationID, co.ID)
 }

@@ -201,25 +201,7 @@ func (a *App) Confirm(ctx context.Context, checkoutID string) (*store.DudaSessio
 
 // withSession runs fn with the checkout's Duda session locked against other confirmations.
 func (a *App) withSession(ctx context.Context, checkoutID string, fn func(st *store.Store, sess *store.DudaSession) error) error {
-	if a.store.Dialect() == store.Postgres {
-		return a.store.InTx(ctx, func(tx *store.Store) error {
-			sess, err := tx.LockDudaSession(ctx, checkoutID)
-			if err != nil {
-				return err
-			}
-			return fn(tx, sess)
-		})
-	}
-	unlock, err := a.locks.lock(ctx, "confirm:"+checkoutID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	sess, err := a.store.GetDudaSession(ctx, checkoutID)
-	if err != nil {
-		return err
-	}
-	return fn(a.store, sess)
+	return a.store.WithDudaSessionLocked(ctx, checkoutID, fn)
 }
 
 // confirmRequest builds the confirm body: the transaction, the payment method's name and icon,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -280,18 +281,85 @@ func (s *Store) ListDudaSessionsNotProcessed(ctx context.Context, dudaSiteID str
 	return out, translate(err, "Duda sessions")
 }
 
-// LockDudaSession reads a checkout's Duda session and, on PostgreSQL, locks its row until the
-// surrounding database transaction ends, so confirmations of one session never overlap.
-func (s *Store) LockDudaSession(ctx context.Context, checkoutID string) (*DudaSession, error) {
-	q := s.q(ctx).Where("checkout_id = ?", checkoutID)
+// WithDudaSessionLocked runs fn with a checkout's Duda session locked against every other
+// caller of WithDudaSessionLocked for it, so that confirmations of one session never overlap.
+// On PostgreSQL fn runs in a database transaction that holds the session's row (FOR UPDATE) and
+// gets that transaction; on SQLite (one process) it runs under a lock in memory and gets s.
+func (s *Store) WithDudaSessionLocked(ctx context.Context, checkoutID string, fn func(tx *Store, sess *DudaSession) error) error {
 	if s.dialect == Postgres {
-		q = q.Clauses(forUpdate())
+		return s.InTx(ctx, func(tx *Store) error {
+			var d DudaSession
+			if err := tx.q(ctx).Where("checkout_id = ?", checkoutID).Clauses(forUpdate()).Take(&d).Error; err != nil {
+				return translate(err, "Duda session")
+			}
+			return fn(tx, &d)
+		})
 	}
-	var d DudaSession
-	if err := q.Take(&d).Error; err != nil {
-		return nil, translate(err, "Duda session")
+	unlock, err := dudaSessionLocks.lock(ctx, s.dsn+"\x00"+checkoutID)
+	if err != nil {
+		return err
 	}
-	return &d, nil
+	defer unlock()
+	sess, err := s.GetDudaSession(ctx, checkoutID)
+	if err != nil {
+		return err
+	}
+	return fn(s, sess)
+}
+
+// dudaSessionLocks serialise the confirmations of a session on SQLite, by database and checkout.
+var dudaSessionLocks keyedLocks
+
+// keyedLocks serialises work per key inside this process.
+type keyedLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyedLock
+}
+
+type keyedLock struct {
+	ch      chan struct{}
+	waiters int
+}
+
+// lock takes the key's lock, or gives up when ctx ends.
+func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyedLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.waiters++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		if l.waiters--; l.waiters == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// CancelDudaCheckoutByShopper ends an open Duda checkout as cancelled by the shopper on the
+// payment page, in one transaction with the session's note of who cancelled.
+func (s *Store) CancelDudaCheckoutByShopper(ctx context.Context, orgID, checkoutID string) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.SetDudaSessionCancelledBy(ctx, checkoutID, DudaCancelledByShopper); err != nil {
+			return err
+		}
+		_, err := tx.EndCheckout(ctx, orgID, checkoutID, domain.CheckoutCancelled)
+		return err
+	})
 }
 
 // SetDudaSessionCancelledBy records who cancelled a Duda checkout.
