@@ -9,7 +9,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/dudaapp"
 	"paygate.dev/pkg/hooks"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/providers/gocardless"
@@ -64,11 +63,7 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	})
 
 	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
-	da := dudaapp.New(dudaapp.Options{Service: b.Service, Log: b.Log, Metrics: b.Metrics, APIOrigins: b.Config.DudaAPIOrigins, RateLimit: b.Config.RateLimit,
-		Limits: b.Limits})
-	da.Register(e)
-	b.eventHooks["duda"] = da.Hook
-	b.registrations = append(b.registrations, func(ws *river.Workers, _ *queue.Periodic) { da.RegisterWorkers(ws) })
+	registerDuda(e, b)
 
 	return startWorkers(ctx, b)
 }

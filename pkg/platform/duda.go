@@ -3,6 +3,8 @@ package platform
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -450,4 +452,30 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// ErrDudaSessionTaken says a Duda payment session already has its checkout (a concurrent
+// arrival made it first): CreateDudaCheckout made none.
+var ErrDudaSessionTaken = errors.New("the Duda payment session already has a checkout")
+
+// CreateDudaCheckout makes the checkout of a Duda payment session together with the session's
+// record (sess, whose CheckoutID and Mode it fills in), in one transaction. A session that
+// already has a checkout makes none: ErrDudaSessionTaken (wrapped).
+func (s *Service) CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput, sess *store.DudaSession) (*domain.Checkout, error) {
+	var co *domain.Checkout
+	err := s.InTx(ctx, func(svc *Service) error {
+		var err error
+		if co, err = svc.CreateCheckout(ctx, actor, orgID, siteID, in); err != nil {
+			return err
+		}
+		sess.CheckoutID, sess.Mode = co.ID, string(co.Mode)
+		return svc.store.CreateDudaSession(ctx, sess)
+	})
+	if store.IsConstraint(err, "duda_sessions_session_key") || store.IsConstraint(err, "checkouts_origin_ref_key") {
+		return nil, fmt.Errorf("%w: %w", ErrDudaSessionTaken, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return co, nil
 }
