@@ -1,10 +1,3 @@
-// Package duda owns the use cases of the Duda payment-gateway app (shared/design/DUDA.md; the
-// HTTP endpoints are package dudaapp's): a shopper's arrival made into a checkout (at most one
-// per payment session), the outcomes confirmed to Duda, the shopper's cancel, Duda's refund
-// notifications, the app's install and uninstall, the registration of our payment gateway on a
-// Duda site and the jobs that retry it. Duda is reached through package paygate.dev/pkg/duda
-// (dudaapi here). The storage it needs is the Store port, what it needs of the platform the
-// Platform port; it exposes neither.
 package duda
 
 import (
