@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"paygate.dev/pkg/domain"
@@ -48,6 +50,26 @@ func (uc *Service) forgetDelivery(ctx context.Context, conn *domain.DudaConnecti
 	if err := uc.store.ForgetDudaLifecycleCall(context.WithoutCancel(ctx), conn.ID, digest); err != nil {
 		uc.log.ErrorContext(ctx, "forget Duda lifecycle call", "connection_id", conn.ID, "error", err)
 	}
+}
+
+// installRecord is the site's record of an install call, and its tokens: the API endpoint
+// (checked before), and the rest of the payload without its tokens. A domain INVALID error
+// refuses a payload without site name or access token.
+func installRecord(p dudaapi.InstallPayload) (*domain.DudaSite, dudaapi.Tokens, error) {
+	if strings.TrimSpace(p.SiteName) == "" || len(p.SiteName) > 255 {
+		return nil, dudaapi.Tokens{}, domain.Invalid("site_name", "site_name is required")
+	}
+	t := p.Tokens()
+	if t.AccessToken == "" {
+		return nil, t, domain.Invalid("auth.authorization_code", "auth.authorization_code is required")
+	}
+	kept := p
+	kept.Auth.AuthorizationCode, kept.Auth.RefreshToken = "", ""
+	data, err := json.Marshal(kept)
+	if err != nil {
+		return nil, t, domain.Internal(err, "encode install data")
+	}
+	return &domain.DudaSite{SiteName: p.SiteName, APIEndpoint: strings.TrimRight(strings.TrimSpace(p.APIEndpoint), "/"), InstallData: string(data)}, t, nil
 }
 
 // ErrUnknownAPIEndpoint refuses an install whose api_endpoint is not a known Duda API origin.
@@ -109,7 +131,10 @@ func (uc *Service) Install(ctx context.Context, c *Caller, p dudaapi.InstallPayl
 	if first, err := uc.firstDelivery(ctx, app.Connection, c.digest, "install", p.SiteName); err != nil || !first {
 		return InstallResult{Replayed: true}, err
 	}
-	site, err := uc.platform.InstallDudaSite(ctx, app.Connection, p)
+	site, tokens, err := installRecord(p)
+	if err == nil {
+		err = uc.platform.RecordDudaInstall(ctx, app.Connection, site, tokens)
+	}
 	if err != nil {
 		uc.forgetDelivery(ctx, app.Connection, c.digest)
 		return InstallResult{}, err

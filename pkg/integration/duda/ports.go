@@ -70,7 +70,7 @@ type Platform interface {
 	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in platform.RefundInput) (*domain.Refund, error)
 
 	OpenDudaConnection(ctx context.Context, c *domain.DudaConnection) (*platform.DudaApp, error)
-	InstallDudaSite(ctx context.Context, c *domain.DudaConnection, p dudaapi.InstallPayload) (*domain.DudaSite, error)
+	RecordDudaInstall(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t dudaapi.Tokens) error
 	UninstallDudaSite(ctx context.Context, site *domain.DudaSite) error
 	SetDudaGateway(ctx context.Context, site *domain.DudaSite, gatewayID string) error
 	DudaTokens(ctx context.Context, site *domain.DudaSite) (dudaapi.Tokens, error)
