@@ -110,11 +110,11 @@ func (uc *Service) outcome(ctx context.Context, st Store, sess *domain.DudaSessi
 
 // Confirm reports a Duda checkout's outcome to Duda if it has not been yet, and returns the
 // session as it stands (with Duda's return URL once it answered one). Confirmations of one
-// session never overlap: on PostgreSQL the session's row is locked for the call, on SQLite
-// (one process) a lock in memory serialises them. Nothing due means nothing is sent.
+// session never overlap: the call runs under the store's lock of the session (Store's
+// WithSessionLocked). Nothing due means nothing is sent.
 func (uc *Service) Confirm(ctx context.Context, checkoutID string) (*domain.DudaSession, error) {
 	var out *domain.DudaSession
-	err := uc.withSession(ctx, checkoutID, func(st Store, sess *domain.DudaSession) error {
+	err := uc.store.WithSessionLocked(ctx, checkoutID, func(st Store, sess *domain.DudaSession) error {
 		out = sess
 		o, err := uc.outcome(ctx, st, sess)
 		if err != nil || !due(sess, o) {
@@ -160,11 +160,6 @@ func (uc *Service) Confirm(ctx context.Context, checkoutID string) (*domain.Duda
 		return nil
 	})
 	return out, err
-}
-
-// withSession runs fn with the checkout's Duda session locked against other confirmations.
-func (uc *Service) withSession(ctx context.Context, checkoutID string, fn func(st Store, sess *domain.DudaSession) error) error {
-	return uc.store.WithSessionLocked(ctx, checkoutID, fn)
 }
 
 // confirmRequest builds the confirm body: the transaction, the payment method's name and icon,

@@ -15,9 +15,9 @@
 // checkout ended, expired or cancelled, with no money taken and none on the way. A failed card
 // attempt is not a final failure: the checkout stays open and the shopper can try again. A
 // session is never confirmed lower than it was (PENDING → PROCESSED, never back), and its
-// confirmations never overlap (a row lock on PostgreSQL, a lock in memory on single-process
-// SQLite). Jobs retry with backoff until Duda accepts; an answer that cannot change (a 4xx other
-// than 401, 408 and 429) ends the job, logged.
+// confirmations never overlap (the store locks the session: a row lock on PostgreSQL, a lock
+// in memory on single-process SQLite). Jobs retry with backoff until Duda accepts; an answer
+// that cannot change (a 4xx other than 401, 408 and 429) ends the job, logged.
 //
 // Duda answers a confirmation with the URL the shopper goes back to; the checkout origin's
 // return rule hands the hosted page that URL once known, and until then the trampoline

@@ -128,6 +128,8 @@ func (w *resumeWorker) Work(ctx context.Context, job *river.Job[ResumeArgs]) err
 
 // Hook is the outbox hook: a state change of a checkout that came from Duda queues its
 // confirmation, one job per checkout, state and transaction. The job decides again when it runs.
+// tx acts in the dispatcher's transaction, so the job is queued with the event's delivery
+// (dudastore.Hook adapts the dispatcher's call).
 func (uc *Service) Hook(ctx context.Context, tx Store, e domain.Event) error {
 	if e.CheckoutID == nil || !(strings.HasPrefix(e.Type, "transaction.") ||
 		e.Type == domain.EventCheckoutExpired || e.Type == domain.EventCheckoutCancelled || e.Type == domain.EventCheckoutCompleted) {
