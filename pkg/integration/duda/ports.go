@@ -55,28 +55,51 @@ type Store interface {
 	InsertJob(ctx context.Context, args river.JobArgs) error
 }
 
-// Platform is what the Duda use cases need of the platform: checkouts, refunds and attempts,
-// the tax the hosted page computes, the sealed secrets of connections and sites (with their
-// audit trail), the checkout origin's rules, and where things live.
+// Platform is what the Duda use cases need of the platform, port by port.
 type Platform interface {
+	Places
+	Checkouts
+	Refunds
+	Sealed
+	CheckoutRules
+}
+
+// Places says what time it is and where things live.
+type Places interface {
 	Now() time.Time
 	Hosts() config.Hosts
 	DudaBaseURL(connectionID string) string
 	DudaURLs(connectionID string) platform.DudaURLs
+}
 
+// Checkouts makes a session's checkout (with its record, in one transaction), computes the tax
+// the hosted page will, and cancels an attempt for the shopper.
+type Checkouts interface {
 	CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in platform.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error)
 	TaxFor(ctx context.Context, org *domain.Organization, site *domain.Site, c *domain.Checkout, b domain.BillingDetails) (tax.Result, error)
 	CancelByBuyer(ctx context.Context, transactionID string) (*domain.Transaction, error)
-	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in platform.RefundInput) (*domain.Refund, error)
+}
 
+// Refunds refunds a transaction through its provider.
+type Refunds interface {
+	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in platform.RefundInput) (*domain.Refund, error)
+}
+
+// Sealed keeps the secrets of connections and sites sealed, and audits what changes them.
+type Sealed interface {
 	OpenDudaConnection(ctx context.Context, c *domain.DudaConnection) (*platform.DudaApp, error)
 	RecordDudaInstall(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t dudaapi.Tokens) error
 	UninstallDudaSite(ctx context.Context, site *domain.DudaSite) error
 	SetDudaGateway(ctx context.Context, site *domain.DudaSite, gatewayID string) error
 	DudaTokens(ctx context.Context, site *domain.DudaSite) (dudaapi.Tokens, error)
 	SaveDudaTokens(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t dudaapi.Tokens) error
+}
 
+// CheckoutRules registers the Duda origin's return and cancel rules with the hosted page.
+type CheckoutRules interface {
 	RegisterReturnURL(origin domain.CheckoutOrigin, fn platform.ReturnURLFunc)
 	RegisterCancelURL(origin domain.CheckoutOrigin, fn platform.CancelURLFunc)
 	RegisterReturnOnPending(origin domain.CheckoutOrigin)
 }
+
+var _ Platform = (*platform.Service)(nil)
