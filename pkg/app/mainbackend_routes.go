@@ -4,11 +4,8 @@ import (
 	"context"
 
 	"github.com/labstack/echo/v4"
-	"github.com/riverqueue/river"
 
-	"paygate.dev/pkg/dudaapp"
 	"paygate.dev/pkg/hooks"
-	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/runtimesrv"
 )
 
@@ -21,11 +18,7 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	mountProviders(e, b, hooks.New(b.Service, b.Log, b.Metrics))
 
 	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
-	da := dudaapp.New(dudaapp.Options{Service: b.Service, Log: b.Log, Metrics: b.Metrics, APIOrigins: b.Config.DudaAPIOrigins, RateLimit: b.Config.RateLimit,
-		Limits: b.Limits})
-	da.Register(e)
-	b.eventHooks["duda"] = da.Hook
-	b.registrations = append(b.registrations, func(ws *river.Workers, _ *queue.Periodic) { da.RegisterWorkers(ws) })
+	registerDuda(e, b)
 
 	return startWorkers(ctx, b)
 }

@@ -1,109 +1,50 @@
 package dudaapp
 
 import (
-	"context"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/riverqueue/river"
 
-	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/httpapi"
+	dudauc "paygate.dev/pkg/integration/duda"
 	"paygate.dev/pkg/metrics"
-	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/ratelimit"
-	"paygate.dev/pkg/store"
 )
-
-// Job kinds of the integration.
-const (
-	// KindConfirm reports a checkout's outcome to Duda (payload {"checkoutId"}).
-	KindConfirm = "duda.confirm"
-	// KindGateway registers our payment gateway on a Duda site after the install call could
-	// not (payload {"siteId"}), retried with backoff.
-	KindGateway = "duda.gateway"
-	// KindResume queues the confirmations owed to a site the app was reinstalled on (payload
-	// {"siteId"}).
-	KindResume = "duda.resume"
-)
-
-// confirmMaxAttempts bounds a confirmation's retries: with the default backoff (doubling to an
-// hour) that is more than a week of trying.
-const confirmMaxAttempts = 200
-
-// gatewayMaxAttempts bounds the retries of a gateway registration: with the default backoff
-// (doubling to an hour) about three days of trying.
-const gatewayMaxAttempts = 80
 
 // maxBody bounds what Duda may POST to us; its payloads are a few kilobytes.
 const maxBody = 1 << 20
 
-// Options configure the integration.
+// Options configure the endpoints.
 type Options struct {
-	Service *platform.Service
+	// Duda holds the use cases the endpoints call.
+	Duda    *dudauc.Service
 	Log     *slog.Logger
 	Metrics *metrics.Registry
-	// APIOrigins are the api_endpoint origins an install may name (default duda.DefaultAPIOrigins).
-	APIOrigins []string
-	// HTTPClient calls Duda (default: a plain client; each call is bounded by duda.DefaultTimeout).
-	HTTPClient *http.Client
-	// SignatureTolerance is how stale a lifecycle call's signature may be (default
-	// duda.DefaultSignatureTolerance).
-	SignatureTolerance time.Duration
-	// ConfirmBackoff overrides the retry schedule of confirmations (tests).
-	ConfirmBackoff func(attempt int) time.Duration
-	// GatewayBackoff overrides the retry schedule of gateway registrations (default
-	// queue.DefaultBackoff; tests).
-	GatewayBackoff func(attempt int) time.Duration
 	// RateLimit is requests per second per client address on the shopper's endpoints (default 10).
 	RateLimit int
 	// Limits counts RateLimit: shared through Redis by every replica, or in process (nil).
 	Limits ratelimit.Limits
 }
 
-// App is the Duda integration on the main backend. It is safe for concurrent use.
+// App is the Duda gateway app's HTTP endpoints on the main backend. It is safe for concurrent use.
 type App struct {
-	svc       *platform.Service
-	store     *store.Store
-	log       *slog.Logger
-	metrics   *metrics.Registry
-	origins   []string
-	hc        *http.Client
-	tolerance time.Duration
-	backoff   func(attempt int) time.Duration
-	gwBackoff func(attempt int) time.Duration
-	limit     ratelimit.Limiter
-
-	clients sync.Map // client key → *duda.Client (one per connection version and API endpoint)
-	locks   keyedLocks
+	uc      *dudauc.Service
+	log     *slog.Logger
+	metrics *metrics.Registry
+	limit   ratelimit.Limiter
 }
 
-// New builds the integration.
+// New builds the endpoints.
 func New(o Options) *App {
-	a := &App{svc: o.Service, store: o.Service.Store(), log: o.Log, metrics: o.Metrics, origins: o.APIOrigins, hc: o.HTTPClient,
-		tolerance: o.SignatureTolerance, backoff: o.ConfirmBackoff, gwBackoff: o.GatewayBackoff}
+	a := &App{uc: o.Duda, log: o.Log, metrics: o.Metrics}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
 	if a.metrics == nil {
 		a.metrics = metrics.New()
-	}
-	if len(a.origins) == 0 {
-		a.origins = duda.DefaultAPIOrigins
-	}
-	if a.hc == nil {
-		a.hc = &http.Client{}
-	}
-	if a.gwBackoff == nil {
-		a.gwBackoff = queue.DefaultBackoff
 	}
 	rate := o.RateLimit
 	if rate <= 0 {
@@ -129,206 +70,7 @@ func (a *App) Register(e *echo.Echo) {
 	g.GET("/:connectionId/cancel/:checkoutId/:token", a.cancel, a.rateLimit)
 	g.POST("/:connectionId/refunds/:transactionId/:token", a.refund)
 	g.GET("/icons/:name", a.icon)
-	a.svc.RegisterReturnURL(domain.OriginDuda, a.returnURL)
-	a.svc.RegisterCancelURL(domain.OriginDuda, a.cancelURL)
-	a.svc.RegisterReturnOnPending(domain.OriginDuda)
-}
-
-// RegisterWorkers adds the integration's job kinds to ws.
-func (a *App) RegisterWorkers(ws *river.Workers) {
-	river.AddWorker[ConfirmArgs](ws, &confirmWorker{a: a})
-	river.AddWorker[GatewayArgs](ws, &gatewayWorker{a: a})
-	river.AddWorker[ResumeArgs](ws, &resumeWorker{a: a})
-}
-
-// ConfirmArgs is a KindConfirm job: report checkout CheckoutID's outcome to Duda. Key (the
-// checkout, the state and the transaction) makes it unique: one job per outcome to confirm.
-type ConfirmArgs struct {
-	CheckoutID     string `json:"checkoutId"`
-	Key            string `json:"key,omitempty" river:"unique"`
-	OrganizationID string `json:"organizationId,omitempty"`
-}
-
-// Kind implements river.JobArgs.
-func (ConfirmArgs) Kind() string { return KindConfirm }
-
-// InsertOpts: the duda queue, confirmMaxAttempts attempts, unique by key.
-func (ConfirmArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queue.Duda, MaxAttempts: confirmMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
-
-// GatewayArgs is a KindGateway job: register the payment gateway on Duda site SiteID; Key (the
-// site and its install) makes it unique per install.
-type GatewayArgs struct {
-	SiteID         string `json:"siteId"`
-	Key            string `json:"key,omitempty" river:"unique"`
-	OrganizationID string `json:"organizationId,omitempty"`
-}
-
-// Kind implements river.JobArgs.
-func (GatewayArgs) Kind() string { return KindGateway }
-
-// InsertOpts: the duda queue, unique by key. The job keeps its own count of attempts (on the
-// site, which the operator sees) and waits between them by snoozing.
-func (GatewayArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queue.Duda, MaxAttempts: gatewayMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
-
-// ResumeArgs is a KindResume job: queue the confirmations a reinstalled site is owed; Key (the
-// site and its install) makes it unique per install.
-type ResumeArgs struct {
-	SiteID         string `json:"siteId"`
-	Key            string `json:"key,omitempty" river:"unique"`
-	OrganizationID string `json:"organizationId,omitempty"`
-}
-
-// Kind implements river.JobArgs.
-func (ResumeArgs) Kind() string { return KindResume }
-
-// InsertOpts: the duda queue, 25 attempts, unique by key.
-func (ResumeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queue.Duda, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
-
-type confirmWorker struct {
-	river.WorkerDefaults[ConfirmArgs]
-	a *App
-}
-
-func (w *confirmWorker) Timeout(*river.Job[ConfirmArgs]) time.Duration { return 2 * time.Minute }
-func (w *confirmWorker) NextRetry(job *river.Job[ConfirmArgs]) time.Time {
-	return queue.Retry(w.a.backoff, job.Attempt)
-}
-func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) error {
-	return w.a.runConfirm(ctx, job.Args.CheckoutID)
-}
-
-type gatewayWorker struct {
-	river.WorkerDefaults[GatewayArgs]
-	a *App
-}
-
-func (w *gatewayWorker) Timeout(*river.Job[GatewayArgs]) time.Duration { return 2 * time.Minute }
-func (w *gatewayWorker) NextRetry(job *river.Job[GatewayArgs]) time.Time {
-	return queue.Retry(w.a.gwBackoff, job.Attempt)
-}
-func (w *gatewayWorker) Work(ctx context.Context, job *river.Job[GatewayArgs]) error {
-	return w.a.runGateway(ctx, job.Args.SiteID)
-}
-
-type resumeWorker struct {
-	river.WorkerDefaults[ResumeArgs]
-	a *App
-}
-
-func (w *resumeWorker) Timeout(*river.Job[ResumeArgs]) time.Duration { return 5 * time.Minute }
-func (w *resumeWorker) Work(ctx context.Context, job *river.Job[ResumeArgs]) error {
-	return w.a.runResume(ctx, job.Args.SiteID)
-}
-
-func (a *App) gatewayBackoff(attempt int) time.Duration { return a.gwBackoff(attempt) }
-
-func (a *App) base(connectionID string) string { return a.svc.DudaBaseURL(connectionID) }
-
-func (a *App) iconURL(name string) string {
-	return a.svc.Hosts().MainBackendURL() + "/duda/icons/" + name + ".svg"
-}
-
-// connection loads a connection by id with its decrypted credentials.
-func (a *App) connection(ctx context.Context, id string) (*platform.DudaApp, error) {
-	c, err := a.store.GetDudaConnectionByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return a.svc.OpenDudaConnection(ctx, c)
-}
-
-// client returns the Duda client of a connection for one API endpoint. Clients are kept so that
-// each site's token refreshes stay serialised in this process; an edited connection gets a new one.
-func (a *App) client(app *platform.DudaApp, endpoint string) (*duda.Client, error) {
-	if err := duda.CheckAPIEndpoint(endpoint, a.origins...); err != nil {
-		return nil, err
-	}
-	c := app.Connection
-	key := c.ID + "\x00" + endpoint + "\x00" + strconv.FormatInt(c.UpdatedAt.UnixNano(), 10)
-	if v, ok := a.clients.Load(key); ok {
-		return v.(*duda.Client), nil
-	}
-	cl := duda.NewClient(endpoint, app.Credentials, &tokenStore{a: a, conn: c}, duda.WithHTTPClient(a.hc), duda.WithClock(a.svc.Now))
-	v, _ := a.clients.LoadOrStore(key, cl)
-	return v.(*duda.Client), nil
-}
-
-// siteClient is the client for an installed Duda site of a connection.
-func (a *App) siteClient(app *platform.DudaApp, site *store.DudaSite) (*duda.Client, error) {
-	return a.client(app, site.APIEndpoint)
-}
-
-// tokenStore keeps a connection's Duda site tokens sealed in duda_sites.
-type tokenStore struct {
-	a    *App
-	conn *store.DudaConnection
-}
-
-// Load implements duda.TokenStore.
-func (t *tokenStore) Load(ctx context.Context, siteName string) (duda.Tokens, error) {
-	site, err := t.a.store.GetDudaSite(ctx, t.conn.ID, siteName)
-	if domain.IsNotFound(err) {
-		return duda.Tokens{}, fmt.Errorf("site %q: %w", siteName, duda.ErrNoTokens)
-	}
-	if err != nil {
-		return duda.Tokens{}, err
-	}
-	return t.a.svc.DudaTokens(ctx, site)
-}
-
-// Save implements duda.TokenStore.
-func (t *tokenStore) Save(ctx context.Context, siteName string, tok duda.Tokens) error {
-	site, err := t.a.store.GetDudaSite(ctx, t.conn.ID, siteName)
-	if err != nil {
-		return err
-	}
-	return t.a.svc.SaveDudaTokens(ctx, t.conn, site, tok)
-}
-
-// keyedLocks serialises work per key inside this process.
-type keyedLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyedLock
-}
-
-type keyedLock struct {
-	ch      chan struct{}
-	waiters int
-}
-
-// lock takes the key's lock, or gives up when ctx ends.
-func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyedLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyedLock{ch: make(chan struct{}, 1)}
-		k.m[key] = l
-	}
-	l.waiters++
-	k.mu.Unlock()
-	release := func() {
-		k.mu.Lock()
-		if l.waiters--; l.waiters == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
-	select {
-	case l.ch <- struct{}{}:
-		return func() { <-l.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
+	a.uc.RegisterCheckoutRules()
 }
 
 // rateLimit bounds the shopper's endpoints per client address: each arrival may cost a call

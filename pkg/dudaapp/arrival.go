@@ -1,82 +1,56 @@
 package dudaapp
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/duda"
-	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
+	dudauc "paygate.dev/pkg/integration/duda"
 )
 
-// arrive takes the shopper who chose one of our buttons at Duda's checkout: it fetches the
-// payment session, makes the checkout for it (at most one per session: a replayed arrival goes
-// to the same checkout) and sends the shopper to the hosted page.
+// arrive takes the shopper who chose one of our buttons at Duda's checkout: the payment session
+// becomes a checkout (at most one per session: a replayed arrival goes to the same checkout)
+// and the shopper goes on to the hosted page.
 func (a *App) arrive(c echo.Context) error {
-	ctx := c.Request().Context()
 	q := arrivalQuery(c.Request().URL.RawQuery)
 	sessionID, siteName := strings.TrimSpace(q.Get("session_id")), strings.TrimSpace(q.Get("site_name"))
 	if sessionID == "" || siteName == "" || len(sessionID) > 255 || len(siteName) > 255 {
 		return page(c, http.StatusBadRequest, "Payment not found", "This link is incomplete. Please return to the store and try again.", "", "", false)
 	}
-	app, err := a.connection(ctx, c.Param("connectionId"))
-	if domain.IsNotFound(err) {
-		return page(c, http.StatusNotFound, "Payment not found", "This payment link is not known here.", "", "", false)
+	shortCode, err := a.uc.Arrive(c.Request().Context(), c.Param("connectionId"), sessionID, siteName)
+	var r *dudauc.ArrivalRefusal
+	if errors.As(err, &r) {
+		return arrivalRefused(c, r)
 	}
 	if err != nil {
 		return err
 	}
-	if !app.Connection.Enabled {
+	return redirect(c, a.paymentURL(q, shortCode))
+}
+
+// arrivalRefused is the page of an arrival that does not go on to a checkout.
+func arrivalRefused(c echo.Context, r *dudauc.ArrivalRefusal) error {
+	switch r.Reason {
+	case dudauc.ArrivalDisabled:
 		return page(c, http.StatusForbidden, "Payment not available", "Payments for this store are not available at the moment. Please return to the store.", "", "", false)
-	}
-	if sess, err := a.store.GetDudaSessionBySessionID(ctx, app.Connection.ID, sessionID); err == nil {
-		return a.toCheckout(c, sess, siteName, q)
-	} else if !domain.IsNotFound(err) {
-		return err
-	}
-	site, err := a.store.GetDudaSite(ctx, app.Connection.ID, siteName)
-	if err != nil || !site.Installed() {
-		if err != nil && !domain.IsNotFound(err) {
-			return err
-		}
+	case dudauc.ArrivalSiteNotConnected:
 		return page(c, http.StatusNotFound, "Payment not found", "This store is not connected for payments here.", "", "", false)
-	}
-	cl, err := a.siteClient(app, site)
-	if err != nil {
-		return err
-	}
-	ps, err := cl.GetPaymentSession(ctx, siteName, sessionID)
-	switch {
-	case duda.IsNotFound(err):
+	case dudauc.ArrivalSessionUnknown:
 		return page(c, http.StatusNotFound, "Payment not found", "The store does not know this payment. Please return to the store and try again.", "", "", false)
-	case err != nil:
-		a.log.ErrorContext(ctx, "fetching the Duda payment session failed", "connection_id", app.Connection.ID, "site_name", siteName, "session_id", sessionID, "error", err)
+	case dudauc.ArrivalDudaUnreachable:
 		return page(c, http.StatusBadGateway, "Store not reachable", "We could not reach the store to load your order. Please try again in a moment.", c.Request().URL.RequestURI(), "Try again", false)
-	case (ps.ID != "" && ps.ID != sessionID) || (ps.SiteName != "" && ps.SiteName != siteName):
-		a.log.WarnContext(ctx, "Duda answered another payment session", "session_id", sessionID, "answered_id", ps.ID, "site_name", siteName, "answered_site", ps.SiteName)
+	case dudauc.ArrivalOtherSession:
 		return page(c, http.StatusBadGateway, "Payment not found", "The store answered with another order. Please return to the store and try again.", "", "", false)
+	case dudauc.ArrivalNotPayable:
+		return page(c, http.StatusUnprocessableEntity, "Payment not possible", "This order cannot be paid here. Please return to the store and choose another way to pay.",
+			r.CancelURL, "Back to the store", false)
 	}
-	co, err := a.createCheckout(ctx, app, site, sessionID, ps)
-	if err != nil {
-		var de *domain.Error
-		if errors.As(err, &de) && de.Kind != domain.KindInternal && de.Kind != domain.KindUnavailable {
-			a.log.WarnContext(ctx, "a Duda payment session cannot become a checkout", "connection_id", app.Connection.ID, "session_id", sessionID, "error", err)
-			return page(c, http.StatusUnprocessableEntity, "Payment not possible", "This order cannot be paid here. Please return to the store and choose another way to pay.",
-				httpURL(ps.CancelURL), "Back to the store", false)
-		}
-		return err
-	}
-	return redirect(c, a.paymentURL(q, co.ShortCode))
+	return page(c, http.StatusNotFound, "Payment not found", "This payment link is not known here.", "", "", false)
 }
 
 // arrivalQuery reads the arrival's parameters. Duda appends "?session_id=…&site_name=…" to the
@@ -91,7 +65,7 @@ func arrivalQuery(raw string) url.Values {
 // paymentURL is the hosted page of a checkout, told which of our payment methods the shopper
 // picked at the store (?provider=, from the method's checkout URL) so that it comes first.
 func (a *App) paymentURL(q url.Values, shortCode string) string {
-	u := a.svc.Hosts().PaymentURL(shortCode)
+	u := a.uc.PaymentURL(shortCode)
 	if p := q.Get("provider"); providerIDRE.MatchString(p) {
 		u += "?provider=" + url.QueryEscape(p)
 	}
@@ -100,345 +74,3 @@ func (a *App) paymentURL(q url.Values, shortCode string) string {
 
 // providerIDRE is what a provider id in ?provider= can look like.
 var providerIDRE = regexp.MustCompile(`^` + domain.PrefixProvider + `_[A-Za-z0-9]{1,64}$`)
-
-// toCheckout sends the shopper to the checkout already made for their session.
-func (a *App) toCheckout(c echo.Context, sess *store.DudaSession, siteName string, q url.Values) error {
-	if sess.SiteName != siteName {
-		return page(c, http.StatusNotFound, "Payment not found", "This payment link is not known here.", "", "", false)
-	}
-	co, err := a.store.GetCheckout(c.Request().Context(), sess.OrganizationID, sess.CheckoutID)
-	if err != nil {
-		return err
-	}
-	return redirect(c, a.paymentURL(q, co.ShortCode))
-}
-
-// createCheckout makes the checkout of a session together with its duda_sessions row. When the
-// session already has one (a concurrent arrival won), that checkout is returned. Optional
-// details the platform refuses (a cancel URL not allowed in this mode, an odd e-mail address,
-// language or address) are left out rather than leaving the shopper unable to pay.
-func (a *App) createCheckout(ctx context.Context, app *platform.DudaApp, site *store.DudaSite, sessionID string, ps duda.PaymentSession) (*domain.Checkout, error) {
-	conn := app.Connection
-	in, err := a.checkoutInput(ctx, app, sessionID, ps)
-	if err != nil {
-		return nil, err
-	}
-	actor := domain.Actor{Type: domain.ActorSystem, ID: "duda", Label: "duda", OrganizationID: conn.OrganizationID}
-	for attempt := 0; ; attempt++ {
-		var co *domain.Checkout
-		err := a.svc.InTx(ctx, func(svc *platform.Service) error {
-			var err error
-			if co, err = svc.CreateCheckout(ctx, actor, conn.OrganizationID, conn.SiteID, in); err != nil {
-				return err
-			}
-			return svc.Store().CreateDudaSession(ctx, &store.DudaSession{CheckoutID: co.ID, OrganizationID: conn.OrganizationID,
-				ConnectionID: conn.ID, DudaSiteID: site.ID, SiteName: site.SiteName, SessionID: sessionID,
-				PurchaseID: ps.Invoice.PurchaseID, Mode: string(co.Mode)})
-		})
-		if err == nil {
-			return co, nil
-		}
-		if store.IsConstraint(err, "duda_sessions_session_key") || store.IsConstraint(err, "checkouts_origin_ref_key") {
-			if sess, serr := a.store.GetDudaSessionBySessionID(ctx, conn.ID, sessionID); serr == nil {
-				return a.store.GetCheckout(ctx, sess.OrganizationID, sess.CheckoutID)
-			}
-			return a.store.GetCheckoutByOrigin(ctx, conn.OrganizationID, domain.OriginDuda, sessionID)
-		}
-		var de *domain.Error
-		if attempt < 8 && errors.As(err, &de) && de.Kind == domain.KindInvalid && dropOptional(&in, de.Field) {
-			a.log.WarnContext(ctx, "a Duda session detail was refused and left out", "session_id", sessionID, "field", de.Field, "error", de.Message)
-			continue
-		}
-		return nil, err
-	}
-}
-
-// dropOptional leaves out an optional detail the platform refused; false when field is not one.
-func dropOptional(in *platform.CheckoutInput, field string) bool {
-	switch {
-	case field == "cancelUrl" && in.CancelURL != "":
-		in.CancelURL = ""
-	case field == "ipnUrl" && in.IPNURL != "":
-		in.IPNURL = ""
-	case field == "email" && in.Email != "":
-		in.Email = ""
-	case field == "language" && in.Language != "":
-		in.Language = ""
-	case strings.HasPrefix(field, "billingAddress") && in.BillingAddress != nil:
-		in.BillingAddress = nil
-	case strings.HasPrefix(field, "shippingAddress") && in.ShippingAddress != nil:
-		in.ShippingAddress = nil
-	case field == "externalReference" && in.ExternalReference != fallbackReference(in.OriginRef):
-		in.ExternalReference = fallbackReference(in.OriginRef)
-	default:
-		return false
-	}
-	return true
-}
-
-// fallbackReference is the order reference when Duda's purchase id cannot be one.
-func fallbackReference(sessionID *string) string {
-	ref := "duda-"
-	if sessionID != nil {
-		ref += *sessionID
-	}
-	return clip(ref, platform.MaxReferenceLength)
-}
-
-// checkoutInput maps a Duda payment session to a checkout: the lines by type (PHYSICAL → goods,
-// DIGITAL → digital service, TAX, SHIPPING, DISCOUNT; a line's discount_amount as a discount line
-// of its own), addresses, e-mail, language, mode (TEST → test), cancel URL, the purchase id as
-// external reference and the Duda identifiers as metadata.
-//
-// The shopper pays exactly invoice.total: when Duda's lines do not add up to it (or the tax
-// engine cannot take them as they are), one line for the total is used instead. Duda computes
-// the store's taxes itself, so the platform computes none: a cart without TAX lines gets a zero
-// tax line, which makes the amounts final and shows no VAT, whether the organisation's prices
-// include tax or not; Duda's TAX lines are shown at the rate they amount to.
-func (a *App) checkoutInput(ctx context.Context, app *platform.DudaApp, sessionID string, ps duda.PaymentSession) (platform.CheckoutInput, error) {
-	conn := app.Connection
-	inv := ps.Invoice
-	cur, ok := money.Lookup(strings.ToUpper(strings.TrimSpace(inv.Currency)))
-	if !ok {
-		return platform.CheckoutInput{}, domain.Invalid("currency", "the currency %q is not supported", inv.Currency)
-	}
-	total, err := inv.Total.Minor(cur.Code)
-	if err != nil || total <= 0 {
-		return platform.CheckoutInput{}, domain.Invalid("amount", "the order total is not a positive amount in %s", cur.Code)
-	}
-	mode := domain.ModeLive
-	if ps.Mode.IsTest() {
-		mode = domain.ModeTest
-	}
-	ref := &sessionID
-	in := platform.CheckoutInput{
-		Amount: total, Currency: cur.Code, Email: strings.TrimSpace(inv.Email), ExternalReference: clip(strings.TrimSpace(inv.PurchaseID), 200),
-		CancelURL: strings.TrimSpace(ps.CancelURL), IPNURL: app.IPNURL, Language: language(inv.Language), Mode: mode,
-		BillingAddress: address(inv.BillingAddress), ShippingAddress: address(inv.ShippingAddress),
-		Origin: domain.OriginDuda, OriginRef: ref, IntegrationURLs: true,
-		Metadata: map[string]any{"duda": map[string]any{"siteName": ps.SiteName, "sessionId": sessionID, "purchaseId": inv.PurchaseID}},
-	}
-	if in.ExternalReference == "" || len(in.ExternalReference) > platform.MaxReferenceLength {
-		in.ExternalReference = fallbackReference(ref)
-	}
-	org, err := a.store.GetOrganization(ctx, conn.OrganizationID)
-	if err != nil {
-		return platform.CheckoutInput{}, err
-	}
-	site, err := a.store.GetSite(ctx, conn.OrganizationID, conn.SiteID)
-	if err != nil {
-		return platform.CheckoutInput{}, err
-	}
-	items, why := lines(inv.Items, cur.Code, total)
-	if why == "" {
-		items = withTaxLine(items)
-		why = a.checkTotal(ctx, org, site, in, items)
-	}
-	if why != "" {
-		a.log.WarnContext(ctx, "Duda's lines do not make its total; the checkout has one line for the total",
-			"session_id", sessionID, "total", total, "currency", cur.Code, "reason", why)
-		name := "Order"
-		if inv.PurchaseID != "" {
-			name = clip("Order "+inv.PurchaseID, 255)
-		}
-		items = withTaxLine([]platform.ItemInput{{Name: name, Quantity: 1, UnitPrice: total, ItemType: string(domain.ItemGoods)}})
-		if why := a.checkTotal(ctx, org, site, in, items); why != "" {
-			return platform.CheckoutInput{}, domain.Invalid("amount", "the order total cannot be charged exactly (%s)", why)
-		}
-	}
-	in.Items = items
-	return in, nil
-}
-
-// checkTotal computes the tax as the hosted page will (before the buyer enters a country) and
-// says why the amount to pay would not be the checkout's amount, or "" when it is.
-func (a *App) checkTotal(ctx context.Context, org *domain.Organization, site *domain.Site, in platform.CheckoutInput, items []platform.ItemInput) string {
-	c := &domain.Checkout{Amount: in.Amount, Currency: in.Currency, BillingAddress: in.BillingAddress, ShippingAddress: in.ShippingAddress}
-	var sum int64
-	for _, it := range items {
-		typ, _ := domain.ParseItemType(it.ItemType)
-		c.Items = append(c.Items, domain.Item{Name: it.Name, Quantity: it.Quantity, UnitPrice: it.UnitPrice, ItemType: typ})
-		sum += it.Quantity * it.UnitPrice // bounded by lines
-	}
-	if sum != in.Amount {
-		return fmt.Sprintf("the lines add up to %d, the total is %d", sum, in.Amount)
-	}
-	res, err := a.svc.TaxFor(ctx, org, site, c, domain.BillingDetails{})
-	if err != nil {
-		return err.Error()
-	}
-	if res.TotalGross != in.Amount {
-		return fmt.Sprintf("tax would make it %d", res.TotalGross)
-	}
-	return ""
-}
-
-// withTaxLine adds a zero tax line to a cart without one (see checkoutInput): Duda computed the
-// store's taxes, and a cart without a TAX line carries none. Without it the platform would add
-// VAT to prices that exclude it, or, with prices including it, show VAT the store never charged
-// (and take it off for business and export buyers), whatever the organisation's setting.
-func withTaxLine(items []platform.ItemInput) []platform.ItemInput {
-	for _, it := range items {
-		if it.ItemType == string(domain.ItemTax) {
-			return items
-		}
-	}
-	return append(items, platform.ItemInput{Name: "Tax", Quantity: 1, UnitPrice: 0, ItemType: string(domain.ItemTax)})
-}
-
-// lines maps Duda's invoice lines exactly, or says why they cannot be used as they are.
-func lines(items []duda.SessionItem, currency string, total int64) ([]platform.ItemInput, string) {
-	out := make([]platform.ItemInput, 0, len(items)+2)
-	var sum int64
-	add := func(it platform.ItemInput) bool {
-		v, err := money.Mul(it.Quantity, it.UnitPrice)
-		if err == nil {
-			sum, err = money.Add(sum, v)
-		}
-		out = append(out, it)
-		return err == nil
-	}
-	for i, it := range items {
-		amt, err := it.Amounts(currency)
-		if errors.Is(err, duda.ErrMissingAmount) && !it.UnitPrice.IsSet() && it.Total.IsSet() {
-			// Only a total (a DISCOUNT line may come so): it is the line.
-			var t int64
-			if t, err = it.Total.Minor(currency); err == nil {
-				amt = duda.ItemAmounts{UnitPrice: t, Quantity: 1, Total: t}
-			}
-		}
-		if err != nil {
-			return nil, fmt.Sprintf("line %d: %v", i, err)
-		}
-		kind := it.Kind()
-		if kind == "" {
-			kind = duda.KindGoods // a type Duda may add later: still something sold
-		}
-		name := itemName(it.Name, kind)
-		if kind == duda.KindDiscount {
-			// Duda does not document the sign of DISCOUNT lines: either way it is subtracted.
-			v := abs(amt.Total)
-			if v == 0 {
-				continue
-			}
-			if !add(platform.ItemInput{Name: name, Quantity: 1, UnitPrice: -v, ItemType: string(domain.ItemDiscount)}) {
-				return nil, "amounts out of range"
-			}
-			continue
-		}
-		if amt.Quantity <= 0 && amt.Total == 0 {
-			continue
-		}
-		disc := abs(amt.Discount)
-		gross, gerr := money.Mul(amt.UnitPrice, amt.Quantity)
-		ok := true
-		switch {
-		case gerr == nil && amt.Quantity >= 1 && amt.Quantity <= platform.MaxQuantity && amt.UnitPrice >= 0 &&
-			(amt.Total == gross-disc || (disc > 0 && amt.Total == gross)):
-			ok = add(platform.ItemInput{Name: name, Quantity: amt.Quantity, UnitPrice: amt.UnitPrice, ItemType: kind})
-			if disc > 0 && ok {
-				ok = add(platform.ItemInput{Name: clip("Discount: "+name, 255), Quantity: 1, UnitPrice: -disc, ItemType: string(domain.ItemDiscount)})
-			}
-		case amt.Total >= 0:
-			// The line does not add up from its parts: its total is what Duda charges for it.
-			if amt.Quantity > 1 {
-				name = clip(fmt.Sprintf("%s × %d", name, amt.Quantity), 255)
-			}
-			ok = add(platform.ItemInput{Name: name, Quantity: 1, UnitPrice: amt.Total, ItemType: kind})
-		default:
-			return nil, fmt.Sprintf("line %d has a negative total", i)
-		}
-		if !ok {
-			return nil, "amounts out of range"
-		}
-	}
-	switch {
-	case len(out) == 0:
-		return nil, "no lines"
-	case len(out) > platform.MaxItems:
-		return nil, fmt.Sprintf("%d lines is more than a checkout holds", len(out))
-	case sum != total:
-		return nil, fmt.Sprintf("the lines add up to %d, invoice.total is %d", sum, total)
-	}
-	return out, ""
-}
-
-func abs(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-func itemName(name, kind string) string {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		name = map[string]string{duda.KindGoods: "Item", duda.KindDigitalService: "Digital item", duda.KindTax: "Tax",
-			duda.KindShipping: "Shipping", duda.KindDiscount: "Discount"}[kind]
-	}
-	return clip(name, 255)
-}
-
-// clip cuts s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-var languageRE = regexp.MustCompile(`^[a-zA-Z]{2}([-_][a-zA-Z]{2})?$`)
-
-// language keeps a language code the checkout understands ("de", "de-DE", "de_DE").
-func language(s string) string {
-	s = strings.TrimSpace(s)
-	if !languageRE.MatchString(s) {
-		return ""
-	}
-	return s
-}
-
-// address maps a Duda address; nil when there is nothing in it.
-func address(d *duda.Address) *domain.Address {
-	if d == nil {
-		return nil
-	}
-	a := &domain.Address{FirstName: d.FirstName, LastName: d.LastName, Address1: d.Address1, Address2: d.Address2, City: d.City,
-		Postcode: d.PostalCode, Region: d.Region, Phone: d.Phone}
-	if strings.TrimSpace(a.FirstName+a.LastName) == "" && strings.TrimSpace(d.FullName) != "" {
-		full := strings.TrimSpace(d.FullName)
-		if i := strings.LastIndex(full, " "); i > 0 {
-			a.FirstName, a.LastName = full[:i], full[i+1:]
-		} else {
-			a.LastName = full
-		}
-	}
-	if strings.TrimSpace(a.Address1) == "" {
-		a.Address1 = strings.TrimSpace(d.StreetName + " " + d.StreetNumber)
-	}
-	if c := domain.NormalizeCountry(d.Country); domain.IsCountryCode(c) {
-		a.Country = c
-	}
-	empty := true
-	for _, f := range []*string{&a.FirstName, &a.LastName, &a.Address1, &a.Address2, &a.City, &a.Postcode, &a.Region, &a.Phone} {
-		*f = clip(strings.TrimSpace(*f), 255)
-		empty = empty && *f == ""
-	}
-	if empty && a.Country == "" {
-		return nil
-	}
-	return a
-}
-
-// httpURL keeps an absolute http(s) URL for a link, else "".
-func httpURL(s string) string {
-	s = strings.TrimSpace(s)
-	if l := strings.ToLower(s); strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
-		return s
-	}
-	return ""
-}

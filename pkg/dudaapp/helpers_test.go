@@ -19,7 +19,8 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/duda/dudafake"
-	"paygate.dev/pkg/dudaapp"
+	dudauc "paygate.dev/pkg/integration/duda"
+	"paygate.dev/pkg/integration/duda/dudastore"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/platform"
@@ -80,15 +81,15 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 	// The test's own River client and dispatcher, with the integration's hook and job kinds.
 	// Retries wait an hour: each step (runJobs) makes them due, so a failing call is made
 	// once per step.
-	app := dudaapp.New(dudaapp.Options{Service: env.Main.Service, Log: logging.Discard(), APIOrigins: []string{fake.URL()},
+	uc := dudauc.New(dudauc.Options{Store: dudastore.New(s), Platform: env.Main.Service, Log: logging.Discard(), APIOrigins: []string{fake.URL()},
 		ConfirmBackoff: func(int) time.Duration { return time.Hour }, GatewayBackoff: func(int) time.Duration { return time.Hour }})
 	ws := river.NewWorkers()
-	app.RegisterWorkers(ws)
+	uc.RegisterWorkers(ws)
 	env.Main.Notifier.RegisterWorkers(ws)
 	w.jobs = queuetest.Stepper(t, s, map[string]int{queue.Duda: 4, queue.IPN: 4}, ws, queuetest.Options{})
 	w.disp = ipn.NewDispatcher(ipn.DispatcherOptions{Store: s, Log: logging.Discard()})
 	w.disp.Register("ipn", env.Main.Notifier.DispatchEvent)
-	w.disp.Register("duda", app.Hook)
+	w.disp.Register("duda", dudastore.Hook(uc))
 	// Tests share the database: leave nothing behind for the next one's worker.
 	t.Cleanup(func() {
 		org := w.tn.Org.ID

@@ -10,7 +10,7 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/duda"
-	"paygate.dev/pkg/dudaapp"
+	dudauc "paygate.dev/pkg/integration/duda"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -190,7 +190,7 @@ func TestDudaInstallRetriesTheGatewayWithAJob(t *testing.T) {
 		require.Empty(t, w.fake.Gateways("shop-flaky"))
 		require.Equal(t, 1, w.fake.Refreshes("shop-flaky"), "one refresh on the 401, never more")
 
-		jobsQueued, err := s.ListRiverJobs(ctx, dudaapp.KindGateway, 100)
+		jobsQueued, err := s.ListRiverJobs(ctx, dudauc.KindGateway, 100)
 		require.NoError(t, err)
 		require.NotEmpty(t, jobsQueued)
 		w.settle()
@@ -232,7 +232,7 @@ func TestDudaGatewayRegistrationIsRetriedWithBackoff(t *testing.T) {
 		require.Equal(t, 2, site.GatewayAttempts)
 		require.Contains(t, site.GatewayError, "Duda answered 405 Method Not Allowed")
 		require.NotNil(t, site.GatewayNextAttemptAt)
-		jobsQueued, err := s.ListRiverJobs(ctx, dudaapp.KindGateway, 100)
+		jobsQueued, err := s.ListRiverJobs(ctx, dudauc.KindGateway, 100)
 		require.NoError(t, err)
 		var retried bool
 		for _, j := range jobsQueued {

@@ -38,10 +38,9 @@ func dudaConnection(t testing.TB, env *apptest.Env, tn *apptest.Tenant) *platfor
 // endpoint does.
 func installDuda(t testing.TB, env *apptest.Env, dc *platform.DudaConnection, siteName string, expires time.Time) *store.DudaSite {
 	t.Helper()
-	site, err := env.Service().InstallDudaSite(ctx, dc.DudaConnection, duda.InstallPayload{SiteName: siteName, APIEndpoint: "https://api-sandbox.duda.co",
-		Auth: duda.InstallAuth{Type: "bearer", AuthorizationCode: "acc-" + domain.RandomString(10), RefreshToken: "ref-" + domain.RandomString(10),
-			ExpirationDate: duda.UnixTime{Time: expires}}})
-	require.NoError(t, err)
+	site := &store.DudaSite{SiteName: siteName, APIEndpoint: "https://api-sandbox.duda.co", InstallData: "{}"}
+	require.NoError(t, env.Service().RecordDudaInstall(ctx, dc.DudaConnection, site,
+		duda.Tokens{AccessToken: "acc-" + domain.RandomString(10), RefreshToken: "ref-" + domain.RandomString(10), ExpiresAt: expires}))
 	return site
 }
 

@@ -2,7 +2,8 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -364,36 +365,22 @@ func (s *Service) OpenDudaConnection(ctx context.Context, c *store.DudaConnectio
 		AppUser: c.AppUser, AppPassword: sec.AppPassword, AppUUID: c.AppUUID, AppSecret: sec.AppSecret}}, nil
 }
 
-// InstallDudaSite records Duda's install call for a site: its API endpoint (checked by the
-// caller), its tokens sealed, and the rest of the payload. A reinstall updates the same row.
-func (s *Service) InstallDudaSite(ctx context.Context, c *store.DudaConnection, p duda.InstallPayload) (*store.DudaSite, error) {
-	if strings.TrimSpace(p.SiteName) == "" || len(p.SiteName) > 255 {
-		return nil, domain.Invalid("site_name", "site_name is required")
-	}
-	t := p.Tokens()
-	if t.AccessToken == "" {
-		return nil, domain.Invalid("auth.authorization_code", "auth.authorization_code is required")
-	}
-	sealed, err := s.sealDudaTokens(ctx, c, p.SiteName, t)
+// RecordDudaInstall records the app's install on a Duda site (a record the Duda use cases made
+// from the install call, its API endpoint checked): the site's tokens sealed into it, the row
+// inserted or, on a reinstall, updated, and the install audited. site is reloaded as stored.
+func (s *Service) RecordDudaInstall(ctx context.Context, c *store.DudaConnection, site *store.DudaSite, t duda.Tokens) error {
+	sealed, err := s.sealDudaTokens(ctx, c, site.SiteName, t)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	kept := p
-	kept.Auth.AuthorizationCode, kept.Auth.RefreshToken = "", ""
-	data, err := json.Marshal(kept)
-	if err != nil {
-		return nil, domain.Internal(err, "encode install data")
-	}
-	site := &store.DudaSite{OrganizationID: c.OrganizationID, ConnectionID: c.ID, SiteName: p.SiteName,
-		APIEndpoint: strings.TrimRight(strings.TrimSpace(p.APIEndpoint), "/"), Tokens: sealed, TokenExpiresAt: timePtr(t.ExpiresAt), InstallData: string(data)}
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	site.OrganizationID, site.ConnectionID, site.Tokens, site.TokenExpiresAt = c.OrganizationID, c.ID, sealed, timePtr(t.ExpiresAt)
+	return s.store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.UpsertDudaSite(ctx, site); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, dudaActor(c.OrganizationID), "duda_site.install", "duda_site", site.ID, map[string]any{
 			"connectionId": c.ID, "siteName": site.SiteName, "apiEndpoint": site.APIEndpoint})
 	})
-	return site, err
 }
 
 // UninstallDudaSite records Duda's uninstall call: the site's tokens and gateway id are wiped.
@@ -450,4 +437,30 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// ErrDudaSessionTaken says a Duda payment session already has its checkout (a concurrent
+// arrival made it first): CreateDudaCheckout made none.
+var ErrDudaSessionTaken = errors.New("the Duda payment session already has a checkout")
+
+// CreateDudaCheckout makes the checkout of a Duda payment session together with the session's
+// record (sess, whose CheckoutID and Mode it fills in), in one transaction. A session that
+// already has a checkout makes none: ErrDudaSessionTaken (wrapped).
+func (s *Service) CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput, sess *store.DudaSession) (*domain.Checkout, error) {
+	var co *domain.Checkout
+	err := s.InTx(ctx, func(svc *Service) error {
+		var err error
+		if co, err = svc.CreateCheckout(ctx, actor, orgID, siteID, in); err != nil {
+			return err
+		}
+		sess.CheckoutID, sess.Mode = co.ID, string(co.Mode)
+		return svc.store.CreateDudaSession(ctx, sess)
+	})
+	if store.IsConstraint(err, "duda_sessions_session_key") || store.IsConstraint(err, "checkouts_origin_ref_key") {
+		return nil, fmt.Errorf("%w: %w", ErrDudaSessionTaken, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return co, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -9,110 +10,25 @@ import (
 	"paygate.dev/pkg/domain"
 )
 
-// DudaConnection is an organisation's Duda gateway app connected to one of its sites: the app's
-// identity and its sealed credentials (app password, app secret and the connection's settings).
-type DudaConnection struct {
-	ID             string `gorm:"primaryKey"`
-	OrganizationID string `gorm:"column:organization_id"`
-	SiteID         string `gorm:"column:site_id"`
-	AppUUID        string `gorm:"column:app_uuid"`
-	AppUser        string `gorm:"column:app_user"`
-	// Credentials is the sealed JSON of the secret fields, under the organisation's data key.
-	Credentials string `gorm:"column:credentials"`
-	Enabled     bool   `gorm:"column:enabled"`
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-}
-
-// TableName tells GORM which table holds Duda connections.
-func (DudaConnection) TableName() string { return "duda_connections" }
-
-// DudaSite is one Duda site the app was installed on through a connection: where its API is,
-// its sealed tokens and the payment gateway registered there.
-type DudaSite struct {
-	ID             string `gorm:"primaryKey"`
-	OrganizationID string `gorm:"column:organization_id"`
-	ConnectionID   string `gorm:"column:connection_id"`
-	SiteName       string `gorm:"column:site_name"`
-	APIEndpoint    string `gorm:"column:api_endpoint"`
-	// Tokens is the sealed JSON of the access and refresh tokens; empty after an uninstall.
-	Tokens         string     `gorm:"column:tokens"`
-	TokenExpiresAt *time.Time `gorm:"column:token_expires_at"`
-	GatewayID      string     `gorm:"column:gateway_id"`
-	// InstallData is the install payload without its tokens, as JSON text.
-	InstallData   string     `gorm:"column:install_data"`
-	InstalledAt   *time.Time `gorm:"column:installed_at"`
-	UninstalledAt *time.Time `gorm:"column:uninstalled_at"`
-	// GatewayState says where registering our payment gateway stands (DudaGateway*), with
-	// Duda's last refusal, the attempts so far and when the next one runs while retrying.
-	GatewayState         string     `gorm:"column:gateway_state"`
-	GatewayError         string     `gorm:"column:gateway_error"`
-	GatewayAttempts      int        `gorm:"column:gateway_attempts"`
-	GatewayNextAttemptAt *time.Time `gorm:"column:gateway_next_attempt_at"`
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
-}
-
-// States of a Duda site's gateway registration.
-const (
-	DudaGatewayRegistered = "registered"
-	DudaGatewayRetrying   = "retrying"
-	DudaGatewayFailed     = "failed"
+// The Duda records are the domain's (package domain); these names keep the store's callers as they were.
+type (
+	DudaConnection    = domain.DudaConnection
+	DudaSite          = domain.DudaSite
+	DudaSession       = domain.DudaSession
+	DudaRefund        = domain.DudaRefund
+	DudaLifecycleCall = domain.DudaLifecycleCall
 )
 
-// TableName tells GORM which table holds Duda sites.
-func (DudaSite) TableName() string { return "duda_sites" }
-
-// Installed reports whether the app is currently installed on the site.
-func (s *DudaSite) Installed() bool { return s.InstalledAt != nil && s.UninstalledAt == nil }
-
-// DudaSession links a Duda payment session to the checkout made for it, with what was
-// confirmed back to Duda and the return URL Duda answered with.
-type DudaSession struct {
-	CheckoutID             string  `gorm:"primaryKey;column:checkout_id"`
-	OrganizationID         string  `gorm:"column:organization_id"`
-	ConnectionID           string  `gorm:"column:connection_id"`
-	DudaSiteID             string  `gorm:"column:duda_site_id"`
-	SiteName               string  `gorm:"column:site_name"`
-	SessionID              string  `gorm:"column:session_id"`
-	PurchaseID             string  `gorm:"column:purchase_id"`
-	Mode                   string  `gorm:"column:mode"`
-	ConfirmedState         string  `gorm:"column:confirmed_state"`
-	ConfirmedTransactionID *string `gorm:"column:confirmed_transaction_id"`
-	ReturnURL              string  `gorm:"column:return_url"`
-	// CancelledBy is DudaCancelledByShopper when the shopper cancelled on the payment page.
-	CancelledBy string `gorm:"column:cancelled_by"`
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-}
-
-// TableName tells GORM which table holds Duda sessions.
-func (DudaSession) TableName() string { return "duda_sessions" }
-
-// Duda refund notification states.
+// States of a Duda site's gateway registration and of a refund notification, and who cancelled.
 const (
-	DudaRefundReceived = "received"
-	DudaRefundRecorded = "recorded"
-	DudaRefundRejected = "rejected"
+	DudaGatewayRegistered  = domain.DudaGatewayRegistered
+	DudaGatewayRetrying    = domain.DudaGatewayRetrying
+	DudaGatewayFailed      = domain.DudaGatewayFailed
+	DudaRefundReceived     = domain.DudaRefundReceived
+	DudaRefundRecorded     = domain.DudaRefundRecorded
+	DudaRefundRejected     = domain.DudaRefundRejected
+	DudaCancelledByShopper = domain.DudaCancelledByShopper
 )
-
-// DudaRefund is one refund notification Duda POSTed to a transaction's refunds link, kept raw
-// before anything else is done and applied once per key.
-type DudaRefund struct {
-	ConnectionID   string  `gorm:"primaryKey;column:connection_id"`
-	RefundKey      string  `gorm:"primaryKey;column:refund_key"`
-	OrganizationID string  `gorm:"column:organization_id"`
-	TransactionID  string  `gorm:"column:transaction_id"`
-	RefundID       *string `gorm:"column:refund_id"`
-	RawBody        string  `gorm:"column:raw_body"`
-	Status         string  `gorm:"column:status"`
-	Error          string  `gorm:"column:error"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-// TableName tells GORM which table holds Duda refund notifications.
-func (DudaRefund) TableName() string { return "duda_refunds" }
 
 // ---------------------------------------------------------------------------------------------
 // Connections.
@@ -304,18 +220,6 @@ func (s *Store) MarkDudaSiteUninstalled(ctx context.Context, id string) error {
 // ---------------------------------------------------------------------------------------------
 // Lifecycle calls.
 
-// DudaLifecycleCall is a signed lifecycle call already processed, by the digest of its signed text.
-type DudaLifecycleCall struct {
-	ConnectionID string `gorm:"primaryKey;column:connection_id"`
-	Digest       string `gorm:"primaryKey;column:digest"`
-	Kind         string `gorm:"column:kind"`
-	SiteName     string `gorm:"column:site_name"`
-	CreatedAt    time.Time
-}
-
-// TableName tells GORM which table holds processed Duda lifecycle calls.
-func (DudaLifecycleCall) TableName() string { return "duda_lifecycle_calls" }
-
 // RememberDudaLifecycleCall records a signed lifecycle call as processed: false when it already
 // was (a replay). Calls remembered before forgetBefore are dropped first (their signatures are
 // stale by then, so a replay of them is refused anyway).
@@ -377,22 +281,86 @@ func (s *Store) ListDudaSessionsNotProcessed(ctx context.Context, dudaSiteID str
 	return out, translate(err, "Duda sessions")
 }
 
-// LockDudaSession reads a checkout's Duda session and, on PostgreSQL, locks its row until the
-// surrounding database transaction ends, so confirmations of one session never overlap.
-func (s *Store) LockDudaSession(ctx context.Context, checkoutID string) (*DudaSession, error) {
-	q := s.q(ctx).Where("checkout_id = ?", checkoutID)
+// WithDudaSessionLocked runs fn with a checkout's Duda session locked against every other
+// caller of WithDudaSessionLocked for it, so that confirmations of one session never overlap.
+// On PostgreSQL fn runs in a database transaction that holds the session's row (FOR UPDATE) and
+// gets that transaction; on SQLite (one process) it runs under a lock in memory and gets s.
+func (s *Store) WithDudaSessionLocked(ctx context.Context, checkoutID string, fn func(tx *Store, sess *DudaSession) error) error {
 	if s.dialect == Postgres {
-		q = q.Clauses(forUpdate())
+		return s.InTx(ctx, func(tx *Store) error {
+			var d DudaSession
+			if err := tx.q(ctx).Where("checkout_id = ?", checkoutID).Clauses(forUpdate()).Take(&d).Error; err != nil {
+				return translate(err, "Duda session")
+			}
+			return fn(tx, &d)
+		})
 	}
-	var d DudaSession
-	if err := q.Take(&d).Error; err != nil {
-		return nil, translate(err, "Duda session")
+	unlock, err := dudaSessionLocks.lock(ctx, s.dsn+"\x00"+checkoutID)
+	if err != nil {
+		return err
 	}
-	return &d, nil
+	defer unlock()
+	sess, err := s.GetDudaSession(ctx, checkoutID)
+	if err != nil {
+		return err
+	}
+	return fn(s, sess)
 }
 
-// DudaCancelledByShopper marks a Duda checkout the shopper cancelled on the payment page.
-const DudaCancelledByShopper = "shopper"
+// dudaSessionLocks serialise the confirmations of a session on SQLite, by database and checkout.
+var dudaSessionLocks keyedLocks
+
+// keyedLocks serialises work per key inside this process.
+type keyedLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyedLock
+}
+
+type keyedLock struct {
+	ch      chan struct{}
+	waiters int
+}
+
+// lock takes the key's lock, or gives up when ctx ends.
+func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyedLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.waiters++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		if l.waiters--; l.waiters == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// CancelDudaCheckoutByShopper ends an open Duda checkout as cancelled by the shopper on the
+// payment page, in one transaction with the session's note of who cancelled.
+func (s *Store) CancelDudaCheckoutByShopper(ctx context.Context, orgID, checkoutID string) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.SetDudaSessionCancelledBy(ctx, checkoutID, DudaCancelledByShopper); err != nil {
+			return err
+		}
+		_, err := tx.EndCheckout(ctx, orgID, checkoutID, domain.CheckoutCancelled)
+		return err
+	})
+}
 
 // SetDudaSessionCancelledBy records who cancelled a Duda checkout.
 func (s *Store) SetDudaSessionCancelledBy(ctx context.Context, checkoutID, by string) error {

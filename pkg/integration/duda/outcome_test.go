@@ -1,4 +1,4 @@
-package dudaapp
+package duda
 
 import (
 	"testing"
@@ -6,9 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/duda"
+	dudaapi "paygate.dev/pkg/duda"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
 )
 
 func TestOutcomeOf(t *testing.T) {
@@ -23,23 +22,23 @@ func TestOutcomeOf(t *testing.T) {
 	for name, tc := range map[string]struct {
 		c     *domain.Checkout
 		txns  []domain.Transaction
-		state duda.ConfirmState
+		state dudaapi.ConfirmState
 		txnID string
 		code  string
 	}{
 		"NothingYet":                   {open, nil, "", "", ""},
 		"ACardAttemptFailedButOpen":    {open, []domain.Transaction{txn("t1", domain.ProviderStripe, domain.TxnFailed)}, "", "", ""},
 		"ACardPaymentInFlight":         {open, []domain.Transaction{txn("t1", domain.ProviderStripe, domain.TxnPendingProvider)}, "", "", ""},
-		"ATransferWaits":               {open, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnPendingProvider)}, duda.StatePending, "t1", ""},
-		"ADirectDebitWaits":            {open, []domain.Transaction{txn("t1", domain.ProviderGoCardless, domain.TxnPendingProvider)}, duda.StatePending, "t1", ""},
-		"PaidAfterAFailure":            {completed, []domain.Transaction{txn("t1", domain.ProviderStripe, domain.TxnFailed), txn("t2", domain.ProviderStripe, domain.TxnSucceeded)}, duda.StateProcessed, "t2", ""},
-		"RefundedIsStillProcessed":     {completed, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnRefunded)}, duda.StateProcessed, "t1", ""},
-		"ExpiredWithATransferOnTheWay": {expired, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnPendingProvider)}, duda.StatePending, "t1", ""},
+		"ATransferWaits":               {open, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnPendingProvider)}, dudaapi.StatePending, "t1", ""},
+		"ADirectDebitWaits":            {open, []domain.Transaction{txn("t1", domain.ProviderGoCardless, domain.TxnPendingProvider)}, dudaapi.StatePending, "t1", ""},
+		"PaidAfterAFailure":            {completed, []domain.Transaction{txn("t1", domain.ProviderStripe, domain.TxnFailed), txn("t2", domain.ProviderStripe, domain.TxnSucceeded)}, dudaapi.StateProcessed, "t2", ""},
+		"RefundedIsStillProcessed":     {completed, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnRefunded)}, dudaapi.StateProcessed, "t1", ""},
+		"ExpiredWithATransferOnTheWay": {expired, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnPendingProvider)}, dudaapi.StatePending, "t1", ""},
 		"ExpiredWithACardOnTheWay":     {expired, []domain.Transaction{txn("t1", domain.ProviderStripe, domain.TxnPendingProvider)}, "", "", ""},
-		"ExpiredAfterAFailedAttempt":   {expired, []domain.Transaction{txn("t1", domain.ProviderStripe, domain.TxnFailed)}, duda.StateFailed, "t1", "checkout_expired"},
-		"ExpiredUntried":               {expired, nil, duda.StateFailed, "", "checkout_expired"},
-		"Cancelled":                    {cancelled, nil, duda.StateFailed, "", "checkout_cancelled"},
-		"LateMoneyAfterExpiry":         {expired, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnSucceeded)}, duda.StateProcessed, "t1", ""},
+		"ExpiredAfterAFailedAttempt":   {expired, []domain.Transaction{txn("t1", domain.ProviderStripe, domain.TxnFailed)}, dudaapi.StateFailed, "t1", "checkout_expired"},
+		"ExpiredUntried":               {expired, nil, dudaapi.StateFailed, "", "checkout_expired"},
+		"Cancelled":                    {cancelled, nil, dudaapi.StateFailed, "", "checkout_cancelled"},
+		"LateMoneyAfterExpiry":         {expired, []domain.Transaction{txn("t1", domain.ProviderWireTransfer, domain.TxnSucceeded)}, dudaapi.StateProcessed, "t1", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := outcomeOf(tc.c, tc.txns)
@@ -69,21 +68,21 @@ func TestDueNeverGoesBack(t *testing.T) {
 		o         outcome
 		due       bool
 	}{
-		"FirstPending":            {"", nil, outcome{state: duda.StatePending, txn: t1}, true},
-		"PendingAgain":            {"PENDING", id("t1"), outcome{state: duda.StatePending, txn: t1}, false},
-		"AnotherPendingAttempt":   {"PENDING", id("t1"), outcome{state: duda.StatePending, txn: t2}, true},
-		"ProcessedAfterPending":   {"PENDING", id("t1"), outcome{state: duda.StateProcessed, txn: t1}, true},
-		"PendingAfterProcessed":   {"PROCESSED", id("t1"), outcome{state: duda.StatePending, txn: t2}, false},
-		"FailedAfterProcessed":    {"PROCESSED", id("t1"), outcome{state: duda.StateFailed}, false},
-		"ProcessedAgain":          {"PROCESSED", id("t1"), outcome{state: duda.StateProcessed, txn: t1}, false},
-		"FailedAfterPending":      {"PENDING", id("t1"), outcome{state: duda.StateFailed}, true},
-		"LateMoneyAfterAFailure":  {"FAILED", nil, outcome{state: duda.StateProcessed, txn: t1}, true},
-		"PendingAfterAFailure":    {"FAILED", nil, outcome{state: duda.StatePending, txn: t1}, false},
+		"FirstPending":            {"", nil, outcome{state: dudaapi.StatePending, txn: t1}, true},
+		"PendingAgain":            {"PENDING", id("t1"), outcome{state: dudaapi.StatePending, txn: t1}, false},
+		"AnotherPendingAttempt":   {"PENDING", id("t1"), outcome{state: dudaapi.StatePending, txn: t2}, true},
+		"ProcessedAfterPending":   {"PENDING", id("t1"), outcome{state: dudaapi.StateProcessed, txn: t1}, true},
+		"PendingAfterProcessed":   {"PROCESSED", id("t1"), outcome{state: dudaapi.StatePending, txn: t2}, false},
+		"FailedAfterProcessed":    {"PROCESSED", id("t1"), outcome{state: dudaapi.StateFailed}, false},
+		"ProcessedAgain":          {"PROCESSED", id("t1"), outcome{state: dudaapi.StateProcessed, txn: t1}, false},
+		"FailedAfterPending":      {"PENDING", id("t1"), outcome{state: dudaapi.StateFailed}, true},
+		"LateMoneyAfterAFailure":  {"FAILED", nil, outcome{state: dudaapi.StateProcessed, txn: t1}, true},
+		"PendingAfterAFailure":    {"FAILED", nil, outcome{state: dudaapi.StatePending, txn: t1}, false},
 		"NothingToSay":            {"", nil, outcome{}, false},
 		"NothingToSayAfterAnswer": {"PENDING", id("t1"), outcome{}, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			sess := &store.DudaSession{ConfirmedState: tc.confirmed, ConfirmedTransactionID: tc.txn}
+			sess := &domain.DudaSession{ConfirmedState: tc.confirmed, ConfirmedTransactionID: tc.txn}
 			require.Equal(t, tc.due, due(sess, tc.o))
 		})
 	}
@@ -91,53 +90,53 @@ func TestDueNeverGoesBack(t *testing.T) {
 
 func TestLines(t *testing.T) {
 	t.Parallel()
-	item := func(typ, name, unit string, qty int64, disc, total string) duda.SessionItem {
-		it := duda.SessionItem{Type: typ, Name: name, UnitPrice: duda.NewDecimal(unit), Quantity: duda.NewQuantity(qty)}
+	item := func(typ, name, unit string, qty int64, disc, total string) dudaapi.SessionItem {
+		it := dudaapi.SessionItem{Type: typ, Name: name, UnitPrice: dudaapi.NewDecimal(unit), Quantity: dudaapi.NewQuantity(qty)}
 		if disc != "" {
-			it.DiscountAmount = duda.NewDecimal(disc)
+			it.DiscountAmount = dudaapi.NewDecimal(disc)
 		}
 		if total != "" {
-			it.Total = duda.NewDecimalString(total)
+			it.Total = dudaapi.NewDecimalString(total)
 		}
 		return it
 	}
 	t.Run("DiscountLinesWhateverTheirSign", func(t *testing.T) {
 		for _, v := range []string{"2.00", "-2.00"} {
-			got, why := lines([]duda.SessionItem{item("PHYSICAL", "Cup", "10", 1, "", ""), item("DISCOUNT", "", "", 1, "", v)}, "EUR", 800)
+			got, why := lines([]dudaapi.SessionItem{item("PHYSICAL", "Cup", "10", 1, "", ""), item("DISCOUNT", "", "", 1, "", v)}, "EUR", 800)
 			require.Empty(t, why)
 			require.Equal(t, []platform.ItemInput{{Name: "Cup", Quantity: 1, UnitPrice: 1000, ItemType: "goods"}, {Name: "Discount", Quantity: 1, UnitPrice: -200, ItemType: "discount"}}, got)
 		}
 	})
 	t.Run("ATotalBeforeTheLineDiscount", func(t *testing.T) {
-		got, why := lines([]duda.SessionItem{item("DIGITAL", "Course", "50", 2, "10", "100")}, "EUR", 9000)
+		got, why := lines([]dudaapi.SessionItem{item("DIGITAL", "Course", "50", 2, "10", "100")}, "EUR", 9000)
 		require.Empty(t, why)
 		require.Len(t, got, 2)
 		require.Equal(t, int64(-1000), got[1].UnitPrice)
 	})
 	t.Run("ZeroDecimalCurrency", func(t *testing.T) {
-		got, why := lines([]duda.SessionItem{item("PHYSICAL", "Tea", "1500", 2, "", "")}, "JPY", 3000)
+		got, why := lines([]dudaapi.SessionItem{item("PHYSICAL", "Tea", "1500", 2, "", "")}, "JPY", 3000)
 		require.Empty(t, why)
 		require.Equal(t, int64(1500), got[0].UnitPrice)
 	})
 	t.Run("OnlyATotal", func(t *testing.T) {
-		got, why := lines([]duda.SessionItem{{Type: "SHIPPING", Name: "Post", Total: duda.NewDecimal("4.95")}}, "EUR", 495)
+		got, why := lines([]dudaapi.SessionItem{{Type: "SHIPPING", Name: "Post", Total: dudaapi.NewDecimal("4.95")}}, "EUR", 495)
 		require.Empty(t, why)
 		require.Equal(t, []platform.ItemInput{{Name: "Post", Quantity: 1, UnitPrice: 495, ItemType: "shipping"}}, got)
 	})
 	t.Run("UnknownTypesAreGoods", func(t *testing.T) {
-		got, why := lines([]duda.SessionItem{item("GIFT_CARD", "Card", "5", 1, "", "")}, "EUR", 500)
+		got, why := lines([]dudaapi.SessionItem{item("GIFT_CARD", "Card", "5", 1, "", "")}, "EUR", 500)
 		require.Empty(t, why)
 		require.Equal(t, "goods", got[0].ItemType)
 	})
 	for name, tc := range map[string]struct {
-		items []duda.SessionItem
+		items []dudaapi.SessionItem
 		total int64
 	}{
 		"NoLines":         {nil, 100},
-		"WrongSum":        {[]duda.SessionItem{item("PHYSICAL", "A", "1", 1, "", "")}, 200},
-		"TooManyDecimals": {[]duda.SessionItem{item("PHYSICAL", "A", "1.005", 1, "", "")}, 100},
-		"NegativeLine":    {[]duda.SessionItem{item("SHIPPING", "A", "1", 1, "", "-1.00")}, -100},
-		"NoAmountAtAll":   {[]duda.SessionItem{{Type: "PHYSICAL", Name: "A"}}, 100},
+		"WrongSum":        {[]dudaapi.SessionItem{item("PHYSICAL", "A", "1", 1, "", "")}, 200},
+		"TooManyDecimals": {[]dudaapi.SessionItem{item("PHYSICAL", "A", "1.005", 1, "", "")}, 100},
+		"NegativeLine":    {[]dudaapi.SessionItem{item("SHIPPING", "A", "1", 1, "", "-1.00")}, -100},
+		"NoAmountAtAll":   {[]dudaapi.SessionItem{{Type: "PHYSICAL", Name: "A"}}, 100},
 	} {
 		t.Run(name+"FallsBack", func(t *testing.T) {
 			_, why := lines(tc.items, "EUR", tc.total)
