@@ -100,7 +100,7 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 	switch {
 	case replay != nil:
 		return a.writeReplay(c, replay)
-	case err == errInFlight || err == errReused:
+	case errors.Is(err, errInFlight) || errors.Is(err, errReused):
 		return err
 	case err != nil:
 		return a.storeFailure(c, req.Org, key, hash, err)

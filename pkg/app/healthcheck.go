@@ -56,7 +56,7 @@ func Healthcheck(ctx context.Context, listen, internal string, live bool, out io
 		if errors.As(err, &op) {
 			err = op
 		}
-		return fmt.Errorf("unhealthy: %s: %v", url, err)
+		return fmt.Errorf("unhealthy: %s: %w", url, err)
 	}
 	defer res.Body.Close()
 	var body struct {

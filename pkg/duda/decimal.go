@@ -79,7 +79,7 @@ func (d Decimal) Minor(currency string) (int64, error) {
 	}
 	v, err := money.ParseScaled(d.raw, c.Exponent, money.WithExponent)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %q in %s: %v", ErrInvalidAmount, d.raw, c.Code, err)
+		return 0, fmt.Errorf("%w: %q in %s: %w", ErrInvalidAmount, d.raw, c.Code, err)
 	}
 	return v, nil
 }
@@ -138,7 +138,7 @@ func (q Quantity) Int64() (int64, error) {
 	case errors.Is(err, money.ErrTooPrecise):
 		return 0, fmt.Errorf("%w: quantity %q is not a whole number", ErrInvalidAmount, q.raw)
 	case err != nil:
-		return 0, fmt.Errorf("%w: quantity %q: %v", ErrInvalidAmount, q.raw, err)
+		return 0, fmt.Errorf("%w: quantity %q: %w", ErrInvalidAmount, q.raw, err)
 	}
 	return v, nil
 }
@@ -174,7 +174,7 @@ func unmarshalLiteral(b []byte) (raw string, quoted bool, err error) {
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
-			return "", false, fmt.Errorf("%w: %v", ErrInvalidAmount, err)
+			return "", false, fmt.Errorf("%w: %w", ErrInvalidAmount, err)
 		}
 		if s = strings.TrimSpace(s); s == "" {
 			return "", false, nil // absent, like null: the zero value

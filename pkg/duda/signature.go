@@ -81,7 +81,7 @@ func VerifySignature(appSecret, timestamp, signature string, body []byte, now ti
 	}
 	at, err := ParseSignatureTimestamp(timestamp)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	if tolerance <= 0 {
 		tolerance = DefaultSignatureTolerance

@@ -16,7 +16,7 @@ import (
 	"paygate.dev/pkg/storetest"
 )
 
-// One merchant whose endpoint takes 2 s per notification, with more than a hundred owed: the
+// One merchant whose endpoint never answers in time (each attempt runs to its timeout), with more than a hundred owed: the
 // notifications queue up on the ipn queue, while a checkout of another tenant that is due to
 // expire is expired at once, and reconciliation runs at once, each on its own queue. (Before
 // River, one pool of workers took every kind in turn, and the expiry run waited behind the
@@ -32,14 +32,18 @@ func TestASlowMerchantDelaysNeitherExpiryNorReconciliation(t *testing.T) {
 			require.NoError(t, err)
 			env := apptest.Start(t, s, apptest.Options{NoFrontend: true, Workers: true})
 			slowShop, other := env.NewTenant(t), env.NewTenant(t)
+			// The merchant answers nothing until the test is over (each attempt ends at its 10 s
+			// timeout): however slowly this machine dispatches the 110 notifications, they pile up.
+			release := make(chan struct{})
 			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				select {
-				case <-time.After(2 * time.Second):
+				case <-release:
 				case <-r.Context().Done():
 				}
 				w.WriteHeader(http.StatusOK)
 			}))
 			t.Cleanup(slow.Close)
+			t.Cleanup(func() { close(release) })
 
 			checkout := func(tn *apptest.Tenant, ipnURL string, expires time.Time) *domain.Checkout {
 				c := &domain.Checkout{ID: domain.NewID(domain.PrefixCheckout), OrganizationID: tn.Org.ID, SiteID: tn.Site.ID,

@@ -94,7 +94,7 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					if r == http.ErrAbortHandler {
+					if r == http.ErrAbortHandler { //nolint:errorlint // the value panic was given, not a wrapped error
 						panic(r)
 					}
 					log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r))

@@ -466,7 +466,7 @@ func (n *Notifier) send(ctx context.Context, d *store.IPNDelivery, secret string
 		res.err = fmt.Errorf("HTTP %d: only 200 means delivered", resp.StatusCode)
 	}
 	if res.err != nil && rerr != nil {
-		res.err = fmt.Errorf("%w (reading the answer: %v)", res.err, rerr)
+		res.err = fmt.Errorf("%w (reading the answer: %w)", res.err, rerr)
 	}
 	return res
 }

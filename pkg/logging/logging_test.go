@@ -45,7 +45,7 @@ func TestScopeTagsEveryLaterLineOfTheRequest(t *testing.T) {
 	log := New("admin-backend", slog.LevelInfo, &buf)
 	outer := With(Scope(context.Background()), KeyRequestID, "req_1")
 	log.InfoContext(outer, "before")
-	inner := context.WithValue(outer, struct{}{}, "handler") // a layer's own derived context
+	inner := context.WithValue(outer, layerKey{}, "handler") // a layer's own derived context
 	require.True(t, SetTenant(inner, "org_1", ""))
 	log.InfoContext(inner, "authenticated")
 	require.True(t, SetTenant(inner, "", "site_1"))
@@ -110,3 +110,5 @@ func TestSetTenant(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+type layerKey struct{}

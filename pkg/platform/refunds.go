@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -347,7 +348,7 @@ func (s *Service) failRefund(ctx context.Context, r *domain.Refund, cause error)
 	if err := s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundFailed), FailureMessage: &msg}); err != nil {
 		s.log.ErrorContext(ctx, "mark refund failed", "refund_id", r.ID, "error", err)
 	}
-	if de, ok := cause.(*domain.Error); ok && de.Kind != domain.KindInternal {
+	if de, ok := errors.AsType[*domain.Error](cause); ok && de.Kind != domain.KindInternal {
 		return cause
 	}
 	return domain.Unavailable(domain.CodeProviderError, cause, "the provider did not accept the refund: %s", msg)

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -394,7 +395,7 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 			Changes: store.TransactionChanges{FailureCode: store.Ptr("provider_error"), FailureMessage: &msg}}); terr != nil {
 			s.log.ErrorContext(ctx, "mark failed start", "transaction_id", t.ID, "error", terr)
 		}
-		if de, ok := err.(*domain.Error); ok && de.Kind != domain.KindInternal {
+		if de, ok := errors.AsType[*domain.Error](err); ok && de.Kind != domain.KindInternal {
 			return nil, err
 		}
 		return nil, domain.Unavailable(domain.CodeProviderError, err, "the payment provider could not start the payment; try again or choose another method")

@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		CancelledJobRetentionPeriod: 30 * 24 * time.Hour,
 		MaxAttempts:                 25,
 		Workers:                     cfg.Workers,
-		WorkerMiddleware:            []rivertype.WorkerMiddleware{&middleware{metrics: cfg.Metrics}},
+		Middleware:                  []rivertype.Middleware{&middleware{metrics: cfg.Metrics}},
 		ErrorHandler:                &errorHandler{log: log},
 		LeaderElectionDisabled:      cfg.NotLeader,
 		FetchOnlyKnownKinds:         cfg.NotLeader,

@@ -33,7 +33,7 @@ func (s *Store) lockSQLiteMigrations(ctx context.Context) (unlock func(), err er
 		}
 		return func() { _ = f.Close() }, nil // closing the file releases the lock
 	case <-ctx.Done():
-		go func() { <-locked; _ = f.Close() }()
+		go func() { <-locked; _ = f.Close() }() //nolint:errcheck // the lock was taken after all: closing releases it
 		return nil, ctx.Err()
 	}
 }

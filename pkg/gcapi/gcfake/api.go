@@ -3,6 +3,7 @@ package gcfake
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -53,7 +54,7 @@ func (s *Server) unwrap(w http.ResponseWriter, r *http.Request, key string, opti
 func (s *Server) decodeInner(w http.ResponseWriter, raw json.RawMessage, key string, v any) bool {
 	if err := json.Unmarshal(raw, v); err != nil {
 		fe := fieldError{Message: err.Error(), RequestPointer: "/" + key}
-		if te, ok := err.(*json.UnmarshalTypeError); ok {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			fe.Field = te.Field
 			fe.Message = "has the wrong type: expected " + te.Type.String()
 			fe.RequestPointer = "/" + key + "/" + strings.ReplaceAll(te.Field, ".", "/")
@@ -519,7 +520,7 @@ func (s *Server) handleRunSimulator(w http.ResponseWriter, r *http.Request) {
 	err := s.simulateLocked(scenario, in.Links.Resource)
 	s.mu.Unlock()
 	if err != nil {
-		se := err.(*simError)
+		se, _ := errors.AsType[*simError](err)
 		s.writeError(w, se.status, se.typ, se.msg, []fieldError{{Reason: se.reason, Message: se.msg}})
 		return
 	}

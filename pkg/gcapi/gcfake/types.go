@@ -205,12 +205,12 @@ func (f BillingRequestFlow) clone() BillingRequestFlow {
 	return f
 }
 
-func (p Payment) clone() Payment {
+func (p Payment) clone() Payment { //nolint:unused // used through snapshot's type parameter
 	p.Metadata, p.Links = cloneMap(p.Metadata), cloneMap(p.Links)
 	return p
 }
 
-func (m Mandate) clone() Mandate {
+func (m Mandate) clone() Mandate { //nolint:unused // used through snapshot's type parameter
 	m.Metadata, m.Links = cloneMap(m.Metadata), cloneMap(m.Links)
 	return m
 }

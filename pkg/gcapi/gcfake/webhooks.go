@@ -143,7 +143,7 @@ func (s *Server) DeliverEvents(ctx context.Context) ([]Delivery, error) {
 		made = append(made, d)
 		if !d.OK() {
 			kept = append(kept, b)
-			errs = append(errs, fmt.Errorf("gcfake: webhook %s: status %d: %v", b.webhookID, d.StatusCode, d.Err))
+			errs = append(errs, fmt.Errorf("gcfake: webhook %s: status %d: %w", b.webhookID, d.StatusCode, d.Err))
 		}
 	}
 	s.mu.Lock()

@@ -333,7 +333,7 @@ func lines(items []dudaapi.SessionItem, currency string, total int64) ([]platfor
 		}
 		disc := abs(amt.Discount)
 		gross, gerr := money.Mul(amt.UnitPrice, amt.Quantity)
-		ok := true
+		var ok bool
 		switch {
 		case gerr == nil && amt.Quantity >= 1 && amt.Quantity <= platform.MaxQuantity && amt.UnitPrice >= 0 &&
 			(amt.Total == gross-disc || (disc > 0 && amt.Total == gross)):

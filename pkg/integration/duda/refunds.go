@@ -125,7 +125,7 @@ func (uc *Service) Refund(ctx context.Context, link *RefundLink, d RefundDeliver
 	// Duda documents no signature here; one it sends anyway must be right.
 	if d.Signature != "" {
 		if err := dudaapi.VerifySignature(app.Credentials.AppSecret, d.Timestamp, d.Signature, body, uc.platform.Now(), uc.tolerance); err != nil {
-			return RefundResult{Outcome: RefundBadSignature}, nil
+			return RefundResult{Outcome: RefundBadSignature}, nil //nolint:nilerr // a bad signature is an answer (401), not a failure
 		}
 	}
 	txn, err := uc.store.GetTransaction(ctx, conn.OrganizationID, txnID)

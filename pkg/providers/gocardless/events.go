@@ -55,11 +55,11 @@ func verifyBatch(body []byte, signature string, creds map[string]string) ([]prov
 	batch, err := gcapi.ParseWebhook(body, signature, creds["webhookSecret"])
 	switch {
 	case errors.Is(err, gcapi.ErrInvalidSignature):
-		return nil, fmt.Errorf("%w: %v", providers.ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: %w", providers.ErrBadSignature, err)
 	case err != nil && creds["webhookSecret"] == "":
 		return nil, err // our configuration: answer 5xx so GoCardless retries once it is fixed
 	case err != nil:
-		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: %v", providers.ErrMalformed, err)
+		return nil, fmt.Errorf("%w: not a GoCardless webhook batch: %w", providers.ErrMalformed, err)
 	}
 	var raw struct {
 		Events *[]json.RawMessage `json:"events"`

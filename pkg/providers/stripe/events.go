@@ -40,7 +40,7 @@ func verifyEvent(body []byte, signature, secret string) (providers.IncomingEvent
 		return providers.IncomingEvent{}, fmt.Errorf("%w: the provider has no webhook secret", ErrBadSignature)
 	}
 	if err := webhook.ValidatePayloadWithTolerance(body, signature, secret, SignatureTolerance); err != nil {
-		return providers.IncomingEvent{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return providers.IncomingEvent{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	ev, err := parseEvent(body)
 	if err != nil {
@@ -94,7 +94,7 @@ func eventObject(t stripego.EventType) any {
 func parseEvent(body []byte) (*stripego.Event, error) {
 	var ev stripego.Event
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("%w: not a Stripe event: %v", providers.ErrMalformed, err)
+		return nil, fmt.Errorf("%w: not a Stripe event: %w", providers.ErrMalformed, err)
 	}
 	if ev.ID == "" || ev.Type == "" {
 		return nil, fmt.Errorf("%w: the Stripe event has no id or no type", providers.ErrMalformed)
@@ -104,7 +104,7 @@ func parseEvent(body []byte) (*stripego.Event, error) {
 	}
 	if obj := eventObject(ev.Type); obj != nil {
 		if err := json.Unmarshal(ev.Data.Raw, obj); err != nil {
-			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) does not decode: %v", providers.ErrMalformed, ev.ID, ev.Type, err)
+			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) does not decode: %w", providers.ErrMalformed, ev.ID, ev.Type, err)
 		}
 		if id, _ := ev.Data.Object["id"].(string); id == "" {
 			return nil, fmt.Errorf("%w: data.object of the Stripe event %s (%s) has no id", providers.ErrMalformed, ev.ID, ev.Type)
@@ -453,7 +453,7 @@ func (p *Provider) VerifyWebhook(_ context.Context, _ *domain.Provider, creds ma
 	ev, err := verifyEvent(body, h.Get("Stripe-Signature"), creds["webhookSecret"])
 	if err != nil {
 		if errors.Is(err, ErrBadSignature) {
-			return nil, fmt.Errorf("%w: %v", providers.ErrBadSignature, err)
+			return nil, fmt.Errorf("%w: %w", providers.ErrBadSignature, err)
 		}
 		return nil, err
 	}

@@ -67,8 +67,8 @@ func Keys(t testing.TB, url, pattern string) []string {
 	defer c.Close()
 	var out []string
 	iter := c.Scan(context.Background(), 0, pattern, 1000).Iterator()
-	for iter.Next(context.Background()) {
-		out = append(out, iter.Val())
+	for v := range iter.Vals(context.Background()) {
+		out = append(out, v)
 	}
 	if err := iter.Err(); err != nil {
 		t.Fatalf("scan %s: %v", pattern, err)
