@@ -105,30 +105,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		id = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), domain.RandomString(6))
 	}
 	c := &Client{store: cfg.Store, log: log, id: id, working: len(cfg.Queues) > 0}
-	db, err := cfg.Store.SQLDB()
+	driver, err := c.driver(ctx, cfg)
 	if err != nil {
 		return nil, err
-	}
-	var driver riverdriver.Driver[*sql.Tx]
-	switch {
-	case cfg.Store.Dialect() == store.SQLite:
-		driver = riversqlite.New(db)
-	case c.working && !cfg.PollOnly:
-		url, err := cfg.Store.URL()
-		if err != nil {
-			return nil, err
-		}
-		pcfg, err := pgxpool.ParseConfig(url)
-		if err != nil {
-			return nil, fmt.Errorf("queue: listener pool: %w", err)
-		}
-		pcfg.MaxConns, pcfg.MinConns = 2, 0
-		if c.listen, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
-			return nil, fmt.Errorf("queue: listener pool: %w", err)
-		}
-		driver = riverdatabasesql.NewWithPgxListener(db, c.listen)
-	default:
-		driver = riverdatabasesql.New(db)
 	}
 	poll := cfg.PollInterval
 	if poll <= 0 {
@@ -183,6 +162,36 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.river = rc
 	registerGauges(cfg.Metrics, c)
 	return c, nil
+}
+
+// driver is River's driver on the store's pool: riversqlite on SQLite; on PostgreSQL
+// riverdatabasesql, with a small pgx pool of its own for LISTEN when the client works queues
+// and is woken by notifications.
+func (c *Client) driver(ctx context.Context, cfg Config) (riverdriver.Driver[*sql.Tx], error) {
+	db, err := cfg.Store.SQLDB()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Store.Dialect() == store.SQLite:
+		return riversqlite.New(db), nil
+	case c.working && !cfg.PollOnly:
+		url, err := cfg.Store.URL()
+		if err != nil {
+			return nil, err
+		}
+		pcfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			return nil, fmt.Errorf("queue: listener pool: %w", err)
+		}
+		pcfg.MaxConns, pcfg.MinConns = 2, 0
+		if c.listen, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+			return nil, fmt.Errorf("queue: listener pool: %w", err)
+		}
+		return riverdatabasesql.NewWithPgxListener(db, c.listen), nil
+	default:
+		return riverdatabasesql.New(db), nil
+	}
 }
 
 // ID is the client's id in River's tables (river_leader names the leader by it).

@@ -266,6 +266,13 @@ func (s *Store) migrateFS(ctx context.Context, fsys fs.FS, target int, migrator 
 	if err == nil && len(results) == 0 {
 		results, err = p.DownTo(ctx, int64(target))
 	}
+	return s.logMigrations(ctx, results, err, target, migrator, names, applied, reports)
+}
+
+// logMigrations logs and lists the migrations goose applied (those before a failure too, and
+// the lines their Go migrations reported), then the outcome.
+func (s *Store) logMigrations(ctx context.Context, results []*goose.MigrationResult, err error, target int, migrator string,
+	names map[int64]string, applied []string, reports map[int64][]string) ([]string, error) {
 	var partial *goose.PartialError
 	if errors.As(err, &partial) {
 		results = partial.Applied

@@ -209,9 +209,32 @@ func (p *sqlitePool) commitGroup(group []*writeTx) {
 		}
 		return
 	}
+	succeeded, broken := runMembers(bg, tx, group)
+	if broken != nil || succeeded == 0 {
+		_ = tx.Rollback()
+		if broken != nil {
+			for _, w := range group {
+				if w.err == nil && w.panicked == nil {
+					w.err = fmt.Errorf("write transaction rolled back: %w", broken)
+				}
+			}
+		}
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for _, w := range group {
+			if w.err == nil && w.panicked == nil {
+				w.err = err
+			}
+		}
+	}
+}
+
+// runMembers runs each member's function on tx, under a savepoint of its own when there are
+// several, and reports how many succeeded, and the error that broke the transaction itself (a
+// savepoint that could not be taken, rolled back or released), after which no member runs.
+func runMembers(bg context.Context, tx *sql.Tx, group []*writeTx) (succeeded int, broken error) {
 	several := len(group) > 1
-	var broken error
-	succeeded := 0
 	for _, w := range group {
 		if broken != nil {
 			w.err = broken
@@ -246,24 +269,7 @@ func (p *sqlitePool) commitGroup(group []*writeTx) {
 			succeeded++
 		}
 	}
-	if broken != nil || succeeded == 0 {
-		_ = tx.Rollback()
-		if broken != nil {
-			for _, w := range group {
-				if w.err == nil && w.panicked == nil {
-					w.err = fmt.Errorf("write transaction rolled back: %w", broken)
-				}
-			}
-		}
-		return
-	}
-	if err := tx.Commit(); err != nil {
-		for _, w := range group {
-			if w.err == nil && w.panicked == nil {
-				w.err = err
-			}
-		}
-	}
+	return succeeded, broken
 }
 
 // begin starts the group's IMMEDIATE transaction, waiting for another process's writer by

@@ -173,30 +173,9 @@ func open(ctx context.Context, cfg Config, checkpointEvery time.Duration, restar
 	if dialect == Postgres {
 		dial = postgres.New(postgres.Config{DSN: dsn})
 	} else {
-		write, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)&_txlock=immediate")
-		if err != nil {
-			return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		if pools, writer, err = openSQLite(dsn, pool); err != nil {
+			return nil, err
 		}
-		// One writer, kept open: it sets WAL mode on a new file before any reader opens. Its
-		// savepoint and statement journals stay in memory (temp_store), it never checkpoints
-		// in a commit (wal_autocheckpoint(0): the checkpointer does), and a WAL that grew past
-		// 64 MiB is cut back when it starts over (journal_size_limit).
-		Pool{MaxConns: 1, MaxIdleConns: 1}.apply(write)
-		read, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=query_only(1)&_txlock=deferred")
-		if err != nil {
-			_ = write.Close()
-			return nil, fmt.Errorf("open %s database: %w", dialect, err)
-		}
-		pool.apply(read)
-		ckpt, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=busy_timeout(0)")
-		if err != nil {
-			_ = write.Close()
-			_ = read.Close()
-			return nil, fmt.Errorf("open %s database: %w", dialect, err)
-		}
-		Pool{MaxConns: 1, MaxIdleConns: 1}.apply(ckpt)
-		pools = []namedPool{{"sqlite_write", write}, {"sqlite_checkpoint", ckpt}, {"sqlite_read", read}}
-		writer = newSQLitePool(write, read, sqliteBusyTimeout)
 		dial = &sqlite.Dialector{DSN: dsn, Conn: writer}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -234,6 +213,35 @@ func open(ctx context.Context, cfg Config, checkpointEvery time.Duration, restar
 		st.checkpoints = startCheckpointer(pools[1].db, writer, checkpointEvery, restartFrames, log)
 	}
 	return st, nil
+}
+
+// openSQLite opens an SQLite file's three pools: the one writer (behind the store's turn and
+// group commit), the checkpointer's connection, and the read pool that pool sizes.
+func openSQLite(dsn string, pool Pool) ([]namedPool, *sqlitePool, error) {
+	write, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)&_txlock=immediate")
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s database: %w", SQLite, err)
+	}
+	// One writer, kept open: it sets WAL mode on a new file before any reader opens. Its
+	// savepoint and statement journals stay in memory (temp_store), it never checkpoints
+	// in a commit (wal_autocheckpoint(0): the checkpointer does), and a WAL that grew past
+	// 64 MiB is cut back when it starts over (journal_size_limit).
+	Pool{MaxConns: 1, MaxIdleConns: 1}.apply(write)
+	read, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=query_only(1)&_txlock=deferred")
+	if err != nil {
+		_ = write.Close()
+		return nil, nil, fmt.Errorf("open %s database: %w", SQLite, err)
+	}
+	pool.apply(read)
+	ckpt, err := sql.Open(sqlite.DriverName, dsn+"&_pragma=busy_timeout(0)")
+	if err != nil {
+		_ = write.Close()
+		_ = read.Close()
+		return nil, nil, fmt.Errorf("open %s database: %w", SQLite, err)
+	}
+	Pool{MaxConns: 1, MaxIdleConns: 1}.apply(ckpt)
+	pools := []namedPool{{"sqlite_write", write}, {"sqlite_checkpoint", ckpt}, {"sqlite_read", read}}
+	return pools, newSQLitePool(write, read, sqliteBusyTimeout), nil
 }
 
 // PoolStats reports each connection pool by name: "postgres", or on SQLite "sqlite_read" (the
