@@ -31,7 +31,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 // notifications lists and resends IPN attempts on transaction pages (nil: none shown).
 func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications) {
 	p, err := panel.New(panel.Deps{
-		Service: a.Service, Store: a.Store, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
+		Service: a.Service, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
 	})
 	if err != nil {

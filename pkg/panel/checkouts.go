@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // checkoutFilters are the list's query parameters, echoed back into the filter form.
@@ -49,7 +48,7 @@ func (p *Panel) checkouts(c echo.Context, r *request) error {
 	if d.Sites, d.SiteName, err = p.siteNames(c, r); err != nil {
 		return err
 	}
-	f := store.CheckoutFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, Status: domain.CheckoutStatus(d.Filters.Status),
+	f := domain.CheckoutFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, Status: domain.CheckoutStatus(d.Filters.Status),
 		Mode: domain.Mode(d.Filters.Mode), Search: d.Filters.Q, After: cursor(c, domain.PrefixCheckout), Limit: pageLimit}
 	var ferr, terr error
 	f.CreatedFrom, d.Filters.From, ferr = dateParam(c, "from", false)
@@ -99,8 +98,7 @@ func (p *Panel) checkout(c echo.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	// The timeline is a store read; GetCheckout above authorised the actor for this checkout.
-	events, err := p.d.Store.ListCheckoutEvents(ctx, r.OrgID(), co.ID)
+	events, err := p.d.Service.CheckoutTimeline(ctx, r.Actor, r.OrgID(), co.ID)
 	if err != nil {
 		return err
 	}

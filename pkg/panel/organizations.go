@@ -41,7 +41,7 @@ func (d *organizationsData) alert() string {
 func (p *Panel) organizationsPage(c echo.Context, r *request, d *organizationsData, status int) error {
 	ctx := c.Request().Context()
 	d.PlatformAdmin = r.User.PlatformAdmin
-	mine, err := p.d.Store.ListUserOrganizations(ctx, r.User.ID)
+	mine, err := p.d.Service.UserOrganizations(ctx, r.User.ID)
 	if err != nil {
 		return err
 	}

@@ -352,7 +352,7 @@ func TestNotifications(t *testing.T) {
 	t.Cleanup(srv.Close)
 	hosts := env.Hosts
 	hosts.AdminBackendDomain = strings.TrimPrefix(srv.URL, "http://")
-	p, err := panel.New(panel.Deps{Service: env.Service(), Store: env.Store, Sessions: env.Admin.Sessions,
+	p, err := panel.New(panel.Deps{Service: env.Service(), Sessions: env.Admin.Sessions,
 		SigningKey: secrets.Derive(env.MasterKey, "test-jwt"), Hosts: hosts, Notifications: fake})
 	require.NoError(t, err)
 	p.Register(e)

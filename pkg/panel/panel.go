@@ -22,13 +22,11 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
-	"paygate.dev/pkg/store"
 )
 
 // Deps are the panel's collaborators.
 type Deps struct {
 	Service  *platform.Service
-	Store    *store.Store
 	Sessions *auth.Sessions
 	// SigningKey is the session signing key; the CSRF key is derived from it.
 	SigningKey []byte
@@ -72,8 +70,8 @@ type Panel struct {
 // New parses the templates and loads the assets. It fails when a template is malformed or a
 // file the layout needs is missing.
 func New(d Deps) (*Panel, error) {
-	if d.Service == nil || d.Store == nil || d.Sessions == nil {
-		return nil, errors.New("panel: Service, Store and Sessions are required")
+	if d.Service == nil || d.Sessions == nil {
+		return nil, errors.New("panel: Service and Sessions are required")
 	}
 	if len(d.SigningKey) < 16 {
 		return nil, errors.New("panel: SigningKey is required")

@@ -57,7 +57,7 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 		return nil, errNoSession
 	}
 	ctx := c.Request().Context()
-	u, err := p.d.Store.GetUser(ctx, claims.Subject)
+	u, err := p.d.Service.SessionUser(ctx, claims.Subject)
 	if domain.IsNotFound(err) {
 		return nil, errNoSession
 	}
@@ -105,7 +105,7 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 // platform administrator without memberships, the first organisation of all ("" when there is
 // none yet). A user without any organisation gets errNoMembers.
 func (p *Panel) defaultOrg(ctx context.Context, u *domain.User) (string, error) {
-	mine, err := p.d.Store.ListUserOrganizations(ctx, u.ID)
+	mine, err := p.d.Service.UserOrganizations(ctx, u.ID)
 	if err != nil {
 		return "", err
 	}

@@ -11,7 +11,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/money"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tax"
 )
 
@@ -47,7 +46,7 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 	if d.Providers, err = p.d.Service.ListProviders(ctx, r.Actor, r.OrgID()); err != nil {
 		return err
 	}
-	f := store.TransactionFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, ProviderID: d.Filters.Provider,
+	f := domain.TransactionFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, ProviderID: d.Filters.Provider,
 		Status: domain.TransactionStatus(d.Filters.Status), Mode: domain.Mode(d.Filters.Mode), Search: d.Filters.Q,
 		After: cursor(c, domain.PrefixTransaction), Limit: pageLimit}
 	var ferr, terr error

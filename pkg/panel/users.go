@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 type inviteForm struct {
@@ -16,7 +15,7 @@ type inviteForm struct {
 }
 
 type usersData struct {
-	Members []store.Member
+	Members []domain.Member
 	Roles   []domain.Role
 	Form    inviteForm
 	// Invited is the address just invited; Link its one-time link, shown in development (where
@@ -119,7 +118,7 @@ func (p *Panel) audit(c echo.Context, r *request) error {
 		return err
 	}
 	d := &auditData{Filters: auditFilters{Action: strings.TrimSpace(c.QueryParam("action")), Target: strings.TrimSpace(c.QueryParam("target"))}}
-	f := store.AuditFilter{OrganizationID: r.OrgID(), Action: d.Filters.Action, TargetID: d.Filters.Target, After: cursor(c, domain.PrefixAudit), Limit: 50}
+	f := domain.AuditFilter{OrganizationID: r.OrgID(), Action: d.Filters.Action, TargetID: d.Filters.Target, After: cursor(c, domain.PrefixAudit), Limit: 50}
 	var ferr, terr error
 	f.From, d.Filters.From, ferr = dateParam(c, "from", false)
 	f.To, d.Filters.To, terr = dateParam(c, "to", true)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"paygate.dev/pkg/domain"
 )
@@ -25,15 +24,8 @@ func (s *Store) Audit(ctx context.Context, actor domain.Actor, action, targetTyp
 	return translate(s.q(ctx).Create(&e).Error, "audit entry")
 }
 
-// AuditFilter selects audit entries.
-type AuditFilter struct {
-	OrganizationID string
-	TargetID       string
-	Action         string
-	From, To       *time.Time
-	After          string
-	Limit          int
-}
+// AuditFilter is the domain's (the use cases and the HTTP layer speak it).
+type AuditFilter = domain.AuditFilter
 
 // ListAudit lists audit entries newest first, fetching Limit+1 rows.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]domain.AuditEntry, error) {

@@ -194,20 +194,8 @@ func (s *Store) getCheckout(ctx context.Context, where string, args ...any) (*do
 	return named(ctx, &c), nil
 }
 
-// CheckoutFilter selects checkouts for a list. Zero fields do not filter.
-type CheckoutFilter struct {
-	OrganizationID    string
-	SiteID            string
-	Status            domain.CheckoutStatus
-	Mode              domain.Mode
-	ExternalReference string
-	Search            string // reference, invoice number, e-mail or id
-	CreatedFrom       *time.Time
-	CreatedTo         *time.Time
-	// After is a cursor: the id of the last checkout of the previous page.
-	After string
-	Limit int
-}
+// CheckoutFilter is the domain's (the use cases and the HTTP layer speak it).
+type CheckoutFilter = domain.CheckoutFilter
 
 // ListCheckouts lists checkouts newest first; it fetches one more than Limit so callers can
 // tell whether there is a next page.

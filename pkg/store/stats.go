@@ -14,27 +14,11 @@ var paidStatuses = []domain.TransactionStatus{domain.TxnSucceeded, domain.TxnPar
 // finishedStatuses are the outcomes of an attempt that is over, succeeded or not.
 var finishedStatuses = append(append([]domain.TransactionStatus{}, paidStatuses...), domain.TxnFailed, domain.TxnCanceled)
 
-// CurrencyVolume is what was taken in one currency over a period.
-type CurrencyVolume struct {
-	Currency string
-	// Count is how many transactions succeeded; Gross their total, Refunded what was given back
-	// of it so far (minor units).
-	Count    int64
-	Gross    int64
-	Refunded int64
-}
+// CurrencyVolume is the domain's (the use cases and the HTTP layer speak it).
+type CurrencyVolume = domain.CurrencyVolume
 
-// PaymentStats is an organisation's payments since a time, in one mode.
-type PaymentStats struct {
-	Since time.Time
-	// Volumes lists, per currency (by code), the transactions that succeeded since Since.
-	Volumes []CurrencyVolume
-	// Succeeded and Finished count the attempts created since Since that are over: succeeded
-	// (money taken) among all finished ones (succeeded, failed or cancelled). Open attempts
-	// are in neither.
-	Succeeded int64
-	Finished  int64
-}
+// PaymentStats is the domain's (the use cases and the HTTP layer speak it).
+type PaymentStats = domain.PaymentStats
 
 // Stats computes an organisation's payment statistics in one mode for each start time given
 // (e.g. today, 7 and 30 days ago), in the order given. Volume counts a transaction by when it

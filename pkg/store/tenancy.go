@@ -245,11 +245,8 @@ func (s *Store) CountAdmins(ctx context.Context, orgID string) (int64, error) {
 	return n, translate(err, "membership")
 }
 
-// Member is a membership with its user.
-type Member struct {
-	User domain.User
-	Role domain.Role
-}
+// Member is the domain's (the use cases and the HTTP layer speak it).
+type Member = domain.Member
 
 // ListMembers lists an organisation's members by e-mail address.
 func (s *Store) ListMembers(ctx context.Context, orgID string) ([]Member, error) {
@@ -277,11 +274,8 @@ func (s *Store) ListMembers(ctx context.Context, orgID string) ([]Member, error)
 	return out, nil
 }
 
-// UserOrganization is an organisation a user belongs to, with the user's role there.
-type UserOrganization struct {
-	Organization domain.Organization
-	Role         domain.Role
-}
+// UserOrganization is the domain's (the use cases and the HTTP layer speak it).
+type UserOrganization = domain.UserOrganization
 
 // ListUserOrganizations lists the organisations a user is a member of, by name.
 func (s *Store) ListUserOrganizations(ctx context.Context, userID string) ([]UserOrganization, error) {

@@ -78,20 +78,8 @@ func (s *Store) ListCheckoutTransactions(ctx context.Context, orgID, checkoutID 
 	return out, translate(err, "transactions")
 }
 
-// TransactionFilter selects transactions for a list. Zero fields do not filter.
-type TransactionFilter struct {
-	OrganizationID string
-	SiteID         string
-	CheckoutID     string
-	ProviderID     string
-	Status         domain.TransactionStatus
-	Mode           domain.Mode
-	Search         string // id, provider reference or payment reference
-	CreatedFrom    *time.Time
-	CreatedTo      *time.Time
-	After          string
-	Limit          int
-}
+// TransactionFilter is the domain's (the use cases and the HTTP layer speak it).
+type TransactionFilter = domain.TransactionFilter
 
 // ListTransactions lists transactions newest first, fetching Limit+1 rows.
 func (s *Store) ListTransactions(ctx context.Context, f TransactionFilter) ([]domain.Transaction, error) {

@@ -1,0 +1,42 @@
+package platform
+
+import (
+	"context"
+	"time"
+
+	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/domain"
+)
+
+// CheckoutTimeline lists a checkout's events, oldest first, for an actor who may read it.
+func (s *Service) CheckoutTimeline(ctx context.Context, actor domain.Actor, orgID, checkoutID string) ([]domain.Event, error) {
+	if _, err := s.GetCheckout(ctx, actor, orgID, checkoutID); err != nil {
+		return nil, err // not found, another organisation's, or not the actor's to read
+	}
+	return s.store.ListCheckoutEvents(ctx, orgID, checkoutID)
+}
+
+// PaymentStats computes an organisation's payment statistics in one mode since each time
+// given, for an actor who may read its transactions in that mode.
+func (s *Service) PaymentStats(ctx context.Context, actor domain.Actor, orgID string, mode domain.Mode, since ...time.Time) ([]domain.PaymentStats, error) {
+	if err := inOrg(actor, orgID); err != nil {
+		return nil, err
+	}
+	if err := auth.Authorize(actor, "transaction", "read"); err != nil {
+		return nil, err
+	}
+	if err := auth.AuthorizeMode(actor, mode); err != nil {
+		return nil, err
+	}
+	return s.store.Stats(ctx, orgID, mode, since...)
+}
+
+// SessionUser is the user a verified session names (NOT_FOUND once the user is gone).
+func (s *Service) SessionUser(ctx context.Context, userID string) (*domain.User, error) {
+	return s.store.GetUser(ctx, userID)
+}
+
+// UserOrganizations lists the organisations a user belongs to, by name, with the user's role.
+func (s *Service) UserOrganizations(ctx context.Context, userID string) ([]domain.UserOrganization, error) {
+	return s.store.ListUserOrganizations(ctx, userID)
+}
