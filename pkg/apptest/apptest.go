@@ -109,9 +109,30 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	logs := logtest.New()
 	// Runs last (cleanups run in reverse), once every service has stopped logging.
 	t.Cleanup(func() { logs.Check(t) })
+	mailSrv := startMail(t, o.Mail, logs)
+	env := &Env{Store: s, MasterKey: mk, Hosts: hosts, Mail: mailSrv, Logs: logs}
+	sv := startServers(t)
+	env.startAdmin(t, sv, o, common, adminLn)
+	if !o.NoMain {
+		env.startMain(t, sv, o, common, mainLn)
+	} else {
+		mainLn.Close()
+	}
+	if !o.NoFrontend {
+		env.startFrontend(t, sv, o, frontLn)
+	} else {
+		frontLn.Close()
+	}
+	return env
+}
+
+// startMail starts the loopback SMTP server (opts, else STARTTLS with AUTH); its password and
+// every token e-mailed through it are forbidden in the logs.
+func startMail(t testing.TB, opts *mailtest.Options, logs *logtest.Capture) *mailtest.Server {
+	t.Helper()
 	mo := mailtest.Options{TLS: config.SMTPStartTLS, Username: "paygate", Password: "smtp-" + domain.RandomString(16)}
-	if o.Mail != nil {
-		mo = *o.Mail
+	if opts != nil {
+		mo = *opts
 	}
 	logs.Forbid(mo.Password)
 	next := mo.OnMessage
@@ -124,86 +145,108 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 			next(m)
 		}
 	}
-	mailSrv := mailtest.Start(t, mo)
-	env := &Env{Store: s, MasterKey: mk, Hosts: hosts, Mail: mailSrv, Logs: logs}
+	return mailtest.Start(t, mo)
+}
+
+// servers runs the services until the test ends: its cleanup cancels ctx and waits for each
+// one started with run or serve to return.
+type servers struct {
+	ctx     context.Context
+	done    chan struct{}
+	running int
+}
+
+func startServers(t testing.TB) *servers {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 3)
-	running := 0
+	sv := &servers{ctx: ctx, done: make(chan struct{}, 3)}
 	t.Cleanup(func() {
 		cancel()
-		for i := 0; i < running; i++ {
-			<-done
+		for i := 0; i < sv.running; i++ {
+			<-sv.done
 		}
 	})
-	serve := func(ln net.Listener, h http.Handler) {
-		running++
-		go func() {
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-			go func() {
-				<-ctx.Done()
-				sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = srv.Shutdown(sctx)
-				c()
-			}()
-			_ = srv.Serve(ln)
-			done <- struct{}{}
-		}()
-	}
+	return sv
+}
 
+// run runs f in a goroutine until it returns; f should return once ctx is done.
+func (sv *servers) run(f func(ctx context.Context)) {
+	sv.running++
+	go func() {
+		f(sv.ctx)
+		sv.done <- struct{}{}
+	}()
+}
+
+// serve serves h on ln, shutting the server down when the test ends.
+func (sv *servers) serve(ln net.Listener, h http.Handler) {
+	sv.run(func(ctx context.Context) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(sctx)
+			c()
+		}()
+		_ = srv.Serve(ln)
+	})
+}
+
+// startAdmin runs the admin backend on ln.
+func (e *Env) startAdmin(t testing.TB, sv *servers, o Options, common config.Common, ln net.Listener) {
+	t.Helper()
 	rate := o.RateLimit
 	if rate == 0 {
 		rate = 1000
 	}
 	// Merchant fakes listen on 127.0.0.1: loopback ipnUrls are allowed, as `make run` allows them
 	// (IPN_ALLOW_PRIVATE_TARGETS=true), unless a test turns it off (Options.AdminBackend).
-	acfg := config.AdminBackend{Common: common, JWTSigningKey: secrets.Derive(mk, "test-jwt"), SessionTTL: 15 * time.Minute,
-		IdempotencyTTL: 48 * time.Hour, RateLimit: rate, IPNAllowPrivateTargets: true, Mail: mailSrv.Config(From)}
+	acfg := config.AdminBackend{Common: common, JWTSigningKey: secrets.Derive(e.MasterKey, "test-jwt"), SessionTTL: 15 * time.Minute,
+		IdempotencyTTL: 48 * time.Hour, RateLimit: rate, IPNAllowPrivateTargets: true, Mail: e.Mail.Config(From)}
 	if o.AdminBackend != nil {
 		o.AdminBackend(&acfg)
 	}
-	admin, err := app.AdminBackendOn(acfg, logs.Logger("admin-backend"), s)
+	admin, err := app.AdminBackendOn(acfg, e.Logs.Logger("admin-backend"), e.Store)
 	if err != nil {
 		t.Fatalf("admin backend: %v", err)
 	}
-	env.Admin, env.AdminURL = admin, "http://"+hosts.AdminBackendDomain
+	e.Admin, e.AdminURL = admin, "http://"+e.Hosts.AdminBackendDomain
 	t.Cleanup(func() { _ = admin.Limits.Close() })
-	serve(adminLn, admin.Handler())
+	sv.serve(ln, admin.Handler())
+}
 
-	if !o.NoMain {
-		if o.Workers && storetest.IsShared(s) {
-			t.Fatal("apptest: a main backend with workers needs a database of the test's own (storetest.EachOwn or storetest.Own), not the shared one")
-		}
-		mcfg := config.MainBackend{Common: common, CORSOrigins: []string{hosts.MainFrontendURL()}, Workers: o.Workers, WorkerCount: 2, JobPollInterval: 50 * time.Millisecond,
-			RateLimit: 1000, IPNAllowPrivateTargets: true, InternalToken: internalToken}
-		if o.MainBackend != nil {
-			o.MainBackend(&mcfg)
-		}
-		mb, err := app.MainBackendOn(ctx, mcfg, logs.Logger("main-backend"), s)
-		if err != nil {
-			t.Fatalf("main backend: %v", err)
-		}
-		env.Main, env.MainURL = mb, "http://"+hosts.MainBackendDomain
-		running++
-		go func() { _ = mb.Serve(ctx, mainLn); done <- struct{}{} }()
-	} else {
-		mainLn.Close()
+// startMain runs the main backend on ln, with its workers when o.Workers is set.
+func (e *Env) startMain(t testing.TB, sv *servers, o Options, common config.Common, ln net.Listener) {
+	t.Helper()
+	if o.Workers && storetest.IsShared(e.Store) {
+		t.Fatal("apptest: a main backend with workers needs a database of the test's own (storetest.EachOwn or storetest.Own), not the shared one")
 	}
-	if !o.NoFrontend {
-		fcfg := config.MainFrontend{AppEnv: config.AppProduction, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
-			MainBackendInternalURL: "http://" + hosts.MainBackendDomain, StripeJSURL: "https://js.stripe.com/v3", InternalToken: internalToken}
-		if o.Frontend != nil {
-			o.Frontend(&fcfg)
-		}
-		fe, err := app.NewMainFrontend(ctx, fcfg, logs.Logger("main-frontend"))
-		if err != nil {
-			t.Fatalf("main frontend: %v", err)
-		}
-		env.Frontend, env.FrontendURL = fe, "http://"+hosts.MainFrontendDomain
-		serve(frontLn, fe.Handler())
-	} else {
-		frontLn.Close()
+	mcfg := config.MainBackend{Common: common, CORSOrigins: []string{e.Hosts.MainFrontendURL()}, Workers: o.Workers, WorkerCount: 2, JobPollInterval: 50 * time.Millisecond,
+		RateLimit: 1000, IPNAllowPrivateTargets: true, InternalToken: internalToken}
+	if o.MainBackend != nil {
+		o.MainBackend(&mcfg)
 	}
-	return env
+	mb, err := app.MainBackendOn(sv.ctx, mcfg, e.Logs.Logger("main-backend"), e.Store)
+	if err != nil {
+		t.Fatalf("main backend: %v", err)
+	}
+	e.Main, e.MainURL = mb, "http://"+e.Hosts.MainBackendDomain
+	sv.run(func(ctx context.Context) { _ = mb.Serve(ctx, ln) })
+}
+
+// startFrontend runs the main frontend on ln.
+func (e *Env) startFrontend(t testing.TB, sv *servers, o Options, ln net.Listener) {
+	t.Helper()
+	fcfg := config.MainFrontend{AppEnv: config.AppProduction, Hosts: e.Hosts, ShutdownTimeout: 5 * time.Second,
+		MainBackendInternalURL: "http://" + e.Hosts.MainBackendDomain, StripeJSURL: "https://js.stripe.com/v3", InternalToken: internalToken}
+	if o.Frontend != nil {
+		o.Frontend(&fcfg)
+	}
+	fe, err := app.NewMainFrontend(sv.ctx, fcfg, e.Logs.Logger("main-frontend"))
+	if err != nil {
+		t.Fatalf("main frontend: %v", err)
+	}
+	e.Frontend, e.FrontendURL = fe, "http://"+e.Hosts.MainFrontendDomain
+	sv.serve(ln, fe.Handler())
 }
 
 // Service is the admin backend's platform service (for setting up fixtures directly).

@@ -90,57 +90,15 @@ func readMail(e *Env, env AppEnv, needMail bool) Mail {
 	host := e.String("SMTP_HOST", "")
 	password := e.Secret("SMTP_PASSWORD")
 	s.Username = e.String("SMTP_USERNAME", "")
-	tlsVar := SMTPTLS(strings.ToLower(e.String("SMTP_TLS", "")))
-	switch tlsVar {
-	case "", SMTPStartTLS, SMTPImplicitTLS, SMTPNoTLS:
-	default:
-		e.Fail("SMTP_TLS", "must be starttls, tls or none, got %q", tlsVar)
-		tlsVar = ""
-	}
+	tlsVar := readSMTPTLS(e)
 	switch {
 	case rawURL != "" && host != "":
 		e.Fail("SMTP_URL", "set either SMTP_URL or SMTP_HOST, not both")
 		return m
 	case rawURL != "":
-		u, err := url.Parse(rawURL)
-		if err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") || (u.Path != "" && u.Path != "/") {
-			// Never echo the value: it may hold the password.
-			e.Fail("SMTP_URL", "must look like smtp://user:password@host:587 or smtps://user:password@host:465")
+		var ok bool
+		if password, ok = readSMTPURL(e, s, rawURL, tlsVar, password); !ok {
 			return m
-		}
-		s.Host = u.Hostname()
-		if u.Scheme == "smtps" {
-			if tlsVar != "" && tlsVar != SMTPImplicitTLS {
-				e.Fail("SMTP_TLS", "smtps:// is implicit TLS; SMTP_TLS=%s contradicts it", tlsVar)
-			}
-			s.TLS = SMTPImplicitTLS
-		} else {
-			if tlsVar == SMTPImplicitTLS {
-				e.Fail("SMTP_TLS", "use smtps:// in SMTP_URL for implicit TLS")
-			}
-			s.TLS = tlsVar
-		}
-		if u.User != nil {
-			if s.Username != "" {
-				e.Fail("SMTP_USERNAME", "set the user either in SMTP_URL or in SMTP_USERNAME, not both")
-			}
-			s.Username = u.User.Username()
-			if p, ok := u.User.Password(); ok {
-				if password != "" {
-					e.Fail("SMTP_PASSWORD", "set the password either in SMTP_URL or in SMTP_PASSWORD, not both")
-				}
-				password = p
-			}
-		}
-		if p := u.Port(); p != "" {
-			n, err := strconv.Atoi(p)
-			if err != nil || n < 1 || n > 65535 {
-				e.Fail("SMTP_URL", "has an invalid port")
-			}
-			s.Port = n
-		}
-		if e.String("SMTP_PORT", "") != "" {
-			e.Fail("SMTP_PORT", "give the port in SMTP_URL")
 		}
 	case host != "":
 		s.Host = host
@@ -151,23 +109,101 @@ func readMail(e *Env, env AppEnv, needMail bool) Mail {
 	}
 	s.Password = password
 	if !s.Configured() {
-		for _, v := range []string{"SMTP_USERNAME", "SMTP_PORT", "SMTP_TLS", "SMTP_CA_FILE"} {
-			if e.String(v, "") != "" {
-				e.Fail(v, "is set but no SMTP server is: set SMTP_URL or SMTP_HOST")
-			}
-		}
-		if password != "" {
-			e.Fail("SMTP_PASSWORD", "is set but no SMTP server is: set SMTP_URL or SMTP_HOST")
-		}
-		if needMail && env == AppProduction && !m.Disabled {
-			e.Fail("SMTP_URL", "is required in production: the admin backend e-mails invitations and password-reset links; %s", mailVars)
-		}
+		checkNoSMTP(e, env, needMail, m.Disabled, password)
 		m.From = e.String("MAIL_FROM", "")
 		return m
 	}
 	if m.Disabled {
 		e.Fail("MAIL_DISABLED", "is true but an SMTP server is configured: choose one")
 	}
+	readSMTPServer(e, env, s, password)
+	m.From = e.String("MAIL_FROM", "")
+	if m.From == "" {
+		e.Fail("MAIL_FROM", "is required with SMTP: the sender address, like Paygate <no-reply@example.com>")
+	} else if _, err := mail.ParseAddress(m.From); err != nil {
+		e.Fail("MAIL_FROM", "must be an e-mail address, like Paygate <no-reply@example.com>, got %q", m.From)
+	}
+	return m
+}
+
+// readSMTPTLS reads SMTP_TLS; "" when it is unset or invalid (the failure is recorded).
+func readSMTPTLS(e *Env) SMTPTLS {
+	tlsVar := SMTPTLS(strings.ToLower(e.String("SMTP_TLS", "")))
+	switch tlsVar {
+	case "", SMTPStartTLS, SMTPImplicitTLS, SMTPNoTLS:
+	default:
+		e.Fail("SMTP_TLS", "must be starttls, tls or none, got %q", tlsVar)
+		tlsVar = ""
+	}
+	return tlsVar
+}
+
+// readSMTPURL fills s from SMTP_URL, checking it against SMTP_TLS, SMTP_USERNAME,
+// SMTP_PASSWORD and SMTP_PORT. It returns the password (the URL's, else the one given) and
+// false when the URL cannot be used at all.
+func readSMTPURL(e *Env, s *SMTP, rawURL string, tlsVar SMTPTLS, password string) (string, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") || (u.Path != "" && u.Path != "/") {
+		// Never echo the value: it may hold the password.
+		e.Fail("SMTP_URL", "must look like smtp://user:password@host:587 or smtps://user:password@host:465")
+		return password, false
+	}
+	s.Host = u.Hostname()
+	if u.Scheme == "smtps" {
+		if tlsVar != "" && tlsVar != SMTPImplicitTLS {
+			e.Fail("SMTP_TLS", "smtps:// is implicit TLS; SMTP_TLS=%s contradicts it", tlsVar)
+		}
+		s.TLS = SMTPImplicitTLS
+	} else {
+		if tlsVar == SMTPImplicitTLS {
+			e.Fail("SMTP_TLS", "use smtps:// in SMTP_URL for implicit TLS")
+		}
+		s.TLS = tlsVar
+	}
+	if u.User != nil {
+		if s.Username != "" {
+			e.Fail("SMTP_USERNAME", "set the user either in SMTP_URL or in SMTP_USERNAME, not both")
+		}
+		s.Username = u.User.Username()
+		if p, ok := u.User.Password(); ok {
+			if password != "" {
+				e.Fail("SMTP_PASSWORD", "set the password either in SMTP_URL or in SMTP_PASSWORD, not both")
+			}
+			password = p
+		}
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			e.Fail("SMTP_URL", "has an invalid port")
+		}
+		s.Port = n
+	}
+	if e.String("SMTP_PORT", "") != "" {
+		e.Fail("SMTP_PORT", "give the port in SMTP_URL")
+	}
+	return password, true
+}
+
+// checkNoSMTP fails the SMTP_* settings given without a server, and a production service that
+// needs mail but has none.
+func checkNoSMTP(e *Env, env AppEnv, needMail, disabled bool, password string) {
+	for _, v := range []string{"SMTP_USERNAME", "SMTP_PORT", "SMTP_TLS", "SMTP_CA_FILE"} {
+		if e.String(v, "") != "" {
+			e.Fail(v, "is set but no SMTP server is: set SMTP_URL or SMTP_HOST")
+		}
+	}
+	if password != "" {
+		e.Fail("SMTP_PASSWORD", "is set but no SMTP server is: set SMTP_URL or SMTP_HOST")
+	}
+	if needMail && env == AppProduction && !disabled {
+		e.Fail("SMTP_URL", "is required in production: the admin backend e-mails invitations and password-reset links; %s", mailVars)
+	}
+}
+
+// readSMTPServer completes a configured server: the TLS mode and port defaults, the checks
+// on TLS and credentials, SMTP_CA_FILE and SMTP_TIMEOUT.
+func readSMTPServer(e *Env, env AppEnv, s *SMTP, password string) {
 	if s.TLS == "" {
 		s.TLS = SMTPStartTLS
 	}
@@ -193,13 +229,6 @@ func readMail(e *Env, env AppEnv, needMail bool) Mail {
 		}
 	}
 	s.Timeout = e.Duration("SMTP_TIMEOUT", 15*time.Second, time.Second, 5*time.Minute)
-	m.From = e.String("MAIL_FROM", "")
-	if m.From == "" {
-		e.Fail("MAIL_FROM", "is required with SMTP: the sender address, like Paygate <no-reply@example.com>")
-	} else if _, err := mail.ParseAddress(m.From); err != nil {
-		e.Fail("MAIL_FROM", "must be an e-mail address, like Paygate <no-reply@example.com>, got %q", m.From)
-	}
-	return m
 }
 
 func isLoopback(host string) bool {

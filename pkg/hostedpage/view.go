@@ -256,6 +256,33 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		p.Reference = c.ExternalReference
 	}
 	p.Script = true
+	p.Items = itemViews(l, c, inclusive)
+	billing := c.BillingAddress
+	if billing == nil {
+		billing = &runtimeapi.Address{}
+	}
+	p.Totals = totals(l, c.Tax, c.Currency, exp, inclusive, billing.VATID != "")
+	if !c.ExpiresAt.IsZero() {
+		p.Expires = l.DateTime(c.ExpiresAt)
+		p.ExpiresISO = c.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	p.Providers = providerViews(l, c)
+	p.Fields, p.Country = billingFields(l, c, billing)
+	if s.offersStripe(c) {
+		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}
+	}
+	if offers(c, "gocardless") {
+		p.GoCardless = &gcView{Flow: base.Assets.GoCardlessFlow}
+	}
+	p.Txn, p.Wire = pendingWire(l, c)
+	return p
+}
+
+// itemViews are the checkout's lines, each priced in the shown basis (gross when prices
+// include tax).
+func itemViews(l *Locale, c *runtimeapi.Checkout, inclusive bool) []itemView {
+	var items []itemView
+	exp := c.CurrencyExponent
 	for i, it := range c.Items {
 		name := it.Name
 		desc := it.Description
@@ -275,19 +302,14 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		if it.Quantity > 1 && amount%it.Quantity == 0 {
 			iv.Unit = l.T("each", "amount", l.Money(amount/it.Quantity, c.Currency, exp))
 		}
-		p.Items = append(p.Items, iv)
+		items = append(items, iv)
 	}
-	billing := c.BillingAddress
-	if billing == nil {
-		billing = &runtimeapi.Address{}
-	}
-	p.Totals = totals(l, c.Tax, c.Currency, exp, inclusive, billing.VATID != "")
-	if !c.ExpiresAt.IsZero() {
-		p.Expires = l.DateTime(c.ExpiresAt)
-		p.ExpiresISO = c.ExpiresAt.UTC().Format(time.RFC3339)
-	}
+	return items
+}
 
-	// Providers: the site's default is preselected, else the first one.
+// providerViews are the checkout's payment methods: the site's default is preselected, else
+// the first one.
+func providerViews(l *Locale, c *runtimeapi.Checkout) []providerView {
 	checked := -1
 	for i, pr := range c.Providers {
 		if pr.ID == c.DefaultProviderID {
@@ -297,6 +319,7 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 	if checked < 0 && len(c.Providers) > 0 {
 		checked = 0
 	}
+	var views []providerView
 	for i, pr := range c.Providers {
 		label := ""
 		if k := "provider_type_" + pr.Type; l.Has(k) {
@@ -308,10 +331,14 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		} else if strings.Contains(strings.ToLower(name), strings.ToLower(label)) {
 			label = "" // "Credit card" needs no "Card" after it
 		}
-		p.Providers = append(p.Providers, providerView{Index: i, ID: pr.ID, Type: pr.Type, Name: name, TypeLabel: label, Checked: i == checked})
+		views = append(views, providerView{Index: i, ID: pr.ID, Type: pr.Type, Name: name, TypeLabel: label, Checked: i == checked})
 	}
+	return views
+}
 
-	// Billing details, pre-filled from the checkout.
+// billingFields are the billing details form, pre-filled from the checkout, and the buyer's
+// country (the billing address's, else the shipping address's).
+func billingFields(l *Locale, c *runtimeapi.Checkout, billing *runtimeapi.Address) ([]fieldView, string) {
 	country := strings.ToUpper(billing.Country)
 	if country == "" && c.ShippingAddress != nil {
 		country = strings.ToUpper(c.ShippingAddress.Country)
@@ -327,11 +354,12 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 	}
 	email := f("email", "email", "email", c.Email, true)
 	email.Inputmode = "email"
-	p.Fields = append(p.Fields, f("name", "text", "name", name, true), email)
+	var fields []fieldView
+	fields = append(fields, f("name", "text", "name", name, true), email)
 	if showVAT {
-		p.Fields = append(p.Fields, f("company", "text", "organization", billing.Company, false))
+		fields = append(fields, f("company", "text", "organization", billing.Company, false))
 	}
-	p.Fields = append(p.Fields,
+	fields = append(fields,
 		f("line1", "text", "address-line1", billing.Address1, true),
 		f("postalCode", "text", "postal-code", billing.Postcode, false),
 		f("city", "text", "address-level2", billing.City, true),
@@ -341,35 +369,33 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		v := f("vatId", "text", "off", billing.VATID, false)
 		v.Hint = l.T("vat_hint")
 		v.DescribedBy = "hint-vatId vat-status"
-		p.Fields = append(p.Fields, v)
+		fields = append(fields, v)
 	}
-	p.Country = country
-	if s.offersStripe(c) {
-		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}
-	}
-	if offers(c, "gocardless") {
-		p.GoCardless = &gcView{Flow: base.Assets.GoCardlessFlow}
-	}
+	return fields, country
+}
 
-	// A reload while a transfer is pending shows the instructions again.
-	if t := c.Transaction; t != nil && (t.Status == "initiated" || t.Status == "pending_provider") && t.Wire != nil {
-		p.Txn = &txnView{ID: t.TransactionID, Status: t.Status, Marked: t.BuyerMarkedPending}
-		w := t.Wire
-		cur, wexp := w.Currency, exp
-		if cur == "" {
-			cur = c.Currency
-		}
-		if cur != c.Currency {
-			if m, ok := money.Lookup(cur); ok {
-				wexp = m.Exponent
-			}
-		}
-		iban := w.IBANGrouped
-		if iban == "" {
-			iban = groupIBAN(w.IBAN)
-		}
-		p.Wire = &wireView{Amount: l.Money(w.Amount, cur, wexp), Reference: w.Reference, AccountHolder: w.AccountHolder,
-			IBAN: iban, BIC: w.BIC, BankName: w.BankName, Instructions: w.Instructions}
+// pendingWire is the wire transfer still pending on the checkout, if any: a reload while a
+// transfer is pending shows the instructions again.
+func pendingWire(l *Locale, c *runtimeapi.Checkout) (*txnView, *wireView) {
+	t := c.Transaction
+	if t == nil || (t.Status != "initiated" && t.Status != "pending_provider") || t.Wire == nil {
+		return nil, nil
 	}
-	return p
+	w := t.Wire
+	cur, wexp := w.Currency, c.CurrencyExponent
+	if cur == "" {
+		cur = c.Currency
+	}
+	if cur != c.Currency {
+		if m, ok := money.Lookup(cur); ok {
+			wexp = m.Exponent
+		}
+	}
+	iban := w.IBANGrouped
+	if iban == "" {
+		iban = groupIBAN(w.IBAN)
+	}
+	return &txnView{ID: t.TransactionID, Status: t.Status, Marked: t.BuyerMarkedPending},
+		&wireView{Amount: l.Money(w.Amount, cur, wexp), Reference: w.Reference, AccountHolder: w.AccountHolder,
+			IBAN: iban, BIC: w.BIC, BankName: w.BankName, Instructions: w.Instructions}
 }

@@ -159,24 +159,28 @@ func (s *Server) writeConflict(w http.ResponseWriter, id string) {
 }
 
 type billingRequestIn struct {
-	PaymentRequest *struct {
-		Amount      json.Number       `json:"amount"`
-		Currency    string            `json:"currency"`
-		Description string            `json:"description"`
-		Scheme      string            `json:"scheme"`
-		Metadata    map[string]string `json:"metadata"`
-	} `json:"payment_request"`
-	MandateRequest *struct {
-		Currency string            `json:"currency"`
-		Scheme   string            `json:"scheme"`
-		Metadata map[string]string `json:"metadata"`
-	} `json:"mandate_request"`
+	PaymentRequest  *paymentRequestIn `json:"payment_request"`
+	MandateRequest  *mandateRequestIn `json:"mandate_request"`
 	Metadata        map[string]string `json:"metadata"`
 	FallbackEnabled bool              `json:"fallback_enabled"`
 	Links           struct {
 		Customer string `json:"customer"`
 		Creditor string `json:"creditor"`
 	} `json:"links"`
+}
+
+type paymentRequestIn struct {
+	Amount      json.Number       `json:"amount"`
+	Currency    string            `json:"currency"`
+	Description string            `json:"description"`
+	Scheme      string            `json:"scheme"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+type mandateRequestIn struct {
+	Currency string            `json:"currency"`
+	Scheme   string            `json:"scheme"`
+	Metadata map[string]string `json:"metadata"`
 }
 
 func (s *Server) handleCreateBillingRequest(w http.ResponseWriter, r *http.Request) {
@@ -194,55 +198,33 @@ func (s *Server) handleCreateBillingRequest(w http.ResponseWriter, r *http.Reque
 		s.writeConflict(w, id)
 		return
 	}
+	br, v := s.validateBillingRequestLocked(&in)
+	if len(v.errs) > 0 {
+		s.mu.Unlock()
+		s.writeValidation(w, v)
+		return
+	}
+	s.createBillingRequestLocked(r, br, in.Links.Customer, in.Links.Creditor)
+	out := br.clone()
+	s.mu.Unlock()
+	s.changed()
+	w.Header().Set("Location", "/billing_requests/"+out.ID)
+	writeJSON(w, http.StatusCreated, map[string]any{"billing_requests": out})
+}
+
+// validateBillingRequestLocked checks a new billing request and returns it (without IDs or
+// links yet) with the validation errors found.
+func (s *Server) validateBillingRequestLocked(in *billingRequestIn) (*BillingRequest, *validation) {
 	v := &validation{root: "/billing_requests"}
 	br := &BillingRequest{Status: "pending", Metadata: cloneMap(in.Metadata), FallbackEnabled: in.FallbackEnabled}
 	if in.PaymentRequest == nil && in.MandateRequest == nil {
 		v.add("", "payment_request", "", "or mandate_request must be provided")
 	}
 	if pr := in.PaymentRequest; pr != nil {
-		amount := v.amount("/payment_request/amount", "amount", pr.Amount, true)
-		schemes, ok := instantSchemes[pr.Currency]
-		scheme := pr.Scheme
-		switch {
-		case pr.Currency == "":
-			v.add("/payment_request/currency", "currency", "", "is required")
-		case !ok:
-			v.add("/payment_request/currency", "currency", "", "%q is not supported for instant bank payments (supported: EUR, GBP)", pr.Currency)
-		case scheme == "":
-			scheme = schemes[0]
-		case !contains(schemes, scheme):
-			v.add("/payment_request/scheme", "scheme", "", "%q does not support currency %s", scheme, pr.Currency)
-		}
-		v.metadata("/payment_request/metadata", pr.Metadata)
-		br.PaymentRequest = &PaymentRequest{Amount: amount, Currency: pr.Currency, Description: pr.Description,
-			Scheme: scheme, Metadata: cloneMap(pr.Metadata)}
+		br.PaymentRequest = v.paymentRequest(pr)
 	}
 	if mr := in.MandateRequest; mr != nil {
-		currency, scheme := mr.Currency, mr.Scheme
-		if currency == "" && scheme != "" {
-			for c, sc := range debitSchemes {
-				if sc == scheme {
-					currency = c
-				}
-			}
-		}
-		switch want, ok := debitSchemes[currency]; {
-		case currency == "" && scheme == "":
-			v.add("/mandate_request/currency", "currency", "", "or scheme is required")
-		case currency == "":
-			v.add("/mandate_request/scheme", "scheme", "", "%q is not a supported Direct Debit scheme", scheme)
-		case !ok:
-			v.add("/mandate_request/currency", "currency", "", "%q is not supported for Direct Debit", currency)
-		case scheme == "":
-			scheme = want
-		case scheme != want:
-			v.add("/mandate_request/scheme", "scheme", "", "%q does not support currency %s", scheme, currency)
-		}
-		if in.PaymentRequest != nil && currency != "" && in.PaymentRequest.Currency != currency {
-			v.add("/mandate_request/currency", "currency", "", "must match the payment request's currency")
-		}
-		v.metadata("/mandate_request/metadata", mr.Metadata)
-		br.MandateRequest = &MandateRequest{Currency: currency, Scheme: scheme, Metadata: cloneMap(mr.Metadata), Links: map[string]string{}}
+		br.MandateRequest = v.mandateRequest(mr, in.PaymentRequest)
 	}
 	v.metadata("/metadata", in.Metadata)
 	if c := in.Links.Customer; c != "" && s.customers[c] == nil {
@@ -251,17 +233,67 @@ func (s *Server) handleCreateBillingRequest(w http.ResponseWriter, r *http.Reque
 	if c := in.Links.Creditor; c != "" && s.creditorLocked(c) == nil {
 		v.add("/links/creditor", "creditor", "", "must reference an existing creditor")
 	}
-	if len(v.errs) > 0 {
-		s.mu.Unlock()
-		s.writeValidation(w, v)
-		return
-	}
+	return br, v
+}
 
+// paymentRequest checks a billing request's payment request (an instant bank payment).
+func (v *validation) paymentRequest(pr *paymentRequestIn) *PaymentRequest {
+	amount := v.amount("/payment_request/amount", "amount", pr.Amount, true)
+	schemes, ok := instantSchemes[pr.Currency]
+	scheme := pr.Scheme
+	switch {
+	case pr.Currency == "":
+		v.add("/payment_request/currency", "currency", "", "is required")
+	case !ok:
+		v.add("/payment_request/currency", "currency", "", "%q is not supported for instant bank payments (supported: EUR, GBP)", pr.Currency)
+	case scheme == "":
+		scheme = schemes[0]
+	case !contains(schemes, scheme):
+		v.add("/payment_request/scheme", "scheme", "", "%q does not support currency %s", scheme, pr.Currency)
+	}
+	v.metadata("/payment_request/metadata", pr.Metadata)
+	return &PaymentRequest{Amount: amount, Currency: pr.Currency, Description: pr.Description,
+		Scheme: scheme, Metadata: cloneMap(pr.Metadata)}
+}
+
+// mandateRequest checks a billing request's mandate request (Direct Debit); pr is the
+// payment request beside it, if any, whose currency it must match.
+func (v *validation) mandateRequest(mr *mandateRequestIn, pr *paymentRequestIn) *MandateRequest {
+	currency, scheme := mr.Currency, mr.Scheme
+	if currency == "" && scheme != "" {
+		for c, sc := range debitSchemes {
+			if sc == scheme {
+				currency = c
+			}
+		}
+	}
+	switch want, ok := debitSchemes[currency]; {
+	case currency == "" && scheme == "":
+		v.add("/mandate_request/currency", "currency", "", "or scheme is required")
+	case currency == "":
+		v.add("/mandate_request/scheme", "scheme", "", "%q is not a supported Direct Debit scheme", scheme)
+	case !ok:
+		v.add("/mandate_request/currency", "currency", "", "%q is not supported for Direct Debit", currency)
+	case scheme == "":
+		scheme = want
+	case scheme != want:
+		v.add("/mandate_request/scheme", "scheme", "", "%q does not support currency %s", scheme, currency)
+	}
+	if pr != nil && currency != "" && pr.Currency != currency {
+		v.add("/mandate_request/currency", "currency", "", "must match the payment request's currency")
+	}
+	v.metadata("/mandate_request/metadata", mr.Metadata)
+	return &MandateRequest{Currency: currency, Scheme: scheme, Metadata: cloneMap(mr.Metadata), Links: map[string]string{}}
+}
+
+// createBillingRequestLocked gives a validated billing request its IDs, links and actions,
+// stores it under the request's idempotency key and records its "created" event.
+func (s *Server) createBillingRequestLocked(r *http.Request, br *BillingRequest, customer, creditor string) {
 	br.ID = s.newIDLocked("BRQ")
 	br.CreatedAt = s.nowUTC()
-	br.Links = BillingRequestLinks{Creditor: s.creditors[0].ID, Customer: in.Links.Customer}
-	if in.Links.Creditor != "" {
-		br.Links.Creditor = in.Links.Creditor
+	br.Links = BillingRequestLinks{Creditor: s.creditors[0].ID, Customer: customer}
+	if creditor != "" {
+		br.Links.Creditor = creditor
 	}
 	br.Actions = []Action{
 		{Type: "collect_customer_details", Required: true, Status: "pending", CompletesActions: []string{"collect_billing_details"}, RequiresActions: []string{}},
@@ -279,11 +311,6 @@ func (s *Server) handleCreateBillingRequest(w http.ResponseWriter, r *http.Reque
 	s.recordEventLocked("billing_requests", "created", map[string]string{"billing_request": br.ID},
 		EventDetails{Origin: "api", Cause: "billing_request_created", Description: "This billing request has been created."},
 		nil, br.Metadata)
-	out := br.clone()
-	s.mu.Unlock()
-	s.changed()
-	w.Header().Set("Location", "/billing_requests/"+out.ID)
-	writeJSON(w, http.StatusCreated, map[string]any{"billing_requests": out})
 }
 
 func (s *Server) handleCancelBillingRequest(w http.ResponseWriter, r *http.Request) {

@@ -330,16 +330,7 @@ func SampleCheckout(code string) runtimeapi.Checkout {
 }
 
 func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
-	h := w.Header()
-	if o := req.Header.Get("Origin"); o != "" {
-		h.Set("Access-Control-Allow-Origin", o)
-		h.Set("Vary", "Origin")
-	}
-	if req.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "GET, POST")
-		h.Set("Access-Control-Allow-Headers", "Content-Type, Accept, X-Request-ID")
-		h.Set("Access-Control-Max-Age", "600")
-		w.WriteHeader(http.StatusNoContent)
+	if allowCORS(w, req) {
 		return
 	}
 	var body []byte
@@ -358,81 +349,125 @@ func (r *Runtime) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(req.URL.Path, "/api/v1/"), "/"), "/")
+	post := req.Method == http.MethodPost
 	switch {
 	case len(parts) == 2 && parts[0] == "checkouts" && req.Method == http.MethodGet:
-		e := r.checkouts[parts[1]]
-		if e == nil {
-			writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
-			return
-		}
-		c := e.c
-		for i := r.seq; i >= 1; i-- { // the latest pending or paid attempt, for a reload (as the backend does)
-			if t := r.txns[txnID(i)]; t != nil && t.checkout == e && t.st.Status != "initiated" && t.st.Status != "failed" && t.st.Status != "canceled" {
-				st := t.st
-				c.Transaction = &st
-				break
-			}
-		}
-		writeJSON(w, http.StatusOK, c)
-	case len(parts) == 3 && parts[0] == "checkouts" && parts[2] == "tax-preview" && req.Method == http.MethodPost:
-		e := r.checkouts[parts[1]]
-		if e == nil {
-			writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
-			return
-		}
-		var in runtimeapi.TaxPreviewRequest
-		if json.Unmarshal(body, &in) != nil || len(in.BillingAddress.Country) != 2 {
-			writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.country must be a country code", "billingAddress.country")
-			return
-		}
-		writeJSON(w, http.StatusOK, Tax(e.c, in.BillingAddress.Country, in.BillingAddress.VATID))
-	case len(parts) == 2 && parts[0] == "transactions" && parts[1] == "create" && req.Method == http.MethodPost:
+		r.getCheckout(w, parts[1])
+	case len(parts) == 3 && parts[0] == "checkouts" && parts[2] == "tax-preview" && post:
+		r.taxPreview(w, parts[1], body)
+	case len(parts) == 2 && parts[0] == "transactions" && parts[1] == "create" && post:
 		r.create(w, body)
-	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "mark-pending" && req.Method == http.MethodPost:
-		t := r.txns[parts[1]]
-		if t == nil {
-			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
-			return
-		}
-		switch {
-		case t.st.Status == "initiated":
-			t.pending()
-		case t.st.Status == "failed" || t.st.Status == "canceled":
-			writeErr(w, http.StatusConflict, "INVALID_STATE", "the payment is "+t.st.Status, "")
-			return
-		}
-		t.st.BuyerMarkedPending = true
-		writeJSON(w, http.StatusOK, t.st)
-	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "cancel" && req.Method == http.MethodPost:
-		t := r.txns[parts[1]]
-		if t == nil {
-			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
-			return
-		}
-		switch t.st.Status {
-		case "initiated", "pending_provider":
-			t.st.Status, t.st.FailureMessage, t.st.ReturnURL = "canceled", "cancelled by the buyer", ""
-		case "canceled":
-		default:
-			writeErr(w, http.StatusConflict, "INVALID_STATE", "the payment is "+t.st.Status+" and cannot be cancelled", "")
-			return
-		}
-		writeJSON(w, http.StatusOK, t.st)
-	case len(parts) == 2 && parts[0] == "billing-requests" && parts[1] == "create" && req.Method == http.MethodPost:
+	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "mark-pending" && post:
+		r.markPending(w, parts[1])
+	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "cancel" && post:
+		r.cancel(w, parts[1])
+	case len(parts) == 2 && parts[0] == "billing-requests" && parts[1] == "create" && post:
 		r.billingRequest(w, body)
 	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "status" && req.Method == http.MethodGet:
-		t := r.txns[parts[1]]
-		if t == nil {
-			writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
-			return
-		}
-		if req.URL.Query().Get("sync") == "1" {
-			r.sync(t)
-		}
-		writeJSON(w, http.StatusOK, t.st)
+		r.status(w, parts[1], req.URL.Query().Get("sync") == "1")
 	default:
 		writeErr(w, http.StatusNotFound, "ROUTE_NOT_FOUND", "no such route", "")
 	}
+}
+
+// allowCORS sets the CORS headers for the request's origin and answers a preflight request,
+// reporting whether it did.
+func allowCORS(w http.ResponseWriter, req *http.Request) bool {
+	h := w.Header()
+	if o := req.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Vary", "Origin")
+	}
+	if req.Method != http.MethodOptions {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, POST")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, Accept, X-Request-ID")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// getCheckout answers GET /checkouts/{session}.
+func (r *Runtime) getCheckout(w http.ResponseWriter, session string) {
+	e := r.checkouts[session]
+	if e == nil {
+		writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
+		return
+	}
+	c := e.c
+	for i := r.seq; i >= 1; i-- { // the latest pending or paid attempt, for a reload (as the backend does)
+		if t := r.txns[txnID(i)]; t != nil && t.checkout == e && t.st.Status != "initiated" && t.st.Status != "failed" && t.st.Status != "canceled" {
+			st := t.st
+			c.Transaction = &st
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// taxPreview answers POST /checkouts/{session}/tax-preview.
+func (r *Runtime) taxPreview(w http.ResponseWriter, session string, body []byte) {
+	e := r.checkouts[session]
+	if e == nil {
+		writeErr(w, http.StatusNotFound, "NOT_FOUND", "checkout not found", "")
+		return
+	}
+	var in runtimeapi.TaxPreviewRequest
+	if json.Unmarshal(body, &in) != nil || len(in.BillingAddress.Country) != 2 {
+		writeErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "billingAddress.country must be a country code", "billingAddress.country")
+		return
+	}
+	writeJSON(w, http.StatusOK, Tax(e.c, in.BillingAddress.Country, in.BillingAddress.VATID))
+}
+
+// markPending answers POST /transactions/{id}/mark-pending.
+func (r *Runtime) markPending(w http.ResponseWriter, id string) {
+	t := r.txns[id]
+	if t == nil {
+		writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
+		return
+	}
+	switch {
+	case t.st.Status == "initiated":
+		t.pending()
+	case t.st.Status == "failed" || t.st.Status == "canceled":
+		writeErr(w, http.StatusConflict, "INVALID_STATE", "the payment is "+t.st.Status, "")
+		return
+	}
+	t.st.BuyerMarkedPending = true
+	writeJSON(w, http.StatusOK, t.st)
+}
+
+// cancel answers POST /transactions/{id}/cancel.
+func (r *Runtime) cancel(w http.ResponseWriter, id string) {
+	t := r.txns[id]
+	if t == nil {
+		writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
+		return
+	}
+	switch t.st.Status {
+	case "initiated", "pending_provider":
+		t.st.Status, t.st.FailureMessage, t.st.ReturnURL = "canceled", "cancelled by the buyer", ""
+	case "canceled":
+	default:
+		writeErr(w, http.StatusConflict, "INVALID_STATE", "the payment is "+t.st.Status+" and cannot be cancelled", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, t.st)
+}
+
+// status answers GET /transactions/{id}/status, asking the provider first when sync is set.
+func (r *Runtime) status(w http.ResponseWriter, id string, sync bool) {
+	t := r.txns[id]
+	if t == nil {
+		writeErr(w, http.StatusNotFound, "NOT_FOUND", "transaction not found", "")
+		return
+	}
+	if sync {
+		r.sync(t)
+	}
+	writeJSON(w, http.StatusOK, t.st)
 }
 
 // open validates a request to start paying and returns the checkout and the provider; it has
