@@ -317,18 +317,37 @@ func (n *Notifier) Attempt(ctx context.Context, txnID string) (bool, error) {
 		return false, err
 	}
 	manual := a.TriggerKind == store.AttemptManual
-	var res sendResult
-	if secret, err := n.secret(ctx, d); err != nil {
-		res = sendResult{err: fmt.Errorf("cannot sign the notification: %w", err)}
-	} else {
-		res = n.send(ctx, d, secret, started.Unix())
-	}
+	res := n.sendSigned(ctx, d, started)
 
 	// Record even when ctx was cancelled: the request may have reached the merchant.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	done := n.now()
-	interrupted := res.err != nil && ctx.Err() != nil
+	outcome := noteResult(a, res, res.err != nil && ctx.Err() != nil)
+	log := n.log.With("delivery", d.ID, "transaction", d.TransactionID, "attempt", a.Attempt, "trigger", a.TriggerKind)
+	next, gaveUp, err := n.recordAttempt(rctx, txnID, d, a, outcome, manual, done)
+	if err != nil {
+		log.ErrorContext(ctx, "cannot record notification attempt", "error", err)
+		return true, err
+	}
+	n.reportAttempt(ctx, log, a, outcome, manual, gaveUp, next)
+	return true, nil
+}
+
+// sendSigned sends the notification signed with the site's current secret; a secret that
+// cannot be read is the attempt's error.
+func (n *Notifier) sendSigned(ctx context.Context, d *store.IPNDelivery, started time.Time) sendResult {
+	secret, err := n.secret(ctx, d)
+	if err != nil {
+		return sendResult{err: fmt.Errorf("cannot sign the notification: %w", err)}
+	}
+	return n.send(ctx, d, secret, started.Unix())
+}
+
+// noteResult copies the answer into the attempt and names its outcome: delivered,
+// interrupted (the worker stopped during the attempt), rejected (the merchant answered, not
+// with success) or error.
+func noteResult(a *store.IPNAttempt, res sendResult, interrupted bool) string {
 	a.StatusCode, a.ResponseExcerpt, a.LatencyMS = res.statusCode, res.excerpt, int(res.latency.Milliseconds())
 	if res.err != nil {
 		a.Error = res.err.Error()
@@ -336,68 +355,74 @@ func (n *Notifier) Attempt(ctx context.Context, txnID string) (bool, error) {
 			a.Error = "interrupted: the worker stopped during the attempt (" + a.Error + ")"
 		}
 	}
-	log := n.log.With("delivery", d.ID, "transaction", d.TransactionID, "attempt", a.Attempt, "trigger", a.TriggerKind)
-	outcome := "delivered"
 	switch {
 	case res.err == nil:
+		return "delivered"
 	case interrupted:
-		outcome = "interrupted"
+		return "interrupted"
 	case res.statusCode != nil:
-		outcome = "rejected"
+		return "rejected"
 	default:
-		outcome = "error"
+		return "error"
 	}
-	var next time.Time
-	gaveUp := false
-	err = n.store.InTx(rctx, func(tx *store.Store) error {
-		gaveUp = false
-		if err := tx.FinishIPNAttempt(rctx, a, done); err != nil {
+}
+
+// recordAttempt completes the attempt in one database transaction with its consequences for
+// the delivery and the job for the transaction's next attempt when one is due at once. It
+// returns the time of the next retry (zero when none was scheduled) and whether the delivery
+// was given up.
+func (n *Notifier) recordAttempt(ctx context.Context, txnID string, d *store.IPNDelivery, a *store.IPNAttempt, outcome string,
+	manual bool, done time.Time) (next time.Time, gaveUp bool, err error) {
+	err = n.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.FinishIPNAttempt(ctx, a, done); err != nil {
 			return err
 		}
-		switch {
-		case outcome == "delivered":
-			if _, err := tx.MarkIPNDelivered(rctx, d.ID, http.StatusOK, done); err != nil {
-				return err
-			}
-		case outcome == "interrupted":
-			// Nothing was decided: the attempt is owed again at once (manual ones too, their
-			// request stays), by whichever backend is still running.
-			if !manual {
-				if err := tx.ScheduleIPNRetry(rctx, d.ID, done, a.StatusCode, a.Error); err != nil {
-					return err
-				}
-			}
-		case manual:
-			// One attempt, as asked; the scheduled retries (if any) keep their own course.
-			if err := tx.NoteIPNAttempt(rctx, d.ID, a.StatusCode, a.Error); err != nil {
-				return err
-			}
-		case !done.Before(d.CreatedAt.Add(n.maxAge)):
-			failed, err := tx.FailIPNDelivery(rctx, d.ID, a.StatusCode, a.Error)
-			if err != nil {
-				return err
-			}
-			gaveUp = failed
-		default:
-			next = done.Add(n.backoff(a.Attempt))
-			if deadline := d.CreatedAt.Add(n.maxAge); next.After(deadline) {
-				next = deadline // one last attempt when the time is up
-			}
-			if err := tx.ScheduleIPNRetry(rctx, d.ID, next, a.StatusCode, a.Error); err != nil {
-				return err
-			}
+		var err error
+		if next, gaveUp, err = n.concludeDelivery(ctx, tx, d, a, outcome, manual, done); err != nil {
+			return err
 		}
 		if manual && outcome != "interrupted" {
-			if err := tx.ClearIPNResend(rctx, d.ID, a.StartedAt); err != nil {
+			if err := tx.ClearIPNResend(ctx, d.ID, a.StartedAt); err != nil {
 				return err
 			}
 		}
-		return n.queueNext(rctx, tx, txnID, done, false, false)
+		return n.queueNext(ctx, tx, txnID, done, false, false)
 	})
-	if err != nil {
-		log.ErrorContext(ctx, "cannot record notification attempt", "error", err)
-		return true, err
+	return next, gaveUp, err
+}
+
+// concludeDelivery writes what the attempt means for the delivery: delivered, owed again at
+// once (interrupted), noted (a manual attempt), given up (its time is up: gaveUp) or retried
+// later (next).
+func (n *Notifier) concludeDelivery(ctx context.Context, tx *store.Store, d *store.IPNDelivery, a *store.IPNAttempt, outcome string,
+	manual bool, done time.Time) (next time.Time, gaveUp bool, err error) {
+	switch {
+	case outcome == "delivered":
+		_, err = tx.MarkIPNDelivered(ctx, d.ID, http.StatusOK, done)
+	case outcome == "interrupted":
+		// Nothing was decided: the attempt is owed again at once (manual ones too, their
+		// request stays), by whichever backend is still running.
+		if !manual {
+			err = tx.ScheduleIPNRetry(ctx, d.ID, done, a.StatusCode, a.Error)
+		}
+	case manual:
+		// One attempt, as asked; the scheduled retries (if any) keep their own course.
+		err = tx.NoteIPNAttempt(ctx, d.ID, a.StatusCode, a.Error)
+	case !done.Before(d.CreatedAt.Add(n.maxAge)):
+		gaveUp, err = tx.FailIPNDelivery(ctx, d.ID, a.StatusCode, a.Error)
+	default:
+		next = done.Add(n.backoff(a.Attempt))
+		if deadline := d.CreatedAt.Add(n.maxAge); next.After(deadline) {
+			next = deadline // one last attempt when the time is up
+		}
+		err = tx.ScheduleIPNRetry(ctx, d.ID, next, a.StatusCode, a.Error)
 	}
+	return next, gaveUp, err
+}
+
+// reportAttempt counts the attempt and logs its outcome.
+func (n *Notifier) reportAttempt(ctx context.Context, log *slog.Logger, a *store.IPNAttempt, outcome string, manual, gaveUp bool,
+	next time.Time) {
 	n.metrics.IPNAttempts.WithLabelValues(outcome).Inc()
 	switch {
 	case outcome == "delivered":
@@ -412,7 +437,6 @@ func (n *Notifier) Attempt(ctx context.Context, txnID string) (bool, error) {
 	case !next.IsZero():
 		log.WarnContext(ctx, "notification attempt failed, will retry", "error", a.Error, "next_attempt_at", next)
 	}
-	return true, nil
 }
 
 // secret is the site's current signing secret, read at every attempt: a regenerated secret

@@ -196,15 +196,9 @@ func (s *Service) ValidateCheckout(site *domain.Site, mode domain.Mode, in Check
 
 // buildCheckout validates every field before anything is written.
 func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in CheckoutInput) (*domain.Checkout, error) {
-	cur, ok := money.Lookup(in.Currency)
-	if !ok {
-		return nil, domain.Invalid("currency", "currency %q is not a known ISO 4217 code", in.Currency)
-	}
-	if in.Amount <= 0 {
-		return nil, domain.Invalid("amount", "amount must be a positive integer in minor units of %s", cur.Code)
-	}
-	if in.Amount > MaxAmount {
-		return nil, domain.Invalid("amount", "amount must be at most %d", int64(MaxAmount))
+	cur, err := checkAmount(in)
+	if err != nil {
+		return nil, err
 	}
 	c := &domain.Checkout{
 		ID: domain.NewID(domain.PrefixCheckout), OrganizationID: site.OrganizationID, SiteID: site.ID, Mode: mode,
@@ -214,37 +208,10 @@ func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in Checkout
 	if c.Origin == "" {
 		c.Origin = domain.OriginAPI
 	}
-	c.Email = strings.TrimSpace(in.Email)
-	if c.Email != "" {
-		if err := domain.ValidateEmail("email", c.Email); err != nil {
-			return nil, err
-		}
-	}
-	c.ExternalReference = strings.TrimSpace(in.ExternalReference)
-	c.InvoiceNumber = strings.TrimSpace(in.InvoiceNumber)
-	if c.ExternalReference == "" && c.InvoiceNumber == "" {
-		return nil, domain.Invalid("externalReference", "externalReference or invoiceNumber is required")
-	}
-	for field, v := range map[string]string{"externalReference": c.ExternalReference, "invoiceNumber": c.InvoiceNumber} {
-		if len(v) > MaxReferenceLength {
-			return nil, domain.Invalid(field, "%s must be at most %d characters", field, MaxReferenceLength)
-		}
-		if v != "" && !referenceRE.MatchString(v) {
-			return nil, domain.Invalid(field, "%s must not contain control characters", field)
-		}
-	}
-	c.ClientID = strings.TrimSpace(in.ClientID)
-	if len(c.ClientID) > 128 {
-		return nil, domain.Invalid("clientId", "clientId must be at most 128 characters")
-	}
-	var err error
-	if c.ReturnURL, err = s.checkURL("returnUrl", in.ReturnURL, mode, site, !in.IntegrationURLs); err != nil {
+	if err := setReferences(c, in); err != nil {
 		return nil, err
 	}
-	if c.CancelURL, err = s.checkURL("cancelUrl", in.CancelURL, mode, site, !in.IntegrationURLs); err != nil {
-		return nil, err
-	}
-	if c.IPNURL, err = s.checkURL("ipnUrl", in.IPNURL, mode, site, false); err != nil {
+	if err := s.setURLs(c, in, mode, site); err != nil {
 		return nil, err
 	}
 	for field, a := range map[string]*domain.Address{"billingAddress": in.BillingAddress, "shippingAddress": in.ShippingAddress} {
@@ -265,19 +232,87 @@ func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in Checkout
 	if err := checkMetadata(in.Metadata); err != nil {
 		return nil, err
 	}
-	expiry := DefaultExpiry
-	if in.ExpiresInMinutes != nil {
-		m := *in.ExpiresInMinutes
-		if m < MinExpiryMinutes || m > MaxExpiryMinutes {
-			return nil, domain.Invalid("expiresInMinutes", "expiresInMinutes must be from %d (30 minutes) to %d (90 days)", MinExpiryMinutes, MaxExpiryMinutes)
-		}
-		expiry = time.Duration(m) * time.Minute
+	expiry, err := checkExpiry(in.ExpiresInMinutes)
+	if err != nil {
+		return nil, err
 	}
 	c.ExpiresAt = store.UTC(s.now().Add(expiry))
 	if c.Items, err = buildItems(in.Items, in.Amount); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkAmount checks the currency and the amount, and returns the currency.
+func checkAmount(in CheckoutInput) (money.Currency, error) {
+	cur, ok := money.Lookup(in.Currency)
+	if !ok {
+		return cur, domain.Invalid("currency", "currency %q is not a known ISO 4217 code", in.Currency)
+	}
+	if in.Amount <= 0 {
+		return cur, domain.Invalid("amount", "amount must be a positive integer in minor units of %s", cur.Code)
+	}
+	if in.Amount > MaxAmount {
+		return cur, domain.Invalid("amount", "amount must be at most %d", int64(MaxAmount))
+	}
+	return cur, nil
+}
+
+// setReferences checks the buyer's e-mail, the merchant's references (one at least) and the
+// client id, and sets them, trimmed, on c.
+func setReferences(c *domain.Checkout, in CheckoutInput) error {
+	c.Email = strings.TrimSpace(in.Email)
+	if c.Email != "" {
+		if err := domain.ValidateEmail("email", c.Email); err != nil {
+			return err
+		}
+	}
+	c.ExternalReference = strings.TrimSpace(in.ExternalReference)
+	c.InvoiceNumber = strings.TrimSpace(in.InvoiceNumber)
+	if c.ExternalReference == "" && c.InvoiceNumber == "" {
+		return domain.Invalid("externalReference", "externalReference or invoiceNumber is required")
+	}
+	for field, v := range map[string]string{"externalReference": c.ExternalReference, "invoiceNumber": c.InvoiceNumber} {
+		if len(v) > MaxReferenceLength {
+			return domain.Invalid(field, "%s must be at most %d characters", field, MaxReferenceLength)
+		}
+		if v != "" && !referenceRE.MatchString(v) {
+			return domain.Invalid(field, "%s must not contain control characters", field)
+		}
+	}
+	c.ClientID = strings.TrimSpace(in.ClientID)
+	if len(c.ClientID) > 128 {
+		return domain.Invalid("clientId", "clientId must be at most 128 characters")
+	}
+	return nil
+}
+
+// setURLs checks the return, cancel and IPN URLs and sets them on c.
+func (s *Service) setURLs(c *domain.Checkout, in CheckoutInput, mode domain.Mode, site *domain.Site) error {
+	var err error
+	if c.ReturnURL, err = s.checkURL("returnUrl", in.ReturnURL, mode, site, !in.IntegrationURLs); err != nil {
+		return err
+	}
+	if c.CancelURL, err = s.checkURL("cancelUrl", in.CancelURL, mode, site, !in.IntegrationURLs); err != nil {
+		return err
+	}
+	if c.IPNURL, err = s.checkURL("ipnUrl", in.IPNURL, mode, site, false); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkExpiry is how long the checkout stays open: DefaultExpiry, or the minutes asked for
+// within the limits.
+func checkExpiry(minutes *int) (time.Duration, error) {
+	if minutes == nil {
+		return DefaultExpiry, nil
+	}
+	m := *minutes
+	if m < MinExpiryMinutes || m > MaxExpiryMinutes {
+		return 0, domain.Invalid("expiresInMinutes", "expiresInMinutes must be from %d (30 minutes) to %d (90 days)", MinExpiryMinutes, MaxExpiryMinutes)
+	}
+	return time.Duration(m) * time.Minute, nil
 }
 
 func buildItems(in []ItemInput, amount int64) ([]domain.Item, error) {

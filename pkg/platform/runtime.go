@@ -308,12 +308,7 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	if err := checkOpen(c, s.now()); err != nil {
 		return nil, err
 	}
-	var prov *domain.Provider
-	for i := range rc.Providers {
-		if rc.Providers[i].ID == in.ProviderID {
-			prov = &rc.Providers[i]
-		}
-	}
+	prov := offeredProvider(rc, in.ProviderID)
 	if prov == nil {
 		return nil, domain.Unprocessable("PROVIDER_NOT_AVAILABLE", "this payment method is not available for this checkout")
 	}
@@ -332,12 +327,50 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	if res.TotalGross <= 0 {
 		return nil, domain.Unprocessable(domain.CodeInvalidState, "the amount to pay must be positive")
 	}
-	// A caller that does not send the checkout's short code (it holds the sessionPublicId, which
-	// travels in every IPN) gets neither the stored buyer details (forwarded to the provider to
-	// prefill its pages) nor the short code itself: the hosted page's URL names it, so such a
-	// caller gets no return, redirect or exit URL back to the page — no Stripe returnUrl, and a
-	// GoCardless flow that ends on GoCardless's own page. The hosted page always sends the short
-	// code and gets its URLs; nothing else needs them (Duda arrivals go to the page by its code).
+	req := s.startRequest(in, rc, prov, creds)
+
+	// Resume an open attempt with the same provider and amount.
+	if started, err := s.resumeAttempt(ctx, adapter, req, c, prov, res); err != nil || started != nil {
+		return started, err
+	}
+
+	t, err := s.newAttempt(ctx, in, c, prov, res)
+	if err != nil {
+		return nil, err
+	}
+	req.Transaction = t
+	out, err := adapter.Start(ctx, req)
+	if err != nil {
+		return nil, s.failStart(ctx, t, err)
+	}
+	if t, err = s.recordStart(ctx, t, prov, out); err != nil {
+		return nil, err
+	}
+	return &Started{Transaction: t, Tax: res, Result: out}, nil
+}
+
+// offeredProvider is the provider with this id among those the checkout offers (the last one
+// listed), or nil.
+func offeredProvider(rc *RuntimeCheckout, id string) *domain.Provider {
+	var prov *domain.Provider
+	for i := range rc.Providers {
+		if rc.Providers[i].ID == id {
+			prov = &rc.Providers[i]
+		}
+	}
+	return prov
+}
+
+// startRequest is the request for the provider, without its transaction.
+//
+// A caller that does not send the checkout's short code (it holds the sessionPublicId, which
+// travels in every IPN) gets neither the stored buyer details (forwarded to the provider to
+// prefill its pages) nor the short code itself: the hosted page's URL names it, so such a
+// caller gets no return, redirect or exit URL back to the page — no Stripe returnUrl, and a
+// GoCardless flow that ends on GoCardless's own page. The hosted page always sends the short
+// code and gets its URLs; nothing else needs them (Duda arrivals go to the page by its code).
+func (s *Service) startRequest(in StartInput, rc *RuntimeCheckout, prov *domain.Provider, creds map[string]string) providers.StartRequest {
+	c := rc.Checkout
 	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: c, Site: rc.Site, Billing: in.Buyer.BillingDetails,
 		PageURL: s.hosts.PaymentURL(c.ShortCode), Language: c.Language}
 	if in.ShortCode == "" || subtle.ConstantTimeCompare([]byte(in.ShortCode), []byte(c.ShortCode)) != 1 {
@@ -346,8 +379,14 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	if languageTagRE.MatchString(in.Language) {
 		req.Language = in.Language
 	}
+	return req
+}
 
-	// Resume an open attempt with the same provider and amount.
+// resumeAttempt resumes the checkout's latest open attempt with this provider and amount that
+// the provider already knows, and returns nil (no error) when there is none. An attempt the
+// provider is already processing is a CONFLICT PAYMENT_IN_PROGRESS.
+func (s *Service) resumeAttempt(ctx context.Context, adapter providers.Provider, req providers.StartRequest, c *domain.Checkout,
+	prov *domain.Provider, res tax.Result) (*Started, error) {
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {
 		return nil, err
@@ -370,7 +409,11 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 			return &Started{Transaction: &t, Tax: res, Result: out}, nil
 		}
 	}
+	return nil, nil
+}
 
+// newAttempt creates the payment attempt (initiated) with the authoritative tax.
+func (s *Service) newAttempt(ctx context.Context, in StartInput, c *domain.Checkout, prov *domain.Provider, res tax.Result) (*domain.Transaction, error) {
 	evidence := map[string]any{}
 	if err := remarshal(res.Evidence, &evidence); err != nil {
 		return nil, domain.Internal(err, "encode tax evidence")
@@ -384,22 +427,30 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 		return nil, err
 	}
 	s.metrics.TransactionsByStat.WithLabelValues(string(prov.Type), string(domain.TxnInitiated)).Inc()
-	req.Transaction = t
-	out, err := adapter.Start(ctx, req)
-	if err != nil {
-		msg := err.Error()
-		if len(msg) > 500 {
-			msg = msg[:500]
-		}
-		if _, terr := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeFailed,
-			Changes: store.TransactionChanges{FailureCode: store.Ptr("provider_error"), FailureMessage: &msg}}); terr != nil {
-			s.log.ErrorContext(ctx, "mark failed start", "transaction_id", t.ID, "error", terr)
-		}
-		if de, ok := errors.AsType[*domain.Error](err); ok && de.Kind != domain.KindInternal {
-			return nil, err
-		}
-		return nil, domain.Unavailable(domain.CodeProviderError, err, "the payment provider could not start the payment; try again or choose another method")
+	return t, nil
+}
+
+// failStart marks the attempt failed after the provider refused to start it, and returns the
+// error for the caller: the provider's own domain error, else 503 PROVIDER_ERROR.
+func (s *Service) failStart(ctx context.Context, t *domain.Transaction, err error) error {
+	msg := err.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
 	}
+	if _, terr := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeFailed,
+		Changes: store.TransactionChanges{FailureCode: store.Ptr("provider_error"), FailureMessage: &msg}}); terr != nil {
+		s.log.ErrorContext(ctx, "mark failed start", "transaction_id", t.ID, "error", terr)
+	}
+	if de, ok := errors.AsType[*domain.Error](err); ok && de.Kind != domain.KindInternal {
+		return err
+	}
+	return domain.Unavailable(domain.CodeProviderError, err, "the payment provider could not start the payment; try again or choose another method")
+}
+
+// recordStart writes what the provider answered to the start: its references and data, and
+// the move to pending_provider when the provider already holds the payment. It returns the
+// attempt as it is now.
+func (s *Service) recordStart(ctx context.Context, t *domain.Transaction, prov *domain.Provider, out *providers.StartResult) (*domain.Transaction, error) {
 	var set store.TransactionChanges
 	if out.ProviderReference != "" {
 		set.ProviderReference = store.Ptr(out.ProviderReference)
@@ -416,13 +467,14 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 			return nil, err
 		}
 		s.metrics.TransactionsByStat.WithLabelValues(string(prov.Type), string(domain.TxnPendingProvider)).Inc()
-		t = moved
-	} else if !set.Empty() {
+		return moved, nil
+	}
+	if !set.Empty() {
 		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, set); err != nil {
 			return nil, err
 		}
 	}
-	return &Started{Transaction: t, Tax: res, Result: out}, nil
+	return t, nil
 }
 
 // checkOpen says why a checkout cannot take a new payment.

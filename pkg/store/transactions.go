@@ -150,6 +150,50 @@ const ErrStaleReport = "STALE_REPORT"
 // last applied one; CONFLICT INVALID_STATE when the move is not allowed from its current status;
 // CONFLICT CHECKOUT_ALREADY_PAID when another attempt of the checkout succeeded.
 func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*domain.Transaction, error) {
+	from, err := tr.sources()
+	if err != nil {
+		return nil, err
+	}
+	occurred := tr.OccurredAt
+	if occurred.IsZero() {
+		occurred = Now()
+	}
+	var out *domain.Transaction
+	var stay error // the report confirms the current status: its time is kept, then this is returned
+	err = s.InTx(ctx, func(tx *Store) error {
+		now := Now()
+		stay = nil
+		cur, err := tx.LockTransaction(ctx, tr.OrganizationID, tr.TransactionID)
+		if err != nil {
+			return err
+		}
+		set := map[string]any{}
+		if from, stay, err = tx.admitTransition(ctx, &tr, cur, from, set); err != nil || stay != nil {
+			return err
+		}
+		t, err := tx.moveTransaction(ctx, &tr, from, set, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.appendTransitionEvent(ctx, &tr, t, occurred); err != nil {
+			return err
+		}
+		if err := tx.settleCheckout(ctx, tr.To, cur, t, now, occurred); err != nil {
+			return err
+		}
+		out = t
+		return nil
+	})
+	if err == nil && stay != nil {
+		return nil, stay
+	}
+	return out, err
+}
+
+// sources sets To from Kind when a report is applied and returns the statuses the move may
+// start from (From, or every status the state machine allows to reach To), each checked
+// against the state machine.
+func (tr *Transition) sources() ([]domain.TransactionStatus, error) {
 	if tr.Kind != "" {
 		tr.To = tr.Kind.Target()
 		if tr.To == "" {
@@ -165,122 +209,131 @@ func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*doma
 			return nil, domain.Internal(nil, "transition %s → %s is not in the state machine", f, tr.To)
 		}
 	}
-	occurred := tr.OccurredAt
-	if occurred.IsZero() {
-		occurred = Now()
-	}
-	var out *domain.Transaction
-	var stay error // the report confirms the current status: its time is kept, then this is returned
-	err := s.InTx(ctx, func(tx *Store) error {
-		now := Now()
-		stay = nil
-		cur, err := tx.LockTransaction(ctx, tr.OrganizationID, tr.TransactionID)
-		if err != nil {
-			return err
-		}
-		set := map[string]any{}
-		if tr.Kind != "" {
-			d := domain.Decide(cur.Status, tr.Kind, cur.ProviderEventAt, tr.At)
-			if len(tr.Only) > 0 && !slices.Contains(tr.Only, cur.Status) && d.Rule != domain.Stay {
-				d = domain.Decision{Rule: domain.Ignore}
-			}
-			if !d.Move {
-				switch {
-				case d.Rule == domain.Stay:
-					if later(tr.At, cur.ProviderEventAt) {
-						// The same state, reported (or read) later: later reports are compared with this one.
-						if err := tx.q(ctx).Model(&domain.Transaction{}).Where("id = ?", cur.ID).
-							Update("provider_event_at", UTC(tr.At)).Error; err != nil {
-							return translate(err, "transaction")
-						}
-					}
-					stay = domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status)
-					return nil
-				case d.Stale:
-					return domain.Conflict(ErrStaleReport, "the report (%s at %s) is older than the transaction's last one (%s)",
-						tr.Kind, UTC(tr.At).Format(time.RFC3339Nano), cur.ProviderEventAt.UTC().Format(time.RFC3339Nano))
-				}
-				return domain.Conflict(domain.CodeInvalidState, "the transaction is %s and a %s report does not apply to it", cur.Status, tr.Kind)
-			}
-			from = []domain.TransactionStatus{cur.Status}
-			if later(tr.At, cur.ProviderEventAt) {
-				set["provider_event_at"] = UTC(tr.At)
-			}
-		} else if !slices.Contains(from, cur.Status) {
+	return from, nil
+}
+
+// admitTransition decides, under the lock on cur's row, whether tr may move cur. A report
+// (Kind) is decided by the transition table: when it moves, the update is guarded by cur's
+// status alone (returned as the new from) and a later provider time goes into set; when it
+// confirms the current status, a later provider time is written at once and stay is returned
+// (from unchanged). Without Kind, cur's status must be one of from.
+func (s *Store) admitTransition(ctx context.Context, tr *Transition, cur *domain.Transaction, from []domain.TransactionStatus,
+	set map[string]any) (_ []domain.TransactionStatus, stay, err error) {
+	if tr.Kind == "" {
+		if !slices.Contains(from, cur.Status) {
 			if cur.Status == tr.To {
-				return domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status)
+				return from, nil, domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status)
 			}
-			return domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", cur.Status, tr.To)
+			return from, nil, domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", cur.Status, tr.To)
 		}
-		for k, v := range tr.Changes.columns() {
-			set[k] = v
-		}
-		set["status"] = tr.To
-		set["updated_at"] = now
-		set["event_version"] = gormExpr("event_version + 1")
-		if tr.To == domain.TxnSucceeded {
-			set["succeeded_at"] = gormExpr("COALESCE(succeeded_at, ?)", now)
-		}
-		res := tx.db.Model(&domain.Transaction{}).
-			Where("id = ? AND organization_id = ? AND status IN ?", tr.TransactionID, tr.OrganizationID, from).Updates(set)
-		if res.Error != nil {
-			return translate(res.Error, "transaction")
-		}
-		t, err := tx.GetTransaction(ctx, tr.OrganizationID, tr.TransactionID)
-		if err != nil {
-			return err
-		}
-		if res.RowsAffected == 0 {
-			if t.Status == tr.To {
-				return domain.Conflict(ErrAlreadyInState, "the transaction is already %s", t.Status)
-			}
-			return domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", t.Status, tr.To)
-		}
-		typ := tr.EventType
-		if typ == "" {
-			typ = domain.TransactionEventType(tr.To)
-		}
-		data := tr.EventData
-		if data == nil {
-			data = map[string]any{}
-		}
-		if err := tx.AppendEvent(ctx, &domain.Event{
-			OrganizationID: t.OrganizationID, Type: typ, CheckoutID: &t.CheckoutID, TransactionID: &t.ID,
-			Version: t.EventVersion, Status: string(t.Status), Data: data, OccurredAt: occurred,
-		}); err != nil {
-			return err
-		}
+		return from, nil, nil
+	}
+	d := domain.Decide(cur.Status, tr.Kind, cur.ProviderEventAt, tr.At)
+	if len(tr.Only) > 0 && !slices.Contains(tr.Only, cur.Status) && d.Rule != domain.Stay {
+		d = domain.Decision{Rule: domain.Ignore}
+	}
+	if !d.Move {
 		switch {
-		case tr.To == domain.TxnSucceeded:
-			// Money was taken: the checkout is complete even if it had expired meanwhile.
-			res := tx.db.Model(&domain.Checkout{}).
-				Where("id = ? AND organization_id = ? AND status IN ?", t.CheckoutID, t.OrganizationID,
-					[]domain.CheckoutStatus{domain.CheckoutOpen, domain.CheckoutExpired, domain.CheckoutCancelled}).
-				Updates(map[string]any{"status": domain.CheckoutCompleted, "completed_at": now, "updated_at": now})
-			if res.Error != nil {
-				return translate(res.Error, "checkout")
-			}
-			if res.RowsAffected > 0 {
-				if err := tx.AppendEvent(ctx, &domain.Event{
-					OrganizationID: t.OrganizationID, Type: domain.EventCheckoutCompleted, CheckoutID: &t.CheckoutID,
-					Status: string(domain.CheckoutCompleted), Data: map[string]any{"transactionId": t.ID}, OccurredAt: occurred,
-				}); err != nil {
-					return err
+		case d.Rule == domain.Stay:
+			if later(tr.At, cur.ProviderEventAt) {
+				// The same state, reported (or read) later: later reports are compared with this one.
+				if err := s.q(ctx).Model(&domain.Transaction{}).Where("id = ?", cur.ID).
+					Update("provider_event_at", UTC(tr.At)).Error; err != nil {
+					return from, nil, translate(err, "transaction")
 				}
 			}
-		case cur.Status.Paid() && !t.Status.Paid() && t.Status != domain.TxnRefunded:
-			// The payment that completed the checkout was lost after all (a late failure).
-			if err := tx.reopenCheckout(ctx, t, now, occurred); err != nil {
-				return err
-			}
+			return from, domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status), nil
+		case d.Stale:
+			return from, nil, domain.Conflict(ErrStaleReport, "the report (%s at %s) is older than the transaction's last one (%s)",
+				tr.Kind, UTC(tr.At).Format(time.RFC3339Nano), cur.ProviderEventAt.UTC().Format(time.RFC3339Nano))
 		}
-		out = t
-		return nil
-	})
-	if err == nil && stay != nil {
-		return nil, stay
+		return from, nil, domain.Conflict(domain.CodeInvalidState, "the transaction is %s and a %s report does not apply to it", cur.Status, tr.Kind)
 	}
-	return out, err
+	if later(tr.At, cur.ProviderEventAt) {
+		set["provider_event_at"] = UTC(tr.At)
+	}
+	return []domain.TransactionStatus{cur.Status}, nil, nil
+}
+
+// moveTransaction writes the move (compare-and-set on the statuses in from) with tr's changes
+// and the next event version, and returns the transaction as it is now.
+func (s *Store) moveTransaction(ctx context.Context, tr *Transition, from []domain.TransactionStatus, set map[string]any,
+	now time.Time) (*domain.Transaction, error) {
+	for k, v := range tr.Changes.columns() {
+		set[k] = v
+	}
+	set["status"] = tr.To
+	set["updated_at"] = now
+	set["event_version"] = gormExpr("event_version + 1")
+	if tr.To == domain.TxnSucceeded {
+		set["succeeded_at"] = gormExpr("COALESCE(succeeded_at, ?)", now)
+	}
+	res := s.db.Model(&domain.Transaction{}).
+		Where("id = ? AND organization_id = ? AND status IN ?", tr.TransactionID, tr.OrganizationID, from).Updates(set)
+	if res.Error != nil {
+		return nil, translate(res.Error, "transaction")
+	}
+	t, err := s.GetTransaction(ctx, tr.OrganizationID, tr.TransactionID)
+	if err != nil {
+		return nil, err
+	}
+	if res.RowsAffected == 0 {
+		if t.Status == tr.To {
+			return nil, domain.Conflict(ErrAlreadyInState, "the transaction is already %s", t.Status)
+		}
+		return nil, domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", t.Status, tr.To)
+	}
+	return t, nil
+}
+
+// appendTransitionEvent writes the event of the move (tr's type and data, or the defaults)
+// with t's event version.
+func (s *Store) appendTransitionEvent(ctx context.Context, tr *Transition, t *domain.Transaction, occurred time.Time) error {
+	typ := tr.EventType
+	if typ == "" {
+		typ = domain.TransactionEventType(tr.To)
+	}
+	data := tr.EventData
+	if data == nil {
+		data = map[string]any{}
+	}
+	return s.AppendEvent(ctx, &domain.Event{
+		OrganizationID: t.OrganizationID, Type: typ, CheckoutID: &t.CheckoutID, TransactionID: &t.ID,
+		Version: t.EventVersion, Status: string(t.Status), Data: data, OccurredAt: occurred,
+	})
+}
+
+// settleCheckout carries the move of t (from cur's status to) over to its checkout: a success
+// completes it (checkout.completed), a late failure of the payment that completed it reopens it.
+func (s *Store) settleCheckout(ctx context.Context, to domain.TransactionStatus, cur, t *domain.Transaction, now, occurred time.Time) error {
+	switch {
+	case to == domain.TxnSucceeded:
+		return s.completeCheckout(ctx, t, now, occurred)
+	case cur.Status.Paid() && !t.Status.Paid() && t.Status != domain.TxnRefunded:
+		// The payment that completed the checkout was lost after all (a late failure).
+		return s.reopenCheckout(ctx, t, now, occurred)
+	}
+	return nil
+}
+
+// completeCheckout completes t's checkout, paid by t, and writes checkout.completed when it
+// was not complete yet.
+func (s *Store) completeCheckout(ctx context.Context, t *domain.Transaction, now, occurred time.Time) error {
+	// Money was taken: the checkout is complete even if it had expired meanwhile.
+	res := s.db.Model(&domain.Checkout{}).
+		Where("id = ? AND organization_id = ? AND status IN ?", t.CheckoutID, t.OrganizationID,
+			[]domain.CheckoutStatus{domain.CheckoutOpen, domain.CheckoutExpired, domain.CheckoutCancelled}).
+		Updates(map[string]any{"status": domain.CheckoutCompleted, "completed_at": now, "updated_at": now})
+	if res.Error != nil {
+		return translate(res.Error, "checkout")
+	}
+	if res.RowsAffected == 0 {
+		return nil
+	}
+	return s.AppendEvent(ctx, &domain.Event{
+		OrganizationID: t.OrganizationID, Type: domain.EventCheckoutCompleted, CheckoutID: &t.CheckoutID,
+		Status: string(domain.CheckoutCompleted), Data: map[string]any{"transactionId": t.ID}, OccurredAt: occurred,
+	})
 }
 
 // reopenCheckout undoes the completion of t's checkout when t, the attempt that paid it, failed
