@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -96,34 +97,27 @@ func (a *API) createCheckout(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var body []byte
-	view := func(ch *domain.Checkout) error {
-		body, err = marshal(newCheckoutView(ch, r.Service.Hosts(), a.d.Now()))
+	// The answer is rendered from the prepared checkout and written with it (one statement),
+	// so a retry with the same key gets exactly these bytes. Fresh codes (taken, about 2^-71)
+	// change the answer: render it again.
+	for attempt := 0; ; attempt++ {
+		body, err := marshal(newCheckoutView(ch, r.Service.Hosts(), a.d.Now()))
 		if err != nil {
-			return domain.Internal(err, "encode response")
+			return 0, nil, domain.Internal(err, "encode response")
 		}
-		return nil
-	}
-	var answer platform.Answer
-	if r.Claim != nil {
-		answer = func(ch *domain.Checkout) (*store.IdempotencyClaim, error) {
-			if err := view(ch); err != nil {
-				return nil, err
-			}
+		if r.Claim != nil {
 			r.Claim.Status, r.Claim.Body = http.StatusOK, body
-			return r.Claim, nil
 		}
-	}
-	if err := r.Service.SaveCheckout(ctx, r.Actor, ch, answer); err != nil {
-		return 0, nil, err
-	}
-	if body == nil {
-		if err := view(ch); err != nil {
+		err = r.Service.SaveCheckout(ctx, r.Actor, ch, r.Claim)
+		if errors.Is(err, platform.ErrCheckoutCodesTaken) && attempt < 2 {
+			continue
+		}
+		if err != nil {
 			return 0, nil, err
 		}
+		// Plugins check for exactly 200.
+		return http.StatusOK, rawJSON(body), nil
 	}
-	// Plugins check for exactly 200.
-	return http.StatusOK, rawJSON(body), nil
 }
 
 func (a *API) listCheckouts(c echo.Context, r *Request) (int, any, error) {

@@ -79,3 +79,15 @@ type TransactionFilter struct {
 	After          string
 	Limit          int
 }
+
+// IdempotencyClaim is an Idempotency-Key with the answer to store for it, written in the same
+// statement as the request's effect (a checkout), so that neither exists without the other.
+type IdempotencyClaim struct {
+	OrganizationID string
+	Key            string
+	Hash           string // of the request
+	TTL            time.Duration
+	Status         int
+	Body           []byte
+	ContentType    string
+}

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -81,13 +82,19 @@ var (
 )
 
 // CreateCheckout validates a checkout request and writes the checkout (PrepareCheckout, then
-// SaveCheckout without an idempotency claim).
+// SaveCheckout without an idempotency claim, again with fresh codes in the unlikely case that
+// its codes were taken).
 func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput) (*domain.Checkout, error) {
 	c, err := s.PrepareCheckout(ctx, actor, orgID, siteID, in)
 	if err != nil {
 		return nil, err
 	}
-	return c, s.SaveCheckout(ctx, actor, c, nil)
+	for attempt := 0; ; attempt++ {
+		err = s.SaveCheckout(ctx, actor, c, nil)
+		if !errors.Is(err, ErrCheckoutCodesTaken) || attempt == 2 {
+			return c, err
+		}
+	}
 }
 
 // PrepareCheckout validates a checkout request against the contract and the site and builds
@@ -128,46 +135,37 @@ func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID
 			"the site has no enabled %s-mode payment provider that accepts %s; assign one to the site first", mode, c.Currency)
 	}
 	c.CreatedBy = actor.Label
+	store.StampNewCheckout(c) // its times and item keys are final: an answer can be rendered now
 	return c, nil
 }
 
-// Answer renders the stored idempotency answer for a checkout about to be written.
-type Answer func(*domain.Checkout) (*store.IdempotencyClaim, error)
+// ErrCheckoutCodesTaken is SaveCheckout's answer when another checkout already has the short
+// code or session id drawn for this one (odds about 2^-71): nothing was written, the checkout
+// has fresh codes, and the caller renders its answer again (the codes are in it) and saves.
+var ErrCheckoutCodesTaken = errors.New("checkout codes taken; fresh ones drawn")
 
-// SaveCheckout writes a prepared checkout. With answer set, the idempotency key's answer it
-// renders is written atomically with the checkout (see store.CreateCheckoutAnswered for the
-// claim's two refusals). A dashboard user's checkout is also written to the audit log, in the
-// same transaction.
-func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domain.Checkout, answer Answer) error {
+// SaveCheckout writes a prepared checkout. With a claim, the Idempotency-Key's answer it
+// carries (rendered by the caller from the prepared checkout) is written atomically with the
+// checkout (see store.CreateCheckoutAnswered for the claim's two refusals). A dashboard user's
+// checkout is also written to the audit log, in the same transaction.
+func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domain.Checkout, claim *domain.IdempotencyClaim) error {
 	if err := inOrg(actor, c.OrganizationID); err != nil {
 		return err
 	}
 	var err error
-	for attempt := 0; ; attempt++ {
-		var claim *store.IdempotencyClaim
-		if answer != nil {
-			store.StampNewCheckout(c)
-			// Rendered on each attempt: a retry below changes the codes the answer shows.
-			if claim, err = answer(c); err != nil {
+	if actor.Type == domain.ActorUser {
+		err = s.store.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.CreateCheckoutAnswered(ctx, c, claim); err != nil {
 				return err
 			}
-		}
-		if actor.Type == domain.ActorUser {
-			err = s.store.InTx(ctx, func(tx *store.Store) error {
-				if err := tx.CreateCheckoutAnswered(ctx, c, claim); err != nil {
-					return err
-				}
-				return tx.Audit(ctx, actor, "checkout.create", "checkout", c.ID, map[string]any{"amount": c.Amount, "currency": c.Currency, "siteId": c.SiteID})
-			})
-		} else {
-			err = s.store.CreateCheckoutAnswered(ctx, c, claim)
-		}
-		// A short-code collision (about 2^-71) gets fresh codes; anything else is final.
-		if err != nil && attempt < 2 && (store.IsConstraint(err, "checkouts_short_code_key") || store.IsConstraint(err, "checkouts_session_public_id_key")) {
-			c.ShortCode, c.SessionPublicID = domain.NewShortCode(), domain.NewSessionPublicID()
-			continue
-		}
-		break
+			return tx.Audit(ctx, actor, "checkout.create", "checkout", c.ID, map[string]any{"amount": c.Amount, "currency": c.Currency, "siteId": c.SiteID})
+		})
+	} else {
+		err = s.store.CreateCheckoutAnswered(ctx, c, claim)
+	}
+	if err != nil && (store.IsConstraint(err, "checkouts_short_code_key") || store.IsConstraint(err, "checkouts_session_public_id_key")) {
+		c.ShortCode, c.SessionPublicID = domain.NewShortCode(), domain.NewSessionPublicID()
+		return ErrCheckoutCodesTaken
 	}
 	if err != nil {
 		return err

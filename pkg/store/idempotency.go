@@ -167,17 +167,8 @@ func (s *Store) SaveIdempotency(ctx context.Context, orgID, key, hash string, st
 		StatusCode: &status, ResponseBody: &b, ContentType: contentType, CreatedAt: now, CompletedAt: &now, ExpiresAt: now.Add(ttl)}).Error, "idempotency key")
 }
 
-// IdempotencyClaim is an Idempotency-Key whose answer is written in the same statement as the
-// request's effect (CreateCheckoutAnswered), so that neither exists without the other.
-type IdempotencyClaim struct {
-	OrganizationID string
-	Key            string
-	Hash           string // of the request
-	TTL            time.Duration
-	Status         int
-	Body           []byte
-	ContentType    string
-}
+// IdempotencyClaim is the domain's (use cases carry it without knowing the store).
+type IdempotencyClaim = domain.IdempotencyClaim
 
 // Outcomes of writing with a claim. Neither wrote anything.
 var (
