@@ -326,7 +326,9 @@ func TestSQLiteGroupWaitsForAnotherProcessesWriter(t *testing.T) {
 	<-held
 	bDone := make(chan error, 1)
 	go func() { bDone <- b.InTx(ctx, func(tx *store.Store) error { storetest.Org(t, tx); return nil }) }()
-	time.Sleep(100 * time.Millisecond)
+	// Its group has begun, so it is polling for the BEGIN: it must still be waiting (had it
+	// not waited, it would have failed with SQLITE_BUSY or written beside a's transaction).
+	require.Eventually(t, func() bool { begun, _ := b.WriterGroups(); return begun >= 1 }, 10*time.Second, time.Millisecond)
 	select {
 	case err := <-bDone:
 		t.Fatalf("the second writer did not wait for the first: %v", err)
