@@ -336,7 +336,7 @@ func (a *API) identify(ctx context.Context, header string) (domain.Actor, error)
 	if err != nil {
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
 	}
-	u, err := a.d.Store.GetUser(ctx, claims.Subject)
+	u, err := a.d.Service.SessionUser(ctx, claims.Subject)
 	if err != nil || auth.Current(claims, u) != nil {
 		// Unknown user, or the session ended (password changed, signed out): the same answer.
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}

@@ -11,7 +11,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tax"
 )
 
@@ -137,7 +136,7 @@ func (a *API) listCheckouts(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	f := store.CheckoutFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), Status: domain.CheckoutStatus(c.QueryParam("status")),
+	f := domain.CheckoutFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), Status: domain.CheckoutStatus(c.QueryParam("status")),
 		Mode: domain.Mode(c.QueryParam("mode")), ExternalReference: c.QueryParam("externalReference"), Search: c.QueryParam("q"),
 		CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
 	list, more, err := r.Service.ListCheckouts(c.Request().Context(), r.Actor, f)
@@ -204,7 +203,7 @@ func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	f := store.TransactionFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), CheckoutID: c.QueryParam("checkoutId"),
+	f := domain.TransactionFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), CheckoutID: c.QueryParam("checkoutId"),
 		ProviderID: c.QueryParam("providerId"), Status: domain.TransactionStatus(c.QueryParam("status")), Mode: domain.Mode(c.QueryParam("mode")),
 		Search: c.QueryParam("q"), CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
 	list, more, err := r.Service.ListTransactions(c.Request().Context(), r.Actor, f)

@@ -10,7 +10,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/platform"
-	"paygate.dev/pkg/store"
 )
 
 type siteIn struct {
@@ -286,7 +285,7 @@ func (a *API) inviteMember(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	v := newMemberView(store.Member{User: inv.User, Role: inv.Role})
+	v := newMemberView(domain.Member{User: inv.User, Role: inv.Role})
 	v.InvitationLink = inv.Link
 	return http.StatusCreated, v, nil
 }
@@ -437,7 +436,7 @@ func (a *API) listAudit(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	list, more, err := r.Service.ListAudit(c.Request().Context(), r.Actor, store.AuditFilter{OrganizationID: r.Org,
+	list, more, err := r.Service.ListAudit(c.Request().Context(), r.Actor, domain.AuditFilter{OrganizationID: r.Org,
 		TargetID: c.QueryParam("targetId"), Action: c.QueryParam("action"), From: from, To: to, After: after, Limit: limit})
 	if err != nil {
 		return 0, nil, err

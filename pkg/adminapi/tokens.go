@@ -51,7 +51,7 @@ func (a *API) issueToken(c echo.Context, _ *Request) (int, any, error) {
 	}
 	org := in.OrganizationID
 	if org == "" {
-		orgs, err := a.d.Store.ListUserOrganizations(ctx, u.ID)
+		orgs, err := a.d.Service.UserOrganizations(ctx, u.ID)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -90,7 +90,7 @@ func (a *API) refreshToken(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	u, err := a.d.Store.GetUser(c.Request().Context(), r.Actor.ID)
+	u, err := a.d.Service.SessionUser(c.Request().Context(), r.Actor.ID)
 	if err != nil {
 		return 0, nil, err
 	}

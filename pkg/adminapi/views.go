@@ -5,7 +5,6 @@ import (
 
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tax"
 )
 
@@ -314,7 +313,7 @@ type memberView struct {
 	LastLoginAt       *time.Time `json:"lastLoginAt,omitempty"`
 }
 
-func newMemberView(m store.Member) memberView {
+func newMemberView(m domain.Member) memberView {
 	return memberView{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: string(m.Role),
 		InvitationPending: m.User.PasswordHash == "", LastLoginAt: m.User.LastLoginAt}
 }
