@@ -419,6 +419,25 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	require.Contains(t, text(page, "section[aria-labelledby=ipn-h] table"), "delivered")
 	require.Equal(t, 1, page.Doc.Find(`form[action$="/resend-ipn"]`).Length())
 
+	// Every notification the transaction owes (initiated, then pending) has arrived before the
+	// resend, or a late one would be taken for it: every event dispatched, every delivery done.
+	require.Eventually(t, func() bool {
+		evs, err := env.Store.ListTransactionEvents(ctx, tn.Org.ID, txn.ID)
+		require.NoError(t, err)
+		for _, ev := range evs {
+			if ev.DispatchedAt == nil {
+				return false
+			}
+		}
+		ds, err := env.Store.ListIPNDeliveries(ctx, tn.Org.ID, txn.ID)
+		require.NoError(t, err)
+		for _, d := range ds {
+			if d.Status != store.DeliveryDelivered {
+				return false
+			}
+		}
+		return len(ds) > 0 && len(received()) == len(ds)
+	}, 30*time.Second, 50*time.Millisecond, "every notification owed is delivered")
 	before := len(received())
 	res := editor.post("/transactions/"+txn.ID+"/resend-ipn", nil)
 	require.Equal(t, http.StatusSeeOther, res.Status, text(res, "main"))
