@@ -161,14 +161,26 @@ const (
 
 // ipnHead returns the delivery of a transaction owed the next attempt, in event order: the first
 // that is pending or has a resend request; nil when there is none.
-func (s *Store) ipnHead(ctx context.Context, txnID string) (*IPNDelivery, error) {
-	var ds []IPNDelivery
-	err := s.q(ctx).Where("transaction_id = ? AND (status = ? OR resend_requested_at IS NOT NULL)", txnID, DeliveryPending).
-		Order("event_version, created_at, id").Limit(1).Find(&ds).Error
-	if err != nil || len(ds) == 0 {
-		return nil, translate(err, "notifications")
+//
+// It also reports whether an earlier event of the transaction is still undispatched (its
+// delivery may not exist yet), read in the same statement: on PostgreSQL each statement of a
+// READ COMMITTED transaction sees the database as of its own start, so with two statements
+// another dispatcher's commit in between (the earlier events dispatched, their deliveries
+// created) would let a later delivery pass for the head. The scale-out test saw exactly that.
+func (s *Store) ipnHead(ctx context.Context, txnID string) (*IPNDelivery, bool, error) {
+	var rows []struct {
+		IPNDelivery
+		Undispatched int64
 	}
-	return &ds[0], nil
+	err := s.q(ctx).Raw(`SELECT d.*, (SELECT COUNT(*) FROM events ev WHERE ev.transaction_id = d.transaction_id
+   AND ev.version > 0 AND ev.version < d.event_version AND ev.dispatched_at IS NULL) AS undispatched
+ FROM ipn_deliveries d WHERE d.transaction_id = ? AND (d.status = ? OR d.resend_requested_at IS NOT NULL)
+ ORDER BY d.event_version, d.created_at, d.id LIMIT 1`, txnID, DeliveryPending).Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, false, translate(err, "notifications")
+	}
+	d := rows[0].IPNDelivery
+	return &d, rows[0].Undispatched > 0, nil
 }
 
 // DueIPNHead returns the delivery of a transaction that is owed an attempt now: its head (see
@@ -177,7 +189,7 @@ func (s *Store) ipnHead(ctx context.Context, txnID string) (*IPNDelivery, error)
 // transaction was dispatched. Otherwise it returns why (IPNIdle, IPNBusy: no delivery;
 // IPNBlocked: the delivery that waits for an earlier event's dispatch).
 func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore time.Time) (*IPNDelivery, string, error) {
-	d, err := s.ipnHead(ctx, txnID)
+	d, blocked, err := s.ipnHead(ctx, txnID)
 	if err != nil || d == nil {
 		return nil, IPNIdle, err
 	}
@@ -192,11 +204,7 @@ func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore t
 	if n > 0 {
 		return nil, IPNBusy, nil
 	}
-	if err := s.q(ctx).Model(&domain.Event{}).
-		Where("transaction_id = ? AND version > 0 AND version < ? AND dispatched_at IS NULL", txnID, d.EventVersion).Count(&n).Error; err != nil {
-		return nil, "", translate(err, "events")
-	}
-	if n > 0 {
+	if blocked {
 		return d, IPNBlocked, nil // d is owed its attempt as soon as the earlier event is dispatched
 	}
 	return d, "", nil
