@@ -374,6 +374,9 @@ func noteResult(a *store.IPNAttempt, res sendResult, interrupted bool) string {
 func (n *Notifier) recordAttempt(ctx context.Context, txnID string, d *store.IPNDelivery, a *store.IPNAttempt, outcome string,
 	manual bool, done time.Time) (next time.Time, gaveUp bool, err error) {
 	err = n.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.LockIPNTransaction(ctx, txnID); err != nil {
+			return err
+		}
 		if err := tx.FinishIPNAttempt(ctx, a, done); err != nil {
 			return err
 		}

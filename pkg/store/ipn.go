@@ -162,25 +162,31 @@ const (
 // ipnHead returns the delivery of a transaction owed the next attempt, in event order: the first
 // that is pending or has a resend request; nil when there is none.
 //
-// It also reports whether an earlier event of the transaction is still undispatched (its
-// delivery may not exist yet), read in the same statement: on PostgreSQL each statement of a
-// READ COMMITTED transaction sees the database as of its own start, so with two statements
-// another dispatcher's commit in between (the earlier events dispatched, their deliveries
-// created) would let a later delivery pass for the head. The scale-out test saw exactly that.
-func (s *Store) ipnHead(ctx context.Context, txnID string) (*IPNDelivery, bool, error) {
+// It also reports, read in the same statement, whether an earlier event of the transaction is
+// still undispatched (its delivery may not exist yet) and whether an attempt of the transaction
+// started at or after staleBefore is unfinished: on PostgreSQL each statement of a READ
+// COMMITTED transaction sees the database as of its own start, so with separate statements
+// another backend's commit in between would be seen half. The scale-out test saw a later
+// delivery pass for the head (the earlier events dispatched between two reads), and the
+// two-backend test an attempt made twice (the delivery read as pending, then its attempt read
+// as finished once the other backend had recorded it delivered).
+func (s *Store) ipnHead(ctx context.Context, txnID string, staleBefore time.Time) (*IPNDelivery, bool, bool, error) {
 	var rows []struct {
 		IPNDelivery
 		Undispatched int64
+		InFlight     int64
 	}
 	err := s.q(ctx).Raw(`SELECT d.*, (SELECT COUNT(*) FROM events ev WHERE ev.transaction_id = d.transaction_id
-   AND ev.version > 0 AND ev.version < d.event_version AND ev.dispatched_at IS NULL) AS undispatched
+   AND ev.version > 0 AND ev.version < d.event_version AND ev.dispatched_at IS NULL) AS undispatched,
+ (SELECT COUNT(*) FROM ipn_attempts a WHERE a.transaction_id = d.transaction_id
+   AND a.finished_at IS NULL AND a.started_at >= ?) AS in_flight
  FROM ipn_deliveries d WHERE d.transaction_id = ? AND (d.status = ? OR d.resend_requested_at IS NOT NULL)
- ORDER BY d.event_version, d.created_at, d.id LIMIT 1`, txnID, DeliveryPending).Scan(&rows).Error
+ ORDER BY d.event_version, d.created_at, d.id LIMIT 1`, UTC(staleBefore), txnID, DeliveryPending).Scan(&rows).Error
 	if err != nil || len(rows) == 0 {
-		return nil, false, translate(err, "notifications")
+		return nil, false, false, translate(err, "notifications")
 	}
 	d := rows[0].IPNDelivery
-	return &d, rows[0].Undispatched > 0, nil
+	return &d, rows[0].Undispatched > 0, rows[0].InFlight > 0, nil
 }
 
 // DueIPNHead returns the delivery of a transaction that is owed an attempt now: its head (see
@@ -189,25 +195,32 @@ func (s *Store) ipnHead(ctx context.Context, txnID string) (*IPNDelivery, bool, 
 // transaction was dispatched. Otherwise it returns why (IPNIdle, IPNBusy: no delivery;
 // IPNBlocked: the delivery that waits for an earlier event's dispatch).
 func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore time.Time) (*IPNDelivery, string, error) {
-	d, blocked, err := s.ipnHead(ctx, txnID)
+	d, blocked, busy, err := s.ipnHead(ctx, txnID, staleBefore)
 	if err != nil || d == nil {
 		return nil, IPNIdle, err
 	}
 	if d.ResendRequestedAt == nil && (d.Status != DeliveryPending || d.NextAttemptAt == nil || d.NextAttemptAt.After(now)) {
 		return nil, IPNIdle, nil
 	}
-	var n int64
-	if err := s.q(ctx).Model(&IPNAttempt{}).Where("transaction_id = ? AND finished_at IS NULL AND started_at >= ?", txnID, UTC(staleBefore)).
-		Count(&n).Error; err != nil {
-		return nil, "", translate(err, "notification attempts")
-	}
-	if n > 0 {
+	if busy {
 		return nil, IPNBusy, nil
 	}
 	if blocked {
 		return d, IPNBlocked, nil // d is owed its attempt as soon as the earlier event is dispatched
 	}
 	return d, "", nil
+}
+
+// LockIPNTransaction takes, inside a database transaction, the lock under which a transaction's
+// notification attempts are claimed and recorded (PostgreSQL: an advisory lock on its id, held
+// to the end of the database transaction; SQLite: nothing to do, the IMMEDIATE transaction holds
+// the database's write lock). A claim therefore never runs beside the recording of the
+// transaction's previous attempt: it sees it wholly or not at all.
+func (s *Store) LockIPNTransaction(ctx context.Context, txnID string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return translate(s.q(ctx).Exec(`SELECT pg_advisory_xact_lock(72707370, hashtext(?))`, txnID).Error, "notification lock")
 }
 
 // ClaimIPNAttempt takes a transaction's next notification attempt, if one is owed now: under the
@@ -224,10 +237,8 @@ func (s *Store) ClaimIPNAttempt(ctx context.Context, txnID string, now, staleBef
 	var d *IPNDelivery
 	var why string
 	err := s.InTx(ctx, func(tx *Store) error {
-		if tx.dialect == Postgres {
-			if err := tx.db.Exec(`SELECT pg_advisory_xact_lock(72707370, hashtext(?))`, txnID).Error; err != nil {
-				return translate(err, "notification lock")
-			}
+		if err := tx.LockIPNTransaction(ctx, txnID); err != nil {
+			return err
 		}
 		var err error
 		if d, why, err = tx.DueIPNHead(ctx, txnID, now, staleBefore); err != nil || why != "" {
