@@ -48,6 +48,30 @@ type ProviderFields struct {
 	Credentials      []string // secret
 	RequiredSettings []string
 	RequiredSecrets  []string
+	// Labels names each field for the screens that configure it (a field without one is
+	// shown by its key).
+	Labels map[string]FieldInfo
+}
+
+// FieldInfo is how a configuration field is shown: its label, a hint under it, and its input
+// (Kind "text" by default, "textarea", or "select" of Options, the first the default).
+type FieldInfo struct {
+	Label, Hint string
+	Kind        string
+	Options     []string
+}
+
+// ProviderKind describes a provider type to the screens that configure and show it: everything
+// the panel knows of a type comes from here, so a new provider needs no screen of its own.
+type ProviderKind struct {
+	Type ProviderType
+	// Name is the type's display name ("Stripe"); Description one sentence for choosing it.
+	Name, Description string
+	Fields            ProviderFields
+	// Webhooks: the provider reports by webhook, at /hooks/<type>/<provider id>.
+	Webhooks bool
+	// RefundNote is said on the refund form of its transactions (empty: nothing).
+	RefundNote string
 }
 
 // FieldsFor returns the fields of a provider type.
@@ -59,6 +83,11 @@ func FieldsFor(t ProviderType) ProviderFields {
 			Credentials:      []string{"secretKey", "webhookSecret"},
 			RequiredSettings: []string{"publishableKey"},
 			RequiredSecrets:  []string{"secretKey", "webhookSecret"},
+			Labels: map[string]FieldInfo{
+				"publishableKey": {Label: "Publishable key", Hint: "Starts with pk_test_ or pk_live_, matching the mode."},
+				"secretKey":      {Label: "Secret key", Hint: "Starts with sk_ (or a restricted rk_ key) of the same mode."},
+				"webhookSecret":  {Label: "Webhook signing secret", Hint: "From Stripe's webhook settings (whsec_...)."},
+			},
 		}
 	case ProviderGoCardless:
 		return ProviderFields{
@@ -66,11 +95,23 @@ func FieldsFor(t ProviderType) ProviderFields {
 			Credentials:      []string{"accessToken", "webhookSecret"},
 			RequiredSettings: []string{"environment"},
 			RequiredSecrets:  []string{"accessToken", "webhookSecret"},
+			Labels: map[string]FieldInfo{
+				"environment":   {Label: "Environment", Hint: "Sandbox for test mode, live for live mode.", Kind: "select", Options: []string{"sandbox", "live"}},
+				"accessToken":   {Label: "Access token", Hint: "A read-write access token from the GoCardless dashboard."},
+				"webhookSecret": {Label: "Webhook signing secret", Hint: "From GoCardless's webhook endpoint settings."},
+			},
 		}
 	case ProviderWireTransfer:
 		return ProviderFields{
 			Settings:         []string{"bankName", "accountHolder", "iban", "bic", "instructions"},
 			RequiredSettings: []string{"bankName", "accountHolder", "iban"},
+			Labels: map[string]FieldInfo{
+				"bankName":      {Label: "Bank name", Hint: ""},
+				"accountHolder": {Label: "Account holder", Hint: "The name buyers transfer the money to."},
+				"iban":          {Label: "IBAN", Hint: ""},
+				"bic":           {Label: "BIC / SWIFT", Hint: "8 or 11 characters."},
+				"instructions":  {Label: "Reference instructions", Hint: "Shown to buyers with the bank details.", Kind: "textarea"},
+			},
 		}
 	}
 	return ProviderFields{}

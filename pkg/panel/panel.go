@@ -20,6 +20,7 @@ import (
 	"paygate.dev/pkg/assets"
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
 )
@@ -41,6 +42,9 @@ type Deps struct {
 	Files fs.FS
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ProviderKinds are the provider types this server offers (providers.Set.Kinds): the
+	// provider screens are built from them.
+	ProviderKinds []domain.ProviderKind
 	// Limits counts failed sign-ins and reset mails: shared through Redis by every replica, or
 	// in process (nil: in process).
 	Limits ratelimit.Limits
@@ -107,7 +111,7 @@ func New(d Deps) (*Panel, error) {
 	if p.assets, err = loadAssets(d.Files); err != nil {
 		return nil, fmt.Errorf("panel: %w", err)
 	}
-	if p.pages, err = parseTemplates(d.Files); err != nil {
+	if p.pages, err = parseTemplates(d.Files, d.ProviderKinds); err != nil {
 		return nil, fmt.Errorf("panel: %w", err)
 	}
 	return p, nil

@@ -14,6 +14,16 @@ type providersData struct {
 	Providers []domain.Provider
 }
 
+// kind returns the registered provider type t (ok false: not one; the kind then only names t).
+func (p *Panel) kind(t domain.ProviderType) (domain.ProviderKind, bool) {
+	for _, k := range p.d.ProviderKinds {
+		if k.Type == t {
+			return k, true
+		}
+	}
+	return domain.ProviderKind{Type: t, Name: label(t)}, false
+}
+
 // providers lists the organisation's providers.
 func (p *Panel) providers(c echo.Context, r *request) error {
 	provs, err := p.d.Service.ListProviders(c.Request().Context(), r.Actor, r.OrgID())
@@ -37,20 +47,6 @@ type providerField struct {
 	Masked   string
 }
 
-// fieldInfo is how each setting and credential is labelled.
-var fieldInfo = map[string]struct{ label, hint string }{
-	"publishableKey": {"Publishable key", "Starts with pk_test_ or pk_live_, matching the mode."},
-	"secretKey":      {"Secret key", "Starts with sk_ (or a restricted rk_ key) of the same mode."},
-	"webhookSecret":  {"Webhook signing secret", "From the provider's webhook settings (Stripe: whsec_...)."},
-	"environment":    {"Environment", "Sandbox for test mode, live for live mode."},
-	"accessToken":    {"Access token", "A read-write access token from the GoCardless dashboard."},
-	"bankName":       {"Bank name", ""},
-	"accountHolder":  {"Account holder", "The name buyers transfer the money to."},
-	"iban":           {"IBAN", ""},
-	"bic":            {"BIC / SWIFT", "8 or 11 characters."},
-	"instructions":   {"Reference instructions", "Shown to buyers with the bank details."},
-}
-
 // providerForm is the provider form's values as typed.
 type providerForm struct {
 	formState
@@ -62,19 +58,32 @@ type providerForm struct {
 	Provider   *domain.Provider
 }
 
-func newProviderForm(t domain.ProviderType, prov *domain.Provider) *providerForm {
-	f := &providerForm{Type: string(t), Mode: "test", Enabled: true, Provider: prov}
-	spec := domain.FieldsFor(t)
+// newProviderForm is the form of a provider of kind k (prov: an existing one, nil: a new one);
+// its fields are the ones the kind declares.
+func newProviderForm(k domain.ProviderKind, prov *domain.Provider) *providerForm {
+	f := &providerForm{Type: string(k.Type), Mode: "test", Enabled: true, Provider: prov}
+	spec := k.Fields
 	required := map[string]bool{}
 	for _, k := range append(spec.RequiredSettings, spec.RequiredSecrets...) {
 		required[k] = true
 	}
+	info := func(key string) domain.FieldInfo {
+		fi, ok := spec.Labels[key]
+		if !ok || fi.Label == "" {
+			fi.Label = key
+		}
+		return fi
+	}
 	for _, k := range spec.Settings {
-		fd := providerField{Key: "settings." + k, Label: fieldInfo[k].label, Hint: fieldInfo[k].hint, Required: required[k], Kind: "text"}
-		switch k {
-		case "environment":
-			fd.Kind, fd.Options, fd.Value = "select", []string{"sandbox", "live"}, "sandbox"
-		case "instructions":
+		fi := info(k)
+		fd := providerField{Key: "settings." + k, Label: fi.Label, Hint: fi.Hint, Required: required[k], Kind: "text"}
+		switch fi.Kind {
+		case "select":
+			fd.Kind, fd.Options = "select", fi.Options
+			if len(fi.Options) > 0 {
+				fd.Value = fi.Options[0]
+			}
+		case "textarea":
 			fd.Kind = "textarea"
 		}
 		if prov != nil {
@@ -83,7 +92,8 @@ func newProviderForm(t domain.ProviderType, prov *domain.Provider) *providerForm
 		f.Fields = append(f.Fields, fd)
 	}
 	for _, k := range spec.Credentials {
-		fd := providerField{Key: "credentials." + k, Label: fieldInfo[k].label, Hint: fieldInfo[k].hint, Secret: true, Required: required[k] && prov == nil, Kind: "secret"}
+		fi := info(k)
+		fd := providerField{Key: "credentials." + k, Label: fi.Label, Hint: fi.Hint, Secret: true, Required: required[k] && prov == nil, Kind: "secret"}
 		if prov != nil {
 			fd.Masked = prov.CredentialsHint[k]
 			if fd.Masked != "" {
@@ -125,7 +135,7 @@ func (f *providerForm) bind(c echo.Context) platform.ProviderInput {
 }
 
 type providerNewData struct {
-	Types []domain.ProviderType
+	Kinds []domain.ProviderKind
 }
 
 // providerNew asks for the provider type, then shows that type's form (admin).
@@ -133,12 +143,11 @@ func (p *Panel) providerNew(c echo.Context, r *request) error {
 	if err := authorize(r, "provider:create"); err != nil {
 		return err
 	}
-	t := domain.ProviderType(c.QueryParam("type"))
-	if !t.Valid() {
-		return p.render(c, r, http.StatusOK, "provider_new", "New provider", "providers",
-			&providerNewData{Types: []domain.ProviderType{domain.ProviderWireTransfer, domain.ProviderStripe, domain.ProviderGoCardless}})
+	k, ok := p.kind(domain.ProviderType(c.QueryParam("type")))
+	if !ok {
+		return p.render(c, r, http.StatusOK, "provider_new", "New provider", "providers", &providerNewData{Kinds: p.d.ProviderKinds})
 	}
-	return p.render(c, r, http.StatusOK, "provider", "New "+label(t)+" provider", "providers", newProviderForm(t, nil))
+	return p.render(c, r, http.StatusOK, "provider", "New "+k.Name+" provider", "providers", newProviderForm(k, nil))
 }
 
 // providerCreate creates a provider with write-only credentials (admin).
@@ -146,11 +155,11 @@ func (p *Panel) providerCreate(c echo.Context, r *request) error {
 	if err := authorize(r, "provider:create"); err != nil {
 		return err
 	}
-	t := domain.ProviderType(c.FormValue("type"))
-	if !t.Valid() {
+	k, ok := p.kind(domain.ProviderType(c.FormValue("type")))
+	if !ok {
 		return seeOther(c, "/providers/new", "")
 	}
-	f := newProviderForm(t, nil)
+	f := newProviderForm(k, nil)
 	in := f.bind(c)
 	prov, err := p.d.Service.CreateProvider(c.Request().Context(), r.Actor, r.OrgID(), in)
 	if err != nil {
@@ -159,15 +168,15 @@ func (p *Panel) providerCreate(c echo.Context, r *request) error {
 			return err
 		}
 		f.formState = *st
-		return p.render(c, r, status, "provider", "New "+label(t)+" provider", "providers", f)
+		return p.render(c, r, status, "provider", "New "+k.Name+" provider", "providers", f)
 	}
 	return seeOther(c, "/providers/"+prov.ID, "provider-created")
 }
 
 func (p *Panel) providerPage(c echo.Context, prov *domain.Provider) *providerForm {
-	f := newProviderForm(prov.Type, prov)
-	switch prov.Type {
-	case domain.ProviderStripe, domain.ProviderGoCardless:
+	k, _ := p.kind(prov.Type) // a type no longer registered: its name, no fields
+	f := newProviderForm(k, prov)
+	if k.Webhooks {
 		f.WebhookURL = p.d.Hosts.MainBackendURL() + "/hooks/" + string(prov.Type) + "/" + prov.ID
 	}
 	return f

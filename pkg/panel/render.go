@@ -24,10 +24,26 @@ var pageNames = []string{
 	"duda_connections", "duda_connection", "api_keys", "users", "audit", "organizations",
 }
 
-func parseTemplates(files fs.FS) (map[string]*template.Template, error) {
+// parseTemplates parses every page with the template helpers; kinds name the provider types
+// (label of a registered type is its name).
+func parseTemplates(files fs.FS, kinds []domain.ProviderKind) (map[string]*template.Template, error) {
+	fm := template.FuncMap{}
+	for k, v := range funcs {
+		fm[k] = v
+	}
+	names := map[string]string{}
+	for _, k := range kinds {
+		names[string(k.Type)] = k.Name
+	}
+	fm["label"] = func(v any) string {
+		if n, ok := names[fmt.Sprint(v)]; ok {
+			return n
+		}
+		return label(v)
+	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).Option("missingkey=error").
+		t, err := template.New(name).Funcs(fm).Option("missingkey=error").
 			ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err

@@ -74,16 +74,18 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 type transactionData struct {
 	Txn *domain.Transaction
 	// Tax is the treatment and rates of the transaction's tax evidence (zero without one).
-	Tax          taxSummary
-	Checkout     *domain.Checkout
-	Provider     *domain.Provider
-	SiteName     string
-	Refunds      []domain.Refund
-	Events       []domain.Event
-	Notifier     bool
-	Attempts     []NotificationAttempt
-	CanMarkPaid  bool
-	Refundable   int64
+	Tax         taxSummary
+	Checkout    *domain.Checkout
+	Provider    *domain.Provider
+	SiteName    string
+	Refunds     []domain.Refund
+	Events      []domain.Event
+	Notifier    bool
+	Attempts    []NotificationAttempt
+	CanMarkPaid bool
+	Refundable  int64
+	// RefundNote is what the transaction's provider type says on its refund form.
+	RefundNote   string
 	RefundForm   refundForm
 	MarkPaidForm markPaidForm
 }
@@ -149,7 +151,7 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 		}
 		return a.ID < b.ID
 	})
-	d := &transactionData{Txn: t, Checkout: det.Checkout, Refunds: det.Refunds, Events: det.Events, Refundable: t.Refundable(),
+	d := &transactionData{Txn: t, Checkout: det.Checkout, Refunds: det.Refunds, Events: det.Events, Refundable: t.Refundable(), RefundNote: p.refundNote(t.ProviderType),
 		CanMarkPaid: t.ProviderType == domain.ProviderWireTransfer && t.Status.Open()}
 	d.Tax = summarizeTax(t)
 	if prov, err := p.d.Service.GetProvider(ctx, r.Actor, r.OrgID(), t.ProviderID); err == nil {
@@ -258,4 +260,10 @@ func (p *Panel) resendIPN(c echo.Context, r *request) error {
 		return err
 	}
 	return seeOther(c, "/transactions/"+id, "ipn-resent")
+}
+
+// refundNote is what a provider type says on the refund form (nothing for most).
+func (p *Panel) refundNote(t domain.ProviderType) string {
+	k, _ := p.kind(t)
+	return k.RefundNote
 }

@@ -51,6 +51,9 @@ type Provider interface {
 	// required): the platform checks a configuration against them, then asks ValidateSettings
 	// and ValidateCredentials for the provider's own rules (key formats, an IBAN ...).
 	Fields() domain.ProviderFields
+	// Describe names the type for the screens (its Type, Fields and Webhooks are filled in by
+	// Set.Kinds from the provider itself).
+	Describe() domain.ProviderKind
 	ValidateSettings(p *domain.Provider) error
 	// ValidateCredentials checks the credentials given (all of them, or the changed ones).
 	ValidateCredentials(mode domain.Mode, creds map[string]string) error
@@ -326,6 +329,23 @@ func (s Set) Types() []domain.ProviderType {
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Kinds describes the set's provider types, in Types' order, for the screens that configure
+// and show them.
+func (s Set) Kinds() []domain.ProviderKind {
+	out := make([]domain.ProviderKind, 0, len(s))
+	for _, t := range s.Types() {
+		p := s[t]
+		k := p.Describe()
+		k.Type, k.Fields = t, p.Fields()
+		_, k.Webhooks = p.(Webhooks)
+		if k.Name == "" {
+			k.Name = string(t)
+		}
+		out = append(out, k)
+	}
 	return out
 }
 

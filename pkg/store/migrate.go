@@ -199,7 +199,11 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 	if err != nil {
 		return applied, err
 	}
-	return s.migrateFS(ctx, migrations.FS, target, migrator, applied, []*goose.Migration{river}, reports)
+	types, err := s.providerTypesMigration(all[providerTypesSince-1])
+	if err != nil {
+		return applied, err
+	}
+	return s.migrateFS(ctx, migrations.FS, target, migrator, applied, []*goose.Migration{river, types}, reports)
 }
 
 // migrateFS runs goose on fsys (plus the Go migrations, which replace the files of their
@@ -423,6 +427,79 @@ func (s *Store) riverMigration(m Migration, reports map[int64][]string) (*goose.
 			return err
 		}},
 	), nil
+}
+
+// providerTypesSince is the migration that drops the CHECK listing the built-in provider types.
+const providerTypesSince = 12
+
+// providersTypeCheck is the CHECK on providers.type as 0001_init.sql wrote it, which is how
+// SQLite keeps it in the table's definition.
+const providersTypeCheck = ` CHECK (type IN ('stripe', 'gocardless', 'wire_transfer'))`
+
+// providerTypesMigration is migration providerTypesSince as a goose Go migration: PostgreSQL
+// runs the file's sections; SQLite, which cannot drop a constraint, edits the table's
+// definition by its documented procedure for removing (and here, on the way down, restoring)
+// a CHECK: writable_schema, the definition rewritten, schema_version moved on so every
+// connection reloads it, then an integrity check — all in goose's transaction.
+func (s *Store) providerTypesMigration(m Migration) (*goose.Migration, error) {
+	file := fmt.Sprintf("%04d_%s.sql", m.Version, m.Name)
+	body, err := fs.ReadFile(migrations.FS, file)
+	if err != nil {
+		return nil, err
+	}
+	up, down, err := gooseSections(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	run := func(section, from, to string) func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			if s.dialect == Postgres {
+				_, err := tx.ExecContext(ctx, section)
+				return err
+			}
+			return rewriteSQLiteTable(ctx, tx, "providers", from, to)
+		}
+	}
+	const column = "type             TEXT NOT NULL"
+	return goose.NewGoMigration(int64(m.Version),
+		&goose.GoFunc{RunTx: run(up, column+providersTypeCheck, column)},
+		&goose.GoFunc{RunTx: run(down, column+",", column+providersTypeCheck+",")},
+	), nil
+}
+
+// rewriteSQLiteTable replaces from by to in table's definition (once; it must be there), by
+// SQLite's procedure for changes that leave the stored rows as they are.
+func rewriteSQLiteTable(ctx context.Context, tx *sql.Tx, table, from, to string) error {
+	var def string
+	if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, table).Scan(&def); err != nil {
+		return fmt.Errorf("read %s's definition: %w", table, err)
+	}
+	if strings.Count(def, from) != 1 {
+		return fmt.Errorf("%s's definition does not hold %q once: it was changed by hand", table, from)
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&version); err != nil {
+		return err
+	}
+	for _, stmt := range []string{
+		`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?`,
+		fmt.Sprintf(`PRAGMA schema_version = %d`, version+1),
+		`PRAGMA writable_schema = OFF`,
+	} {
+		var args []any
+		if strings.HasPrefix(stmt, "UPDATE") {
+			args = []any{strings.Replace(def, from, to, 1), table}
+		}
+		if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
+			return fmt.Errorf("rewrite %s's definition: %w", table, err)
+		}
+	}
+	var check string
+	if err := tx.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		return fmt.Errorf("integrity check after rewriting %s: %q %v", table, check, err)
+	}
+	return nil
 }
 
 // gooseSections returns the Up and Down sections of a goose SQL file, each whole: a Go

@@ -62,7 +62,13 @@ func (f *Provider) Type() domain.ProviderType { return Type }
 
 // Fields: a public label and a webhook secret.
 func (f *Provider) Fields() domain.ProviderFields {
-	return domain.ProviderFields{Settings: []string{"label"}, Credentials: []string{"webhookSecret"}, RequiredSecrets: []string{"webhookSecret"}}
+	return domain.ProviderFields{Settings: []string{"label"}, Credentials: []string{"webhookSecret"}, RequiredSecrets: []string{"webhookSecret"},
+		Labels: map[string]domain.FieldInfo{"label": {Label: "Label", Hint: "At most 40 characters."}, "webhookSecret": {Label: "Webhook secret", Hint: "Starts with fp_whsec_."}}}
+}
+
+// Describe names the fake for the panel.
+func (f *Provider) Describe() domain.ProviderKind {
+	return domain.ProviderKind{Name: "Fakepay", Description: "A payment provider for tests."}
 }
 
 // ValidateSettings: the label is at most 40 characters.

@@ -476,6 +476,11 @@ func fieldDetails(errs []gcapi.FieldError) string {
 // Fields are the built-in type's (domain.FieldsFor).
 func (a *Provider) Fields() domain.ProviderFields { return domain.FieldsFor(domain.ProviderGoCardless) }
 
+// Describe names the type for the panel.
+func (a *Provider) Describe() domain.ProviderKind {
+	return domain.ProviderKind{Name: "GoCardless", Description: "Direct Debit and instant bank payments through your GoCardless account."}
+}
+
 // ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
 func (a *Provider) ValidateSettings(p *domain.Provider) error {
 	return domain.ValidateBuiltinSettings(p)

@@ -263,6 +263,11 @@ func providerError(err error) error {
 // Fields are the built-in type's (domain.FieldsFor).
 func (a *Provider) Fields() domain.ProviderFields { return domain.FieldsFor(domain.ProviderStripe) }
 
+// Describe names the type for the panel.
+func (a *Provider) Describe() domain.ProviderKind {
+	return domain.ProviderKind{Name: "Stripe", Description: "Cards and wallets through your Stripe account (Payment Element)."}
+}
+
 // ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
 func (a *Provider) ValidateSettings(p *domain.Provider) error {
 	return domain.ValidateBuiltinSettings(p)

@@ -130,6 +130,12 @@ func (a Provider) Fields() domain.ProviderFields {
 	return domain.FieldsFor(domain.ProviderWireTransfer)
 }
 
+// Describe names the type for the panel.
+func (a Provider) Describe() domain.ProviderKind {
+	return domain.ProviderKind{Name: "Wire transfer", Description: "Buyers transfer the money to your bank account; you mark the payment as received.",
+		RefundNote: "Wire transfers are refunded by you from the bank account; this records it."}
+}
+
 // ValidateSettings applies the built-in type's rules (domain.ValidateBuiltinSettings).
 func (a Provider) ValidateSettings(p *domain.Provider) error {
 	return domain.ValidateBuiltinSettings(p)
