@@ -65,7 +65,7 @@ e2e: tools ## Run only the browser tests (headless Chromium)
 lint: lint-tools ## gofmt, go vet, golangci-lint (.golangci.yml: depguard layers, errcheck, staticcheck ...), and the architecture rules (no AutoMigrate, no float money, GORM only in the store)
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PACKAGES)
-	$(TOOLS)/bin/golangci-lint run $(foreach m,$(MODULES),./$(m)/...)
+	$(TOOLS)/bin/golangci-lint run --allow-parallel-runners $(foreach m,$(MODULES),./$(m)/...)
 	@! git grep -nE 'AutoMigrate\(' -- '*.go' ':!*_test.go' || { echo "schema changes go through migrations/"; exit 1; }
 	@! git grep -nE '(Amount|Price|Total|Tax)[A-Za-z]*[[:space:]]+float(32|64)' -- '*.go' || { echo "money is int64 minor units"; exit 1; }
 	@! git grep -lE '"gorm.io/gorm"' -- '*.go' ':!pkg/store/*' ':!pkg/storetest/*' || { echo "GORM stays inside pkg/store"; exit 1; }

@@ -496,8 +496,11 @@ func rewriteSQLiteTable(ctx context.Context, tx *sql.Tx, table, from, to string)
 		}
 	}
 	var check string
-	if err := tx.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
-		return fmt.Errorf("integrity check after rewriting %s: %q %v", table, check, err)
+	if err := tx.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil {
+		return fmt.Errorf("integrity check after rewriting %s: %w", table, err)
+	}
+	if check != "ok" {
+		return fmt.Errorf("integrity check after rewriting %s: %s", table, check)
 	}
 	return nil
 }
