@@ -25,7 +25,7 @@ var clientKeys = []string{
 	"network_error", "total_updated", "tax_failed", "each", "vat_rate", "incl_vat_rate", "treatment_",
 	"vat_status_", "error_generic", "request_id", "err_", "method_unavailable", "processing", "wire_ready",
 	"wire_waiting", "copied", "copy_failed", "payment_failed", "paid_redirect", "paid_done", "paid_title",
-	"pending_redirect",
+	"pending_redirect", "expired_title", "completed_title",
 }
 
 // cardKeys are the messages of the card flow (pay-stripe.js) and of checking a payment's
@@ -52,10 +52,12 @@ type Locale struct {
 	datetime  string
 	num       numberStyle
 	countries []Country
-	options   []string // <option> elements of the country select, escaped once at start-up
-	client    string   // JSON of the client messages
-	card      string   // JSON of the card flow's messages
-	gc        string   // JSON of the GoCardless flow's messages
+	options   []string       // <option> elements of the country select, escaped once at start-up
+	client    string         // JSON of the client messages
+	card      string         // JSON of the card flow's messages
+	gc        string         // JSON of the GoCardless flow's messages
+	langs     template.HTML  // the language picker's options, this one selected
+	scripts   [4]template.JS // the page's messages for its scripts: [card<<1|gc]
 }
 
 // T returns the message for key with {name} placeholders replaced by the value that follows
@@ -110,6 +112,25 @@ func (l *Locale) CountryOptions(code string) template.HTML {
 	return template.HTML(b.String()) //nolint:gosec // built from escaped, embedded data only
 }
 
+// ScriptMessages is the JSON object of every message the page's scripts need: the page's own,
+// plus the card flow's when card is set and GoCardless's when gc is. Built once per locale at
+// start-up, it is written into a non-executed <script type="application/json"> block (cheaper
+// than an attribute, where every quote would be escaped).
+func (l *Locale) ScriptMessages(card, gc bool) template.JS {
+	i := 0
+	if card {
+		i |= 2
+	}
+	if gc {
+		i |= 1
+	}
+	return l.scripts[i]
+}
+
+// LanguageOptions are the language picker's <option> elements, each language's name in that
+// language, this locale's selected; built once at start-up.
+func (l *Locale) LanguageOptions() template.HTML { return l.langs }
+
 // ClientMessages is the JSON object of the messages the page's script needs.
 func (l *Locale) ClientMessages() string { return l.client }
 
@@ -149,6 +170,18 @@ func LoadCatalog(files fs.FS) (*Catalog, error) {
 		}
 		c.locales[code] = l
 	}
+	for _, code := range Languages {
+		var b strings.Builder
+		for _, other := range Languages {
+			o := c.locales[other]
+			b.WriteString(`<option value="` + o.Code + `" lang="` + o.Code + `"`)
+			if other == code {
+				b.WriteString(" selected")
+			}
+			b.WriteString(">" + template.HTMLEscapeString(o.Name) + "</option>")
+		}
+		c.locales[code].langs = template.HTML(b.String()) //nolint:gosec // escaped names of our own locale files
+	}
 	en := c.locales[DefaultLanguage]
 	for _, code := range Languages {
 		l := c.locales[code]
@@ -182,9 +215,14 @@ func loadLocale(files fs.FS, code string) (*Locale, error) {
 	}
 	copy(l.months[:], months)
 	l.datetime = l.msgs["datetime_format"]
-	var ok bool
-	if l.num, ok = numberStyles[code]; !ok {
-		return nil, fmt.Errorf("locale %s: no number style", code)
+	if raw, err = fs.ReadFile(files, "locales/formats/"+code+".json"); err != nil {
+		return nil, fmt.Errorf("locale %s: %w", code, err)
+	}
+	if err := json.Unmarshal(raw, &l.num); err != nil {
+		return nil, fmt.Errorf("locale %s formats: %w", code, err)
+	}
+	if l.num.Decimal == "" || l.num.Minus == "" || len(l.num.Currencies) == 0 {
+		return nil, fmt.Errorf("locale %s: formats/%s.json is not a number style", code, code)
 	}
 	raw, err = fs.ReadFile(files, "locales/countries/"+code+".json")
 	if err != nil {
@@ -206,6 +244,20 @@ func loadLocale(files fs.FS, code string) (*Locale, error) {
 	}
 	if l.gc, err = messagesJSON(l.msgs, gcKeys); err != nil {
 		return nil, err
+	}
+	for i := range l.scripts {
+		keys := clientKeys
+		if i&2 != 0 {
+			keys = append(keys[:len(keys):len(keys)], cardKeys...)
+		}
+		if i&1 != 0 {
+			keys = append(keys[:len(keys):len(keys)], gcKeys...)
+		}
+		js, err := messagesJSON(l.msgs, keys)
+		if err != nil {
+			return nil, err
+		}
+		l.scripts[i] = template.JS(js) //nolint:gosec // encoding/json output: <, > and & are escaped
 	}
 	return l, nil
 }
@@ -242,16 +294,22 @@ func baseLanguage(tag string) string {
 type LanguageInputs struct {
 	Query          string // ?lang= (the buyer used the switcher)
 	Cookie         string // the switcher's choice remembered from an earlier visit
+	CookieHere     bool   // the remembered choice was made on this very checkout
 	Checkout       string // the checkout's language, set by the merchant
 	AcceptLanguage string // the browser's Accept-Language header
 	SiteDefault    string // the site's default language
 }
 
-// Negotiate picks the page's locale: ?lang=, then the remembered choice, then the checkout's
-// language, then Accept-Language (by q-value), then the site's default, then English.
-// Unsupported or malformed values are skipped, never an error.
+// Negotiate picks the page's locale: ?lang=, then the choice remembered from this checkout,
+// then the checkout's language (the merchant's: it beats a choice made on another checkout),
+// then a choice remembered from elsewhere, then Accept-Language (by q-value), then the site's
+// default, then English. Unsupported or malformed values are skipped, never an error.
 func (c *Catalog) Negotiate(in LanguageInputs) *Locale {
-	for _, v := range []string{in.Query, in.Cookie, in.Checkout} {
+	here, elsewhere := in.Cookie, ""
+	if !in.CookieHere {
+		here, elsewhere = "", in.Cookie
+	}
+	for _, v := range [...]string{in.Query, here, in.Checkout, elsewhere} {
 		if l := c.Locale(v); l != nil {
 			return l
 		}

@@ -219,7 +219,9 @@ func TestLanguageChoice(t *testing.T) {
 	}{
 		{"QueryWinsOverEverything", hostedpage.LanguageInputs{Query: "fr", Cookie: "it", Checkout: "de", AcceptLanguage: "nl", SiteDefault: "pl"}, "fr"},
 		{"UnsupportedQueryIsIgnored", hostedpage.LanguageInputs{Query: "xx", Checkout: "de"}, "de"},
-		{"RememberedChoiceBeatsTheCheckout", hostedpage.LanguageInputs{Cookie: "it", Checkout: "de", AcceptLanguage: "nl"}, "it"},
+		{"ChoiceOnThisCheckoutBeatsTheMerchants", hostedpage.LanguageInputs{Cookie: "it", CookieHere: true, Checkout: "de", AcceptLanguage: "nl"}, "it"},
+		{"MerchantsLanguageBeatsAStaleChoice", hostedpage.LanguageInputs{Cookie: "it", Checkout: "de", AcceptLanguage: "nl"}, "de"},
+		{"StaleChoiceBeatsTheBrowser", hostedpage.LanguageInputs{Cookie: "it", AcceptLanguage: "nl"}, "it"},
 		{"CheckoutLanguageWithRegion", hostedpage.LanguageInputs{Checkout: "de-AT", AcceptLanguage: "nl"}, "de"},
 		{"CheckoutLanguageBeatsTheBrowser", hostedpage.LanguageInputs{Checkout: "es", AcceptLanguage: "nl, en;q=0.5"}, "es"},
 		{"AcceptLanguageByQValue", hostedpage.LanguageInputs{AcceptLanguage: "ja, pl;q=0.5, nl-BE;q=0.9, en;q=0.1", SiteDefault: "it"}, "nl"},
@@ -244,16 +246,21 @@ func TestLanguageChoice(t *testing.T) {
 		require.Equal(t, "pl", doc.Find("html").AttrOr("lang", ""))
 		ck := rec.Result().Cookies()
 		require.Len(t, ck, 1)
-		require.Equal(t, "pl", ck[0].Value)
+		require.Equal(t, "pl:lang00001", ck[0].Value, "the choice is remembered with the checkout it was made on")
 		require.True(t, ck[0].HttpOnly)
 		require.True(t, ck[0].Secure)
-		require.Equal(t, "Polski", text(doc.Find(`.langs a[aria-current=true]`)))
-		require.Equal(t, "?lang=de", doc.Find(`.langs a[hreflang=de]`).AttrOr("href", ""))
-		require.Equal(t, "de", doc.Find(`.langs a[hreflang=de]`).AttrOr("lang", ""), "each language name is marked with its language")
-		require.Equal(t, 7, doc.Find(".langs a").Length())
+		require.Equal(t, "Polski", text(doc.Find(`.langs select[name=lang] option[selected]`)))
+		require.Equal(t, "de", doc.Find(`.langs option[value=de]`).AttrOr("lang", ""), "each language name is marked with its language")
+		require.Equal(t, len(hostedpage.Languages), doc.Find(".langs option").Length())
+		require.Equal(t, "get", doc.Find("form.langs").AttrOr("method", ""), "the picker works without script")
+		require.Empty(t, langKeep(doc), "nothing else to pass on")
 
+		_, doc = get(t, e, "/checkout/lang00001", "Cookie: paygate_lang=pl:lang00001")
+		require.Equal(t, "pl", doc.Find("html").AttrOr("lang", ""), "the choice is kept on this checkout")
+		_, doc = get(t, e, "/checkout/lang00001", "Cookie: paygate_lang=pl:other0001")
+		require.Equal(t, "de", doc.Find("html").AttrOr("lang", ""), "a choice made on another checkout does not beat the merchant's language")
 		_, doc = get(t, e, "/checkout/lang00001", "Cookie: paygate_lang=pl")
-		require.Equal(t, "pl", doc.Find("html").AttrOr("lang", ""), "the choice is kept")
+		require.Equal(t, "de", doc.Find("html").AttrOr("lang", ""), "nor does an old cookie that names no checkout")
 	})
 
 	t.Run("NotFoundPageFollowsTheBrowser", func(t *testing.T) {

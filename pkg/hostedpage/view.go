@@ -11,15 +11,16 @@ import (
 
 // page is what the layout needs; each page embeds it.
 type page struct {
-	Lang      string
-	L         *Locale
-	Title     string
-	Assets    AssetURLs
-	ThemeURL  string
-	Site      siteView
-	Languages []langLink
-	TestMode  bool
-	Script    bool
+	Lang     string
+	L        *Locale
+	Title    string
+	Assets   AssetURLs
+	ThemeURL string
+	Site     siteView
+	Keep     []queryParam // the address's parameters the language picker passes on
+	TestMode bool
+	Script   bool
+	CardNote bool // a card provider is offered: the footer says card details never pass through the page
 }
 
 type siteView struct {
@@ -28,10 +29,8 @@ type siteView struct {
 	SupportEmail string
 }
 
-type langLink struct {
-	Code, Name, URL string
-	Current         bool
-}
+// queryParam is one parameter of the page's address.
+type queryParam struct{ Name, Value string }
 
 // statePage is the expired, cancelled, paid, not-found and unavailable pages.
 type statePage struct {
@@ -60,6 +59,7 @@ type checkoutPage struct {
 	Expires         string
 	ExpiresISO      string
 	Providers       []providerView
+	PayLabels       []payLabel // what the pay button says, per payment method (CSS shows the checked one's)
 	Fields          []fieldView
 	Country         string // the selected country code
 	CancelURL       string
@@ -135,6 +135,14 @@ type providerView struct {
 	Name      string
 	TypeLabel string
 	Checked   bool
+}
+
+// payLabel is the pay button's text for one kind of payment method: For is a provider type, or
+// "pay" for the rest. The button names what happens: "Show bank details" for a transfer.
+type payLabel struct {
+	For    string
+	Around [2]string // the text before and after the amount
+	Amount bool      // the label shows the amount
 }
 
 type fieldView struct {
@@ -267,6 +275,8 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		p.ExpiresISO = c.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	p.Providers = providerViews(l, c)
+	p.PayLabels = payLabels(l, c)
+	p.CardNote = offers(c, "stripe")
 	p.Fields, p.Country = billingFields(l, c, billing)
 	if s.offersStripe(c) {
 		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}
@@ -298,9 +308,14 @@ func itemViews(l *Locale, c *runtimeapi.Checkout, inclusive bool) []itemView {
 			}
 		}
 		iv := itemView{Index: i, Name: name, Description: desc, Quantity: l.Int(it.Quantity), Qty: it.Quantity, Amount: l.Money(amount, c.Currency, exp)}
-		// A unit price only when it is exact in the shown basis (the script applies the same rule).
-		if it.Quantity > 1 && amount%it.Quantity == 0 {
-			iv.Unit = l.T("each", "amount", l.Money(amount/it.Quantity, c.Currency, exp))
+		// Every line of more than one shows its unit price: the exact share of the line in the
+		// shown basis, else the merchant's unit price (the script applies the same rule).
+		if it.Quantity > 1 {
+			unit := it.UnitPrice
+			if amount%it.Quantity == 0 || unit <= 0 {
+				unit = amount / it.Quantity
+			}
+			iv.Unit = l.T("each", "amount", l.Money(unit, c.Currency, exp))
 		}
 		items = append(items, iv)
 	}
@@ -334,6 +349,20 @@ func providerViews(l *Locale, c *runtimeapi.Checkout) []providerView {
 		views = append(views, providerView{Index: i, ID: pr.ID, Type: pr.Type, Name: name, TypeLabel: label, Checked: i == checked})
 	}
 	return views
+}
+
+// payLabels are the pay button's texts: "Pay {amount}" for a card or anything else, "Show bank
+// details" for a transfer (nothing is paid yet), and the direct debit's own words; only the
+// kinds the checkout offers.
+func payLabels(l *Locale, c *runtimeapi.Checkout) []payLabel {
+	out := []payLabel{{For: "pay", Around: l.Around("pay_amount", "amount"), Amount: true}}
+	if offers(c, "wire_transfer") {
+		out = append(out, payLabel{For: "wire_transfer", Around: [2]string{l.T("pay_wire"), ""}})
+	}
+	if offers(c, "gocardless") {
+		out = append(out, payLabel{For: "gocardless", Around: l.Around("pay_gocardless", "amount"), Amount: true})
+	}
+	return out
 }
 
 // billingFields are the billing details form, pre-filled from the checkout, and the buyer's
