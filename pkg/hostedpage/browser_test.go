@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/browsertest"
+	"paygate.dev/pkg/hostedpage"
 	"paygate.dev/pkg/hostedpage/hostedpagetest"
 	"paygate.dev/pkg/runtimeapi"
 	"paygate.dev/pkg/tax"
@@ -337,7 +338,7 @@ func TestBrowserFormatsLikeIntl(t *testing.T) {
 	}
 	var samples []sample
 	amounts := []int64{0, 5, 123456, -500, 1234567890}
-	for _, lang := range []string{"en", "de", "fr", "es", "it", "nl", "pl"} {
+	for _, lang := range hostedpage.Languages {
 		l := s.Catalog().Locale(lang)
 		for _, cur := range currencyCodes() {
 			for _, a := range amounts {

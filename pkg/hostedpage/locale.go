@@ -10,11 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"paygate.dev/pkg/tax"
 )
 
-// Languages lists the supported languages in the order the switcher shows them.
-var Languages = []string{"en", "de", "fr", "es", "it", "nl", "pl"}
+// Languages lists the supported languages (BCP 47 tags) in the order the switcher shows them:
+// the 24 official languages of the EU, Norwegian Bokmål ("no"), Turkish, Ukrainian, Japanese,
+// and Brazilian Portuguese and Latin American Spanish beside their European forms.
+var Languages = []string{"en", "de", "fr", "es", "it", "nl", "pl",
+	"bg", "hr", "cs", "da", "et", "fi", "el", "hu", "ga", "lv", "lt", "mt", "pt", "ro", "sk", "sl", "sv",
+	"no", "tr", "uk", "ja", "pt-BR", "es-419"}
 
 // DefaultLanguage is used when nothing else matches.
 const DefaultLanguage = "en"
@@ -155,20 +161,22 @@ func (l *Locale) Keys() []string {
 
 // Catalog holds every supported locale, loaded once at start-up.
 type Catalog struct {
-	locales map[string]*Locale
+	locales map[string]*Locale // by tag
+	lower   map[string]*Locale // by lower-case tag ("pt-br")
 }
 
 // LoadCatalog reads locales/{lang}.json and locales/countries/{lang}.json for every supported
 // language. It fails when a file is missing or malformed, when a language lacks a number
 // style, or when a language's message keys differ from English's.
 func LoadCatalog(files fs.FS) (*Catalog, error) {
-	c := &Catalog{locales: map[string]*Locale{}}
+	c := &Catalog{locales: map[string]*Locale{}, lower: map[string]*Locale{}}
 	for _, code := range Languages {
 		l, err := loadLocale(files, code)
 		if err != nil {
 			return nil, err
 		}
 		c.locales[code] = l
+		c.lower[strings.ToLower(code)] = l
 	}
 	for _, code := range Languages {
 		var b strings.Builder
@@ -277,13 +285,40 @@ func messagesJSON(msgs map[string]string, keys []string) (string, error) {
 	return string(b), err
 }
 
-// Locale returns a supported locale by code ("de", "de-AT", "DE_de" all give de), or nil.
+// Locale returns the supported locale for a BCP 47 tag, or nil: the tag itself ("pt-BR", any
+// case, "_" for "-"), else by CLDR's language and region data (golang.org/x/text/language):
+// "de-AT" gives de, "es-MX" es-419 (Latin America), "pt-PT" pt, "nb-NO" and "nn" no.
 func (c *Catalog) Locale(code string) *Locale {
-	return c.locales[baseLanguage(code)]
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > 35 {
+		return nil
+	}
+	key := strings.ToLower(strings.ReplaceAll(code, "_", "-"))
+	if l := c.lower[key]; l != nil {
+		return l
+	}
+	tag, err := language.Parse(key)
+	if err != nil {
+		return c.lower[baseLanguage(key)]
+	}
+	base, _ := tag.Base()
+	region, _ := tag.Region()
+	switch b := base.String(); {
+	case b == "es" && latinAmerica.Contains(region) && region != latinAmerica:
+		return c.lower["es-419"]
+	case b == "pt" && region.String() == "BR":
+		return c.lower["pt-br"]
+	case b == "nb" || b == "nn":
+		return c.lower["no"]
+	default:
+		return c.lower[b]
+	}
 }
 
+// latinAmerica is CLDR's region 419, which contains Mexico, Argentina, Colombia ...
+var latinAmerica = language.MustParseRegion("419")
+
 func baseLanguage(tag string) string {
-	tag = strings.ToLower(strings.TrimSpace(tag))
 	if i := strings.IndexAny(tag, "-_"); i >= 0 {
 		tag = tag[:i]
 	}

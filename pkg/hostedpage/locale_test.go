@@ -198,6 +198,27 @@ func TestLocales(t *testing.T) {
 		})
 	}
 
+	t.Run("ThirtyLanguages", func(t *testing.T) {
+		require.Len(t, hostedpage.Languages, 30)
+		for _, tag := range []string{"bg", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "hu", "ga", "it", "lv", "lt", "mt", "pl", "pt", "ro", "sk", "sl", "es", "sv", "no", "tr", "uk", "ja", "pt-BR", "es-419"} {
+			require.Contains(t, hostedpage.Languages, tag)
+			require.Equal(t, tag, c.Locale(tag).Code)
+		}
+	})
+	t.Run("EveryLanguageIsTranslated", func(t *testing.T) {
+		// Not a copy of English: at most the few words every language shares (IBAN, BIC, ...).
+		en := c.Locale("en")
+		for _, lang := range hostedpage.Languages[1:] {
+			same := 0
+			for _, k := range en.Keys() {
+				if c.Locale(lang).T(k) == en.T(k) {
+					same++
+				}
+			}
+			require.Less(t, same, 10, "%s: %d of %d messages read as in English", lang, same, len(en.Keys()))
+		}
+	})
+
 	t.Run("RefusesALocaleWithAMissingKey", func(t *testing.T) {
 		files := overlay(frontend.Hosted(), map[string]string{"locales/it.json": `{"language_name":"Italiano","months":"a,b,c,d,e,f,g,h,i,j,k,l"}`})
 		_, err := hostedpage.LoadCatalog(files)
@@ -224,12 +245,21 @@ func TestLanguageChoice(t *testing.T) {
 		{"StaleChoiceBeatsTheBrowser", hostedpage.LanguageInputs{Cookie: "it", AcceptLanguage: "nl"}, "it"},
 		{"CheckoutLanguageWithRegion", hostedpage.LanguageInputs{Checkout: "de-AT", AcceptLanguage: "nl"}, "de"},
 		{"CheckoutLanguageBeatsTheBrowser", hostedpage.LanguageInputs{Checkout: "es", AcceptLanguage: "nl, en;q=0.5"}, "es"},
-		{"AcceptLanguageByQValue", hostedpage.LanguageInputs{AcceptLanguage: "ja, pl;q=0.5, nl-BE;q=0.9, en;q=0.1", SiteDefault: "it"}, "nl"},
+		{"AcceptLanguageByQValue", hostedpage.LanguageInputs{AcceptLanguage: "zh, pl;q=0.5, nl-BE;q=0.9, en;q=0.1", SiteDefault: "it"}, "nl"},
 		{"AcceptLanguageTiesKeepOrder", hostedpage.LanguageInputs{AcceptLanguage: "fr;q=0.8, es;q=0.8"}, "fr"},
-		{"AcceptLanguageRefusedWithQZero", hostedpage.LanguageInputs{AcceptLanguage: "de;q=0, ja", SiteDefault: "it"}, "it"},
+		{"AcceptLanguageRefusedWithQZero", hostedpage.LanguageInputs{AcceptLanguage: "de;q=0, zh", SiteDefault: "it"}, "it"},
 		{"MalformedAcceptLanguageFallsThrough", hostedpage.LanguageInputs{AcceptLanguage: ";;q=,,=", SiteDefault: "pl"}, "pl"},
-		{"SiteDefault", hostedpage.LanguageInputs{AcceptLanguage: "ja", SiteDefault: "pl-PL"}, "pl"},
-		{"EnglishLast", hostedpage.LanguageInputs{AcceptLanguage: "ja", SiteDefault: "xx"}, "en"},
+		{"SiteDefault", hostedpage.LanguageInputs{AcceptLanguage: "zh", SiteDefault: "pl-PL"}, "pl"},
+		{"EnglishLast", hostedpage.LanguageInputs{AcceptLanguage: "zh", SiteDefault: "xx"}, "en"},
+		{"LatinAmericanSpanishFromACountry", hostedpage.LanguageInputs{AcceptLanguage: "es-MX, es;q=0.9"}, "es-419"},
+		{"LatinAmericanSpanishByItsTag", hostedpage.LanguageInputs{Query: "es-419"}, "es-419"},
+		{"SpanishOfSpain", hostedpage.LanguageInputs{AcceptLanguage: "es-ES"}, "es"},
+		{"BrazilianPortuguese", hostedpage.LanguageInputs{AcceptLanguage: "pt-BR"}, "pt-BR"},
+		{"BrazilianPortugueseAnyCase", hostedpage.LanguageInputs{Checkout: "pt_br"}, "pt-BR"},
+		{"PortugueseOfPortugal", hostedpage.LanguageInputs{AcceptLanguage: "pt-PT"}, "pt"},
+		{"NorwegianBokmal", hostedpage.LanguageInputs{AcceptLanguage: "nb-NO, en;q=0.5"}, "no"},
+		{"NorwegianNynorskReadsBokmal", hostedpage.LanguageInputs{AcceptLanguage: "nn"}, "no"},
+		{"Japanese", hostedpage.LanguageInputs{AcceptLanguage: "ja-JP"}, "ja"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, c.Negotiate(tc.in).Code)

@@ -1,4 +1,5 @@
-// Generates frontend/hosted/locales/formats/{lang}.json from the ICU/CLDR data of Node's Intl.
+// Generates frontend/hosted/locales/formats/{lang}.json from the ICU/CLDR data of Node's Intl:
+// node generate.js LANGS CURRENCIES OUTDIR (README.md).
 const fs = require('fs');
 const langs = process.argv[2].split(',');
 const currencies = process.argv[3].split(',');
@@ -39,6 +40,7 @@ for (const lang of langs) {
     else if (x.type === 'minute') inTime = false;
     else if (!inTime) pattern += x.value;
   }
-  const data = { decimal, group, minGrouping, minus, percent, months, datetime: pattern + ' UTC', currencies: cur };
-  fs.writeFileSync(out + '/' + lang + '.json', JSON.stringify(data) + '\n');
+  fs.writeFileSync(out + '/' + lang + '.json', JSON.stringify({ decimal, group, minGrouping, minus, percent, currencies: cur }) + '\n');
+  // For the message file: "months" and "datetime_format".
+  console.log(lang + '\t' + months.join(',') + '\t' + pattern + ' UTC');
 }
