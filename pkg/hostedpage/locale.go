@@ -79,6 +79,15 @@ func (l *Locale) T(key string, kv ...string) string {
 	return s
 }
 
+// M returns the message for key, without placeholders (the templates' common case: a method
+// of one argument is cheaper to call from a template than the variadic T).
+func (l *Locale) M(key string) string {
+	if s, ok := l.msgs[key]; ok {
+		return s
+	}
+	return key
+}
+
 // Around splits a message at one placeholder, so that a template can wrap the value in markup
 // ("Pay {amount}" → ["Pay ", ""]) whatever the word order of the language.
 func (l *Locale) Around(key, name string) [2]string {

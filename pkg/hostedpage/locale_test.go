@@ -43,7 +43,7 @@ func templateKeys(t *testing.T) []string {
 		case *parse.ChainNode:
 			ident = f.Field
 		}
-		if len(ident) > 0 && (ident[len(ident)-1] == "T" || ident[len(ident)-1] == "Around") {
+		if len(ident) > 0 && (ident[len(ident)-1] == "T" || ident[len(ident)-1] == "M" || ident[len(ident)-1] == "Around") {
 			if s, ok := args[1].(*parse.StringNode); ok {
 				keys[s.Text] = true
 			}
@@ -137,7 +137,8 @@ var dynamicKeys = func() []string {
 	for _, st := range []string{"format_valid", "vies_valid", "invalid", "vies_unavailable"} {
 		out = append(out, "vat_status_"+st)
 	}
-	return append(out, "language_name", "months", "datetime_format", "page_title", "each", "return_to_merchant", "try_again")
+	return append(out, "language_name", "months", "datetime_format", "page_title", "each", "return_to_merchant", "try_again",
+		"optional", "choose_country", "vat_hint", "return_to_shop", "pay_wire", "pay_gocardless", "pay_amount", "ratelimited_text")
 }()
 
 func TestLocales(t *testing.T) {
