@@ -31,6 +31,11 @@ func templateKeys(t *testing.T) []string {
 	keys := map[string]bool{}
 	var walk func(n parse.Node)
 	call := func(args []parse.Node) {
+		for _, a := range args { // $L.Msg.key
+			if v, ok := a.(*parse.VariableNode); ok && len(v.Ident) >= 3 && v.Ident[len(v.Ident)-2] == "Msg" {
+				keys[v.Ident[len(v.Ident)-1]] = true
+			}
+		}
 		if len(args) < 2 {
 			return
 		}
