@@ -72,6 +72,17 @@ type checkoutPage struct {
 	Return          *returnView // set when the page checks an attempt's outcome on load
 }
 
+// Marked reports whether the buyer said the pending transfer is sent.
+func (p *checkoutPage) Marked() bool { return p.Txn != nil && p.Txn.Marked }
+
+// Switchable reports whether the buyer can go back from a transfer to another method.
+func (p *checkoutPage) Switchable() bool { return len(p.Providers) > 1 }
+
+// ScriptMessages are the messages the page's scripts need (Locale.ScriptMessages).
+func (p *checkoutPage) ScriptMessages() template.JS {
+	return p.L.ScriptMessages(p.CardUI(), p.GoCardless != nil)
+}
+
 // CardUI reports whether the page has the card and "checking your payment" steps.
 func (p *checkoutPage) CardUI() bool { return p.Card != nil || p.Return != nil }
 
