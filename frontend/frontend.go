@@ -11,7 +11,7 @@ import (
 // (one JSON file of messages per language) and locales/countries/ (country names per language,
 // generated from CLDR, sorted for that language).
 //
-//go:embed hosted/templates/*.html hosted/static/* hosted/locales/*.json hosted/locales/countries/*.json
+//go:embed hosted/templates/*.html hosted/static/* hosted/locales/*.json hosted/locales/countries/*.json hosted/locales/formats/*.json
 var hosted embed.FS
 
 // Hosted returns the hosted checkout page's files, rooted at the hosted/ folder.

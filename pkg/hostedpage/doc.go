@@ -43,10 +43,16 @@
 //     and connect-src https://api.stripe.com; any other origin (a test stand-in) only itself.
 //   - Colours meet WCAG 2.1 AA: text on the brand colour switches to dark when white is below
 //     4.5:1, and links and focus outlines use a darkened brand colour that reaches 4.5:1 on white.
-//   - Templates, locales (en, de, fr, es, it, nl, pl) and assets are parsed and hashed once by
-//     New; a missing file or a locale lacking a key stops start-up instead of a page render.
+//   - Templates, locales (30: the 24 official EU languages, no, tr, uk, ja, pt-BR, es-419; see
+//     Languages) and assets are parsed and hashed once by New; a missing file or a locale lacking
+//     a key stops start-up instead of a page render. A browser's tag is matched with CLDR's data
+//     (golang.org/x/text/language): es-MX reads es-419, pt-PT pt, nb no.
 //   - Money is formatted from integer minor units with the currency's ISO 4217 exponent, per
-//     locale, the same way the browser's Intl.NumberFormat does for the script's updates.
+//     locale, from CLDR tables (locales/formats), the same way the browser's Intl.NumberFormat
+//     does for the script's updates.
+//   - The language follows ?lang=, then a choice the buyer made on this checkout, then the
+//     merchant's language for the checkout, then a choice made elsewhere, Accept-Language, the
+//     site's default and English. The picker is a GET form: it works without script.
 //
 // Status codes: 200 for the page and the already-paid page, 410 for expired and cancelled
 // checkouts, 404 for unknown ones (and malformed codes, without asking the backend), 429 with the

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -133,4 +134,14 @@ func checkout(code string, mods ...func(*runtimeapi.Checkout)) runtimeapi.Checko
 		m(&c)
 	}
 	return c
+}
+
+// langKeep is what the language picker (a GET form) sends besides lang: its hidden inputs as a
+// query string.
+func langKeep(doc *goquery.Document) string {
+	q := url.Values{}
+	doc.Find(`form.langs input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
+		q.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	return q.Encode()
 }

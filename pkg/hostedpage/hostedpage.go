@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,14 +278,22 @@ func (s *Server) handleNotFound(c echo.Context) error {
 }
 
 // languageInputs reads ?lang= and the remembered choice, and remembers a valid ?lang= for
-// later visits (the switcher's links carry ?lang=).
+// later visits (the switcher's links carry ?lang=). The cookie holds "{lang}:{short code}": the
+// checkout the buyer chose the language on, so that a choice made on one checkout does not
+// overrule the language another merchant set on theirs.
 func (s *Server) languageInputs(c echo.Context) LanguageInputs {
 	in := LanguageInputs{Query: c.QueryParam("lang"), AcceptLanguage: c.Request().Header.Get("Accept-Language")}
+	code := c.Param("code")
 	if ck, err := c.Cookie(langCookie); err == nil {
-		in.Cookie = ck.Value
+		lang, on, _ := strings.Cut(ck.Value, ":")
+		in.Cookie, in.CookieHere = lang, on != "" && on == code
 	}
-	if l := s.catalog.Locale(in.Query); l != nil && in.Cookie != l.Code {
-		c.SetCookie(&http.Cookie{Name: langCookie, Value: l.Code, Path: "/", MaxAge: 365 * 24 * 3600,
+	if l := s.catalog.Locale(in.Query); l != nil && (in.Cookie != l.Code || !in.CookieHere) {
+		v := l.Code
+		if shortCodeRE.MatchString(code) {
+			v += ":" + code
+		}
+		c.SetCookie(&http.Cookie{Name: langCookie, Value: v, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: s.opts.HTTPS, SameSite: http.SameSiteLaxMode})
 	}
 	return in
@@ -302,15 +311,31 @@ func (s *Server) basePage(c echo.Context, l *Locale, site *runtimeapi.Site, test
 		}
 	}
 	p.ThemeURL = "/theme/v1/" + theme.Brand[1:] + ".css"
-	q := c.Request().URL.Query()
+	if raw := c.Request().URL.RawQuery; raw != "" && raw != "lang="+l.Code {
+		p.Keep = keptParams(c.Request().URL.Query())
+	}
+	return p
+}
+
+// keptParams are the address's parameters the language picker (a GET form) sends again: all
+// but lang itself and what Stripe added to its return URL, in a stable order.
+func keptParams(q url.Values) []queryParam {
+	var out []queryParam
 	for _, k := range stripeReturnParams {
 		q.Del(k)
 	}
-	for _, code := range Languages {
-		q.Set("lang", code)
-		p.Languages = append(p.Languages, langLink{Code: code, Name: s.catalog.Locale(code).Name, URL: "?" + q.Encode(), Current: code == l.Code})
+	q.Del("lang")
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
 	}
-	return p
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range q[k] {
+			out = append(out, queryParam{Name: k, Value: v})
+		}
+	}
+	return out
 }
 
 // csp builds the policy of a page; co is nil on pages without a checkout.
@@ -370,10 +395,11 @@ func (s *Server) renderState(c echo.Context, status int, kind string, base page,
 				p.LinkURL, p.LinkText = u, l.T("return_to_merchant", "site", site)
 			}
 		}
-	case "cancelled":
-		if co != nil {
-			if u := safeHTTPURL(co.CancelURL); u != "" {
-				p.LinkURL, p.LinkText = u, l.T("return_to_merchant", "site", site)
+	case "cancelled", "expired", "notfound":
+		if u := shopURL(c, co); u != "" {
+			p.LinkURL, p.LinkText = u, l.T("return_to_merchant", "site", site)
+			if site == "" {
+				p.LinkText = l.T("return_to_shop")
 			}
 		}
 	case "unavailable":
@@ -385,6 +411,27 @@ func (s *Server) renderState(c echo.Context, status int, kind string, base page,
 	}
 	p.Title = p.Heading
 	return s.render(c, status, "state", p, s.csp(co, false))
+}
+
+// shopURL is the way back to the shop from a page that cannot be paid: the checkout's cancel
+// URL, else the shop behind its return URL, else the site the buyer came from (the Referer's
+// origin, which browsers send across sites) when that is not this service.
+func shopURL(c echo.Context, co *runtimeapi.Checkout) string {
+	if co != nil {
+		if u := safeHTTPURL(co.CancelURL); u != "" {
+			return u
+		}
+		if co.Transaction != nil {
+			if o := origin(co.Transaction.ReturnURL); o != "" {
+				return o + "/"
+			}
+		}
+	}
+	ref := origin(c.Request().Header.Get("Referer"))
+	if ref == "" || strings.EqualFold(strings.TrimPrefix(strings.TrimPrefix(ref, "https://"), "http://"), c.Request().Host) {
+		return ""
+	}
+	return ref + "/"
 }
 
 // render executes a page into a buffer first, so that a template error never sends half a page.

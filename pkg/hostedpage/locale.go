@@ -10,11 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"paygate.dev/pkg/tax"
 )
 
-// Languages lists the supported languages in the order the switcher shows them.
-var Languages = []string{"en", "de", "fr", "es", "it", "nl", "pl"}
+// Languages lists the supported languages (BCP 47 tags) in the order the switcher shows them:
+// the 24 official languages of the EU, Norwegian Bokmål ("no"), Turkish, Ukrainian, Japanese,
+// and Brazilian Portuguese and Latin American Spanish beside their European forms.
+var Languages = []string{"en", "de", "fr", "es", "it", "nl", "pl",
+	"bg", "hr", "cs", "da", "et", "fi", "el", "hu", "ga", "lv", "lt", "mt", "pt", "ro", "sk", "sl", "sv",
+	"no", "tr", "uk", "ja", "pt-BR", "es-419"}
 
 // DefaultLanguage is used when nothing else matches.
 const DefaultLanguage = "en"
@@ -25,7 +31,7 @@ var clientKeys = []string{
 	"network_error", "total_updated", "tax_failed", "each", "vat_rate", "incl_vat_rate", "treatment_",
 	"vat_status_", "error_generic", "request_id", "err_", "method_unavailable", "processing", "wire_ready",
 	"wire_waiting", "copied", "copy_failed", "payment_failed", "paid_redirect", "paid_done", "paid_title",
-	"pending_redirect",
+	"pending_redirect", "expired_title", "completed_title",
 }
 
 // cardKeys are the messages of the card flow (pay-stripe.js) and of checking a payment's
@@ -45,17 +51,22 @@ type Country struct {
 // Locale is one language's messages and number, currency and date formats. Templates call
 // its methods: {{.L.T "key" "name" value}}.
 type Locale struct {
-	Code      string
-	Name      string // the language's own name, for the switcher
+	Code string
+	Name string // the language's own name, for the switcher
+	// Msg is every message by key, for templates: {{$L.Msg.order_summary}} is a map lookup,
+	// far cheaper than calling a method through reflect (callers must not change it).
+	Msg       map[string]string
 	msgs      map[string]string
 	months    [12]string
 	datetime  string
 	num       numberStyle
 	countries []Country
-	options   []string // <option> elements of the country select, escaped once at start-up
-	client    string   // JSON of the client messages
-	card      string   // JSON of the card flow's messages
-	gc        string   // JSON of the GoCardless flow's messages
+	options   []string       // <option> elements of the country select, escaped once at start-up
+	client    string         // JSON of the client messages
+	card      string         // JSON of the card flow's messages
+	gc        string         // JSON of the GoCardless flow's messages
+	langs     template.HTML  // the language picker's options, this one selected
+	scripts   [4]template.JS // the page's messages for its scripts: [card<<1|gc]
 }
 
 // T returns the message for key with {name} placeholders replaced by the value that follows
@@ -69,6 +80,15 @@ func (l *Locale) T(key string, kv ...string) string {
 		s = strings.ReplaceAll(s, "{"+kv[i]+"}", kv[i+1])
 	}
 	return s
+}
+
+// M returns the message for key, without placeholders (the templates' common case: a method
+// of one argument is cheaper to call from a template than the variadic T).
+func (l *Locale) M(key string) string {
+	if s, ok := l.msgs[key]; ok {
+		return s
+	}
+	return key
 }
 
 // Around splits a message at one placeholder, so that a template can wrap the value in markup
@@ -110,6 +130,25 @@ func (l *Locale) CountryOptions(code string) template.HTML {
 	return template.HTML(b.String()) //nolint:gosec // built from escaped, embedded data only
 }
 
+// ScriptMessages is the JSON object of every message the page's scripts need: the page's own,
+// plus the card flow's when card is set and GoCardless's when gc is. Built once per locale at
+// start-up, it is written into a non-executed <script type="application/json"> block (cheaper
+// than an attribute, where every quote would be escaped).
+func (l *Locale) ScriptMessages(card, gc bool) template.JS {
+	i := 0
+	if card {
+		i |= 2
+	}
+	if gc {
+		i |= 1
+	}
+	return l.scripts[i]
+}
+
+// LanguageOptions are the language picker's <option> elements, each language's name in that
+// language, this locale's selected; built once at start-up.
+func (l *Locale) LanguageOptions() template.HTML { return l.langs }
+
 // ClientMessages is the JSON object of the messages the page's script needs.
 func (l *Locale) ClientMessages() string { return l.client }
 
@@ -134,20 +173,34 @@ func (l *Locale) Keys() []string {
 
 // Catalog holds every supported locale, loaded once at start-up.
 type Catalog struct {
-	locales map[string]*Locale
+	locales map[string]*Locale // by tag
+	lower   map[string]*Locale // by lower-case tag ("pt-br")
 }
 
 // LoadCatalog reads locales/{lang}.json and locales/countries/{lang}.json for every supported
 // language. It fails when a file is missing or malformed, when a language lacks a number
 // style, or when a language's message keys differ from English's.
 func LoadCatalog(files fs.FS) (*Catalog, error) {
-	c := &Catalog{locales: map[string]*Locale{}}
+	c := &Catalog{locales: map[string]*Locale{}, lower: map[string]*Locale{}}
 	for _, code := range Languages {
 		l, err := loadLocale(files, code)
 		if err != nil {
 			return nil, err
 		}
 		c.locales[code] = l
+		c.lower[strings.ToLower(code)] = l
+	}
+	for _, code := range Languages {
+		var b strings.Builder
+		for _, other := range Languages {
+			o := c.locales[other]
+			b.WriteString(`<option value="` + o.Code + `" lang="` + o.Code + `"`)
+			if other == code {
+				b.WriteString(" selected")
+			}
+			b.WriteString(">" + template.HTMLEscapeString(o.Name) + "</option>")
+		}
+		c.locales[code].langs = template.HTML(b.String()) //nolint:gosec // escaped names of our own locale files
 	}
 	en := c.locales[DefaultLanguage]
 	for _, code := range Languages {
@@ -175,16 +228,21 @@ func loadLocale(files fs.FS, code string) (*Locale, error) {
 	if err := json.Unmarshal(raw, &l.msgs); err != nil {
 		return nil, fmt.Errorf("locale %s: %w", code, err)
 	}
-	l.Name = l.msgs["language_name"]
+	l.Name, l.Msg = l.msgs["language_name"], l.msgs
 	months := strings.Split(l.msgs["months"], ",")
 	if len(months) != 12 {
 		return nil, fmt.Errorf("locale %s: months must list 12 names, got %d", code, len(months))
 	}
 	copy(l.months[:], months)
 	l.datetime = l.msgs["datetime_format"]
-	var ok bool
-	if l.num, ok = numberStyles[code]; !ok {
-		return nil, fmt.Errorf("locale %s: no number style", code)
+	if raw, err = fs.ReadFile(files, "locales/formats/"+code+".json"); err != nil {
+		return nil, fmt.Errorf("locale %s: %w", code, err)
+	}
+	if err := json.Unmarshal(raw, &l.num); err != nil {
+		return nil, fmt.Errorf("locale %s formats: %w", code, err)
+	}
+	if l.num.Decimal == "" || l.num.Minus == "" || len(l.num.Currencies) == 0 {
+		return nil, fmt.Errorf("locale %s: formats/%s.json is not a number style", code, code)
 	}
 	raw, err = fs.ReadFile(files, "locales/countries/"+code+".json")
 	if err != nil {
@@ -207,6 +265,20 @@ func loadLocale(files fs.FS, code string) (*Locale, error) {
 	if l.gc, err = messagesJSON(l.msgs, gcKeys); err != nil {
 		return nil, err
 	}
+	for i := range l.scripts {
+		keys := clientKeys
+		if i&2 != 0 {
+			keys = append(keys[:len(keys):len(keys)], cardKeys...)
+		}
+		if i&1 != 0 {
+			keys = append(keys[:len(keys):len(keys)], gcKeys...)
+		}
+		js, err := messagesJSON(l.msgs, keys)
+		if err != nil {
+			return nil, err
+		}
+		l.scripts[i] = template.JS(js) //nolint:gosec // encoding/json output: <, > and & are escaped
+	}
 	return l, nil
 }
 
@@ -225,13 +297,40 @@ func messagesJSON(msgs map[string]string, keys []string) (string, error) {
 	return string(b), err
 }
 
-// Locale returns a supported locale by code ("de", "de-AT", "DE_de" all give de), or nil.
+// Locale returns the supported locale for a BCP 47 tag, or nil: the tag itself ("pt-BR", any
+// case, "_" for "-"), else by CLDR's language and region data (golang.org/x/text/language):
+// "de-AT" gives de, "es-MX" es-419 (Latin America), "pt-PT" pt, "nb-NO" and "nn" no.
 func (c *Catalog) Locale(code string) *Locale {
-	return c.locales[baseLanguage(code)]
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > 35 {
+		return nil
+	}
+	key := strings.ToLower(strings.ReplaceAll(code, "_", "-"))
+	if l := c.lower[key]; l != nil {
+		return l
+	}
+	tag, err := language.Parse(key)
+	if err != nil {
+		return c.lower[baseLanguage(key)]
+	}
+	base, _ := tag.Base()
+	region, _ := tag.Region()
+	switch b := base.String(); {
+	case b == "es" && latinAmerica.Contains(region) && region != latinAmerica:
+		return c.lower["es-419"]
+	case b == "pt" && region.String() == "BR":
+		return c.lower["pt-br"]
+	case b == "nb" || b == "nn":
+		return c.lower["no"]
+	default:
+		return c.lower[b]
+	}
 }
 
+// latinAmerica is CLDR's region 419, which contains Mexico, Argentina, Colombia ...
+var latinAmerica = language.MustParseRegion("419")
+
 func baseLanguage(tag string) string {
-	tag = strings.ToLower(strings.TrimSpace(tag))
 	if i := strings.IndexAny(tag, "-_"); i >= 0 {
 		tag = tag[:i]
 	}
@@ -242,16 +341,22 @@ func baseLanguage(tag string) string {
 type LanguageInputs struct {
 	Query          string // ?lang= (the buyer used the switcher)
 	Cookie         string // the switcher's choice remembered from an earlier visit
+	CookieHere     bool   // the remembered choice was made on this very checkout
 	Checkout       string // the checkout's language, set by the merchant
 	AcceptLanguage string // the browser's Accept-Language header
 	SiteDefault    string // the site's default language
 }
 
-// Negotiate picks the page's locale: ?lang=, then the remembered choice, then the checkout's
-// language, then Accept-Language (by q-value), then the site's default, then English.
-// Unsupported or malformed values are skipped, never an error.
+// Negotiate picks the page's locale: ?lang=, then the choice remembered from this checkout,
+// then the checkout's language (the merchant's: it beats a choice made on another checkout),
+// then a choice remembered from elsewhere, then Accept-Language (by q-value), then the site's
+// default, then English. Unsupported or malformed values are skipped, never an error.
 func (c *Catalog) Negotiate(in LanguageInputs) *Locale {
-	for _, v := range []string{in.Query, in.Cookie, in.Checkout} {
+	here, elsewhere := in.Cookie, ""
+	if !in.CookieHere {
+		here, elsewhere = "", in.Cookie
+	}
+	for _, v := range [...]string{in.Query, here, in.Checkout, elsewhere} {
 		if l := c.Locale(v); l != nil {
 			return l
 		}

@@ -31,6 +31,11 @@ func templateKeys(t *testing.T) []string {
 	keys := map[string]bool{}
 	var walk func(n parse.Node)
 	call := func(args []parse.Node) {
+		for _, a := range args { // $L.Msg.key
+			if v, ok := a.(*parse.VariableNode); ok && len(v.Ident) >= 3 && v.Ident[len(v.Ident)-2] == "Msg" {
+				keys[v.Ident[len(v.Ident)-1]] = true
+			}
+		}
 		if len(args) < 2 {
 			return
 		}
@@ -43,7 +48,7 @@ func templateKeys(t *testing.T) []string {
 		case *parse.ChainNode:
 			ident = f.Field
 		}
-		if len(ident) > 0 && (ident[len(ident)-1] == "T" || ident[len(ident)-1] == "Around") {
+		if len(ident) > 0 && (ident[len(ident)-1] == "T" || ident[len(ident)-1] == "M" || ident[len(ident)-1] == "Around") {
 			if s, ok := args[1].(*parse.StringNode); ok {
 				keys[s.Text] = true
 			}
@@ -137,7 +142,8 @@ var dynamicKeys = func() []string {
 	for _, st := range []string{"format_valid", "vies_valid", "invalid", "vies_unavailable"} {
 		out = append(out, "vat_status_"+st)
 	}
-	return append(out, "language_name", "months", "datetime_format", "page_title", "each", "return_to_merchant", "try_again")
+	return append(out, "language_name", "months", "datetime_format", "page_title", "each", "return_to_merchant", "try_again",
+		"optional", "choose_country", "vat_hint", "return_to_shop", "pay_wire", "pay_gocardless", "pay_amount", "ratelimited_text")
 }()
 
 func TestLocales(t *testing.T) {
@@ -198,6 +204,27 @@ func TestLocales(t *testing.T) {
 		})
 	}
 
+	t.Run("ThirtyLanguages", func(t *testing.T) {
+		require.Len(t, hostedpage.Languages, 30)
+		for _, tag := range []string{"bg", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "hu", "ga", "it", "lv", "lt", "mt", "pl", "pt", "ro", "sk", "sl", "es", "sv", "no", "tr", "uk", "ja", "pt-BR", "es-419"} {
+			require.Contains(t, hostedpage.Languages, tag)
+			require.Equal(t, tag, c.Locale(tag).Code)
+		}
+	})
+	t.Run("EveryLanguageIsTranslated", func(t *testing.T) {
+		// Not a copy of English: at most the few words every language shares (IBAN, BIC, ...).
+		en := c.Locale("en")
+		for _, lang := range hostedpage.Languages[1:] {
+			same := 0
+			for _, k := range en.Keys() {
+				if c.Locale(lang).T(k) == en.T(k) {
+					same++
+				}
+			}
+			require.Less(t, same, 10, "%s: %d of %d messages read as in English", lang, same, len(en.Keys()))
+		}
+	})
+
 	t.Run("RefusesALocaleWithAMissingKey", func(t *testing.T) {
 		files := overlay(frontend.Hosted(), map[string]string{"locales/it.json": `{"language_name":"Italiano","months":"a,b,c,d,e,f,g,h,i,j,k,l"}`})
 		_, err := hostedpage.LoadCatalog(files)
@@ -219,15 +246,26 @@ func TestLanguageChoice(t *testing.T) {
 	}{
 		{"QueryWinsOverEverything", hostedpage.LanguageInputs{Query: "fr", Cookie: "it", Checkout: "de", AcceptLanguage: "nl", SiteDefault: "pl"}, "fr"},
 		{"UnsupportedQueryIsIgnored", hostedpage.LanguageInputs{Query: "xx", Checkout: "de"}, "de"},
-		{"RememberedChoiceBeatsTheCheckout", hostedpage.LanguageInputs{Cookie: "it", Checkout: "de", AcceptLanguage: "nl"}, "it"},
+		{"ChoiceOnThisCheckoutBeatsTheMerchants", hostedpage.LanguageInputs{Cookie: "it", CookieHere: true, Checkout: "de", AcceptLanguage: "nl"}, "it"},
+		{"MerchantsLanguageBeatsAStaleChoice", hostedpage.LanguageInputs{Cookie: "it", Checkout: "de", AcceptLanguage: "nl"}, "de"},
+		{"StaleChoiceBeatsTheBrowser", hostedpage.LanguageInputs{Cookie: "it", AcceptLanguage: "nl"}, "it"},
 		{"CheckoutLanguageWithRegion", hostedpage.LanguageInputs{Checkout: "de-AT", AcceptLanguage: "nl"}, "de"},
 		{"CheckoutLanguageBeatsTheBrowser", hostedpage.LanguageInputs{Checkout: "es", AcceptLanguage: "nl, en;q=0.5"}, "es"},
-		{"AcceptLanguageByQValue", hostedpage.LanguageInputs{AcceptLanguage: "ja, pl;q=0.5, nl-BE;q=0.9, en;q=0.1", SiteDefault: "it"}, "nl"},
+		{"AcceptLanguageByQValue", hostedpage.LanguageInputs{AcceptLanguage: "zh, pl;q=0.5, nl-BE;q=0.9, en;q=0.1", SiteDefault: "it"}, "nl"},
 		{"AcceptLanguageTiesKeepOrder", hostedpage.LanguageInputs{AcceptLanguage: "fr;q=0.8, es;q=0.8"}, "fr"},
-		{"AcceptLanguageRefusedWithQZero", hostedpage.LanguageInputs{AcceptLanguage: "de;q=0, ja", SiteDefault: "it"}, "it"},
+		{"AcceptLanguageRefusedWithQZero", hostedpage.LanguageInputs{AcceptLanguage: "de;q=0, zh", SiteDefault: "it"}, "it"},
 		{"MalformedAcceptLanguageFallsThrough", hostedpage.LanguageInputs{AcceptLanguage: ";;q=,,=", SiteDefault: "pl"}, "pl"},
-		{"SiteDefault", hostedpage.LanguageInputs{AcceptLanguage: "ja", SiteDefault: "pl-PL"}, "pl"},
-		{"EnglishLast", hostedpage.LanguageInputs{AcceptLanguage: "ja", SiteDefault: "xx"}, "en"},
+		{"SiteDefault", hostedpage.LanguageInputs{AcceptLanguage: "zh", SiteDefault: "pl-PL"}, "pl"},
+		{"EnglishLast", hostedpage.LanguageInputs{AcceptLanguage: "zh", SiteDefault: "xx"}, "en"},
+		{"LatinAmericanSpanishFromACountry", hostedpage.LanguageInputs{AcceptLanguage: "es-MX, es;q=0.9"}, "es-419"},
+		{"LatinAmericanSpanishByItsTag", hostedpage.LanguageInputs{Query: "es-419"}, "es-419"},
+		{"SpanishOfSpain", hostedpage.LanguageInputs{AcceptLanguage: "es-ES"}, "es"},
+		{"BrazilianPortuguese", hostedpage.LanguageInputs{AcceptLanguage: "pt-BR"}, "pt-BR"},
+		{"BrazilianPortugueseAnyCase", hostedpage.LanguageInputs{Checkout: "pt_br"}, "pt-BR"},
+		{"PortugueseOfPortugal", hostedpage.LanguageInputs{AcceptLanguage: "pt-PT"}, "pt"},
+		{"NorwegianBokmal", hostedpage.LanguageInputs{AcceptLanguage: "nb-NO, en;q=0.5"}, "no"},
+		{"NorwegianNynorskReadsBokmal", hostedpage.LanguageInputs{AcceptLanguage: "nn"}, "no"},
+		{"Japanese", hostedpage.LanguageInputs{AcceptLanguage: "ja-JP"}, "ja"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, c.Negotiate(tc.in).Code)
@@ -244,16 +282,21 @@ func TestLanguageChoice(t *testing.T) {
 		require.Equal(t, "pl", doc.Find("html").AttrOr("lang", ""))
 		ck := rec.Result().Cookies()
 		require.Len(t, ck, 1)
-		require.Equal(t, "pl", ck[0].Value)
+		require.Equal(t, "pl:lang00001", ck[0].Value, "the choice is remembered with the checkout it was made on")
 		require.True(t, ck[0].HttpOnly)
 		require.True(t, ck[0].Secure)
-		require.Equal(t, "Polski", text(doc.Find(`.langs a[aria-current=true]`)))
-		require.Equal(t, "?lang=de", doc.Find(`.langs a[hreflang=de]`).AttrOr("href", ""))
-		require.Equal(t, "de", doc.Find(`.langs a[hreflang=de]`).AttrOr("lang", ""), "each language name is marked with its language")
-		require.Equal(t, 7, doc.Find(".langs a").Length())
+		require.Equal(t, "Polski", text(doc.Find(`.langs select[name=lang] option[selected]`)))
+		require.Equal(t, "de", doc.Find(`.langs option[value=de]`).AttrOr("lang", ""), "each language name is marked with its language")
+		require.Equal(t, len(hostedpage.Languages), doc.Find(".langs option").Length())
+		require.Equal(t, "get", doc.Find("form.langs").AttrOr("method", ""), "the picker works without script")
+		require.Empty(t, langKeep(doc), "nothing else to pass on")
 
+		_, doc = get(t, e, "/checkout/lang00001", "Cookie: paygate_lang=pl:lang00001")
+		require.Equal(t, "pl", doc.Find("html").AttrOr("lang", ""), "the choice is kept on this checkout")
+		_, doc = get(t, e, "/checkout/lang00001", "Cookie: paygate_lang=pl:other0001")
+		require.Equal(t, "de", doc.Find("html").AttrOr("lang", ""), "a choice made on another checkout does not beat the merchant's language")
 		_, doc = get(t, e, "/checkout/lang00001", "Cookie: paygate_lang=pl")
-		require.Equal(t, "pl", doc.Find("html").AttrOr("lang", ""), "the choice is kept")
+		require.Equal(t, "de", doc.Find("html").AttrOr("lang", ""), "nor does an old cookie that names no checkout")
 	})
 
 	t.Run("NotFoundPageFollowsTheBrowser", func(t *testing.T) {

@@ -45,7 +45,8 @@ func TestCheckoutPage(t *testing.T) {
 			c.Site.SupportEmail = `x@example.com"><script>`
 		}))
 		_, doc := get(t, e, "/checkout/hostile01")
-		require.Equal(t, 1, doc.Find("script").Length(), "only the page's own script")
+		require.Equal(t, 1, doc.Find("script[src]").Length(), "only the page's own script")
+		require.Equal(t, "application/json", doc.Find("script:not([src])").AttrOr("type", ""), "the only other script element is the messages' data block")
 		require.NotEmpty(t, doc.Find("script").AttrOr("src", ""))
 		require.Equal(t, 0, doc.Find("img[src=x], b, i").Length(), "no element was injected")
 		require.Equal(t, 0, doc.Find("header img").Length(), "a javascript: logo is not shown")
@@ -137,7 +138,8 @@ func TestCheckoutPage(t *testing.T) {
 		require.Equal(t, "VAT 19%", text(doc.Find("#totals [data-taxline] dt")))
 		require.Equal(t, "€22.80", text(doc.Find("#totals [data-taxline] dd")))
 		require.Equal(t, "€142.80", text(doc.Find("#totals [data-total=gross]")))
-		require.Equal(t, "Pay €142.80", text(doc.Find("#pay-btn")))
+		require.Equal(t, "Pay €142.80", text(doc.Find(`#pay-btn .pay-lbl[data-for=pay]`)))
+		require.Equal(t, "Show bank details", text(doc.Find(`#pay-btn .pay-lbl[data-for=wire_transfer]`)), "a transfer pays nothing yet")
 	})
 
 	t.Run("ShowsGrossLinesAndIncludedVATForInclusiveDisplay", func(t *testing.T) {
@@ -268,7 +270,7 @@ func TestCheckoutPage(t *testing.T) {
 		require.Equal(t, "nl", root.AttrOr("data-locale", ""))
 		require.Equal(t, "EUR", root.AttrOr("data-currency", ""))
 		require.Equal(t, "2", root.AttrOr("data-exponent", ""))
-		require.Contains(t, root.AttrOr("data-i18n", ""), `"treatment_reverse_charge":"Btw verlegd`)
+		require.Contains(t, doc.Find("#pg-i18n").Text(), `"treatment_reverse_charge":"Btw verlegd`)
 		require.Equal(t, 1, doc.Find(`#live[aria-live=polite][role=status]`).Length())
 	})
 }
@@ -290,7 +292,7 @@ func TestStatePages(t *testing.T) {
 		heading    string
 		link       string
 	}{
-		{"ExpiredIsGone", "/checkout/expired01", http.StatusGone, "This payment link has expired", ""},
+		{"ExpiredIsGoneAndLinksBack", "/checkout/expired01", http.StatusGone, "This payment link has expired", "https://shop.example.com/cart"},
 		{"CancelledIsGoneAndLinksBack", "/checkout/cancel001", http.StatusGone, "This payment was cancelled", "https://shop.example.com/cart"},
 		{"PaidLinksToTheReturnURL", "/checkout/paid00001", http.StatusOK, "This order is already paid", "https://shop.example.com/thanks?txn=txn_9"},
 		{"UnknownIsNotFound", "/checkout/nosuch0001", http.StatusNotFound, "Payment page not found", ""},
@@ -304,7 +306,7 @@ func TestStatePages(t *testing.T) {
 			require.Equal(t, "text/html; charset=utf-8", rec.Header().Get("Content-Type"))
 			require.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
 			require.NotContains(t, rec.Header().Get("Content-Security-Policy"), "script-src", "state pages run no script")
-			require.Equal(t, 0, doc.Find("script, form").Length())
+			require.Equal(t, 0, doc.Find("script, form[method=post]").Length())
 			require.Equal(t, tc.link, doc.Find(".state a.button").AttrOr("href", ""))
 		})
 	}

@@ -1,7 +1,9 @@
 package hostedpage
 
 import (
+	"html/template"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,15 +13,16 @@ import (
 
 // page is what the layout needs; each page embeds it.
 type page struct {
-	Lang      string
-	L         *Locale
-	Title     string
-	Assets    AssetURLs
-	ThemeURL  string
-	Site      siteView
-	Languages []langLink
-	TestMode  bool
-	Script    bool
+	Lang     string
+	L        *Locale
+	Title    string
+	Assets   AssetURLs
+	ThemeURL string
+	Site     siteView
+	Keep     []queryParam // the address's parameters the language picker passes on
+	TestMode bool
+	Script   bool
+	CardNote bool // a card provider is offered: the footer says card details never pass through the page
 }
 
 type siteView struct {
@@ -28,10 +31,8 @@ type siteView struct {
 	SupportEmail string
 }
 
-type langLink struct {
-	Code, Name, URL string
-	Current         bool
-}
+// queryParam is one parameter of the page's address.
+type queryParam struct{ Name, Value string }
 
 // statePage is the expired, cancelled, paid, not-found and unavailable pages.
 type statePage struct {
@@ -60,6 +61,7 @@ type checkoutPage struct {
 	Expires         string
 	ExpiresISO      string
 	Providers       []providerView
+	PayLabels       []payLabel // what the pay button says, per payment method (CSS shows the checked one's)
 	Fields          []fieldView
 	Country         string // the selected country code
 	CancelURL       string
@@ -68,6 +70,17 @@ type checkoutPage struct {
 	Card            *cardView   // set when a Stripe provider is offered
 	GoCardless      *gcView     // set when a GoCardless provider is offered or the buyer is back from GoCardless
 	Return          *returnView // set when the page checks an attempt's outcome on load
+}
+
+// Marked reports whether the buyer said the pending transfer is sent.
+func (p *checkoutPage) Marked() bool { return p.Txn != nil && p.Txn.Marked }
+
+// Switchable reports whether the buyer can go back from a transfer to another method.
+func (p *checkoutPage) Switchable() bool { return len(p.Providers) > 1 }
+
+// ScriptMessages are the messages the page's scripts need (Locale.ScriptMessages).
+func (p *checkoutPage) ScriptMessages() template.JS {
+	return p.L.ScriptMessages(p.CardUI(), p.GoCardless != nil)
 }
 
 // CardUI reports whether the page has the card and "checking your payment" steps.
@@ -135,6 +148,14 @@ type providerView struct {
 	Name      string
 	TypeLabel string
 	Checked   bool
+}
+
+// payLabel is the pay button's text for one kind of payment method: For is a provider type, or
+// "pay" for the rest. The button names what happens: "Show bank details" for a transfer.
+type payLabel struct {
+	For    string
+	Around [2]string // the text before and after the amount
+	Amount bool      // the label shows the amount
 }
 
 type fieldView struct {
@@ -267,6 +288,8 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		p.ExpiresISO = c.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	p.Providers = providerViews(l, c)
+	p.PayLabels = payLabels(l, c)
+	p.CardNote = offers(c, "stripe")
 	p.Fields, p.Country = billingFields(l, c, billing)
 	if s.offersStripe(c) {
 		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}
@@ -298,9 +321,14 @@ func itemViews(l *Locale, c *runtimeapi.Checkout, inclusive bool) []itemView {
 			}
 		}
 		iv := itemView{Index: i, Name: name, Description: desc, Quantity: l.Int(it.Quantity), Qty: it.Quantity, Amount: l.Money(amount, c.Currency, exp)}
-		// A unit price only when it is exact in the shown basis (the script applies the same rule).
-		if it.Quantity > 1 && amount%it.Quantity == 0 {
-			iv.Unit = l.T("each", "amount", l.Money(amount/it.Quantity, c.Currency, exp))
+		// Every line of more than one shows its unit price: the exact share of the line in the
+		// shown basis, else the merchant's unit price (the script applies the same rule).
+		if it.Quantity > 1 {
+			unit := it.UnitPrice
+			if amount%it.Quantity == 0 || unit <= 0 {
+				unit = amount / it.Quantity
+			}
+			iv.Unit = l.T("each", "amount", l.Money(unit, c.Currency, exp))
 		}
 		items = append(items, iv)
 	}
@@ -334,6 +362,111 @@ func providerViews(l *Locale, c *runtimeapi.Checkout) []providerView {
 		views = append(views, providerView{Index: i, ID: pr.ID, Type: pr.Type, Name: name, TypeLabel: label, Checked: i == checked})
 	}
 	return views
+}
+
+// ItemsHTML renders the summary's lines (escaped as FieldsHTML is).
+func (p *checkoutPage) ItemsHTML() template.HTML {
+	var b strings.Builder
+	esc := template.HTMLEscapeString
+	for _, it := range p.Items {
+		i := strconv.Itoa(it.Index)
+		b.WriteString("<tr><th scope=\"row\"><span class=\"name\">" + esc(it.Name) + "</span>")
+		if it.Description != "" {
+			b.WriteString("<span class=\"desc\">" + esc(it.Description) + "</span>")
+		}
+		b.WriteString("<span class=\"unit\" data-unit=\"" + i + "\" data-qty=\"" + strconv.FormatInt(it.Qty, 10) + "\"")
+		if it.Unit == "" {
+			b.WriteString(" hidden")
+		}
+		b.WriteString(">" + esc(it.Unit) + "</span></th>\n<td class=\"num\">" + esc(it.Quantity) + "</td><td class=\"num\" data-line=\"" + i + "\">" +
+			esc(it.Amount) + "</td></tr>\n")
+	}
+	return template.HTML(b.String()) //nolint:gosec // every value is escaped
+}
+
+// ProvidersHTML renders the payment methods' radio buttons (escaped as FieldsHTML is).
+func (p *checkoutPage) ProvidersHTML() template.HTML {
+	var b strings.Builder
+	esc := template.HTMLEscapeString
+	for _, pr := range p.Providers {
+		i := strconv.Itoa(pr.Index)
+		b.WriteString("<div class=\"radio\"><input type=\"radio\" name=\"providerId\" id=\"prov-" + i + "\" value=\"" + esc(pr.ID) +
+			"\" data-type=\"" + esc(pr.Type) + "\"")
+		if pr.Checked {
+			b.WriteString(" checked")
+		}
+		b.WriteString("><label for=\"prov-" + i + "\">" + esc(pr.Name))
+		if pr.TypeLabel != "" {
+			b.WriteString(" <span class=\"ptype\">" + esc(pr.TypeLabel) + "</span>")
+		}
+		b.WriteString("</label></div>\n")
+	}
+	return template.HTML(b.String()) //nolint:gosec // every value is escaped
+}
+
+// FieldsHTML renders the billing form's fields. Written here rather than by the template engine:
+// a loop of nine fields with a dozen actions each was a third of a page's allocations. Every
+// value is escaped with template.HTMLEscapeString (names, types and autocomplete tokens are
+// our own constants); the country select's options were escaped at start-up.
+func (p *checkoutPage) FieldsHTML() template.HTML {
+	var b strings.Builder
+	b.Grow(16384)
+	esc := template.HTMLEscapeString
+	for _, f := range p.Fields {
+		b.WriteString("<div class=\"field\">\n<label for=\"f-" + f.Name + "\">" + esc(f.Label))
+		if !f.Required {
+			b.WriteString(` <span class="opt">(` + esc(p.L.T("optional")) + ")</span>")
+		}
+		b.WriteString("</label>")
+		if f.Hint != "" {
+			b.WriteString("\n<p class=\"hint\" id=\"hint-" + f.Name + "\">" + esc(f.Hint) + "</p>")
+		}
+		if f.Name == "country" {
+			b.WriteString("\n<select id=\"f-country\" name=\"country\" autocomplete=\"country\" required>\n<option value=\"\">" +
+				esc(p.L.T("choose_country")) + "</option>\n")
+			b.WriteString(string(p.L.CountryOptions(p.Country)))
+			b.WriteString("</select>")
+		} else {
+			b.WriteString("\n<input id=\"f-" + f.Name + "\" name=\"" + f.Name + "\" type=\"" + f.Type + "\" autocomplete=\"" + f.Autocomplete +
+				"\" value=\"" + esc(f.Value) + "\"")
+			if f.Inputmode != "" {
+				b.WriteString(" inputmode=\"" + f.Inputmode + "\"")
+			}
+			if f.Required {
+				b.WriteString(" required")
+			}
+			if f.DescribedBy != "" {
+				b.WriteString(" aria-describedby=\"" + f.DescribedBy + "\" data-describedby=\"" + f.DescribedBy + "\"")
+			}
+			if f.Name == "vatId" {
+				b.WriteString(" spellcheck=\"false\"")
+			}
+			b.WriteString(">")
+		}
+		if f.Name == "vatId" {
+			b.WriteString("\n<p class=\"status\" id=\"vat-status\"")
+			if p.Totals.VATStatus == "" {
+				b.WriteString(" hidden")
+			}
+			b.WriteString(">" + esc(p.Totals.VATStatus) + "</p>")
+		}
+		b.WriteString("\n<p class=\"field-error\" id=\"err-" + f.Name + "\" hidden></p>\n</div>\n")
+	}
+	return template.HTML(b.String()) //nolint:gosec // every value above is escaped; the rest are our constants
+}
+
+// payLabels are the pay button's texts: "Pay {amount}" for a card or anything else, "Show bank
+// details" for a transfer (nothing is paid yet), and the direct debit's own words; only the
+// kinds the checkout offers.
+func payLabels(l *Locale, c *runtimeapi.Checkout) []payLabel {
+	out := []payLabel{{For: "pay", Around: l.Around("pay_amount", "amount"), Amount: true}}
+	if offers(c, "wire_transfer") {
+		out = append(out, payLabel{For: "wire_transfer", Around: [2]string{l.T("pay_wire"), ""}})
+	}
+	if offers(c, "gocardless") {
+		out = append(out, payLabel{For: "gocardless", Around: l.Around("pay_gocardless", "amount"), Amount: true})
+	}
+	return out
 }
 
 // billingFields are the billing details form, pre-filled from the checkout, and the buyer's

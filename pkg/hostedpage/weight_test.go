@@ -17,8 +17,12 @@ import (
 )
 
 // pageBudget is the most the wire-transfer page may weigh: its HTML plus the CSS and JS it
-// references, uncompressed.
-const pageBudget = 50 * 1024
+// references, uncompressed. (50 KiB until issue 17: the two-column layout with the folding
+// summary, the pay button naming each method, the way back from a transfer, visible copy
+// feedback and a picker of 30 languages added about 5 KiB; and the languages written in Greek,
+// Cyrillic or Japanese script take two or three bytes a letter, some 5 KiB more for the same
+// country list and texts.)
+const pageBudget = 60 * 1024
 
 // pageWeight renders a checkout page and adds up the bytes of the HTML and of every
 // stylesheet and script it references.
@@ -52,7 +56,7 @@ func TestPageWeightBudget(t *testing.T) {
 		c.Tax = hostedpagetest.Tax(*c, "DE", "")
 	}))
 	var worst int
-	for _, lang := range []string{"en", "de", "fr", "es", "it", "nl", "pl"} {
+	for _, lang := range hostedpage.Languages {
 		html, css, js := pageWeight(t, e, "/checkout/weight001?lang="+lang)
 		total := html + css + js
 		t.Logf("%s: HTML %d + CSS %d + JS %d = %d bytes (budget %d)", lang, html, css, js, total, pageBudget)

@@ -10,9 +10,8 @@
   var d = root.dataset;
   var backend = d.backend.replace(/\/+$/, '');
   var lang = d.locale, exp = +d.exponent, inclusive = d.display === 'inclusive';
-  var msg = JSON.parse(d.i18n || '{}'), extra = JSON.parse(d.i18nCard || '{}');
-  for (var mk in extra) msg[mk] = extra[mk];
-  var form = byId('pay-form'), live = byId('live'), summary = byId('error-summary');
+  var msg = JSON.parse(document.getElementById('pg-i18n').textContent || '{}');
+  var form = byId('pay-form'), live = byId('live'), summary = byId('error-summary'), payError = byId('pay-error');
   var payBtn = byId('pay-btn'), wire = byId('wire'), paid = byId('paid'), checking = byId('checking');
   var txnId = d.txn || '', busy = false;
   var POLL_START = 3000, POLL_MAX = 30000, REDIRECT_SECONDS = 4;
@@ -93,10 +92,10 @@
     });
     all('[data-unit]').forEach(function (el) {
       var l = (p.lines || [])[+el.getAttribute('data-unit')], q = +el.getAttribute('data-qty');
-      if (!l) return;
+      if (!l || !(q > 1)) return;
+      // Not an exact share: the server's unit price (the merchant's) stays (view.go, itemViews).
       var amount = inclusive ? l.gross : l.net;
-      el.hidden = !(q > 1 && amount % q === 0);
-      el.textContent = el.hidden ? '' : t('each', { amount: money(amount / q) });
+      if (amount % q === 0) el.textContent = t('each', { amount: money(amount / q) });
     });
     setTotal('net', p.totalNet); setTotal('tax', p.totalTax); setTotal('gross', p.totalGross);
     var totals = byId('totals'), grand = totals.querySelector('[data-grand]');
@@ -161,6 +160,7 @@
     });
     summary.hidden = true;
     summary.querySelector('ul').textContent = '';
+    payError.hidden = true; payError.textContent = '';
   }
   // showErrors lists problems in the summary (each linking to its field) and moves focus there.
   function showErrors(list) {
@@ -184,10 +184,25 @@
     summary.hidden = false;
     summary.focus();
   }
+  // apiError shows an API error: a problem with one of the buyer's fields next to that field
+  // (and in the summary), anything else (the provider, the service, the checkout's state) as
+  // one message in the page's language above the button, never as the buyer's form error.
+  var codeKeys = { PROVIDER_ERROR: 'err_provider', SERVICE_UNAVAILABLE: 'err_provider', PROVIDER_NOT_AVAILABLE: 'method_unavailable',
+    NO_PROVIDER_AVAILABLE: 'method_unavailable', PAYMENT_IN_PROGRESS: 'err_in_progress', CHECKOUT_EXPIRED: 'expired_title',
+    CHECKOUT_NOT_OPEN: 'expired_title', CHECKOUT_ALREADY_PAID: 'completed_title' };
   function apiError(e) {
-    var b = (e && e.body) || {}, text = b.message || b.error || t('error_generic');
-    if (b.requestId) text += ' (' + t('request_id') + ': ' + b.requestId + ')';
-    showErrors([{ field: fieldFor(b.field), text: text }]);
+    var b = (e && e.body) || {}, name = fieldFor(b.field);
+    if (name && e.status === 400) {
+      var text = b.message || t('error_generic');
+      if (b.requestId) text += ' (' + t('request_id') + ': ' + b.requestId + ')';
+      showErrors([{ field: name, text: text }]);
+      return;
+    }
+    var msgText = e && e.status === 0 ? t('network_error') : (b.localized ? b.message : t(codeKeys[b.code] || 'error_generic'));
+    if (b.requestId) msgText += ' (' + t('request_id') + ': ' + b.requestId + ')';
+    payError.textContent = msgText;
+    payError.hidden = false;
+    payError.focus();
   }
 
   function validate() {
@@ -227,7 +242,7 @@
   function lazy(tbl, type, src) {
     var self = function (res) {
       return load(src).then(function () {
-        if (tbl[type] === self) throw { body: { message: t('method_unavailable') } };
+        if (tbl[type] === self) throw { body: { message: t('method_unavailable'), localized: true } };
         return tbl[type](res);
       }, function () { throw { status: 0, body: { message: t('network_error') } }; });
     };
@@ -270,7 +285,7 @@
     Promise.resolve(start(radio.value)).then(function (res) {
       txnId = res.transactionId || txnId;
       var h = nextHandlers[res.next && res.next.type];
-      if (!h) throw { body: { message: t('method_unavailable') } };
+      if (!h) throw { body: { message: t('method_unavailable'), localized: true } };
       return h(res);
     }).catch(apiError).then(function () { setBusy(false); });
   });
@@ -285,6 +300,7 @@
     wire.querySelector('[data-wire=instructions]').hidden = !values.instructions;
     byId('sent-btn').hidden = marked;
     byId('wire-waiting').hidden = !marked;
+    if (wireBack) wireBack.hidden = marked;
     show(wire);
     byId('wire-h').focus();
     announce(t('wire_ready'));
@@ -296,6 +312,7 @@
     clearErrors();
     api('POST', '/api/v1/transactions/' + encodeURIComponent(txnId) + '/mark-pending').then(function (s) {
       sent.hidden = true;
+      if (wireBack) wireBack.hidden = true; // the money may be on its way: no switching now
       var waiting = byId('wire-waiting');
       waiting.hidden = false;
       waiting.focus(); // the button is gone: keep focus in the flow
@@ -303,12 +320,37 @@
       if (!handleStatus(s)) startPolling();
     }, apiError).then(function () { busy = false; });
   });
+  // Back from the transfer to the payment methods: the transfer not yet sent is called off (so
+  // the shop does not wait for it), and the buyer chooses again.
+  var wireBack = byId('wire-back');
+  if (wireBack) wireBack.addEventListener('click', function () {
+    if (busy) return;
+    var id = txnId;
+    busy = true;
+    clearErrors();
+    (id ? api('POST', '/api/v1/transactions/' + encodeURIComponent(id) + '/cancel') : Promise.resolve()).then(function () {
+      txnId = '';
+      polling = false;
+      show(form);
+      var radio = form.querySelector('input[name=providerId]:checked') || form.querySelector('input[name=providerId]');
+      if (radio) radio.focus();
+    }, apiError).then(function () { busy = false; });
+  });
   all('button[data-copy]').forEach(function (btn) {
     btn.addEventListener('click', function () {
       var src = byId(btn.getAttribute('data-copy')), what = btn.getAttribute('data-what');
       var text = src.textContent.trim();
       if (src.id === 'wire-iban') text = text.replace(/\s+/g, '');
-      var done = function () { announce(t('copied', { what: what })); };
+      var done = function () {
+        announce(t('copied', { what: what }));
+        // Visible too: "Copied" beside the button for a few seconds.
+        var mark = wire.querySelector('[data-copied="' + src.id + '"]');
+        if (!mark) return;
+        mark.hidden = false;
+        btn.classList.add('is-copied');
+        clearTimeout(mark.timer);
+        mark.timer = setTimeout(function () { mark.hidden = true; btn.classList.remove('is-copied'); }, 4000);
+      };
       var fail = function () {
         var r = document.createRange(); r.selectNodeContents(src);
         var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
@@ -424,6 +466,15 @@
       if (!el) return;
       el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', scheduleTax);
     });
+  }
+  // The order summary is open beside the form on wide screens, folded to its total on phones
+  // (without script the stylesheet shows it on wide screens all the same).
+  var sumEl = byId('summary');
+  if (sumEl && window.matchMedia) {
+    var wide = window.matchMedia('(min-width: 56rem)');
+    var fit = function () { if (wide.matches) sumEl.open = true; };
+    fit();
+    if (wide.addEventListener) wide.addEventListener('change', fit);
   }
   // Local time for the expiry (the server renders UTC).
   all('time[datetime]').forEach(function (el) {

@@ -10,7 +10,7 @@
   'use strict';
   var P = window.paygateCheckout, root = document.getElementById('checkout');
   if (!P || !root) return;
-  var d = root.dataset, msg = JSON.parse(d.i18nGc || '{}');
+  var d = root.dataset, msg = JSON.parse(document.getElementById('pg-i18n').textContent || '{}');
   var panel = byId('gc'), heading = byId('gc-h'), left = byId('gc-left'), link = byId('gc-return-link');
   var PAID = ['succeeded', 'partially_refunded', 'disputed'];
   var away = ''; // the attempt this tab is on its way to GoCardless for
@@ -28,7 +28,7 @@
     return P.api('POST', '/api/v1/billing-requests/create',
       { sessionPublicId: d.session, shortCode: d.code, providerId: providerId, billingAddress: P.buyer(), language: document.documentElement.lang })
       .then(function (res) {
-        if (!res || !res.transactionId || !safe(res.authorisationUrl)) throw { body: { message: t('method_unavailable') } };
+        if (!res || !res.transactionId || !safe(res.authorisationUrl)) throw { body: { message: t('method_unavailable'), localized: true } };
         P.remember(res.transactionId);
         return { transactionId: res.transactionId, next: { type: 'gocardless', url: res.authorisationUrl } };
       });

@@ -47,7 +47,7 @@
   function mount(res) {
     var s = res.next && res.next.stripe;
     var radio = P.form.querySelector('input[name=providerId]:checked');
-    if (!s || !s.clientSecret || !s.publishableKey || !s.returnUrl || !radio) throw { body: { message: t('method_unavailable') } };
+    if (!s || !s.clientSecret || !s.publishableKey || !s.returnUrl || !radio) throw { body: { message: t('method_unavailable'), localized: true } };
     P.announce(t('card_loading'));
     return stripeJS().then(function () {
       unmount();
@@ -76,7 +76,7 @@
       P.setTransaction(a.id);
       P.show(panel);
       heading.focus();
-    }, function () { throw { status: 0, body: { message: t('card_load_failed') } }; });
+    }, function () { throw { status: -1, body: { message: t('card_load_failed'), localized: true } }; });
   }
 
   // back returns to the form: another payment method, other billing details.

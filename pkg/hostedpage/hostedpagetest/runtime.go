@@ -60,6 +60,13 @@ type Runtime struct {
 	down      bool
 	calls     []Call
 	intents   map[string]*intent // Stripe PaymentIntents by id
+	failNext  *failure           // the next transaction create answers this error
+}
+
+// failure is an error answer of the runtime API.
+type failure struct {
+	status           int
+	code, msg, field string
 }
 
 // intent is a fake PaymentIntent and what the stand-in recorded for it.
@@ -117,6 +124,15 @@ func (r *Runtime) AddCheckout(c runtimeapi.Checkout, returnURL string) {
 	e.c.HasReturnURL = returnURL != ""
 	r.checkouts[c.ShortCode] = e
 	r.checkouts[c.SessionPublicID] = e
+}
+
+// FailNextCreate makes the next POST /transactions/create answer an error, as the backend does
+// when the provider refuses or cannot be reached (502 PROVIDER_ERROR, with the provider's own
+// English text, sometimes naming the field the provider complained about).
+func (r *Runtime) FailNextCreate(status int, code, message, field string) {
+	r.mu.Lock()
+	r.failNext = &failure{status: status, code: code, msg: message, field: field}
+	r.mu.Unlock()
 }
 
 // SetDown makes every call answer 503, as an unavailable backend does.
@@ -527,6 +543,11 @@ func (r *Runtime) create(w http.ResponseWriter, body []byte) {
 	}
 	e, prov := r.open(w, in.SessionPublicID, in.ProviderID, in.BillingAddress)
 	if e == nil {
+		return
+	}
+	if f := r.failNext; f != nil {
+		r.failNext = nil
+		writeErr(w, f.status, f.code, f.msg, f.field)
 		return
 	}
 	t, p := r.newTxn(e, prov, in.BillingAddress)
