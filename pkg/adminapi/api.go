@@ -151,6 +151,9 @@ func New(d Deps) *API {
 		if r.Method == http.MethodPost && !r.Public && r.Idem == 0 {
 			panic("adminapi: route POST " + r.Path + " declares no idempotency strategy")
 		}
+		if r.Secret && r.Idem != idempotency.Local {
+			panic("adminapi: route " + r.Method + " " + r.Path + " answers a secret: its idempotency answer must be Local (sealed in its transaction)")
+		}
 	}
 	a.idem = newIdempotency(d)
 	return a
