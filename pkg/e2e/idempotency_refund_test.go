@@ -23,7 +23,7 @@ import (
 	"paygate.dev/pkg/stripemock"
 )
 
-// A refund whose Stripe call outlives the Idempotency-Key claim's lease (here 600 ms; 60 s in
+// A refund whose Stripe call outlives the Idempotency-Key claim's lease (here 2 s; 60 s in
 // production) is never sent twice: the claim is renewed while the call runs, so a retry with
 // the key after the first lease ran out is 409 IDEMPOTENCY_KEY_IN_FLIGHT, and once the call
 // returns the retry gets its answer. Stripe sees one refund, the transaction has one.
@@ -46,7 +46,7 @@ func TestASlowRefundOutlivesTheClaimsLeaseWithoutADuplicate(t *testing.T) {
 		var once sync.Once
 		letGo := func() { once.Do(func() { close(release) }) }
 		t.Cleanup(letGo) // runs before slow.Close, which waits for the held call
-		const lease = 600 * time.Millisecond
+		const lease = 2 * time.Second
 		env := apptest.Start(t, s, apptest.Options{Workers: true, StripeAPIURL: slow.URL,
 			AdminBackend: func(c *config.AdminBackend) { c.IdempotencyLease = lease }})
 		tn := env.NewTenant(t)
@@ -83,7 +83,7 @@ func TestASlowRefundOutlivesTheClaimsLeaseWithoutADuplicate(t *testing.T) {
 		require.Eventually(t, func() bool {
 			rec, err := s.GetIdempotency(ctx, tn.Org.ID, scoped)
 			return err == nil && rec != nil && time.Now().After(claimedUntil) && rec.LockedUntil != nil && rec.LockedUntil.After(time.Now())
-		}, 20*time.Second, 20*time.Millisecond, "the claim was not renewed past its first lease")
+		}, 25*time.Second, 20*time.Millisecond, "the claim was not renewed past its first lease")
 
 		dup := apptest.Do(t, http.MethodPost, refunds, tn.TestKey, body, "Idempotency-Key", key)
 		require.Equal(t, http.StatusConflict, dup.Status, string(dup.Body))

@@ -77,7 +77,7 @@ func TestExternalCallOutlivesItsLeaseWithoutADuplicate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		org := storetest.Org(t, s)
 		actor := domain.Actor{Type: domain.ActorAPIKey, ID: "key_" + domain.RandomString(8), OrganizationID: org.ID, Mode: domain.ModeTest}
-		const lease = 600 * time.Millisecond
+		const lease = 2 * time.Second
 		var calls atomic.Int32
 		entered, release := make(chan struct{}), make(chan struct{})
 		url := server(t, s, actor, lease, idempotency.Decl{Strategy: idempotency.External}, func(ctx context.Context) (int, []byte, error) {
