@@ -16,10 +16,10 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/idempotency"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
-	"paygate.dev/pkg/store"
 )
 
 // Prefixes under which every route is served.
@@ -27,8 +27,9 @@ var Prefixes = []string{"/api/v1", "/v1"}
 
 // Deps are the API's collaborators.
 type Deps struct {
-	Service  *platform.Service
-	Store    *store.Store
+	Service *platform.Service
+	// Modes tells the mode of the objects that paths address (the store implements it).
+	Modes    ObjectModes
 	KeyAuth  *auth.KeyAuthenticator
 	Sessions *auth.Sessions
 	Log      *slog.Logger
@@ -37,11 +38,24 @@ type Deps struct {
 	// Limits counts the request and failed-authentication limits: shared through Redis by
 	// every replica, or in process (nil: in process).
 	Limits ratelimit.Limits
+	// Keys keeps Idempotency-Key records (idempotency.Store, the store implements it); TxKeys
+	// binds it to the transaction of a transaction-bound service.
+	Keys   idempotency.Store
+	TxKeys TxKeys
 	// IdempotencyTTL is how long answers to Idempotency-Key requests are kept (≥ 24h).
 	IdempotencyTTL time.Duration
-	Now            func() time.Time
+	// IdempotencyLease is how long an External route's claim blocks duplicates unrenewed (its
+	// process died); its holder renews it while it runs (default 60 s).
+	IdempotencyLease time.Duration
+	Now              func() time.Time
 	// Extra routes added by other packages (IPN attempts, refunds ...), mounted like the rest.
 	Extra []Route
+}
+
+// ObjectModes is the port admit reads an addressed object's mode through: NOT_FOUND when the
+// organisation has no such object.
+type ObjectModes interface {
+	ObjectMode(ctx context.Context, kind domain.ModedKind, orgID, id string) (domain.Mode, error)
 }
 
 // API is the mounted Admin API.
@@ -52,6 +66,7 @@ type API struct {
 	// signInLimit is failed sign-ins (POST /auth/token) per (IP, e-mail address) and per IP.
 	signInLimit *ratelimit.FailLimiter
 	routes      []Route
+	idem        *idempotency.Layer
 }
 
 // Handler serves one route: it returns the status and the value to render as JSON, or an error.
@@ -60,11 +75,11 @@ type Handler func(c echo.Context, r *Request) (int, any, error)
 // Request is what a handler works with.
 type Request struct {
 	Actor   domain.Actor
-	Service *platform.Service // bound to the request's transaction when idempotent (not on OneWrite routes)
+	Service *platform.Service // bound to the request's transaction on an idempotent Local route
 	Org     string            // the actor's organisation
-	// Claim is set for a OneWrite route called with an Idempotency-Key: the handler writes the
-	// key's answer (filling Status and Body) in the same statement as its effect.
-	Claim *store.IdempotencyClaim
+	// Claim is set for an InUseCase route called with an Idempotency-Key: the handler writes
+	// the key's answer (filling Status and Body) in the same statement as its effect.
+	Claim *domain.IdempotencyClaim
 }
 
 // Route is one endpoint of the API.
@@ -73,12 +88,12 @@ type Route struct {
 	Path   string // without prefix, Echo syntax (/checkouts/:id)
 	// Public routes need no authentication (the OpenAPI document, sign-in).
 	Public bool
-	// External routes call other systems (providers): they never run inside a database
-	// transaction; their idempotency answer is stored after they finish.
-	External bool
-	// OneWrite routes make their whole change in one statement and write their idempotency
-	// answer in it (Request.Claim), with no transaction held open around the handler.
-	OneWrite bool
+	// Idem is where a POST route's Idempotency-Key answer is written (every authenticated POST
+	// declares one; New refuses a route without): idempotency.InUseCase routes make their whole
+	// change in one statement and write the answer in it (Request.Claim); Local routes run in
+	// one database transaction with it; External routes call other systems (providers) with
+	// no transaction open, under a claim renewed until the answer is stored.
+	Idem idempotency.Strategy
 	// Perm is the permission (resource:action) the route needs, checked right after
 	// authentication, before anything else runs (an idempotent replay included); "" for
 	// routes that decide themselves (sign-in, one's own session, the organisations list).
@@ -95,16 +110,16 @@ type Route struct {
 
 // Object names the path parameter that holds an object with a mode, and its kind.
 type Object struct {
-	Kind  store.ModedKind
+	Kind  domain.ModedKind
 	Param string
 }
 
 // The objects with a mode that paths address.
 var (
-	checkoutID    = &Object{Kind: store.ModedCheckout, Param: "id"}
-	transactionID = &Object{Kind: store.ModedTransaction, Param: "id"}
-	providerID    = &Object{Kind: store.ModedProvider, Param: "id"}
-	apiKeyID      = &Object{Kind: store.ModedAPIKey, Param: "keyId"}
+	checkoutID    = &Object{Kind: domain.ModedCheckout, Param: "id"}
+	transactionID = &Object{Kind: domain.ModedTransaction, Param: "id"}
+	providerID    = &Object{Kind: domain.ModedProvider, Param: "id"}
+	apiKeyID      = &Object{Kind: domain.ModedAPIKey, Param: "keyId"}
 )
 
 // New builds the API.
@@ -132,6 +147,15 @@ func New(d Deps) *API {
 			ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 10}, ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 100}),
 	}
 	a.routes = append(a.coreRoutes(), d.Extra...)
+	for _, r := range a.routes {
+		if r.Method == http.MethodPost && !r.Public && r.Idem == 0 {
+			panic("adminapi: route POST " + r.Path + " declares no idempotency strategy")
+		}
+		if r.Secret && r.Idem != idempotency.Local {
+			panic("adminapi: route " + r.Method + " " + r.Path + " answers a secret: its idempotency answer must be Local (sealed in its transaction)")
+		}
+	}
+	a.idem = newIdempotency(d)
 	return a
 }
 
@@ -177,51 +201,51 @@ func (a *API) coreRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/openapi.json", Public: true, Handler: a.openAPI},
 		{Method: http.MethodPost, Path: "/auth/token", Public: true, Handler: a.issueToken},
-		{Method: http.MethodPost, Path: "/auth/refresh", Secret: true, Handler: a.refreshToken},
-		{Method: http.MethodPost, Path: "/auth/logout", Handler: a.logout},
+		{Method: http.MethodPost, Path: "/auth/refresh", Secret: true, Idem: idempotency.Local, Handler: a.refreshToken},
+		{Method: http.MethodPost, Path: "/auth/logout", Idem: idempotency.Local, Handler: a.logout},
 		{Method: http.MethodGet, Path: "/auth/me", Handler: a.me},
 
-		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", Perm: "checkout:create", OneWrite: true, Handler: a.createCheckout},
+		{Method: http.MethodPost, Path: "/checkouts/:siteId/create", Perm: "checkout:create", Idem: idempotency.InUseCase, Handler: a.createCheckout},
 		{Method: http.MethodGet, Path: "/checkouts", Perm: "checkout:read", Handler: a.listCheckouts},
 		{Method: http.MethodGet, Path: "/checkouts/:id", Perm: "checkout:read", Object: checkoutID, Handler: a.getCheckout},
 		{Method: http.MethodPatch, Path: "/checkouts/:id", Perm: "checkout:update", Object: checkoutID, Handler: a.updateCheckout},
-		{Method: http.MethodPost, Path: "/checkouts/:id/expire", Perm: "checkout:update", Object: checkoutID, Handler: a.expireCheckout},
+		{Method: http.MethodPost, Path: "/checkouts/:id/expire", Perm: "checkout:update", Object: checkoutID, Idem: idempotency.Local, Handler: a.expireCheckout},
 
 		{Method: http.MethodGet, Path: "/transactions", Perm: "transaction:read", Handler: a.listTransactions},
 		{Method: http.MethodGet, Path: "/transactions/:id", Perm: "transaction:read", Object: transactionID, Handler: a.getTransaction},
-		{Method: http.MethodPost, Path: "/transactions/:id/mark-paid", Perm: "transaction:update", Object: transactionID, Handler: a.markPaid},
-		{Method: http.MethodPost, Path: "/transactions/:id/refunds", Perm: "refund:create", Object: transactionID, External: true, Handler: a.createRefund},
+		{Method: http.MethodPost, Path: "/transactions/:id/mark-paid", Perm: "transaction:update", Object: transactionID, Idem: idempotency.Local, Handler: a.markPaid},
+		{Method: http.MethodPost, Path: "/transactions/:id/refunds", Perm: "refund:create", Object: transactionID, Idem: idempotency.External, Handler: a.createRefund},
 		{Method: http.MethodGet, Path: "/transactions/:id/refunds", Perm: "refund:read", Object: transactionID, Handler: a.listRefunds},
 
 		{Method: http.MethodGet, Path: "/sites", Perm: "site:read", Handler: a.listSites},
-		{Method: http.MethodPost, Path: "/sites", Perm: "site:create", Secret: true, Handler: a.createSite},
+		{Method: http.MethodPost, Path: "/sites", Perm: "site:create", Secret: true, Idem: idempotency.Local, Handler: a.createSite},
 		{Method: http.MethodGet, Path: "/sites/:id", Perm: "site:read", Handler: a.getSite},
 		{Method: http.MethodPatch, Path: "/sites/:id", Perm: "site:update", Handler: a.updateSite},
 		{Method: http.MethodDelete, Path: "/sites/:id", Perm: "site:delete", Handler: a.deleteSite},
 		{Method: http.MethodPut, Path: "/sites/:id/providers", Perm: "site:update", Handler: a.setSiteProviders},
-		{Method: http.MethodPost, Path: "/sites/:id/webhook-secret/regenerate", Perm: "site:update", Secret: true, Handler: a.regenerateWebhookSecret},
+		{Method: http.MethodPost, Path: "/sites/:id/webhook-secret/regenerate", Perm: "site:update", Secret: true, Idem: idempotency.Local, Handler: a.regenerateWebhookSecret},
 
 		{Method: http.MethodGet, Path: "/providers", Perm: "provider:read", Handler: a.listProviders},
-		{Method: http.MethodPost, Path: "/providers", Perm: "provider:create", Handler: a.createProvider},
+		{Method: http.MethodPost, Path: "/providers", Perm: "provider:create", Idem: idempotency.Local, Handler: a.createProvider},
 		{Method: http.MethodGet, Path: "/providers/:id", Perm: "provider:read", Object: providerID, Handler: a.getProvider},
 		{Method: http.MethodPatch, Path: "/providers/:id", Perm: "provider:update", Object: providerID, Handler: a.updateProvider},
 		{Method: http.MethodDelete, Path: "/providers/:id", Perm: "provider:delete", Object: providerID, Handler: a.deleteProvider},
-		{Method: http.MethodPost, Path: "/providers/:id/test", Perm: "provider:execute", Object: providerID, External: true, Handler: a.testProvider},
+		{Method: http.MethodPost, Path: "/providers/:id/test", Perm: "provider:execute", Object: providerID, Idem: idempotency.External, Handler: a.testProvider},
 
 		{Method: http.MethodGet, Path: "/organizations", Handler: a.listOrganizations},
-		{Method: http.MethodPost, Path: "/organizations", Handler: a.createOrganization},
+		{Method: http.MethodPost, Path: "/organizations", Idem: idempotency.Local, Handler: a.createOrganization},
 		{Method: http.MethodGet, Path: "/organizations/:orgId", Perm: "organization:read", Handler: a.getOrganization},
 		{Method: http.MethodPatch, Path: "/organizations/:orgId", Perm: "organization:update", Handler: a.updateOrganization},
 
 		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys", Perm: "api_key:read", Handler: a.listAPIKeys},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys", Perm: "api_key:create", Secret: true, Handler: a.createAPIKey},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys", Perm: "api_key:create", Secret: true, Idem: idempotency.Local, Handler: a.createAPIKey},
 		{Method: http.MethodGet, Path: "/organizations/:orgId/api-keys/:keyId", Perm: "api_key:read", Object: apiKeyID, Handler: a.getAPIKey},
 		{Method: http.MethodDelete, Path: "/organizations/:orgId/api-keys/:keyId", Perm: "api_key:delete", Object: apiKeyID, Handler: a.deleteAPIKey},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/revoke", Perm: "api_key:update", Object: apiKeyID, Handler: a.revokeAPIKey},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/rotate", Perm: "api_key:update", Object: apiKeyID, Secret: true, Handler: a.rotateAPIKey},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/revoke", Perm: "api_key:update", Object: apiKeyID, Idem: idempotency.Local, Handler: a.revokeAPIKey},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/api-keys/:keyId/rotate", Perm: "api_key:update", Object: apiKeyID, Secret: true, Idem: idempotency.Local, Handler: a.rotateAPIKey},
 
 		{Method: http.MethodGet, Path: "/organizations/:orgId/members", Perm: "user:read", Handler: a.listMembers},
-		{Method: http.MethodPost, Path: "/organizations/:orgId/members", Perm: "user:create", Secret: true, Handler: a.inviteMember},
+		{Method: http.MethodPost, Path: "/organizations/:orgId/members", Perm: "user:create", Secret: true, Idem: idempotency.Local, Handler: a.inviteMember},
 		{Method: http.MethodPatch, Path: "/organizations/:orgId/members/:userId", Perm: "user:update", Handler: a.changeMember},
 		{Method: http.MethodDelete, Path: "/organizations/:orgId/members/:userId", Perm: "user:delete", Handler: a.removeMember},
 
@@ -250,7 +274,7 @@ func (a *API) wrap(r Route) echo.HandlerFunc {
 				return err
 			}
 		}
-		if r.Method == http.MethodPost && c.Request().Header.Get("Idempotency-Key") != "" && !r.Public {
+		if !r.Public && idempotency.Applies(c.Request()) {
 			return a.idempotent(c, r, req)
 		}
 		status, out, err := r.Handler(c, req)
@@ -276,7 +300,7 @@ func (a *API) admit(c echo.Context, r Route, actor domain.Actor) error {
 	if r.Object == nil || actor.Mode == "" {
 		return nil
 	}
-	m, err := a.d.Store.ObjectMode(c.Request().Context(), r.Object.Kind, actor.OrganizationID, c.Param(r.Object.Param))
+	m, err := a.d.Modes.ObjectMode(c.Request().Context(), r.Object.Kind, actor.OrganizationID, c.Param(r.Object.Param))
 	if err != nil {
 		return err
 	}

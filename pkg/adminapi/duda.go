@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/idempotency"
 	"paygate.dev/pkg/platform"
 )
 
@@ -15,7 +16,7 @@ import (
 func DudaRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/duda/connections", Perm: "duda:read", Handler: listDudaConnections},
-		{Method: http.MethodPost, Path: "/duda/connections", Perm: "duda:create", Handler: createDudaConnection},
+		{Method: http.MethodPost, Path: "/duda/connections", Perm: "duda:create", Idem: idempotency.Local, Handler: createDudaConnection},
 		{Method: http.MethodGet, Path: "/duda/connections/:id", Perm: "duda:read", Handler: getDudaConnection},
 		{Method: http.MethodPatch, Path: "/duda/connections/:id", Perm: "duda:update", Handler: updateDudaConnection},
 		{Method: http.MethodDelete, Path: "/duda/connections/:id", Perm: "duda:delete", Handler: deleteDudaConnection},

@@ -5,6 +5,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"paygate.dev/pkg/idempotency"
+
 	"paygate.dev/pkg/ipn"
 )
 
@@ -32,7 +34,7 @@ func IPNRoutes(n *ipn.Notifier) []Route {
 			}
 			return http.StatusOK, listView[ipn.Delivery]{Data: list}, nil
 		}},
-		{Method: http.MethodPost, Path: "/transactions/:id/ipn/resend", Perm: "ipn:execute", Object: transactionID, Handler: func(c echo.Context, r *Request) (int, any, error) {
+		{Method: http.MethodPost, Path: "/transactions/:id/ipn/resend", Perm: "ipn:execute", Object: transactionID, Idem: idempotency.External, Handler: func(c echo.Context, r *Request) (int, any, error) {
 			d, err := n.Resend(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 			if err != nil {
 				return 0, nil, err

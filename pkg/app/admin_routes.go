@@ -7,8 +7,11 @@ import (
 
 	"paygate.dev/pkg/adminapi"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/idempotency"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
+	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/store"
 )
 
 // registerAdminRoutes mounts the Admin API (and, beside it, the Admin Panel).
@@ -20,8 +23,9 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 	extra = append(extra, adminapi.IPNRoutes(a.Notifier)...)
 	extra = append(extra, adminapi.DudaRoutes()...)
 	a.API = adminapi.New(adminapi.Deps{
-		Service: a.Service, Store: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
-		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, Extra: extra,
+		Service: a.Service, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
+		Keys: store.IdempotencyKeys{S: a.Store}, TxKeys: func(svc *platform.Service) idempotency.Store { return store.IdempotencyKeys{S: svc.Store()} },
+		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, IdempotencyLease: a.Config.IdempotencyLease, Extra: extra,
 	})
 	a.API.Register(e)
 	registerPanel(e, a, panelNotifications{a.Notifier})

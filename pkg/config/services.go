@@ -19,6 +19,9 @@ type AdminBackend struct {
 	SeedDemo bool
 	// IdempotencyTTL is how long Idempotency-Key answers are kept (at least 24 hours).
 	IdempotencyTTL time.Duration
+	// IdempotencyLease is how long a claimed Idempotency-Key of a request calling a provider
+	// blocks duplicates without its holder renewing it (tests only; 0: 60 s).
+	IdempotencyLease time.Duration
 	// RateLimit is requests per second allowed per API key (burst 2×).
 	RateLimit int
 	// TrustProxy takes the client IP from X-Forwarded-For (set behind the reverse proxy).

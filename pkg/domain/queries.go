@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // The shapes of the questions use cases ask the store (filters) and of the answers that are
 // not one table's rows (statistics, memberships with their users). They live here so that the
@@ -91,3 +94,25 @@ type IdempotencyClaim struct {
 	Body           []byte
 	ContentType    string
 }
+
+// IdempotencyRecord is what is known of an Idempotency-Key: the request it was first used
+// with (its hash) and, once that request finished, its answer.
+type IdempotencyRecord struct {
+	OrganizationID string
+	Key            string
+	RequestHash    string
+	Completed      bool // the answer is stored; otherwise a request holds the key
+	StatusCode     int
+	Body           *string
+	ContentType    string
+	LockedUntil    *time.Time // a holder's lease
+	ExpiresAt      time.Time
+}
+
+// Outcomes of writing with an IdempotencyClaim. Neither wrote anything.
+var (
+	// ErrIdempotencyAnswered: the key already has a record (look it up and answer from it).
+	ErrIdempotencyAnswered = errors.New("the idempotency key already has a record")
+	// ErrIdempotencyBusy: another request holds the key right now.
+	ErrIdempotencyBusy = errors.New("another request holds the idempotency key")
+)

@@ -19,6 +19,18 @@ const (
 // Valid reports whether m is a known mode.
 func (m Mode) Valid() bool { return m == ModeTest || m == ModeLive }
 
+// ModedKind names a kind of object that has a mode (test or live).
+type ModedKind string
+
+// The kinds of object that have a mode; refunds, events and notifications take their
+// transaction's.
+const (
+	ModedCheckout    ModedKind = "checkout"
+	ModedTransaction ModedKind = "transaction"
+	ModedProvider    ModedKind = "provider"
+	ModedAPIKey      ModedKind = "API key"
+)
+
 // TaxDisplay says how the hosted page shows line prices.
 type TaxDisplay string
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"paygate.dev/pkg/domain"
@@ -173,9 +172,9 @@ type IdempotencyClaim = domain.IdempotencyClaim
 // Outcomes of writing with a claim. Neither wrote anything.
 var (
 	// ErrIdempotencyAnswered: the key already has a record (look it up and answer from it).
-	ErrIdempotencyAnswered = errors.New("store: the idempotency key already has a record")
+	ErrIdempotencyAnswered = domain.ErrIdempotencyAnswered
 	// ErrIdempotencyBusy: another request holds the key right now.
-	ErrIdempotencyBusy = errors.New("store: another request holds the idempotency key")
+	ErrIdempotencyBusy = domain.ErrIdempotencyBusy
 )
 
 // GetIdempotency returns the key's record, or nil if it has none.

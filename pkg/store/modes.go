@@ -6,16 +6,15 @@ import (
 	"paygate.dev/pkg/domain"
 )
 
-// ModedKind names a kind of object that has a mode (test or live).
-type ModedKind string
+// ModedKind is the domain's kind of object that has a mode (domain.ModedKind).
+type ModedKind = domain.ModedKind
 
-// The kinds of object that have a mode; refunds, events and notifications take their
-// transaction's.
+// The kinds of object that have a mode (the domain's).
 const (
-	ModedCheckout    ModedKind = "checkout"
-	ModedTransaction ModedKind = "transaction"
-	ModedProvider    ModedKind = "provider"
-	ModedAPIKey      ModedKind = "API key"
+	ModedCheckout    = domain.ModedCheckout
+	ModedTransaction = domain.ModedTransaction
+	ModedProvider    = domain.ModedProvider
+	ModedAPIKey      = domain.ModedAPIKey
 )
 
 var modedTables = map[ModedKind]string{
