@@ -17,19 +17,23 @@ const (
 	searchTextTransactionsPG = `lower(COALESCE(billing_details::jsonb ->> 'email', '') || ' ' || COALESCE(billing_details::jsonb ->> 'name', ''))`
 )
 
-// idSlack widens an id range made of a created-at range: a row's id is made a moment before
-// its created_at is stamped. The created-at condition stays, so the slack only costs the rows
-// of that minute at each end.
+// idSlack bounds how long after its id a row's created_at is stamped (the id is made first,
+// in the same request: milliseconds apart).
 const idSlack = time.Minute
 
-// createdRange adds a created-at range as an id range on the (organization_id, id) index (ids
-// begin with the creation millisecond), keeping the created-at conditions for exactness.
+// createdRange adds a created-at range as an id range on the primary key or the
+// (organization_id, id) index (ids begin with the creation millisecond). A row's id is never
+// later than its created_at and at most idSlack earlier, so created_at >= from needs
+// id >= from - idSlack, and only the rows of that last minute need their created_at looked at;
+// created_at < to needs id < to, and only the rows of the minute before to need theirs. Said
+// this way no created-at index competes with the id range (a bitmap of the whole range, then a
+// sort, was 30 ms at 14,000 transactions).
 func createdRange(q *gorm.DB, prefix string, from, to *time.Time) *gorm.DB {
 	if from != nil {
-		q = q.Where("id >= ? AND created_at >= ?", domain.IDAt(prefix, from.Add(-idSlack)), UTC(*from))
+		q = q.Where("id >= ? AND (id >= ? OR created_at >= ?)", domain.IDAt(prefix, from.Add(-idSlack)), domain.IDAt(prefix, *from), UTC(*from))
 	}
 	if to != nil {
-		q = q.Where("id < ? AND created_at < ?", domain.IDAt(prefix, to.Add(idSlack)), UTC(*to))
+		q = q.Where("id < ? AND (id < ? OR created_at < ?)", domain.IDAt(prefix, *to), domain.IDAt(prefix, to.Add(-idSlack)), UTC(*to))
 	}
 	return q
 }
