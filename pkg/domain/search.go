@@ -20,7 +20,7 @@ type SearchTerm struct {
 	// without spaces ("" when it does not start with RF).
 	PaymentReference string
 	// Text is the lower-cased text for a partial match, "" when it is shorter than
-	// MinSearchText characters (too short to narrow anything down through an index).
+	// MinSearchText characters (too short to narrow anything down through an index) or is an id.
 	Text string
 }
 
@@ -37,7 +37,9 @@ func ParseSearch(s string) SearchTerm {
 	if compact := strings.ToUpper(strings.Join(strings.Fields(s), "")); strings.HasPrefix(compact, "RF") && len(compact) <= 25 {
 		t.PaymentReference = compact
 	}
-	if utf8.RuneCountInString(s) >= MinSearchText {
+	// An id names one row: its text is not looked for inside e-mails and names as well (a
+	// trigram search for 26 characters costs far more than the id's index lookup).
+	if utf8.RuneCountInString(s) >= MinSearchText && t.CheckoutID == "" && t.TransactionID == "" {
 		t.Text = strings.ToLower(s)
 	}
 	return t
