@@ -86,8 +86,8 @@ fuzz: ## Fuzz each parser of outside input for FUZZTIME (default 60s, or e.g. 10
 	printf "\n$$summary"; \
 	if [ -n "$$failed" ]; then echo "crashers (see testdata/fuzz/ in the package):$$failed"; exit 1; fi
 
-bench: tools ## Benchmarks: checkout creation over HTTP vs pgbench on PostgreSQL, on SQLite under two processes, hosted page render (p50/p99)
-	PATH="$(TOOLS)/bin:$$PATH" $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m paygate.dev/pkg/bench/...
+bench: tools ## Benchmarks: checkout creation over HTTP vs pgbench on PostgreSQL, on SQLite under two processes, lists/search at 1M checkouts and the CSV export's heap (PostgreSQL), hosted page render (p50/p99)
+	PATH="$(TOOLS)/bin:$$PATH" $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m paygate.dev/pkg/bench/...
 	$(GO) test -run '^$$' -bench 'HostedPage' -benchtime 2000x paygate.dev/pkg/hostedpage
 
 clean: ## Remove built binaries and tools (keeps the development database in ./var)

@@ -205,7 +205,7 @@ func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
 	}
 	f := domain.TransactionFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), CheckoutID: c.QueryParam("checkoutId"),
 		ProviderID: c.QueryParam("providerId"), Status: domain.TransactionStatus(c.QueryParam("status")), Mode: domain.Mode(c.QueryParam("mode")),
-		Search: c.QueryParam("q"), CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
+		Search: c.QueryParam("q"), Email: c.QueryParam("email"), CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
 	list, more, err := r.Service.ListTransactions(c.Request().Context(), r.Actor, f)
 	if err != nil {
 		return 0, nil, err

@@ -7,6 +7,7 @@ import (
 
 	"paygate.dev/pkg/adminapi"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/export"
 	"paygate.dev/pkg/idempotency"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
@@ -22,22 +23,26 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 		ExportGauges: func(context.Context) bool { return false }})
 	extra = append(extra, adminapi.IPNRoutes(a.Notifier)...)
 	extra = append(extra, adminapi.DudaRoutes()...)
+	exports := export.New(a.Store, 0)
+	extra = append(extra, adminapi.ExportRoutes(exports)...)
 	a.API = adminapi.New(adminapi.Deps{
 		Service: a.Service, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
 		Keys: store.IdempotencyKeys{S: a.Store}, TxKeys: func(svc *platform.Service) idempotency.Store { return store.IdempotencyKeys{S: svc.Store()} },
 		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, IdempotencyLease: a.Config.IdempotencyLease, Extra: extra,
 	})
 	a.API.Register(e)
-	registerPanel(e, a, panelNotifications{a.Notifier})
+	registerPanel(e, a, panelNotifications{a.Notifier}, exports)
 }
 
 // registerPanel mounts the Admin Panel at the root of the admin backend, beside the API.
 // notifications lists and resends IPN attempts on transaction pages (nil: none shown).
-func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications) {
+// exports runs the panel's CSV exports.
+func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications, exports *export.Service) {
 	p, err := panel.New(panel.Deps{
 		Service: a.Service, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
 		ProviderKinds: a.Service.Providers().Kinds(),
+		Exports:       exports,
 	})
 	if err != nil {
 		// The templates and assets are embedded in the binary: this is a build defect.

@@ -9,7 +9,9 @@ var minRole = map[string]domain.Role{
 	"transaction:read": domain.RoleViewer, "transaction:update": domain.RoleEditor,
 	"refund:read": domain.RoleViewer, "refund:create": domain.RoleEditor,
 	"ipn:read": domain.RoleViewer, "ipn:execute": domain.RoleEditor,
-	"site:read": domain.RoleViewer, "site:create": domain.RoleAdmin, "site:update": domain.RoleAdmin, "site:delete": domain.RoleAdmin,
+	// Exports take the organisation's buyers (e-mails, names) away in bulk.
+	"export:execute": domain.RoleEditor,
+	"site:read":      domain.RoleViewer, "site:create": domain.RoleAdmin, "site:update": domain.RoleAdmin, "site:delete": domain.RoleAdmin,
 	"provider:read": domain.RoleViewer, "provider:create": domain.RoleAdmin, "provider:update": domain.RoleAdmin,
 	"provider:delete": domain.RoleAdmin, "provider:execute": domain.RoleAdmin,
 	"api_key:read": domain.RoleAdmin, "api_key:create": domain.RoleAdmin, "api_key:update": domain.RoleAdmin, "api_key:delete": domain.RoleAdmin,

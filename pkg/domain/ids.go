@@ -110,3 +110,12 @@ func mustRandom(b []byte) {
 		panic("domain: crypto/rand failed: " + err.Error())
 	}
 }
+
+// IDAt is the smallest id of the given prefix that NewID could have made at t's millisecond:
+// ids sort by creation time, so a range of creation times is a range of ids.
+func IDAt(prefix string, t time.Time) string {
+	var b [16]byte
+	ms := uint64(max(t.UnixMilli(), 0))
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	return prefix + "_" + encodeBase32(b)
+}

@@ -26,12 +26,18 @@ type CheckoutFilter struct {
 	Status            CheckoutStatus
 	Mode              Mode
 	ExternalReference string
-	Search            string // reference, invoice number, e-mail or id
-	CreatedFrom       *time.Time
-	CreatedTo         *time.Time
-	// After is a cursor: the id of the last checkout of the previous page.
-	After string
-	Limit int
+	// Search is the search box (ParseSearch): an id of the checkout or of one of its
+	// transactions, its session id or short code, its order reference exactly, a wire
+	// reference, or a part of its e-mail, buyer name, order reference or invoice number.
+	Search      string
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+	// After is a cursor: the id of the last checkout of the previous page (the next page).
+	// Before is the id of the first checkout of the next page (the previous page); the
+	// list is newest first either way.
+	After  string
+	Before string
+	Limit  int
 }
 
 // CurrencyVolume is what was taken in one currency over a period.
@@ -76,7 +82,29 @@ type TransactionFilter struct {
 	ProviderID     string
 	Status         TransactionStatus
 	Mode           Mode
-	Search         string // id, provider reference or payment reference
+	// Search is the search box (ParseSearch): an id of the transaction or of its checkout,
+	// a provider reference or payment id, a wire reference, its checkout's order reference
+	// exactly, or a part of the buyer's e-mail or name.
+	Search string
+	// Email keeps the transactions whose buyer e-mail contains it (any case).
+	Email       string
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+	// After and Before are cursors, as for checkouts.
+	After  string
+	Before string
+	Limit  int
+}
+
+// RefundFilter selects refunds for a list (an export): by their transaction's mode, site and
+// provider, and by when they were made. Zero fields do not filter.
+type RefundFilter struct {
+	OrganizationID string
+	TransactionID  string
+	SiteID         string
+	ProviderID     string
+	Mode           Mode
+	Status         RefundStatus
 	CreatedFrom    *time.Time
 	CreatedTo      *time.Time
 	After          string

@@ -22,6 +22,8 @@ type checkoutsData struct {
 	Rows     []domain.Checkout
 	Pager    pageNav
 	Error    string
+	// Export is the CSV export of the list with its filters ("" without exports).
+	Export string
 }
 
 func (d *checkoutsData) alert() string { return d.Error }
@@ -49,7 +51,8 @@ func (p *Panel) checkouts(c echo.Context, r *request) error {
 		return err
 	}
 	f := domain.CheckoutFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, Status: domain.CheckoutStatus(d.Filters.Status),
-		Mode: domain.Mode(d.Filters.Mode), Search: d.Filters.Q, After: cursor(c, domain.PrefixCheckout), Limit: pageLimit}
+		Mode: domain.Mode(d.Filters.Mode), Search: d.Filters.Q, After: cursor(c, domain.PrefixCheckout),
+		Before: cursorParam(c, "before", domain.PrefixCheckout), Limit: pageLimit}
 	var ferr, terr error
 	f.CreatedFrom, d.Filters.From, ferr = dateParam(c, "from", false)
 	f.CreatedTo, d.Filters.To, terr = dateParam(c, "to", true)
@@ -69,7 +72,8 @@ func (p *Panel) checkouts(c echo.Context, r *request) error {
 		return err
 	}
 	d.Rows = rows
-	d.Pager = pagination(c, lastRow(rows, func(i int) string { return rows[i].ID }), more)
+	d.Export = p.exportURL(c, "/checkouts/export.csv")
+	d.Pager = keysetPagination(c, firstRow(rows, func(i int) string { return rows[i].ID }), lastRow(rows, func(i int) string { return rows[i].ID }), more)
 	return p.render(c, r, status, "checkouts", "Checkouts", "checkouts", d)
 }
 

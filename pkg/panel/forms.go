@@ -131,18 +131,23 @@ func dateParam(c echo.Context, name string, end bool) (*time.Time, string, error
 }
 
 // cursor reads ?after= (the id of the last row of the previous page).
-func cursor(c echo.Context, prefix string) string {
-	v := c.QueryParam("after")
+func cursor(c echo.Context, prefix string) string { return cursorParam(c, "after", prefix) }
+
+// cursorParam reads a cursor parameter: ?after= (the next page, older rows) or ?before= (the
+// previous page, newer rows), an id of the list's kind.
+func cursorParam(c echo.Context, name, prefix string) string {
+	v := c.QueryParam(name)
 	if len(v) > 64 || !strings.HasPrefix(v, prefix+"_") {
 		return ""
 	}
 	return v
 }
 
-// pageNav links a list's pages: the first page and the next one, with the same filters.
+// pageNav links a list's pages: the first page, the previous one (lists that page both
+// ways) and the next one, with the same filters.
 type pageNav struct {
-	First, Next string
-	Paged       bool // not on the first page
+	First, Prev, Next string
+	Paged             bool // not on the first page
 }
 
 // pagination builds the links around a page whose last row is lastID; more says whether
@@ -158,6 +163,42 @@ func pagination(c echo.Context, lastID string, more bool) pageNav {
 		n.Next = c.Request().URL.Path + "?" + q.Encode()
 	}
 	return n
+}
+
+// keysetPagination builds the links around a page of a list that pages both ways (newest
+// first): Previous is the rows newer than its first row, Next those older than its last. more
+// is what the store said about the side the page was read towards: older rows for a first or
+// next page, newer ones for a previous page (?before=).
+func keysetPagination(c echo.Context, firstID, lastID string, more bool) pageNav {
+	q := queryCopy(c)
+	before, after := q.Get("before") != "", q.Get("after") != ""
+	q.Del("after")
+	q.Del("before")
+	q.Del("notice")
+	path := c.Request().URL.Path
+	n := pageNav{First: path + "?" + q.Encode(), Paged: before || after}
+	if firstID == "" {
+		return n
+	}
+	if after || (before && more) {
+		q.Set("before", firstID)
+		n.Prev = path + "?" + q.Encode()
+		q.Del("before")
+	}
+	if (!before && more) || before {
+		q.Set("after", lastID)
+		n.Next = path + "?" + q.Encode()
+	}
+	return n
+}
+
+// queryCopy is the request's query parameters, to change (echo keeps one map per request).
+func queryCopy(c echo.Context) url.Values {
+	q := url.Values{}
+	for k, v := range c.QueryParams() {
+		q[k] = append([]string(nil), v...)
+	}
+	return q
 }
 
 // pageLimit is how many rows a list shows per page.
@@ -193,6 +234,13 @@ func errMessage(err error) string {
 func httpStatus(err error) int { return httpapi.StatusOf(domain.ErrorKind(err)) }
 
 // lastRow is the id of a page's last row ("" for an empty page).
+func firstRow[T any](rows []T, id func(int) string) string {
+	if len(rows) == 0 {
+		return ""
+	}
+	return id(0)
+}
+
 func lastRow[T any](rows []T, id func(int) string) string {
 	if len(rows) == 0 {
 		return ""

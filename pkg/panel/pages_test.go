@@ -141,6 +141,12 @@ func TestLists(t *testing.T) {
 			require.Equal(t, 3, second.Doc.Find("main table tbody tr").Length())
 			require.Zero(t, second.Doc.Find(`a[rel=next]`).Length())
 			require.Equal(t, "/checkouts?mode=test", second.Doc.Find(`.pager a`).First().AttrOr("href", ""), "back to the first page")
+			prev := second.Doc.Find(`a[rel=prev]`).AttrOr("href", "")
+			require.Contains(t, prev, "before="+second.Doc.Find("main table tbody tr a.mono").First().Text())
+			back := c.get(prev)
+			require.Equal(t, first.Doc.Find("main table tbody").Text(), back.Doc.Find("main table tbody").Text(), "Previous shows the first page again")
+			require.Zero(t, back.Doc.Find(`a[rel=prev]`).Length(), "nothing is newer than the first page")
+			require.Equal(t, next, back.Doc.Find(`a[rel=next]`).AttrOr("href", ""))
 		})
 		t.Run("CheckoutsSearchAndFilter", func(t *testing.T) {
 			res := c.get("/checkouts?q=special.buyer")
@@ -178,6 +184,24 @@ func TestLists(t *testing.T) {
 			require.Contains(t, detail.Doc.Find("pre").First().Text(), `"treatment": "domestic"`, "tax evidence as pretty JSON")
 			require.Equal(t, "No notifications yet.", text(detail, "section[aria-labelledby=ipn-h] .empty"))
 			require.GreaterOrEqual(t, detail.Doc.Find("ol.timeline li").Length(), 3)
+		})
+		t.Run("TransactionsByBuyerEmail", func(t *testing.T) {
+			co := checkout(t, env, tn, 700)
+			st, err := env.Service().StartTransaction(ctx, platform.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
+				Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: "Ørjan Quist", Email: "Orjan.QUIST@Example.NET", Country: "DE"}}})
+			require.NoError(t, err)
+			for _, path := range []string{"/transactions?q=quist%40example", "/transactions?email=orjan.quist", "/transactions?q=%C3%B8rjan"} {
+				res := c.get(path)
+				require.Equal(t, http.StatusOK, res.Status, path)
+				require.Equal(t, 1, res.Doc.Find("main table tbody tr").Length(), path)
+				require.Contains(t, text(res, "main table"), st.Transaction.ID, path)
+			}
+			require.Equal(t, "orjan.quist", c.get("/transactions?email=orjan.quist").Doc.Find("#f-email").AttrOr("value", ""), "the filter is echoed")
+			require.Zero(t, c.get("/transactions?email=quist&status=succeeded").Doc.Find("main table tbody tr").Length(), "with the other filters")
+			byID := c.get("/transactions?q=" + strings.ToUpper(strings.TrimPrefix(st.Transaction.ID, "txn_")))
+			require.Equal(t, 1, byID.Doc.Find("main table tbody tr").Length(), "an id in upper case without its prefix")
+			other := signedIn(t, env, env.NewTenant(t), domain.RoleViewer)
+			require.Zero(t, other.get("/transactions?email=orjan.quist").Doc.Find("main table tbody tr").Length(), "another organisation's operator")
 		})
 		t.Run("Audit", func(t *testing.T) {
 			admin := signedIn(t, env, tn, domain.RoleAdmin)

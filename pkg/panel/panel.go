@@ -21,6 +21,7 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/export"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
 )
@@ -38,6 +39,8 @@ type Deps struct {
 	// Notifications lists and resends a transaction's IPN attempts; nil shows
 	// "no notifications yet" and no resend button.
 	Notifications Notifications
+	// Exports streams the lists as CSV; nil: no export links.
+	Exports *export.Service
 	// Files overrides the embedded templates and assets (tests); nil means frontend.Panel().
 	Files fs.FS
 	// Now is the clock (default time.Now).

@@ -47,12 +47,14 @@ func (p *Panel) routes() []route {
 
 		{get, "/checkouts", inOrg, p.checkouts},
 		{get, "/checkouts/new", inOrg, p.checkoutNew},
+		{get, "/checkouts/export.csv", inOrg, p.checkoutsExport},
 		{post, "/checkouts", inOrg, p.checkoutCreate},
 		{get, "/checkouts/:id", inOrg, p.checkout},
 		{post, "/checkouts/:id/expire", inOrg, p.checkoutExpire},
 		{post, "/checkouts/:id/extend", inOrg, p.checkoutExtend},
 
 		{get, "/transactions", inOrg, p.transactions},
+		{get, "/transactions/export.csv", inOrg, p.transactionsExport},
 		{get, "/transactions/:id", inOrg, p.transaction},
 		{post, "/transactions/:id/mark-paid", inOrg, p.markPaid},
 		{post, "/transactions/:id/refund", inOrg, p.refund},

@@ -15,7 +15,7 @@ import (
 )
 
 type transactionFilters struct {
-	Site, Status, Mode, Provider, From, To, Q string
+	Site, Status, Mode, Provider, From, To, Q, Email string
 }
 
 type transactionsData struct {
@@ -27,6 +27,8 @@ type transactionsData struct {
 	Rows      []domain.Transaction
 	Pager     pageNav
 	Error     string
+	// Export is the CSV export of the list with its filters ("" without exports).
+	Export string
 }
 
 func (d *transactionsData) alert() string { return d.Error }
@@ -38,7 +40,8 @@ var txnStatuses = []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPend
 func (p *Panel) transactions(c echo.Context, r *request) error {
 	ctx := c.Request().Context()
 	d := &transactionsData{Statuses: txnStatuses, Filters: transactionFilters{Site: c.QueryParam("site"), Status: c.QueryParam("status"),
-		Mode: c.QueryParam("mode"), Provider: c.QueryParam("provider"), Q: strings.TrimSpace(c.QueryParam("q"))}}
+		Mode: c.QueryParam("mode"), Provider: c.QueryParam("provider"), Q: strings.TrimSpace(c.QueryParam("q")),
+		Email: strings.TrimSpace(c.QueryParam("email"))}}
 	var err error
 	if d.Sites, d.SiteName, err = p.siteNames(c, r); err != nil {
 		return err
@@ -47,8 +50,9 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 		return err
 	}
 	f := domain.TransactionFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, ProviderID: d.Filters.Provider,
-		Status: domain.TransactionStatus(d.Filters.Status), Mode: domain.Mode(d.Filters.Mode), Search: d.Filters.Q,
-		After: cursor(c, domain.PrefixTransaction), Limit: pageLimit}
+		Status: domain.TransactionStatus(d.Filters.Status), Mode: domain.Mode(d.Filters.Mode), Search: d.Filters.Q, Email: d.Filters.Email,
+		After:  cursor(c, domain.PrefixTransaction),
+		Before: cursorParam(c, "before", domain.PrefixTransaction), Limit: pageLimit}
 	var ferr, terr error
 	f.CreatedFrom, d.Filters.From, ferr = dateParam(c, "from", false)
 	f.CreatedTo, d.Filters.To, terr = dateParam(c, "to", true)
@@ -67,7 +71,8 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 		return err
 	}
 	d.Rows = rows
-	d.Pager = pagination(c, lastRow(rows, func(i int) string { return rows[i].ID }), more)
+	d.Export = p.exportURL(c, "/transactions/export.csv")
+	d.Pager = keysetPagination(c, firstRow(rows, func(i int) string { return rows[i].ID }), lastRow(rows, func(i int) string { return rows[i].ID }), more)
 	return p.render(c, r, http.StatusOK, "transactions", "Transactions", "transactions", d)
 }
 

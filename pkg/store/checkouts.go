@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"gorm.io/gorm"
+
 	"paygate.dev/pkg/domain"
 )
 
@@ -198,9 +200,21 @@ func (s *Store) getCheckout(ctx context.Context, where string, args ...any) (*do
 type CheckoutFilter = domain.CheckoutFilter
 
 // ListCheckouts lists checkouts newest first; it fetches one more than Limit so callers can
-// tell whether there is a next page.
+// tell whether there is a next page (with Before: a newer page, the extra row comes last).
 func (s *Store) ListCheckouts(ctx context.Context, f CheckoutFilter) ([]domain.Checkout, error) {
-	q := s.q(ctx).Where("organization_id = ?", f.OrganizationID)
+	var out []domain.Checkout
+	if err := s.checkoutsQuery(ctx, f).Find(&out).Error; err != nil {
+		return nil, translate(err, "checkouts")
+	}
+	if f.Before != "" {
+		out = reverse(out, f.Limit)
+	}
+	return out, nil
+}
+
+// checkoutsQuery is ListCheckouts' query.
+func (s *Store) checkoutsQuery(ctx context.Context, f CheckoutFilter) *gorm.DB {
+	q := s.q(ctx).Model(&domain.Checkout{}).Where("organization_id = ?", f.OrganizationID)
 	if f.SiteID != "" {
 		q = q.Where("site_id = ?", f.SiteID)
 	}
@@ -214,24 +228,10 @@ func (s *Store) ListCheckouts(ctx context.Context, f CheckoutFilter) ([]domain.C
 		q = q.Where("external_reference = ?", f.ExternalReference)
 	}
 	if f.Search != "" {
-		like := "%" + escapeLike(f.Search) + "%"
-		q = q.Where("(id = ? OR session_public_id = ? OR short_code = ? OR external_reference LIKE ? ESCAPE '\\' OR invoice_number LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')",
-			f.Search, f.Search, f.Search, like, like, like)
+		q = s.checkoutSearch(q, f.OrganizationID, f.Search)
 	}
-	if f.CreatedFrom != nil {
-		q = q.Where("created_at >= ?", UTC(*f.CreatedFrom))
-	}
-	if f.CreatedTo != nil {
-		q = q.Where("created_at < ?", UTC(*f.CreatedTo))
-	}
-	if f.After != "" {
-		q = q.Where("id < ?", f.After)
-	}
-	var out []domain.Checkout
-	if err := q.Order("id DESC").Limit(f.Limit + 1).Find(&out).Error; err != nil {
-		return nil, translate(err, "checkouts")
-	}
-	return out, nil
+	q = createdRange(q, domain.PrefixCheckout, f.CreatedFrom, f.CreatedTo)
+	return page(q, f.After, f.Before, f.Limit)
 }
 
 func escapeLike(s string) string {

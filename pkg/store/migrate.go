@@ -160,6 +160,10 @@ func (e *SchemaError) Code() string {
 // jobs table as River jobs before it drops the table (a goose Go migration: riverMigration).
 const riverSince = 11
 
+// searchSince is the migration of the search indexes, whose parts differ by database (a goose
+// Go migration: searchMigration).
+const searchSince = 13
+
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
 // target < 0 means the latest version. goose runs each migration in its own transaction; on
 // PostgreSQL goose's session advisory lock keeps two migrators from running at once, on SQLite
@@ -203,7 +207,11 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 	if err != nil {
 		return applied, err
 	}
-	return s.migrateFS(ctx, migrations.FS, target, migrator, applied, []*goose.Migration{river, types}, reports)
+	search, err := s.searchMigration(all[searchSince-1])
+	if err != nil {
+		return applied, err
+	}
+	return s.migrateFS(ctx, migrations.FS, target, migrator, applied, []*goose.Migration{river, types, search}, reports)
 }
 
 // migrateFS runs goose on fsys (plus the Go migrations, which replace the files of their
@@ -505,6 +513,60 @@ func rewriteSQLiteTable(ctx context.Context, tx *sql.Tx, table, from, to string)
 	return nil
 }
 
+// searchMigration is migration searchSince as a goose Go migration: each section runs the
+// parts of the file marked for this database (dialectParts), in goose's transaction.
+func (s *Store) searchMigration(m Migration) (*goose.Migration, error) {
+	file := fmt.Sprintf("%04d_%s.sql", m.Version, m.Name)
+	body, err := fs.ReadFile(migrations.FS, file)
+	if err != nil {
+		return nil, err
+	}
+	up, down, err := gooseSections(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if up, err = dialectParts(up, s.dialect); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if down, err = dialectParts(down, s.dialect); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	run := func(sqlText string) func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, sqlText)
+			return err
+		}
+	}
+	return goose.NewGoMigration(int64(m.Version), &goose.GoFunc{RunTx: run(up)}, &goose.GoFunc{RunTx: run(down)}), nil
+}
+
+// dialectParts keeps the parts of a section meant for dialect d: a line `-- +dialect all`,
+// `-- +dialect postgres` or `-- +dialect sqlite` begins a part. Text before the first such
+// line is for both databases.
+func dialectParts(section string, d Dialect) (string, error) {
+	var b strings.Builder
+	keep := true
+	for _, line := range strings.SplitAfter(section, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "-- +dialect "); ok {
+			switch name {
+			case "all":
+				keep = true
+			case "postgres":
+				keep = d == Postgres
+			case "sqlite":
+				keep = d == SQLite
+			default:
+				return "", fmt.Errorf("unknown dialect %q", name)
+			}
+			continue
+		}
+		if keep {
+			b.WriteString(line)
+		}
+	}
+	return b.String(), nil
+}
+
 // gooseSections returns the Up and Down sections of a goose SQL file, each whole: a Go
 // migration runs a section in one call, and the database splits it into statements
 // (PostgreSQL's simple query protocol, SQLite's exec) — nothing here does.
@@ -578,14 +640,17 @@ func (s *Store) migrateRiver(ctx context.Context) ([]string, error) {
 	return applied, nil
 }
 
-// Tables lists the user tables of the database, sorted (to compare schemas across databases).
+// Tables lists the user tables of the database, sorted (to compare schemas across databases),
+// without SQLite's virtual tables and their shadow tables.
 func (s *Store) Tables(ctx context.Context) ([]string, error) {
 	var names []string
 	var err error
 	if s.dialect == Postgres {
 		err = s.q(ctx).Raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`).Scan(&names).Error
 	} else {
-		err = s.q(ctx).Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).Scan(&names).Error
+		// Ordinary tables only: SQLite's full-text search tables (and their shadow tables) are
+		// its search indexes (migration 0013), PostgreSQL's are GIN indexes.
+		err = s.q(ctx).Raw(`SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).Scan(&names).Error
 	}
 	return names, translate(err, "tables")
 }

@@ -50,6 +50,33 @@ func (s *Store) ListRefunds(ctx context.Context, orgID, txnID string) ([]domain.
 	return out, translate(s.q(ctx).Where("organization_id = ? AND transaction_id = ?", orgID, txnID).Order("id").Find(&out).Error, "refunds")
 }
 
+// RefundFilter is the domain's.
+type RefundFilter = domain.RefundFilter
+
+// ListRefundsPage lists refunds newest first (Limit+1 rows, after the cursor), with their
+// transaction's mode, site and provider as filters.
+func (s *Store) ListRefundsPage(ctx context.Context, f RefundFilter) ([]domain.Refund, error) {
+	q := s.q(ctx).Model(&domain.Refund{}).Where("organization_id = ?", f.OrganizationID)
+	if f.TransactionID != "" {
+		q = q.Where("transaction_id = ?", f.TransactionID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Mode != "" || f.SiteID != "" || f.ProviderID != "" {
+		sub := s.q(ctx).Model(&domain.Transaction{}).Select("id").Where("id = refunds.transaction_id")
+		for col, v := range map[string]string{"mode": string(f.Mode), "site_id": f.SiteID, "provider_id": f.ProviderID} {
+			if v != "" {
+				sub = sub.Where(col+" = ?", v)
+			}
+		}
+		q = q.Where("EXISTS (?)", sub)
+	}
+	q = createdRange(q, domain.PrefixRefund, f.CreatedFrom, f.CreatedTo)
+	var out []domain.Refund
+	return out, translate(page(q, f.After, "", f.Limit).Find(&out).Error, "refunds")
+}
+
 // UpdateRefund changes a refund's status, provider reference and failure message, expecting
 // it to be in status from (compare-and-set).
 func (s *Store) UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, ch RefundChanges) error {

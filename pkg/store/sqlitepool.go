@@ -522,3 +522,52 @@ func (c *checkpointer) halt() {
 	c.once.Do(func() { close(c.stop) })
 	<-c.done
 }
+
+// sqliteOptimizeEvery is how often the store refreshes SQLite's planner statistics.
+const sqliteOptimizeEvery = time.Hour
+
+// optimizer keeps SQLite's planner statistics (sqlite_stat1) current: SQLite never gathers
+// them by itself, and without them it ignored the external-reference index (a full scan, 1.2 s
+// at 200,000 checkouts). Migration 0013 runs ANALYZE once; this runs `PRAGMA optimize` (which
+// re-analyses the tables whose size changed enough to matter, with a bounded effort) when the
+// store opens and every period after, through the writer like any write.
+type optimizer struct {
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func startOptimizer(s *Store, every time.Duration, log interface {
+	Warn(msg string, args ...any)
+}) *optimizer {
+	o := &optimizer{stop: make(chan struct{}), done: make(chan struct{})}
+	run := func(pragma string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.q(ctx).Exec(pragma).Error; err != nil {
+			log.Warn("SQLite statistics not refreshed", "error", err)
+		}
+	}
+	go func() {
+		defer close(o.done)
+		// 0x10002: also the tables never analysed, with the analysis limit SQLite advises for
+		// a connection that stays open.
+		run(`PRAGMA optimize=0x10002`)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-o.stop:
+				return
+			case <-t.C:
+				run(`PRAGMA optimize`)
+			}
+		}
+	}()
+	return o
+}
+
+func (o *optimizer) halt() {
+	o.once.Do(func() { close(o.stop) })
+	<-o.done
+}

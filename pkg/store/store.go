@@ -110,6 +110,9 @@ type Store struct {
 	pools []namedPool
 	// checkpoints copies SQLite's WAL into the database file in the background.
 	checkpoints *checkpointer
+	// statistics keeps SQLite's planner statistics current (nil on PostgreSQL, whose
+	// autovacuum does).
+	statistics *optimizer
 	// writer runs SQLite's write transactions (nil on PostgreSQL).
 	writer *sqlitePool
 	// detached: the statements of this SQLite transaction ignore cancellation (see InTx).
@@ -211,6 +214,7 @@ func open(ctx context.Context, cfg Config, checkpointEvery time.Duration, restar
 	st := &Store{db: db, dialect: dialect, dsn: dsn, log: log, pools: pools, writer: writer}
 	if dialect == SQLite {
 		st.checkpoints = startCheckpointer(pools[1].db, writer, checkpointEvery, restartFrames, log)
+		st.statistics = startOptimizer(st, sqliteOptimizeEvery, log)
 	}
 	return st, nil
 }
@@ -312,6 +316,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.checkpoints != nil {
 		s.checkpoints.halt()
+	}
+	if s.statistics != nil {
+		s.statistics.halt()
 	}
 	for _, p := range s.pools {
 		errs = append(errs, p.db.Close())

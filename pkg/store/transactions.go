@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"gorm.io/gorm"
+
 	"paygate.dev/pkg/domain"
 )
 
@@ -81,28 +83,34 @@ func (s *Store) ListCheckoutTransactions(ctx context.Context, orgID, checkoutID 
 // TransactionFilter is the domain's (the use cases and the HTTP layer speak it).
 type TransactionFilter = domain.TransactionFilter
 
-// ListTransactions lists transactions newest first, fetching Limit+1 rows.
+// ListTransactions lists transactions newest first, fetching Limit+1 rows (as ListCheckouts).
 func (s *Store) ListTransactions(ctx context.Context, f TransactionFilter) ([]domain.Transaction, error) {
-	q := s.q(ctx).Where("organization_id = ?", f.OrganizationID)
+	var out []domain.Transaction
+	if err := s.transactionsQuery(ctx, f).Find(&out).Error; err != nil {
+		return nil, translate(err, "transactions")
+	}
+	if f.Before != "" {
+		out = reverse(out, f.Limit)
+	}
+	return out, nil
+}
+
+// transactionsQuery is ListTransactions' query.
+func (s *Store) transactionsQuery(ctx context.Context, f TransactionFilter) *gorm.DB {
+	q := s.q(ctx).Model(&domain.Transaction{}).Where("organization_id = ?", f.OrganizationID)
 	for col, v := range map[string]string{"site_id": f.SiteID, "checkout_id": f.CheckoutID, "provider_id": f.ProviderID, "status": string(f.Status), "mode": string(f.Mode)} {
 		if v != "" {
 			q = q.Where(col+" = ?", v)
 		}
 	}
 	if f.Search != "" {
-		q = q.Where("(id = ? OR checkout_id = ? OR provider_reference = ? OR provider_payment_id = ? OR payment_reference = ?)", f.Search, f.Search, f.Search, f.Search, f.Search)
+		q = s.transactionSearch(q, f.OrganizationID, f.Search)
 	}
-	if f.CreatedFrom != nil {
-		q = q.Where("created_at >= ?", UTC(*f.CreatedFrom))
+	if f.Email != "" {
+		q = s.emailFilter(q, f.OrganizationID, f.Email)
 	}
-	if f.CreatedTo != nil {
-		q = q.Where("created_at < ?", UTC(*f.CreatedTo))
-	}
-	if f.After != "" {
-		q = q.Where("id < ?", f.After)
-	}
-	var out []domain.Transaction
-	return out, translate(q.Order("id DESC").Limit(f.Limit+1).Find(&out).Error, "transactions")
+	q = createdRange(q, domain.PrefixTransaction, f.CreatedFrom, f.CreatedTo)
+	return page(q, f.After, f.Before, f.Limit)
 }
 
 // Transition is one move of a transaction's state machine.

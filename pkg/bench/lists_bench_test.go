@@ -1,0 +1,201 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/export"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
+)
+
+// listRows is how many checkouts the lists benchmark seeds into its organisation (70% of them
+// get a transaction); PAYGATE_BENCH_ROWS overrides the 1,000,000 of issue 17.
+func listRows(b *testing.B) int {
+	if v := os.Getenv("PAYGATE_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			b.Fatalf("PAYGATE_BENCH_ROWS=%q: a number of at least 1000", v)
+		}
+		return n
+	}
+	return 1_000_000
+}
+
+const listConcurrency = 8
+
+// BenchmarkListsAndSearch seeds one organisation with listRows checkouts and 70% as many
+// transactions (one checkout a minute, going back in time), beside another organisation with
+// a tenth of that, on PostgreSQL; then runs each list, filter and search of the Admin Panel
+// and Admin API (the store's queries, with the filters they pass) from 8 goroutines and
+// reports p50 and p99. Last it streams the organisation's checkouts as CSV and reports how
+// much the heap grew (sampled every 5 ms) against the export's size.
+func BenchmarkListsAndSearch(b *testing.B) {
+	n := listRows(b)
+	s := storetest.Own(b, store.Postgres)
+	org := storetest.Org(b, s)
+	p := storetest.Provider(b, s, org.ID, domain.ModeTest)
+	other := storetest.Org(b, s)
+	op := storetest.Provider(b, s, other.ID, domain.ModeTest)
+	start := time.Now()
+	storetest.SeedVolume(b, s, storetest.Site(b, s, other.ID, op), op, storetest.Volume{Checkouts: n / 10, Transactions: n * 7 / 100, Every: time.Minute}, "othr")
+	sd := storetest.SeedVolume(b, s, storetest.Site(b, s, org.ID, p), p, storetest.Volume{Checkouts: n, Transactions: n * 7 / 10, Every: time.Minute}, "main")
+	b.Logf("seeded %d + %d checkouts, %d + %d transactions in %s", n, n/10, n*7/10, n*7/100, time.Since(start).Round(time.Second))
+
+	ctx := context.Background()
+	mid := n / 2
+	from, to := sd.CreatedAt(mid+30*24*60), sd.CreatedAt(mid) // a 30-day window in the middle
+	pick := func(i int) int { return (i * 7919) % (n * 7 / 10) }
+	type scenario struct {
+		name string
+		run  func(i int) error
+	}
+	co := func(f domain.CheckoutFilter) error {
+		f.OrganizationID, f.Limit = org.ID, 25
+		_, err := s.ListCheckouts(ctx, f)
+		return err
+	}
+	tx := func(f domain.TransactionFilter) error {
+		f.OrganizationID, f.Limit = org.ID, 25
+		_, err := s.ListTransactions(ctx, f)
+		return err
+	}
+	scenarios := []scenario{
+		{"checkouts first page", func(int) error { return co(domain.CheckoutFilter{}) }},
+		{"checkouts cursor page", func(i int) error { return co(domain.CheckoutFilter{After: sd.CheckoutID(pick(i))}) }},
+		{"checkouts previous page", func(i int) error { return co(domain.CheckoutFilter{Before: sd.CheckoutID(pick(i))}) }},
+		{"checkouts status filter", func(int) error { return co(domain.CheckoutFilter{Status: domain.CheckoutOpen}) }},
+		{"checkouts created-at range", func(int) error { return co(domain.CheckoutFilter{CreatedFrom: &from, CreatedTo: &to}) }},
+		{"checkouts external reference", func(i int) error { return co(domain.CheckoutFilter{ExternalReference: sd.Reference(pick(i))}) }},
+		{"checkouts search e-mail part", func(i int) error { return co(domain.CheckoutFilter{Search: strings.ToLower(sd.Email(pick(i))[6:24])}) }},
+		{"checkouts search id", func(i int) error {
+			return co(domain.CheckoutFilter{Search: strings.ToUpper(sd.CheckoutID(pick(i))[4:])})
+		}},
+		{"transactions first page", func(int) error { return tx(domain.TransactionFilter{}) }},
+		{"transactions cursor page", func(i int) error { return tx(domain.TransactionFilter{After: sd.TransactionID(pick(i))}) }},
+		{"transactions created-at range", func(int) error { return tx(domain.TransactionFilter{CreatedFrom: &from, CreatedTo: &to}) }},
+		{"transactions search e-mail part", func(i int) error {
+			return tx(domain.TransactionFilter{Search: strings.ToLower(sd.Email(pick(i))[6:24])})
+		}},
+		{"transactions e-mail filter", func(i int) error {
+			return tx(domain.TransactionFilter{Email: strings.ToLower(sd.Email(pick(i))[6:24])})
+		}},
+		{"transactions search name part", func(i int) error { return tx(domain.TransactionFilter{Search: fmt.Sprintf("lovelace%07d", pick(i))}) }},
+		{"transactions search id", func(i int) error { return tx(domain.TransactionFilter{Search: sd.TransactionID(pick(i))}) }},
+		{"transactions search RF grouped", func(i int) error {
+			ref := sd.PaymentReference(pick(i))
+			return tx(domain.TransactionFilter{Search: ref[:4] + " " + ref[4:8] + " " + ref[8:12] + " " + ref[12:]})
+		}},
+	}
+	b.ResetTimer()
+	fmt.Printf("\nLists and search on PostgreSQL, %d checkouts and %d transactions in the organisation (+%d/%d in another), %d concurrent, 25 rows a page:\n",
+		n, n*7/10, n/10, n*7/100, listConcurrency)
+	fmt.Printf("  %-34s %9s %9s %9s\n", "query", "p50 ms", "p99 ms", "max ms")
+	for _, sc := range scenarios {
+		lat := runConcurrent(b, listConcurrency, 40, sc.run)
+		fmt.Printf("  %-34s %9.2f %9.2f %9.2f\n", sc.name, ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat[len(lat)-1]))
+		b.ReportMetric(ms(pct(lat, 99)), strings.ReplaceAll(sc.name, " ", "_")+"_p99_ms")
+	}
+	exportMemory(b, s, org.ID, n)
+}
+
+// runConcurrent runs op from workers goroutines, each rounds times (after one warm-up round
+// each), and returns the latencies sorted.
+func runConcurrent(b *testing.B, workers, rounds int, op func(i int) error) []time.Duration {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r <= rounds; r++ {
+				i := int(next.Add(1))
+				t0 := time.Now()
+				if err := op(i); err != nil {
+					b.Error(err)
+					return
+				}
+				if r > 0 {
+					d := time.Since(t0)
+					mu.Lock()
+					lat = append(lat, d)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[(len(sorted)-1)*p/100]
+}
+
+// countingWriter counts what an export writes (and drops it, as a client that reads fast).
+type countingWriter struct{ n atomic.Int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
+
+// exportMemory streams the organisation's n checkouts as CSV and reports the heap's growth.
+func exportMemory(b *testing.B, s *store.Store, orgID string, n int) {
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&m)
+				if m.HeapAlloc > peak.Load() {
+					peak.Store(m.HeapAlloc)
+				}
+			}
+		}
+	}()
+	w := &countingWriter{}
+	t0 := time.Now()
+	actor := domain.Actor{Type: domain.ActorUser, ID: "usr_bench", OrganizationID: orgID, Role: domain.RoleEditor}
+	rows, err := export.New(s, 0).Checkouts(context.Background(), actor, domain.CheckoutFilter{OrganizationID: orgID}, w)
+	elapsed := time.Since(t0)
+	close(stop)
+	<-sampled
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rows != n {
+		b.Fatalf("exported %d rows, want %d", rows, n)
+	}
+	growth := float64(peak.Load()) - float64(before.HeapAlloc)
+	fmt.Printf("\nCSV export of %d checkouts: %.1f MB in %s; heap before %.1f MB, peak growth %.1f MB (the file is %.0fx that)\n",
+		rows, float64(w.n.Load())/1e6, elapsed.Round(time.Millisecond), float64(before.HeapAlloc)/1e6, growth/1e6, float64(w.n.Load())/max(growth, 1))
+	b.ReportMetric(growth/1e6, "export_heap_growth_MB")
+	if growth > 64e6 {
+		b.Errorf("the export's heap grew %.1f MB: it is not streamed", growth/1e6)
+	}
+}
