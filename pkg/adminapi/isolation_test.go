@@ -12,6 +12,7 @@ import (
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // Every authenticated route, called with a second organisation's all-scopes keys (test and live) against the
@@ -25,7 +26,7 @@ func TestTenantIsolation(t *testing.T) {
 		c, err := svc.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, platform.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		txn := storetest.Transaction(t, s, c, victim.Provider)
-		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
+		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
 		require.NoError(t, err)
 		str := func(v string) *string { return &v }
 		dc, err := svc.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, platform.DudaConnectionInput{SiteID: &victim.Site.ID,

@@ -12,6 +12,7 @@ import (
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // modeObjects are one organisation's objects of one mode.
@@ -29,18 +30,18 @@ func makeModeObjects(t *testing.T, env *apptest.Env, s *store.Store, tn *apptest
 	if m == domain.ModeLive {
 		name := "Live bank transfer"
 		var err error
-		p, err = svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
+		p, err = svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
 			Settings: map[string]string{"bankName": "Live Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}})
 		require.NoError(t, err)
 		ids := []string{tn.Provider.ID, p.ID}
-		_, err = svc.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.SiteInput{ProviderIDs: &ids})
+		_, err = svc.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
 		require.NoError(t, err)
 	}
 	c, err := svc.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 700, Currency: "EUR",
 		ExternalReference: "mode-" + string(m), Mode: m})
 	require.NoError(t, err)
 	txn := storetest.Transaction(t, s, c, p)
-	k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Name: string(m) + " reader", Mode: string(m), Scopes: []string{"checkout:read"}})
+	k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: string(m) + " reader", Mode: string(m), Scopes: []string{"checkout:read"}})
 	require.NoError(t, err)
 	return modeObjects{provider: p, checkout: c, txn: txn, key: k}
 }

@@ -13,6 +13,7 @@ import (
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // tcpTarget is a would-be notification target on loopback: it records, in order, every
@@ -82,7 +83,7 @@ func TestDeliveriesKeepThePolicyTheirCheckoutWasAcceptedUnder(t *testing.T) {
 		// The backends send with IPN_ALLOW_PRIVATE_TARGETS=true; e.svc creates checkouts with it off.
 		e := newEnv(t, d, envOptions{resolver: res})
 		ids := []string{e.provider.ID}
-		_, err := e.svc.UpdateSite(ctx, e.admin, e.org.ID, e.site.ID, platform.SiteInput{ProviderIDs: &ids, DefaultProviderID: &e.provider.ID})
+		_, err := e.svc.UpdateSite(ctx, e.admin, e.org.ID, e.site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &e.provider.ID})
 		require.NoError(t, err)
 		target := newTCPTarget(t)
 

@@ -17,6 +17,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -141,7 +142,7 @@ func member(t testing.TB, env *apptest.Env, orgID string, role domain.Role) (ema
 	t.Helper()
 	email = strings.ToLower(string(role)+"."+domain.RandomString(8)) + "@example.com"
 	password = "pw-" + domain.RandomString(16)
-	u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: password})
+	u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: email, Password: password})
 	require.NoError(t, err)
 	require.NoError(t, env.Store.AddMembership(ctx, &domain.Membership{OrganizationID: orgID, UserID: u.ID, Role: role}))
 	return email, password

@@ -21,6 +21,7 @@ import (
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestOverview(t *testing.T) {
@@ -232,7 +233,7 @@ func TestOrganizations(t *testing.T) {
 
 		t.Run("PlatformAdminCreatesAndSwitches", func(t *testing.T) {
 			pw := "pw-" + domain.RandomString(16)
-			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: "root." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: pw, PlatformAdmin: true})
+			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: "root." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: pw, PlatformAdmin: true})
 			require.NoError(t, err)
 			c := newClient(t, env.AdminURL)
 			c.login(u.Email, pw)

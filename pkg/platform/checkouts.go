@@ -104,7 +104,7 @@ func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID,
 // naming the field for bad input, AMOUNT_MISMATCH when the items do not add up to the amount;
 // 422 NO_PROVIDER_AVAILABLE when the site has no enabled provider for the mode and currency.
 func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput) (*domain.Checkout, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "create"); err != nil {
@@ -149,7 +149,7 @@ var ErrCheckoutCodesTaken = errors.New("checkout codes taken; fresh ones drawn")
 // checkout (see store.CreateCheckoutAnswered for the claim's two refusals). A dashboard user's
 // checkout is also written to the audit log, in the same transaction.
 func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domain.Checkout, claim *domain.IdempotencyClaim) error {
-	if err := inOrg(actor, c.OrganizationID); err != nil {
+	if err := auth.InOrg(actor, c.OrganizationID); err != nil {
 		return err
 	}
 	var err error
@@ -469,7 +469,7 @@ type CheckoutDetail struct {
 // GetCheckout returns a checkout with its items and transactions; NOT_FOUND for another
 // organisation's.
 func (s *Service) GetCheckout(ctx context.Context, actor domain.Actor, orgID, id string) (*CheckoutDetail, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "read"); err != nil {
@@ -488,7 +488,7 @@ func (s *Service) GetCheckout(ctx context.Context, actor domain.Actor, orgID, id
 
 // ListCheckouts lists checkouts newest first. It returns the page and whether there is more.
 func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f store.CheckoutFilter) ([]domain.Checkout, bool, error) {
-	if err := inOrg(actor, f.OrganizationID); err != nil {
+	if err := auth.InOrg(actor, f.OrganizationID); err != nil {
 		return nil, false, err
 	}
 	if err := auth.Authorize(actor, "checkout", "read"); err != nil {
@@ -503,7 +503,7 @@ func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f store
 	if f.Mode != "" && !f.Mode.Valid() {
 		return nil, false, domain.Invalid("mode", "mode must be test or live")
 	}
-	if !modeFilter(actor, &f.Mode) {
+	if !auth.ModeFilter(actor, &f.Mode) {
 		return nil, false, nil
 	}
 	out, err := s.store.ListCheckouts(ctx, f)
@@ -527,7 +527,7 @@ func validCheckoutStatus(st domain.CheckoutStatus) bool {
 
 // UpdateCheckout replaces metadata and/or extends the expiry of an open checkout.
 func (s *Service) UpdateCheckout(ctx context.Context, actor domain.Actor, orgID, id string, metadata map[string]any, expiresInMinutes *int) (*domain.Checkout, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "update"); err != nil {
@@ -574,7 +574,7 @@ func (s *Service) UpdateCheckout(ctx context.Context, actor domain.Actor, orgID,
 
 // ExpireCheckout ends an open checkout now (CONFLICT when it is not open).
 func (s *Service) ExpireCheckout(ctx context.Context, actor domain.Actor, orgID, id string) (*domain.Checkout, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "update"); err != nil {

@@ -81,7 +81,7 @@ func dudaActor(orgID string) domain.Actor {
 
 // DudaBaseURL is where a connection's Duda endpoints live on the main backend.
 func (s *Service) DudaBaseURL(connectionID string) string {
-	return s.hosts.MainBackendURL() + "/duda/" + connectionID
+	return s.Hosts().MainBackendURL() + "/duda/" + connectionID
 }
 
 // DudaURLs are a connection's endpoints, as pasted into Duda's developer portal.
@@ -97,7 +97,7 @@ func (s *Service) DudaURLs(connectionID string) DudaURLs {
 // Errors: 400 VALIDATION_ERROR for a missing or malformed field (siteId must be one of the
 // organisation's sites; appSecret must be base64, as Duda hands it out).
 func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, orgID string, in DudaConnectionInput) (*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "create"); err != nil {
@@ -119,7 +119,7 @@ func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, 
 	if err := s.checkIPNTarget(ctx, sec.IPNURL); err != nil {
 		return nil, err
 	}
-	sealed, err := s.sealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
+	sealed, err := s.SealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func dudaHint(sec dudaSecrets) map[string]string {
 
 func (s *Service) openDudaSecrets(ctx context.Context, c *store.DudaConnection) (dudaSecrets, error) {
 	var sec dudaSecrets
-	err := s.openJSON(ctx, c.OrganizationID, dudaConnectionPurpose(c.ID), c.Credentials, &sec)
+	err := s.OpenJSON(ctx, c.OrganizationID, dudaConnectionPurpose(c.ID), c.Credentials, &sec)
 	return sec, err
 }
 
@@ -234,7 +234,7 @@ func (s *Service) dudaConnectionView(ctx context.Context, c *store.DudaConnectio
 // GetDudaConnection returns a connection with its Duda sites; NOT_FOUND for another
 // organisation's.
 func (s *Service) GetDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string) (*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "read"); err != nil {
@@ -253,7 +253,7 @@ func (s *Service) GetDudaConnection(ctx context.Context, actor domain.Actor, org
 
 // ListDudaConnections lists the organisation's connections, oldest first.
 func (s *Service) ListDudaConnections(ctx context.Context, actor domain.Actor, orgID string) ([]*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "read"); err != nil {
@@ -281,7 +281,7 @@ func (s *Service) ListDudaConnections(ctx context.Context, actor domain.Actor, o
 // UpdateDudaConnection edits a connection: secrets sent replace the stored ones, an empty
 // ipnUrl removes it.
 func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string, in DudaConnectionInput) (*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "update"); err != nil {
@@ -316,7 +316,7 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 		if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
 			return err
 		}
-		if c.Credentials, err = s.sealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec); err != nil {
+		if c.Credentials, err = s.SealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec); err != nil {
 			return err
 		}
 		if err := tx.UpdateDudaConnection(ctx, c); err != nil {
@@ -341,7 +341,7 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 // DeleteDudaConnection removes a connection. One still installed on a Duda site, or with
 // checkouts from Duda, cannot be deleted (CONFLICT): uninstall the app, or disable it.
 func (s *Service) DeleteDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "duda", "delete"); err != nil {
@@ -412,7 +412,7 @@ func (s *Service) DudaTokens(ctx context.Context, site *store.DudaSite) (duda.To
 		return duda.Tokens{}, duda.ErrNoTokens
 	}
 	var t dudaTokens
-	if err := s.openJSON(ctx, site.OrganizationID, dudaTokensPurpose(site.ConnectionID, site.SiteName), site.Tokens, &t); err != nil {
+	if err := s.OpenJSON(ctx, site.OrganizationID, dudaTokensPurpose(site.ConnectionID, site.SiteName), site.Tokens, &t); err != nil {
 		return duda.Tokens{}, err
 	}
 	return duda.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt}, nil
@@ -428,7 +428,7 @@ func (s *Service) SaveDudaTokens(ctx context.Context, c *store.DudaConnection, s
 }
 
 func (s *Service) sealDudaTokens(ctx context.Context, c *store.DudaConnection, siteName string, t duda.Tokens) (string, error) {
-	return s.sealJSON(ctx, c.OrganizationID, dudaTokensPurpose(c.ID, siteName),
+	return s.SealJSON(ctx, c.OrganizationID, dudaTokensPurpose(c.ID, siteName),
 		dudaTokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt.UTC()})
 }
 

@@ -19,7 +19,7 @@ func (s *Service) CheckoutTimeline(ctx context.Context, actor domain.Actor, orgI
 // PaymentStats computes an organisation's payment statistics in one mode since each time
 // given, for an actor who may read its transactions in that mode.
 func (s *Service) PaymentStats(ctx context.Context, actor domain.Actor, orgID string, mode domain.Mode, since ...time.Time) ([]domain.PaymentStats, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "transaction", "read"); err != nil {
@@ -29,14 +29,4 @@ func (s *Service) PaymentStats(ctx context.Context, actor domain.Actor, orgID st
 		return nil, err
 	}
 	return s.store.Stats(ctx, orgID, mode, since...)
-}
-
-// SessionUser is the user a verified session names (NOT_FOUND once the user is gone).
-func (s *Service) SessionUser(ctx context.Context, userID string) (*domain.User, error) {
-	return s.store.GetUser(ctx, userID)
-}
-
-// UserOrganizations lists the organisations a user belongs to, by name, with the user's role.
-func (s *Service) UserOrganizations(ctx context.Context, userID string) ([]domain.UserOrganization, error) {
-	return s.store.ListUserOrganizations(ctx, userID)
 }

@@ -372,7 +372,7 @@ func offeredProvider(rc *RuntimeCheckout, id string) *domain.Provider {
 func (s *Service) startRequest(in StartInput, rc *RuntimeCheckout, prov *domain.Provider, creds map[string]string) providers.StartRequest {
 	c := rc.Checkout
 	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: c, Site: rc.Site, Billing: in.Buyer.BillingDetails,
-		PageURL: s.hosts.PaymentURL(c.ShortCode), Language: c.Language}
+		PageURL: s.Hosts().PaymentURL(c.ShortCode), Language: c.Language}
 	if in.ShortCode == "" || subtle.ConstantTimeCompare([]byte(in.ShortCode), []byte(c.ShortCode)) != 1 {
 		req.Checkout, req.PageURL = WithoutBuyer(c), ""
 	}
@@ -609,7 +609,7 @@ func buyerMayCancel(t *domain.Transaction) bool {
 // and the checkout completes, with the events and the audit entry in the same database
 // transaction. Only wire transfers are marked paid by hand.
 func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id string, note string) (*domain.Transaction, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "transaction", "update"); err != nil {
