@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
@@ -23,7 +24,7 @@ func TestTenantIsolation(t *testing.T) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		victim, attacker := env.NewTenant(t), env.NewTenant(t)
 		svc := env.Service()
-		c, err := svc.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, platform.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
+		c, err := svc.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, checkout.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		txn := storetest.Transaction(t, s, c, victim.Provider)
 		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
@@ -37,7 +38,7 @@ func makeModeObjects(t *testing.T, env *apptest.Env, s *store.Store, tn *apptest
 		_, err = svc.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
 		require.NoError(t, err)
 	}
-	c, err := svc.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 700, Currency: "EUR",
+	c, err := svc.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 700, Currency: "EUR",
 		ExternalReference: "mode-" + string(m), Mode: m})
 	require.NoError(t, err)
 	txn := storetest.Transaction(t, s, c, p)

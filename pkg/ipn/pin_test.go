@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
@@ -88,7 +88,7 @@ func TestDeliveriesKeepThePolicyTheirCheckoutWasAcceptedUnder(t *testing.T) {
 		target := newTCPTarget(t)
 
 		t.Run("ANameThatTurnsPrivate", func(t *testing.T) {
-			chk, err := e.svc.CreateCheckout(ctx, e.admin, e.org.ID, e.site.ID, platform.CheckoutInput{Amount: 1000, Currency: "EUR",
+			chk, err := e.svc.CreateCheckout(ctx, e.admin, e.org.ID, e.site.ID, checkout.CheckoutInput{Amount: 1000, Currency: "EUR",
 				ExternalReference: "pinned-1", IPNURL: "https://later.test:" + target.port() + "/ipn", Mode: domain.ModeTest})
 			require.NoError(t, err, "later.test resolved to a public address at creation")
 			require.False(t, chk.IPNAllowPrivate)

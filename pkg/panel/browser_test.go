@@ -313,7 +313,7 @@ func TestBrowserViewerCannotWrite(t *testing.T) {
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
 	paid := paidTransaction(t, env, tn, 2000)
-	pending := wireTransaction(t, env, tn, checkout(t, env, tn, 3000))
+	pending := wireTransaction(t, env, tn, newCheckout(t, env, tn, 3000))
 	email, pw := member(t, env, tn.Org.ID, domain.RoleViewer)
 	b := browsertest.New(t)
 	signInBrowser(t, b, env, email, pw)

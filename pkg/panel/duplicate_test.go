@@ -22,7 +22,7 @@ func TestDuplicatePaymentPage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		tn := env.NewTenant(t)
-		co := checkout(t, env, tn, 2500)
+		co := newCheckout(t, env, tn, 2500)
 		first := wireTransaction(t, env, tn, co)
 		// A second attempt of the same checkout (another tab), still waiting for its money.
 		second := &domain.Transaction{ID: domain.NewID(domain.PrefixTransaction), OrganizationID: tn.Org.ID, CheckoutID: co.ID, SiteID: co.SiteID,

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/storetest"
@@ -161,12 +162,12 @@ func signedIn(t testing.TB, env *apptest.Env, tn *apptest.Tenant, role domain.Ro
 	return c
 }
 
-// checkout creates a test checkout through the platform, as an API integration would.
-func checkout(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int64) *domain.Checkout {
+// newCheckout creates a test checkout through the platform, as an API integration would.
+func newCheckout(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int64) *domain.Checkout {
 	t.Helper()
-	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{
+	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
 		Amount: amount, Currency: "EUR", Email: "buyer@example.com", ExternalReference: "order-" + domain.RandomString(6), Mode: domain.ModeTest,
-		Items: []platform.ItemInput{{Name: "Poster", Quantity: 1, UnitPrice: amount, ItemType: "goods"}}})
+		Items: []checkout.ItemInput{{Name: "Poster", Quantity: 1, UnitPrice: amount, ItemType: "goods"}}})
 	require.NoError(t, err)
 	return co
 }
@@ -183,7 +184,7 @@ func wireTransaction(t testing.TB, env *apptest.Env, tn *apptest.Tenant, co *dom
 // paidTransaction is a wire transfer marked paid.
 func paidTransaction(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int64) *domain.Transaction {
 	t.Helper()
-	txn := wireTransaction(t, env, tn, checkout(t, env, tn, amount))
+	txn := wireTransaction(t, env, tn, newCheckout(t, env, tn, amount))
 	paid, err := env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "")
 	require.NoError(t, err)
 	return paid

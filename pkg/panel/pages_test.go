@@ -14,6 +14,7 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/panel"
@@ -40,11 +41,11 @@ func TestOverview(t *testing.T) {
 		refunded := paidTransaction(t, env, tn, 1000)
 		_, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, platform.RefundInput{Amount: ptr(int64(400))})
 		require.NoError(t, err)
-		cancelled := wireTransaction(t, env, tn, checkout(t, env, tn, 700))
+		cancelled := wireTransaction(t, env, tn, newCheckout(t, env, tn, 700))
 		_, err = env.Service().CancelByBuyer(ctx, cancelled.ID)
 		require.NoError(t, err)
-		wireTransaction(t, env, tn, checkout(t, env, tn, 300)) // still open: not counted in the rate
-		gbp, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 990, Currency: "GBP", ExternalReference: "uk-1", Mode: domain.ModeTest})
+		wireTransaction(t, env, tn, newCheckout(t, env, tn, 300)) // still open: not counted in the rate
+		gbp, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 990, Currency: "GBP", ExternalReference: "uk-1", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		gbpTxn := wireTransaction(t, env, tn, gbp)
 		_, err = env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, gbpTxn.ID, "")
@@ -124,9 +125,9 @@ func TestLists(t *testing.T) {
 		c := signedIn(t, env, tn, domain.RoleViewer)
 		var made []*domain.Checkout
 		for i := 0; i < 27; i++ {
-			made = append(made, checkout(t, env, tn, int64(100+i)))
+			made = append(made, newCheckout(t, env, tn, int64(100+i)))
 		}
-		special, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 4200, Currency: "EUR",
+		special, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 4200, Currency: "EUR",
 			Email: "special.buyer@example.org", ExternalReference: "ORDER-<script>", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		_, err = env.Service().ExpireCheckout(ctx, tn.Admin, tn.Org.ID, made[0].ID)
@@ -189,7 +190,7 @@ func TestLists(t *testing.T) {
 		})
 		t.Run("NotFound", func(t *testing.T) {
 			other := env.NewTenant(t)
-			foreign := checkout(t, env, other, 100)
+			foreign := newCheckout(t, env, other, 100)
 			for _, path := range []string{"/checkouts/" + foreign.ID, "/checkouts/chk_nothing", "/transactions/txn_nothing", "/sites/" + other.Site.ID,
 				"/providers/" + other.Provider.ID, "/no/such/page"} {
 				res := c.get(path)
@@ -404,7 +405,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	env := apptest.Start(t, s, apptest.Options{NoFrontend: true, Workers: true})
 	tn := env.NewTenant(t)
-	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 1500, Currency: "EUR",
+	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 1500, Currency: "EUR",
 		ExternalReference: "ipn-1", IPNURL: merchant.URL + "/ipn", Mode: domain.ModeTest})
 	require.NoError(t, err)
 	txn := wireTransaction(t, env, tn, co)

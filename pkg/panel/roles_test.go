@@ -90,13 +90,13 @@ func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
 				"expiryValue": {"2"}, "expiryUnit": {"days"}}
 		}},
 		{"ExpireCheckout", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
-			return "/checkouts/" + checkout(t, env, tn, 1000).ID + "/expire", nil
+			return "/checkouts/" + newCheckout(t, env, tn, 1000).ID + "/expire", nil
 		}},
 		{"ExtendCheckout", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
-			return "/checkouts/" + checkout(t, env, tn, 1000).ID + "/extend", url.Values{"expiryValue": {"5"}, "expiryUnit": {"days"}}
+			return "/checkouts/" + newCheckout(t, env, tn, 1000).ID + "/extend", url.Values{"expiryValue": {"5"}, "expiryUnit": {"days"}}
 		}},
 		{"MarkPaid", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
-			return "/transactions/" + wireTransaction(t, env, tn, checkout(t, env, tn, 1000)).ID + "/mark-paid", url.Values{"note": {"seen on statement"}}
+			return "/transactions/" + wireTransaction(t, env, tn, newCheckout(t, env, tn, 1000)).ID + "/mark-paid", url.Values{"note": {"seen on statement"}}
 		}},
 		{"Refund", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
 			return "/transactions/" + paidTransaction(t, env, tn, 1000).ID + "/refund", url.Values{"amount": {"2.50"}, "reason": {"damaged"}}

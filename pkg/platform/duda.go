@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/store"
@@ -116,7 +117,7 @@ func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, 
 	if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
 		return nil, err
 	}
-	if err := s.checkIPNTarget(ctx, sec.IPNURL); err != nil {
+	if err := s.CheckIPNTarget(ctx, sec.IPNURL); err != nil {
 		return nil, err
 	}
 	sealed, err := s.SealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
@@ -194,20 +195,20 @@ func (s *Service) applyDudaInput(ctx context.Context, c *store.DudaConnection, s
 // checkDudaIPNURL accepts an absolute https URL (http only for localhost, which only test-mode
 // checkouts will use); each checkout checks it again for its own mode. An IP literal or
 // localhost name is judged by the SSRF policy here (400 IPN_URL_PRIVATE); callers look other
-// names up with checkIPNTarget.
+// names up with CheckIPNTarget.
 func (s *Service) checkDudaIPNURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", nil
 	}
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || len(raw) > MaxURLLength {
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || len(raw) > checkout.MaxURLLength {
 		return "", domain.Invalid("ipnUrl", "ipnUrl must be an absolute https URL")
 	}
 	if _, err := s.ipnTargets.CheckLiteral(strings.ToLower(u.Hostname())); err != nil {
 		return "", domain.IPNURLPrivate(err.Error())
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLocalhost(strings.ToLower(u.Hostname()))) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && checkout.IsLocalhost(strings.ToLower(u.Hostname()))) {
 		return "", domain.Invalid("ipnUrl", "ipnUrl must use https")
 	}
 	return raw, nil
@@ -291,7 +292,7 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 		// Looked up before the transaction, not while it holds the connection's row.
 		v, err := s.checkDudaIPNURL(*in.IPNURL)
 		if err == nil {
-			err = s.checkIPNTarget(ctx, v)
+			err = s.CheckIPNTarget(ctx, v)
 		}
 		if err != nil {
 			return nil, err
@@ -446,7 +447,7 @@ var ErrDudaSessionTaken = errors.New("the Duda payment session already has a che
 // CreateDudaCheckout makes the checkout of a Duda payment session together with the session's
 // record (sess, whose CheckoutID and Mode it fills in), in one transaction. A session that
 // already has a checkout makes none: ErrDudaSessionTaken (wrapped).
-func (s *Service) CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput, sess *store.DudaSession) (*domain.Checkout, error) {
+func (s *Service) CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput, sess *store.DudaSession) (*domain.Checkout, error) {
 	var co *domain.Checkout
 	err := s.InTx(ctx, func(svc *Service) error {
 		var err error

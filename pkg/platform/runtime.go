@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/store"
@@ -242,7 +243,7 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	if err != nil {
 		return nil, err
 	}
-	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: OfferedProviders(ps, c.Mode, c.Currency),
+	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: checkout.OfferedProviders(ps, c.Mode, c.Currency),
 		ByShortCode: !strings.HasPrefix(code, domain.PrefixSession+"_")}
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
@@ -44,9 +45,17 @@ type Deps struct {
 	IPNResolver netguard.Resolver
 }
 
+// Tenancy and Checkouts name the capabilities' services embedded in Service while callers move
+// to them.
+type (
+	Tenancy   = tenancy.Service
+	Checkouts = checkout.Service
+)
+
 // Service carries out the platform's use cases. The tenancy use cases are tenancy.Service's.
 type Service struct {
-	*tenancy.Service
+	*Tenancy
+	*Checkouts
 	store   *store.Store
 	log     *slog.Logger
 	metrics *metrics.Registry
@@ -76,12 +85,14 @@ func New(d Deps) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.Service = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: s.now})
-	s.providers = d.Providers.Build(providerPort{s})
-	s.Service.UseProviders(s.providers)
 	if s.metrics == nil {
 		s.metrics = metrics.New()
 	}
+	s.Checkouts = checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](d.Store), Log: d.Log, Metrics: s.metrics, Dev: d.Dev, Now: s.now,
+		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver})
+	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: s.now})
+	s.providers = d.Providers.Build(providerPort{s})
+	s.Tenancy.UseProviders(s.providers)
 	return s
 }
 
@@ -91,7 +102,8 @@ func (s *Service) InTx(ctx context.Context, fn func(*Service) error) error {
 	return s.store.InTx(ctx, func(tx *store.Store) error {
 		c := *s
 		c.store = tx
-		c.Service = s.Service.WithStore(store.PortOf[tenancy.Store](tx))
+		c.Tenancy = s.Tenancy.WithStore(store.PortOf[tenancy.Store](tx))
+		c.Checkouts = s.Checkouts.WithStore(store.PortOf[checkout.Store](tx))
 		return fn(&c)
 	})
 }
@@ -104,3 +116,9 @@ func (s *Service) Now() time.Time { return s.now() }
 
 // Log is the service's logger (adapters log through it).
 func (s *Service) Log() *slog.Logger { return s.log }
+
+// The store implements each capability's port (checked here, where the ports are wired).
+var (
+	_ tenancy.Store  = store.Port[tenancy.Store]{}
+	_ checkout.Store = store.Port[checkout.Store]{}
+)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
@@ -75,7 +76,7 @@ type Places interface {
 // Checkouts makes a session's checkout (with its record, in one transaction), computes the tax
 // the hosted page will, and cancels an attempt for the shopper.
 type Checkouts interface {
-	CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in platform.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error)
+	CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error)
 	TaxFor(ctx context.Context, org *domain.Organization, site *domain.Site, c *domain.Checkout, b domain.BillingDetails) (tax.Result, error)
 	CancelByBuyer(ctx context.Context, transactionID string) (*domain.Transaction, error)
 }

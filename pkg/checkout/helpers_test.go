@@ -1,4 +1,4 @@
-package platform_test
+package checkout_test
 
 import (
 	"context"
@@ -6,10 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
@@ -20,21 +19,23 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 var ctx = context.Background()
 
-func newService(t *testing.T, s *store.Store) *platform.Service {
+func newService(t *testing.T, s *store.Store) *checkout.Service {
+	t.Helper()
+	return checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](s), Log: logging.Discard()})
+}
+
+// newOrg creates an organisation (through the tenancy use cases) and an admin actor in it.
+func newOrg(t *testing.T, s *store.Store) (*domain.Organization, domain.Actor) {
 	t.Helper()
 	mk, err := secrets.ParseKey(secrets.GenerateKey())
 	require.NoError(t, err)
 	keys, err := secrets.NewKeyring(mk, nil)
 	require.NoError(t, err)
-	hosts := config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}
-	return platform.New(platform.Deps{Store: s, Keys: keys, Hosts: hosts, Log: logging.Discard()})
-}
-
-// newOrg creates an organisation and an admin actor in it.
-func newOrg(t *testing.T, svc *platform.Service) (*domain.Organization, domain.Actor) {
-	t.Helper()
+	ten := tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](s), Keys: keys, Log: logging.Discard()})
 	name := "Org " + domain.RandomString(5)
-	org, err := svc.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: &name})
+	org, err := ten.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: &name})
 	require.NoError(t, err)
 	return org, domain.Actor{Type: domain.ActorUser, ID: "usr_test", Label: "admin@example.com", OrganizationID: org.ID, Role: domain.RoleAdmin}
 }
+
+var _ checkout.Store = store.Port[checkout.Store]{}
