@@ -11,7 +11,7 @@ import (
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/tax"
 )
 
@@ -224,7 +224,7 @@ func (a *API) getTransaction(c echo.Context, r *Request) (int, any, error) {
 	return http.StatusOK, newTransactionDetailView(d), nil
 }
 
-func newTransactionDetailView(d *platform.TransactionDetail) *transactionView {
+func newTransactionDetailView(d *payment.TransactionDetail) *transactionView {
 	v := newTransactionView(d.Transaction, true)
 	for i := range d.Refunds {
 		v.Refunds = append(v.Refunds, newRefundView(&d.Refunds[i]))
@@ -267,7 +267,7 @@ func (a *API) createRefund(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	ref, err := r.Service.Refund(c.Request().Context(), r.Actor, r.Org, c.Param("id"), platform.RefundInput{Amount: in.Amount, Reason: in.Reason})
+	ref, err := r.Service.Refund(c.Request().Context(), r.Actor, r.Org, c.Param("id"), payment.RefundInput{Amount: in.Amount, Reason: in.Reason})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -23,7 +23,7 @@ import (
 	"paygate.dev/pkg/integration/duda/dudastore"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/queue/queuetest"
 	"paygate.dev/pkg/store"
@@ -206,8 +206,8 @@ func (w *world) checkoutFor(site, sessionID string) *domain.Checkout {
 // payByWire starts a bank transfer for the checkout, as the hosted page does.
 func (w *world) payByWire(c *domain.Checkout, p *domain.Provider) *domain.Transaction {
 	w.t.Helper()
-	st, err := w.env.Main.Service.StartTransaction(ctx, platform.StartInput{SessionPublicID: c.SessionPublicID, ProviderID: p.ID,
-		Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Country: "DE"}}})
+	st, err := w.env.Main.Service.StartTransaction(ctx, payment.StartInput{SessionPublicID: c.SessionPublicID, ProviderID: p.ID,
+		Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Country: "DE"}}})
 	require.NoError(w.t, err)
 	require.Equal(w.t, domain.TxnPendingProvider, st.Transaction.Status)
 	return st.Transaction

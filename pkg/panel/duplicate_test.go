@@ -9,7 +9,7 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -32,7 +32,7 @@ func TestDuplicatePaymentPage(t *testing.T) {
 		_, err := env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, first.ID, "")
 		require.NoError(t, err)
 		// Then the provider reports that the second attempt took the money too.
-		dup, err := env.Service().ApplyOutcome(ctx, second, platform.Outcome{To: domain.TxnSucceeded})
+		dup, err := env.Service().ApplyOutcome(ctx, second, payment.Outcome{To: domain.TxnSucceeded})
 		require.NoError(t, err)
 		require.True(t, dup.Duplicate)
 		require.Equal(t, domain.TxnSucceeded, dup.Status)

@@ -16,7 +16,7 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
 )
@@ -175,8 +175,8 @@ func newCheckout(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int6
 // wireTransaction starts a wire-transfer payment of a checkout, as the hosted page does.
 func wireTransaction(t testing.TB, env *apptest.Env, tn *apptest.Tenant, co *domain.Checkout) *domain.Transaction {
 	t.Helper()
-	st, err := env.Service().StartTransaction(ctx, platform.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
-		Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Email: "jane@example.com", Country: "DE"}}})
+	st, err := env.Service().StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
+		Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Email: "jane@example.com", Country: "DE"}}})
 	require.NoError(t, err)
 	return st.Transaction
 }

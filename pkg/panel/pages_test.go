@@ -18,7 +18,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/panel"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
@@ -39,7 +39,7 @@ func TestOverview(t *testing.T) {
 
 		paidTransaction(t, env, tn, 2500)
 		refunded := paidTransaction(t, env, tn, 1000)
-		_, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, platform.RefundInput{Amount: ptr(int64(400))})
+		_, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, payment.RefundInput{Amount: ptr(int64(400))})
 		require.NoError(t, err)
 		cancelled := wireTransaction(t, env, tn, newCheckout(t, env, tn, 700))
 		_, err = env.Service().CancelByBuyer(ctx, cancelled.ID)

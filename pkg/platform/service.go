@@ -11,9 +11,9 @@ import (
 
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/config"
-	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/netguard"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
@@ -45,54 +45,43 @@ type Deps struct {
 	IPNResolver netguard.Resolver
 }
 
-// Tenancy and Checkouts name the capabilities' services embedded in Service while callers move
-// to them.
+// Tenancy, Checkouts and Payments name the capabilities' services embedded in Service while
+// callers move to them.
 type (
 	Tenancy   = tenancy.Service
 	Checkouts = checkout.Service
+	Payments  = payment.Service
 )
 
-// Service carries out the platform's use cases. The tenancy use cases are tenancy.Service's.
+// Service is the capabilities' services together, with the Duda use cases that still live here.
 type Service struct {
 	*Tenancy
 	*Checkouts
-	store   *store.Store
-	log     *slog.Logger
-	metrics *metrics.Registry
-	dev     bool
-	now     func() time.Time
-
-	providers providers.Set
-	vies      tax.VATChecker
+	*Payments
+	store *store.Store
+	log   *slog.Logger
+	now   func() time.Time
 	// ipnTargets is the SSRF policy applied to every ipnUrl a merchant gives.
 	ipnTargets netguard.Policy
-	// returnURLs lets integrations decide where a buyer goes after paying (by checkout origin).
-	returnURLs map[domain.CheckoutOrigin]ReturnURLFunc
-	// cancelURLs lets integrations decide where the page's cancel link goes (by checkout origin).
-	cancelURLs map[domain.CheckoutOrigin]CancelURLFunc
-	// returnOnPending names the origins whose buyers go back once a payment is pending.
-	returnOnPending map[domain.CheckoutOrigin]bool
-	// refundLocks queues this process's refund calls per transaction (see lockRefunds).
-	refundLocks *keyedLocks
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, log: d.Log, metrics: d.Metrics, dev: d.Dev, now: d.Now, refundLocks: newKeyedLocks(),
-		vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{},
-		cancelURLs: map[domain.CheckoutOrigin]CancelURLFunc{}, returnOnPending: map[domain.CheckoutOrigin]bool{},
+	s := &Service{store: d.Store, log: d.Log, now: d.Now,
 		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.metrics == nil {
-		s.metrics = metrics.New()
+	m := d.Metrics
+	if m == nil {
+		m = metrics.New()
 	}
-	s.Checkouts = checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](d.Store), Log: d.Log, Metrics: s.metrics, Dev: d.Dev, Now: s.now,
-		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver})
 	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: s.now})
-	s.providers = d.Providers.Build(providerPort{s})
-	s.Tenancy.UseProviders(s.providers)
+	s.Checkouts = checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](d.Store), Log: d.Log, Metrics: m, Dev: d.Dev, Now: s.now,
+		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver})
+	s.Payments = payment.New(payment.Deps{Store: store.PortOf[payment.Store](d.Store), Tenancy: s.Tenancy, Log: d.Log, Metrics: m, Now: s.now,
+		Providers: d.Providers, VIES: d.VIES})
+	s.Tenancy.UseProviders(s.Payments.Providers())
 	return s
 }
 
@@ -104,12 +93,16 @@ func (s *Service) InTx(ctx context.Context, fn func(*Service) error) error {
 		c.store = tx
 		c.Tenancy = s.Tenancy.WithStore(store.PortOf[tenancy.Store](tx))
 		c.Checkouts = s.Checkouts.WithStore(store.PortOf[checkout.Store](tx))
+		c.Payments = s.Payments.WithStore(store.PortOf[payment.Store](tx))
 		return fn(&c)
 	})
 }
 
 // Store exposes the store to packages that build on the service (workers, adapters).
 func (s *Service) Store() *store.Store { return s.store }
+
+// Hosts are the public host names.
+func (s *Service) Hosts() config.Hosts { return s.Tenancy.Hosts() }
 
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
@@ -121,4 +114,5 @@ func (s *Service) Log() *slog.Logger { return s.log }
 var (
 	_ tenancy.Store  = store.Port[tenancy.Store]{}
 	_ checkout.Store = store.Port[checkout.Store]{}
+	_ payment.Store  = store.Port[payment.Store]{}
 )

@@ -10,6 +10,7 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/tax"
 )
@@ -83,7 +84,7 @@ type Checkouts interface {
 
 // Refunds refunds a transaction through its provider.
 type Refunds interface {
-	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in platform.RefundInput) (*domain.Refund, error)
+	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in payment.RefundInput) (*domain.Refund, error)
 }
 
 // Sealed keeps the secrets of connections and sites sealed, and audits what changes them.
@@ -98,8 +99,8 @@ type Sealed interface {
 
 // CheckoutRules registers the Duda origin's return and cancel rules with the hosted page.
 type CheckoutRules interface {
-	RegisterReturnURL(origin domain.CheckoutOrigin, fn platform.ReturnURLFunc)
-	RegisterCancelURL(origin domain.CheckoutOrigin, fn platform.CancelURLFunc)
+	RegisterReturnURL(origin domain.CheckoutOrigin, fn payment.ReturnURLFunc)
+	RegisterCancelURL(origin domain.CheckoutOrigin, fn payment.CancelURLFunc)
 	RegisterReturnOnPending(origin domain.CheckoutOrigin)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/platform"
 )
 
@@ -304,7 +305,7 @@ func (uc *Service) applyRefund(ctx context.Context, app *platform.DudaApp, sess 
 		}
 	}
 	r, err := uc.platform.Refund(ctx, domain.SystemActor(txn.OrganizationID), txn.OrganizationID, txn.ID,
-		platform.RefundInput{Amount: &amount, Reason: strings.TrimSpace(reason), Source: "duda"})
+		payment.RefundInput{Amount: &amount, Reason: strings.TrimSpace(reason), Source: "duda"})
 	if err != nil {
 		switch domain.ErrorKind(err) {
 		case domain.KindInvalid, domain.KindConflict, domain.KindUnprocessable, domain.KindNotFound:

@@ -1,4 +1,4 @@
-package platform
+package payment
 
 import (
 	"context"
@@ -620,7 +620,7 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id st
 		return nil, domain.Invalid("note", "note must be at most 500 characters")
 	}
 	var out *domain.Transaction
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		t, err := tx.GetTransaction(ctx, orgID, id)
 		if err != nil {
 			return err

@@ -1,11 +1,10 @@
-package platform
+package payment
 
 import (
 	"context"
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // TransactionDetail is a transaction with its refunds and timeline.
@@ -45,7 +44,7 @@ func (s *Service) GetTransaction(ctx context.Context, actor domain.Actor, orgID,
 }
 
 // ListTransactions lists transactions newest first, with whether there is more.
-func (s *Service) ListTransactions(ctx context.Context, actor domain.Actor, f store.TransactionFilter) ([]domain.Transaction, bool, error) {
+func (s *Service) ListTransactions(ctx context.Context, actor domain.Actor, f domain.TransactionFilter) ([]domain.Transaction, bool, error) {
 	if err := auth.InOrg(actor, f.OrganizationID); err != nil {
 		return nil, false, err
 	}

@@ -1,4 +1,4 @@
-package platform
+package payment
 
 import (
 	"context"
@@ -59,7 +59,7 @@ func (s *Service) Refund(ctx context.Context, actor domain.Actor, orgID, txnID s
 		}
 	}
 	var r *domain.Refund
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		t, err := tx.LockTransaction(ctx, orgID, txnID)
 		if err != nil {
 			return err
@@ -379,7 +379,7 @@ func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, up
 
 func (s *Service) completeRefund(ctx context.Context, orgID, refundID string, set store.RefundChanges) error {
 	set.Status = store.Ptr(domain.RefundSucceeded)
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		r, err := tx.GetRefund(ctx, orgID, refundID)
 		if err != nil {
 			return err
