@@ -10,7 +10,7 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
@@ -30,7 +30,7 @@ func TestTenantIsolation(t *testing.T) {
 		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
 		require.NoError(t, err)
 		str := func(v string) *string { return &v }
-		dc, err := svc.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, platform.DudaConnectionInput{SiteID: &victim.Site.ID,
+		dc, err := svc.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, dudaconn.DudaConnectionInput{SiteID: &victim.Site.ID,
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
 

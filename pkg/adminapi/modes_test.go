@@ -10,7 +10,7 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
@@ -63,7 +63,7 @@ func TestModesNeverCross(t *testing.T) {
 		siteBefore, err := s.GetSite(ctx, tn.Org.ID, tn.Site.ID)
 		require.NoError(t, err)
 		str := func(v string) *string { return &v }
-		dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, platform.DudaConnectionInput{SiteID: &tn.Site.ID,
+		dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, dudaconn.DudaConnectionInput{SiteID: &tn.Site.ID,
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
 

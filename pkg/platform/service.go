@@ -11,6 +11,7 @@ import (
 
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/payment"
@@ -51,24 +52,24 @@ type (
 	Tenancy   = tenancy.Service
 	Checkouts = checkout.Service
 	Payments  = payment.Service
+	// DudaConnections are the Duda connections' use cases.
+	DudaConnections = dudaconn.Service
 )
 
-// Service is the capabilities' services together, with the Duda use cases that still live here.
+// Service is the capabilities' services together.
 type Service struct {
 	*Tenancy
 	*Checkouts
 	*Payments
+	*DudaConnections
 	store *store.Store
 	log   *slog.Logger
 	now   func() time.Time
-	// ipnTargets is the SSRF policy applied to every ipnUrl a merchant gives.
-	ipnTargets netguard.Policy
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, log: d.Log, now: d.Now,
-		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}}
+	s := &Service{store: d.Store, log: d.Log, now: d.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -82,6 +83,8 @@ func New(d Deps) *Service {
 	s.Payments = payment.New(payment.Deps{Store: store.PortOf[payment.Store](d.Store), Tenancy: s.Tenancy, Log: d.Log, Metrics: m, Now: s.now,
 		Providers: d.Providers, VIES: d.VIES})
 	s.Tenancy.UseProviders(s.Payments.Providers())
+	s.DudaConnections = dudaconn.New(dudaconn.Deps{Store: store.PortOf[dudaconn.Store](d.Store), Tenancy: s.Tenancy, Checkouts: s.Checkouts,
+		CheckoutStore: store.Rebind[checkout.Store, dudaconn.Store], IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver})
 	return s
 }
 
@@ -94,6 +97,7 @@ func (s *Service) InTx(ctx context.Context, fn func(*Service) error) error {
 		c.Tenancy = s.Tenancy.WithStore(store.PortOf[tenancy.Store](tx))
 		c.Checkouts = s.Checkouts.WithStore(store.PortOf[checkout.Store](tx))
 		c.Payments = s.Payments.WithStore(store.PortOf[payment.Store](tx))
+		c.DudaConnections = s.DudaConnections.WithStore(store.PortOf[dudaconn.Store](tx))
 		return fn(&c)
 	})
 }
@@ -115,4 +119,5 @@ var (
 	_ tenancy.Store  = store.Port[tenancy.Store]{}
 	_ checkout.Store = store.Port[checkout.Store]{}
 	_ payment.Store  = store.Port[payment.Store]{}
+	_ dudaconn.Store = store.Port[dudaconn.Store]{}
 )

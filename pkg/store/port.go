@@ -17,3 +17,8 @@ func (p Port[P]) InTx(ctx context.Context, fn func(tx P) error) error {
 // PortOf returns s as the port P. It panics when the store does not implement P: wiring
 // asserts that at compile time (var _ P = store.Port[P]{}).
 func PortOf[P any](s *Store) P { return any(Port[P]{s}).(P) }
+
+// Rebind returns the store behind port p (a Port[P], as PortOf or InTx hand it out) as the
+// port Q, in the same transaction if p acts in one: a use case that drives another capability
+// inside its own transaction hands it its store this way (wiring passes Rebind to it).
+func Rebind[Q, P any](p P) Q { return PortOf[Q](any(p).(Port[P]).Store) }

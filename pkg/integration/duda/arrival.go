@@ -11,8 +11,8 @@ import (
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/platform"
 )
 
 // ArrivalReason says why a shopper's arrival does not go on to a checkout.
@@ -92,7 +92,7 @@ func (uc *Service) Arrive(ctx context.Context, connectionID, sessionID, siteName
 }
 
 // paymentSession fetches a payment session from the Duda site.
-func (uc *Service) paymentSession(ctx context.Context, app *platform.DudaApp, site *domain.DudaSite, sessionID string) (dudaapi.PaymentSession, error) {
+func (uc *Service) paymentSession(ctx context.Context, app *dudaconn.DudaApp, site *domain.DudaSite, sessionID string) (dudaapi.PaymentSession, error) {
 	cl, err := uc.siteClient(app, site)
 	if err != nil {
 		return dudaapi.PaymentSession{}, err
@@ -128,7 +128,7 @@ func (uc *Service) existingCheckout(ctx context.Context, sess *domain.DudaSessio
 // session already has one (a concurrent arrival won), that checkout is returned. Optional
 // details the platform refuses (a cancel URL not allowed in this mode, an odd e-mail address,
 // language or address) are left out rather than leaving the shopper unable to pay.
-func (uc *Service) createCheckout(ctx context.Context, app *platform.DudaApp, site *domain.DudaSite, sessionID string, ps dudaapi.PaymentSession) (*domain.Checkout, error) {
+func (uc *Service) createCheckout(ctx context.Context, app *dudaconn.DudaApp, site *domain.DudaSite, sessionID string, ps dudaapi.PaymentSession) (*domain.Checkout, error) {
 	conn := app.Connection
 	in, err := uc.checkoutInput(ctx, app, sessionID, ps)
 	if err != nil {
@@ -141,7 +141,7 @@ func (uc *Service) createCheckout(ctx context.Context, app *platform.DudaApp, si
 		if err == nil {
 			return co, nil
 		}
-		if errors.Is(err, platform.ErrDudaSessionTaken) {
+		if errors.Is(err, dudaconn.ErrDudaSessionTaken) {
 			if sess, serr := uc.store.GetDudaSessionBySessionID(ctx, conn.ID, sessionID); serr == nil {
 				return uc.store.GetCheckout(ctx, sess.OrganizationID, sess.CheckoutID)
 			}
@@ -198,7 +198,7 @@ func fallbackReference(sessionID *string) string {
 // the store's taxes itself, so the platform computes none: a cart without TAX lines gets a zero
 // tax line, which makes the amounts final and shows no VAT, whether the organisation's prices
 // include tax or not; Duda's TAX lines are shown at the rate they amount to.
-func (uc *Service) checkoutInput(ctx context.Context, app *platform.DudaApp, sessionID string, ps dudaapi.PaymentSession) (checkout.CheckoutInput, error) {
+func (uc *Service) checkoutInput(ctx context.Context, app *dudaconn.DudaApp, sessionID string, ps dudaapi.PaymentSession) (checkout.CheckoutInput, error) {
 	conn := app.Connection
 	inv := ps.Invoice
 	cur, ok := money.Lookup(strings.ToUpper(strings.TrimSpace(inv.Currency)))

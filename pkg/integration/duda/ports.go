@@ -10,6 +10,7 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/tax"
@@ -71,7 +72,7 @@ type Places interface {
 	Now() time.Time
 	Hosts() config.Hosts
 	DudaBaseURL(connectionID string) string
-	DudaURLs(connectionID string) platform.DudaURLs
+	DudaURLs(connectionID string) dudaconn.DudaURLs
 }
 
 // Checkouts makes a session's checkout (with its record, in one transaction), computes the tax
@@ -89,7 +90,7 @@ type Refunds interface {
 
 // Sealed keeps the secrets of connections and sites sealed, and audits what changes them.
 type Sealed interface {
-	OpenDudaConnection(ctx context.Context, c *domain.DudaConnection) (*platform.DudaApp, error)
+	OpenDudaConnection(ctx context.Context, c *domain.DudaConnection) (*dudaconn.DudaApp, error)
 	RecordDudaInstall(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t dudaapi.Tokens) error
 	UninstallDudaSite(ctx context.Context, site *domain.DudaSite) error
 	SetDudaGateway(ctx context.Context, site *domain.DudaSite, gatewayID string) error
