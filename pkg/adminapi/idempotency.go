@@ -53,7 +53,7 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 	var body []byte
 	var replay *store.IdempotencyRecord
 	err = a.d.Service.InTx(ctx, func(svc *platform.Service) error {
-		st := svc.Store()
+		st := svc.IdempotencyRecords()
 		ok, rec, err := st.LockIdempotency(ctx, req.Org, key)
 		if err != nil {
 			return err

@@ -102,8 +102,16 @@ func (s *Service) InTx(ctx context.Context, fn func(*Service) error) error {
 	})
 }
 
-// Store exposes the store to packages that build on the service (workers, adapters).
-func (s *Service) Store() *store.Store { return s.store }
+// IdempotencyRecords are the Admin API's stored answers, in the service's transaction when it
+// is bound to one (InTx): an answer commits with the request's effect.
+type IdempotencyRecords interface {
+	LockIdempotency(ctx context.Context, orgID, key string) (locked bool, rec *store.IdempotencyRecord, err error)
+	DeleteStaleIdempotency(ctx context.Context, orgID, key string) error
+	SaveIdempotency(ctx context.Context, orgID, key, hash string, status int, body []byte, contentType string, ttl time.Duration) error
+}
+
+// IdempotencyRecords returns the Admin API's stored answers as the service's store holds them.
+func (s *Service) IdempotencyRecords() IdempotencyRecords { return s.store }
 
 // Hosts are the public host names.
 func (s *Service) Hosts() config.Hosts { return s.Tenancy.Hosts() }

@@ -6,7 +6,6 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/queue"
-	"paygate.dev/pkg/store"
 )
 
 // Store is the storage the tenancy use cases need (pkg/store implements it; wiring hands it
@@ -51,7 +50,7 @@ type Store interface {
 	LockForSetup(ctx context.Context, name string) error
 	RecordLoginSuccess(ctx context.Context, userID string) error
 	RemoveMembership(ctx context.Context, orgID, userID string) error
-	ReserveLoginAttempt(ctx context.Context, userID string, now time.Time, lockFor func(failures int) time.Duration) (store.LoginAttempt, error)
+	ReserveLoginAttempt(ctx context.Context, userID string, now time.Time, lockFor func(failures int) time.Duration) (domain.LoginAttempt, error)
 	RevokeAPIKey(ctx context.Context, orgID, id string) error
 	SetMembershipRole(ctx context.Context, orgID, userID string, role domain.Role) error
 	SetPassword(ctx context.Context, userID, hash string) error
