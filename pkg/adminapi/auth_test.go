@@ -11,9 +11,9 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -23,13 +23,13 @@ func TestAuthentication(t *testing.T) {
 		tn := env.NewTenant(t)
 		url := env.AdminURL + "/v1/checkouts?limit=1"
 		svc := env.Service()
-		_, readOnly, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"site:read"}})
+		_, readOnly, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"site:read"}})
 		require.NoError(t, err)
-		revokedKey, revoked, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}})
+		revokedKey, revoked, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}})
 		require.NoError(t, err)
 		require.NoError(t, svc.RevokeAPIKey(ctx, tn.Admin, tn.Org.ID, revokedKey.ID))
 		soon := time.Now().Add(time.Second)
-		_, expiring, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}, ExpiresAt: &soon})
+		_, expiring, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}, ExpiresAt: &soon})
 		require.NoError(t, err)
 
 		valid := tn.TestKey

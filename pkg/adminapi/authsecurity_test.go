@@ -11,9 +11,9 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // requireRetryAfter checks a 429 says when to come back: a positive whole number of seconds.
@@ -32,7 +32,7 @@ func TestFailedAuthenticationCountsPerKey(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
-	_, keyB, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Name: "b", Mode: "test", Scopes: []string{"*:*"}})
+	_, keyB, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "b", Mode: "test", Scopes: []string{"*:*"}})
 	require.NoError(t, err)
 	url := env.AdminURL + "/api/v1/sites"
 	wrong := func(key string) string {
@@ -93,15 +93,15 @@ func TestAccountLockedCarriesRetryAfter(t *testing.T) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		tn := env.NewTenant(t)
 		token := env.AdminURL + "/api/v1/auth/token"
-		for i := 0; i < platform.FreeAttempts; i++ {
+		for i := 0; i < tenancy.FreeAttempts; i++ {
 			res := apptest.Do(t, http.MethodPost, token, "", map[string]any{"email": tn.AdminUser.Email, "password": "wrong-" + strconv.Itoa(i)})
 			require.Equal(t, http.StatusUnauthorized, res.Status)
 		}
 		res := apptest.Do(t, http.MethodPost, token, "", map[string]any{"email": tn.AdminUser.Email, "password": tn.Password})
 		requireRetryAfter(t, res)
-		require.Equal(t, platform.CodeAccountLocked, res.JSON(t)["code"])
+		require.Equal(t, tenancy.CodeAccountLocked, res.JSON(t)["code"])
 		secs, _ := strconv.Atoi(res.Header.Get("Retry-After"))
-		require.InDelta(t, platform.LockoutFor(platform.FreeAttempts).Seconds(), secs, 5, "the lock's real wait")
+		require.InDelta(t, tenancy.LockoutFor(tenancy.FreeAttempts).Seconds(), secs, 5, "the lock's real wait")
 	})
 }
 
@@ -151,7 +151,7 @@ func TestAPIAnswersAreNotCached(t *testing.T) {
 	tn := env.NewTenant(t)
 	// One key per case: the rate limit (one a second, bursts of two) is per key.
 	key := func() string {
-		_, k, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"*:*"}})
+		_, k, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"*:*"}})
 		require.NoError(t, err)
 		return k
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
@@ -148,7 +149,7 @@ var (
 func checkCheckout(t *testing.T, ch *domain.Checkout, site *domain.Site, actor domain.Actor, dev bool, now time.Time) {
 	t.Helper()
 	cur, ok := money.Lookup(ch.Currency)
-	if !ok || cur.Code != ch.Currency || ch.Amount <= 0 || ch.Amount > platform.MaxAmount {
+	if !ok || cur.Code != ch.Currency || ch.Amount <= 0 || ch.Amount > checkout.MaxAmount {
 		t.Fatalf("amount %d %q", ch.Amount, ch.Currency)
 	}
 	if actor.Type == domain.ActorAPIKey && ch.Mode != actor.Mode || !ch.Mode.Valid() {
@@ -162,12 +163,12 @@ func checkCheckout(t *testing.T, ch *domain.Checkout, site *domain.Site, actor d
 			t.Fatalf("reference %q", ref)
 		}
 	}
-	if len(ch.Items) > platform.MaxItems {
+	if len(ch.Items) > checkout.MaxItems {
 		t.Fatalf("%d items", len(ch.Items))
 	}
 	var sum int64
 	for _, it := range ch.Items {
-		if it.Quantity < 1 || it.Quantity > platform.MaxQuantity || it.Name == "" || len(it.Name) > 255 ||
+		if it.Quantity < 1 || it.Quantity > checkout.MaxQuantity || it.Name == "" || len(it.Name) > 255 ||
 			(it.UnitPrice < 0) != (it.ItemType == domain.ItemDiscount) && it.UnitPrice != 0 || it.VATRate != nil && (*it.VATRate < 0 || *it.VATRate > 10000) {
 			t.Fatalf("item %+v", it)
 		}
@@ -193,7 +194,7 @@ func checkCheckout(t *testing.T, ch *domain.Checkout, site *domain.Site, actor d
 			t.Fatalf("%s %q is not on the site's hosts", field, raw)
 		}
 	}
-	if d := ch.ExpiresAt.Sub(now); d < platform.MinExpiryMinutes*time.Minute || d > platform.MaxExpiryMinutes*time.Minute {
+	if d := ch.ExpiresAt.Sub(now); d < checkout.MinExpiryMinutes*time.Minute || d > checkout.MaxExpiryMinutes*time.Minute {
 		t.Fatalf("expires in %s", d)
 	}
 	if ch.Language != "" && !language.MatchString(ch.Language) {

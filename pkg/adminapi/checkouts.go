@@ -8,9 +8,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/tax"
 )
 
@@ -44,14 +45,14 @@ type CheckoutRequest struct {
 }
 
 // Input converts the request into the platform's input, reporting missing required numbers.
-func (in *CheckoutRequest) Input() (platform.CheckoutInput, error) {
+func (in *CheckoutRequest) Input() (checkout.CheckoutInput, error) {
 	if in.Amount == nil {
-		return platform.CheckoutInput{}, domain.Invalid("amount", "amount is required (an integer in minor units)")
+		return checkout.CheckoutInput{}, domain.Invalid("amount", "amount is required (an integer in minor units)")
 	}
 	if in.Currency == "" {
-		return platform.CheckoutInput{}, domain.Invalid("currency", "currency is required (ISO 4217, e.g. EUR)")
+		return checkout.CheckoutInput{}, domain.Invalid("currency", "currency is required (ISO 4217, e.g. EUR)")
 	}
-	out := platform.CheckoutInput{
+	out := checkout.CheckoutInput{
 		Amount: *in.Amount, Currency: in.Currency, Email: in.Email, ExternalReference: in.ExternalReference, InvoiceNumber: in.InvoiceNumber,
 		ReturnURL: in.ReturnURL, CancelURL: in.CancelURL, IPNURL: in.IPNURL, ClientID: in.ClientID, BillingAddress: in.BillingAddress,
 		ShippingAddress: in.ShippingAddress, Language: in.Language, Metadata: in.Metadata, ExpiresInMinutes: in.ExpiresInMinutes,
@@ -59,17 +60,17 @@ func (in *CheckoutRequest) Input() (platform.CheckoutInput, error) {
 	}
 	for i, it := range in.Items {
 		if it.UnitPrice == nil {
-			return platform.CheckoutInput{}, domain.Invalid("items", "items[%d].unitPrice is required (an integer in minor units)", i)
+			return checkout.CheckoutInput{}, domain.Invalid("items", "items[%d].unitPrice is required (an integer in minor units)", i)
 		}
 		q := int64(1)
 		if it.Quantity != nil {
 			q = *it.Quantity
 		}
-		ii := platform.ItemInput{Name: it.Name, Description: it.Description, Quantity: q, UnitPrice: *it.UnitPrice, ItemType: it.ItemType}
+		ii := checkout.ItemInput{Name: it.Name, Description: it.Description, Quantity: q, UnitPrice: *it.UnitPrice, ItemType: it.ItemType}
 		if len(it.VATRate) > 0 && string(it.VATRate) != "null" {
 			var rate tax.Rate
 			if err := rate.UnmarshalJSON(it.VATRate); err != nil {
-				return platform.CheckoutInput{}, domain.Invalid(fmt.Sprintf("items[%d].vatRate", i), "items[%d].vatRate must be a percentage from 0 to 100 with at most 2 decimals", i)
+				return checkout.CheckoutInput{}, domain.Invalid(fmt.Sprintf("items[%d].vatRate", i), "items[%d].vatRate must be a percentage from 0 to 100 with at most 2 decimals", i)
 			}
 			r := int64(rate)
 			ii.VATRate = &r
@@ -108,7 +109,7 @@ func (a *API) createCheckout(c echo.Context, r *Request) (int, any, error) {
 			r.Claim.Status, r.Claim.Body = http.StatusOK, body
 		}
 		err = r.Service.SaveCheckout(ctx, r.Actor, ch, r.Claim)
-		if errors.Is(err, platform.ErrCheckoutCodesTaken) && attempt < 2 {
+		if errors.Is(err, checkout.ErrCheckoutCodesTaken) && attempt < 2 {
 			continue
 		}
 		if err != nil {
@@ -223,7 +224,7 @@ func (a *API) getTransaction(c echo.Context, r *Request) (int, any, error) {
 	return http.StatusOK, newTransactionDetailView(d), nil
 }
 
-func newTransactionDetailView(d *platform.TransactionDetail) *transactionView {
+func newTransactionDetailView(d *payment.TransactionDetail) *transactionView {
 	v := newTransactionView(d.Transaction, true)
 	for i := range d.Refunds {
 		v.Refunds = append(v.Refunds, newRefundView(&d.Refunds[i]))
@@ -266,7 +267,7 @@ func (a *API) createRefund(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	ref, err := r.Service.Refund(c.Request().Context(), r.Actor, r.Org, c.Param("id"), platform.RefundInput{Amount: in.Amount, Reason: in.Reason})
+	ref, err := r.Service.Refund(c.Request().Context(), r.Actor, r.Org, c.Param("id"), payment.RefundInput{Amount: in.Amount, Reason: in.Reason})
 	if err != nil {
 		return 0, nil, err
 	}

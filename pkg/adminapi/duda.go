@@ -8,7 +8,7 @@ import (
 
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/idempotency"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 )
 
 // DudaRoutes manage the organisation's Duda gateway apps: the connection of an app to a site,
@@ -33,8 +33,8 @@ type dudaConnectionIn struct {
 	Enabled     *bool   `json:"enabled"`
 }
 
-func (in dudaConnectionIn) input() platform.DudaConnectionInput {
-	return platform.DudaConnectionInput{SiteID: in.SiteID, AppUUID: in.AppUUID, AppUser: in.AppUser, AppPassword: in.AppPassword,
+func (in dudaConnectionIn) input() dudaconn.DudaConnectionInput {
+	return dudaconn.DudaConnectionInput{SiteID: in.SiteID, AppUUID: in.AppUUID, AppUser: in.AppUser, AppPassword: in.AppPassword,
 		AppSecret: in.AppSecret, IPNURL: in.IPNURL, Enabled: in.Enabled}
 }
 
@@ -70,7 +70,7 @@ type dudaConnectionView struct {
 	UpdatedAt          time.Time         `json:"updatedAt"`
 }
 
-func newDudaConnectionView(c *platform.DudaConnection) *dudaConnectionView {
+func newDudaConnectionView(c *dudaconn.DudaConnection) *dudaConnectionView {
 	v := &dudaConnectionView{ID: c.ID, SiteID: c.SiteID, AppUUID: c.AppUUID, AppUser: c.AppUser, Credentials: c.CredentialsHint,
 		IPNURL: c.IPNURL, Enabled: c.Enabled, InstallURL: c.URLs.Install, UninstallURL: c.URLs.Uninstall,
 		PaymentMethodsURLs: map[string]string{"live": c.URLs.PaymentMethodsLive, "test": c.URLs.PaymentMethodsTest},

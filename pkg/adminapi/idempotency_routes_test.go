@@ -9,8 +9,8 @@ import (
 
 	"paygate.dev/pkg/adminapi"
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -96,7 +96,7 @@ func TestReplayIsRefusedAfterTheRoleWasReduced(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 		session := res.JSON(t)["token"].(string)
 
-		c, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 900, Currency: "EUR", ExternalReference: "demote", Mode: domain.ModeTest})
+		c, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 900, Currency: "EUR", ExternalReference: "demote", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		txn := storetest.Transaction(t, s, c, tn.Provider)
 		_, err = env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "paid")

@@ -8,10 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // Every authenticated route, called with a second organisation's all-scopes keys (test and live) against the
@@ -22,13 +24,13 @@ func TestTenantIsolation(t *testing.T) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		victim, attacker := env.NewTenant(t), env.NewTenant(t)
 		svc := env.Service()
-		c, err := svc.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, platform.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
+		c, err := svc.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, checkout.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		txn := storetest.Transaction(t, s, c, victim.Provider)
-		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
+		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
 		require.NoError(t, err)
 		str := func(v string) *string { return &v }
-		dc, err := svc.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, platform.DudaConnectionInput{SiteID: &victim.Site.ID,
+		dc, err := svc.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, dudaconn.DudaConnectionInput{SiteID: &victim.Site.ID,
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
 

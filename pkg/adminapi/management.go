@@ -9,7 +9,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 type siteIn struct {
@@ -26,8 +26,8 @@ type siteIn struct {
 	DefaultProviderID *string   `json:"defaultProviderId"`
 }
 
-func (in siteIn) input() platform.SiteInput {
-	return platform.SiteInput{Name: in.Name, LogoURL: in.LogoURL, PrimaryColor: in.PrimaryColor, AllowedHosts: in.AllowedHosts,
+func (in siteIn) input() tenancy.SiteInput {
+	return tenancy.SiteInput{Name: in.Name, LogoURL: in.LogoURL, PrimaryColor: in.PrimaryColor, AllowedHosts: in.AllowedHosts,
 		TaxDisplay: in.TaxDisplay, VATIDValidation: in.VATIDValidation, DefaultLanguage: in.DefaultLanguage, IPNVersion: in.IPNVersion,
 		FrameAncestors: in.FrameAncestors, ProviderIDs: in.ProviderIDs, DefaultProviderID: in.DefaultProviderID}
 }
@@ -113,7 +113,7 @@ func (a *API) setSiteProviders(c echo.Context, r *Request) (int, any, error) {
 		in.ProviderIDs = []string{}
 	}
 	ctx := c.Request().Context()
-	site, err := r.Service.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), platform.SiteInput{ProviderIDs: &in.ProviderIDs, DefaultProviderID: in.DefaultProviderID})
+	site, err := r.Service.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), tenancy.SiteInput{ProviderIDs: &in.ProviderIDs, DefaultProviderID: in.DefaultProviderID})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -142,8 +142,8 @@ type providerIn struct {
 	Credentials map[string]string `json:"credentials"`
 }
 
-func (in providerIn) input() platform.ProviderInput {
-	return platform.ProviderInput{Type: in.Type, Mode: in.Mode, Name: in.Name, Enabled: in.Enabled, Settings: in.Settings, Credentials: in.Credentials}
+func (in providerIn) input() tenancy.ProviderInput {
+	return tenancy.ProviderInput{Type: in.Type, Mode: in.Mode, Name: in.Name, Enabled: in.Enabled, Settings: in.Settings, Credentials: in.Credentials}
 }
 
 func (a *API) listProviders(c echo.Context, r *Request) (int, any, error) {
@@ -198,8 +198,8 @@ type organizationIn struct {
 	OSSRegistered    *bool   `json:"ossRegistered"`
 }
 
-func (in organizationIn) input() platform.OrganizationInput {
-	return platform.OrganizationInput{Name: in.Name, SupportEmail: in.SupportEmail, SellerCountry: in.SellerCountry,
+func (in organizationIn) input() tenancy.OrganizationInput {
+	return tenancy.OrganizationInput{Name: in.Name, SupportEmail: in.SupportEmail, SellerCountry: in.SellerCountry,
 		PricesIncludeTax: in.PricesIncludeTax, OSSRegistered: in.OSSRegistered}
 }
 
@@ -352,7 +352,7 @@ func (a *API) createAPIKey(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	k, token, err := r.Service.CreateAPIKey(c.Request().Context(), r.Actor, id, platform.APIKeyInput{Name: in.Name, Mode: in.Mode, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt})
+	k, token, err := r.Service.CreateAPIKey(c.Request().Context(), r.Actor, id, tenancy.APIKeyInput{Name: in.Name, Mode: in.Mode, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt})
 	if err != nil {
 		return 0, nil, err
 	}

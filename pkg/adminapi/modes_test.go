@@ -8,10 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // modeObjects are one organisation's objects of one mode.
@@ -29,18 +31,18 @@ func makeModeObjects(t *testing.T, env *apptest.Env, s *store.Store, tn *apptest
 	if m == domain.ModeLive {
 		name := "Live bank transfer"
 		var err error
-		p, err = svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
+		p, err = svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
 			Settings: map[string]string{"bankName": "Live Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}})
 		require.NoError(t, err)
 		ids := []string{tn.Provider.ID, p.ID}
-		_, err = svc.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.SiteInput{ProviderIDs: &ids})
+		_, err = svc.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
 		require.NoError(t, err)
 	}
-	c, err := svc.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 700, Currency: "EUR",
+	c, err := svc.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 700, Currency: "EUR",
 		ExternalReference: "mode-" + string(m), Mode: m})
 	require.NoError(t, err)
 	txn := storetest.Transaction(t, s, c, p)
-	k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Name: string(m) + " reader", Mode: string(m), Scopes: []string{"checkout:read"}})
+	k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: string(m) + " reader", Mode: string(m), Scopes: []string{"checkout:read"}})
 	require.NoError(t, err)
 	return modeObjects{provider: p, checkout: c, txn: txn, key: k}
 }
@@ -61,7 +63,7 @@ func TestModesNeverCross(t *testing.T) {
 		siteBefore, err := s.GetSite(ctx, tn.Org.ID, tn.Site.ID)
 		require.NoError(t, err)
 		str := func(v string) *string { return &v }
-		dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, platform.DudaConnectionInput{SiteID: &tn.Site.ID,
+		dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, dudaconn.DudaConnectionInput{SiteID: &tn.Site.ID,
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
 

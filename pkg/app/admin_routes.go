@@ -27,7 +27,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 	extra = append(extra, adminapi.ExportRoutes(exports)...)
 	a.API = adminapi.New(adminapi.Deps{
 		Service: a.Service, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
-		Keys: store.IdempotencyKeys{S: a.Store}, TxKeys: func(svc *platform.Service) idempotency.Store { return store.IdempotencyKeys{S: svc.Store()} },
+		Keys: store.IdempotencyKeys{S: a.Store}, TxKeys: func(svc *platform.Service) idempotency.Store { return svc.IdempotencyKeys() },
 		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, IdempotencyLease: a.Config.IdempotencyLease, Extra: extra,
 	})
 	a.API.Register(e)

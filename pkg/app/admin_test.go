@@ -13,10 +13,10 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/logging/logtest"
 	"paygate.dev/pkg/mail"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -52,7 +52,7 @@ func TestDevelopmentAdminBackendUsesTheDevelopmentMailer(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	name := "Dev org " + domain.RandomString(4)
-	org, err := a.Service.CreateOrganization(ctx, domain.SystemActor(""), platform.OrganizationInput{Name: &name})
+	org, err := a.Service.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: &name})
 	require.NoError(t, err)
 	admin := domain.Actor{Type: domain.ActorUser, ID: "usr_dev", OrganizationID: org.ID, Role: domain.RoleAdmin}
 	inv, err := a.Service.InviteMember(ctx, admin, org.ID, "dev."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleViewer)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 // DemoSecretsFile is where, off a terminal, the demo's secrets are written (in DATA_DIR).
@@ -28,7 +28,7 @@ func isTerminal(w io.Writer) bool {
 // the password, API key and IPN signing secret, to DATA_DIR/demo-credentials.txt (mode 0600),
 // which the line names: secrets never go into a log line. If that file cannot be written the
 // banner is printed as before, once, so that the demo stays usable.
-func (a *AdminBackend) announceDemo(ctx context.Context, d *platform.Demo) {
+func (a *AdminBackend) announceDemo(ctx context.Context, d *tenancy.Demo) {
 	w := a.DemoOut
 	if w == nil {
 		w = os.Stdout

@@ -15,7 +15,7 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	b.Runtime.TrustInternal(b.Config.InternalToken)
 	b.Runtime.Register(e)
 	// Payment providers: everything each brings, from the registry (providerRegistry).
-	mountProviders(e, b, hooks.New(b.Service, b.Log, b.Metrics))
+	mountProviders(e, b, hooks.New(b.Service.Payments, b.Log, b.Metrics))
 
 	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
 	registerDuda(e, b)

@@ -23,6 +23,7 @@ import (
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // internalToken authenticates the test frontend's calls to the test backend.
@@ -283,13 +284,13 @@ func CreateTenant(t testing.TB, svc *platform.Service, s *store.Store) *Tenant {
 	sys := domain.SystemActor("")
 	name := "Tenant " + domain.RandomString(6)
 	country, oss := "DE", true
-	org, err := svc.CreateOrganization(ctx, sys, platform.OrganizationInput{Name: &name, SellerCountry: &country, OSSRegistered: &oss})
+	org, err := svc.CreateOrganization(ctx, sys, tenancy.OrganizationInput{Name: &name, SellerCountry: &country, OSSRegistered: &oss})
 	if err != nil {
 		t.Fatalf("organization: %v", err)
 	}
 	password := "pw-" + domain.RandomString(16)
 	email := "admin." + strings.ToLower(domain.RandomString(8)) + "@example.com"
-	u, err := svc.CreateUser(ctx, sys, platform.CreateUserInput{Email: email, Password: password})
+	u, err := svc.CreateUser(ctx, sys, tenancy.CreateUserInput{Email: email, Password: password})
 	if err != nil {
 		t.Fatalf("user: %v", err)
 	}
@@ -298,7 +299,7 @@ func CreateTenant(t testing.TB, svc *platform.Service, s *store.Store) *Tenant {
 	}
 	admin := domain.Actor{Type: domain.ActorUser, ID: u.ID, Label: u.Email, OrganizationID: org.ID, Role: domain.RoleAdmin}
 	pname := "Bank transfer"
-	prov, err := svc.CreateProvider(ctx, admin, org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &pname,
+	prov, err := svc.CreateProvider(ctx, admin, org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &pname,
 		Settings: map[string]string{"bankName": "Test Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX",
 			"instructions": "Use the reference."}})
 	if err != nil {
@@ -307,15 +308,15 @@ func CreateTenant(t testing.TB, svc *platform.Service, s *store.Store) *Tenant {
 	sname := "Shop"
 	hosts := []string{"shop.example.com", "localhost", "127.0.0.1"}
 	ids := []string{prov.ID}
-	site, hook, err := svc.CreateSite(ctx, admin, org.ID, platform.SiteInput{Name: &sname, AllowedHosts: &hosts, ProviderIDs: &ids, DefaultProviderID: &prov.ID})
+	site, hook, err := svc.CreateSite(ctx, admin, org.ID, tenancy.SiteInput{Name: &sname, AllowedHosts: &hosts, ProviderIDs: &ids, DefaultProviderID: &prov.ID})
 	if err != nil {
 		t.Fatalf("site: %v", err)
 	}
-	_, testKey, err := svc.CreateAPIKey(ctx, admin, org.ID, platform.APIKeyInput{Name: "test", Mode: "test", Scopes: []string{"*:*"}})
+	_, testKey, err := svc.CreateAPIKey(ctx, admin, org.ID, tenancy.APIKeyInput{Name: "test", Mode: "test", Scopes: []string{"*:*"}})
 	if err != nil {
 		t.Fatalf("test key: %v", err)
 	}
-	_, liveKey, err := svc.CreateAPIKey(ctx, admin, org.ID, platform.APIKeyInput{Name: "live", Mode: "live", Scopes: []string{"*:*"}})
+	_, liveKey, err := svc.CreateAPIKey(ctx, admin, org.ID, tenancy.APIKeyInput{Name: "live", Mode: "live", Scopes: []string{"*:*"}})
 	if err != nil {
 		t.Fatalf("live key: %v", err)
 	}

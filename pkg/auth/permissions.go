@@ -85,3 +85,38 @@ func orNone(r domain.Role) string {
 	}
 	return string(r)
 }
+
+// InOrg rejects an actor acting on another organisation with NOT_FOUND (never reveal it exists).
+func InOrg(actor domain.Actor, orgID string) error {
+	if actor.Type == domain.ActorSystem || actor.PlatformAdmin || actor.OrganizationID == orgID {
+		return nil
+	}
+	return domain.NotFound("organization")
+}
+
+// ModeFilter narrows a list's mode filter to what actor sees (see Authorize on modes): an API
+// key lists only its own mode's objects. ok is false when the filter asks for the other mode,
+// which the key never sees: the list is empty.
+func ModeFilter(actor domain.Actor, m *domain.Mode) (ok bool) {
+	switch {
+	case actor.Mode == "":
+		return true
+	case *m == "":
+		*m = actor.Mode
+	}
+	return *m == actor.Mode
+}
+
+// OfModeSeen keeps the objects whose mode actor sees.
+func OfModeSeen[T any](actor domain.Actor, list []T, mode func(*T) domain.Mode) []T {
+	if actor.Mode == "" {
+		return list
+	}
+	out := list[:0:0]
+	for i := range list {
+		if actor.Sees(mode(&list[i])) {
+			out = append(out, list[i])
+		}
+	}
+	return out
+}

@@ -29,6 +29,7 @@ import (
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/tenancy"
 )
 
 // BenchmarkSQLiteTwoProcesses measures the embedded default as `make run` runs it: the real
@@ -338,23 +339,23 @@ func sqliteTenant(b *testing.B, env []string) (siteID, apiKey string) {
 	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Dev: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	sys := domain.SystemActor("")
 	name, country := "Bench "+domain.RandomString(6), "DE"
-	org, err := svc.CreateOrganization(ctx, sys, platform.OrganizationInput{Name: &name, SellerCountry: &country})
+	org, err := svc.CreateOrganization(ctx, sys, tenancy.OrganizationInput{Name: &name, SellerCountry: &country})
 	if err != nil {
 		b.Fatal(err)
 	}
 	actor := domain.SystemActor(org.ID)
 	pname := "Bank transfer"
-	prov, err := svc.CreateProvider(ctx, actor, org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &pname,
+	prov, err := svc.CreateProvider(ctx, actor, org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &pname,
 		Settings: map[string]string{"bankName": "Test Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	sname, hosts, ids := "Shop", []string{"shop.example.com"}, []string{prov.ID}
-	site, _, err := svc.CreateSite(ctx, actor, org.ID, platform.SiteInput{Name: &sname, AllowedHosts: &hosts, ProviderIDs: &ids, DefaultProviderID: &prov.ID})
+	site, _, err := svc.CreateSite(ctx, actor, org.ID, tenancy.SiteInput{Name: &sname, AllowedHosts: &hosts, ProviderIDs: &ids, DefaultProviderID: &prov.ID})
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, key, err := svc.CreateAPIKey(ctx, actor, org.ID, platform.APIKeyInput{Name: "bench", Mode: "test", Scopes: []string{"*:*"}})
+	_, key, err := svc.CreateAPIKey(ctx, actor, org.ID, tenancy.APIKeyInput{Name: "bench", Mode: "test", Scopes: []string{"*:*"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -144,3 +144,14 @@ var (
 	// ErrIdempotencyBusy: another request holds the key right now.
 	ErrIdempotencyBusy = errors.New("another request holds the idempotency key")
 )
+
+// LoginAttempt is the outcome of reserving a sign-in attempt (the store's ReserveLoginAttempt).
+type LoginAttempt struct {
+	// Allowed is false when the account was locked: nothing was counted and the password must
+	// not be checked.
+	Allowed bool
+	// Failures counts the attempts since the last successful sign-in, this one included.
+	Failures int
+	// LockedUntil is when the lock ends: the lock this attempt engaged, or the one in force.
+	LockedUntil *time.Time
+}

@@ -14,9 +14,9 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/duda/dudafake"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // fullCart has a line with its own discount, a digital item, shipping, Duda's tax line and a
@@ -181,11 +181,11 @@ func TestDudaArrival(t *testing.T) {
 		})
 		t.Run("PricesWithoutTaxGetNoVATOnTop", func(t *testing.T) {
 			off := false
-			_, err := w.env.Service().UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, platform.OrganizationInput{PricesIncludeTax: &off})
+			_, err := w.env.Service().UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.OrganizationInput{PricesIncludeTax: &off})
 			require.NoError(t, err)
 			t.Cleanup(func() {
 				on := true
-				_, _ = w.env.Service().UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, platform.OrganizationInput{PricesIncludeTax: &on})
+				_, _ = w.env.Service().UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.OrganizationInput{PricesIncludeTax: &on})
 			})
 			ps := w.fake.CreateSession("shop-1", testSpec())
 			c := w.checkoutFor("shop-1", ps.ID)

@@ -23,11 +23,12 @@ import (
 	"paygate.dev/pkg/integration/duda/dudastore"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/queue/queuetest"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -61,12 +62,12 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 	w := &world{t: t, s: s, env: env, tn: env.NewTenant(t), fake: fake, ipns: newIPNSink(t)}
 	svc := env.Service()
 	name := "Bank transfer (live)"
-	live, err := svc.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
+	live, err := svc.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
 		Settings: map[string]string{"bankName": "Live Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00"}})
 	require.NoError(t, err)
 	w.live = live
 	ids := []string{w.tn.Provider.ID, live.ID}
-	_, err = svc.UpdateSite(ctx, w.tn.Admin, w.tn.Org.ID, w.tn.Site.ID, platform.SiteInput{ProviderIDs: &ids, DefaultProviderID: &w.tn.Provider.ID})
+	_, err = svc.UpdateSite(ctx, w.tn.Admin, w.tn.Org.ID, w.tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &w.tn.Provider.ID})
 	require.NoError(t, err)
 
 	creds := fake.Creds()
@@ -205,8 +206,8 @@ func (w *world) checkoutFor(site, sessionID string) *domain.Checkout {
 // payByWire starts a bank transfer for the checkout, as the hosted page does.
 func (w *world) payByWire(c *domain.Checkout, p *domain.Provider) *domain.Transaction {
 	w.t.Helper()
-	st, err := w.env.Main.Service.StartTransaction(ctx, platform.StartInput{SessionPublicID: c.SessionPublicID, ProviderID: p.ID,
-		Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Country: "DE"}}})
+	st, err := w.env.Main.Service.StartTransaction(ctx, payment.StartInput{SessionPublicID: c.SessionPublicID, ProviderID: p.ID,
+		Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Country: "DE"}}})
 	require.NoError(w.t, err)
 	require.Equal(w.t, domain.TxnPendingProvider, st.Transaction.Status)
 	return st.Transaction

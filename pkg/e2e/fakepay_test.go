@@ -12,11 +12,11 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/fakepay"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // TestAFakeProviderIsOneRegistrationLine adds a provider the platform has never heard of —
@@ -43,18 +43,18 @@ func aFakeProviderIsOneRegistrationLine(t *testing.T, s *store.Store) {
 	name := "Fake"
 
 	t.Run("ConfigurationIsCheckedByTheProvidersOwnRules", func(t *testing.T) {
-		_, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
+		_, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
 			Credentials: map[string]string{"webhookSecret": "whsec_not_ours"}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "%v", err)
-		_, err = env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
+		_, err = env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
 			Settings: map[string]string{"iban": "DE89370400440532013000"}, Credentials: map[string]string{"webhookSecret": secret}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "a setting the provider does not declare: %v", err)
 	})
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
+	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
 		Settings: map[string]string{"label": "Fake pay"}, Credentials: map[string]string{"webhookSecret": secret}})
 	require.NoError(t, err)
 	ids := []string{p.ID, tn.Provider.ID}
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
+	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
 	require.NoError(t, err)
 	merchant := newWooMerchant(t, tn.SiteHook, 0)
 

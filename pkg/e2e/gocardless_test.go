@@ -18,10 +18,10 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/gcapi"
 	"paygate.dev/pkg/gcapi/gcfake"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 const gcHookSecret = "gc_webhook_secret_paygate_e2e_0123456789"
@@ -824,13 +824,13 @@ func TestGoCardlessProviderProblemsThroughTheAPI(t *testing.T) {
 	})
 }
 
-func gcProviderInput(name, token string) platform.ProviderInput {
-	return platform.ProviderInput{Type: "gocardless", Mode: "test", Name: &name, Settings: map[string]string{"environment": "sandbox"},
+func gcProviderInput(name, token string) tenancy.ProviderInput {
+	return tenancy.ProviderInput{Type: "gocardless", Mode: "test", Name: &name, Settings: map[string]string{"environment": "sandbox"},
 		Credentials: map[string]string{"accessToken": token, "webhookSecret": gcHookSecret}}
 }
 
-func gcSiteProviders(ids []string, defaultID string) platform.SiteInput {
-	return platform.SiteInput{ProviderIDs: &ids, DefaultProviderID: &defaultID}
+func gcSiteProviders(ids []string, defaultID string) tenancy.SiteInput {
+	return tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &defaultID}
 }
 
 // gcProcessor is a copy of the main backend's GoCardless provider (a test may tune its copy).

@@ -17,10 +17,10 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/stripemock"
+	"paygate.dev/pkg/tenancy"
 )
 
 // A refund whose Stripe call outlives the Idempotency-Key claim's lease (here 2 s; 60 s in
@@ -51,12 +51,12 @@ func TestASlowRefundOutlivesTheClaimsLeaseWithoutADuplicate(t *testing.T) {
 			AdminBackend: func(c *config.AdminBackend) { c.IdempotencyLease = lease }})
 		tn := env.NewTenant(t)
 		name := "Cards"
-		p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
+		p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
 			Settings:    map[string]string{"publishableKey": "pk_test_paygate"},
 			Credentials: map[string]string{"secretKey": "sk_test_51PaygateE2Etest0123456789", "webhookSecret": stripeHookSecret}})
 		require.NoError(t, err)
 		ids := []string{p.ID, tn.Provider.ID}
-		_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
+		_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
 		require.NoError(t, err)
 		w := &stripeWorld{env: env, tn: tn, stripe: ov, provider: p, merchant: newWooMerchant(t, tn.SiteHook, 0)}
 		id, pi := w.pay(t, 10000)

@@ -16,11 +16,11 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit/redistest"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // replicas starts two admin backends and two main backends on one PostgreSQL and one master
@@ -115,7 +115,7 @@ func TestRequestLimitsAreSharedByReplicas(t *testing.T) {
 			require.Equal(t, http.StatusOK, co.Status, string(co.Body))
 			code := co.JSON(t)["shortCode"].(string)
 			// A key with its whole budget left (creating the checkout took one of the test key's).
-			_, key, err := a.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Name: "flood", Mode: "test", Scopes: []string{"*:*"}})
+			_, key, err := a.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "flood", Mode: "test", Scopes: []string{"*:*"}})
 			require.NoError(t, err)
 			a.Logs.Forbid(key)
 			b.Logs.Forbid(key)

@@ -11,10 +11,10 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/gcapi/gcfake"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/stripemock"
+	"paygate.dev/pkg/tenancy"
 )
 
 // requireNoCode fails when the short code (or any of the buyer's personal data) appears in the
@@ -44,7 +44,7 @@ func TestStartAnswersCarryNoShortCodeWithoutIt(t *testing.T) {
 		env := apptest.Start(t, s, apptest.Options{StripeAPIURL: ov.URL, GoCardlessAPIURL: gc.URL()})
 		tn := env.NewTenant(t)
 		name := "Cards"
-		card, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
+		card, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
 			Settings:    map[string]string{"publishableKey": "pk_test_paygate"},
 			Credentials: map[string]string{"secretKey": "sk_test_51PaygateE2Etest0123456789", "webhookSecret": stripeHookSecret}})
 		require.NoError(t, err)

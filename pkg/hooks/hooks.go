@@ -16,7 +16,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/providers"
 )
 
@@ -41,13 +41,13 @@ type Answers = providers.Answers
 
 // Server routes provider webhooks.
 type Server struct {
-	svc     *platform.Service
+	svc     *payment.Service
 	log     *slog.Logger
 	metrics *metrics.Registry
 }
 
 // New builds the webhook receiver.
-func New(svc *platform.Service, log *slog.Logger, m *metrics.Registry) *Server {
+func New(svc *payment.Service, log *slog.Logger, m *metrics.Registry) *Server {
 	return &Server{svc: svc, log: log, metrics: m}
 }
 
@@ -72,7 +72,7 @@ func (s *Server) receive(c echo.Context, t domain.ProviderType, v providers.Webh
 	if err != nil || len(body) > MaxBody {
 		return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large"})
 	}
-	p, err := s.svc.Store().GetProviderByID(ctx, c.Param("providerId"))
+	p, err := s.svc.WebhookProvider(ctx, c.Param("providerId"))
 	if err != nil || p.Type != t {
 		return c.JSON(http.StatusNotFound, map[string]string{"error": "unknown provider"})
 	}

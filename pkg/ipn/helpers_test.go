@@ -33,6 +33,7 @@ import (
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestMain(m *testing.M) {
@@ -375,7 +376,7 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	// off where they are created), whatever the env's backends allow when sending.
 	e.svc = platform.New(platform.Deps{Store: s, Keys: keys, Log: logging.Discard(), Now: c.Now, IPNResolver: o.resolver,
 		Hosts: config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}})
-	e.org, err = e.svc.CreateOrganization(ctx, domain.SystemActor(""), platform.OrganizationInput{Name: ptr("Shop Ltd")})
+	e.org, err = e.svc.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: ptr("Shop Ltd")})
 	require.NoError(t, err)
 	e.admin = domain.Actor{Type: domain.ActorUser, ID: "usr_admin", Label: "admin@example.com", OrganizationID: e.org.ID, Role: domain.RoleAdmin}
 	e.provider = storetest.Provider(t, s, e.org.ID, domain.ModeTest)
@@ -383,7 +384,7 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	if version == 0 {
 		version = 2
 	}
-	e.site, e.secret, err = e.svc.CreateSite(ctx, e.admin, e.org.ID, platform.SiteInput{Name: ptr("Shop"), IPNVersion: &version})
+	e.site, e.secret, err = e.svc.CreateSite(ctx, e.admin, e.org.ID, tenancy.SiteInput{Name: ptr("Shop"), IPNVersion: &version})
 	require.NoError(t, err)
 	conc := o.concurrency
 	if conc == 0 {
@@ -518,8 +519,8 @@ func statuses(rs []received) []float64 {
 // port is the merchant server's TCP port.
 func (m *merchant) port() string { return strconv.Itoa(m.srv.Listener.Addr().(*net.TCPAddr).Port) }
 
-func platformSiteVersion(v int) platform.SiteInput { return platform.SiteInput{IPNVersion: &v} }
+func platformSiteVersion(v int) tenancy.SiteInput { return tenancy.SiteInput{IPNVersion: &v} }
 
-func platformOrg(name string) platform.OrganizationInput {
-	return platform.OrganizationInput{Name: &name}
+func platformOrg(name string) tenancy.OrganizationInput {
+	return tenancy.OrganizationInput{Name: &name}
 }

@@ -2,7 +2,7 @@
 // github.com/wneessen/go-mail, and picks the admin backend's mailer from its configuration:
 //
 //   - an SMTP server configured: SMTP (STARTTLS, implicit TLS, or plain text to a loopback relay);
-//   - MAIL_DISABLED=true: platform.DisabledMailer (flows that need mail say it is off);
+//   - MAIL_DISABLED=true: tenancy.DisabledMailer (flows that need mail say it is off);
 //   - development without SMTP: a logging mailer that says it sent nothing and prints the link,
 //     so that `make run` can follow invitations;
 //   - production without any of these: an error (config validation refuses it first).
@@ -27,19 +27,19 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"paygate.dev/pkg/config"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 // ErrNoMailer is returned when production has neither SMTP nor MAIL_DISABLED.
 var ErrNoMailer = errors.New("no SMTP server configured: set SMTP_URL (or SMTP_HOST ...) and MAIL_FROM, or MAIL_DISABLED=true")
 
 // New returns the mailer the configuration asks for.
-func New(env config.AppEnv, m config.Mail, log *slog.Logger) (platform.Mailer, error) {
+func New(env config.AppEnv, m config.Mail, log *slog.Logger) (tenancy.Mailer, error) {
 	switch {
 	case m.SMTP.Configured():
 		return NewSMTP(m, log)
 	case m.Disabled:
-		return platform.DisabledMailer{}, nil
+		return tenancy.DisabledMailer{}, nil
 	case env == config.AppDevelopment:
 		return devMailer{log: log}, nil
 	}
@@ -103,7 +103,7 @@ func (s *SMTP) client() (*gomail.Client, error) {
 
 // message builds the MIME message: From, To, Subject, Date, Message-ID, a plain-text body and
 // an optional HTML alternative.
-func (s *SMTP) message(m platform.Message) (*gomail.Msg, error) {
+func (s *SMTP) message(m tenancy.Message) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	msg.FromMailAddress(s.from)
 	if err := msg.To(m.To); err != nil {
@@ -124,7 +124,7 @@ func (s *SMTP) message(m platform.Message) (*gomail.Msg, error) {
 
 // Send delivers one message within the configured timeout. A failure is returned; the message
 // (and its link) is never logged.
-func (s *SMTP) Send(ctx context.Context, m platform.Message) error {
+func (s *SMTP) Send(ctx context.Context, m tenancy.Message) error {
 	msg, err := s.message(m)
 	if err != nil {
 		return err
@@ -142,7 +142,7 @@ func (s *SMTP) Send(ctx context.Context, m platform.Message) error {
 			return fmt.Errorf("smtp %s: %w", s.cfg.Addr(), err) // refused for good (a 5xx answer)
 		}
 		// A 4xx answer, or no answer (the server is down or unreachable): worth retrying.
-		return fmt.Errorf("smtp %s: %w (%w)", s.cfg.Addr(), err, platform.ErrMailTemporary)
+		return fmt.Errorf("smtp %s: %w (%w)", s.cfg.Addr(), err, tenancy.ErrMailTemporary)
 	}
 	if s.log != nil {
 		s.log.InfoContext(ctx, "e-mail sent", "to", m.To, "subject", m.Subject, "smtp", s.cfg.Addr(),
@@ -158,7 +158,7 @@ type devMailer struct{ log *slog.Logger }
 // DevMailerNotice starts every line the development mailer writes.
 const DevMailerNotice = "development mailer: e-mail NOT sent (APP_ENV=development and no SMTP_URL); the link is printed here instead"
 
-func (d devMailer) Send(ctx context.Context, m platform.Message) error {
+func (d devMailer) Send(ctx context.Context, m tenancy.Message) error {
 	if d.log != nil {
 		d.log.WarnContext(ctx, DevMailerNotice, "to", m.To, "subject", m.Subject, "link", m.Link)
 	}

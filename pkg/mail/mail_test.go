@@ -15,7 +15,7 @@ import (
 	"paygate.dev/pkg/logging/logtest"
 	pgmail "paygate.dev/pkg/mail"
 	"paygate.dev/pkg/mail/mailtest"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 const from = "Paygate <no-reply@pay.example.com>"
@@ -25,7 +25,7 @@ var ctx = context.Background()
 // resetLink is shaped like the platform's links, with = and & that quoted-printable must carry.
 const resetLink = "https://api.example.com/reset-password?token=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd&x=1"
 
-func send(t *testing.T, srv *mailtest.Server, cfg config.Mail, m platform.Message) (*logtest.Capture, error) {
+func send(t *testing.T, srv *mailtest.Server, cfg config.Mail, m tenancy.Message) (*logtest.Capture, error) {
 	t.Helper()
 	logs := logtest.New()
 	mailer, err := pgmail.New(config.AppProduction, cfg, logs.Logger("admin-backend"))
@@ -39,7 +39,7 @@ func TestSMTPDeliversOverSTARTTLSWithAuth(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{TLS: config.SMTPStartTLS, Username: "paygate", Password: "smtp-pw-123"})
 	cfg := srv.Config(from)
 	require.NotEmpty(t, cfg.SMTP.CAFile, "the client trusts the test server through SMTP_CA_FILE")
-	logs, err := send(t, srv, cfg, platform.Message{To: "jane@shop.example", Subject: "Reset your password", Link: resetLink,
+	logs, err := send(t, srv, cfg, tenancy.Message{To: "jane@shop.example", Subject: "Reset your password", Link: resetLink,
 		Body: "Choose a new password:\n\n" + resetLink + "\n", HTML: `<p><a href="` + resetLink + `">Choose a new password</a></p>`})
 	require.NoError(t, err)
 
@@ -75,7 +75,7 @@ func TestSMTPDeliversOverSTARTTLSWithAuth(t *testing.T) {
 func TestSMTPDeliversOverImplicitTLS(t *testing.T) {
 	t.Parallel()
 	srv := mailtest.Start(t, mailtest.Options{TLS: config.SMTPImplicitTLS, Username: "u", Password: "p-implicit"})
-	_, err := send(t, srv, srv.Config(from), platform.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello " + resetLink})
+	_, err := send(t, srv, srv.Config(from), tenancy.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello " + resetLink})
 	require.NoError(t, err)
 	m := srv.Next(t)
 	require.True(t, m.TLS)
@@ -87,7 +87,7 @@ func TestSMTPDeliversOverImplicitTLS(t *testing.T) {
 func TestSMTPPlainToALoopbackRelay(t *testing.T) {
 	t.Parallel()
 	srv := mailtest.Start(t, mailtest.Options{})
-	_, err := send(t, srv, srv.Config(from), platform.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
+	_, err := send(t, srv, srv.Config(from), tenancy.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
 	require.NoError(t, err)
 	m := srv.Next(t)
 	require.False(t, m.TLS)
@@ -99,7 +99,7 @@ func TestSMTPRefusesAnUntrustedCertificate(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{TLS: config.SMTPStartTLS})
 	cfg := srv.Config(from)
 	cfg.SMTP.CAFile = "" // only the system's CAs, which never signed the test certificate
-	_, err := send(t, srv, cfg, platform.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
+	_, err := send(t, srv, cfg, tenancy.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
 	require.ErrorContains(t, err, "certificate")
 	require.Empty(t, srv.Pending(), "nothing was delivered")
 }
@@ -109,7 +109,7 @@ func TestSMTPRequiresSTARTTLSWhenConfiguredSo(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{}) // offers no STARTTLS
 	cfg := srv.Config(from)
 	cfg.SMTP.TLS = config.SMTPStartTLS
-	_, err := send(t, srv, cfg, platform.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
+	_, err := send(t, srv, cfg, tenancy.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
 	require.Error(t, err, "never falls back to plain text")
 	require.Empty(t, srv.Pending())
 }
@@ -119,7 +119,7 @@ func TestSMTPErrorsAreReturnedAndNeverLogTheLink(t *testing.T) {
 	t.Run("RecipientRefused", func(t *testing.T) {
 		srv := mailtest.Start(t, mailtest.Options{TLS: config.SMTPStartTLS, Username: "u", Password: "pw-refused",
 			RejectRcpt: func(a string) bool { return a == "gone@shop.example" }})
-		logs, err := send(t, srv, srv.Config(from), platform.Message{To: "gone@shop.example", Subject: "Reset", Link: resetLink, Body: resetLink})
+		logs, err := send(t, srv, srv.Config(from), tenancy.Message{To: "gone@shop.example", Subject: "Reset", Link: resetLink, Body: resetLink})
 		require.Error(t, err)
 		require.Contains(t, err.Error(), "550")
 		require.NotContains(t, err.Error(), "token=", "the error does not carry the link")
@@ -130,7 +130,7 @@ func TestSMTPErrorsAreReturnedAndNeverLogTheLink(t *testing.T) {
 		srv := mailtest.Start(t, mailtest.Options{TLS: config.SMTPStartTLS, Username: "u", Password: "right"})
 		cfg := srv.Config(from)
 		cfg.SMTP.Password = "wrong-password-x"
-		_, err := send(t, srv, cfg, platform.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
+		_, err := send(t, srv, cfg, tenancy.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
 		require.Error(t, err)
 		require.NotContains(t, err.Error(), "wrong-password-x")
 		require.Empty(t, srv.Pending())
@@ -157,7 +157,7 @@ func TestSMTPErrorsAreReturnedAndNeverLogTheLink(t *testing.T) {
 		mailer, err := pgmail.New(config.AppProduction, cfg, logs.Logger("admin-backend"))
 		require.NoError(t, err)
 		start := time.Now()
-		err = mailer.Send(ctx, platform.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
+		err = mailer.Send(ctx, tenancy.Message{To: "a@shop.example", Subject: "Hi", Body: "Hello"})
 		require.Error(t, err)
 		require.Less(t, time.Since(start), 10*time.Second, "SMTP_TIMEOUT bounds the attempt")
 	})
@@ -170,13 +170,13 @@ func TestNewPicksTheMailerTheConfigurationAsksFor(t *testing.T) {
 
 	m, err := pgmail.New(config.AppProduction, config.Mail{Disabled: true}, nil)
 	require.NoError(t, err)
-	err = m.Send(ctx, platform.Message{To: "a@shop.example", Link: resetLink})
-	require.True(t, errors.Is(err, platform.ErrMailDisabled))
+	err = m.Send(ctx, tenancy.Message{To: "a@shop.example", Link: resetLink})
+	require.True(t, errors.Is(err, tenancy.ErrMailDisabled))
 
 	logs := logtest.New()
 	m, err = pgmail.New(config.AppDevelopment, config.Mail{}, logs.Logger("admin-backend"))
 	require.NoError(t, err)
-	require.NoError(t, m.Send(ctx, platform.Message{To: "a@shop.example", Subject: "Reset", Link: resetLink}))
+	require.NoError(t, m.Send(ctx, tenancy.Message{To: "a@shop.example", Subject: "Reset", Link: resetLink}))
 	lines := logs.Lines()
 	require.Len(t, lines, 1)
 	require.Contains(t, lines[0], pgmail.DevMailerNotice, "it says plainly that nothing was sent")

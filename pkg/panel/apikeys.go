@@ -8,7 +8,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 // keyRow is an API key as the list shows it.
@@ -85,7 +85,7 @@ func (p *Panel) apiKeyCreate(c echo.Context, r *request) error {
 	for _, s := range scopes {
 		d.Form.Scopes[s] = true
 	}
-	k, token, err := p.d.Service.CreateAPIKey(c.Request().Context(), r.Actor, r.OrgID(), platform.APIKeyInput{Name: d.Form.Name, Mode: d.Form.Mode, Scopes: scopes})
+	k, token, err := p.d.Service.CreateAPIKey(c.Request().Context(), r.Actor, r.OrgID(), tenancy.APIKeyInput{Name: d.Form.Name, Mode: d.Form.Mode, Scopes: scopes})
 	if err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {

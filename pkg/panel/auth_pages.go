@@ -11,7 +11,7 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 type loginData struct {
@@ -53,7 +53,7 @@ func (p *Panel) login(c echo.Context, _ *request) error {
 	u, err := p.d.Service.SignIn(c.Request().Context(), d.Email, f.Get("password"))
 	if err != nil {
 		switch {
-		case domain.ErrorCode(err) == platform.CodeAccountLocked:
+		case domain.ErrorCode(err) == tenancy.CodeAccountLocked:
 			d.Message = capitalize(errMessage(err)) + ". You can also choose a new password with “Forgot your password?”."
 			if secs, ok := httpapi.RetryAfterOf(err); ok {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
@@ -136,7 +136,7 @@ func (p *Panel) forgot(c echo.Context, _ *request) error {
 	}
 	if err := p.d.Service.RequestPasswordReset(c.Request().Context(), d.Email); err != nil {
 		switch domain.ErrorCode(err) {
-		case platform.CodeMailDisabled, platform.CodeMailFailed:
+		case tenancy.CodeMailDisabled, tenancy.CodeMailFailed:
 			// Said plainly, never dropped: no link exists anywhere but in the database.
 			d.Message = capitalize(errMessage(err)) + "."
 			return p.renderAnon(c, http.StatusServiceUnavailable, "forgot", "Forgot your password?", d)

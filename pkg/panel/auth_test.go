@@ -12,10 +12,10 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestSignIn(t *testing.T) {
@@ -94,7 +94,7 @@ func TestSignIn(t *testing.T) {
 			email, pw := member(t, env, tn.Org.ID, domain.RoleEditor)
 			c := newClient(t, env.AdminURL)
 			c.get("/login")
-			for i := 0; i < platform.FreeAttempts; i++ {
+			for i := 0; i < tenancy.FreeAttempts; i++ {
 				res := c.post("/login", url.Values{"email": {email}, "password": {"wrong-password-" + string(rune('a'+i))}})
 				require.Equal(t, http.StatusUnauthorized, res.Status, "attempt %d", i+1)
 			}
@@ -118,7 +118,7 @@ func TestSignIn(t *testing.T) {
 		})
 
 		t.Run("NoOrganisation", func(t *testing.T) {
-			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: "lonely." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: "pw-lonely-1234567"})
+			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: "lonely." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: "pw-lonely-1234567"})
 			require.NoError(t, err)
 			c := newClient(t, env.AdminURL)
 			c.get("/login")

@@ -12,7 +12,7 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/browsertest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -275,7 +275,7 @@ func TestBrowserPhoneLayout(t *testing.T) {
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
 	paid := paidTransaction(t, env, tn, 4200)
-	if _, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, paid.ID, platform.RefundInput{Reason: "a very long reason without spaces: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}); err != nil {
+	if _, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, paid.ID, payment.RefundInput{Reason: "a very long reason without spaces: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}); err != nil {
 		t.Fatal(err)
 	}
 	b := browsertest.New(t)
@@ -313,7 +313,7 @@ func TestBrowserViewerCannotWrite(t *testing.T) {
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
 	paid := paidTransaction(t, env, tn, 2000)
-	pending := wireTransaction(t, env, tn, checkout(t, env, tn, 3000))
+	pending := wireTransaction(t, env, tn, newCheckout(t, env, tn, 3000))
 	email, pw := member(t, env, tn.Org.ID, domain.RoleViewer)
 	b := browsertest.New(t)
 	signInBrowser(t, b, env, email, pw)

@@ -11,9 +11,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/platform"
 )
 
 // itemRow is one line-item row of the Create Checkout form, as typed.
@@ -135,8 +135,8 @@ var percentRE = regexp.MustCompile(`^\d{1,3}(\.\d{1,2})?$`)
 // input converts the typed form into the platform's input. Problems the platform cannot name
 // (a price that is not a number) are recorded on the form. rowOf maps the index of each item
 // sent to the platform to its row on the form (blank rows are skipped).
-func (f *checkoutForm) input() (platform.CheckoutInput, []int) {
-	in := platform.CheckoutInput{Currency: f.Currency, Email: f.Email, ExternalReference: f.Reference, ReturnURL: f.ReturnURL,
+func (f *checkoutForm) input() (checkout.CheckoutInput, []int) {
+	in := checkout.CheckoutInput{Currency: f.Currency, Email: f.Email, ExternalReference: f.Reference, ReturnURL: f.ReturnURL,
 		CancelURL: f.CancelURL, Mode: domain.Mode(f.Mode), Origin: domain.OriginDashboard}
 	if f.Site == "" {
 		f.set("site", "Choose the site the checkout is for")
@@ -170,13 +170,13 @@ func (f *checkoutForm) input() (platform.CheckoutInput, []int) {
 				vat = &r
 			}
 		}
-		if q > 0 && q <= platform.MaxQuantity {
+		if q > 0 && q <= checkout.MaxQuantity {
 			if line, err := money.Mul(q, price); err == nil {
 				total, _ = money.Add(total, line)
 			}
 		}
 		rowOf = append(rowOf, i)
-		in.Items = append(in.Items, platform.ItemInput{Name: it.Name, Quantity: q, UnitPrice: price, VATRate: vat, ItemType: it.Type})
+		in.Items = append(in.Items, checkout.ItemInput{Name: it.Name, Quantity: q, UnitPrice: price, VATRate: vat, ItemType: it.Type})
 	}
 	if len(in.Items) == 0 {
 		f.set("items[0].name", "Add at least one item with a name and a price")
@@ -196,7 +196,7 @@ func (f *checkoutForm) input() (platform.CheckoutInput, []int) {
 func expiryMinutes(value, unit string) (int, bool) {
 	n, ok := atoi(value)
 	mult := map[string]int{"minutes": 1, "hours": 60, "days": 24 * 60}[unit]
-	if !ok || n < 1 || mult == 0 || n > platform.MaxExpiryMinutes {
+	if !ok || n < 1 || mult == 0 || n > checkout.MaxExpiryMinutes {
 		return 0, false
 	}
 	return n * mult, true

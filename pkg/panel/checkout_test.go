@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -150,7 +150,7 @@ func TestCreateCheckoutForm(t *testing.T) {
 		})
 
 		t.Run("ExtendFromTheDetailPage", func(t *testing.T) {
-			co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{
+			co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
 				Amount: 700, Currency: "EUR", ExternalReference: "ext-" + domain.RandomString(5), Mode: domain.ModeTest,
 				Metadata: map[string]any{"orderId": "A-17"}})
 			require.NoError(t, err)
@@ -188,7 +188,7 @@ func TestCreateCheckoutForm(t *testing.T) {
 			require.Equal(t, http.StatusConflict, res.Status, res.Body)
 		})
 		t.Run("ExpireFromTheDetailPage", func(t *testing.T) {
-			co := checkout(t, env, tn, 900)
+			co := newCheckout(t, env, tn, 900)
 			page := c.get("/checkouts/" + co.ID)
 			require.Equal(t, 1, page.Doc.Find(`form[action$="/expire"]`).Length())
 			res := c.post("/checkouts/"+co.ID+"/expire", nil)

@@ -9,13 +9,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 )
 
 // dudaRow is one connection of the list, with its Paygate site's name and how many Duda sites
 // have the app installed.
 type dudaRow struct {
-	*platform.DudaConnection
+	*dudaconn.DudaConnection
 	SiteName  string
 	Installed int
 }
@@ -59,10 +59,10 @@ type dudaForm struct {
 
 	Sites    []domain.Site // the organisation's sites, to choose from
 	SiteName string
-	Conn     *platform.DudaConnection
+	Conn     *dudaconn.DudaConnection
 }
 
-func (p *Panel) dudaFormFor(c echo.Context, r *request, dc *platform.DudaConnection) (*dudaForm, error) {
+func (p *Panel) dudaFormFor(c echo.Context, r *request, dc *dudaconn.DudaConnection) (*dudaForm, error) {
 	sites, names, err := p.siteNames(c, r)
 	if err != nil {
 		return nil, err
@@ -92,9 +92,9 @@ func (f *dudaForm) title() string {
 // stay unchanged (the enable/disable button sends only "enabled"); empty secret fields keep
 // the stored secrets on an update. The enabled checkbox follows a hidden "off", so an
 // unticked box still says so.
-func (f *dudaForm) bind(c echo.Context) platform.DudaConnectionInput {
+func (f *dudaForm) bind(c echo.Context) dudaconn.DudaConnectionInput {
 	v := form(c)
-	var in platform.DudaConnectionInput
+	var in dudaconn.DudaConnectionInput
 	text := func(key string, dst *string) *string {
 		if !v.Has(key) {
 			return nil

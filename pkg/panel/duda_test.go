@@ -14,7 +14,7 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -25,10 +25,10 @@ func dudaSecret() string {
 }
 
 // dudaConnection connects a Duda app to the tenant's site through the platform.
-func dudaConnection(t testing.TB, env *apptest.Env, tn *apptest.Tenant) *platform.DudaConnection {
+func dudaConnection(t testing.TB, env *apptest.Env, tn *apptest.Tenant) *dudaconn.DudaConnection {
 	t.Helper()
 	site, uuid, user, pw, sec := tn.Site.ID, "app-"+domain.RandomString(8), "user-"+domain.RandomString(6), "pw-"+domain.RandomString(20), dudaSecret()
-	dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, platform.DudaConnectionInput{
+	dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, dudaconn.DudaConnectionInput{
 		SiteID: &site, AppUUID: &uuid, AppUser: &user, AppPassword: &pw, AppSecret: &sec})
 	require.NoError(t, err)
 	return dc
@@ -36,7 +36,7 @@ func dudaConnection(t testing.TB, env *apptest.Env, tn *apptest.Tenant) *platfor
 
 // installDuda records Duda's install call for a site of the connection, as the lifecycle
 // endpoint does.
-func installDuda(t testing.TB, env *apptest.Env, dc *platform.DudaConnection, siteName string, expires time.Time) *store.DudaSite {
+func installDuda(t testing.TB, env *apptest.Env, dc *dudaconn.DudaConnection, siteName string, expires time.Time) *store.DudaSite {
 	t.Helper()
 	site := &store.DudaSite{SiteName: siteName, APIEndpoint: "https://api-sandbox.duda.co", InstallData: "{}"}
 	require.NoError(t, env.Service().RecordDudaInstall(ctx, dc.DudaConnection, site,
@@ -54,7 +54,7 @@ func dudaForm(siteID, uuid, user, pw, secret, ipn string, enabled bool) url.Valu
 	return v
 }
 
-func openDuda(t testing.TB, env *apptest.Env, tn *apptest.Tenant, id string) (*platform.DudaConnection, *platform.DudaApp) {
+func openDuda(t testing.TB, env *apptest.Env, tn *apptest.Tenant, id string) (*dudaconn.DudaConnection, *dudaconn.DudaApp) {
 	t.Helper()
 	dc, err := env.Service().GetDudaConnection(ctx, tn.Admin, tn.Org.ID, id)
 	require.NoError(t, err)

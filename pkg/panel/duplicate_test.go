@@ -9,7 +9,7 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -22,7 +22,7 @@ func TestDuplicatePaymentPage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		tn := env.NewTenant(t)
-		co := checkout(t, env, tn, 2500)
+		co := newCheckout(t, env, tn, 2500)
 		first := wireTransaction(t, env, tn, co)
 		// A second attempt of the same checkout (another tab), still waiting for its money.
 		second := &domain.Transaction{ID: domain.NewID(domain.PrefixTransaction), OrganizationID: tn.Org.ID, CheckoutID: co.ID, SiteID: co.SiteID,
@@ -32,7 +32,7 @@ func TestDuplicatePaymentPage(t *testing.T) {
 		_, err := env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, first.ID, "")
 		require.NoError(t, err)
 		// Then the provider reports that the second attempt took the money too.
-		dup, err := env.Service().ApplyOutcome(ctx, second, platform.Outcome{To: domain.TxnSucceeded})
+		dup, err := env.Service().ApplyOutcome(ctx, second, payment.Outcome{To: domain.TxnSucceeded})
 		require.NoError(t, err)
 		require.True(t, dup.Duplicate)
 		require.Equal(t, domain.TxnSucceeded, dup.Status)

@@ -13,9 +13,9 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/mail/mailtest"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // choosePassword follows an e-mailed link as a browser would and sets the password.
@@ -141,7 +141,7 @@ func TestRefusedMailIsReportedAndNeverLogsTheLink(t *testing.T) {
 			RejectRcpt: func(a string) bool { return strings.HasPrefix(a, "bounce.") }}})
 		tn := env.NewTenant(t)
 		bounce := "bounce." + strings.ToLower(domain.RandomString(8)) + "@example.com"
-		_, err := env.Service().CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: bounce, Password: "pw-" + domain.RandomString(16)})
+		_, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: bounce, Password: "pw-" + domain.RandomString(16)})
 		require.NoError(t, err)
 
 		c := newClient(t, env.AdminURL)

@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 // orgRow is an organisation the user can work in.
@@ -82,11 +82,11 @@ func (p *Panel) organizations(c echo.Context, r *request) error {
 	return p.organizationsPage(c, r, &organizationsData{}, http.StatusOK)
 }
 
-func (f *orgForm) bind(c echo.Context) platform.OrganizationInput {
+func (f *orgForm) bind(c echo.Context) tenancy.OrganizationInput {
 	v := form(c)
 	f.Name, f.SupportEmail, f.SellerCountry = trimmed(v, "name"), trimmed(v, "supportEmail"), strings.ToUpper(trimmed(v, "sellerCountry"))
 	f.PricesIncludeTax, f.OSSRegistered = v.Get("pricesIncludeTax") == "on", v.Get("ossRegistered") == "on"
-	return platform.OrganizationInput{Name: &f.Name, SupportEmail: &f.SupportEmail, SellerCountry: &f.SellerCountry,
+	return tenancy.OrganizationInput{Name: &f.Name, SupportEmail: &f.SupportEmail, SellerCountry: &f.SellerCountry,
 		PricesIncludeTax: &f.PricesIncludeTax, OSSRegistered: &f.OSSRegistered}
 }
 

@@ -14,13 +14,15 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/panel"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestOverview(t *testing.T) {
@@ -37,13 +39,13 @@ func TestOverview(t *testing.T) {
 
 		paidTransaction(t, env, tn, 2500)
 		refunded := paidTransaction(t, env, tn, 1000)
-		_, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, platform.RefundInput{Amount: ptr(int64(400))})
+		_, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, payment.RefundInput{Amount: ptr(int64(400))})
 		require.NoError(t, err)
-		cancelled := wireTransaction(t, env, tn, checkout(t, env, tn, 700))
+		cancelled := wireTransaction(t, env, tn, newCheckout(t, env, tn, 700))
 		_, err = env.Service().CancelByBuyer(ctx, cancelled.ID)
 		require.NoError(t, err)
-		wireTransaction(t, env, tn, checkout(t, env, tn, 300)) // still open: not counted in the rate
-		gbp, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 990, Currency: "GBP", ExternalReference: "uk-1", Mode: domain.ModeTest})
+		wireTransaction(t, env, tn, newCheckout(t, env, tn, 300)) // still open: not counted in the rate
+		gbp, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 990, Currency: "GBP", ExternalReference: "uk-1", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		gbpTxn := wireTransaction(t, env, tn, gbp)
 		_, err = env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, gbpTxn.ID, "")
@@ -123,9 +125,9 @@ func TestLists(t *testing.T) {
 		c := signedIn(t, env, tn, domain.RoleViewer)
 		var made []*domain.Checkout
 		for i := 0; i < 27; i++ {
-			made = append(made, checkout(t, env, tn, int64(100+i)))
+			made = append(made, newCheckout(t, env, tn, int64(100+i)))
 		}
-		special, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 4200, Currency: "EUR",
+		special, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 4200, Currency: "EUR",
 			Email: "special.buyer@example.org", ExternalReference: "ORDER-<script>", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		_, err = env.Service().ExpireCheckout(ctx, tn.Admin, tn.Org.ID, made[0].ID)
@@ -186,9 +188,9 @@ func TestLists(t *testing.T) {
 			require.GreaterOrEqual(t, detail.Doc.Find("ol.timeline li").Length(), 3)
 		})
 		t.Run("TransactionsByBuyerEmail", func(t *testing.T) {
-			co := checkout(t, env, tn, 700)
-			st, err := env.Service().StartTransaction(ctx, platform.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
-				Buyer: platform.Buyer{BillingDetails: domain.BillingDetails{Name: "Ørjan Quist", Email: "Orjan.QUIST@Example.NET", Country: "DE"}}})
+			co := newCheckout(t, env, tn, 700)
+			st, err := env.Service().StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
+				Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Ørjan Quist", Email: "Orjan.QUIST@Example.NET", Country: "DE"}}})
 			require.NoError(t, err)
 			for _, path := range []string{"/transactions?q=quist%40example", "/transactions?email=orjan.quist", "/transactions?q=%C3%B8rjan"} {
 				res := c.get(path)
@@ -212,7 +214,7 @@ func TestLists(t *testing.T) {
 		})
 		t.Run("NotFound", func(t *testing.T) {
 			other := env.NewTenant(t)
-			foreign := checkout(t, env, other, 100)
+			foreign := newCheckout(t, env, other, 100)
 			for _, path := range []string{"/checkouts/" + foreign.ID, "/checkouts/chk_nothing", "/transactions/txn_nothing", "/sites/" + other.Site.ID,
 				"/providers/" + other.Provider.ID, "/no/such/page"} {
 				res := c.get(path)
@@ -256,7 +258,7 @@ func TestOrganizations(t *testing.T) {
 
 		t.Run("PlatformAdminCreatesAndSwitches", func(t *testing.T) {
 			pw := "pw-" + domain.RandomString(16)
-			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: "root." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: pw, PlatformAdmin: true})
+			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: "root." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: pw, PlatformAdmin: true})
 			require.NoError(t, err)
 			c := newClient(t, env.AdminURL)
 			c.login(u.Email, pw)
@@ -427,7 +429,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	env := apptest.Start(t, s, apptest.Options{NoFrontend: true, Workers: true})
 	tn := env.NewTenant(t)
-	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.CheckoutInput{Amount: 1500, Currency: "EUR",
+	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 1500, Currency: "EUR",
 		ExternalReference: "ipn-1", IPNURL: merchant.URL + "/ipn", Mode: domain.ModeTest})
 	require.NoError(t, err)
 	txn := wireTransaction(t, env, tn, co)

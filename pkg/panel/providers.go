@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 type providersData struct {
@@ -112,14 +112,14 @@ func newProviderForm(k domain.ProviderKind, prov *domain.Provider) *providerForm
 
 // bind reads the posted form into f and the platform's input. Empty secret fields are left
 // out: on an update they keep the stored value.
-func (f *providerForm) bind(c echo.Context) platform.ProviderInput {
+func (f *providerForm) bind(c echo.Context) tenancy.ProviderInput {
 	v := form(c)
 	f.Name = trimmed(v, "name")
 	f.Enabled = v.Get("enabled") == "on"
 	if f.Provider == nil {
 		f.Mode = v.Get("mode")
 	}
-	in := platform.ProviderInput{Type: f.Type, Mode: f.Mode, Name: &f.Name, Enabled: &f.Enabled,
+	in := tenancy.ProviderInput{Type: f.Type, Mode: f.Mode, Name: &f.Name, Enabled: &f.Enabled,
 		Settings: map[string]string{}, Credentials: map[string]string{}}
 	for i := range f.Fields {
 		fd := &f.Fields[i]

@@ -12,9 +12,9 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 var eventIDRE = regexp.MustCompile(`evt_[0-9a-z]+`)
@@ -59,12 +59,12 @@ func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
 	svc := env.Service()
 	site := func(t *testing.T) *domain.Site {
 		name := "Spare " + domain.RandomString(4)
-		s, _, err := svc.CreateSite(ctx, tn.Admin, tn.Org.ID, platform.SiteInput{Name: &name})
+		s, _, err := svc.CreateSite(ctx, tn.Admin, tn.Org.ID, tenancy.SiteInput{Name: &name})
 		require.NoError(t, err)
 		return s
 	}
 	key := func(t *testing.T) *domain.APIKey {
-		k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"checkout:create"}})
+		k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"checkout:create"}})
 		require.NoError(t, err)
 		return k
 	}
@@ -90,13 +90,13 @@ func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
 				"expiryValue": {"2"}, "expiryUnit": {"days"}}
 		}},
 		{"ExpireCheckout", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
-			return "/checkouts/" + checkout(t, env, tn, 1000).ID + "/expire", nil
+			return "/checkouts/" + newCheckout(t, env, tn, 1000).ID + "/expire", nil
 		}},
 		{"ExtendCheckout", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
-			return "/checkouts/" + checkout(t, env, tn, 1000).ID + "/extend", url.Values{"expiryValue": {"5"}, "expiryUnit": {"days"}}
+			return "/checkouts/" + newCheckout(t, env, tn, 1000).ID + "/extend", url.Values{"expiryValue": {"5"}, "expiryUnit": {"days"}}
 		}},
 		{"MarkPaid", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
-			return "/transactions/" + wireTransaction(t, env, tn, checkout(t, env, tn, 1000)).ID + "/mark-paid", url.Values{"note": {"seen on statement"}}
+			return "/transactions/" + wireTransaction(t, env, tn, newCheckout(t, env, tn, 1000)).ID + "/mark-paid", url.Values{"note": {"seen on statement"}}
 		}},
 		{"Refund", domain.RoleEditor, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
 			return "/transactions/" + paidTransaction(t, env, tn, 1000).ID + "/refund", url.Values{"amount": {"2.50"}, "reason": {"damaged"}}
@@ -121,7 +121,7 @@ func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
 		}},
 		{"DeleteProvider", domain.RoleAdmin, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
 			name := "Spare bank"
-			p, err := svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
+			p, err := svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
 				Settings: map[string]string{"bankName": "B", "accountHolder": "H", "iban": "DE89370400440532013000"}})
 			require.NoError(t, err)
 			return "/providers/" + p.ID + "/delete", nil

@@ -129,7 +129,7 @@ func TestSecretsShownOnce(t *testing.T) {
 			prov, err := env.Service().GetProvider(ctx, tn.Admin, tn.Org.ID, provID)
 			require.NoError(t, err)
 			require.Equal(t, "Cards renamed", prov.Name)
-			creds, err := env.Service().ProviderCredentials(ctx, prov)
+			creds, err := env.Service().Tenancy.ProviderCredentials(ctx, prov)
 			require.NoError(t, err)
 			require.Equal(t, map[string]string{"secretKey": sk, "webhookSecret": wh}, creds)
 
@@ -139,7 +139,7 @@ func TestSecretsShownOnce(t *testing.T) {
 			require.Equal(t, http.StatusSeeOther, c.post("/providers/"+provID, keep).Status)
 			prov, err = env.Service().GetProvider(ctx, tn.Admin, tn.Org.ID, provID)
 			require.NoError(t, err)
-			creds, err = env.Service().ProviderCredentials(ctx, prov)
+			creds, err = env.Service().Tenancy.ProviderCredentials(ctx, prov)
 			require.NoError(t, err)
 			require.Equal(t, sk2, creds["secretKey"])
 			require.Equal(t, wh, creds["webhookSecret"])

@@ -12,9 +12,9 @@ import (
 
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // Signing out ends the session on the server: the old session token is refused as the panel's
@@ -109,12 +109,12 @@ func TestSignInLimitsPerAddress(t *testing.T) {
 		email, pw := member(t, env, tn.Org.ID, domain.RoleViewer)
 		c := newClient(t, env.AdminURL)
 		c.get("/login")
-		for i := 0; i < platform.FreeAttempts; i++ {
+		for i := 0; i < tenancy.FreeAttempts; i++ {
 			require.Equal(t, http.StatusUnauthorized, c.post("/login", url.Values{"email": {email}, "password": {"wrong-" + strconv.Itoa(i)}}).Status)
 		}
 		res := c.post("/login", url.Values{"email": {email}, "password": {pw}})
 		secs := retryAfter(t, res)
-		require.InDelta(t, platform.LockoutFor(platform.FreeAttempts).Seconds(), secs, 5, "the lock's real wait")
+		require.InDelta(t, tenancy.LockoutFor(tenancy.FreeAttempts).Seconds(), secs, 5, "the lock's real wait")
 		require.Contains(t, text(res, "[role=alert]"), "Too many failed sign-ins: try again in")
 	})
 

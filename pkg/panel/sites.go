@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 type sitesData struct {
@@ -88,7 +88,7 @@ func (p *Panel) siteFormFor(c echo.Context, r *request, s *domain.Site) (*siteFo
 }
 
 // bind reads the posted form into f and the platform's input.
-func (f *siteForm) bind(c echo.Context) platform.SiteInput {
+func (f *siteForm) bind(c echo.Context) tenancy.SiteInput {
 	v := form(c)
 	f.Name, f.LogoURL, f.PrimaryColor = trimmed(v, "name"), trimmed(v, "logoUrl"), trimmed(v, "primaryColor")
 	f.AllowedHosts, f.TaxDisplay, f.VATIDValidation = v.Get("allowedHosts"), v.Get("taxDisplay"), v.Get("vatIdValidation")
@@ -115,7 +115,7 @@ func (f *siteForm) bind(c echo.Context) platform.SiteInput {
 	if hosts == nil {
 		hosts = []string{}
 	}
-	in := platform.SiteInput{Name: &f.Name, LogoURL: &f.LogoURL, PrimaryColor: &f.PrimaryColor, AllowedHosts: &hosts,
+	in := tenancy.SiteInput{Name: &f.Name, LogoURL: &f.LogoURL, PrimaryColor: &f.PrimaryColor, AllowedHosts: &hosts,
 		TaxDisplay: &f.TaxDisplay, VATIDValidation: &f.VATIDValidation, DefaultLanguage: &f.DefaultLanguage,
 		FrameAncestors: &f.FrameAncestors, ProviderIDs: &ids, DefaultProviderID: &f.DefaultProviderID}
 	if n, ok := atoi(f.IPNVersion); ok {

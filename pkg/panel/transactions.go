@@ -10,7 +10,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/tax"
 )
 
@@ -210,7 +210,7 @@ func (p *Panel) refund(c echo.Context, r *request) error {
 	id := c.Param("id")
 	ctx := c.Request().Context()
 	rf := refundForm{Amount: strings.TrimSpace(c.FormValue("amount")), Reason: strings.TrimSpace(c.FormValue("reason"))}
-	in := platform.RefundInput{Reason: rf.Reason, Source: "dashboard"}
+	in := payment.RefundInput{Reason: rf.Reason, Source: "dashboard"}
 	var err error
 	if rf.Amount != "" {
 		// The currency is needed to read the amount; reading it also checks the permission.

@@ -248,10 +248,19 @@ func (c *Client) IsLeader(ctx context.Context) bool {
 	return err == nil && id == c.id
 }
 
+// Tx is where a job is inserted: the store, or a use case's port onto it (*store.Store
+// implements it).
+type Tx interface {
+	Dialect() store.Dialect
+	SQLTx(ctx context.Context, fn func(tx *sql.Tx) error) error
+}
+
+var _ Tx = (*store.Store)(nil)
+
 // Insert queues a job on s's transaction when s comes from store.InTx (so it exists exactly
 // when that transaction commits), or in a transaction of its own otherwise. A unique job that
 // already exists is not inserted again (res.UniqueSkippedAsDuplicate).
-func Insert(ctx context.Context, s *store.Store, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+func Insert(ctx context.Context, s Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	ins, err := inserter(s.Dialect())
 	if err != nil {
 		return nil, err

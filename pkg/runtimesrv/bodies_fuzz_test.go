@@ -18,13 +18,14 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/logging"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/runtimeapi"
 )
 
 // FuzzRuntimeBodies reads the JSON bodies the hosted page posts to the runtime API (tax
 // preview, transaction create, GoCardless billing request) exactly as the handlers do
-// (httpapi.ReadJSON, billingDetails, platform.Buyer.Validate, then the tax for a checkout held
+// (httpapi.ReadJSON, billingDetails, payment.Buyer.Validate, then the tax for a checkout held
 // in memory, with format-only VAT id checks) and checks that any body ends either in a 4xx
 // domain error with a stable code or in buyer details that keep their promises: trimmed, at
 // most 255 bytes, a valid e-mail and an ISO country code when present, validation idempotent,
@@ -89,7 +90,7 @@ func FuzzRuntimeBodies(f *testing.F) {
 		if want := addr.PostalCode; want == "" && bd.PostalCode != addr.Postcode || want != "" && bd.PostalCode != want {
 			t.Fatalf("postal code %q from postalCode %q and postcode %q", bd.PostalCode, addr.PostalCode, addr.Postcode)
 		}
-		b := platform.Buyer{BillingDetails: bd}
+		b := payment.Buyer{BillingDetails: bd}
 		if err := b.Validate(); err != nil {
 			if de := domainError(t, body, err); de.Kind != domain.KindInvalid || !strings.HasPrefix(de.Field, "billingAddress.") {
 				t.Fatalf("buyer refused with %+v", de)

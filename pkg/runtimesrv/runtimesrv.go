@@ -18,6 +18,7 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/money"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/wire"
@@ -161,7 +162,7 @@ func (s *Server) getCheckout(c echo.Context) error {
 	// A page reloaded after the buyer started paying shows the tax of that payment.
 	res, ok := tax.Result{}, false
 	if rc.Transaction != nil {
-		res, ok = platform.TransactionTax(rc.Checkout, rc.Transaction)
+		res, ok = payment.TransactionTax(rc.Checkout, rc.Transaction)
 	}
 	if !ok {
 		var err error
@@ -175,7 +176,7 @@ func (s *Server) getCheckout(c echo.Context) error {
 		v.CancelURL = rc.Checkout.CancelURL
 	}
 	if rc.Transaction != nil {
-		st, err := s.statusView(ctx, &platform.RuntimeTransaction{Transaction: rc.Transaction, Checkout: rc.Checkout, Provider: rc.Provider})
+		st, err := s.statusView(ctx, &payment.RuntimeTransaction{Transaction: rc.Transaction, Checkout: rc.Checkout, Provider: rc.Provider})
 		if err != nil {
 			return err
 		}
@@ -194,7 +195,7 @@ func (s *Server) taxPreview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b := platform.Buyer{BillingDetails: billingDetails(in.BillingAddress)}
+	b := payment.Buyer{BillingDetails: billingDetails(in.BillingAddress)}
 	if err := b.Validate(); err != nil {
 		return err
 	}
@@ -222,8 +223,8 @@ func (s *Server) createTransaction(c echo.Context) error {
 	if in.SessionPublicID == "" || in.ProviderID == "" {
 		return domain.Invalid("providerId", "sessionPublicId and providerId are required")
 	}
-	started, err := s.svc.StartTransaction(c.Request().Context(), platform.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: in.ProviderID, ShortCode: in.ShortCode,
-		Buyer: platform.Buyer{BillingDetails: billingDetails(in.BillingAddress)}})
+	started, err := s.svc.StartTransaction(c.Request().Context(), payment.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: in.ProviderID, ShortCode: in.ShortCode,
+		Buyer: payment.Buyer{BillingDetails: billingDetails(in.BillingAddress)}})
 	if err != nil {
 		return err
 	}
@@ -291,7 +292,7 @@ func (s *Server) cancel(c echo.Context) error {
 
 // statusView is what the page polls: the status, wire instructions while waiting, and the
 // return URL once the buyer may go back to the shop.
-func (s *Server) statusView(ctx context.Context, rt *platform.RuntimeTransaction) (*runtimeapi.TransactionStatus, error) {
+func (s *Server) statusView(ctx context.Context, rt *payment.RuntimeTransaction) (*runtimeapi.TransactionStatus, error) {
 	t, ch := rt.Transaction, rt.Checkout
 	v := &runtimeapi.TransactionStatus{TransactionID: t.ID, SessionPublicID: ch.SessionPublicID, Status: string(t.Status), CheckoutStatus: string(ch.EffectiveStatus(s.svc.Now())),
 		ProviderType: string(t.ProviderType), Amount: t.GrossAmount, Currency: t.Currency, BuyerMarkedPending: t.BuyerMarkedPending != nil,
@@ -312,10 +313,10 @@ func (s *Server) statusView(ctx context.Context, rt *platform.RuntimeTransaction
 
 // CheckoutView renders what the hosted page shows. Addressed by the sessionPublicId (not the
 // short code) it leaves out the buyer's personal data and the short code that would show it.
-func CheckoutView(rc *platform.RuntimeCheckout, res tax.Result, now time.Time) *runtimeapi.Checkout {
+func CheckoutView(rc *payment.RuntimeCheckout, res tax.Result, now time.Time) *runtimeapi.Checkout {
 	c, site := rc.Checkout, rc.Site
 	if !rc.ByShortCode {
-		c = platform.WithoutBuyer(c)
+		c = payment.WithoutBuyer(c)
 	}
 	cur, _ := money.Lookup(c.Currency)
 	v := &runtimeapi.Checkout{

@@ -12,11 +12,11 @@ import (
 	"paygate.dev/pkg/apptest"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers/wire"
 	"paygate.dev/pkg/runtimeapi"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -153,7 +153,7 @@ func TestWireTransferEndToEnd(t *testing.T) {
 		require.Len(t, audit["data"], 1)
 
 		t.Run("MarkPaidNeedsTheScope", func(t *testing.T) {
-			_, ro, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"transaction:read"}})
+			_, ro, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"transaction:read"}})
 			require.NoError(t, err)
 			res := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/transactions/"+txnID+"/mark-paid", ro, nil)
 			require.Equal(t, http.StatusForbidden, res.Status)
@@ -168,11 +168,11 @@ func TestConcurrentCreateAndMarkPaidYieldOneSuccess(t *testing.T) {
 		tn := env.NewTenant(t)
 		// A second wire provider, so two distinct attempts exist for the same checkout.
 		name := "Second bank"
-		p2, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
+		p2, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
 			Settings: map[string]string{"bankName": "B2", "accountHolder": "Shop", "iban": "GB82WEST12345698765432"}})
 		require.NoError(t, err)
 		ids := []string{tn.Provider.ID, p2.ID}
-		_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.SiteInput{ProviderIDs: &ids})
+		_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
 		require.NoError(t, err)
 		co := wooCheckout(t, env, tn, nil)
 

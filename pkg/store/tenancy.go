@@ -112,16 +112,8 @@ func (s *Store) UpdateUserName(ctx context.Context, userID, name string) error {
 	return translate(s.q(ctx).Model(&domain.User{}).Where("id = ?", userID).Updates(map[string]any{"name": name, "updated_at": Now()}).Error, "user")
 }
 
-// LoginAttempt is the outcome of ReserveLoginAttempt.
-type LoginAttempt struct {
-	// Allowed is false when the account was locked: nothing was counted and the password must
-	// not be checked.
-	Allowed bool
-	// Failures counts the attempts since the last successful sign-in, this one included.
-	Failures int
-	// LockedUntil is when the lock ends: the lock this attempt engaged, or the one in force.
-	LockedUntil *time.Time
-}
+// LoginAttempt is the domain's (the tenancy use cases speak it).
+type LoginAttempt = domain.LoginAttempt
 
 // lockHorizon is how many consecutive failures ReserveLoginAttempt spells out of the lock
 // schedule; beyond it the schedule's value at lockHorizon+1 applies.

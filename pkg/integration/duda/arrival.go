@@ -8,10 +8,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/platform"
 )
 
 // ArrivalReason says why a shopper's arrival does not go on to a checkout.
@@ -91,7 +92,7 @@ func (uc *Service) Arrive(ctx context.Context, connectionID, sessionID, siteName
 }
 
 // paymentSession fetches a payment session from the Duda site.
-func (uc *Service) paymentSession(ctx context.Context, app *platform.DudaApp, site *domain.DudaSite, sessionID string) (dudaapi.PaymentSession, error) {
+func (uc *Service) paymentSession(ctx context.Context, app *dudaconn.DudaApp, site *domain.DudaSite, sessionID string) (dudaapi.PaymentSession, error) {
 	cl, err := uc.siteClient(app, site)
 	if err != nil {
 		return dudaapi.PaymentSession{}, err
@@ -127,7 +128,7 @@ func (uc *Service) existingCheckout(ctx context.Context, sess *domain.DudaSessio
 // session already has one (a concurrent arrival won), that checkout is returned. Optional
 // details the platform refuses (a cancel URL not allowed in this mode, an odd e-mail address,
 // language or address) are left out rather than leaving the shopper unable to pay.
-func (uc *Service) createCheckout(ctx context.Context, app *platform.DudaApp, site *domain.DudaSite, sessionID string, ps dudaapi.PaymentSession) (*domain.Checkout, error) {
+func (uc *Service) createCheckout(ctx context.Context, app *dudaconn.DudaApp, site *domain.DudaSite, sessionID string, ps dudaapi.PaymentSession) (*domain.Checkout, error) {
 	conn := app.Connection
 	in, err := uc.checkoutInput(ctx, app, sessionID, ps)
 	if err != nil {
@@ -140,7 +141,7 @@ func (uc *Service) createCheckout(ctx context.Context, app *platform.DudaApp, si
 		if err == nil {
 			return co, nil
 		}
-		if errors.Is(err, platform.ErrDudaSessionTaken) {
+		if errors.Is(err, dudaconn.ErrDudaSessionTaken) {
 			if sess, serr := uc.store.GetDudaSessionBySessionID(ctx, conn.ID, sessionID); serr == nil {
 				return uc.store.GetCheckout(ctx, sess.OrganizationID, sess.CheckoutID)
 			}
@@ -156,7 +157,7 @@ func (uc *Service) createCheckout(ctx context.Context, app *platform.DudaApp, si
 }
 
 // dropOptional leaves out an optional detail the platform refused; false when field is not one.
-func dropOptional(in *platform.CheckoutInput, field string) bool {
+func dropOptional(in *checkout.CheckoutInput, field string) bool {
 	switch {
 	case field == "cancelUrl" && in.CancelURL != "":
 		in.CancelURL = ""
@@ -184,7 +185,7 @@ func fallbackReference(sessionID *string) string {
 	if sessionID != nil {
 		ref += *sessionID
 	}
-	return clip(ref, platform.MaxReferenceLength)
+	return clip(ref, checkout.MaxReferenceLength)
 }
 
 // checkoutInput maps a Duda payment session to a checkout: the lines by type (PHYSICAL → goods,
@@ -197,39 +198,39 @@ func fallbackReference(sessionID *string) string {
 // the store's taxes itself, so the platform computes none: a cart without TAX lines gets a zero
 // tax line, which makes the amounts final and shows no VAT, whether the organisation's prices
 // include tax or not; Duda's TAX lines are shown at the rate they amount to.
-func (uc *Service) checkoutInput(ctx context.Context, app *platform.DudaApp, sessionID string, ps dudaapi.PaymentSession) (platform.CheckoutInput, error) {
+func (uc *Service) checkoutInput(ctx context.Context, app *dudaconn.DudaApp, sessionID string, ps dudaapi.PaymentSession) (checkout.CheckoutInput, error) {
 	conn := app.Connection
 	inv := ps.Invoice
 	cur, ok := money.Lookup(strings.ToUpper(strings.TrimSpace(inv.Currency)))
 	if !ok {
-		return platform.CheckoutInput{}, domain.Invalid("currency", "the currency %q is not supported", inv.Currency)
+		return checkout.CheckoutInput{}, domain.Invalid("currency", "the currency %q is not supported", inv.Currency)
 	}
 	total, err := inv.Total.Minor(cur.Code)
 	if err != nil || total <= 0 {
-		return platform.CheckoutInput{}, domain.Invalid("amount", "the order total is not a positive amount in %s", cur.Code)
+		return checkout.CheckoutInput{}, domain.Invalid("amount", "the order total is not a positive amount in %s", cur.Code)
 	}
 	mode := domain.ModeLive
 	if ps.Mode.IsTest() {
 		mode = domain.ModeTest
 	}
 	ref := &sessionID
-	in := platform.CheckoutInput{
+	in := checkout.CheckoutInput{
 		Amount: total, Currency: cur.Code, Email: strings.TrimSpace(inv.Email), ExternalReference: clip(strings.TrimSpace(inv.PurchaseID), 200),
 		CancelURL: strings.TrimSpace(ps.CancelURL), IPNURL: app.IPNURL, Language: language(inv.Language), Mode: mode,
 		BillingAddress: address(inv.BillingAddress), ShippingAddress: address(inv.ShippingAddress),
 		Origin: domain.OriginDuda, OriginRef: ref, IntegrationURLs: true,
 		Metadata: map[string]any{"duda": map[string]any{"siteName": ps.SiteName, "sessionId": sessionID, "purchaseId": inv.PurchaseID}},
 	}
-	if in.ExternalReference == "" || len(in.ExternalReference) > platform.MaxReferenceLength {
+	if in.ExternalReference == "" || len(in.ExternalReference) > checkout.MaxReferenceLength {
 		in.ExternalReference = fallbackReference(ref)
 	}
 	org, err := uc.store.GetOrganization(ctx, conn.OrganizationID)
 	if err != nil {
-		return platform.CheckoutInput{}, err
+		return checkout.CheckoutInput{}, err
 	}
 	site, err := uc.store.GetSite(ctx, conn.OrganizationID, conn.SiteID)
 	if err != nil {
-		return platform.CheckoutInput{}, err
+		return checkout.CheckoutInput{}, err
 	}
 	items, why := lines(inv.Items, cur.Code, total)
 	if why == "" {
@@ -243,9 +244,9 @@ func (uc *Service) checkoutInput(ctx context.Context, app *platform.DudaApp, ses
 		if inv.PurchaseID != "" {
 			name = clip("Order "+inv.PurchaseID, 255)
 		}
-		items = withTaxLine([]platform.ItemInput{{Name: name, Quantity: 1, UnitPrice: total, ItemType: string(domain.ItemGoods)}})
+		items = withTaxLine([]checkout.ItemInput{{Name: name, Quantity: 1, UnitPrice: total, ItemType: string(domain.ItemGoods)}})
 		if why := uc.checkTotal(ctx, org, site, in, items); why != "" {
-			return platform.CheckoutInput{}, domain.Invalid("amount", "the order total cannot be charged exactly (%s)", why)
+			return checkout.CheckoutInput{}, domain.Invalid("amount", "the order total cannot be charged exactly (%s)", why)
 		}
 	}
 	in.Items = items
@@ -254,7 +255,7 @@ func (uc *Service) checkoutInput(ctx context.Context, app *platform.DudaApp, ses
 
 // checkTotal computes the tax as the hosted page will (before the buyer enters a country) and
 // says why the amount to pay would not be the checkout's amount, or "" when it is.
-func (uc *Service) checkTotal(ctx context.Context, org *domain.Organization, site *domain.Site, in platform.CheckoutInput, items []platform.ItemInput) string {
+func (uc *Service) checkTotal(ctx context.Context, org *domain.Organization, site *domain.Site, in checkout.CheckoutInput, items []checkout.ItemInput) string {
 	c := &domain.Checkout{Amount: in.Amount, Currency: in.Currency, BillingAddress: in.BillingAddress, ShippingAddress: in.ShippingAddress}
 	var sum int64
 	for _, it := range items {
@@ -279,20 +280,20 @@ func (uc *Service) checkTotal(ctx context.Context, org *domain.Organization, sit
 // store's taxes, and a cart without a TAX line carries none. Without it the platform would add
 // VAT to prices that exclude it, or, with prices including it, show VAT the store never charged
 // (and take it off for business and export buyers), whatever the organisation's setting.
-func withTaxLine(items []platform.ItemInput) []platform.ItemInput {
+func withTaxLine(items []checkout.ItemInput) []checkout.ItemInput {
 	for _, it := range items {
 		if it.ItemType == string(domain.ItemTax) {
 			return items
 		}
 	}
-	return append(items, platform.ItemInput{Name: "Tax", Quantity: 1, UnitPrice: 0, ItemType: string(domain.ItemTax)})
+	return append(items, checkout.ItemInput{Name: "Tax", Quantity: 1, UnitPrice: 0, ItemType: string(domain.ItemTax)})
 }
 
 // lines maps Duda's invoice lines exactly, or says why they cannot be used as they are.
-func lines(items []dudaapi.SessionItem, currency string, total int64) ([]platform.ItemInput, string) {
-	out := make([]platform.ItemInput, 0, len(items)+2)
+func lines(items []dudaapi.SessionItem, currency string, total int64) ([]checkout.ItemInput, string) {
+	out := make([]checkout.ItemInput, 0, len(items)+2)
 	var sum int64
-	add := func(it platform.ItemInput) bool {
+	add := func(it checkout.ItemInput) bool {
 		v, err := money.Mul(it.Quantity, it.UnitPrice)
 		if err == nil {
 			sum, err = money.Add(sum, v)
@@ -323,7 +324,7 @@ func lines(items []dudaapi.SessionItem, currency string, total int64) ([]platfor
 			if v == 0 {
 				continue
 			}
-			if !add(platform.ItemInput{Name: name, Quantity: 1, UnitPrice: -v, ItemType: string(domain.ItemDiscount)}) {
+			if !add(checkout.ItemInput{Name: name, Quantity: 1, UnitPrice: -v, ItemType: string(domain.ItemDiscount)}) {
 				return nil, "amounts out of range"
 			}
 			continue
@@ -335,18 +336,18 @@ func lines(items []dudaapi.SessionItem, currency string, total int64) ([]platfor
 		gross, gerr := money.Mul(amt.UnitPrice, amt.Quantity)
 		var ok bool
 		switch {
-		case gerr == nil && amt.Quantity >= 1 && amt.Quantity <= platform.MaxQuantity && amt.UnitPrice >= 0 &&
+		case gerr == nil && amt.Quantity >= 1 && amt.Quantity <= checkout.MaxQuantity && amt.UnitPrice >= 0 &&
 			(amt.Total == gross-disc || (disc > 0 && amt.Total == gross)):
-			ok = add(platform.ItemInput{Name: name, Quantity: amt.Quantity, UnitPrice: amt.UnitPrice, ItemType: kind})
+			ok = add(checkout.ItemInput{Name: name, Quantity: amt.Quantity, UnitPrice: amt.UnitPrice, ItemType: kind})
 			if disc > 0 && ok {
-				ok = add(platform.ItemInput{Name: clip("Discount: "+name, 255), Quantity: 1, UnitPrice: -disc, ItemType: string(domain.ItemDiscount)})
+				ok = add(checkout.ItemInput{Name: clip("Discount: "+name, 255), Quantity: 1, UnitPrice: -disc, ItemType: string(domain.ItemDiscount)})
 			}
 		case amt.Total >= 0:
 			// The line does not add up from its parts: its total is what Duda charges for it.
 			if amt.Quantity > 1 {
 				name = clip(fmt.Sprintf("%s × %d", name, amt.Quantity), 255)
 			}
-			ok = add(platform.ItemInput{Name: name, Quantity: 1, UnitPrice: amt.Total, ItemType: kind})
+			ok = add(checkout.ItemInput{Name: name, Quantity: 1, UnitPrice: amt.Total, ItemType: kind})
 		default:
 			return nil, fmt.Sprintf("line %d has a negative total", i)
 		}
@@ -357,7 +358,7 @@ func lines(items []dudaapi.SessionItem, currency string, total int64) ([]platfor
 	switch {
 	case len(out) == 0:
 		return nil, "no lines"
-	case len(out) > platform.MaxItems:
+	case len(out) > checkout.MaxItems:
 		return nil, fmt.Sprintf("%d lines is more than a checkout holds", len(out))
 	case sum != total:
 		return nil, fmt.Sprintf("the lines add up to %d, invoice.total is %d", sum, total)

@@ -14,7 +14,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 )
 
 // lifecycleCallTimeout bounds what an install or uninstall spends calling Duda: Duda waits 60 s
@@ -77,7 +77,7 @@ var ErrUnknownAPIEndpoint = errors.New("api_endpoint is not a known Duda API ori
 
 // Caller is the connection a lifecycle call names; Verify makes it a signed call.
 type Caller struct {
-	app    *platform.DudaApp
+	app    *dudaconn.DudaApp
 	digest string // of the verified call; "" until verified
 }
 
@@ -220,7 +220,7 @@ func (uc *Service) Uninstall(ctx context.Context, c *Caller, siteName string) (r
 	return false, nil
 }
 
-func (uc *Service) deleteGateway(ctx context.Context, app *platform.DudaApp, site *domain.DudaSite) error {
+func (uc *Service) deleteGateway(ctx context.Context, app *dudaconn.DudaApp, site *domain.DudaSite) error {
 	cl, err := uc.siteClient(app, site)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func (uc *Service) deleteGateway(ctx context.Context, app *platform.DudaApp, sit
 }
 
 // gateway is our payment gateway as registered on a Duda site.
-func (uc *Service) gateway(ctx context.Context, app *platform.DudaApp) dudaapi.PaymentGateway {
+func (uc *Service) gateway(ctx context.Context, app *dudaconn.DudaApp) dudaapi.PaymentGateway {
 	urls := uc.platform.DudaURLs(app.Connection.ID)
 	name := "Secure checkout"
 	if s, err := uc.store.GetSite(ctx, app.Connection.OrganizationID, app.Connection.SiteID); err == nil && s.Name != "" {
@@ -243,7 +243,7 @@ func (uc *Service) gateway(ctx context.Context, app *platform.DudaApp) dudaapi.P
 // ensureGateway makes sure the site has our gateway, with current URLs, and keeps its id. It is
 // idempotent: a known gateway is updated in place, one registered by an earlier attempt whose
 // answer was lost is found by its URL and adopted, and only otherwise is a new one registered.
-func (uc *Service) ensureGateway(ctx context.Context, app *platform.DudaApp, site *domain.DudaSite) error {
+func (uc *Service) ensureGateway(ctx context.Context, app *dudaconn.DudaApp, site *domain.DudaSite) error {
 	cl, err := uc.siteClient(app, site)
 	if err != nil {
 		return err

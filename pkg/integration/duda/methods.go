@@ -5,10 +5,10 @@ import (
 	"net/url"
 	"strings"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
 	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/platform"
 )
 
 // Offer works out the buttons Duda shows at the payment step (its payment-methods call, in
@@ -35,14 +35,14 @@ func (uc *Service) Offer(ctx context.Context, connectionID string, mode domain.M
 		return nil, "unknown currency"
 	}
 	total, err := req.Invoice.Total.Minor(cur.Code)
-	if err != nil || total <= 0 || total > platform.MaxAmount {
+	if err != nil || total <= 0 || total > checkout.MaxAmount {
 		return nil, "total is not a positive amount in " + cur.Code
 	}
 	ps, err := uc.store.ListSiteProviders(ctx, conn.OrganizationID, conn.SiteID)
 	if err != nil {
 		return nil, "providers: " + err.Error()
 	}
-	offered := platform.OfferedProviders(ps, mode, cur.Code)
+	offered := checkout.OfferedProviders(ps, mode, cur.Code)
 	if len(offered) == 0 {
 		return nil, "no " + string(mode) + "-mode provider takes " + cur.Code
 	}

@@ -5,9 +5,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
-	"paygate.dev/pkg/platform"
 )
 
 func TestOutcomeOf(t *testing.T) {
@@ -104,7 +104,7 @@ func TestLines(t *testing.T) {
 		for _, v := range []string{"2.00", "-2.00"} {
 			got, why := lines([]dudaapi.SessionItem{item("PHYSICAL", "Cup", "10", 1, "", ""), item("DISCOUNT", "", "", 1, "", v)}, "EUR", 800)
 			require.Empty(t, why)
-			require.Equal(t, []platform.ItemInput{{Name: "Cup", Quantity: 1, UnitPrice: 1000, ItemType: "goods"}, {Name: "Discount", Quantity: 1, UnitPrice: -200, ItemType: "discount"}}, got)
+			require.Equal(t, []checkout.ItemInput{{Name: "Cup", Quantity: 1, UnitPrice: 1000, ItemType: "goods"}, {Name: "Discount", Quantity: 1, UnitPrice: -200, ItemType: "discount"}}, got)
 		}
 	})
 	t.Run("ATotalBeforeTheLineDiscount", func(t *testing.T) {
@@ -121,7 +121,7 @@ func TestLines(t *testing.T) {
 	t.Run("OnlyATotal", func(t *testing.T) {
 		got, why := lines([]dudaapi.SessionItem{{Type: "SHIPPING", Name: "Post", Total: dudaapi.NewDecimal("4.95")}}, "EUR", 495)
 		require.Empty(t, why)
-		require.Equal(t, []platform.ItemInput{{Name: "Post", Quantity: 1, UnitPrice: 495, ItemType: "shipping"}}, got)
+		require.Equal(t, []checkout.ItemInput{{Name: "Post", Quantity: 1, UnitPrice: 495, ItemType: "shipping"}}, got)
 	})
 	t.Run("UnknownTypesAreGoods", func(t *testing.T) {
 		got, why := lines([]dudaapi.SessionItem{item("GIFT_CARD", "Card", "5", 1, "", "")}, "EUR", 500)

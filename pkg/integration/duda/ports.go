@@ -6,9 +6,12 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
+	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/tax"
 )
@@ -69,25 +72,25 @@ type Places interface {
 	Now() time.Time
 	Hosts() config.Hosts
 	DudaBaseURL(connectionID string) string
-	DudaURLs(connectionID string) platform.DudaURLs
+	DudaURLs(connectionID string) dudaconn.DudaURLs
 }
 
 // Checkouts makes a session's checkout (with its record, in one transaction), computes the tax
 // the hosted page will, and cancels an attempt for the shopper.
 type Checkouts interface {
-	CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in platform.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error)
+	CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error)
 	TaxFor(ctx context.Context, org *domain.Organization, site *domain.Site, c *domain.Checkout, b domain.BillingDetails) (tax.Result, error)
 	CancelByBuyer(ctx context.Context, transactionID string) (*domain.Transaction, error)
 }
 
 // Refunds refunds a transaction through its provider.
 type Refunds interface {
-	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in platform.RefundInput) (*domain.Refund, error)
+	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in payment.RefundInput) (*domain.Refund, error)
 }
 
 // Sealed keeps the secrets of connections and sites sealed, and audits what changes them.
 type Sealed interface {
-	OpenDudaConnection(ctx context.Context, c *domain.DudaConnection) (*platform.DudaApp, error)
+	OpenDudaConnection(ctx context.Context, c *domain.DudaConnection) (*dudaconn.DudaApp, error)
 	RecordDudaInstall(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t dudaapi.Tokens) error
 	UninstallDudaSite(ctx context.Context, site *domain.DudaSite) error
 	SetDudaGateway(ctx context.Context, site *domain.DudaSite, gatewayID string) error
@@ -97,8 +100,8 @@ type Sealed interface {
 
 // CheckoutRules registers the Duda origin's return and cancel rules with the hosted page.
 type CheckoutRules interface {
-	RegisterReturnURL(origin domain.CheckoutOrigin, fn platform.ReturnURLFunc)
-	RegisterCancelURL(origin domain.CheckoutOrigin, fn platform.CancelURLFunc)
+	RegisterReturnURL(origin domain.CheckoutOrigin, fn payment.ReturnURLFunc)
+	RegisterCancelURL(origin domain.CheckoutOrigin, fn payment.CancelURLFunc)
 	RegisterReturnOnPending(origin domain.CheckoutOrigin)
 }
 

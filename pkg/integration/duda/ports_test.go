@@ -11,8 +11,8 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
 )
 
 // portStore is the Store port with only what a test needs: a connection and a site by name.
@@ -45,8 +45,8 @@ func (s portStore) GetDudaSite(_ context.Context, _, name string) (*domain.DudaS
 // portPlatform opens connections without secrets.
 type portPlatform struct{ Platform }
 
-func (portPlatform) OpenDudaConnection(_ context.Context, c *domain.DudaConnection) (*platform.DudaApp, error) {
-	return &platform.DudaApp{Connection: c}, nil
+func (portPlatform) OpenDudaConnection(_ context.Context, c *domain.DudaConnection) (*dudaconn.DudaApp, error) {
+	return &dudaconn.DudaApp{Connection: c}, nil
 }
 
 func (portPlatform) Hosts() config.Hosts { return config.Hosts{} }

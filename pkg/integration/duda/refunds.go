@@ -13,7 +13,8 @@ import (
 
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/payment"
 )
 
 // refundClaim is how long one handling of a refund notification holds it: a second delivery of
@@ -90,7 +91,7 @@ func reject(o RefundOutcome, msg string) error { return &refundRejection{outcome
 
 // RefundLink is a transaction's checked refunds link.
 type RefundLink struct {
-	app   *platform.DudaApp
+	app   *dudaconn.DudaApp
 	txnID string
 }
 
@@ -244,7 +245,7 @@ var errNotInstalled = errors.New("the app is not installed on the Duda site: the
 
 // applyRefund works out the amount Duda asks back and refunds it. A *refundRejection says the
 // notification will never apply; errNotInstalled that it waits for a reinstall; other errors may pass.
-func (uc *Service) applyRefund(ctx context.Context, app *platform.DudaApp, sess *domain.DudaSession, txn *domain.Transaction, key string, n dudaapi.RefundNotification, parseErr error) (*domain.Refund, error) {
+func (uc *Service) applyRefund(ctx context.Context, app *dudaconn.DudaApp, sess *domain.DudaSession, txn *domain.Transaction, key string, n dudaapi.RefundNotification, parseErr error) (*domain.Refund, error) {
 	if parseErr != nil {
 		return nil, reject(RefundMalformed, "malformed refund notification: the body is not JSON")
 	}
@@ -304,7 +305,7 @@ func (uc *Service) applyRefund(ctx context.Context, app *platform.DudaApp, sess 
 		}
 	}
 	r, err := uc.platform.Refund(ctx, domain.SystemActor(txn.OrganizationID), txn.OrganizationID, txn.ID,
-		platform.RefundInput{Amount: &amount, Reason: strings.TrimSpace(reason), Source: "duda"})
+		payment.RefundInput{Amount: &amount, Reason: strings.TrimSpace(reason), Source: "duda"})
 	if err != nil {
 		switch domain.ErrorKind(err) {
 		case domain.KindInvalid, domain.KindConflict, domain.KindUnprocessable, domain.KindNotFound:
@@ -317,7 +318,7 @@ func (uc *Service) applyRefund(ctx context.Context, app *platform.DudaApp, sess 
 
 // refundIntent fetches the refund intent a notification names: nil when it names none, or when
 // Duda does not know the id (then the notification's own amount is all there is).
-func (uc *Service) refundIntent(ctx context.Context, app *platform.DudaApp, site *domain.DudaSite, sess *domain.DudaSession, id string) (*dudaapi.RefundIntent, error) {
+func (uc *Service) refundIntent(ctx context.Context, app *dudaconn.DudaApp, site *domain.DudaSite, sess *domain.DudaSession, id string) (*dudaapi.RefundIntent, error) {
 	if id == "" {
 		return nil, nil
 	}

@@ -11,7 +11,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	dudaapi "paygate.dev/pkg/duda"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/queue"
 )
 
@@ -90,7 +90,7 @@ func (s *Service) iconURL(name string) string {
 }
 
 // connection loads a connection by id with its decrypted credentials.
-func (s *Service) connection(ctx context.Context, id string) (*platform.DudaApp, error) {
+func (s *Service) connection(ctx context.Context, id string) (*dudaconn.DudaApp, error) {
 	c, err := s.store.GetDudaConnectionByID(ctx, id)
 	if err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (s *Service) connection(ctx context.Context, id string) (*platform.DudaApp,
 
 // client returns the Duda client of a connection for one API endpoint. Clients are kept so that
 // each site's token refreshes stay serialised in this process; an edited connection gets a new one.
-func (s *Service) client(app *platform.DudaApp, endpoint string) (*dudaapi.Client, error) {
+func (s *Service) client(app *dudaconn.DudaApp, endpoint string) (*dudaapi.Client, error) {
 	if err := dudaapi.CheckAPIEndpoint(endpoint, s.origins...); err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (s *Service) client(app *platform.DudaApp, endpoint string) (*dudaapi.Clien
 }
 
 // siteClient is the client for an installed Duda site of a connection.
-func (s *Service) siteClient(app *platform.DudaApp, site *domain.DudaSite) (*dudaapi.Client, error) {
+func (s *Service) siteClient(app *dudaconn.DudaApp, site *domain.DudaSite) (*dudaapi.Client, error) {
 	return s.client(app, site.APIEndpoint)
 }
 

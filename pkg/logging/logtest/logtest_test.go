@@ -12,7 +12,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/logging/logtest"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/tenancy"
 )
 
 // Every credential the platform makes, made by the platform's own code, is caught in a log
@@ -28,7 +28,7 @@ func TestScanFindsEveryKindOfCredential(t *testing.T) {
 		"ResetLink":        "https://api.example.com/reset-password?token=" + resetToken,
 		"BareToken":        "token=" + resetToken,
 		"SessionJWT":       jwt,
-		"IPNSigningSecret": platform.NewWebhookSecret(),
+		"IPNSigningSecret": tenancy.NewWebhookSecret(),
 		"StripeSecretKey":  "sk_test_" + domain.RandomString(24),
 		"StripeRestricted": "rk_live_" + domain.RandomString(24),
 	} {

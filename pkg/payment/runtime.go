@@ -1,4 +1,4 @@
-package platform
+package payment
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/store"
@@ -242,7 +243,7 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	if err != nil {
 		return nil, err
 	}
-	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: OfferedProviders(ps, c.Mode, c.Currency),
+	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: checkout.OfferedProviders(ps, c.Mode, c.Currency),
 		ByShortCode: !strings.HasPrefix(code, domain.PrefixSession+"_")}
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {
@@ -372,7 +373,7 @@ func offeredProvider(rc *RuntimeCheckout, id string) *domain.Provider {
 func (s *Service) startRequest(in StartInput, rc *RuntimeCheckout, prov *domain.Provider, creds map[string]string) providers.StartRequest {
 	c := rc.Checkout
 	req := providers.StartRequest{Provider: prov, Credentials: creds, Checkout: c, Site: rc.Site, Billing: in.Buyer.BillingDetails,
-		PageURL: s.hosts.PaymentURL(c.ShortCode), Language: c.Language}
+		PageURL: s.Hosts().PaymentURL(c.ShortCode), Language: c.Language}
 	if in.ShortCode == "" || subtle.ConstantTimeCompare([]byte(in.ShortCode), []byte(c.ShortCode)) != 1 {
 		req.Checkout, req.PageURL = WithoutBuyer(c), ""
 	}
@@ -609,7 +610,7 @@ func buyerMayCancel(t *domain.Transaction) bool {
 // and the checkout completes, with the events and the audit entry in the same database
 // transaction. Only wire transfers are marked paid by hand.
 func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id string, note string) (*domain.Transaction, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "transaction", "update"); err != nil {
@@ -619,7 +620,7 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id st
 		return nil, domain.Invalid("note", "note must be at most 500 characters")
 	}
 	var out *domain.Transaction
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		t, err := tx.GetTransaction(ctx, orgID, id)
 		if err != nil {
 			return err

@@ -1,4 +1,4 @@
-package platform_test
+package tenancy_test
 
 import (
 	"sync"
@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // Two replicas starting at once on an empty database both seed the demo: one creates it, the
@@ -24,8 +24,8 @@ func TestDemoSeedIsSafeWhenTwoProcessesStartAtOnce(t *testing.T) {
 				require.NoError(t, err)
 				second := reopen(t, first)
 
-				svcs := []*platform.Service{newService(t, first), newService(t, second)}
-				demos := make([]*platform.Demo, 2)
+				svcs := []*tenancy.Service{newService(t, first), newService(t, second)}
+				demos := make([]*tenancy.Demo, 2)
 				errs := make([]error, 2)
 				start := make(chan struct{})
 				var wg sync.WaitGroup

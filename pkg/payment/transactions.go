@@ -1,11 +1,10 @@
-package platform
+package payment
 
 import (
 	"context"
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // TransactionDetail is a transaction with its refunds and timeline.
@@ -19,7 +18,7 @@ type TransactionDetail struct {
 // GetTransaction returns a transaction with its refunds and events; NOT_FOUND for another
 // organisation's.
 func (s *Service) GetTransaction(ctx context.Context, actor domain.Actor, orgID, id string) (*TransactionDetail, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "transaction", "read"); err != nil {
@@ -45,8 +44,8 @@ func (s *Service) GetTransaction(ctx context.Context, actor domain.Actor, orgID,
 }
 
 // ListTransactions lists transactions newest first, with whether there is more.
-func (s *Service) ListTransactions(ctx context.Context, actor domain.Actor, f store.TransactionFilter) ([]domain.Transaction, bool, error) {
-	if err := inOrg(actor, f.OrganizationID); err != nil {
+func (s *Service) ListTransactions(ctx context.Context, actor domain.Actor, f domain.TransactionFilter) ([]domain.Transaction, bool, error) {
+	if err := auth.InOrg(actor, f.OrganizationID); err != nil {
 		return nil, false, err
 	}
 	if err := auth.Authorize(actor, "transaction", "read"); err != nil {
@@ -58,7 +57,7 @@ func (s *Service) ListTransactions(ctx context.Context, actor domain.Actor, f st
 	if f.Mode != "" && !f.Mode.Valid() {
 		return nil, false, domain.Invalid("mode", "mode must be test or live")
 	}
-	if !modeFilter(actor, &f.Mode) {
+	if !auth.ModeFilter(actor, &f.Mode) {
 		return nil, false, nil
 	}
 	out, err := s.store.ListTransactions(ctx, f)

@@ -1,4 +1,4 @@
-package platform
+package dudaconn
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
 	"paygate.dev/pkg/store"
@@ -30,11 +31,11 @@ type DudaConnectionInput struct {
 // DudaConnection is a connection as operators see it: secrets masked, the URLs to paste into
 // Duda's developer portal, and the Duda sites the app was installed on.
 type DudaConnection struct {
-	*store.DudaConnection
+	*domain.DudaConnection
 	CredentialsHint map[string]string // masked app password and app secret
 	IPNURL          string
 	URLs            DudaURLs
-	Sites           []store.DudaSite
+	Sites           []domain.DudaSite
 }
 
 // DudaURLs are the main-backend endpoints a Duda app is configured with.
@@ -48,7 +49,7 @@ type DudaURLs struct {
 // DudaApp is what the Duda integration needs to act for a connection: its row and its
 // decrypted credentials and settings.
 type DudaApp struct {
-	Connection  *store.DudaConnection
+	Connection  *domain.DudaConnection
 	Credentials duda.AppCredentials
 	IPNURL      string
 }
@@ -81,7 +82,7 @@ func dudaActor(orgID string) domain.Actor {
 
 // DudaBaseURL is where a connection's Duda endpoints live on the main backend.
 func (s *Service) DudaBaseURL(connectionID string) string {
-	return s.hosts.MainBackendURL() + "/duda/" + connectionID
+	return s.Hosts().MainBackendURL() + "/duda/" + connectionID
 }
 
 // DudaURLs are a connection's endpoints, as pasted into Duda's developer portal.
@@ -97,13 +98,13 @@ func (s *Service) DudaURLs(connectionID string) DudaURLs {
 // Errors: 400 VALIDATION_ERROR for a missing or malformed field (siteId must be one of the
 // organisation's sites; appSecret must be base64, as Duda hands it out).
 func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, orgID string, in DudaConnectionInput) (*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "create"); err != nil {
 		return nil, err
 	}
-	c := &store.DudaConnection{ID: domain.NewID(domain.PrefixDudaConn), OrganizationID: orgID, Enabled: true}
+	c := &domain.DudaConnection{ID: domain.NewID(domain.PrefixDudaConn), OrganizationID: orgID, Enabled: true}
 	sec := dudaSecrets{}
 	for _, f := range []struct {
 		name string
@@ -116,15 +117,15 @@ func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, 
 	if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
 		return nil, err
 	}
-	if err := s.checkIPNTarget(ctx, sec.IPNURL); err != nil {
+	if err := s.checkouts.CheckIPNTarget(ctx, sec.IPNURL); err != nil {
 		return nil, err
 	}
-	sealed, err := s.sealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
+	sealed, err := s.tenancy.SealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
 	if err != nil {
 		return nil, err
 	}
 	c.Credentials = sealed
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreateDudaConnection(ctx, c); err != nil {
 			return err
 		}
@@ -138,7 +139,7 @@ func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, 
 }
 
 // applyDudaInput validates the fields present in in and writes them to c and sec.
-func (s *Service) applyDudaInput(ctx context.Context, c *store.DudaConnection, sec *dudaSecrets, in DudaConnectionInput) error {
+func (s *Service) applyDudaInput(ctx context.Context, c *domain.DudaConnection, sec *dudaSecrets, in DudaConnectionInput) error {
 	if in.SiteID != nil {
 		id := strings.TrimSpace(*in.SiteID)
 		if _, err := s.store.GetSite(ctx, c.OrganizationID, id); err != nil {
@@ -194,20 +195,20 @@ func (s *Service) applyDudaInput(ctx context.Context, c *store.DudaConnection, s
 // checkDudaIPNURL accepts an absolute https URL (http only for localhost, which only test-mode
 // checkouts will use); each checkout checks it again for its own mode. An IP literal or
 // localhost name is judged by the SSRF policy here (400 IPN_URL_PRIVATE); callers look other
-// names up with checkIPNTarget.
+// names up with CheckIPNTarget.
 func (s *Service) checkDudaIPNURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", nil
 	}
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || len(raw) > MaxURLLength {
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || len(raw) > checkout.MaxURLLength {
 		return "", domain.Invalid("ipnUrl", "ipnUrl must be an absolute https URL")
 	}
 	if _, err := s.ipnTargets.CheckLiteral(strings.ToLower(u.Hostname())); err != nil {
 		return "", domain.IPNURLPrivate(err.Error())
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLocalhost(strings.ToLower(u.Hostname()))) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && checkout.IsLocalhost(strings.ToLower(u.Hostname()))) {
 		return "", domain.Invalid("ipnUrl", "ipnUrl must use https")
 	}
 	return raw, nil
@@ -217,13 +218,13 @@ func dudaHint(sec dudaSecrets) map[string]string {
 	return map[string]string{"appPassword": domain.MaskSecret(sec.AppPassword), "appSecret": domain.MaskSecret(sec.AppSecret)}
 }
 
-func (s *Service) openDudaSecrets(ctx context.Context, c *store.DudaConnection) (dudaSecrets, error) {
+func (s *Service) openDudaSecrets(ctx context.Context, c *domain.DudaConnection) (dudaSecrets, error) {
 	var sec dudaSecrets
-	err := s.openJSON(ctx, c.OrganizationID, dudaConnectionPurpose(c.ID), c.Credentials, &sec)
+	err := s.tenancy.OpenJSON(ctx, c.OrganizationID, dudaConnectionPurpose(c.ID), c.Credentials, &sec)
 	return sec, err
 }
 
-func (s *Service) dudaConnectionView(ctx context.Context, c *store.DudaConnection, sec dudaSecrets) (*DudaConnection, error) {
+func (s *Service) dudaConnectionView(ctx context.Context, c *domain.DudaConnection, sec dudaSecrets) (*DudaConnection, error) {
 	sites, err := s.store.ListDudaSites(ctx, c.OrganizationID, c.ID)
 	if err != nil {
 		return nil, err
@@ -234,7 +235,7 @@ func (s *Service) dudaConnectionView(ctx context.Context, c *store.DudaConnectio
 // GetDudaConnection returns a connection with its Duda sites; NOT_FOUND for another
 // organisation's.
 func (s *Service) GetDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string) (*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "read"); err != nil {
@@ -253,7 +254,7 @@ func (s *Service) GetDudaConnection(ctx context.Context, actor domain.Actor, org
 
 // ListDudaConnections lists the organisation's connections, oldest first.
 func (s *Service) ListDudaConnections(ctx context.Context, actor domain.Actor, orgID string) ([]*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "read"); err != nil {
@@ -281,7 +282,7 @@ func (s *Service) ListDudaConnections(ctx context.Context, actor domain.Actor, o
 // UpdateDudaConnection edits a connection: secrets sent replace the stored ones, an empty
 // ipnUrl removes it.
 func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string, in DudaConnectionInput) (*DudaConnection, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "duda", "update"); err != nil {
@@ -291,15 +292,15 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 		// Looked up before the transaction, not while it holds the connection's row.
 		v, err := s.checkDudaIPNURL(*in.IPNURL)
 		if err == nil {
-			err = s.checkIPNTarget(ctx, v)
+			err = s.checkouts.CheckIPNTarget(ctx, v)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	var c *store.DudaConnection
+	var c *domain.DudaConnection
 	var sec dudaSecrets
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		var err error
 		if c, err = tx.GetDudaConnection(ctx, orgID, id); err != nil {
 			return err
@@ -316,7 +317,7 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 		if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
 			return err
 		}
-		if c.Credentials, err = s.sealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec); err != nil {
+		if c.Credentials, err = s.tenancy.SealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec); err != nil {
 			return err
 		}
 		if err := tx.UpdateDudaConnection(ctx, c); err != nil {
@@ -341,13 +342,13 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 // DeleteDudaConnection removes a connection. One still installed on a Duda site, or with
 // checkouts from Duda, cannot be deleted (CONFLICT): uninstall the app, or disable it.
 func (s *Service) DeleteDudaConnection(ctx context.Context, actor domain.Actor, orgID, id string) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "duda", "delete"); err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.DeleteDudaConnection(ctx, orgID, id); err != nil {
 			return err
 		}
@@ -356,7 +357,7 @@ func (s *Service) DeleteDudaConnection(ctx context.Context, actor domain.Actor, 
 }
 
 // OpenDudaConnection decrypts a connection's credentials for the integration (never shown).
-func (s *Service) OpenDudaConnection(ctx context.Context, c *store.DudaConnection) (*DudaApp, error) {
+func (s *Service) OpenDudaConnection(ctx context.Context, c *domain.DudaConnection) (*DudaApp, error) {
 	sec, err := s.openDudaSecrets(ctx, c)
 	if err != nil {
 		return nil, err
@@ -368,13 +369,13 @@ func (s *Service) OpenDudaConnection(ctx context.Context, c *store.DudaConnectio
 // RecordDudaInstall records the app's install on a Duda site (a record the Duda use cases made
 // from the install call, its API endpoint checked): the site's tokens sealed into it, the row
 // inserted or, on a reinstall, updated, and the install audited. site is reloaded as stored.
-func (s *Service) RecordDudaInstall(ctx context.Context, c *store.DudaConnection, site *store.DudaSite, t duda.Tokens) error {
+func (s *Service) RecordDudaInstall(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t duda.Tokens) error {
 	sealed, err := s.sealDudaTokens(ctx, c, site.SiteName, t)
 	if err != nil {
 		return err
 	}
 	site.OrganizationID, site.ConnectionID, site.Tokens, site.TokenExpiresAt = c.OrganizationID, c.ID, sealed, timePtr(t.ExpiresAt)
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.UpsertDudaSite(ctx, site); err != nil {
 			return err
 		}
@@ -384,8 +385,8 @@ func (s *Service) RecordDudaInstall(ctx context.Context, c *store.DudaConnection
 }
 
 // UninstallDudaSite records Duda's uninstall call: the site's tokens and gateway id are wiped.
-func (s *Service) UninstallDudaSite(ctx context.Context, site *store.DudaSite) error {
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+func (s *Service) UninstallDudaSite(ctx context.Context, site *domain.DudaSite) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.MarkDudaSiteUninstalled(ctx, site.ID); err != nil {
 			return err
 		}
@@ -395,8 +396,8 @@ func (s *Service) UninstallDudaSite(ctx context.Context, site *store.DudaSite) e
 }
 
 // SetDudaGateway keeps the id of the payment gateway registered on a Duda site.
-func (s *Service) SetDudaGateway(ctx context.Context, site *store.DudaSite, gatewayID string) error {
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+func (s *Service) SetDudaGateway(ctx context.Context, site *domain.DudaSite, gatewayID string) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.SetDudaSiteGateway(ctx, site.ID, gatewayID); err != nil {
 			return err
 		}
@@ -407,19 +408,19 @@ func (s *Service) SetDudaGateway(ctx context.Context, site *store.DudaSite, gate
 
 // DudaTokens decrypts an installed site's tokens; duda.ErrNoTokens (wrapped) when the app is
 // not installed there.
-func (s *Service) DudaTokens(ctx context.Context, site *store.DudaSite) (duda.Tokens, error) {
+func (s *Service) DudaTokens(ctx context.Context, site *domain.DudaSite) (duda.Tokens, error) {
 	if !site.Installed() || site.Tokens == "" {
 		return duda.Tokens{}, duda.ErrNoTokens
 	}
 	var t dudaTokens
-	if err := s.openJSON(ctx, site.OrganizationID, dudaTokensPurpose(site.ConnectionID, site.SiteName), site.Tokens, &t); err != nil {
+	if err := s.tenancy.OpenJSON(ctx, site.OrganizationID, dudaTokensPurpose(site.ConnectionID, site.SiteName), site.Tokens, &t); err != nil {
 		return duda.Tokens{}, err
 	}
 	return duda.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt}, nil
 }
 
 // SaveDudaTokens seals and stores a site's refreshed tokens.
-func (s *Service) SaveDudaTokens(ctx context.Context, c *store.DudaConnection, site *store.DudaSite, t duda.Tokens) error {
+func (s *Service) SaveDudaTokens(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t duda.Tokens) error {
 	sealed, err := s.sealDudaTokens(ctx, c, site.SiteName, t)
 	if err != nil {
 		return err
@@ -427,8 +428,8 @@ func (s *Service) SaveDudaTokens(ctx context.Context, c *store.DudaConnection, s
 	return s.store.SetDudaSiteTokens(ctx, site.ID, sealed, timePtr(t.ExpiresAt))
 }
 
-func (s *Service) sealDudaTokens(ctx context.Context, c *store.DudaConnection, siteName string, t duda.Tokens) (string, error) {
-	return s.sealJSON(ctx, c.OrganizationID, dudaTokensPurpose(c.ID, siteName),
+func (s *Service) sealDudaTokens(ctx context.Context, c *domain.DudaConnection, siteName string, t duda.Tokens) (string, error) {
+	return s.tenancy.SealJSON(ctx, c.OrganizationID, dudaTokensPurpose(c.ID, siteName),
 		dudaTokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt.UTC()})
 }
 
@@ -446,15 +447,15 @@ var ErrDudaSessionTaken = errors.New("the Duda payment session already has a che
 // CreateDudaCheckout makes the checkout of a Duda payment session together with the session's
 // record (sess, whose CheckoutID and Mode it fills in), in one transaction. A session that
 // already has a checkout makes none: ErrDudaSessionTaken (wrapped).
-func (s *Service) CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput, sess *store.DudaSession) (*domain.Checkout, error) {
+func (s *Service) CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error) {
 	var co *domain.Checkout
-	err := s.InTx(ctx, func(svc *Service) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		var err error
-		if co, err = svc.CreateCheckout(ctx, actor, orgID, siteID, in); err != nil {
+		if co, err = s.checkouts.WithStore(s.checkoutStore(tx)).CreateCheckout(ctx, actor, orgID, siteID, in); err != nil {
 			return err
 		}
 		sess.CheckoutID, sess.Mode = co.ID, string(co.Mode)
-		return svc.store.CreateDudaSession(ctx, sess)
+		return tx.CreateDudaSession(ctx, sess)
 	})
 	if store.IsConstraint(err, "duda_sessions_session_key") || store.IsConstraint(err, "checkouts_origin_ref_key") {
 		return nil, fmt.Errorf("%w: %w", ErrDudaSessionTaken, err)

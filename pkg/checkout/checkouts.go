@@ -1,4 +1,4 @@
-package platform
+package checkout
 
 import (
 	"context"
@@ -104,7 +104,7 @@ func (s *Service) CreateCheckout(ctx context.Context, actor domain.Actor, orgID,
 // naming the field for bad input, AMOUNT_MISMATCH when the items do not add up to the amount;
 // 422 NO_PROVIDER_AVAILABLE when the site has no enabled provider for the mode and currency.
 func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in CheckoutInput) (*domain.Checkout, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "create"); err != nil {
@@ -126,7 +126,7 @@ func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID
 		return nil, err
 	}
 	// Last, once everything else is valid: this may ask DNS.
-	if err := s.checkIPNTarget(ctx, c.IPNURL); err != nil {
+	if err := s.CheckIPNTarget(ctx, c.IPNURL); err != nil {
 		return nil, err
 	}
 	c.IPNAllowPrivate = c.IPNURL != "" && s.ipnTargets.AllowPrivate
@@ -149,12 +149,12 @@ var ErrCheckoutCodesTaken = errors.New("checkout codes taken; fresh ones drawn")
 // checkout (see store.CreateCheckoutAnswered for the claim's two refusals). A dashboard user's
 // checkout is also written to the audit log, in the same transaction.
 func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domain.Checkout, claim *domain.IdempotencyClaim) error {
-	if err := inOrg(actor, c.OrganizationID); err != nil {
+	if err := auth.InOrg(actor, c.OrganizationID); err != nil {
 		return err
 	}
 	var err error
 	if actor.Type == domain.ActorUser {
-		err = s.store.InTx(ctx, func(tx *store.Store) error {
+		err = s.store.InTx(ctx, func(tx Store) error {
 			if err := tx.CreateCheckoutAnswered(ctx, c, claim); err != nil {
 				return err
 			}
@@ -389,7 +389,7 @@ func (s *Service) checkURL(field, raw string, mode domain.Mode, site *domain.Sit
 	host := strings.ToLower(u.Hostname())
 	if field == "ipnUrl" {
 		// Before the scheme rules: an internal target gets the code that says so, whatever
-		// its scheme. Names are looked up later (checkIPNTarget), once the request is valid.
+		// its scheme. Names are looked up later (CheckIPNTarget), once the request is valid.
 		if _, err := s.ipnTargets.CheckLiteral(host); err != nil {
 			return "", domain.IPNURLPrivate(err.Error())
 		}
@@ -397,7 +397,7 @@ func (s *Service) checkURL(field, raw string, mode domain.Mode, site *domain.Sit
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !(isLocalhost(host) && (mode == domain.ModeTest || s.dev)) {
+		if !(IsLocalhost(host) && (mode == domain.ModeTest || s.dev)) {
 			return "", domain.Invalid(field, "%s must use https (http is allowed only for localhost in test mode)", field)
 		}
 	default:
@@ -409,12 +409,12 @@ func (s *Service) checkURL(field, raw string, mode domain.Mode, site *domain.Sit
 	return raw, nil
 }
 
-// checkIPNTarget applies the notification SSRF policy (pkg/netguard, the one the main
+// CheckIPNTarget applies the notification SSRF policy (pkg/netguard, the one the main
 // backend's notifier applies on every delivery) to an ipnUrl's host: IP literals and localhost
 // names without DNS, other names by their current DNS answer (any internal address refuses).
 // A name that does not resolve now is accepted, since the merchant's DNS may be briefly down:
 // each delivery resolves and checks it again at connect time. 400 IPN_URL_PRIVATE.
-func (s *Service) checkIPNTarget(ctx context.Context, raw string) error {
+func (s *Service) CheckIPNTarget(ctx context.Context, raw string) error {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil
@@ -433,7 +433,8 @@ func (s *Service) checkIPNTarget(ctx context.Context, raw string) error {
 	return nil
 }
 
-func isLocalhost(host string) bool {
+// IsLocalhost reports whether host names this machine (localhost, or a loopback address).
+func IsLocalhost(host string) bool {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
 	}
@@ -469,7 +470,7 @@ type CheckoutDetail struct {
 // GetCheckout returns a checkout with its items and transactions; NOT_FOUND for another
 // organisation's.
 func (s *Service) GetCheckout(ctx context.Context, actor domain.Actor, orgID, id string) (*CheckoutDetail, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "read"); err != nil {
@@ -487,8 +488,8 @@ func (s *Service) GetCheckout(ctx context.Context, actor domain.Actor, orgID, id
 }
 
 // ListCheckouts lists checkouts newest first. It returns the page and whether there is more.
-func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f store.CheckoutFilter) ([]domain.Checkout, bool, error) {
-	if err := inOrg(actor, f.OrganizationID); err != nil {
+func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f domain.CheckoutFilter) ([]domain.Checkout, bool, error) {
+	if err := auth.InOrg(actor, f.OrganizationID); err != nil {
 		return nil, false, err
 	}
 	if err := auth.Authorize(actor, "checkout", "read"); err != nil {
@@ -503,7 +504,7 @@ func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f store
 	if f.Mode != "" && !f.Mode.Valid() {
 		return nil, false, domain.Invalid("mode", "mode must be test or live")
 	}
-	if !modeFilter(actor, &f.Mode) {
+	if !auth.ModeFilter(actor, &f.Mode) {
 		return nil, false, nil
 	}
 	out, err := s.store.ListCheckouts(ctx, f)
@@ -527,7 +528,7 @@ func validCheckoutStatus(st domain.CheckoutStatus) bool {
 
 // UpdateCheckout replaces metadata and/or extends the expiry of an open checkout.
 func (s *Service) UpdateCheckout(ctx context.Context, actor domain.Actor, orgID, id string, metadata map[string]any, expiresInMinutes *int) (*domain.Checkout, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "update"); err != nil {
@@ -549,7 +550,7 @@ func (s *Service) UpdateCheckout(ctx context.Context, actor domain.Actor, orgID,
 		return nil, domain.Invalid("metadata", "send metadata and/or expiresInMinutes")
 	}
 	var out *domain.Checkout
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		var err error
 		if exp != nil {
 			cur, err := tx.GetCheckout(ctx, orgID, id)
@@ -574,14 +575,14 @@ func (s *Service) UpdateCheckout(ctx context.Context, actor domain.Actor, orgID,
 
 // ExpireCheckout ends an open checkout now (CONFLICT when it is not open).
 func (s *Service) ExpireCheckout(ctx context.Context, actor domain.Actor, orgID, id string) (*domain.Checkout, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "checkout", "update"); err != nil {
 		return nil, err
 	}
 	var out *domain.Checkout
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		txns, err := tx.ListCheckoutTransactions(ctx, orgID, id)
 		if err != nil {
 			return err

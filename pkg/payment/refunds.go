@@ -1,4 +1,4 @@
-package platform
+package payment
 
 import (
 	"context"
@@ -42,7 +42,7 @@ type RefundInput struct {
 // the payer twice); 400 for a bad amount; 422 REFUND_EXCEEDS_BALANCE above what is left;
 // 422 or 503 PROVIDER_ERROR when the provider refuses or fails (the refund is marked failed).
 func (s *Service) Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in RefundInput) (*domain.Refund, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "refund", "create"); err != nil {
@@ -59,7 +59,7 @@ func (s *Service) Refund(ctx context.Context, actor domain.Actor, orgID, txnID s
 		}
 	}
 	var r *domain.Refund
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		t, err := tx.LockTransaction(ctx, orgID, txnID)
 		if err != nil {
 			return err
@@ -379,7 +379,7 @@ func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, up
 
 func (s *Service) completeRefund(ctx context.Context, orgID, refundID string, set store.RefundChanges) error {
 	set.Status = store.Ptr(domain.RefundSucceeded)
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		r, err := tx.GetRefund(ctx, orgID, refundID)
 		if err != nil {
 			return err
@@ -444,7 +444,7 @@ func (s *Service) NoteRefundReference(ctx context.Context, orgID, refundID, prov
 
 // ListRefunds lists a transaction's refunds.
 func (s *Service) ListRefunds(ctx context.Context, actor domain.Actor, orgID, txnID string) ([]domain.Refund, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "refund", "read"); err != nil {

@@ -1,4 +1,4 @@
-package platform
+package tenancy
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // APIKeyInput creates an API key.
@@ -20,7 +19,7 @@ type APIKeyInput struct {
 // CreateAPIKey creates a key and returns it with its token (sk_<mode>_<id>.<secret>), shown
 // this once. An API key can only create keys with scopes it holds itself.
 func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID string, in APIKeyInput) (*domain.APIKey, string, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, "", err
 	}
 	if err := auth.Authorize(actor, "api_key", "create"); err != nil {
@@ -30,7 +29,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor domain.Actor, orgID st
 	if err != nil {
 		return nil, "", err
 	}
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
@@ -98,19 +97,19 @@ func covers(held []string, res, act string) bool {
 
 // ListAPIKeys lists the organisation's keys (masked).
 func (s *Service) ListAPIKeys(ctx context.Context, actor domain.Actor, orgID string) ([]domain.APIKey, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "api_key", "read"); err != nil {
 		return nil, err
 	}
 	keys, err := s.store.ListAPIKeys(ctx, orgID)
-	return ofModeSeen(actor, keys, func(k *domain.APIKey) domain.Mode { return k.Mode }), err
+	return auth.OfModeSeen(actor, keys, func(k *domain.APIKey) domain.Mode { return k.Mode }), err
 }
 
 // GetAPIKey returns one key (masked).
 func (s *Service) GetAPIKey(ctx context.Context, actor domain.Actor, orgID, id string) (*domain.APIKey, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "api_key", "read"); err != nil {
@@ -121,13 +120,13 @@ func (s *Service) GetAPIKey(ctx context.Context, actor domain.Actor, orgID, id s
 
 // RevokeAPIKey revokes a key at once.
 func (s *Service) RevokeAPIKey(ctx context.Context, actor domain.Actor, orgID, id string) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "api_key", "update"); err != nil {
 		return err
 	}
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.RevokeAPIKey(ctx, orgID, id); err != nil {
 			return err
 		}
@@ -141,13 +140,13 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor domain.Actor, orgID, i
 
 // DeleteAPIKey removes a key for good.
 func (s *Service) DeleteAPIKey(ctx context.Context, actor domain.Actor, orgID, id string) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "api_key", "delete"); err != nil {
 		return err
 	}
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.DeleteAPIKey(ctx, orgID, id); err != nil {
 			return err
 		}
@@ -162,7 +161,7 @@ func (s *Service) DeleteAPIKey(ctx context.Context, actor domain.Actor, orgID, i
 // RotateAPIKey replaces a key with a new one of the same name, mode and scopes. The old key
 // keeps working for grace (0: it is revoked at once), so integrations can switch over.
 func (s *Service) RotateAPIKey(ctx context.Context, actor domain.Actor, orgID, id string, grace time.Duration) (*domain.APIKey, string, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, "", err
 	}
 	if err := auth.Authorize(actor, "api_key", "update"); err != nil {
@@ -173,7 +172,7 @@ func (s *Service) RotateAPIKey(ctx context.Context, actor domain.Actor, orgID, i
 	}
 	var k *domain.APIKey
 	var token string
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		old, err := tx.GetOrgAPIKey(ctx, orgID, id)
 		if err != nil {
 			return err

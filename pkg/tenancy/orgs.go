@@ -1,11 +1,10 @@
-package platform
+package tenancy
 
 import (
 	"context"
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // OrganizationInput creates or edits an organisation.
@@ -50,7 +49,7 @@ func (s *Service) CreateOrganization(ctx context.Context, actor domain.Actor, in
 		return nil, domain.Internal(err, "create data key")
 	}
 	o.DataKey = wrapped
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreateOrganization(ctx, o); err != nil {
 			return err
 		}
@@ -63,7 +62,7 @@ func (s *Service) CreateOrganization(ctx context.Context, actor domain.Actor, in
 
 // GetOrganization returns the actor's organisation (NOT_FOUND for any other).
 func (s *Service) GetOrganization(ctx context.Context, actor domain.Actor, orgID string) (*domain.Organization, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "organization", "read"); err != nil {
@@ -86,7 +85,7 @@ func (s *Service) ListOrganizations(ctx context.Context, actor domain.Actor) ([]
 
 // UpdateOrganization edits an organisation's name, support address and tax settings.
 func (s *Service) UpdateOrganization(ctx context.Context, actor domain.Actor, orgID string, in OrganizationInput) (*domain.Organization, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "organization", "update"); err != nil {
@@ -100,7 +99,7 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor domain.Actor, or
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.UpdateOrganization(ctx, o); err != nil {
 			return err
 		}
@@ -111,8 +110,8 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor domain.Actor, or
 }
 
 // ListAudit lists the organisation's audit log, newest first, with whether there is more.
-func (s *Service) ListAudit(ctx context.Context, actor domain.Actor, f store.AuditFilter) ([]domain.AuditEntry, bool, error) {
-	if err := inOrg(actor, f.OrganizationID); err != nil {
+func (s *Service) ListAudit(ctx context.Context, actor domain.Actor, f domain.AuditFilter) ([]domain.AuditEntry, bool, error) {
+	if err := auth.InOrg(actor, f.OrganizationID); err != nil {
 		return nil, false, err
 	}
 	if err := auth.Authorize(actor, "audit", "read"); err != nil {

@@ -1,11 +1,10 @@
-package platform
+package tenancy
 
 import (
 	"context"
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // SiteInput creates or edits a site; nil fields keep their value.
@@ -63,7 +62,7 @@ func sitePurpose(siteID string) string { return "site:" + siteID + ":webhook_sec
 // CreateSite creates a site with a fresh IPN signing secret, returned in clear this once.
 // New sites use IPN version 2 unless the input says otherwise.
 func (s *Service) CreateSite(ctx context.Context, actor domain.Actor, orgID string, in SiteInput) (*domain.Site, string, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, "", err
 	}
 	if err := auth.Authorize(actor, "site", "create"); err != nil {
@@ -75,12 +74,12 @@ func (s *Service) CreateSite(ctx context.Context, actor domain.Actor, orgID stri
 		return nil, "", err
 	}
 	secret := NewWebhookSecret()
-	sealed, err := s.seal(ctx, orgID, sitePurpose(site.ID), []byte(secret))
+	sealed, err := s.Seal(ctx, orgID, sitePurpose(site.ID), []byte(secret))
 	if err != nil {
 		return nil, "", err
 	}
 	site.WebhookSecret = sealed
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreateSite(ctx, site); err != nil {
 			return err
 		}
@@ -109,7 +108,7 @@ func siteAuditDetails(site *domain.Site, in SiteInput) map[string]any {
 
 // GetSite returns NOT_FOUND for another organisation's site.
 func (s *Service) GetSite(ctx context.Context, actor domain.Actor, orgID, siteID string) (*domain.Site, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "site", "read"); err != nil {
@@ -120,7 +119,7 @@ func (s *Service) GetSite(ctx context.Context, actor domain.Actor, orgID, siteID
 
 // ListSites lists the organisation's sites.
 func (s *Service) ListSites(ctx context.Context, actor domain.Actor, orgID string) ([]domain.Site, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "site", "read"); err != nil {
@@ -135,18 +134,18 @@ func (s *Service) SiteProviders(ctx context.Context, actor domain.Actor, orgID, 
 		return nil, err
 	}
 	ps, err := s.store.ListSiteProviders(ctx, orgID, siteID)
-	return ofModeSeen(actor, ps, providerMode), err
+	return auth.OfModeSeen(actor, ps, providerMode), err
 }
 
 // UpdateSite edits a site (branding, hosts, settings, providers).
 func (s *Service) UpdateSite(ctx context.Context, actor domain.Actor, orgID, siteID string, in SiteInput) (*domain.Site, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "site", "update"); err != nil {
 		return nil, err
 	}
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		site, err := tx.GetSite(ctx, orgID, siteID)
 		if err != nil {
 			return err
@@ -195,13 +194,13 @@ func (s *Service) UpdateSite(ctx context.Context, actor domain.Actor, orgID, sit
 
 // DeleteSite removes a site without checkouts.
 func (s *Service) DeleteSite(ctx context.Context, actor domain.Actor, orgID, siteID string) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "site", "delete"); err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.DeleteSite(ctx, orgID, siteID); err != nil {
 			return err
 		}
@@ -212,18 +211,18 @@ func (s *Service) DeleteSite(ctx context.Context, actor domain.Actor, orgID, sit
 // RegenerateWebhookSecret gives a site a new IPN signing secret, returned in clear this once.
 // The next notification attempt is signed with it.
 func (s *Service) RegenerateWebhookSecret(ctx context.Context, actor domain.Actor, orgID, siteID string) (string, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return "", err
 	}
 	if err := auth.Authorize(actor, "site", "update"); err != nil {
 		return "", err
 	}
 	secret := NewWebhookSecret()
-	sealed, err := s.seal(ctx, orgID, sitePurpose(siteID), []byte(secret))
+	sealed, err := s.Seal(ctx, orgID, sitePurpose(siteID), []byte(secret))
 	if err != nil {
 		return "", err
 	}
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.SetSiteWebhookSecret(ctx, orgID, siteID, sealed); err != nil {
 			return err
 		}
@@ -234,6 +233,6 @@ func (s *Service) RegenerateWebhookSecret(ctx context.Context, actor domain.Acto
 
 // SiteWebhookSecret decrypts a site's current IPN signing secret (for signing; never shown).
 func (s *Service) SiteWebhookSecret(ctx context.Context, site *domain.Site) (string, error) {
-	b, err := s.open(ctx, site.OrganizationID, sitePurpose(site.ID), site.WebhookSecret)
+	b, err := s.Open(ctx, site.OrganizationID, sitePurpose(site.ID), site.WebhookSecret)
 	return string(b), err
 }

@@ -1,4 +1,4 @@
-package platform
+package tenancy
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/queue"
-	"paygate.dev/pkg/store"
 )
 
 // Message is an e-mail to a person.
@@ -89,7 +88,7 @@ func (MailArgs) InsertOpts() river.InsertOpts {
 const mailPurpose = "mail-job"
 
 // queueMail queues m's job on tx, to run MailFallbackDelay from now.
-func (s *Service) queueMail(ctx context.Context, tx *store.Store, kind string, m Message) (int64, error) {
+func (s *Service) queueMail(ctx context.Context, tx Store, kind string, m Message) (int64, error) {
 	wrapped, err := s.keys.NewDataKey(mailPurpose)
 	if err != nil {
 		return 0, err

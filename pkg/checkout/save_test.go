@@ -1,4 +1,4 @@
-package platform_test
+package checkout_test
 
 import (
 	"net/http"
@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -21,12 +21,12 @@ func TestTakenCheckoutCodesWriteNothingAndComeBackFresh(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		svc := newService(t, s)
-		org, _ := newOrg(t, svc)
+		org, _ := newOrg(t, s)
 		site := storetest.Site(t, s, org.ID, storetest.Provider(t, s, org.ID, domain.ModeTest))
 		key := domain.Actor{Type: domain.ActorAPIKey, ID: "key_test", Label: "sk_test_x", OrganizationID: org.ID, Role: domain.RoleAdmin, Mode: domain.ModeTest,
 			Scopes: []string{"checkout:create", "checkout:read"}}
-		in := platform.CheckoutInput{Amount: 1500, Currency: "EUR", Email: "buyer@example.com", ExternalReference: "order-1",
-			Items: []platform.ItemInput{{Name: "Thing", Quantity: 1, UnitPrice: 1500, ItemType: "goods"}}}
+		in := checkout.CheckoutInput{Amount: 1500, Currency: "EUR", Email: "buyer@example.com", ExternalReference: "order-1",
+			Items: []checkout.ItemInput{{Name: "Thing", Quantity: 1, UnitPrice: 1500, ItemType: "goods"}}}
 
 		first, err := svc.CreateCheckout(ctx, key, org.ID, site.ID, in)
 		require.NoError(t, err)
@@ -37,7 +37,7 @@ func TestTakenCheckoutCodesWriteNothingAndComeBackFresh(t *testing.T) {
 			TTL: time.Hour, Status: http.StatusOK, Body: []byte(`{"shortCode":"` + c.ShortCode + `"}`), ContentType: "application/json"}
 
 		err = svc.SaveCheckout(ctx, key, c, claim)
-		require.ErrorIs(t, err, platform.ErrCheckoutCodesTaken)
+		require.ErrorIs(t, err, checkout.ErrCheckoutCodesTaken)
 		require.NotEqual(t, first.ShortCode, c.ShortCode, "fresh codes")
 		_, err = s.GetCheckout(ctx, org.ID, c.ID)
 		require.True(t, domain.IsNotFound(err), "no checkout written: %v", err)

@@ -1,4 +1,4 @@
-package platform_test
+package tenancy_test
 
 import (
 	"context"
@@ -14,37 +14,37 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 var ctx = context.Background()
 
-func newService(t *testing.T, s *store.Store) *platform.Service {
+func newService(t *testing.T, s *store.Store) *tenancy.Service {
 	t.Helper()
 	return newServiceAt(t, s, nil)
 }
 
 // newServiceAt builds the service with a clock (nil: the real one).
-func newServiceAt(t *testing.T, s *store.Store, now func() time.Time) *platform.Service {
+func newServiceAt(t *testing.T, s *store.Store, now func() time.Time) *tenancy.Service {
 	t.Helper()
 	mk, err := secrets.ParseKey(secrets.GenerateKey())
 	require.NoError(t, err)
 	keys, err := secrets.NewKeyring(mk, nil)
 	require.NoError(t, err)
 	hosts := config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}
-	return platform.New(platform.Deps{Store: s, Keys: keys, Hosts: hosts, Log: logging.Discard(), Now: now})
+	return tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](s), Keys: keys, Hosts: hosts, Log: logging.Discard(), Now: now})
 }
 
 // newOrg creates an organisation and an admin actor in it.
-func newOrg(t *testing.T, svc *platform.Service) (*domain.Organization, domain.Actor) {
+func newOrg(t *testing.T, svc *tenancy.Service) (*domain.Organization, domain.Actor) {
 	t.Helper()
 	name := "Org " + domain.RandomString(5)
-	org, err := svc.CreateOrganization(ctx, domain.SystemActor(""), platform.OrganizationInput{Name: &name})
+	org, err := svc.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: &name})
 	require.NoError(t, err)
 	return org, domain.Actor{Type: domain.ActorUser, ID: "usr_test", Label: "admin@example.com", OrganizationID: org.ID, Role: domain.RoleAdmin}
 }
@@ -78,17 +78,17 @@ func TestSecretsAreEncryptedAtRestAndMaskedOnRead(t *testing.T) {
 		stripeHook := "whsec_" + domain.RandomString(32)
 		gcToken := "sandbox_" + domain.RandomString(40)
 		gcHook := domain.RandomString(40)
-		p, err := svc.CreateProvider(ctx, admin, org.ID, platform.ProviderInput{Type: "stripe", Mode: "test", Name: ptr("Cards"),
+		p, err := svc.CreateProvider(ctx, admin, org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: ptr("Cards"),
 			Settings: map[string]string{"publishableKey": "pk_test_123"}, Credentials: map[string]string{"secretKey": stripeSecret, "webhookSecret": stripeHook}})
 		require.NoError(t, err)
 		require.Equal(t, "sk_test_••••"+stripeSecret[len(stripeSecret)-4:], p.CredentialsHint["secretKey"])
-		gc, err := svc.CreateProvider(ctx, admin, org.ID, platform.ProviderInput{Type: "gocardless", Mode: "test", Name: ptr("Bank"),
+		gc, err := svc.CreateProvider(ctx, admin, org.ID, tenancy.ProviderInput{Type: "gocardless", Mode: "test", Name: ptr("Bank"),
 			Settings: map[string]string{"environment": "sandbox"}, Credentials: map[string]string{"accessToken": gcToken, "webhookSecret": gcHook}})
 		require.NoError(t, err)
-		site, whsec, err := svc.CreateSite(ctx, admin, org.ID, platform.SiteInput{Name: ptr("Shop"), ProviderIDs: &[]string{p.ID, gc.ID}})
+		site, whsec, err := svc.CreateSite(ctx, admin, org.ID, tenancy.SiteInput{Name: ptr("Shop"), ProviderIDs: &[]string{p.ID, gc.ID}})
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(whsec, "whsec_"))
-		_, token, err := svc.CreateAPIKey(ctx, admin, org.ID, platform.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"checkout:create"}})
+		_, token, err := svc.CreateAPIKey(ctx, admin, org.ID, tenancy.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"checkout:create"}})
 		require.NoError(t, err)
 		_, _, apiSecret, ok := auth.ParseToken(token)
 		require.True(t, ok)
@@ -105,7 +105,7 @@ func TestSecretsAreEncryptedAtRestAndMaskedOnRead(t *testing.T) {
 
 		t.Run("PartialCredentialUpdateKeepsTheRest", func(t *testing.T) {
 			newHook := "whsec_" + domain.RandomString(32)
-			up, err := svc.UpdateProvider(ctx, admin, org.ID, p.ID, platform.ProviderInput{Credentials: map[string]string{"webhookSecret": newHook}})
+			up, err := svc.UpdateProvider(ctx, admin, org.ID, p.ID, tenancy.ProviderInput{Credentials: map[string]string{"webhookSecret": newHook}})
 			require.NoError(t, err)
 			creds, err := svc.ProviderCredentials(ctx, up)
 			require.NoError(t, err)
@@ -134,9 +134,9 @@ func TestRolesAreEnforced(t *testing.T) {
 		viewer.Role = domain.RoleViewer
 		editor := admin
 		editor.Role = domain.RoleEditor
-		_, _, err := svc.CreateSite(ctx, viewer, org.ID, platform.SiteInput{Name: ptr("x")})
+		_, _, err := svc.CreateSite(ctx, viewer, org.ID, tenancy.SiteInput{Name: ptr("x")})
 		require.Equal(t, domain.KindForbidden, domain.ErrorKind(err))
-		_, _, err = svc.CreateSite(ctx, editor, org.ID, platform.SiteInput{Name: ptr("x")})
+		_, _, err = svc.CreateSite(ctx, editor, org.ID, tenancy.SiteInput{Name: ptr("x")})
 		require.Equal(t, domain.KindForbidden, domain.ErrorKind(err), "editors do not manage sites")
 		_, err = svc.ListSites(ctx, viewer, org.ID)
 		require.NoError(t, err, "viewers read")
@@ -146,9 +146,9 @@ func TestRolesAreEnforced(t *testing.T) {
 		require.True(t, domain.IsNotFound(err), "another organisation is not found")
 
 		key := domain.Actor{Type: domain.ActorAPIKey, ID: "key_x", OrganizationID: org.ID, Scopes: []string{"checkout:create", "api_key:create"}}
-		_, _, err = svc.CreateAPIKey(ctx, key, org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"site:update"}})
+		_, _, err = svc.CreateAPIKey(ctx, key, org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"site:update"}})
 		require.Equal(t, domain.CodeInsufficientScope, domain.ErrorCode(err), "a key cannot grant more than it holds")
-		_, _, err = svc.CreateAPIKey(ctx, key, org.ID, platform.APIKeyInput{Mode: "test", Scopes: []string{"checkout:create"}})
+		_, _, err = svc.CreateAPIKey(ctx, key, org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"checkout:create"}})
 		require.NoError(t, err)
 	})
 }
@@ -158,11 +158,11 @@ func TestSignInLocksOutWithBackoff(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		svc := newService(t, s)
 		email := "ops." + strings.ToLower(domain.RandomString(6)) + "@example.com"
-		_, err := svc.CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: "correct horse battery"})
+		_, err := svc.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: email, Password: "correct horse battery"})
 		require.NoError(t, err)
 		_, err = svc.SignIn(ctx, email, "correct horse battery")
 		require.NoError(t, err)
-		for i := 0; i < platform.FreeAttempts; i++ {
+		for i := 0; i < tenancy.FreeAttempts; i++ {
 			_, err = svc.SignIn(ctx, email, "wrong")
 			require.Equal(t, domain.KindUnauthorized, domain.ErrorKind(err))
 		}
@@ -170,9 +170,9 @@ func TestSignInLocksOutWithBackoff(t *testing.T) {
 		require.Equal(t, "ACCOUNT_LOCKED", domain.ErrorCode(err), "even the right password waits out the lock")
 		_, err = svc.SignIn(ctx, "nobody@example.com", "whatever")
 		require.Equal(t, domain.KindUnauthorized, domain.ErrorKind(err))
-		require.Equal(t, time.Minute, platform.LockoutFor(5))
-		require.Equal(t, 2*time.Minute, platform.LockoutFor(6))
-		require.Equal(t, platform.MaxLockout, platform.LockoutFor(30))
+		require.Equal(t, time.Minute, tenancy.LockoutFor(5))
+		require.Equal(t, 2*time.Minute, tenancy.LockoutFor(6))
+		require.Equal(t, tenancy.MaxLockout, tenancy.LockoutFor(30))
 	})
 }
 
@@ -185,7 +185,7 @@ func TestSignInLockoutCannotBeRaced(t *testing.T) {
 		svc := newServiceAt(t, s, clock.Now)
 		email := "race." + strings.ToLower(domain.RandomString(6)) + "@example.com"
 		const password = "correct horse battery"
-		u, err := svc.CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: password})
+		u, err := svc.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: email, Password: password})
 		require.NoError(t, err)
 
 		const n = 32
@@ -209,28 +209,28 @@ func TestSignInLockoutCannotBeRaced(t *testing.T) {
 			switch domain.ErrorCode(err) {
 			case domain.CodeUnauthorized:
 				wrong++
-			case platform.CodeAccountLocked:
+			case tenancy.CodeAccountLocked:
 				locked++
 				var de *domain.Error
 				require.ErrorAs(t, err, &de)
 				require.Equal(t, domain.KindRateLimited, de.Kind)
 				require.Greater(t, de.RetryAfter, time.Duration(0), "a locked account says how long to wait")
-				require.LessOrEqual(t, de.RetryAfter, platform.LockoutFor(platform.FreeAttempts))
+				require.LessOrEqual(t, de.RetryAfter, tenancy.LockoutFor(tenancy.FreeAttempts))
 			default:
 				t.Fatalf("unexpected answer: %v", err)
 			}
 		}
-		require.Equal(t, platform.FreeAttempts, wrong, "only the free attempts are evaluated")
-		require.Equal(t, n-platform.FreeAttempts, locked)
+		require.Equal(t, tenancy.FreeAttempts, wrong, "only the free attempts are evaluated")
+		require.Equal(t, n-tenancy.FreeAttempts, locked)
 
 		_, err = svc.SignIn(ctx, email, password)
-		require.Equal(t, platform.CodeAccountLocked, domain.ErrorCode(err), "the right password waits out the lock too")
+		require.Equal(t, tenancy.CodeAccountLocked, domain.ErrorCode(err), "the right password waits out the lock too")
 		got, err := s.GetUser(ctx, u.ID)
 		require.NoError(t, err)
-		require.Equal(t, platform.FreeAttempts, got.FailedLogins, "attempts refused by the lock are not counted")
+		require.Equal(t, tenancy.FreeAttempts, got.FailedLogins, "attempts refused by the lock are not counted")
 
 		// Once the lock has passed, the right password works and resets the count.
-		clock.Advance(platform.LockoutFor(platform.FreeAttempts) + time.Second)
+		clock.Advance(tenancy.LockoutFor(tenancy.FreeAttempts) + time.Second)
 		_, err = svc.SignIn(ctx, email, password)
 		require.NoError(t, err)
 		got, err = s.GetUser(ctx, u.ID)
@@ -246,10 +246,10 @@ func TestSignInBelowTheLimitResetsTheCount(t *testing.T) {
 		svc := newService(t, s)
 		email := "reset." + strings.ToLower(domain.RandomString(6)) + "@example.com"
 		const password = "correct horse battery"
-		u, err := svc.CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: password})
+		u, err := svc.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: email, Password: password})
 		require.NoError(t, err)
 		for round := 0; round < 2; round++ {
-			for i := 0; i < platform.FreeAttempts-1; i++ {
+			for i := 0; i < tenancy.FreeAttempts-1; i++ {
 				_, err = svc.SignIn(ctx, email, "wrong")
 				require.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "round %d attempt %d", round, i)
 			}

@@ -1,4 +1,4 @@
-package platform
+package payment
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // again changes nothing. A transaction already linked to another payment is left as it is and
 // CONFLICT INVALID_STATE is returned. NOT_FOUND for an unknown transaction.
 func (s *Service) LinkProviderPayment(ctx context.Context, t *domain.Transaction, paymentID string, data map[string]any) error {
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		cur, err := tx.LockTransaction(ctx, t.OrganizationID, t.ID)
 		if err != nil {
 			return err

@@ -1,4 +1,4 @@
-package platform_test
+package tenancy_test
 
 import (
 	"context"
@@ -13,25 +13,26 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/queue/queuetest"
 	"paygate.dev/pkg/secrets"
+	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // flakyMailer fails temporarily while down, then takes every message.
 type flakyMailer struct {
 	mu   sync.Mutex
 	down bool
-	sent []platform.Message
+	sent []tenancy.Message
 }
 
-func (m *flakyMailer) Send(_ context.Context, msg platform.Message) error {
+func (m *flakyMailer) Send(_ context.Context, msg tenancy.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.down {
-		return fmt.Errorf("dial tcp: connection refused (%w)", platform.ErrMailTemporary)
+		return fmt.Errorf("dial tcp: connection refused (%w)", tenancy.ErrMailTemporary)
 	}
 	m.sent = append(m.sent, msg)
 	return nil
@@ -52,14 +53,14 @@ func TestMailTheServerCouldNotTakeIsSentByItsJob(t *testing.T) {
 			keys, err := secrets.NewKeyring(mk, nil)
 			require.NoError(t, err)
 			mailer := &flakyMailer{down: true}
-			svc := platform.New(platform.Deps{Store: s, Keys: keys, Log: logging.Discard(), Mailer: mailer,
+			svc := tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](s), Keys: keys, Log: logging.Discard(), Mailer: mailer,
 				Hosts: config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}})
 			email := "reset." + strings.ToLower(domain.RandomString(6)) + "@example.com"
-			_, err = svc.CreateUser(ctx, domain.SystemActor(""), platform.CreateUserInput{Email: email, Password: "pw-" + domain.RandomString(16)})
+			_, err = svc.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: email, Password: "pw-" + domain.RandomString(16)})
 			require.NoError(t, err)
 
 			require.NoError(t, svc.RequestPasswordReset(ctx, email), "on its way: the job sends it")
-			jobs, err := s.ListRiverJobs(ctx, platform.KindMail, 10)
+			jobs, err := s.ListRiverJobs(ctx, tenancy.KindMail, 10)
 			require.NoError(t, err)
 			require.Len(t, jobs, 1)
 			require.Equal(t, "scheduled", jobs[0].State, "it waits a minute: the first try was the request's")
@@ -83,12 +84,12 @@ func TestMailTheServerCouldNotTakeIsSentByItsJob(t *testing.T) {
 			require.Contains(t, mailer.sent[0].Link, "https://api.example.com/reset-password?token=")
 
 			// Sent at once, the message leaves no job behind.
-			before, err := s.ListRiverJobs(ctx, platform.KindMail, 10)
+			before, err := s.ListRiverJobs(ctx, tenancy.KindMail, 10)
 			require.NoError(t, err)
 			mailer.mu.Unlock()
 			require.NoError(t, svc.RequestPasswordReset(ctx, email))
 			mailer.mu.Lock()
-			after, err := s.ListRiverJobs(ctx, platform.KindMail, 10)
+			after, err := s.ListRiverJobs(ctx, tenancy.KindMail, 10)
 			require.NoError(t, err)
 			require.Len(t, after, len(before))
 			require.Len(t, mailer.sent, 2)

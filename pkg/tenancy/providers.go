@@ -1,4 +1,4 @@
-package platform
+package tenancy
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // ProviderInput creates or edits a provider. Credentials are write-only: on update, only the
@@ -29,7 +28,7 @@ func providerPurpose(id string) string { return "provider:" + id + ":credentials
 // CreateProvider creates an organisation-level provider; credentials are sealed and only their
 // masked forms kept readable.
 func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID string, in ProviderInput) (*domain.Provider, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "provider", "create"); err != nil {
@@ -59,7 +58,7 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 	if err := s.sealCredentials(ctx, p, creds); err != nil {
 		return nil, err
 	}
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreateProvider(ctx, p); err != nil {
 			return err
 		}
@@ -72,7 +71,7 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 // rules); a type not registered here is checked by the built-in rules (a service built without
 // the providers, as in tests), which refuse any type but the built-in ones.
 func (s *Service) validateProvider(p *domain.Provider) error {
-	if impl, ok := s.providers[p.Type]; ok {
+	if impl, ok := s.providers.Set[p.Type]; ok {
 		return p.ValidateAs(impl.Fields(), impl.ValidateSettings)
 	}
 	return p.Validate()
@@ -81,7 +80,7 @@ func (s *Service) validateProvider(p *domain.Provider) error {
 // validateCredentials checks credentials given for p (partial: an update, absent ones kept) as
 // validateProvider checks its settings.
 func (s *Service) validateCredentials(p *domain.Provider, creds map[string]string, partial bool) error {
-	impl, ok := s.providers[p.Type]
+	impl, ok := s.providers.Set[p.Type]
 	if !ok {
 		return domain.ValidateCredentials(p.Type, p.Mode, creds, partial)
 	}
@@ -102,7 +101,7 @@ func cleanCredentials(in map[string]string) map[string]string {
 }
 
 func (s *Service) sealCredentials(ctx context.Context, p *domain.Provider, creds map[string]string) error {
-	sealed, err := s.sealJSON(ctx, p.OrganizationID, providerPurpose(p.ID), creds)
+	sealed, err := s.SealJSON(ctx, p.OrganizationID, providerPurpose(p.ID), creds)
 	if err != nil {
 		return err
 	}
@@ -116,7 +115,7 @@ func (s *Service) sealCredentials(ctx context.Context, p *domain.Provider, creds
 
 // GetProvider returns NOT_FOUND for another organisation's provider.
 func (s *Service) GetProvider(ctx context.Context, actor domain.Actor, orgID, id string) (*domain.Provider, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "provider", "read"); err != nil {
@@ -127,26 +126,26 @@ func (s *Service) GetProvider(ctx context.Context, actor domain.Actor, orgID, id
 
 // ListProviders lists the organisation's providers.
 func (s *Service) ListProviders(ctx context.Context, actor domain.Actor, orgID string) ([]domain.Provider, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "provider", "read"); err != nil {
 		return nil, err
 	}
 	ps, err := s.store.ListProviders(ctx, orgID)
-	return ofModeSeen(actor, ps, providerMode), err
+	return auth.OfModeSeen(actor, ps, providerMode), err
 }
 
 // UpdateProvider edits a provider; type and mode never change.
 func (s *Service) UpdateProvider(ctx context.Context, actor domain.Actor, orgID, id string, in ProviderInput) (*domain.Provider, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "provider", "update"); err != nil {
 		return nil, err
 	}
 	var p *domain.Provider
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		var err error
 		p, err = tx.GetProvider(ctx, orgID, id)
 		if err != nil {
@@ -199,13 +198,13 @@ func (s *Service) UpdateProvider(ctx context.Context, actor domain.Actor, orgID,
 
 // DeleteProvider removes a provider that has no transactions.
 func (s *Service) DeleteProvider(ctx context.Context, actor domain.Actor, orgID, id string) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "provider", "delete"); err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.DeleteProvider(ctx, orgID, id); err != nil {
 			return err
 		}
@@ -219,7 +218,7 @@ func (s *Service) ProviderCredentials(ctx context.Context, p *domain.Provider) (
 	if p.Credentials == "" {
 		return out, nil
 	}
-	err := s.openJSON(ctx, p.OrganizationID, providerPurpose(p.ID), p.Credentials, &out)
+	err := s.OpenJSON(ctx, p.OrganizationID, providerPurpose(p.ID), p.Credentials, &out)
 	return out, err
 }
 
@@ -233,7 +232,7 @@ type ConnectionResult struct {
 // TestProviderConnection makes one harmless call to the provider with its stored credentials
 // and reports the result (audited). A failure of the provider is a result, not an error.
 func (s *Service) TestProviderConnection(ctx context.Context, actor domain.Actor, orgID, id string) (*ConnectionResult, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "provider", "execute"); err != nil {

@@ -1,4 +1,4 @@
-package platform
+package payment
 
 import (
 	"context"
@@ -58,7 +58,7 @@ type IncomingEvent = providers.IncomingEvent
 // It returns how many events were new.
 func (s *Service) ReceiveWebhook(ctx context.Context, p *domain.Provider, headers map[string]string, body []byte, events []IncomingEvent) (int, error) {
 	fresh := 0
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		fresh = 0
 		d := &domain.WebhookDelivery{ID: domain.NewID(domain.PrefixWebhook), ProviderID: p.ID, OrganizationID: p.OrganizationID,
 			ProviderType: p.Type, Headers: headers, Body: string(body)}
@@ -252,7 +252,7 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, eventID string) error 
 // RecordDispute notes a dispute's progress on a transaction without a status change (under
 // review, lost), with an event for the timeline.
 func (s *Service) RecordDispute(ctx context.Context, t *domain.Transaction, eventType, status string, data map[string]any) error {
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, store.TransactionChanges{DisputeStatus: &status}); err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package platform
+package tenancy
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // Sign-in lockout: after FreeAttempts failures, each further failure locks the account for a
@@ -85,7 +84,7 @@ func (s *Service) SignOut(ctx context.Context, actor domain.Actor) error {
 	if actor.Type != domain.ActorUser {
 		return domain.Forbidden(domain.CodeForbidden, "only dashboard sessions can sign out")
 	}
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.EndSessions(ctx, actor.ID); err != nil {
 			return err
 		}
@@ -115,7 +114,7 @@ func (s *Service) CreateUser(ctx context.Context, actor domain.Actor, in CreateU
 	}
 	now := s.now().UTC()
 	u := &domain.User{ID: domain.NewID(domain.PrefixUser), Email: in.Email, Name: in.Name, PasswordHash: hash, PlatformAdmin: in.PlatformAdmin, PasswordChangedAt: &now}
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
@@ -139,7 +138,7 @@ type Invitation struct {
 // InviteMember adds a person to the actor's organisation with a role. A new address gets an
 // account without a password and a one-time link (valid 7 days) to choose one.
 func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, email string, role domain.Role) (*Invitation, error) {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "user", "create"); err != nil {
@@ -154,7 +153,7 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 	inv := &Invitation{Role: role}
 	var token string
 	var job int64
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx Store) error {
 		token, job = "", 0
 		u, err := tx.GetUserByEmail(ctx, email)
 		if domain.IsNotFound(err) {
@@ -200,7 +199,7 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 
 // ChangeMemberRole changes a member's role. The last administrator cannot be demoted.
 func (s *Service) ChangeMemberRole(ctx context.Context, actor domain.Actor, orgID, userID string, role domain.Role) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "user", "update"); err != nil {
@@ -209,7 +208,7 @@ func (s *Service) ChangeMemberRole(ctx context.Context, actor domain.Actor, orgI
 	if !role.Valid() {
 		return domain.Invalid("role", "role must be admin, editor or viewer")
 	}
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		m, err := tx.GetMembership(ctx, orgID, userID)
 		if err != nil {
 			return err
@@ -230,13 +229,13 @@ func (s *Service) ChangeMemberRole(ctx context.Context, actor domain.Actor, orgI
 
 // RemoveMember takes a person out of the organisation. The last administrator cannot leave.
 func (s *Service) RemoveMember(ctx context.Context, actor domain.Actor, orgID, userID string) error {
-	if err := inOrg(actor, orgID); err != nil {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "user", "delete"); err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx *store.Store) error {
+	return s.store.InTx(ctx, func(tx Store) error {
 		m, err := tx.GetMembership(ctx, orgID, userID)
 		if err != nil {
 			return err
@@ -256,8 +255,8 @@ func (s *Service) RemoveMember(ctx context.Context, actor domain.Actor, orgID, u
 }
 
 // ListMembers lists the organisation's members.
-func (s *Service) ListMembers(ctx context.Context, actor domain.Actor, orgID string) ([]store.Member, error) {
-	if err := inOrg(actor, orgID); err != nil {
+func (s *Service) ListMembers(ctx context.Context, actor domain.Actor, orgID string) ([]domain.Member, error) {
+	if err := auth.InOrg(actor, orgID); err != nil {
 		return nil, err
 	}
 	if err := auth.Authorize(actor, "user", "read"); err != nil {
@@ -283,7 +282,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	token := domain.RandomString(40)
 	link := s.hosts.AdminURL() + "/reset-password?token=" + token
 	var job int64
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreatePasswordReset(ctx, u.ID, hashToken(token), s.now().Add(time.Hour)); err != nil {
 			return err
 		}
@@ -306,7 +305,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (*d
 		return nil, domain.Invalid("password", "%s", err.Error())
 	}
 	var u *domain.User
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err = s.store.InTx(ctx, func(tx Store) error {
 		userID, err := tx.ConsumePasswordReset(ctx, hashToken(token))
 		if err != nil {
 			return domain.Unprocessable("INVALID_RESET_LINK", "the link is invalid, used or expired: ask for a new one")

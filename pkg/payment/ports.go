@@ -1,0 +1,58 @@
+package payment
+
+import (
+	"context"
+	"time"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/providers"
+	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/store"
+)
+
+// Store is the storage the payment use cases need (pkg/store implements it; wiring hands it
+// over as store.PortOf[payment.Store]). The Store InTx hands fn acts in that transaction.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Store) error) error
+	// Tx: jobs (a provider event's, a refund's) are queued on the transaction that makes them
+	// necessary.
+	queue.Tx
+	// providers.Store: the providers read through the service's store.
+	providers.Store
+
+	AppendEvent(ctx context.Context, e *domain.Event) error
+	Audit(ctx context.Context, actor domain.Actor, action, targetType, targetID string, details map[string]any) error
+	ClaimRefundLock(ctx context.Context, txnID, token string, ttl time.Duration) (bool, error)
+	CreateRefund(ctx context.Context, r *domain.Refund) error
+	CreateTransaction(ctx context.Context, t *domain.Transaction) error
+	EndCheckout(ctx context.Context, orgID, id string, to domain.CheckoutStatus) (*domain.Checkout, error)
+	FinishProviderEvent(ctx context.Context, id, status, errText string) error
+	GetCheckoutBySession(ctx context.Context, sessionPublicID string) (*domain.Checkout, error)
+	GetCheckoutByShortCode(ctx context.Context, code string) (*domain.Checkout, error)
+	GetOrganization(ctx context.Context, id string) (*domain.Organization, error)
+	GetProviderByID(ctx context.Context, id string) (*domain.Provider, error)
+	GetProviderEvent(ctx context.Context, id string) (*domain.ProviderEvent, error)
+	GetRefundByProviderRef(ctx context.Context, txnID, ref string) (*domain.Refund, error)
+	GetSite(ctx context.Context, orgID, id string) (*domain.Site, error)
+	GetTransactionByID(ctx context.Context, id string) (*domain.Transaction, error)
+	InsertProviderEvent(ctx context.Context, e *domain.ProviderEvent) (inserted bool, err error)
+	ListCheckoutTransactions(ctx context.Context, orgID, checkoutID string) ([]domain.Transaction, error)
+	ListExpiredOpenCheckouts(ctx context.Context, now time.Time, limit int) ([]store.ExpiredCheckout, error)
+	ListQueuedRefunds(ctx context.Context, before time.Time, limit int) ([]store.QueuedRefunds, error)
+	ListRefunds(ctx context.Context, orgID, txnID string) ([]domain.Refund, error)
+	ListSiteProviders(ctx context.Context, orgID, siteID string) ([]domain.Provider, error)
+	ListStaleOpenTransactions(ctx context.Context, t domain.ProviderType, before time.Time, limit int) ([]store.OpenTransaction, error)
+	ListTransactionEvents(ctx context.Context, orgID, txnID string) ([]domain.Event, error)
+	ListTransactions(ctx context.Context, f domain.TransactionFilter) ([]domain.Transaction, error)
+	ListUnsentRefunds(ctx context.Context, orgID, txnID string) ([]domain.Refund, error)
+	LockTransaction(ctx context.Context, orgID, id string) (*domain.Transaction, error)
+	MarkReconciled(ctx context.Context, orgID, id string) error
+	ReleaseRefundLock(ctx context.Context, txnID, token string) error
+	SaveWebhookDelivery(ctx context.Context, d *domain.WebhookDelivery) error
+	Stats(ctx context.Context, orgID string, mode domain.Mode, since ...time.Time) ([]domain.PaymentStats, error)
+	SumAcceptedRefunds(ctx context.Context, txnID string) (int64, error)
+	SumRefunds(ctx context.Context, txnID string) (int64, error)
+	TransitionTransaction(ctx context.Context, tr store.Transition) (*domain.Transaction, error)
+	UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, ch store.RefundChanges) error
+	UpdateTransactionFields(ctx context.Context, orgID, id string, ch store.TransactionChanges, expect ...domain.TransactionStatus) error
+}
