@@ -33,6 +33,7 @@ func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notificati
 	p, err := panel.New(panel.Deps{
 		Service: a.Service, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
+		Receipts: a.Receipts,
 	})
 	if err != nil {
 		// The templates and assets are embedded in the binary: this is a build defect.

@@ -37,6 +37,9 @@ type Deps struct {
 	// Notifications lists and resends a transaction's IPN attempts; nil shows
 	// "no notifications yet" and no resend button.
 	Notifications Notifications
+	// Receipts lists and resends buyers' receipts and holds each site's switch; nil shows
+	// neither.
+	Receipts Receipts
 	// Files overrides the embedded templates and assets (tests); nil means frontend.Panel().
 	Files fs.FS
 	// Now is the clock (default time.Now).
