@@ -40,8 +40,17 @@ type Deps struct {
 	// IdempotencyTTL is how long answers to Idempotency-Key requests are kept (≥ 24h).
 	IdempotencyTTL time.Duration
 	Now            func() time.Time
+	// Receipts switches a site's buyer receipts (the site object's receiptsEnabled) acting on
+	// the given store (the request's transaction, when it runs in one: an Idempotency-Key's);
+	// nil refuses a request that asks to change it.
+	Receipts func(s *store.Store) ReceiptSwitch
 	// Extra routes added by other packages (IPN attempts, refunds ...), mounted like the rest.
 	Extra []Route
+}
+
+// ReceiptSwitch turns a site's buyer receipts on or off (package receipt: site:update, audited).
+type ReceiptSwitch interface {
+	SetEnabled(ctx context.Context, actor domain.Actor, orgID, siteID string, enabled bool) error
 }
 
 // API is the mounted Admin API.

@@ -9,6 +9,8 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
+	"paygate.dev/pkg/receipt/receiptstore"
+	"paygate.dev/pkg/store"
 )
 
 // registerAdminRoutes mounts the Admin API (and, beside it, the Admin Panel).
@@ -22,6 +24,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 	a.API = adminapi.New(adminapi.Deps{
 		Service: a.Service, Store: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
 		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, Extra: extra,
+		Receipts: func(s *store.Store) adminapi.ReceiptSwitch { return a.Receipts.With(receiptstore.New(s)) },
 	})
 	a.API.Register(e)
 	registerPanel(e, a, panelNotifications{a.Notifier})

@@ -44,6 +44,13 @@ func New(opts Options) (*Service, error) {
 	return &Service{store: opts.Store, mailer: opts.Mailer, catalog: c, log: log}, nil
 }
 
+// With returns the service acting on another store (a caller's transaction, adapted).
+func (s *Service) With(st Store) *Service {
+	c := *s
+	c.store = st
+	return &c
+}
+
 // Catalog is the service's message catalog.
 func (s *Service) Catalog() *Catalog { return s.catalog }
 
