@@ -48,6 +48,10 @@ type Deps struct {
 	// process died); its holder renews it while it runs (default 60 s).
 	IdempotencyLease time.Duration
 	Now              func() time.Time
+	// Receipts switches a site's buyer receipts (the site object's receiptsEnabled) acting on
+	// the given service's storage (the request's transaction, when it runs in one: an
+	// Idempotency-Key's); nil refuses a request that asks to change it.
+	Receipts func(svc *platform.Service) ReceiptSwitch
 	// Extra routes added by other packages (IPN attempts, refunds ...), mounted like the rest.
 	Extra []Route
 }
@@ -56,6 +60,11 @@ type Deps struct {
 // organisation has no such object.
 type ObjectModes interface {
 	ObjectMode(ctx context.Context, kind domain.ModedKind, orgID, id string) (domain.Mode, error)
+}
+
+// ReceiptSwitch turns a site's buyer receipts on or off (package receipt: site:update, audited).
+type ReceiptSwitch interface {
+	SetEnabled(ctx context.Context, actor domain.Actor, orgID, siteID string, enabled bool) error
 }
 
 // API is the mounted Admin API.

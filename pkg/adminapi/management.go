@@ -24,6 +24,23 @@ type siteIn struct {
 	FrameAncestors    *string   `json:"frameAncestors"`
 	ProviderIDs       *[]string `json:"providerIds"`
 	DefaultProviderID *string   `json:"defaultProviderId"`
+	// ReceiptsEnabled switches buyers' e-mail receipts (package receipt), when given.
+	ReceiptsEnabled *bool `json:"receiptsEnabled"`
+}
+
+// saveReceipts applies the request's receipts switch to site, when given and different.
+func (a *API) saveReceipts(ctx context.Context, r *Request, site *domain.Site, in siteIn) error {
+	if in.ReceiptsEnabled == nil || *in.ReceiptsEnabled == !site.ReceiptsDisabled {
+		return nil
+	}
+	if a.d.Receipts == nil {
+		return domain.Invalid("receiptsEnabled", "receipts are not available on this server")
+	}
+	if err := a.d.Receipts(r.Service).SetEnabled(ctx, r.Actor, r.Org, site.ID, *in.ReceiptsEnabled); err != nil {
+		return err
+	}
+	site.ReceiptsDisabled = !*in.ReceiptsEnabled
+	return nil
 }
 
 func (in siteIn) input() tenancy.SiteInput {
@@ -67,6 +84,9 @@ func (a *API) createSite(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := a.saveReceipts(ctx, r, site, in); err != nil {
+		return 0, nil, err
+	}
 	v, err := a.siteView(ctx, r, site)
 	if err != nil {
 		return 0, nil, err
@@ -93,6 +113,9 @@ func (a *API) updateSite(c echo.Context, r *Request) (int, any, error) {
 	ctx := c.Request().Context()
 	site, err := r.Service.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), in.input())
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := a.saveReceipts(ctx, r, site, in); err != nil {
 		return 0, nil, err
 	}
 	v, err := a.siteView(ctx, r, site)

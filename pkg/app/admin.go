@@ -23,6 +23,7 @@ import (
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/ratelimit"
+	"paygate.dev/pkg/receipt"
 	"paygate.dev/pkg/store"
 )
 
@@ -38,6 +39,8 @@ type AdminBackend struct {
 	Metrics  *metrics.Registry
 	API      *adminapi.API
 	Notifier *ipn.Notifier
+	// Receipts sends buyers' receipts (the email queue) and resends them from the panel.
+	Receipts *receipt.Service
 	// Limits counts the API's and the panel's rate limits (Redis or in process).
 	Limits ratelimit.Limits
 	Echo   *echo.Echo
@@ -76,6 +79,10 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 	if err != nil {
 		return nil, err
 	}
+	receipts, err := adminReceipts(cfg.AppEnv, cfg.Mail, log, s)
+	if err != nil {
+		return nil, err
+	}
 	m := metrics.New()
 	limits, err := rateLimits(cfg.Common, log, m)
 	if err != nil {
@@ -83,7 +90,7 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 	}
 	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Mailer: mailer, Dev: cfg.Dev(),
 		Providers: providerRegistry(cfg.Common, log), IPNAllowPrivate: cfg.IPNAllowPrivateTargets, IPNResolver: cfg.IPNResolver})
-	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m, Limits: limits,
+	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m, Limits: limits, Receipts: receipts,
 		KeyAuth:  auth.NewKeyAuthenticator(s, keys, 2*time.Second, log),
 		Sessions: auth.NewSessions(cfg.JWTSigningKey, cfg.SessionTTL)}
 	svc.OnAPIKeyChange(a.KeyAuth.Forget)
@@ -163,6 +170,7 @@ func (a *AdminBackend) mailQueue(ctx context.Context) (*queue.Client, error) {
 	}
 	ws := river.NewWorkers()
 	a.Service.RegisterMailWorker(ws)
+	a.Receipts.RegisterWorkers(ws)
 	q, err := queue.New(ctx, queue.Config{Store: a.Store, Log: a.Log, Metrics: a.Metrics, Workers: ws, NotLeader: true, PollOnly: true,
 		PollInterval: 5 * time.Second, Queues: map[string]int{queue.Email: queue.Concurrency[queue.Email]}})
 	if err != nil {

@@ -29,6 +29,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 		Service: a.Service, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
 		Keys: store.IdempotencyKeys{S: a.Store}, TxKeys: func(svc *platform.Service) idempotency.Store { return svc.IdempotencyKeys() },
 		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, IdempotencyLease: a.Config.IdempotencyLease, Extra: extra,
+		Receipts: func(svc *platform.Service) adminapi.ReceiptSwitch { return a.Receipts.With(svc.ReceiptStore()) },
 	})
 	a.API.Register(e)
 	registerPanel(e, a, panelNotifications{a.Notifier}, exports)
@@ -43,6 +44,7 @@ func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notificati
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
 		ProviderKinds: a.Service.Providers().Kinds(),
 		Exports:       exports,
+		Receipts:      a.Receipts,
 	})
 	if err != nil {
 		// The templates and assets are embedded in the binary: this is a build defect.

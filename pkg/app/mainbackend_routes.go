@@ -20,5 +20,10 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
 	registerDuda(e, b)
 
+	// Buyers' receipts: the outbox consumer and the job kind.
+	if err := registerReceipts(b); err != nil {
+		return err
+	}
+
 	return startWorkers(ctx, b)
 }

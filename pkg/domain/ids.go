@@ -28,6 +28,7 @@ const (
 	PrefixWebhook      = "whd"
 	PrefixDudaConn     = "dcn"
 	PrefixDudaSite     = "dst"
+	PrefixReceipt      = "rcp"
 )
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"

@@ -66,8 +66,11 @@ type Site struct {
 	DefaultLanguage   string
 	IPNVersion        int `gorm:"column:ipn_version"`
 	FrameAncestors    string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// ReceiptsDisabled turns off the e-mail receipts buyers get after paying (pkg/receipt);
+	// the zero value sends them.
+	ReceiptsDisabled bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // TableName tells the store which table holds sites.

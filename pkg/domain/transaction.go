@@ -125,6 +125,9 @@ type Transaction struct {
 	FailureCode       string
 	FailureMessage    string
 	DisputeStatus     string
+	// Language is the language of the page the buyer started paying on ("fr", "pt-BR"), if
+	// known: the buyer's receipt speaks it.
+	Language string
 	// Duplicate marks a paid attempt of a checkout another attempt had already paid: its money
 	// is held and refundable, but it is not the checkout's payment and the merchant is never
 	// notified about it.

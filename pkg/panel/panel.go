@@ -41,6 +41,9 @@ type Deps struct {
 	Notifications Notifications
 	// Exports streams the lists as CSV; nil: no export links.
 	Exports *export.Service
+	// Receipts lists and resends buyers' receipts and holds each site's switch; nil shows
+	// neither.
+	Receipts Receipts
 	// Files overrides the embedded templates and assets (tests); nil means frontend.Panel().
 	Files fs.FS
 	// Now is the clock (default time.Now).

@@ -223,6 +223,7 @@ var notices = map[string]string{
 	"refunded":           "The refund was recorded.",
 	"refund-pending":     "The refund was sent to the provider; it is pending.",
 	"ipn-resent":         "The notification is queued to be sent again.",
+	"receipt-resent":     "The receipt is queued to be sent to the buyer again.",
 	"site-saved":         "Site saved.",
 	"site-deleted":       "Site deleted.",
 	"provider-created":   "Provider created. Assign it to a site to offer it to buyers.",

@@ -59,6 +59,7 @@ func (p *Panel) routes() []route {
 		{post, "/transactions/:id/mark-paid", inOrg, p.markPaid},
 		{post, "/transactions/:id/refund", inOrg, p.refund},
 		{post, "/transactions/:id/resend-ipn", inOrg, p.resendIPN},
+		{post, "/transactions/:id/resend-receipt", inOrg, p.resendReceipt},
 
 		{get, "/sites", inOrg, p.sites},
 		{get, "/sites/new", inOrg, p.siteNew},

@@ -50,6 +50,9 @@ type siteForm struct {
 	Site    *domain.Site
 	// ConfirmErr asks to confirm regenerating the secret.
 	ConfirmErr string
+	// Receipts is the site's switch for buyers' e-mail receipts (HasReceipts: the server
+	// sends receipts, so the form shows it).
+	Receipts, HasReceipts bool
 }
 
 func (f *siteForm) alert() string {
@@ -64,7 +67,8 @@ func (p *Panel) siteFormFor(c echo.Context, r *request, s *domain.Site) (*siteFo
 	if err != nil {
 		return nil, err
 	}
-	f := &siteForm{Providers: provs, Languages: domain.SupportedLanguages, ProviderIDs: map[string]bool{}}
+	f := &siteForm{Providers: provs, Languages: domain.SupportedLanguages, ProviderIDs: map[string]bool{},
+		HasReceipts: p.d.Receipts != nil, Receipts: s == nil || !s.ReceiptsDisabled}
 	if s == nil {
 		f.TaxDisplay, f.VATIDValidation, f.DefaultLanguage, f.IPNVersion = "inclusive", "format", "en", "2"
 		return f, nil
@@ -94,6 +98,7 @@ func (f *siteForm) bind(c echo.Context) tenancy.SiteInput {
 	f.AllowedHosts, f.TaxDisplay, f.VATIDValidation = v.Get("allowedHosts"), v.Get("taxDisplay"), v.Get("vatIdValidation")
 	f.DefaultLanguage, f.IPNVersion, f.FrameAncestors = v.Get("defaultLanguage"), v.Get("ipnVersion"), trimmed(v, "frameAncestors")
 	f.DefaultProviderID = v.Get("defaultProviderId")
+	f.Receipts = v.Get("receipts") == "on"
 	f.ProviderIDs = map[string]bool{}
 	var ids []string
 	// Assigned providers keep the order of the organisation's provider list.
@@ -160,6 +165,9 @@ func (p *Panel) siteCreate(c echo.Context, r *request) error {
 	if err != nil {
 		return p.siteFailed(c, r, f, err, "New site")
 	}
+	if err := p.saveReceiptsSwitch(c, r, site, f.Receipts); err != nil {
+		return err
+	}
 	f, err = p.siteFormFor(c, r, site)
 	if err != nil {
 		return err
@@ -214,7 +222,19 @@ func (p *Panel) siteUpdate(c echo.Context, r *request) error {
 	if _, err := p.d.Service.UpdateSite(ctx, r.Actor, r.OrgID(), s.ID, in); err != nil {
 		return p.siteFailed(c, r, f, err, s.Name)
 	}
+	if err := p.saveReceiptsSwitch(c, r, s, f.Receipts); err != nil {
+		return err
+	}
 	return seeOther(c, "/sites/"+s.ID, "site-saved")
+}
+
+// saveReceiptsSwitch sets the site's receipts switch as the form has it, when it changes
+// (the receipt use case audits the change).
+func (p *Panel) saveReceiptsSwitch(c echo.Context, r *request, s *domain.Site, on bool) error {
+	if p.d.Receipts == nil || on == !s.ReceiptsDisabled {
+		return nil
+	}
+	return p.d.Receipts.SetEnabled(c.Request().Context(), r.Actor, r.OrgID(), s.ID, on)
 }
 
 // siteRegenerateSecret gives the site a new IPN signing secret, shown this once (admin). The

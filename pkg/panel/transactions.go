@@ -79,14 +79,17 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 type transactionData struct {
 	Txn *domain.Transaction
 	// Tax is the treatment and rates of the transaction's tax evidence (zero without one).
-	Tax         taxSummary
-	Checkout    *domain.Checkout
-	Provider    *domain.Provider
-	SiteName    string
-	Refunds     []domain.Refund
-	Events      []domain.Event
-	Notifier    bool
-	Attempts    []NotificationAttempt
+	Tax      taxSummary
+	Checkout *domain.Checkout
+	Provider *domain.Provider
+	SiteName string
+	Refunds  []domain.Refund
+	Events   []domain.Event
+	Notifier bool
+	Attempts []NotificationAttempt
+	// Receipts are the buyer's receipt e-mails (HasReceipts: the server sends receipts).
+	HasReceipts bool
+	Receipts    []domain.Receipt
 	CanMarkPaid bool
 	Refundable  int64
 	// RefundNote is what the transaction's provider type says on its refund form.
@@ -166,6 +169,12 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 	}
 	if site, err := p.d.Service.GetSite(ctx, r.Actor, r.OrgID(), t.SiteID); err == nil {
 		d.SiteName = site.Name
+	}
+	if p.d.Receipts != nil {
+		d.HasReceipts = true
+		if d.Receipts, err = p.d.Receipts.List(ctx, r.Actor, r.OrgID(), t.ID); err != nil && domain.ErrorKind(err) != domain.KindForbidden {
+			return nil, err
+		}
 	}
 	if p.d.Notifications != nil {
 		d.Notifier = true

@@ -424,6 +424,9 @@ func (s *Service) newAttempt(ctx context.Context, in StartInput, c *domain.Check
 		ProviderID: prov.ID, ProviderType: prov.Type, Mode: c.Mode, Currency: c.Currency,
 		NetAmount: res.TotalNet, TaxAmount: res.TotalTax, GrossAmount: res.TotalGross, BillingDetails: in.Buyer.BillingDetails, TaxEvidence: evidence,
 	}
+	if languageTagRE.MatchString(in.Language) {
+		t.Language = in.Language // the page's language: the receipt's
+	}
 	if err := s.store.CreateTransaction(ctx, t); err != nil {
 		return nil, err
 	}

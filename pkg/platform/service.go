@@ -8,6 +8,8 @@ import (
 	"context"
 	"log/slog"
 	"paygate.dev/pkg/idempotency"
+	"paygate.dev/pkg/receipt"
+	"paygate.dev/pkg/receipt/receiptstore"
 	"time"
 
 	"paygate.dev/pkg/checkout"
@@ -107,6 +109,10 @@ func (s *Service) InTx(ctx context.Context, fn func(*Service) error) error {
 // service's transaction when it is bound to one (InTx): an answer commits with the request's
 // effect.
 func (s *Service) IdempotencyKeys() idempotency.Store { return store.IdempotencyKeys{S: s.store} }
+
+// ReceiptStore is the receipts' storage port on the service's store (its transaction, when
+// bound to one by InTx): a site's receipt switch changes with the request's other writes.
+func (s *Service) ReceiptStore() receipt.Store { return receiptstore.New(s.store) }
 
 // Hosts are the public host names.
 func (s *Service) Hosts() config.Hosts { return s.Tenancy.Hosts() }

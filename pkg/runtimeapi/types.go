@@ -134,6 +134,9 @@ type CreateTransactionRequest struct {
 	// ShortCode (optional; the hosted page sends it) proves the caller holds the payment link:
 	// only then does the provider get the checkout's stored buyer details to prefill its pages.
 	ShortCode string `json:"shortCode,omitempty"`
+	// Language is the language of the page the buyer is on (e.g. "fr"): the buyer's receipt
+	// speaks it. Empty means the checkout's.
+	Language string `json:"language,omitempty"`
 }
 
 // WireInstructions tell the buyer how to pay by bank transfer.

@@ -224,7 +224,7 @@ func (s *Server) createTransaction(c echo.Context) error {
 		return domain.Invalid("providerId", "sessionPublicId and providerId are required")
 	}
 	started, err := s.svc.StartTransaction(c.Request().Context(), payment.StartInput{SessionPublicID: in.SessionPublicID, ProviderID: in.ProviderID, ShortCode: in.ShortCode,
-		Buyer: payment.Buyer{BillingDetails: billingDetails(in.BillingAddress)}})
+		Language: in.Language, Buyer: payment.Buyer{BillingDetails: billingDetails(in.BillingAddress)}})
 	if err != nil {
 		return err
 	}

@@ -252,7 +252,7 @@
   if (d.gcFlow) starters.gocardless = lazy(starters, 'gocardless', d.gcFlow);
   function createTransaction(providerId) {
     return api('POST', '/api/v1/transactions/create',
-      { sessionPublicId: d.session, shortCode: d.code, providerId: providerId, billingAddress: buyer() })
+      { sessionPublicId: d.session, shortCode: d.code, providerId: providerId, billingAddress: buyer(), language: document.documentElement.lang })
       .then(function (res) {
         remember(res.transactionId);
         if (res.tax) { taxSeq++; renderTax(res.tax); } // what this attempt charges, authoritatively
