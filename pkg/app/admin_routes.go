@@ -9,6 +9,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
+	"paygate.dev/pkg/reporting"
 )
 
 // registerAdminRoutes mounts the Admin API (and, beside it, the Admin Panel).
@@ -31,7 +32,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 // notifications lists and resends IPN attempts on transaction pages (nil: none shown).
 func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications) {
 	p, err := panel.New(panel.Deps{
-		Service: a.Service, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
+		Service: a.Service, Reporting: reporting.New(a.Store, nil), Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
 	})
 	if err != nil {

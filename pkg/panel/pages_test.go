@@ -18,6 +18,7 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/panel"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/reporting"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
@@ -352,7 +353,7 @@ func TestNotifications(t *testing.T) {
 	t.Cleanup(srv.Close)
 	hosts := env.Hosts
 	hosts.AdminBackendDomain = strings.TrimPrefix(srv.URL, "http://")
-	p, err := panel.New(panel.Deps{Service: env.Service(), Sessions: env.Admin.Sessions,
+	p, err := panel.New(panel.Deps{Service: env.Service(), Reporting: reporting.New(env.Store, nil), Sessions: env.Admin.Sessions,
 		SigningKey: secrets.Derive(env.MasterKey, "test-jwt"), Hosts: hosts, Notifications: fake})
 	require.NoError(t, err)
 	p.Register(e)
