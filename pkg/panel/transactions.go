@@ -183,6 +183,11 @@ func (p *Panel) transaction(c echo.Context, r *request) error {
 func (p *Panel) markPaid(c echo.Context, r *request) error {
 	id := c.Param("id")
 	note := strings.TrimSpace(c.FormValue("note"))
+	if asksConfirmation(c) {
+		if shown, err := p.confirmMarkPaid(c, r); shown || err != nil {
+			return err
+		}
+	}
 	if _, err := p.d.Service.MarkPaid(c.Request().Context(), r.Actor, r.OrgID(), id, note); err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
@@ -203,6 +208,9 @@ func (p *Panel) refund(c echo.Context, r *request) error {
 	id := c.Param("id")
 	ctx := c.Request().Context()
 	rf := refundForm{Amount: strings.TrimSpace(c.FormValue("amount")), Reason: strings.TrimSpace(c.FormValue("reason"))}
+	if asksConfirmation(c) {
+		return p.confirmRefund(c, r, rf)
+	}
 	in := platform.RefundInput{Reason: rf.Reason, Source: "dashboard"}
 	var err error
 	if rf.Amount != "" {
