@@ -60,6 +60,19 @@ func (p panelNotifications) ListAttempts(ctx context.Context, actor domain.Actor
 	return out, nil
 }
 
+func (p panelNotifications) ListDeliveries(ctx context.Context, actor domain.Actor, orgID, txnID string) ([]panel.NotificationDelivery, error) {
+	ds, err := p.n.ListDeliveries(ctx, actor, orgID, txnID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]panel.NotificationDelivery, len(ds))
+	for i, d := range ds {
+		out[i] = panel.NotificationDelivery{ID: d.ID, EventVersion: d.EventVersion, EventType: d.EventType, Status: d.Status,
+			Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, LastError: d.LastError}
+	}
+	return out, nil
+}
+
 func (p panelNotifications) Resend(ctx context.Context, actor domain.Actor, orgID, txnID string) error {
 	_, err := p.n.Resend(ctx, actor, orgID, txnID)
 	return err

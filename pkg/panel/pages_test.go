@@ -330,6 +330,13 @@ func (f *fakeNotifications) ListAttempts(_ context.Context, actor domain.Actor, 
 		StartedAt: time.Now(), StatusCode: &code, LatencyMS: 42, Error: "merchant answered 500"}}, nil
 }
 
+func (f *fakeNotifications) ListDeliveries(_ context.Context, actor domain.Actor, _, _ string) ([]panel.NotificationDelivery, error) {
+	if err := auth.Authorize(actor, "ipn", "read"); err != nil {
+		return nil, err
+	}
+	return []panel.NotificationDelivery{{ID: "ipn_1", EventVersion: 3, Status: "failed", Attempts: 1, LastError: "merchant answered 500"}}, nil
+}
+
 func (f *fakeNotifications) Resend(_ context.Context, actor domain.Actor, _, txnID string) error {
 	if err := auth.Authorize(actor, "ipn", "execute"); err != nil {
 		return err

@@ -82,6 +82,7 @@ type transactionData struct {
 	Events       []domain.Event
 	Notifier     bool
 	Attempts     []NotificationAttempt
+	Queue        notificationQueue
 	CanMarkPaid  bool
 	Refundable   int64
 	RefundForm   refundForm
@@ -165,6 +166,11 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 		if d.Attempts, err = p.d.Notifications.ListAttempts(ctx, r.Actor, r.OrgID(), t.ID); err != nil && domain.ErrorKind(err) != domain.KindForbidden {
 			return nil, err
 		}
+		ds, err := p.d.Notifications.ListDeliveries(ctx, r.Actor, r.OrgID(), t.ID)
+		if err != nil && domain.ErrorKind(err) != domain.KindForbidden {
+			return nil, err
+		}
+		d.Queue = queueOf(ds)
 	}
 	return d, nil
 }
