@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/browsertest"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/store"
@@ -72,4 +73,12 @@ func TestNotificationQueueShowsWhatWaits(t *testing.T) {
 	vp := viewer.get("/transactions/" + txn.ID)
 	require.Equal(t, 1, vp.Doc.Find("#ipn-blocked").Length(), "viewers see why notifications wait")
 	require.Zero(t, vp.Doc.Find("#ipn-blocked form").Length(), "but cannot retry")
+
+	// The page with its queue and opened exchanges is accessible.
+	b := browsertest.New(t)
+	signInBrowser(t, b, env, tn.AdminUser.Email, tn.Password)
+	b.Navigate(env.AdminURL + "/transactions/" + txn.ID)
+	b.WaitVisible("#ipn-blocked")
+	b.Eval(`document.querySelectorAll("details").forEach(d => d.open = true); true`, nil)
+	requireAccessible(t, b, "the transaction page with queued notifications")
 }

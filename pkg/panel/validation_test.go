@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/browsertest"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
@@ -40,4 +41,20 @@ func TestSiteFormShowsEveryErrorAtOnce(t *testing.T) {
 		require.Contains(t, summary, msg)
 	}
 	require.Equal(t, "#f-name", res.Doc.Find("[role=alert] a").AttrOr("href", ""), "the summary leads to the first")
+}
+
+// TestBrowserSiteFormErrorsAreAccessible: the site form with several errors at once passes axe.
+func TestBrowserSiteFormErrorsAreAccessible(t *testing.T) {
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
+	tn := env.NewTenant(t)
+	b := browsertest.New(t)
+	signInBrowser(t, b, env, tn.AdminUser.Email, tn.Password)
+	b.Navigate(env.AdminURL + "/sites/new")
+	b.Type("#f-logoUrl", "http://logo.example.com/a.png")
+	b.Type("#f-primaryColor", "blue")
+	b.Eval(`document.getElementById("site-form").noValidate = true; true`, nil) // let the server judge
+	b.Click("#site-form button[type=submit]")
+	b.WaitText("[role=alert]", "highlighted fields")
+	require.Contains(t, b.Text("#f-primaryColor-error"), "Primary colour must be a hex colour")
+	requireAccessible(t, b, "the site form with errors")
 }
