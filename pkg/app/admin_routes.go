@@ -12,6 +12,7 @@ import (
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
 	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/reporting"
 	"paygate.dev/pkg/store"
 )
 
@@ -40,7 +41,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 // exports runs the panel's CSV exports.
 func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications, exports *export.Service) {
 	p, err := panel.New(panel.Deps{
-		Service: a.Service, Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
+		Service: a.Service, Reporting: reporting.New(a.Store, nil), Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
 		ProviderKinds: a.Service.Providers().Kinds(),
 		Exports:       exports,
@@ -67,6 +68,19 @@ func (p panelNotifications) ListAttempts(ctx context.Context, actor domain.Actor
 		out[i] = panel.NotificationAttempt{DeliveryID: a.DeliveryID, Attempt: a.Attempt, Trigger: a.Trigger, URL: a.URL,
 			EventVersion: a.EventVersion, StartedAt: a.StartedAt, StatusCode: a.StatusCode, LatencyMS: a.LatencyMS, Error: a.Error,
 			Success: a.Success, RequestBody: a.RequestBody, ResponseExcerpt: a.ResponseExcerpt}
+	}
+	return out, nil
+}
+
+func (p panelNotifications) ListDeliveries(ctx context.Context, actor domain.Actor, orgID, txnID string) ([]panel.NotificationDelivery, error) {
+	ds, err := p.n.ListDeliveries(ctx, actor, orgID, txnID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]panel.NotificationDelivery, len(ds))
+	for i, d := range ds {
+		out[i] = panel.NotificationDelivery{ID: d.ID, EventVersion: d.EventVersion, EventType: d.EventType, Status: d.Status,
+			Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, LastError: d.LastError}
 	}
 	return out, nil
 }

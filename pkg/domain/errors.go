@@ -75,6 +75,29 @@ type Error struct {
 	// RetryAfter is, for KindRateLimited, how long the caller should wait (0: not known; the
 	// HTTP layer then still sends a Retry-After of at least one second).
 	RetryAfter time.Duration
+	// Also lists further invalid fields the same validation found (KindInvalid): the API
+	// answers with the first, forms show them all at once.
+	Also []*Error
+}
+
+// invalids collects a validation's field errors: the first is the error, the others ride
+// along in its Also.
+type invalids struct{ first *Error }
+
+func (v *invalids) add(field, format string, args ...any) {
+	e := Invalid(field, format, args...)
+	if v.first == nil {
+		v.first = e
+		return
+	}
+	v.first.Also = append(v.first.Also, e)
+}
+
+func (v *invalids) err() error {
+	if v.first == nil {
+		return nil
+	}
+	return v.first
 }
 
 func (e *Error) Error() string {

@@ -91,69 +91,79 @@ func IsSupportedLanguage(lang string) bool {
 	return false
 }
 
-// Validate checks and normalises a site's editable fields.
+// Validate checks and normalises a site's editable fields. Every invalid field is reported:
+// the first as the error, the others in its Also.
 func (s *Site) Validate() error {
+	var v invalids
 	s.Name = strings.TrimSpace(s.Name)
 	if s.Name == "" || len(s.Name) > 200 {
-		return Invalid("name", "name is required (at most 200 characters)")
+		v.add("name", "name is required (at most 200 characters)")
 	}
 	if s.LogoURL != "" {
 		u, err := url.Parse(s.LogoURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" || len(s.LogoURL) > 2048 {
-			return Invalid("logoUrl", "logoUrl must be an absolute https URL")
+			v.add("logoUrl", "logoUrl must be an absolute https URL")
 		}
 	}
 	if s.PrimaryColor != "" && !colorRE.MatchString(s.PrimaryColor) {
-		return Invalid("primaryColor", "primaryColor must be a hex colour like #1a73e8")
+		v.add("primaryColor", "primaryColor must be a hex colour like #1a73e8")
 	}
 	s.PrimaryColor = strings.ToLower(s.PrimaryColor)
-	if len(s.AllowedHosts) > 50 {
-		return Invalid("allowedHosts", "at most 50 allowed hosts")
-	}
-	hosts := make([]string, 0, len(s.AllowedHosts))
-	for _, h := range s.AllowedHosts {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if !validHostPattern(h) {
-			return Invalid("allowedHosts", "%q is not a host name (use example.com or *.example.com)", h)
-		}
-		hosts = append(hosts, h)
-	}
-	s.AllowedHosts = hosts
+	s.validateHosts(&v)
 	switch s.TaxDisplay {
 	case "":
 		s.TaxDisplay = TaxDisplayInclusive
 	case TaxDisplayInclusive, TaxDisplayExclusive:
 	default:
-		return Invalid("taxDisplay", "taxDisplay must be inclusive or exclusive")
+		v.add("taxDisplay", "taxDisplay must be inclusive or exclusive")
 	}
 	switch s.VATIDValidation {
 	case "":
 		s.VATIDValidation = VATIDFormat
 	case VATIDNone, VATIDFormat, VATIDVIES:
 	default:
-		return Invalid("vatIdValidation", "vatIdValidation must be none, format or vies")
+		v.add("vatIdValidation", "vatIdValidation must be none, format or vies")
 	}
 	if s.DefaultLanguage == "" {
 		s.DefaultLanguage = "en"
 	}
 	if !IsSupportedLanguage(s.DefaultLanguage) {
-		return Invalid("defaultLanguage", "defaultLanguage must be one of %s", strings.Join(SupportedLanguages, ", "))
+		v.add("defaultLanguage", "defaultLanguage must be one of %s", strings.Join(SupportedLanguages, ", "))
 	}
 	if s.IPNVersion == 0 {
 		s.IPNVersion = 2
 	}
 	if s.IPNVersion != 1 && s.IPNVersion != 2 {
-		return Invalid("ipnVersion", "ipnVersion must be 1 or 2")
+		v.add("ipnVersion", "ipnVersion must be 1 or 2")
 	}
 	if s.FrameAncestors != "" {
 		for _, o := range strings.Fields(s.FrameAncestors) {
 			u, err := url.Parse(o)
 			if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "" {
-				return Invalid("frameAncestors", "frameAncestors must be https origins separated by spaces")
+				v.add("frameAncestors", "frameAncestors must be https origins separated by spaces")
+				break
 			}
 		}
 	}
-	return nil
+	return v.err()
+}
+
+// validateHosts normalises the allowed hosts, or reports the first that is not one.
+func (s *Site) validateHosts(v *invalids) {
+	if len(s.AllowedHosts) > 50 {
+		v.add("allowedHosts", "at most 50 allowed hosts")
+		return
+	}
+	hosts := make([]string, 0, len(s.AllowedHosts))
+	for _, h := range s.AllowedHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !validHostPattern(h) {
+			v.add("allowedHosts", "%q is not a host name (use example.com or *.example.com)", h)
+			return
+		}
+		hosts = append(hosts, h)
+	}
+	s.AllowedHosts = hosts
 }
 
 var hostLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)

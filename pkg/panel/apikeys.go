@@ -101,6 +101,9 @@ func (p *Panel) apiKeyCreate(c echo.Context, r *request) error {
 
 // apiKeyRotate replaces a key; the old one keeps working for the chosen grace period (admin).
 func (p *Panel) apiKeyRotate(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		return p.confirmRotate(c, r)
+	}
 	grace, _ := atoi(c.FormValue("graceMinutes"))
 	k, token, err := p.d.Service.RotateAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"), time.Duration(grace)*time.Minute)
 	if err != nil {
@@ -124,6 +127,14 @@ func (p *Panel) apiKeyRevoke(c echo.Context, r *request) error {
 
 // apiKeyDelete removes a key for good (admin).
 func (p *Panel) apiKeyDelete(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		k, err := p.d.Service.GetAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		return p.confirmDelete(c, r, "api-keys", "API key "+keyName(k.Name)+" (sk_"+string(k.Mode)+"_"+k.ID+")", "/api-keys/"+k.ID+"/delete", "/api-keys",
+			"It disappears from this list; the audit log keeps its history.")
+	}
 	if err := p.d.Service.DeleteAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}

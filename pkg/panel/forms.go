@@ -21,6 +21,10 @@ type formState struct {
 	Message string
 	// First is the field of the first error: the summary links to it.
 	First string
+	// order lists the fields with errors as they were found; auto says Message is the summary
+	// set() wrote (it then lists every field's message).
+	order []string
+	auto  bool
 }
 
 // Err is the message of one field ("" when it is fine).
@@ -34,6 +38,13 @@ func (f *formState) Err(field string) string {
 func (f *formState) alert() string {
 	if f == nil {
 		return ""
+	}
+	if f.auto && len(f.order) > 1 {
+		msgs := make([]string, len(f.order))
+		for i, field := range f.order {
+			msgs[i] = strings.TrimSuffix(f.Errors[field], ".") + "."
+		}
+		return "Please correct the " + strconv.Itoa(len(f.order)) + " highlighted fields: " + strings.Join(msgs, " ")
 	}
 	return f.Message
 }
@@ -53,12 +64,13 @@ func (f *formState) set(field, msg string) {
 	}
 	if _, ok := f.Errors[field]; !ok {
 		f.Errors[field] = msg
+		f.order = append(f.order, field)
 	}
 	if f.First == "" {
 		f.First = field
 	}
 	if f.Message == "" {
-		f.Message = "Please correct the highlighted field: " + msg
+		f.Message, f.auto = "Please correct the highlighted field: "+msg, true
 	}
 }
 
@@ -79,16 +91,38 @@ func formFailure(err error, fields map[string]string) (st *formState, status int
 		return nil, 0, false
 	}
 	st = &formState{}
-	field := de.Field
-	if f, ok := fields[field]; ok {
-		field = f
-	}
-	if field != "" {
-		st.set(field, capitalize(de.Message))
-	} else {
-		st.Message = capitalize(de.Message)
+	for _, e := range append([]*domain.Error{de}, de.Also...) {
+		field := e.Field
+		if f, ok := fields[field]; ok {
+			field = f
+		}
+		if field != "" {
+			st.set(field, humanMessage(e.Field, e.Message))
+		} else {
+			st.Message = capitalize(e.Message)
+		}
 	}
 	return st, httpapi.StatusOf(de.Kind), true
+}
+
+// fieldLabels name the API's fields in words, for messages that start with the field's name
+// ("primaryColor must be ..." reads "Primary colour must be ...").
+var fieldLabels = map[string]string{
+	"name": "Name", "logoUrl": "Logo URL", "primaryColor": "Primary colour", "allowedHosts": "Allowed hosts",
+	"taxDisplay": "Tax display", "vatIdValidation": "VAT id validation", "defaultLanguage": "Default language",
+	"ipnVersion": "IPN version", "frameAncestors": "Frame ancestors", "ipnUrl": "IPN URL", "returnUrl": "Return URL",
+	"cancelUrl": "Cancel URL", "expiresInMinutes": "Expiry", "amount": "Amount", "currency": "Currency", "email": "E-mail address",
+}
+
+// humanMessage is a field's error message in words: the API's field name at its start becomes
+// the field's label.
+func humanMessage(field, msg string) string {
+	if label, ok := fieldLabels[field]; ok {
+		if rest, ok := strings.CutPrefix(msg, field+" "); ok {
+			return label + " " + rest
+		}
+	}
+	return capitalize(msg)
 }
 
 // form reads the request's form values (urlencoded body).

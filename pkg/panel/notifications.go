@@ -14,8 +14,45 @@ import (
 type Notifications interface {
 	// ListAttempts returns every attempt of the transaction's notifications, oldest first.
 	ListAttempts(ctx context.Context, actor domain.Actor, orgID, txnID string) ([]NotificationAttempt, error)
-	// Resend queues an immediate manual attempt of the transaction's latest notification.
+	// Resend queues an immediate manual attempt of the transaction's latest notification
+	// (an earlier one still pending is made due now first: notifications keep their order).
 	Resend(ctx context.Context, actor domain.Actor, orgID, txnID string) error
+	// ListDeliveries returns the transaction's notifications in event order.
+	ListDeliveries(ctx context.Context, actor domain.Actor, orgID, txnID string) ([]NotificationDelivery, error)
+}
+
+// NotificationDelivery is one notification (one event of the transaction) and where it stands.
+type NotificationDelivery struct {
+	ID            string
+	EventVersion  int
+	EventType     string
+	Status        string // pending, delivered, failed
+	Attempts      int
+	NextAttemptAt *time.Time
+	LastError     string
+}
+
+// notificationQueue is what the transaction page says about queued notifications: the ones
+// still pending, and the earliest of them when it failed before and holds later ones back.
+type notificationQueue struct {
+	Pending []NotificationDelivery
+	// Blocking is the earliest pending notification when it has failed at least once and a
+	// later one waits behind it (nil otherwise).
+	Blocking *NotificationDelivery
+	Waiting  int
+}
+
+func queueOf(ds []NotificationDelivery) notificationQueue {
+	var q notificationQueue
+	for _, d := range ds {
+		if d.Status == "pending" {
+			q.Pending = append(q.Pending, d)
+		}
+	}
+	if len(q.Pending) > 1 && q.Pending[0].Attempts > 0 {
+		q.Blocking, q.Waiting = &q.Pending[0], len(q.Pending)-1
+	}
+	return q
 }
 
 // NotificationAttempt is one HTTP request of a notification, as the transaction page shows it.

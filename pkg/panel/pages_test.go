@@ -19,6 +19,7 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/panel"
 	"paygate.dev/pkg/payment"
+	"paygate.dev/pkg/reporting"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
@@ -355,6 +356,13 @@ func (f *fakeNotifications) ListAttempts(_ context.Context, actor domain.Actor, 
 		StartedAt: time.Now(), StatusCode: &code, LatencyMS: 42, Error: "merchant answered 500"}}, nil
 }
 
+func (f *fakeNotifications) ListDeliveries(_ context.Context, actor domain.Actor, _, _ string) ([]panel.NotificationDelivery, error) {
+	if err := auth.Authorize(actor, "ipn", "read"); err != nil {
+		return nil, err
+	}
+	return []panel.NotificationDelivery{{ID: "ipn_1", EventVersion: 3, Status: "failed", Attempts: 1, LastError: "merchant answered 500"}}, nil
+}
+
 func (f *fakeNotifications) Resend(_ context.Context, actor domain.Actor, _, txnID string) error {
 	if err := auth.Authorize(actor, "ipn", "execute"); err != nil {
 		return err
@@ -378,7 +386,7 @@ func TestNotifications(t *testing.T) {
 	t.Cleanup(srv.Close)
 	hosts := env.Hosts
 	hosts.AdminBackendDomain = strings.TrimPrefix(srv.URL, "http://")
-	p, err := panel.New(panel.Deps{Service: env.Service(), Sessions: env.Admin.Sessions,
+	p, err := panel.New(panel.Deps{Service: env.Service(), Reporting: reporting.New(env.Store, nil), Sessions: env.Admin.Sessions,
 		SigningKey: secrets.Derive(env.MasterKey, "test-jwt"), Hosts: hosts, Notifications: fake})
 	require.NoError(t, err)
 	p.Register(e)

@@ -24,12 +24,15 @@ import (
 	"paygate.dev/pkg/export"
 	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/ratelimit"
+	"paygate.dev/pkg/reporting"
 )
 
 // Deps are the panel's collaborators.
 type Deps struct {
-	Service  *platform.Service
-	Sessions *auth.Sessions
+	Service *platform.Service
+	// Reporting computes the dashboard's figures.
+	Reporting *reporting.Service
+	Sessions  *auth.Sessions
 	// SigningKey is the session signing key; the CSRF key is derived from it.
 	SigningKey []byte
 	Hosts      config.Hosts
@@ -80,8 +83,8 @@ type Panel struct {
 // New parses the templates and loads the assets. It fails when a template is malformed or a
 // file the layout needs is missing.
 func New(d Deps) (*Panel, error) {
-	if d.Service == nil || d.Sessions == nil {
-		return nil, errors.New("panel: Service and Sessions are required")
+	if d.Service == nil || d.Reporting == nil || d.Sessions == nil {
+		return nil, errors.New("panel: Service, Reporting and Sessions are required")
 	}
 	if len(d.SigningKey) < 16 {
 		return nil, errors.New("panel: SigningKey is required")

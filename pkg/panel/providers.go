@@ -214,6 +214,15 @@ func (p *Panel) providerUpdate(c echo.Context, r *request) error {
 
 // providerDelete removes a provider without transactions (admin).
 func (p *Panel) providerDelete(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		pr, err := p.d.Service.GetProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		return p.confirmDelete(c, r, "providers", label(pr.Type)+" provider “"+pr.Name+"” ("+string(pr.Mode)+" mode, "+pr.ID+")",
+			"/providers/"+pr.ID+"/delete", "/providers/"+pr.ID,
+			"Its credentials are erased and sites stop offering it. A provider with transactions cannot be deleted; disable it instead.")
+	}
 	if err := p.d.Service.DeleteProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}

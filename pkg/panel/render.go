@@ -19,7 +19,7 @@ import (
 // pageNames are the page templates; each is parsed with layout.html and parts.html.
 var pageNames = []string{
 	"login", "forgot", "reset", "logout", "error",
-	"overview", "checkouts", "checkout", "checkout_new", "transactions", "transaction",
+	"overview", "dashboard", "confirm", "checkouts", "checkout", "checkout_new", "transactions", "transaction",
 	"sites", "site", "providers", "provider", "provider_new",
 	"duda_connections", "duda_connection", "api_keys", "users", "audit", "organizations",
 }

@@ -44,6 +44,7 @@ func (p *Panel) routes() []route {
 		{post, "/reset-password", public, p.reset},
 
 		{get, "/", inOrg, p.overview},
+		{get, "/dashboard", inOrg, p.dashboard},
 
 		{get, "/checkouts", inOrg, p.checkouts},
 		{get, "/checkouts/new", inOrg, p.checkoutNew},

@@ -270,6 +270,14 @@ func (p *Panel) siteRegenerateSecret(c echo.Context, r *request) error {
 
 // siteDelete removes a site that has no checkouts (admin).
 func (p *Panel) siteDelete(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		s, err := p.d.Service.GetSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		return p.confirmDelete(c, r, "sites", "site “"+s.Name+"” ("+s.ID+")", "/sites/"+s.ID+"/delete", "/sites/"+s.ID,
+			"Its branding, allowed hosts, webhook secret and provider choices go with it. Only a site without checkouts can be deleted.")
+	}
 	if err := p.d.Service.DeleteSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}

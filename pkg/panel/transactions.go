@@ -87,6 +87,7 @@ type transactionData struct {
 	Events   []domain.Event
 	Notifier bool
 	Attempts []NotificationAttempt
+	Queue    notificationQueue
 	// Receipts are the buyer's receipt e-mails (HasReceipts: the server sends receipts).
 	HasReceipts bool
 	Receipts    []domain.Receipt
@@ -181,6 +182,11 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 		if d.Attempts, err = p.d.Notifications.ListAttempts(ctx, r.Actor, r.OrgID(), t.ID); err != nil && domain.ErrorKind(err) != domain.KindForbidden {
 			return nil, err
 		}
+		ds, err := p.d.Notifications.ListDeliveries(ctx, r.Actor, r.OrgID(), t.ID)
+		if err != nil && domain.ErrorKind(err) != domain.KindForbidden {
+			return nil, err
+		}
+		d.Queue = queueOf(ds)
 	}
 	return d, nil
 }
@@ -199,6 +205,11 @@ func (p *Panel) transaction(c echo.Context, r *request) error {
 func (p *Panel) markPaid(c echo.Context, r *request) error {
 	id := c.Param("id")
 	note := strings.TrimSpace(c.FormValue("note"))
+	if asksConfirmation(c) {
+		if shown, err := p.confirmMarkPaid(c, r); shown || err != nil {
+			return err
+		}
+	}
 	if _, err := p.d.Service.MarkPaid(c.Request().Context(), r.Actor, r.OrgID(), id, note); err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
@@ -219,6 +230,9 @@ func (p *Panel) refund(c echo.Context, r *request) error {
 	id := c.Param("id")
 	ctx := c.Request().Context()
 	rf := refundForm{Amount: strings.TrimSpace(c.FormValue("amount")), Reason: strings.TrimSpace(c.FormValue("reason"))}
+	if asksConfirmation(c) {
+		return p.confirmRefund(c, r, rf)
+	}
 	in := payment.RefundInput{Reason: rf.Reason, Source: "dashboard"}
 	var err error
 	if rf.Amount != "" {
