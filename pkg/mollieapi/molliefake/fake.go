@@ -487,3 +487,42 @@ func rawJSONValue(b []byte) any {
 	}
 	return v
 }
+
+// ValueText is the payment's amount as Mollie writes it.
+func (p Payment) ValueText() string { return format(p.Value, p.Currency).Value }
+
+// PaymentsOf lists the payments whose metadata names the transaction (transaction_id).
+func (f *Server) PaymentsOf(txnID string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, id := range f.order {
+		var m map[string]any
+		if json.Unmarshal(f.payments[id].Metadata, &m) == nil && m["transaction_id"] == txnID {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// CreateWith creates an open payment with a key, as a merchant's other software would.
+func (f *Server) CreateWith(ctx context.Context, key string, minor int64, currency string) (string, error) {
+	body, _ := json.Marshal(map[string]any{"amount": format(minor, currency), "description": "elsewhere", "redirectUrl": "https://elsewhere.example/"})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.srv.URL+"/v2/payments", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("molliefake: create answered %d", res.StatusCode)
+	}
+	return out.ID, nil
+}
