@@ -64,6 +64,8 @@ type Common struct {
 	StripeAPIURL string
 	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
 	GoCardlessAPIURL string
+	// MollieAPIURL overrides Mollie's API base (tests point it at a fake).
+	MollieAPIURL string
 	// Providers are payment providers registered in code after the built-in ones (a test's
 	// fake provider); never read from the environment.
 	Providers providers.Registry
@@ -202,7 +204,8 @@ func readCommon(e *Env, portVar string, defPort int) Common {
 	c.MasterKey = readMasterKey(e, c)
 	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
 	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
-	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL} {
+	c.MollieAPIURL = e.String("MOLLIE_API_URL", "")
+	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL, "MOLLIE_API_URL": c.MollieAPIURL} {
 		if v == "" {
 			continue
 		}
