@@ -13,6 +13,7 @@ import (
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/gocardless"
+	"paygate.dev/pkg/providers/paypal"
 	"paygate.dev/pkg/providers/stripe"
 	"paygate.dev/pkg/providers/wire"
 	"paygate.dev/pkg/queue"
@@ -27,6 +28,7 @@ func providerRegistry(c config.Common, log *slog.Logger) providers.Registry {
 		wire.Register(),
 		stripe.Register(stripe.Config{APIURL: c.StripeAPIURL, Log: log}),
 		gocardless.Register(gocardless.Config{APIURL: c.GoCardlessAPIURL, Log: log}),
+		paypal.Register(paypal.Config{APIURL: c.PayPalAPIURL, Log: log}),
 	}, c.Providers...) // registered in code (a test's fake provider)
 }
 

@@ -64,6 +64,9 @@ type Common struct {
 	StripeAPIURL string
 	// GoCardlessAPIURL overrides GoCardless's API base (tests point it at a fake).
 	GoCardlessAPIURL string
+	// PayPalAPIURL overrides PayPal's API base (tests point it at paypalfake); unset, a
+	// provider's mode picks it (test: the sandbox, live: live).
+	PayPalAPIURL string
 	// Providers are payment providers registered in code after the built-in ones (a test's
 	// fake provider); never read from the environment.
 	Providers providers.Registry
@@ -202,7 +205,8 @@ func readCommon(e *Env, portVar string, defPort int) Common {
 	c.MasterKey = readMasterKey(e, c)
 	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
 	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
-	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL} {
+	c.PayPalAPIURL = e.String("PAYPAL_API_URL", "")
+	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL, "PAYPAL_API_URL": c.PayPalAPIURL} {
 		if v == "" {
 			continue
 		}
