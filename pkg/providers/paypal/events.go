@@ -445,8 +445,13 @@ func (a *Provider) applyDisputeEvent(ctx context.Context, prov *domain.Provider,
 			return "", err
 		}
 	}
-	if t.Status == domain.TxnDisputed && o.Kind == domain.OutcomeDisputeOpened {
-		if err := a.Platform.RecordDispute(ctx, t, "dispute.updated", o.DisputeStatus, data); err != nil {
+	if t.Status == domain.TxnDisputed && o.Kind != domain.OutcomeDisputeWon {
+		// Still disputed: the dispute's progress (under review, lost) is recorded on it.
+		ev := domain.EventDisputeUpdated
+		if o.Kind == domain.OutcomeDisputeLost {
+			ev = domain.EventDisputeClosed
+		}
+		if err := a.Platform.RecordDispute(ctx, t, ev, o.DisputeStatus, data); err != nil {
 			return "", err
 		}
 		return domain.ProviderEventProcessed, nil
