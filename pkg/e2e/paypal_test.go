@@ -74,7 +74,7 @@ func (w *ppWorld) start(t *testing.T, amount int64) (string, string, string, *wo
 func (w *ppWorld) approve(t *testing.T, approveURL string) *url.URL {
 	t.Helper()
 	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := cl.Get(approveURL)
+	res, err := cl.Get(approveURL + "&approve=1") // "Pay Now" on PayPal's page
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusFound, res.StatusCode)

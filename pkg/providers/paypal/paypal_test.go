@@ -82,7 +82,7 @@ func TestTheApprovePageReturnsToTheHostedPageOnlyForTheShortCodesHolder(t *testi
 	w := newWorld(t, 1000, "EUR")
 	res := w.start(t)
 	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	r, err := cl.Get(res.Next.RedirectURL)
+	r, err := cl.Get(res.Next.RedirectURL + "&approve=1")
 	require.NoError(t, err)
 	r.Body.Close()
 	require.Equal(t, http.StatusFound, r.StatusCode)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -169,25 +170,39 @@ func (f *Fake) refundCapture(r *http.Request) (int, any, *apiError) {
 	return http.StatusCreated, rf, nil
 }
 
-// approvePage is PayPal's approval page: ?token=ORDER approves and sends the buyer to the
-// order's return_url (with token and PayerID); &cancel=1 sends them to its cancel_url.
+// approvePage is PayPal's approval page: ?token=ORDER shows the order with "Pay Now" (a link
+// with &approve=1) and "Cancel and return" (&cancel=1); approving sends the buyer to the
+// order's return_url with token and PayerID, cancelling to its cancel_url with token.
 func (f *Fake) approvePage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	f.mu.Lock()
-	o, ok := f.orders[r.URL.Query().Get("token")]
+	o, ok := f.orders[q.Get("token")]
+	var amt Money
+	if ok {
+		amt = o.PurchaseUnits[0].Amount
+	}
 	f.mu.Unlock()
 	if !ok {
 		http.Error(w, "no such order", http.StatusNotFound)
 		return
 	}
+	if q.Get("approve") != "1" && q.Get("cancel") != "1" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		self := "/checkoutnow?token=" + url.QueryEscape(o.ID)
+		_, _ = fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>PayPal Checkout</title><link rel="icon" href="data:,"></head>
+<body><h1>Pay with PayPal</h1><p id="pp-amount">%s %s</p><a id="pp-approve" href="%s&amp;approve=1">Pay Now</a> <a id="pp-cancel" href="%s&amp;cancel=1">Cancel and return</a></body></html>`,
+			html.EscapeString(amt.CurrencyCode), html.EscapeString(amt.Value), self, self)
+		return
+	}
 	target := o.returnURL
-	if r.URL.Query().Get("cancel") == "1" {
+	if q.Get("cancel") == "1" {
 		target = o.cancelURL
 	} else if err := f.Approve(o.ID); err != nil {
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	}
 	if target == "" {
-		_, _ = fmt.Fprintf(w, "<p>PayPal order %s: nothing to return to</p>", o.ID)
+		_, _ = fmt.Fprintf(w, "<p>PayPal order %s: nothing to return to</p>", html.EscapeString(o.ID))
 		return
 	}
 	u, err := url.Parse(target)
@@ -195,12 +210,12 @@ func (f *Fake) approvePage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	q := u.Query()
-	q.Set("token", o.ID)
-	if r.URL.Query().Get("cancel") != "1" {
-		q.Set("PayerID", "PAYER"+o.ID[:6])
+	back := u.Query()
+	back.Set("token", o.ID)
+	if q.Get("cancel") != "1" {
+		back.Set("PayerID", "PAYER"+o.ID[:6])
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = back.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
