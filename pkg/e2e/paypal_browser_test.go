@@ -16,7 +16,8 @@ import (
 )
 
 // TestBrowserPayPalPaysEndToEnd: the buyer chooses PayPal on the hosted page, is sent to
-// PayPal's approve page (a top-level navigation: nothing of PayPal's runs on our page, so the
+// PayPal's approve page, cancels there and is back at the payment methods, chooses PayPal
+// again (the same order) (a top-level navigation: nothing of PayPal's runs on our page, so the
 // CSP names no PayPal origin), presses "Pay Now", comes back to the hosted page, which asks for
 // the outcome (status?sync=1: the approved order is captured), shows it paid and takes the
 // buyer to the shop; the shop is told initiated, then paid, once. The hosted page needed no
@@ -43,9 +44,20 @@ func TestBrowserPayPalPaysEndToEnd(t *testing.T) {
 		b.Navigate(pageURL)
 		b.WaitVisible("#pay-form")
 		hostedpagetest.FillBilling(t, b, ada)
-		b.Eval(`(function(){var r=document.querySelector('input[name=providerId][value="`+w.provider.ID+`"]');r.click();return r.checked})()`, nil)
-		b.Click("#pay-btn")
-		b.WaitFor(`!!document.getElementById('pp-approve')`, "PayPal's approve page")
+		payPal := func() {
+			b.Eval(`(function(){var r=document.querySelector('input[name=providerId][value="`+w.provider.ID+`"]');r.click();return r.checked})()`, nil)
+			b.Click("#pay-btn")
+			b.WaitFor(`!!document.getElementById('pp-approve')`, "PayPal's approve page")
+		}
+		payPal()
+		// The buyer cancels at PayPal: back to the payment methods; paying with PayPal again
+		// continues the same order.
+		b.Click("#pp-cancel")
+		b.WaitVisible("#pay-form")
+		require.True(t, strings.HasPrefix(b.URL(), pageURL+"?paypal=cancel"), b.URL())
+		hostedpagetest.FillBilling(t, b, ada)
+		payPal()
+		require.Equal(t, 1, w.pp.Calls("POST /v2/checkout/orders"), "one order for the attempt")
 		require.True(t, strings.HasPrefix(b.URL(), w.pp.URL+"/checkoutnow?token="), b.URL())
 		txns, err := w.env.Store.ListCheckoutTransactions(ctx, w.tn.Org.ID, co["id"].(string))
 		require.NoError(t, err)

@@ -3,8 +3,8 @@
 //
 // Starting a payment creates an order (intent CAPTURE) for the transaction's gross amount,
 // PayPal-Request-Id derived from the transaction, and sends the buyer to its approve link;
-// PayPal brings them back to the hosted page (?transaction=...&paypal=return, or
-// paypal=cancel). The approved order is captured by whichever comes first, exactly once:
+// PayPal brings them back to the hosted page (?transaction=...&paypal=return), or, when they
+// cancel, to the page's payment methods (?paypal=cancel). The approved order is captured by whichever comes first, exactly once:
 // the buyer's return (status?sync=1, the Syncer), the CHECKOUT.ORDER.APPROVED webhook, or
 // reconciliation; the capture's PayPal-Request-Id is the transaction's, so concurrent
 // captures are one capture at PayPal, and outcomes go through the platform's transition table
@@ -333,7 +333,10 @@ func (a *Provider) Start(ctx context.Context, req providers.StartRequest) (*prov
 	}
 	if req.PageURL != "" {
 		ac.ReturnURL = pageURL(req.PageURL, t.ID, ReturnValue)
-		ac.CancelURL = pageURL(req.PageURL, t.ID, CancelValue)
+		// Cancelling returns to the page without the transaction: the page shows the payment
+		// methods again (the attempt stays open, PayPal again resumes its order; reconciliation
+		// cancels it once the checkout can no longer be paid).
+		ac.CancelURL = cancelURL(req.PageURL)
 	}
 	var o *pp.Order
 	err = a.retry(ctx, func() (err error) {
@@ -409,6 +412,15 @@ func pageURL(page, txnID, what string) string {
 		sep = "&"
 	}
 	return page + sep + ParamTransaction + "=" + url.QueryEscape(txnID) + "&" + ParamPayPal + "=" + what
+}
+
+// cancelURL is the hosted page with paypal=cancel and no transaction.
+func cancelURL(page string) string {
+	sep := "?"
+	if strings.Contains(page, "?") {
+		sep = "&"
+	}
+	return page + sep + ParamPayPal + "=" + CancelValue
 }
 
 func description(req providers.StartRequest) string {

@@ -92,6 +92,12 @@ func TestTheApprovePageReturnsToTheHostedPageOnlyForTheShortCodesHolder(t *testi
 	require.Equal(t, "return", u.Query().Get("paypal"))
 	require.Equal(t, w.req.Transaction.ID, u.Query().Get("transaction"))
 
+	r, err = cl.Get(res.Next.RedirectURL + "&cancel=1")
+	require.NoError(t, err)
+	r.Body.Close()
+	require.Equal(t, "https://pay.example.com/checkout/abc?paypal=cancel&token="+res.ProviderReference, r.Header.Get("Location"),
+		"cancelling returns to the payment methods, not to a check of the attempt")
+
 	// Resumed without the short code: refused, its approve link leads to the page.
 	bare := w.req
 	bare.PageURL = ""
