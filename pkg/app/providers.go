@@ -14,6 +14,7 @@ import (
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/gocardless"
 	"paygate.dev/pkg/providers/mollie"
+	"paygate.dev/pkg/providers/paypal"
 	"paygate.dev/pkg/providers/stripe"
 	"paygate.dev/pkg/providers/wire"
 	"paygate.dev/pkg/queue"
@@ -29,6 +30,7 @@ func providerRegistry(c config.Common, log *slog.Logger) providers.Registry {
 		stripe.Register(stripe.Config{APIURL: c.StripeAPIURL, Log: log}),
 		gocardless.Register(gocardless.Config{APIURL: c.GoCardlessAPIURL, Log: log}),
 		mollie.Register(mollie.Config{APIURL: c.MollieAPIURL, HooksURL: c.Hosts.MainBackendURL(), Log: log}),
+		paypal.Register(paypal.Config{APIURL: c.PayPalAPIURL, Log: log}),
 	}, c.Providers...) // registered in code (a test's fake provider)
 }
 

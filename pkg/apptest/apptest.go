@@ -69,8 +69,9 @@ type Options struct {
 	Frontend func(*config.MainFrontend)
 	// MasterKey reuses a master key (a restarted "process" on the same database).
 	MasterKey []byte
-	// StripeAPIURL, GoCardlessAPIURL and MollieAPIURL point the providers at test servers.
-	StripeAPIURL, GoCardlessAPIURL, MollieAPIURL string
+	// StripeAPIURL, GoCardlessAPIURL, MollieAPIURL and PayPalAPIURL point the providers at
+	// test servers.
+	StripeAPIURL, GoCardlessAPIURL, MollieAPIURL, PayPalAPIURL string
 	// Providers are registered after the built-in ones (a fake provider: one line).
 	Providers providers.Registry
 	// Mail adjusts the loopback SMTP server (default: STARTTLS with AUTH).
@@ -106,7 +107,7 @@ func Start(t testing.TB, s *store.Store, o Options) *Env {
 	adminLn, mainLn, frontLn := listen(t), listen(t), listen(t)
 	hosts := config.Hosts{Scheme: "http", AdminBackendDomain: adminLn.Addr().String(), MainBackendDomain: mainLn.Addr().String(), MainFrontendDomain: frontLn.Addr().String()}
 	common := config.Common{AppEnv: config.AppProduction, MasterKey: mk, Hosts: hosts, ShutdownTimeout: 5 * time.Second,
-		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL, MollieAPIURL: o.MollieAPIURL, Providers: o.Providers, Redis: o.Redis}
+		StripeAPIURL: o.StripeAPIURL, GoCardlessAPIURL: o.GoCardlessAPIURL, MollieAPIURL: o.MollieAPIURL, PayPalAPIURL: o.PayPalAPIURL, Providers: o.Providers, Redis: o.Redis}
 	logs := logtest.New()
 	// Runs last (cleanups run in reverse), once every service has stopped logging.
 	t.Cleanup(func() { logs.Check(t) })

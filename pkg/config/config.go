@@ -66,6 +66,9 @@ type Common struct {
 	GoCardlessAPIURL string
 	// MollieAPIURL overrides Mollie's API base (tests point it at a fake).
 	MollieAPIURL string
+	// PayPalAPIURL overrides PayPal's API base (tests point it at paypalfake); unset, a
+	// provider's mode picks it (test: the sandbox, live: live).
+	PayPalAPIURL string
 	// Providers are payment providers registered in code after the built-in ones (a test's
 	// fake provider); never read from the environment.
 	Providers providers.Registry
@@ -205,7 +208,9 @@ func readCommon(e *Env, portVar string, defPort int) Common {
 	c.StripeAPIURL = e.String("STRIPE_API_URL", "")
 	c.GoCardlessAPIURL = e.String("GOCARDLESS_API_URL", "")
 	c.MollieAPIURL = e.String("MOLLIE_API_URL", "")
-	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL, "MOLLIE_API_URL": c.MollieAPIURL} {
+	c.PayPalAPIURL = e.String("PAYPAL_API_URL", "")
+	for name, v := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "GOCARDLESS_API_URL": c.GoCardlessAPIURL, "MOLLIE_API_URL": c.MollieAPIURL,
+		"PAYPAL_API_URL": c.PayPalAPIURL} {
 		if v == "" {
 			continue
 		}

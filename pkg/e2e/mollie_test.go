@@ -15,11 +15,11 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/mollieapi/molliefake"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/mollie"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
+	"paygate.dev/pkg/tenancy"
 )
 
 // mollieWorld is a running platform whose tenant's site offers Mollie (backed by molliefake,
@@ -42,11 +42,11 @@ func newMollieWorld(t *testing.T, s *store.Store) *mollieWorld {
 	env.Logs.Forbid(fake.LiveKey())
 	tn := env.NewTenant(t)
 	name := "Mollie"
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, platform.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
+	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
 		Credentials: map[string]string{"apiKey": fake.TestKey()}})
 	require.NoError(t, err)
 	ids := []string{p.ID, tn.Provider.ID}
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, platform.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
+	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
 	require.NoError(t, err)
 	return &mollieWorld{env: env, tn: tn, fake: fake, provider: p, merchants: map[string]*wooMerchant{}}
 }
@@ -310,13 +310,13 @@ func TestMollieKeysMatchTheMode(t *testing.T) {
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
 		name := "Mollie live"
-		_, err := w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, platform.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
+		_, err := w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
 			Credentials: map[string]string{"apiKey": w.fake.LiveKey()}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "%v", err)
-		_, err = w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, platform.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
+		_, err = w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
 			Credentials: map[string]string{"apiKey": w.fake.TestKey()}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "%v", err)
-		p, err := w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, platform.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
+		p, err := w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
 			Credentials: map[string]string{"apiKey": w.fake.LiveKey()}})
 		require.NoError(t, err)
 		res := apptest.Do(t, http.MethodGet, w.env.AdminURL+"/api/v1/providers/"+p.ID, w.tn.LiveKey, nil)
