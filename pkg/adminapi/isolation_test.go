@@ -62,7 +62,8 @@ func TestTenantIsolation(t *testing.T) {
 			"PATCH /organizations/:orgId/members/:userId": map[string]any{"role": "viewer"},
 			"PATCH /duda/connections/:id":                 map[string]any{"enabled": false},
 		}
-		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true, "/duda/connections": true}
+		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true, "/duda/connections": true,
+			"/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
 		for _, r := range env.Admin.API.Routes() {
 			if r.Public || r.Path == "/auth/me" || r.Path == "/auth/refresh" || r.Path == "/sites" && r.Method == http.MethodPost ||
 				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost ||
