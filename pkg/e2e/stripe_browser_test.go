@@ -185,7 +185,8 @@ func (l *requestLog) to(origins ...string) []sentRequest {
 // buyerKeys are every JSON key the page may send our servers: the checkout (its session id and
 // short code), the provider and billing details (API-CONTRACT.md section 5). Nothing about a card.
 var buyerKeys = map[string]bool{"sessionPublicId": true, "shortCode": true, "providerId": true, "billingAddress": true, "name": true, "email": true,
-	"company": true, "line1": true, "city": true, "postalCode": true, "country": true, "vatId": true}
+	"company": true, "line1": true, "city": true, "postalCode": true, "country": true, "vatId": true,
+	"language": true} // the page's language, which the buyer's receipt speaks
 
 // requireNoCardData checks every request the tab sent to our origins (the main frontend and
 // backend): no card number (in any grouping) in its URL or body, bodies made only of billing

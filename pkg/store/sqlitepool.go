@@ -526,11 +526,16 @@ func (c *checkpointer) halt() {
 // sqliteOptimizeEvery is how often the store refreshes SQLite's planner statistics.
 const sqliteOptimizeEvery = time.Hour
 
+// sqliteOptimizeFirst is how long after the store opens the first refresh runs.
+const sqliteOptimizeFirst = time.Minute
+
 // optimizer keeps SQLite's planner statistics (sqlite_stat1) current: SQLite never gathers
 // them by itself, and without them it ignored the external-reference index (a full scan, 1.2 s
 // at 200,000 checkouts). Migration 0013 runs ANALYZE once; this runs `PRAGMA optimize` (which
-// re-analyses the tables whose size changed enough to matter, with a bounded effort) when the
-// store opens and every period after, through the writer like any write.
+// re-analyses the tables whose size changed enough to matter, with a bounded effort) a minute
+// after the store opens and every period after, through the writer like any write. Not at
+// once: a process opening its store beside another process's long write would hold its own
+// writer waiting on that lock for the busy timeout, and its first requests behind it.
 type optimizer struct {
 	stop chan struct{}
 	done chan struct{}
@@ -550,6 +555,11 @@ func startOptimizer(s *Store, every time.Duration, log interface {
 	}
 	go func() {
 		defer close(o.done)
+		select {
+		case <-o.stop:
+			return
+		case <-time.After(sqliteOptimizeFirst):
+		}
 		// 0x10002: also the tables never analysed, with the analysis limit SQLite advises for
 		// a connection that stays open.
 		run(`PRAGMA optimize=0x10002`)
