@@ -179,8 +179,98 @@ func fresh(d store.Dialect, migrate bool) (*store.Store, error) {
 	return s, err
 }
 
-// create creates a database and returns the function that closes and drops it.
+// create creates a database and returns the function that closes and drops it. A migrated
+// database is a copy of the package's template (migrated once, on first use) when the package
+// runs storetest.Main, which drops the template at the end: copying the schema takes a few
+// milliseconds where migrating takes a second or more, and a run creates a hundred of them.
+// Callers hold mu.
 func create(d store.Dialect, migrate bool) (s *store.Store, drop func(), err error) {
+	if migrate && mainRan {
+		tmpl, err := template(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, drop, _, err = open(d, tmpl)
+		return s, drop, err
+	}
+	s, drop, _, err = open(d, "")
+	if err != nil || !migrate {
+		return s, drop, err
+	}
+	if err := migrateAll(s); err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return s, drop, nil
+}
+
+func migrateAll(s *store.Store) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := s.Migrate(ctx, -1); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+var (
+	templates   = map[store.Dialect]string{} // the migrated template of each dialect: its file or database name
+	templateErr = map[store.Dialect]error{}
+)
+
+// template returns the package's migrated template database of dialect d, creating it on first
+// use: on SQLite a file (VACUUM INTO writes it whole, without a WAL), on PostgreSQL a database
+// no one stays connected to (CREATE DATABASE ... TEMPLATE needs that). Callers hold mu.
+func template(d store.Dialect) (string, error) {
+	if name, ok := templates[d]; ok {
+		return name, nil
+	}
+	if err, ok := templateErr[d]; ok {
+		return "", err
+	}
+	name, err := newTemplate(d)
+	if err != nil {
+		templateErr[d] = err
+		return "", err
+	}
+	templates[d] = name
+	return name, nil
+}
+
+func newTemplate(d store.Dialect) (string, error) {
+	s, drop, name, err := open(d, "")
+	if err != nil {
+		return "", err
+	}
+	if err := migrateAll(s); err != nil {
+		drop()
+		return "", err
+	}
+	if d == store.SQLite {
+		path := filepath.Join(tmpDir, "template-"+randomName()+".db")
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		err := s.ExecAdmin(ctx, "VACUUM INTO '"+path+"'")
+		drop()
+		for _, f := range []string{name, name + "-wal", name + "-shm"} {
+			_ = os.Remove(f)
+		}
+		if err != nil {
+			return "", fmt.Errorf("template: %w", err)
+		}
+		return path, nil
+	}
+	if err := s.Close(); err != nil {
+		drop()
+		return "", err
+	}
+	cleanups = append(cleanups, drop) // drops the template when the package's tests end
+	return name, nil
+}
+
+// open creates a database of dialect d, empty or a copy of the template tmpl, and opens it; it
+// returns the function that closes and drops it, and the database's file or name.
+func open(d store.Dialect, tmpl string) (s *store.Store, drop func(), name string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	switch d {
@@ -188,54 +278,70 @@ func create(d store.Dialect, migrate bool) (s *store.Store, drop func(), err err
 		if tmpDir == "" {
 			dir, err := os.MkdirTemp("", "paygate-test-")
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, "", err
 			}
 			tmpDir = dir
 		}
 		path := filepath.Join(tmpDir, randomName()+".db")
+		if tmpl != "" {
+			if err := copyFile(tmpl, path); err != nil {
+				return nil, nil, "", err
+			}
+		}
 		s, err = store.Open(ctx, store.Config{SQLitePath: path, Logger: quietLogger()})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
-		drop = func() { _ = s.Close() }
+		return s, func() { _ = s.Close() }, path, nil
 	case store.Postgres:
-		base := os.Getenv("TEST_DATABASE_URL")
-		if base == "" {
-			base = DefaultPostgresURL
-		}
-		admin, err := store.Open(ctx, store.Config{URL: base, Pool: store.Pool{MaxConns: 2}, Logger: quietLogger()})
-		if err != nil {
-			return nil, nil, err
-		}
-		name := "paygate_test_" + randomName()
-		if err := admin.ExecAdmin(ctx, "CREATE DATABASE "+name); err != nil {
-			_ = admin.Close()
-			return nil, nil, err
-		}
-		u, _ := url.Parse(base)
-		u.Path = "/" + name
-		s, err = store.Open(ctx, store.Config{URL: u.String(), Pool: store.Pool{MaxConns: 30}, Logger: quietLogger()})
-		if err != nil {
-			_ = admin.Close()
-			return nil, nil, err
-		}
-		drop = func() {
-			_ = s.Close()
-			dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer dcancel()
-			_ = admin.ExecAdmin(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			_ = admin.Close()
-		}
+		return openPostgres(ctx, tmpl)
 	default:
-		return nil, nil, fmt.Errorf("unknown dialect %q", d)
+		return nil, nil, "", fmt.Errorf("unknown dialect %q", d)
 	}
-	if migrate {
-		if _, err := s.Migrate(ctx, -1); err != nil {
-			drop()
-			return nil, nil, fmt.Errorf("migrate: %w", err)
-		}
+}
+
+func openPostgres(ctx context.Context, tmpl string) (s *store.Store, drop func(), name string, err error) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		base = DefaultPostgresURL
 	}
-	return s, drop, nil
+	admin, err := store.Open(ctx, store.Config{URL: base, Pool: store.Pool{MaxConns: 2}, Logger: quietLogger()})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	name = "paygate_test_" + randomName()
+	stmt := "CREATE DATABASE " + name
+	if tmpl != "" {
+		stmt += " TEMPLATE " + tmpl
+	}
+	if err := admin.ExecAdmin(ctx, stmt); err != nil {
+		_ = admin.Close()
+		return nil, nil, "", err
+	}
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	s, err = store.Open(ctx, store.Config{URL: u.String(), Pool: store.Pool{MaxConns: 30}, Logger: quietLogger()})
+	if err != nil {
+		_ = admin.ExecAdmin(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		_ = admin.Close()
+		return nil, nil, "", err
+	}
+	drop = func() {
+		_ = s.Close()
+		dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer dcancel()
+		_ = admin.ExecAdmin(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		_ = admin.Close()
+	}
+	return s, drop, name, nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }
 
 func randomName() string {
