@@ -197,15 +197,15 @@ func create(d store.Dialect, migrate bool) (s *store.Store, drop func(), err err
 	if err != nil || !migrate {
 		return s, drop, err
 	}
-	if err := migrateAll(s); err != nil {
+	if err := migrateAll(s, 60*time.Second); err != nil {
 		drop()
 		return nil, nil, err
 	}
 	return s, drop, nil
 }
 
-func migrateAll(s *store.Store) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+func migrateAll(s *store.Store, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if _, err := s.Migrate(ctx, -1); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -213,25 +213,20 @@ func migrateAll(s *store.Store) error {
 	return nil
 }
 
-var (
-	templates   = map[store.Dialect]string{} // the migrated template of each dialect: its file or database name
-	templateErr = map[store.Dialect]error{}
-)
+// templates holds the migrated template of each dialect: its file or database name.
+var templates = map[store.Dialect]string{}
 
 // template returns the package's migrated template database of dialect d, creating it on first
 // use: on SQLite a file (VACUUM INTO writes it whole, without a WAL), on PostgreSQL a database
-// no one stays connected to (CREATE DATABASE ... TEMPLATE needs that). Callers hold mu.
+// no one stays connected to (CREATE DATABASE ... TEMPLATE needs that). A failure is not kept:
+// the next test tries again, so one slow moment fails one test, not the package. Callers hold mu.
 func template(d store.Dialect) (string, error) {
 	if name, ok := templates[d]; ok {
 		return name, nil
 	}
-	if err, ok := templateErr[d]; ok {
-		return "", err
-	}
 	name, err := newTemplate(d)
 	if err != nil {
-		templateErr[d] = err
-		return "", err
+		return "", fmt.Errorf("template: %w", err)
 	}
 	templates[d] = name
 	return name, nil
@@ -242,7 +237,8 @@ func newTemplate(d store.Dialect) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := migrateAll(s); err != nil {
+	// Once per package, and every test waits for it: more time than a single test's migration.
+	if err := migrateAll(s, 5*time.Minute); err != nil {
 		drop()
 		return "", err
 	}
@@ -256,7 +252,7 @@ func newTemplate(d store.Dialect) (string, error) {
 			_ = os.Remove(f)
 		}
 		if err != nil {
-			return "", fmt.Errorf("template: %w", err)
+			return "", err
 		}
 		return path, nil
 	}
