@@ -13,19 +13,15 @@
 //	}
 //
 // Every helper fails the test (t.Fatal) when its action fails or its wait runs out; waits are
-// bounded by Browser.Timeout and never measure how long something took. Each Browser is a tab in
-// a browser context of its own (cookies, storage, cache and permissions start empty, as with a
-// new profile, and are thrown away at the end of the test), in one headless Chromium the test
-// binary shares: starting Chromium costs seconds, opening a context milliseconds. The clipboard
-// is the one thing the contexts share: tests that use it must not run in parallel. Chromium is
-// started with the flags this machine's closed network needs (no background networking,
-// component updates, sync or QUIC), and dies with the test binary.
+// bounded by Browser.Timeout and never measure how long something took. Each Browser is its own
+// Chromium process with a fresh, empty profile directory, removed at the end of the test.
+// Chromium is started with the flags this machine's closed network needs (no background
+// networking, component updates, sync or QUIC).
 package browsertest
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,7 +29,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -96,9 +91,8 @@ func ChromiumPath() (string, bool) {
 // Required reports whether a missing browser fails the test instead of skipping it (CI=true).
 func Required() bool { return os.Getenv("CI") == "true" }
 
-// New opens a tab for the test in a browser context of its own (in the test binary's Chromium,
-// started on first use) and closes both at cleanup. Without Chromium the test is skipped, or
-// fails when CI=true: CI must never pass by skipping.
+// New starts Chromium for the test and stops it (and removes its profile) at cleanup. Without
+// Chromium the test is skipped, or fails when CI=true: CI must never pass by skipping.
 func New(t testing.TB) *Browser {
 	t.Helper()
 	path, ok := ChromiumPath()
@@ -108,92 +102,18 @@ func New(t testing.TB) *Browser {
 		}
 		t.Skip("browsertest: Chromium not found; skipping (CI=true makes this a failure)")
 	}
-	parent, err := sharedBrowser(path)
+	profile, err := os.MkdirTemp("", "browsertest-profile-")
 	if err != nil {
-		t.Fatalf("browsertest: start Chromium (%s): %v", path, err)
+		t.Fatalf("browsertest: profile directory: %v", err)
 	}
-	// A browser context of the test's own: its cookies, storage, cache and permissions start
-	// empty, as with a new profile, and go when the test ends (with its tab).
-	ctx, cancelCtx := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
-	b := &Browser{t: t, ctx: ctx, Timeout: DefaultTimeout, tab: &tab{width: DesktopWidth, height: 900}}
-	t.Cleanup(cancelCtx) // closes the tab and disposes of its browser context
-	// The first action opens the tab; it must run on the context without a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("browsertest: open a tab in Chromium (%s): %v", path, err)
-	}
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.console = append(b.console, m)
-			b.mu.Unlock()
-		}
-	}()
-	b.do(chromedp.EmulateViewport(int64(b.width), int64(b.height)))
-	return b
-}
-
-// running is the test binary's Chromium, by executable path.
-var running = struct {
-	sync.Mutex
-	browsers map[string]context.Context
-}{browsers: map[string]context.Context{}}
-
-// sharedBrowser returns the chromedp context of the test binary's Chromium at path, starting it
-// when it is not running (first use, or it died). It is never stopped: Chromium gets SIGKILL
-// when the test binary exits (chromedp sets the parent-death signal), and its profile
-// directory, named by the binary's pid, is removed by the next start after that.
-func sharedBrowser(path string) (context.Context, error) {
-	running.Lock()
-	defer running.Unlock()
-	if ctx, ok := running.browsers[path]; ok && ctx.Err() == nil {
-		return ctx, nil
-	}
-	removeStaleProfiles()
-	profile, err := os.MkdirTemp("", fmt.Sprintf("browsertest-profile-%d-", os.Getpid()))
-	if err != nil {
-		return nil, fmt.Errorf("profile directory: %w", err)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromiumFlags(path), chromedp.UserDataDir(profile))...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(func(string, ...any) {}))
-	// The first action starts the browser; it must run on the context without a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		cancelCtx()
-		cancelAlloc()
-		_ = os.RemoveAll(profile)
-		return nil, err
-	}
-	running.browsers[path] = ctx
-	return ctx, nil
-}
-
-// removeStaleProfiles removes the profile directories of earlier test binaries that have exited.
-func removeStaleProfiles() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "browsertest-profile-*"))
-	for _, dir := range dirs {
-		var pid int
-		if _, err := fmt.Sscanf(filepath.Base(dir), "browsertest-profile-%d-", &pid); err != nil || pid == os.Getpid() {
-			continue
-		}
-		if p, err := os.FindProcess(pid); err == nil {
-			if err := p.Signal(syscall.Signal(0)); errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH) {
-				_ = os.RemoveAll(dir)
-			}
-		}
-	}
-}
-
-func chromiumFlags(path string) []chromedp.ExecAllocatorOption {
-	return []chromedp.ExecAllocatorOption{
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -209,6 +129,31 @@ func chromiumFlags(path string) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("use-mock-keychain", true),
 		chromedp.WindowSize(DesktopWidth, 900),
 	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(func(string, ...any) {}))
+	b := &Browser{t: t, ctx: ctx, Timeout: DefaultTimeout, tab: &tab{width: DesktopWidth, height: 900}}
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc() // waits for the browser process to exit
+		_ = os.RemoveAll(profile)
+	})
+	// The first action starts the browser; it must run on the context without a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("browsertest: start Chromium (%s): %v", path, err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m)
+			b.mu.Unlock()
+		}
+	}()
+	b.do(chromedp.EmulateViewport(int64(b.width), int64(b.height)))
+	return b
 }
 
 // Context is the chromedp context of the tab, for actions the helpers do not cover. Bound
@@ -525,9 +470,8 @@ func (b *Browser) AllowClipboard() {
 	defer cancel()
 	for _, name := range []string{"clipboard-read", "clipboard-write"} {
 		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
-			Permission:       &browser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
-			Setting:          browser.PermissionSettingGranted,
-			BrowserContextID: chromedp.FromContext(ctx).BrowserContextID, // the test's context alone
+			Permission: &browser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
+			Setting:    browser.PermissionSettingGranted,
 		})
 		if err != nil {
 			b.t.Fatalf("browsertest: allow %s: %v", name, err)
