@@ -4,7 +4,6 @@
 package stripemock
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -17,7 +16,10 @@ import (
 	"time"
 )
 
-// Start runs stripe-mock for the test and returns its base URL (http://127.0.0.1:port).
+// Start returns the base URL (http://127.0.0.1:port) of the test binary's stripe-mock, starting
+// it on first use (or when it has died). stripe-mock is stateless, so tests share it: starting
+// one loads Stripe's whole OpenAPI specification, a second of CPU per test. It stops with the
+// test binary (on Linux through the parent-death signal).
 func Start(t testing.TB) string {
 	t.Helper()
 	bin, err := find()
@@ -27,40 +29,64 @@ func Start(t testing.TB) string {
 		}
 		t.Skipf("stripe-mock not installed (run make tools): %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	shared.Lock()
+	defer shared.Unlock()
+	select {
+	case <-shared.exited:
+	default:
+		if shared.url != "" {
+			return shared.url
+		}
+	}
+	url, exited, err := start(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
+	shared.url, shared.exited = url, exited
+	return url
+}
+
+// shared is the running stripe-mock.
+var shared struct {
+	sync.Mutex
+	url    string
+	exited chan struct{}
+}
+
+// start runs stripe-mock and waits until it serves.
+func start(bin string) (string, chan struct{}, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
 	addr := ln.Addr().String()
 	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
 	// stripe-mock also serves HTTPS, on the fixed port 12112 unless told otherwise: give it an
 	// ephemeral port so parallel instances do not collide.
-	cmd := exec.CommandContext(ctx, bin, "-http-addr", addr, "-https-addr", "127.0.0.1:")
+	cmd := exec.Command(bin, "-http-addr", addr, "-https-addr", "127.0.0.1:")
+	dieWithParent(cmd)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start stripe-mock: %v", err)
+		return "", nil, fmt.Errorf("start stripe-mock: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cancel(); <-exited })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			t.Fatalf("stripe-mock exited before serving:\n%s", out.String())
+			return "", nil, fmt.Errorf("stripe-mock exited before serving:\n%s", out.String())
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			c.Close()
-			return "http://" + addr
+			return "http://" + addr, exited, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("stripe-mock did not start on %s within 60s:\n%s", addr, out.String())
-	return ""
+	_ = cmd.Process.Kill()
+	return "", nil, fmt.Errorf("stripe-mock did not start on %s within 60s:\n%s", addr, out.String())
 }
 
 // lockedBuffer collects a child process's output safely.
