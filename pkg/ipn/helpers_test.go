@@ -483,7 +483,7 @@ func (e *env) transaction(url string) *domain.Transaction {
 
 func (e *env) move(txn *domain.Transaction, to domain.TransactionStatus) {
 	e.t.Helper()
-	_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: txn.OrganizationID, TransactionID: txn.ID, To: to})
+	_, err := e.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: txn.OrganizationID, TransactionID: txn.ID, To: to})
 	require.NoError(e.t, err)
 }
 

@@ -674,8 +674,8 @@ func TestEventsWithoutNotification(t *testing.T) {
 		silent := e.transaction("")
 		txn := e.transaction(shop.URL())
 		e.move(txn, domain.TxnSucceeded)
-		_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID,
-			To: domain.TxnPartiallyRefunded, Changes: store.TransactionChanges{RefundedAmount: store.Ptr[int64](100)}})
+		_, err := e.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID,
+			To: domain.TxnPartiallyRefunded, Changes: domain.TransactionChanges{RefundedAmount: domain.Ptr[int64](100)}})
 		require.NoError(t, err)
 		e.settle(time.Hour)
 		require.Empty(t, e.deliveries(silent), "no ipnUrl, no notification")
@@ -730,7 +730,7 @@ func TestBodies(t *testing.T) {
 		shop := newMerchant(t, e.secret, e.clock.Now, false)
 		txn := e.transaction(shop.URL())
 		e.move(txn, domain.TxnSucceeded)
-		_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID, To: domain.TxnDisputed,
+		_, err := e.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID, To: domain.TxnDisputed,
 			EventData: map[string]any{"disputeStatus": "open", "disputeId": "dp_123"}})
 		require.NoError(t, err)
 		e.settle(time.Hour)

@@ -105,7 +105,7 @@ func seedDashboard(t *testing.T, env *apptest.Env) dashboardSeed {
 	pay(tn, 999, "EUR", ago(9, 12))
 	pay(tn, 4500, "USD", ago(3, 15))
 	failed := wireTransaction(t, env, tn, checkoutIn(t, env, tn, 1500, "EUR"))
-	_, err = env.Store.TransitionTransaction(ctx, store.Transition{OrganizationID: tn.Org.ID, TransactionID: failed.ID, To: domain.TxnFailed})
+	_, err = env.Store.TransitionTransaction(ctx, domain.Transition{OrganizationID: tn.Org.ID, TransactionID: failed.ID, To: domain.TxnFailed})
 	require.NoError(t, err)
 	dated(t, env, "transactions", "updated_at = ?", failed.ID, ago(4, 11))
 	pending := wireTransaction(t, env, tn, checkoutIn(t, env, tn, 800, "EUR"))
