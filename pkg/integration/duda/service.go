@@ -21,7 +21,7 @@ type Options struct {
 	// Connections and Payments are the capabilities the use cases drive.
 	Connections Connections
 	Payments    Payments
-	Log      *slog.Logger
+	Log         *slog.Logger
 	// APIOrigins are the api_endpoint origins an install may name (default dudaapi.DefaultAPIOrigins).
 	APIOrigins []string
 	// HTTPClient calls Duda (default: a plain client; each call is bounded by dudaapi.DefaultTimeout).
