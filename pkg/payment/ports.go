@@ -11,6 +11,15 @@ import (
 
 // Store is the storage the payment use cases need (pkg/store implements it; wiring hands it
 // over as store.PortOf[payment.Store]). The Store InTx hands fn acts in that transaction.
+//
+// It is one port, not one per use case, on purpose: the payment use cases run inside one
+// another's transactions (applying a provider outcome moves the transaction, records a refund
+// or a dispute, appends events and queues jobs; a refund reads and moves the transaction it
+// refunds; the providers read through the same store, providers.Store, while an outcome is
+// applied), and InTx hands each of them the one transaction's store. Role interfaces would
+// all have to be embedded here again for that, so splitting it would name the same methods
+// twice without narrowing what any caller can reach. What other capabilities need of payment
+// is narrow instead (integration/duda's Payments port, hooks and runtimesrv hold the service).
 type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	// Tx: jobs (a provider event's, a refund's) are queued on the transaction that makes them
