@@ -69,7 +69,7 @@ lint: lint-tools ## gofmt, go vet, golangci-lint (.golangci.yml: depguard layers
 	@! git grep -nE 'AutoMigrate\(' -- '*.go' ':!*_test.go' || { echo "schema changes go through migrations/"; exit 1; }
 	@! git grep -nE '(Amount|Price|Total|Tax)[A-Za-z]*[[:space:]]+float(32|64)' -- '*.go' || { echo "money is int64 minor units"; exit 1; }
 	@! git grep -lE '"gorm.io/gorm"' -- '*.go' ':!pkg/store/*' ':!pkg/storetest/*' || { echo "GORM stays inside pkg/store"; exit 1; }
-	@! git grep -lE '"paygate.dev/pkg/(platform|hooks|app|runtimesrv|store)"' -- 'pkg/providers/*.go' || { echo "providers report through the ports in pkg/providers, never by importing the platform or the store"; exit 1; }
+	@! git grep -lE '"paygate.dev/pkg/(payment|hooks|app|runtimesrv|store)"' -- 'pkg/providers/*.go' || { echo "providers report through the ports in pkg/providers, never by importing the payment use cases or the store"; exit 1; }
 	@echo "lint: ok"
 
 fuzz: ## Fuzz each parser of outside input for FUZZTIME (default 60s, or e.g. 1000000x) in turn; prints executions per target

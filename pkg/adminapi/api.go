@@ -14,20 +14,41 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/idempotency"
+	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/ratelimit"
+	"paygate.dev/pkg/tenancy"
 )
 
 // Prefixes under which every route is served.
 var Prefixes = []string{"/api/v1", "/v1"}
 
+// Services are the use cases (and the ports) the API's handlers call, each capability's own.
+// Wiring builds them; Deps.InTx hands a request the same set bound to one database transaction.
+type Services struct {
+	Tenancy  *tenancy.Service
+	Checkout *checkout.Service
+	Payment  *payment.Service
+	DudaConn *dudaconn.Service
+	// Keys keeps Idempotency-Key records (idempotency.Store, the store implements it).
+	Keys idempotency.Store
+	// Receipts switches a site's buyer receipts (the site object's receiptsEnabled); nil
+	// refuses a request that asks to change it.
+	Receipts ReceiptSwitch
+}
+
 // Deps are the API's collaborators.
 type Deps struct {
-	Service *platform.Service
+	Services
+	// InTx runs fn with the services bound to one database transaction: what they write in fn
+	// (a Local route's effect and its Idempotency-Key answer) commits together. Wiring, which
+	// knows the store, provides it.
+	InTx func(ctx context.Context, fn func(Services) error) error
 	// Modes tells the mode of the objects that paths address (the store implements it).
 	Modes    ObjectModes
 	KeyAuth  *auth.KeyAuthenticator
@@ -38,20 +59,12 @@ type Deps struct {
 	// Limits counts the request and failed-authentication limits: shared through Redis by
 	// every replica, or in process (nil: in process).
 	Limits ratelimit.Limits
-	// Keys keeps Idempotency-Key records (idempotency.Store, the store implements it); TxKeys
-	// binds it to the transaction of a transaction-bound service.
-	Keys   idempotency.Store
-	TxKeys TxKeys
 	// IdempotencyTTL is how long answers to Idempotency-Key requests are kept (≥ 24h).
 	IdempotencyTTL time.Duration
 	// IdempotencyLease is how long an External route's claim blocks duplicates unrenewed (its
 	// process died); its holder renews it while it runs (default 60 s).
 	IdempotencyLease time.Duration
 	Now              func() time.Time
-	// Receipts switches a site's buyer receipts (the site object's receiptsEnabled) acting on
-	// the given service's storage (the request's transaction, when it runs in one: an
-	// Idempotency-Key's); nil refuses a request that asks to change it.
-	Receipts func(svc *platform.Service) ReceiptSwitch
 	// Extra routes added by other packages (IPN attempts, refunds ...), mounted like the rest.
 	Extra []Route
 }
@@ -83,9 +96,10 @@ type Handler func(c echo.Context, r *Request) (int, any, error)
 
 // Request is what a handler works with.
 type Request struct {
-	Actor   domain.Actor
-	Service *platform.Service // bound to the request's transaction on an idempotent Local route
-	Org     string            // the actor's organisation
+	Actor domain.Actor
+	// Services are the use cases, bound to the request's transaction on an idempotent Local route.
+	Services
+	Org string // the actor's organisation
 	// Claim is set for an InUseCase route called with an Idempotency-Key: the handler writes
 	// the key's answer (filling Status and Body) in the same statement as its effect.
 	Claim *domain.IdempotencyClaim
@@ -265,7 +279,7 @@ func (a *API) coreRoutes() []Route {
 // wrap runs the common steps around a handler: authenticate, rate-limit, idempotency, render.
 func (a *API) wrap(r Route) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		req := &Request{Service: a.d.Service}
+		req := &Request{Services: a.d.Services}
 		if !r.Public {
 			actor, err := a.authenticate(c)
 			if err != nil {
@@ -369,12 +383,12 @@ func (a *API) identify(ctx context.Context, header string) (domain.Actor, error)
 	if err != nil {
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
 	}
-	u, err := a.d.Service.SessionUser(ctx, claims.Subject)
+	u, err := a.d.Tenancy.SessionUser(ctx, claims.Subject)
 	if err != nil || auth.Current(claims, u) != nil {
 		// Unknown user, or the session ended (password changed, signed out): the same answer.
 		return domain.Actor{}, &domain.Error{Kind: domain.KindUnauthorized, Code: domain.CodeUnauthorized, Message: "invalid or expired token"}
 	}
-	return a.d.Service.UserActor(ctx, u, claims.Org)
+	return a.d.Tenancy.UserActor(ctx, u, claims.Org)
 }
 
 type actorKey struct{}

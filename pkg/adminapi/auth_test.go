@@ -22,14 +22,14 @@ func TestAuthentication(t *testing.T) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		tn := env.NewTenant(t)
 		url := env.AdminURL + "/v1/checkouts?limit=1"
-		svc := env.Service()
-		_, readOnly, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"site:read"}})
+		svc := env.Services()
+		_, readOnly, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"site:read"}})
 		require.NoError(t, err)
-		revokedKey, revoked, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}})
+		revokedKey, revoked, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}})
 		require.NoError(t, err)
-		require.NoError(t, svc.RevokeAPIKey(ctx, tn.Admin, tn.Org.ID, revokedKey.ID))
+		require.NoError(t, svc.Tenancy.RevokeAPIKey(ctx, tn.Admin, tn.Org.ID, revokedKey.ID))
 		soon := time.Now().Add(time.Second)
-		_, expiring, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}, ExpiresAt: &soon})
+		_, expiring, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"*:*"}, ExpiresAt: &soon})
 		require.NoError(t, err)
 
 		valid := tn.TestKey
@@ -283,9 +283,9 @@ func TestSessionTokensForManagement(t *testing.T) {
 		require.Equal(t, http.StatusCreated, apptest.Do(t, "POST", base+"/sites", jwt, map[string]any{"name": "By admin"}).Status)
 
 		// A viewer's token reads but cannot write.
-		inv, err := env.Service().InviteMember(ctx, tn.Admin, tn.Org.ID, "v."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleViewer)
+		inv, err := env.Services().Tenancy.InviteMember(ctx, tn.Admin, tn.Org.ID, "v."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleViewer)
 		require.NoError(t, err)
-		_, err = env.Service().ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "viewer password 123")
+		_, err = env.Services().Tenancy.ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "viewer password 123")
 		require.NoError(t, err)
 		vt := apptest.Do(t, "POST", base+"/auth/token", "", map[string]any{"email": inv.User.Email, "password": "viewer password 123"}).JSON(t)["token"].(string)
 		require.Equal(t, http.StatusOK, apptest.Do(t, "GET", base+"/sites", vt, nil).Status)

@@ -32,7 +32,7 @@ func TestFailedAuthenticationCountsPerKey(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
-	_, keyB, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "b", Mode: "test", Scopes: []string{"*:*"}})
+	_, keyB, err := env.Services().Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "b", Mode: "test", Scopes: []string{"*:*"}})
 	require.NoError(t, err)
 	url := env.AdminURL + "/api/v1/sites"
 	wrong := func(key string) string {
@@ -151,7 +151,7 @@ func TestAPIAnswersAreNotCached(t *testing.T) {
 	tn := env.NewTenant(t)
 	// One key per case: the rate limit (one a second, bursts of two) is per key.
 	key := func() string {
-		_, k, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"*:*"}})
+		_, k, err := env.Services().Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"*:*"}})
 		require.NoError(t, err)
 		return k
 	}

@@ -21,7 +21,6 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/platform"
 )
 
 // stableCode is what API-CONTRACT.md section 4 promises for error codes.
@@ -70,9 +69,9 @@ func FuzzCheckoutCreate(f *testing.F) {
 
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	hosts := config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}
-	svcs := map[bool]*platform.Service{}
+	svcs := map[bool]*checkout.Service{}
 	for _, dev := range []bool{false, true} {
-		svcs[dev] = platform.New(platform.Deps{Hosts: hosts, Log: logging.Discard(), Dev: dev, Now: func() time.Time { return now }})
+		svcs[dev] = checkout.New(checkout.Deps{Log: logging.Discard(), Dev: dev, Now: func() time.Time { return now }})
 	}
 	site := &domain.Site{ID: "site_fuzz", OrganizationID: "org_fuzz", AllowedHosts: []string{"shop.example.com", "*.example.org", "localhost:8443"}}
 	e := echo.New()
@@ -119,7 +118,7 @@ func FuzzCheckoutCreate(f *testing.F) {
 }
 
 // bindAndValidate is createCheckout up to the first database access.
-func bindAndValidate(c echo.Context, svc *platform.Service, site *domain.Site, actor domain.Actor) (*domain.Checkout, error) {
+func bindAndValidate(c echo.Context, svc *checkout.Service, site *domain.Site, actor domain.Actor) (*domain.Checkout, error) {
 	var in CheckoutRequest
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return nil, err

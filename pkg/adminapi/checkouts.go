@@ -93,7 +93,7 @@ func (a *API) createCheckout(c echo.Context, r *Request) (int, any, error) {
 		input.Origin = domain.OriginDashboard
 	}
 	ctx := c.Request().Context()
-	ch, err := r.Service.PrepareCheckout(ctx, r.Actor, r.Org, c.Param("siteId"), input)
+	ch, err := r.Checkout.PrepareCheckout(ctx, r.Actor, r.Org, c.Param("siteId"), input)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -101,14 +101,14 @@ func (a *API) createCheckout(c echo.Context, r *Request) (int, any, error) {
 	// so a retry with the same key gets exactly these bytes. Fresh codes (taken, about 2^-71)
 	// change the answer: render it again.
 	for attempt := 0; ; attempt++ {
-		body, err := marshal(newCheckoutView(ch, r.Service.Hosts(), a.d.Now()))
+		body, err := marshal(newCheckoutView(ch, r.Tenancy.Hosts(), a.d.Now()))
 		if err != nil {
 			return 0, nil, domain.Internal(err, "encode response")
 		}
 		if r.Claim != nil {
 			r.Claim.Status, r.Claim.Body = http.StatusOK, body
 		}
-		err = r.Service.SaveCheckout(ctx, r.Actor, ch, r.Claim)
+		err = r.Checkout.SaveCheckout(ctx, r.Actor, ch, r.Claim)
 		if errors.Is(err, checkout.ErrCheckoutCodesTaken) && attempt < 2 {
 			continue
 		}
@@ -140,22 +140,22 @@ func (a *API) listCheckouts(c echo.Context, r *Request) (int, any, error) {
 	f := domain.CheckoutFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), Status: domain.CheckoutStatus(c.QueryParam("status")),
 		Mode: domain.Mode(c.QueryParam("mode")), ExternalReference: c.QueryParam("externalReference"), Search: c.QueryParam("q"),
 		CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
-	list, more, err := r.Service.ListCheckouts(c.Request().Context(), r.Actor, f)
+	list, more, err := r.Checkout.ListCheckouts(c.Request().Context(), r.Actor, f)
 	if err != nil {
 		return 0, nil, err
 	}
 	now := a.d.Now()
 	return http.StatusOK, pageOf(list, more, func(ch *domain.Checkout) (*checkoutView, string) {
-		return newCheckoutView(ch, r.Service.Hosts(), now), ch.ID
+		return newCheckoutView(ch, r.Tenancy.Hosts(), now), ch.ID
 	}), nil
 }
 
 func (a *API) getCheckout(c echo.Context, r *Request) (int, any, error) {
-	d, err := r.Service.GetCheckout(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	d, err := r.Checkout.GetCheckout(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
-	v := newCheckoutView(d.Checkout, r.Service.Hosts(), a.d.Now())
+	v := newCheckoutView(d.Checkout, r.Tenancy.Hosts(), a.d.Now())
 	for i := range d.Transactions {
 		v.Transactions = append(v.Transactions, newTransactionView(&d.Transactions[i], false))
 	}
@@ -172,19 +172,19 @@ func (a *API) updateCheckout(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	ch, err := r.Service.UpdateCheckout(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.Metadata, in.ExpiresInMinutes)
+	ch, err := r.Checkout.UpdateCheckout(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.Metadata, in.ExpiresInMinutes)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newCheckoutView(ch, r.Service.Hosts(), a.d.Now()), nil
+	return http.StatusOK, newCheckoutView(ch, r.Tenancy.Hosts(), a.d.Now()), nil
 }
 
 func (a *API) expireCheckout(c echo.Context, r *Request) (int, any, error) {
-	ch, err := r.Service.ExpireCheckout(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	ch, err := r.Checkout.ExpireCheckout(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newCheckoutView(ch, r.Service.Hosts(), a.d.Now()), nil
+	return http.StatusOK, newCheckoutView(ch, r.Tenancy.Hosts(), a.d.Now()), nil
 }
 
 func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
@@ -207,7 +207,7 @@ func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
 	f := domain.TransactionFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), CheckoutID: c.QueryParam("checkoutId"),
 		ProviderID: c.QueryParam("providerId"), Status: domain.TransactionStatus(c.QueryParam("status")), Mode: domain.Mode(c.QueryParam("mode")),
 		Search: c.QueryParam("q"), Email: c.QueryParam("email"), CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
-	list, more, err := r.Service.ListTransactions(c.Request().Context(), r.Actor, f)
+	list, more, err := r.Payment.ListTransactions(c.Request().Context(), r.Actor, f)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -217,7 +217,7 @@ func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
 }
 
 func (a *API) getTransaction(c echo.Context, r *Request) (int, any, error) {
-	d, err := r.Service.GetTransaction(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	d, err := r.Payment.GetTransaction(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -246,10 +246,10 @@ func (a *API) markPaid(c echo.Context, r *Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := c.Request().Context()
-	if _, err := r.Service.MarkPaid(ctx, r.Actor, r.Org, c.Param("id"), in.Note); err != nil {
+	if _, err := r.Payment.MarkPaid(ctx, r.Actor, r.Org, c.Param("id"), in.Note); err != nil {
 		return 0, nil, err
 	}
-	d, err := r.Service.GetTransaction(ctx, r.Actor, r.Org, c.Param("id"))
+	d, err := r.Payment.GetTransaction(ctx, r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -267,7 +267,7 @@ func (a *API) createRefund(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	ref, err := r.Service.Refund(c.Request().Context(), r.Actor, r.Org, c.Param("id"), payment.RefundInput{Amount: in.Amount, Reason: in.Reason})
+	ref, err := r.Payment.Refund(c.Request().Context(), r.Actor, r.Org, c.Param("id"), payment.RefundInput{Amount: in.Amount, Reason: in.Reason})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -275,7 +275,7 @@ func (a *API) createRefund(c echo.Context, r *Request) (int, any, error) {
 }
 
 func (a *API) listRefunds(c echo.Context, r *Request) (int, any, error) {
-	list, err := r.Service.ListRefunds(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	list, err := r.Payment.ListRefunds(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}

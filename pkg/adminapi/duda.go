@@ -84,7 +84,7 @@ func newDudaConnectionView(c *dudaconn.DudaConnection) *dudaConnectionView {
 }
 
 func listDudaConnections(c echo.Context, r *Request) (int, any, error) {
-	list, err := r.Service.ListDudaConnections(c.Request().Context(), r.Actor, r.Org)
+	list, err := r.DudaConn.ListDudaConnections(c.Request().Context(), r.Actor, r.Org)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -100,7 +100,7 @@ func createDudaConnection(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	dc, err := r.Service.CreateDudaConnection(c.Request().Context(), r.Actor, r.Org, in.input())
+	dc, err := r.DudaConn.CreateDudaConnection(c.Request().Context(), r.Actor, r.Org, in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -108,7 +108,7 @@ func createDudaConnection(c echo.Context, r *Request) (int, any, error) {
 }
 
 func getDudaConnection(c echo.Context, r *Request) (int, any, error) {
-	dc, err := r.Service.GetDudaConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	dc, err := r.DudaConn.GetDudaConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -120,7 +120,7 @@ func updateDudaConnection(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	dc, err := r.Service.UpdateDudaConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.input())
+	dc, err := r.DudaConn.UpdateDudaConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -128,5 +128,5 @@ func updateDudaConnection(c echo.Context, r *Request) (int, any, error) {
 }
 
 func deleteDudaConnection(c echo.Context, r *Request) (int, any, error) {
-	return http.StatusNoContent, nil, r.Service.DeleteDudaConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	return http.StatusNoContent, nil, r.DudaConn.DeleteDudaConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 }

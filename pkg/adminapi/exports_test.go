@@ -21,10 +21,10 @@ func TestExportsOverHTTP(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		tn := env.NewTenant(t)
-		svc := env.Service()
+		svc := env.Services()
 		var ids []string
 		for i, ref := range []string{"=cmd|' /C calc'!A0", "plain-order", "@import"} {
-			c, err := svc.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: int64(1000 + i), Currency: "EUR",
+			c, err := svc.Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: int64(1000 + i), Currency: "EUR",
 				Email: "export.buyer@example.com", ExternalReference: ref, Mode: domain.ModeTest})
 			require.NoError(t, err)
 			ids = append(ids, c.ID)
@@ -60,7 +60,7 @@ func TestExportsOverHTTP(t *testing.T) {
 		for _, id := range ids {
 			require.NotContains(t, string(live.Body), id, "a live key exports no test checkout")
 		}
-		_, reader, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "reader", Mode: "test", Scopes: []string{"checkout:read"}})
+		_, reader, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "reader", Mode: "test", Scopes: []string{"checkout:read"}})
 		require.NoError(t, err)
 		denied := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/exports/checkouts", reader, nil)
 		require.Equal(t, http.StatusForbidden, denied.Status)

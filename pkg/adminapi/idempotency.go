@@ -9,25 +9,20 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/idempotency"
-	"paygate.dev/pkg/platform"
 )
 
 // IdempotencyScope is the key under which a request's answer is kept (idempotency.Scope).
 func IdempotencyScope(actor domain.Actor, key string) string { return idempotency.Scope(actor, key) }
 
-// TxKeys binds the idempotency port to the transaction of a transaction-bound service (wiring
-// knows the store behind both).
-type TxKeys func(svc *platform.Service) idempotency.Store
+type txServicesKey struct{}
 
-type txServiceKey struct{}
-
-// newIdempotency builds the layer: Local routes run in a transaction of the platform service,
-// whose bound service the handler gets (Request.Service) and whose store keeps the answer.
+// newIdempotency builds the layer: Local routes run in one transaction (Deps.InTx), whose bound
+// services the handler gets (Request.Services) and whose Keys keep the answer.
 func newIdempotency(d Deps) *idempotency.Layer {
-	return idempotency.New(idempotency.Config{Store: d.Keys, Sealer: d.Service, TTL: d.IdempotencyTTL, Lease: d.IdempotencyLease, Log: d.Log,
+	return idempotency.New(idempotency.Config{Store: d.Keys, Sealer: d.Tenancy, TTL: d.IdempotencyTTL, Lease: d.IdempotencyLease, Log: d.Log,
 		InTx: func(ctx context.Context, fn func(context.Context, idempotency.Store, idempotency.Sealer) error) error {
-			return d.Service.InTx(ctx, func(svc *platform.Service) error {
-				return fn(context.WithValue(ctx, txServiceKey{}, svc), d.TxKeys(svc), svc)
+			return d.InTx(ctx, func(svc Services) error {
+				return fn(context.WithValue(ctx, txServicesKey{}, svc), svc.Keys, svc.Tenancy)
 			})
 		}})
 }
@@ -38,8 +33,8 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 	decl := idempotency.Decl{Strategy: r.Idem, Secret: r.Secret}
 	return a.idem.Serve(c, decl, req.Actor, func(ctx context.Context) (int, []byte, error) {
 		bound := *req
-		if svc, ok := ctx.Value(txServiceKey{}).(*platform.Service); ok {
-			bound.Service = svc
+		if svc, ok := ctx.Value(txServicesKey{}).(Services); ok {
+			bound.Services = svc
 		}
 		bound.Claim = idempotency.ClaimFrom(ctx)
 		status, out, err := r.Handler(c, &bound)

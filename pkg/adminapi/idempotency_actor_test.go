@@ -29,9 +29,9 @@ func TestIdempotencyAnswersOnlyTheActorWhoAsked(t *testing.T) {
 			return res.JSON(t)["token"].(string)
 		}
 		admin := token(tn.AdminUser.Email, tn.Password)
-		inv, err := env.Service().InviteMember(ctx, tn.Admin, tn.Org.ID, "viewer."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleViewer)
+		inv, err := env.Services().Tenancy.InviteMember(ctx, tn.Admin, tn.Org.ID, "viewer."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleViewer)
 		require.NoError(t, err)
-		_, err = env.Service().ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "viewer password 123")
+		_, err = env.Services().Tenancy.ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "viewer password 123")
 		require.NoError(t, err)
 		viewer := token(inv.User.Email, "viewer password 123")
 		newKey := map[string]any{"name": "woo", "mode": "live", "scopes": []string{"checkout:create"}}
@@ -103,16 +103,16 @@ func TestIdempotencyAnswersOnlyTheActorWhoAsked(t *testing.T) {
 			}
 		})
 		t.Run("ADemotedAdminGetsNoReplay", func(t *testing.T) {
-			inv, err := env.Service().InviteMember(ctx, tn.Admin, tn.Org.ID, "admin2."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleAdmin)
+			inv, err := env.Services().Tenancy.InviteMember(ctx, tn.Admin, tn.Org.ID, "admin2."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleAdmin)
 			require.NoError(t, err)
-			_, err = env.Service().ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "admin2 password 123")
+			_, err = env.Services().Tenancy.ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "admin2 password 123")
 			require.NoError(t, err)
 			second := token(inv.User.Email, "admin2 password 123")
 			key := "rotate-" + domain.RandomString(8)
 			first := apptest.Do(t, http.MethodPost, keys, second, newKey, "Idempotency-Key", key)
 			require.Equal(t, http.StatusCreated, first.Status, string(first.Body))
 			secret := secretOf(first, "key")
-			err = env.Service().ChangeMemberRole(ctx, tn.Admin, tn.Org.ID, inv.User.ID, domain.RoleViewer)
+			err = env.Services().Tenancy.ChangeMemberRole(ctx, tn.Admin, tn.Org.ID, inv.User.ID, domain.RoleViewer)
 			require.NoError(t, err)
 			res := apptest.Do(t, http.MethodPost, keys, second, newKey, "Idempotency-Key", key)
 			require.Equal(t, http.StatusForbidden, res.Status, string(res.Body))

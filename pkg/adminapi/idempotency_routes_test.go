@@ -88,18 +88,18 @@ func TestReplayIsRefusedAfterTheRoleWasReduced(t *testing.T) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		tn := env.NewTenant(t)
 		base := env.AdminURL + "/api/v1"
-		inv, err := env.Service().InviteMember(ctx, tn.Admin, tn.Org.ID, "admin3."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleAdmin)
+		inv, err := env.Services().Tenancy.InviteMember(ctx, tn.Admin, tn.Org.ID, "admin3."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleAdmin)
 		require.NoError(t, err)
-		_, err = env.Service().ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "admin3 password 123")
+		_, err = env.Services().Tenancy.ResetPassword(ctx, inv.Link[strings.Index(inv.Link, "token=")+6:], "admin3 password 123")
 		require.NoError(t, err)
 		res := apptest.Do(t, http.MethodPost, base+"/auth/token", "", map[string]any{"email": inv.User.Email, "password": "admin3 password 123"})
 		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 		session := res.JSON(t)["token"].(string)
 
-		c, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 900, Currency: "EUR", ExternalReference: "demote", Mode: domain.ModeTest})
+		c, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 900, Currency: "EUR", ExternalReference: "demote", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		txn := storetest.Transaction(t, s, c, tn.Provider)
-		_, err = env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "paid")
+		_, err = env.Services().Payment.MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "paid")
 		require.NoError(t, err)
 		chk := woo("demoted-"+domain.RandomString(6), nil, 4200)
 		chk["mode"] = "test" // a dashboard session names the mode
@@ -117,14 +117,14 @@ func TestReplayIsRefusedAfterTheRoleWasReduced(t *testing.T) {
 			firsts[i] = apptest.Do(t, http.MethodPost, call.url, session, call.body, "Idempotency-Key", keys[i])
 			require.Less(t, firsts[i].Status, 300, string(firsts[i].Body))
 		}
-		require.NoError(t, env.Service().ChangeMemberRole(ctx, tn.Admin, tn.Org.ID, inv.User.ID, domain.RoleViewer))
+		require.NoError(t, env.Services().Tenancy.ChangeMemberRole(ctx, tn.Admin, tn.Org.ID, inv.User.ID, domain.RoleViewer))
 		for i, call := range calls {
 			res := apptest.Do(t, http.MethodPost, call.url, session, call.body, "Idempotency-Key", keys[i])
 			require.Equal(t, http.StatusForbidden, res.Status, "%s: %s", call.url, res.Body)
 			require.Empty(t, res.Header.Get("Idempotent-Replayed"))
 			require.NotContains(t, string(res.Body), firsts[i].JSON(t)["id"].(string))
 		}
-		require.NoError(t, env.Service().ChangeMemberRole(ctx, tn.Admin, tn.Org.ID, inv.User.ID, domain.RoleAdmin))
+		require.NoError(t, env.Services().Tenancy.ChangeMemberRole(ctx, tn.Admin, tn.Org.ID, inv.User.ID, domain.RoleAdmin))
 		for i, call := range calls {
 			res := apptest.Do(t, http.MethodPost, call.url, session, call.body, "Idempotency-Key", keys[i])
 			require.Equal(t, firsts[i].Status, res.Status, "%s: %s", call.url, res.Body)

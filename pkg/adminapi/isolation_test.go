@@ -23,14 +23,14 @@ func TestTenantIsolation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
 		victim, attacker := env.NewTenant(t), env.NewTenant(t)
-		svc := env.Service()
-		c, err := svc.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, checkout.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
+		svc := env.Services()
+		c, err := svc.Checkout.CreateCheckout(ctx, victim.Admin, victim.Org.ID, victim.Site.ID, checkout.CheckoutInput{Amount: 500, Currency: "EUR", ExternalReference: "victim-1", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		txn := storetest.Transaction(t, s, c, victim.Provider)
-		key, _, err := svc.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
+		key, _, err := svc.Tenancy.CreateAPIKey(ctx, victim.Admin, victim.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"checkout:read"}})
 		require.NoError(t, err)
 		str := func(v string) *string { return &v }
-		dc, err := svc.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, dudaconn.DudaConnectionInput{SiteID: &victim.Site.ID,
+		dc, err := svc.DudaConn.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, dudaconn.DudaConnectionInput{SiteID: &victim.Site.ID,
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
 

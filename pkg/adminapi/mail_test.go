@@ -42,7 +42,7 @@ func TestAPIInvitationIsEmailedAndItsLinkWorks(t *testing.T) {
 
 		u, err := url.Parse(m.Link())
 		require.NoError(t, err)
-		_, err = env.Service().ResetPassword(ctx, u.Query().Get("token"), "invited password 123")
+		_, err = env.Services().Tenancy.ResetPassword(ctx, u.Query().Get("token"), "invited password 123")
 		require.NoError(t, err)
 		signIn := apptest.Do(t, "POST", base+"/auth/token", "", map[string]any{"email": email, "password": "invited password 123"})
 		require.Equal(t, http.StatusOK, signIn.Status, string(signIn.Body))
@@ -96,7 +96,7 @@ func TestNoCredentialReachesALogLine(t *testing.T) {
 		env.Logs.Forbid(invToken)
 		env.Mail.NextTo(t, invitee)
 
-		require.NoError(t, env.Service().RequestPasswordReset(ctx, tn.AdminUser.Email))
+		require.NoError(t, env.Services().Tenancy.RequestPasswordReset(ctx, tn.AdminUser.Email))
 		reset := env.Mail.NextTo(t, tn.AdminUser.Email)
 		resetToken := strings.SplitN(reset.Link(), "token=", 2)[1]
 		env.Logs.Forbid(resetToken)

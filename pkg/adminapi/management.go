@@ -33,10 +33,10 @@ func (a *API) saveReceipts(ctx context.Context, r *Request, site *domain.Site, i
 	if in.ReceiptsEnabled == nil || *in.ReceiptsEnabled == !site.ReceiptsDisabled {
 		return nil
 	}
-	if a.d.Receipts == nil {
+	if r.Receipts == nil {
 		return domain.Invalid("receiptsEnabled", "receipts are not available on this server")
 	}
-	if err := a.d.Receipts(r.Service).SetEnabled(ctx, r.Actor, r.Org, site.ID, *in.ReceiptsEnabled); err != nil {
+	if err := r.Receipts.SetEnabled(ctx, r.Actor, r.Org, site.ID, *in.ReceiptsEnabled); err != nil {
 		return err
 	}
 	site.ReceiptsDisabled = !*in.ReceiptsEnabled
@@ -50,7 +50,7 @@ func (in siteIn) input() tenancy.SiteInput {
 }
 
 func (a *API) siteView(ctx context.Context, r *Request, site *domain.Site) (*siteView, error) {
-	ps, err := r.Service.SiteProviders(ctx, r.Actor, r.Org, site.ID)
+	ps, err := r.Tenancy.SiteProviders(ctx, r.Actor, r.Org, site.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (a *API) siteView(ctx context.Context, r *Request, site *domain.Site) (*sit
 
 func (a *API) listSites(c echo.Context, r *Request) (int, any, error) {
 	ctx := c.Request().Context()
-	sites, err := r.Service.ListSites(ctx, r.Actor, r.Org)
+	sites, err := r.Tenancy.ListSites(ctx, r.Actor, r.Org)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -80,7 +80,7 @@ func (a *API) createSite(c echo.Context, r *Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := c.Request().Context()
-	site, secret, err := r.Service.CreateSite(ctx, r.Actor, r.Org, in.input())
+	site, secret, err := r.Tenancy.CreateSite(ctx, r.Actor, r.Org, in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -97,7 +97,7 @@ func (a *API) createSite(c echo.Context, r *Request) (int, any, error) {
 
 func (a *API) getSite(c echo.Context, r *Request) (int, any, error) {
 	ctx := c.Request().Context()
-	site, err := r.Service.GetSite(ctx, r.Actor, r.Org, c.Param("id"))
+	site, err := r.Tenancy.GetSite(ctx, r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -111,7 +111,7 @@ func (a *API) updateSite(c echo.Context, r *Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := c.Request().Context()
-	site, err := r.Service.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), in.input())
+	site, err := r.Tenancy.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -136,7 +136,7 @@ func (a *API) setSiteProviders(c echo.Context, r *Request) (int, any, error) {
 		in.ProviderIDs = []string{}
 	}
 	ctx := c.Request().Context()
-	site, err := r.Service.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), tenancy.SiteInput{ProviderIDs: &in.ProviderIDs, DefaultProviderID: in.DefaultProviderID})
+	site, err := r.Tenancy.UpdateSite(ctx, r.Actor, r.Org, c.Param("id"), tenancy.SiteInput{ProviderIDs: &in.ProviderIDs, DefaultProviderID: in.DefaultProviderID})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -145,11 +145,11 @@ func (a *API) setSiteProviders(c echo.Context, r *Request) (int, any, error) {
 }
 
 func (a *API) deleteSite(c echo.Context, r *Request) (int, any, error) {
-	return http.StatusNoContent, nil, r.Service.DeleteSite(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	return http.StatusNoContent, nil, r.Tenancy.DeleteSite(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 }
 
 func (a *API) regenerateWebhookSecret(c echo.Context, r *Request) (int, any, error) {
-	secret, err := r.Service.RegenerateWebhookSecret(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	secret, err := r.Tenancy.RegenerateWebhookSecret(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -170,7 +170,7 @@ func (in providerIn) input() tenancy.ProviderInput {
 }
 
 func (a *API) listProviders(c echo.Context, r *Request) (int, any, error) {
-	ps, err := r.Service.ListProviders(c.Request().Context(), r.Actor, r.Org)
+	ps, err := r.Tenancy.ListProviders(c.Request().Context(), r.Actor, r.Org)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -182,7 +182,7 @@ func (a *API) createProvider(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	p, err := r.Service.CreateProvider(c.Request().Context(), r.Actor, r.Org, in.input())
+	p, err := r.Tenancy.CreateProvider(c.Request().Context(), r.Actor, r.Org, in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -190,7 +190,7 @@ func (a *API) createProvider(c echo.Context, r *Request) (int, any, error) {
 }
 
 func (a *API) getProvider(c echo.Context, r *Request) (int, any, error) {
-	p, err := r.Service.GetProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	p, err := r.Tenancy.GetProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -202,7 +202,7 @@ func (a *API) updateProvider(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	p, err := r.Service.UpdateProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.input())
+	p, err := r.Tenancy.UpdateProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -210,7 +210,7 @@ func (a *API) updateProvider(c echo.Context, r *Request) (int, any, error) {
 }
 
 func (a *API) deleteProvider(c echo.Context, r *Request) (int, any, error) {
-	return http.StatusNoContent, nil, r.Service.DeleteProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	return http.StatusNoContent, nil, r.Tenancy.DeleteProvider(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 }
 
 type organizationIn struct {
@@ -227,7 +227,7 @@ func (in organizationIn) input() tenancy.OrganizationInput {
 }
 
 func (a *API) listOrganizations(c echo.Context, r *Request) (int, any, error) {
-	orgs, err := r.Service.ListOrganizations(c.Request().Context(), r.Actor)
+	orgs, err := r.Tenancy.ListOrganizations(c.Request().Context(), r.Actor)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -239,7 +239,7 @@ func (a *API) createOrganization(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	o, err := r.Service.CreateOrganization(c.Request().Context(), r.Actor, in.input())
+	o, err := r.Tenancy.CreateOrganization(c.Request().Context(), r.Actor, in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -251,7 +251,7 @@ func (a *API) getOrganization(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	o, err := r.Service.GetOrganization(c.Request().Context(), r.Actor, id)
+	o, err := r.Tenancy.GetOrganization(c.Request().Context(), r.Actor, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -267,7 +267,7 @@ func (a *API) updateOrganization(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	o, err := r.Service.UpdateOrganization(c.Request().Context(), r.Actor, id, in.input())
+	o, err := r.Tenancy.UpdateOrganization(c.Request().Context(), r.Actor, id, in.input())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -279,7 +279,7 @@ func (a *API) listMembers(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ms, err := r.Service.ListMembers(c.Request().Context(), r.Actor, id)
+	ms, err := r.Tenancy.ListMembers(c.Request().Context(), r.Actor, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -304,7 +304,7 @@ func (a *API) inviteMember(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	inv, err := r.Service.InviteMember(c.Request().Context(), r.Actor, id, in.Email, domain.Role(in.Role))
+	inv, err := r.Tenancy.InviteMember(c.Request().Context(), r.Actor, id, in.Email, domain.Role(in.Role))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -323,10 +323,10 @@ func (a *API) changeMember(c echo.Context, r *Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := c.Request().Context()
-	if err := r.Service.ChangeMemberRole(ctx, r.Actor, id, c.Param("userId"), domain.Role(in.Role)); err != nil {
+	if err := r.Tenancy.ChangeMemberRole(ctx, r.Actor, id, c.Param("userId"), domain.Role(in.Role)); err != nil {
 		return 0, nil, err
 	}
-	ms, err := r.Service.ListMembers(ctx, r.Actor, id)
+	ms, err := r.Tenancy.ListMembers(ctx, r.Actor, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -343,7 +343,7 @@ func (a *API) removeMember(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusNoContent, nil, r.Service.RemoveMember(c.Request().Context(), r.Actor, id, c.Param("userId"))
+	return http.StatusNoContent, nil, r.Tenancy.RemoveMember(c.Request().Context(), r.Actor, id, c.Param("userId"))
 }
 
 type apiKeyIn struct {
@@ -358,7 +358,7 @@ func (a *API) listAPIKeys(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	keys, err := r.Service.ListAPIKeys(c.Request().Context(), r.Actor, id)
+	keys, err := r.Tenancy.ListAPIKeys(c.Request().Context(), r.Actor, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -375,7 +375,7 @@ func (a *API) createAPIKey(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	k, token, err := r.Service.CreateAPIKey(c.Request().Context(), r.Actor, id, tenancy.APIKeyInput{Name: in.Name, Mode: in.Mode, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt})
+	k, token, err := r.Tenancy.CreateAPIKey(c.Request().Context(), r.Actor, id, tenancy.APIKeyInput{Name: in.Name, Mode: in.Mode, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -389,7 +389,7 @@ func (a *API) getAPIKey(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	k, err := r.Service.GetAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"))
+	k, err := r.Tenancy.GetAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -402,10 +402,10 @@ func (a *API) revokeAPIKey(c echo.Context, r *Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := c.Request().Context()
-	if err := r.Service.RevokeAPIKey(ctx, r.Actor, id, c.Param("keyId")); err != nil {
+	if err := r.Tenancy.RevokeAPIKey(ctx, r.Actor, id, c.Param("keyId")); err != nil {
 		return 0, nil, err
 	}
-	k, err := r.Service.GetAPIKey(ctx, r.Actor, id, c.Param("keyId"))
+	k, err := r.Tenancy.GetAPIKey(ctx, r.Actor, id, c.Param("keyId"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -417,7 +417,7 @@ func (a *API) deleteAPIKey(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusNoContent, nil, r.Service.DeleteAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"))
+	return http.StatusNoContent, nil, r.Tenancy.DeleteAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"))
 }
 
 type rotateIn struct {
@@ -433,7 +433,7 @@ func (a *API) rotateAPIKey(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	k, token, err := r.Service.RotateAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"), time.Duration(in.GracePeriodMinutes)*time.Minute)
+	k, token, err := r.Tenancy.RotateAPIKey(c.Request().Context(), r.Actor, id, c.Param("keyId"), time.Duration(in.GracePeriodMinutes)*time.Minute)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -459,7 +459,7 @@ func (a *API) listAudit(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	list, more, err := r.Service.ListAudit(c.Request().Context(), r.Actor, domain.AuditFilter{OrganizationID: r.Org,
+	list, more, err := r.Tenancy.ListAudit(c.Request().Context(), r.Actor, domain.AuditFilter{OrganizationID: r.Org,
 		TargetID: c.QueryParam("targetId"), Action: c.QueryParam("action"), From: from, To: to, After: after, Limit: limit})
 	if err != nil {
 		return 0, nil, err
@@ -471,7 +471,7 @@ func (a *API) listAudit(c echo.Context, r *Request) (int, any, error) {
 
 // testProvider makes one harmless call with the provider's configuration.
 func (a *API) testProvider(c echo.Context, r *Request) (int, any, error) {
-	res, err := r.Service.TestProviderConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	res, err := r.Tenancy.TestProviderConnection(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -26,23 +26,23 @@ type modeObjects struct {
 
 func makeModeObjects(t *testing.T, env *apptest.Env, s *store.Store, tn *apptest.Tenant, m domain.Mode) modeObjects {
 	t.Helper()
-	svc := env.Service()
+	svc := env.Services()
 	p := tn.Provider
 	if m == domain.ModeLive {
 		name := "Live bank transfer"
 		var err error
-		p, err = svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
+		p, err = svc.Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
 			Settings: map[string]string{"bankName": "Live Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}})
 		require.NoError(t, err)
 		ids := []string{tn.Provider.ID, p.ID}
-		_, err = svc.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
+		_, err = svc.Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
 		require.NoError(t, err)
 	}
-	c, err := svc.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 700, Currency: "EUR",
+	c, err := svc.Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 700, Currency: "EUR",
 		ExternalReference: "mode-" + string(m), Mode: m})
 	require.NoError(t, err)
 	txn := storetest.Transaction(t, s, c, p)
-	k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: string(m) + " reader", Mode: string(m), Scopes: []string{"checkout:read"}})
+	k, _, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: string(m) + " reader", Mode: string(m), Scopes: []string{"checkout:read"}})
 	require.NoError(t, err)
 	return modeObjects{provider: p, checkout: c, txn: txn, key: k}
 }
@@ -63,7 +63,7 @@ func TestModesNeverCross(t *testing.T) {
 		siteBefore, err := s.GetSite(ctx, tn.Org.ID, tn.Site.ID)
 		require.NoError(t, err)
 		str := func(v string) *string { return &v }
-		dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, dudaconn.DudaConnectionInput{SiteID: &tn.Site.ID,
+		dc, err := env.Services().DudaConn.CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, dudaconn.DudaConnectionInput{SiteID: &tn.Site.ID,
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
 

@@ -42,7 +42,7 @@ func (a *API) issueToken(c echo.Context, _ *Request) (int, any, error) {
 	if blocked, wait := a.signInLimit.Blocked(ctx, ip, email); blocked {
 		return 0, nil, &httpapi.RetryAfterError{Seconds: httpapi.RetryAfterSeconds(wait), Message: "too many failed sign-ins from this address; wait before retrying"}
 	}
-	u, err := a.d.Service.SignIn(ctx, in.Email, in.Password)
+	u, err := a.d.Tenancy.SignIn(ctx, in.Email, in.Password)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindUnauthorized {
 			a.signInLimit.Fail(ctx, ip, email)
@@ -51,7 +51,7 @@ func (a *API) issueToken(c echo.Context, _ *Request) (int, any, error) {
 	}
 	org := in.OrganizationID
 	if org == "" {
-		orgs, err := a.d.Service.UserOrganizations(ctx, u.ID)
+		orgs, err := a.d.Tenancy.UserOrganizations(ctx, u.ID)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -63,7 +63,7 @@ func (a *API) issueToken(c echo.Context, _ *Request) (int, any, error) {
 }
 
 func (a *API) tokenFor(c echo.Context, u *domain.User, org string) (int, any, error) {
-	actor, err := a.d.Service.UserActor(c.Request().Context(), u, org)
+	actor, err := a.d.Tenancy.UserActor(c.Request().Context(), u, org)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -90,7 +90,7 @@ func (a *API) refreshToken(c echo.Context, r *Request) (int, any, error) {
 	if _, err := httpapi.ReadJSON(c, &in); err != nil {
 		return 0, nil, err
 	}
-	u, err := a.d.Service.SessionUser(c.Request().Context(), r.Actor.ID)
+	u, err := a.d.Tenancy.SessionUser(c.Request().Context(), r.Actor.ID)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -104,7 +104,7 @@ func (a *API) refreshToken(c echo.Context, r *Request) (int, any, error) {
 // logout ends every session of the signed-in user: this bearer token, other tokens and the
 // Admin Panel's cookies stop working at once.
 func (a *API) logout(c echo.Context, r *Request) (int, any, error) {
-	if err := r.Service.SignOut(c.Request().Context(), r.Actor); err != nil {
+	if err := r.Tenancy.SignOut(c.Request().Context(), r.Actor); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

@@ -20,7 +20,6 @@ import (
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/mail"
 	"paygate.dev/pkg/metrics"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/receipt"
@@ -30,10 +29,11 @@ import (
 // AdminBackend is the admin backend: Admin API (/api/v1 and /v1), API keys, checkout creation
 // and the Admin Panel.
 type AdminBackend struct {
-	Config   config.AdminBackend
-	Log      *slog.Logger
-	Store    *store.Store
-	Service  *platform.Service
+	Config config.AdminBackend
+	Log    *slog.Logger
+	Store  *store.Store
+	// Services are the capabilities' use cases, over the store.
+	Services Services
 	KeyAuth  *auth.KeyAuthenticator
 	Sessions *auth.Sessions
 	Metrics  *metrics.Registry
@@ -88,12 +88,12 @@ func AdminBackendOn(cfg config.AdminBackend, log *slog.Logger, s *store.Store) (
 	if err != nil {
 		return nil, err
 	}
-	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Mailer: mailer, Dev: cfg.Dev(),
+	svc := NewServices(ServiceDeps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Mailer: mailer, Dev: cfg.Dev(),
 		Providers: providerRegistry(cfg.Common, log), IPNAllowPrivate: cfg.IPNAllowPrivateTargets, IPNResolver: cfg.IPNResolver})
-	a := &AdminBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m, Limits: limits, Receipts: receipts,
+	a := &AdminBackend{Config: cfg, Log: log, Store: s, Services: svc, Metrics: m, Limits: limits, Receipts: receipts,
 		KeyAuth:  auth.NewKeyAuthenticator(s, keys, 2*time.Second, log),
 		Sessions: auth.NewSessions(cfg.JWTSigningKey, cfg.SessionTTL)}
-	svc.OnAPIKeyChange(a.KeyAuth.Forget)
+	svc.Tenancy.OnAPIKeyChange(a.KeyAuth.Forget)
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
 	ops := httpapi.Ops{Service: "admin-backend", Ready: readiness(s), Metrics: m.Handler(), Token: cfg.MetricsToken, Dev: cfg.Dev()}
 	httpapi.MountOps(e, ops)
@@ -108,7 +108,7 @@ func (a *AdminBackend) Handler() http.Handler { return a.Echo }
 
 // SeedDemo creates the demo on an empty database and shows its secrets once (announceDemo).
 func (a *AdminBackend) SeedDemo(ctx context.Context) error {
-	d, err := a.Service.SeedDemo(ctx)
+	d, err := a.Services.Tenancy.SeedDemo(ctx)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
@@ -169,7 +169,7 @@ func (a *AdminBackend) mailQueue(ctx context.Context) (*queue.Client, error) {
 		return nil, nil
 	}
 	ws := river.NewWorkers()
-	a.Service.RegisterMailWorker(ws)
+	a.Services.Tenancy.RegisterMailWorker(ws)
 	a.Receipts.RegisterWorkers(ws)
 	q, err := queue.New(ctx, queue.Config{Store: a.Store, Log: a.Log, Metrics: a.Metrics, Workers: ws, NotLeader: true, PollOnly: true,
 		PollInterval: 5 * time.Second, Queues: map[string]int{queue.Email: queue.Concurrency[queue.Email]}})

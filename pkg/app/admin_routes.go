@@ -8,10 +8,9 @@ import (
 	"paygate.dev/pkg/adminapi"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/export"
-	"paygate.dev/pkg/idempotency"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/receipt/receiptstore"
 	"paygate.dev/pkg/reporting"
 	"paygate.dev/pkg/store"
 )
@@ -20,20 +19,35 @@ import (
 func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route) {
 	// The admin backend lists and re-queues notifications; the main backend's workers send them
 	// (and River's leader among them exports the backlog gauges).
-	a.Notifier = ipn.New(ipn.Options{Store: a.Store, Secrets: a.Service, Log: a.Log, Metrics: a.Metrics,
+	a.Notifier = ipn.New(ipn.Options{Store: a.Store, Secrets: a.Services.Tenancy, Log: a.Log, Metrics: a.Metrics,
 		ExportGauges: func(context.Context) bool { return false }})
 	extra = append(extra, adminapi.IPNRoutes(a.Notifier)...)
 	extra = append(extra, adminapi.DudaRoutes()...)
 	exports := export.New(a.Store, 0)
 	extra = append(extra, adminapi.ExportRoutes(exports)...)
 	a.API = adminapi.New(adminapi.Deps{
-		Service: a.Service, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
-		Keys: store.IdempotencyKeys{S: a.Store}, TxKeys: func(svc *platform.Service) idempotency.Store { return svc.IdempotencyKeys() },
+		Services: a.apiServices(a.Store, a.Services), InTx: a.apiInTx, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
 		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, IdempotencyLease: a.Config.IdempotencyLease, Extra: extra,
-		Receipts: func(svc *platform.Service) adminapi.ReceiptSwitch { return a.Receipts.With(svc.ReceiptStore()) },
 	})
 	a.API.Register(e)
 	registerPanel(e, a, panelNotifications{a.Notifier}, exports)
+}
+
+// apiServices are what the Admin API's handlers call, on st (the store, or a transaction's).
+func (a *AdminBackend) apiServices(st *store.Store, svc Services) adminapi.Services {
+	s := adminapi.Services{Tenancy: svc.Tenancy, Checkout: svc.Checkout, Payment: svc.Payment, DudaConn: svc.DudaConn,
+		Keys: store.IdempotencyKeys{S: st}}
+	if a.Receipts != nil {
+		s.Receipts = a.Receipts.With(receiptstore.New(st))
+	}
+	return s
+}
+
+// apiInTx runs fn with the Admin API's services bound to one transaction of the store: a Local
+// route's writes, through whichever capabilities, and its Idempotency-Key answer commit
+// together.
+func (a *AdminBackend) apiInTx(ctx context.Context, fn func(adminapi.Services) error) error {
+	return a.Store.InTx(ctx, func(tx *store.Store) error { return fn(a.apiServices(tx, a.Services.WithStore(tx))) })
 }
 
 // registerPanel mounts the Admin Panel at the root of the admin backend, beside the API.
@@ -41,9 +55,10 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 // exports runs the panel's CSV exports.
 func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications, exports *export.Service) {
 	p, err := panel.New(panel.Deps{
-		Service: a.Service, Reporting: reporting.New(a.Store, nil), Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
+		Tenancy: a.Services.Tenancy, Checkout: a.Services.Checkout, Payment: a.Services.Payment, DudaConn: a.Services.DudaConn,
+		Reporting: reporting.New(a.Store, nil), Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
-		ProviderKinds: a.Service.Providers().Kinds(),
+		ProviderKinds: a.Services.Payment.Providers().Kinds(),
 		Exports:       exports,
 		Receipts:      a.Receipts,
 	})

@@ -40,7 +40,7 @@ func TestProductionAdminBackendWithoutMailDoesNotStart(t *testing.T) {
 	cfg.Mail.Disabled = true
 	a, err := app.AdminBackendOn(cfg, logtest.New().Logger("admin-backend"), s)
 	require.NoError(t, err)
-	require.True(t, a.Service.MailDisabled())
+	require.True(t, a.Services.Tenancy.MailDisabled())
 }
 
 // `make run` (development, no SMTP) gets the development mailer, which says that it sent nothing.
@@ -52,10 +52,10 @@ func TestDevelopmentAdminBackendUsesTheDevelopmentMailer(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	name := "Dev org " + domain.RandomString(4)
-	org, err := a.Service.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: &name})
+	org, err := a.Services.Tenancy.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: &name})
 	require.NoError(t, err)
 	admin := domain.Actor{Type: domain.ActorUser, ID: "usr_dev", OrganizationID: org.ID, Role: domain.RoleAdmin}
-	inv, err := a.Service.InviteMember(ctx, admin, org.ID, "dev."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleViewer)
+	inv, err := a.Services.Tenancy.InviteMember(ctx, admin, org.ID, "dev."+strings.ToLower(domain.RandomString(6))+"@example.com", domain.RoleViewer)
 	require.NoError(t, err)
 	var line string
 	for _, l := range logs.Lines() {

@@ -10,11 +10,11 @@ import (
 	"paygate.dev/pkg/queue"
 )
 
-// registerDuda wires Duda stores in: the use cases (package integration/duda) over the store and
-// the platform, the gateway app's endpoints (dudaapp), the outbox hook that queues
+// registerDuda wires Duda stores in: the use cases (package integration/duda) over the store, the
+// Duda connections and the payments, the gateway app's endpoints (dudaapp), the outbox hook that queues
 // confirmations back to Duda, and its jobs.
 func registerDuda(e *echo.Echo, b *MainBackend) {
-	uc := duda.New(duda.Options{Store: dudastore.New(b.Store), Platform: b.Service, Log: b.Log, APIOrigins: b.Config.DudaAPIOrigins})
+	uc := duda.New(duda.Options{Store: dudastore.New(b.Store), Connections: b.Services.DudaConn, Payments: b.Services.Payment, Log: b.Log, APIOrigins: b.Config.DudaAPIOrigins})
 	dudaapp.New(dudaapp.Options{Duda: uc, Log: b.Log, Metrics: b.Metrics, RateLimit: b.Config.RateLimit, Limits: b.Limits}).Register(e)
 	b.eventHooks["duda"] = dudastore.Hook(uc)
 	b.registrations = append(b.registrations, func(ws *river.Workers, _ *queue.Periodic) { uc.RegisterWorkers(ws) })

@@ -14,7 +14,6 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/metrics"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/runtimesrv"
@@ -25,12 +24,13 @@ import (
 // MainBackend is the main backend: provider webhooks at /hooks/..., the checkout runtime API
 // under /api/v1, and the background workers.
 type MainBackend struct {
-	Config  config.MainBackend
-	Log     *slog.Logger
-	Store   *store.Store
-	Service *platform.Service
-	Metrics *metrics.Registry
-	Echo    *echo.Echo
+	Config config.MainBackend
+	Log    *slog.Logger
+	Store  *store.Store
+	// Services are the capabilities' use cases, over the store.
+	Services Services
+	Metrics  *metrics.Registry
+	Echo     *echo.Echo
 	// Internal serves /health, /ready with its reason and /metrics on INTERNAL_LISTEN.
 	Internal http.Handler
 	Runtime  *runtimesrv.Server
@@ -79,9 +79,9 @@ func MainBackendOn(ctx context.Context, cfg config.MainBackend, log *slog.Logger
 		return nil, err
 	}
 	vies := tax.NewCachedVIES(&tax.VIESClient{BaseURL: cfg.VIESURL, HTTP: &http.Client{Timeout: 8 * time.Second}}, 24*time.Hour)
-	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(),
+	svc := NewServices(ServiceDeps{Store: s, Keys: keys, Hosts: cfg.Hosts, Log: log, Metrics: m, Dev: cfg.Dev(),
 		Providers: providerRegistry(cfg.Common, log), VIES: vies, IPNAllowPrivate: cfg.IPNAllowPrivateTargets})
-	b := &MainBackend{Config: cfg, Log: log, Store: s, Service: svc, Metrics: m, Limits: limits}
+	b := &MainBackend{Config: cfg, Log: log, Store: s, Services: svc, Metrics: m, Limits: limits}
 	e := httpapi.New(httpapi.Options{Log: log, Metrics: m, TrustProxy: cfg.TrustProxy})
 	ops := httpapi.Ops{Service: "main-backend", Ready: readiness(s), Metrics: m.Handler(), Token: cfg.MetricsToken, Dev: cfg.Dev()}
 	httpapi.MountOps(e, ops)

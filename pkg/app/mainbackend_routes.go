@@ -11,11 +11,11 @@ import (
 
 // registerMainBackend mounts the runtime API and provider webhooks and sets up the workers.
 func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) error {
-	b.Runtime = runtimesrv.New(b.Service, b.Log, b.Config.CORSOrigins, b.Config.RateLimit, b.Limits)
+	b.Runtime = runtimesrv.New(b.Services.Payment, b.Log, b.Config.CORSOrigins, b.Config.RateLimit, b.Limits)
 	b.Runtime.TrustInternal(b.Config.InternalToken)
 	b.Runtime.Register(e)
 	// Payment providers: everything each brings, from the registry (providerRegistry).
-	mountProviders(e, b, hooks.New(b.Service.Payments, b.Log, b.Metrics))
+	mountProviders(e, b, hooks.New(b.Services.Payment, b.Log, b.Metrics))
 
 	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
 	registerDuda(e, b)

@@ -37,7 +37,7 @@ func providerRegistry(c config.Common, log *slog.Logger) providers.Registry {
 // mountProviders gives the main backend everything its providers bring: their webhooks
 // (hooks), the runtime routes, the outbox hooks, and their workers and periodic tasks.
 func mountProviders(e *echo.Echo, b *MainBackend, hk *hooks.Server) {
-	set := b.Service.Providers()
+	set := b.Services.Payment.Providers()
 	hk.RegisterAll(e, set)
 	b.Runtime.RegisterProviders(e, set)
 	if b.eventHooks == nil {

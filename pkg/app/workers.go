@@ -23,7 +23,7 @@ func startWorkers(ctx context.Context, b *MainBackend) error {
 	cfg := b.Config
 	var qc *queue.Client
 	leader := func(ctx context.Context) bool { return qc != nil && qc.IsLeader(ctx) }
-	n := ipn.New(ipn.Options{Store: b.Store, Secrets: b.Service, Log: b.Log, Metrics: b.Metrics, AllowPrivate: cfg.IPNAllowPrivateTargets,
+	n := ipn.New(ipn.Options{Store: b.Store, Secrets: b.Services.Tenancy, Log: b.Log, Metrics: b.Metrics, AllowPrivate: cfg.IPNAllowPrivateTargets,
 		Backoff: cfg.IPNBackoff, ExportGauges: leader})
 	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: b.Store, Log: b.Log, Metrics: b.Metrics})
 	d.Register("ipn", n.DispatchEvent)
@@ -38,20 +38,20 @@ func startWorkers(ctx context.Context, b *MainBackend) error {
 	ws := river.NewWorkers()
 	p := queue.NewPeriodic()
 	n.RegisterWorkers(ws)
-	b.Service.RegisterWorkers(ws)
-	b.Service.RegisterMailWorker(ws)
+	b.Services.Payment.RegisterWorkers(ws)
+	b.Services.Tenancy.RegisterMailWorker(ws)
 	for _, r := range b.registrations {
 		r(ws, p)
 	}
 	p.Every("checkouts.expire", queue.Maintenance, 30*time.Second, func(ctx context.Context) error {
-		n, err := b.Service.ExpireDue(ctx, 1000)
+		n, err := b.Services.Payment.ExpireDue(ctx, 1000)
 		if n > 0 {
 			b.Log.InfoContext(ctx, "checkouts expired", "count", n)
 		}
 		return err
 	})
 	p.Every("refunds.resume", queue.Maintenance, time.Minute, func(ctx context.Context) error {
-		_, err := b.Service.ResumeRefunds(ctx, 2*time.Minute)
+		_, err := b.Services.Payment.ResumeRefunds(ctx, 2*time.Minute)
 		return err
 	})
 	p.Every("idempotency.prune", queue.Maintenance, time.Hour, func(ctx context.Context) error {

@@ -18,7 +18,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/logging/logtest"
 	"paygate.dev/pkg/mail/mailtest"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
@@ -251,8 +250,8 @@ func (e *Env) startFrontend(t testing.TB, sv *servers, o Options, ln net.Listene
 	sv.serve(ln, fe.Handler())
 }
 
-// Service is the admin backend's platform service (for setting up fixtures directly).
-func (e *Env) Service() *platform.Service { return e.Admin.Service }
+// Services are the admin backend's capability services (for setting up fixtures directly).
+func (e *Env) Services() app.Services { return e.Admin.Services }
 
 // Tenant is an organisation with an admin user, an all-scopes test key and a live key, and a
 // site with a test-mode wire-transfer provider.
@@ -271,15 +270,15 @@ type Tenant struct {
 // NewTenant creates a tenant with everything a checkout needs.
 func (e *Env) NewTenant(t testing.TB) *Tenant {
 	t.Helper()
-	tn := CreateTenant(t, e.Service(), e.Store)
+	tn := CreateTenant(t, e.Services().Tenancy, e.Store)
 	e.Logs.Forbid(tn.Password, tn.SiteHook, tn.TestKey, tn.LiveKey)
 	return tn
 }
 
-// CreateTenant creates a tenant through svc on the database s: an organisation with an admin,
+// CreateTenant creates a tenant through svc (tenancy's use cases) on the database s: an organisation with an admin,
 // a bank-transfer provider, a site and a test and a live API key (for services started
 // elsewhere, e.g. other processes on the same database).
-func CreateTenant(t testing.TB, svc *platform.Service, s *store.Store) *Tenant {
+func CreateTenant(t testing.TB, svc *tenancy.Service, s *store.Store) *Tenant {
 	t.Helper()
 	ctx := context.Background()
 	sys := domain.SystemActor("")

@@ -24,9 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tenancy"
@@ -314,7 +314,7 @@ func scanLogs(b *testing.B, dir string) (slow, locked int) {
 }
 
 // sqliteTenant creates an organisation, a site with a wire-transfer provider and a test API key
-// in the SQLite file the services will use, through the platform service with their master key.
+// in the SQLite file the services will use, through the capability services with their master key.
 func sqliteTenant(b *testing.B, env []string) (siteID, apiKey string) {
 	lookup := map[string]string{}
 	for _, kv := range env {
@@ -336,26 +336,26 @@ func sqliteTenant(b *testing.B, env []string) (siteID, apiKey string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := platform.New(platform.Deps{Store: s, Keys: keys, Hosts: cfg.Hosts, Dev: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc := app.NewServices(app.ServiceDeps{Store: s, Keys: keys, Hosts: cfg.Hosts, Dev: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	sys := domain.SystemActor("")
 	name, country := "Bench "+domain.RandomString(6), "DE"
-	org, err := svc.CreateOrganization(ctx, sys, tenancy.OrganizationInput{Name: &name, SellerCountry: &country})
+	org, err := svc.Tenancy.CreateOrganization(ctx, sys, tenancy.OrganizationInput{Name: &name, SellerCountry: &country})
 	if err != nil {
 		b.Fatal(err)
 	}
 	actor := domain.SystemActor(org.ID)
 	pname := "Bank transfer"
-	prov, err := svc.CreateProvider(ctx, actor, org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &pname,
+	prov, err := svc.Tenancy.CreateProvider(ctx, actor, org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &pname,
 		Settings: map[string]string{"bankName": "Test Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	sname, hosts, ids := "Shop", []string{"shop.example.com"}, []string{prov.ID}
-	site, _, err := svc.CreateSite(ctx, actor, org.ID, tenancy.SiteInput{Name: &sname, AllowedHosts: &hosts, ProviderIDs: &ids, DefaultProviderID: &prov.ID})
+	site, _, err := svc.Tenancy.CreateSite(ctx, actor, org.ID, tenancy.SiteInput{Name: &sname, AllowedHosts: &hosts, ProviderIDs: &ids, DefaultProviderID: &prov.ID})
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, key, err := svc.CreateAPIKey(ctx, actor, org.ID, tenancy.APIKeyInput{Name: "bench", Mode: "test", Scopes: []string{"*:*"}})
+	_, key, err := svc.Tenancy.CreateAPIKey(ctx, actor, org.ID, tenancy.APIKeyInput{Name: "bench", Mode: "test", Scopes: []string{"*:*"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/money"
-	"paygate.dev/pkg/store"
 )
 
 // Limits on checkout input.
@@ -135,7 +134,7 @@ func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID
 			"the site has no enabled %s-mode payment provider that accepts %s; assign one to the site first", mode, c.Currency)
 	}
 	c.CreatedBy = actor.Label
-	store.StampNewCheckout(c) // its times and item keys are final: an answer can be rendered now
+	domain.StampNewCheckout(c) // its times and item keys are final: an answer can be rendered now
 	return c, nil
 }
 
@@ -163,7 +162,7 @@ func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domai
 	} else {
 		err = s.store.CreateCheckoutAnswered(ctx, c, claim)
 	}
-	if err != nil && (store.IsConstraint(err, "checkouts_short_code_key") || store.IsConstraint(err, "checkouts_session_public_id_key")) {
+	if err != nil && (domain.IsConstraint(err, "checkouts_short_code_key") || domain.IsConstraint(err, "checkouts_session_public_id_key")) {
 		c.ShortCode, c.SessionPublicID = domain.NewShortCode(), domain.NewSessionPublicID()
 		return ErrCheckoutCodesTaken
 	}
@@ -234,7 +233,7 @@ func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in Checkout
 	if err != nil {
 		return nil, err
 	}
-	c.ExpiresAt = store.UTC(s.now().Add(expiry))
+	c.ExpiresAt = domain.UTC(s.now().Add(expiry))
 	if c.Items, err = buildItems(in.Items, in.Amount); err != nil {
 		return nil, err
 	}

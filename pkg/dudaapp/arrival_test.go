@@ -87,7 +87,7 @@ func TestDudaArrival(t *testing.T) {
 				org, err := s.GetOrganization(ctx, w.tn.Org.ID)
 				require.NoError(t, err)
 				for _, country := range []string{"DE", "FR", "US"} {
-					res, err := w.env.Main.Service.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: country})
+					res, err := w.env.Main.Services.Payment.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: country})
 					require.NoError(t, err)
 					require.Equal(t, int64(3674), res.TotalGross, country)
 				}
@@ -169,7 +169,7 @@ func TestDudaArrival(t *testing.T) {
 			require.Equal(t, domain.ModeLive, c.Mode)
 			require.Equal(t, "https://shop.example.com/cart", c.CancelURL)
 			require.Empty(t, c.IPNURL, "an http IPN URL is for test checkouts only: left out, not fatal")
-			rc, err := w.env.Main.Service.RuntimeCheckout(ctx, c.ShortCode)
+			rc, err := w.env.Main.Services.Payment.RuntimeCheckout(ctx, c.ShortCode)
 			require.NoError(t, err)
 			require.Len(t, rc.Providers, 1)
 			require.Equal(t, w.live.ID, rc.Providers[0].ID, "live sessions pay with the live providers")
@@ -181,11 +181,11 @@ func TestDudaArrival(t *testing.T) {
 		})
 		t.Run("PricesWithoutTaxGetNoVATOnTop", func(t *testing.T) {
 			off := false
-			_, err := w.env.Service().UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.OrganizationInput{PricesIncludeTax: &off})
+			_, err := w.env.Services().Tenancy.UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.OrganizationInput{PricesIncludeTax: &off})
 			require.NoError(t, err)
 			t.Cleanup(func() {
 				on := true
-				_, _ = w.env.Service().UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.OrganizationInput{PricesIncludeTax: &on})
+				_, _ = w.env.Services().Tenancy.UpdateOrganization(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.OrganizationInput{PricesIncludeTax: &on})
 			})
 			ps := w.fake.CreateSession("shop-1", testSpec())
 			c := w.checkoutFor("shop-1", ps.ID)
@@ -195,7 +195,7 @@ func TestDudaArrival(t *testing.T) {
 			require.Equal(t, int64(0), c.Items[1].UnitPrice)
 			org, err := s.GetOrganization(ctx, w.tn.Org.ID)
 			require.NoError(t, err)
-			res, err := w.env.Main.Service.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: "DE"})
+			res, err := w.env.Main.Services.Payment.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: "DE"})
 			require.NoError(t, err)
 			require.Equal(t, int64(3075), res.TotalGross)
 		})
@@ -226,7 +226,7 @@ func TestDudaArrival(t *testing.T) {
 				require.Equal(t, float64(0), b.(map[string]any)["taxAmount"])
 			}
 			for _, country := range []string{"DE", "FR", "US"} {
-				res, err := w.env.Main.Service.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: country})
+				res, err := w.env.Main.Services.Payment.TaxFor(ctx, org, w.tn.Site, c, domain.BillingDetails{Country: country})
 				require.NoError(t, err)
 				require.Equal(t, [3]int64{3075, 0, 3075}, [3]int64{res.TotalNet, res.TotalTax, res.TotalGross}, country)
 			}
@@ -279,7 +279,7 @@ func TestDudaTokens(t *testing.T) {
 			require.Equal(t, 1, w.fake.Refreshes("shop-1"))
 			site, err := s.GetDudaSite(ctx, w.connID, "shop-1")
 			require.NoError(t, err)
-			tok, err := w.env.Main.Service.DudaTokens(ctx, site)
+			tok, err := w.env.Main.Services.DudaConn.DudaTokens(ctx, site)
 			require.NoError(t, err)
 			require.Equal(t, w.fake.Tokens("shop-1"), tok, "the new tokens are kept")
 			require.NotContains(t, site.Tokens, tok.AccessToken, "sealed")

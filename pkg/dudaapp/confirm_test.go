@@ -53,7 +53,7 @@ func TestDudaConfirmations(t *testing.T) {
 			require.Equal(t, "PENDING", sess.ConfirmedState)
 			require.Equal(t, txn.ID, *sess.ConfirmedTransactionID)
 			require.Contains(t, sess.ReturnURL, "/store/thank-you")
-			ret, err := w.env.Main.Service.ReturnURL(ctx, c, txn)
+			ret, err := w.env.Main.Services.Payment.ReturnURL(ctx, c, txn)
 			require.NoError(t, err)
 			require.Equal(t, sess.ReturnURL, ret, "the shopper goes back to Duda")
 
@@ -67,7 +67,7 @@ func TestDudaConfirmations(t *testing.T) {
 			require.Contains(t, confirms[1].Instructions, "EUR 30.75")
 
 			// Nothing lower (nor the same) is ever sent again.
-			_, err = w.env.Main.Service.CancelByBuyer(ctx, txn.ID)
+			_, err = w.env.Main.Services.Payment.CancelByBuyer(ctx, txn.ID)
 			require.Error(t, err)
 			w.settle()
 			require.Len(t, w.fake.Confirms(ps.ID), 2)
@@ -105,7 +105,7 @@ func TestDudaConfirmations(t *testing.T) {
 			c := w.checkoutFor("shop-1", ps.ID)
 			txn := w.payByWire(c, w.tn.Provider)
 			w.markPaid(txn.ID) // the outbox has not run: nothing confirmed yet
-			ret, err := w.env.Main.Service.ReturnURL(ctx, c, txn)
+			ret, err := w.env.Main.Services.Payment.ReturnURL(ctx, c, txn)
 			require.NoError(t, err)
 			require.Equal(t, w.url("/return/"+c.ID), ret)
 
@@ -118,7 +118,7 @@ func TestDudaConfirmations(t *testing.T) {
 
 			w.settle() // the queued PENDING and PROCESSED jobs find nothing left to say
 			require.Len(t, w.fake.Confirms(ps.ID), 1)
-			ret, err = w.env.Main.Service.ReturnURL(ctx, c, txn)
+			ret, err = w.env.Main.Services.Payment.ReturnURL(ctx, c, txn)
 			require.NoError(t, err)
 			require.Equal(t, res.Header.Get("Location"), ret)
 
@@ -183,7 +183,7 @@ func TestDudaConfirmations(t *testing.T) {
 		t.Run("AnExpiredCheckoutIsConfirmedFailed", func(t *testing.T) {
 			ps := w.fake.CreateSession("shop-1", testSpec())
 			c := w.checkoutFor("shop-1", ps.ID)
-			_, err := w.env.Service().ExpireCheckout(ctx, w.tn.Admin, w.tn.Org.ID, c.ID)
+			_, err := w.env.Services().Checkout.ExpireCheckout(ctx, w.tn.Admin, w.tn.Org.ID, c.ID)
 			require.NoError(t, err)
 			w.settle()
 			confirms := w.fake.Confirms(ps.ID)
@@ -198,7 +198,7 @@ func TestDudaConfirmations(t *testing.T) {
 			txn := w.payByWire(c, w.tn.Provider)
 			w.settle()
 			require.Len(t, w.fake.Confirms(ps.ID), 1) // PENDING
-			_, err := w.env.Main.Service.CancelByBuyer(ctx, txn.ID)
+			_, err := w.env.Main.Services.Payment.CancelByBuyer(ctx, txn.ID)
 			require.NoError(t, err)
 			w.settle()
 			require.Len(t, w.fake.Confirms(ps.ID), 1, "the shopper may still pay another way")

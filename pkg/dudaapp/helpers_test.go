@@ -60,14 +60,14 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 		c.DudaAPIOrigins = []string{fake.URL()}
 	}})
 	w := &world{t: t, s: s, env: env, tn: env.NewTenant(t), fake: fake, ipns: newIPNSink(t)}
-	svc := env.Service()
+	svc := env.Services()
 	name := "Bank transfer (live)"
-	live, err := svc.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
+	live, err := svc.Tenancy.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "live", Name: &name,
 		Settings: map[string]string{"bankName": "Live Bank", "accountHolder": "Shop GmbH", "iban": "DE89 3704 0044 0532 0130 00"}})
 	require.NoError(t, err)
 	w.live = live
 	ids := []string{w.tn.Provider.ID, live.ID}
-	_, err = svc.UpdateSite(ctx, w.tn.Admin, w.tn.Org.ID, w.tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &w.tn.Provider.ID})
+	_, err = svc.Tenancy.UpdateSite(ctx, w.tn.Admin, w.tn.Org.ID, w.tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &w.tn.Provider.ID})
 	require.NoError(t, err)
 
 	creds := fake.Creds()
@@ -82,7 +82,7 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 	// The test's own River client and dispatcher, with the integration's hook and job kinds.
 	// Retries wait an hour: each step (runJobs) makes them due, so a failing call is made
 	// once per step.
-	uc := dudauc.New(dudauc.Options{Store: dudastore.New(s), Platform: env.Main.Service, Log: logging.Discard(), APIOrigins: []string{fake.URL()},
+	uc := dudauc.New(dudauc.Options{Store: dudastore.New(s), Connections: env.Main.Services.DudaConn, Payments: env.Main.Services.Payment, Log: logging.Discard(), APIOrigins: []string{fake.URL()},
 		ConfirmBackoff: func(int) time.Duration { return time.Hour }, GatewayBackoff: func(int) time.Duration { return time.Hour }})
 	ws := river.NewWorkers()
 	uc.RegisterWorkers(ws)
@@ -206,7 +206,7 @@ func (w *world) checkoutFor(site, sessionID string) *domain.Checkout {
 // payByWire starts a bank transfer for the checkout, as the hosted page does.
 func (w *world) payByWire(c *domain.Checkout, p *domain.Provider) *domain.Transaction {
 	w.t.Helper()
-	st, err := w.env.Main.Service.StartTransaction(ctx, payment.StartInput{SessionPublicID: c.SessionPublicID, ProviderID: p.ID,
+	st, err := w.env.Main.Services.Payment.StartTransaction(ctx, payment.StartInput{SessionPublicID: c.SessionPublicID, ProviderID: p.ID,
 		Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Country: "DE"}}})
 	require.NoError(w.t, err)
 	require.Equal(w.t, domain.TxnPendingProvider, st.Transaction.Status)
@@ -216,7 +216,7 @@ func (w *world) payByWire(c *domain.Checkout, p *domain.Provider) *domain.Transa
 // markPaid is the operator recording the transfer.
 func (w *world) markPaid(txnID string) {
 	w.t.Helper()
-	_, err := w.env.Service().MarkPaid(ctx, w.tn.Admin, w.tn.Org.ID, txnID, "bank statement")
+	_, err := w.env.Services().Payment.MarkPaid(ctx, w.tn.Admin, w.tn.Org.ID, txnID, "bank statement")
 	require.NoError(w.t, err)
 }
 

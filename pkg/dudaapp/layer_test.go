@@ -12,7 +12,7 @@ import (
 )
 
 // The endpoints are HTTP only: they call the Duda use cases (package integration/duda) and
-// reach neither the store nor the platform service past them.
+// reach neither the store nor the wiring (pkg/app) past them.
 func TestHandlersCallUseCasesOnly(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob("*.go")
@@ -28,7 +28,7 @@ func TestHandlersCallUseCasesOnly(t *testing.T) {
 		seen++
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
-			require.NotContains(t, []string{"paygate.dev/pkg/store", "paygate.dev/pkg/platform"}, path, "%s imports %s", name, path)
+			require.NotContains(t, []string{"paygate.dev/pkg/store", "paygate.dev/pkg/app"}, path, "%s imports %s", name, path)
 		}
 	}
 	require.Positive(t, seen)

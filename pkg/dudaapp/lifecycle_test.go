@@ -144,7 +144,7 @@ func TestDudaLifecycle(t *testing.T) {
 				require.NotContains(t, site.InstallData, secret, "install data keeps no token")
 			}
 			require.Contains(t, site.InstallData, p.InstallerAccountUUID)
-			tok, err := w.env.Main.Service.DudaTokens(ctx, site)
+			tok, err := w.env.Main.Services.DudaConn.DudaTokens(ctx, site)
 			require.NoError(t, err)
 			require.Equal(t, p.Tokens().AccessToken, tok.AccessToken)
 
@@ -200,7 +200,7 @@ func TestDudaInstallRetriesTheGatewayWithAJob(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, gws[0].ID, site.GatewayID)
 		// The refreshed tokens were kept, sealed.
-		tok, err := w.env.Main.Service.DudaTokens(ctx, site)
+		tok, err := w.env.Main.Services.DudaConn.DudaTokens(ctx, site)
 		require.NoError(t, err)
 		require.Equal(t, w.fake.Tokens("shop-flaky").AccessToken, tok.AccessToken)
 		require.False(t, strings.Contains(site.Tokens, tok.AccessToken))
@@ -280,7 +280,7 @@ func TestDudaReplayedLifecycleCallsAreIgnored(t *testing.T) {
 			require.Equal(t, true, replay.JSON(t)["replayed"])
 			site, err := s.GetDudaSite(ctx, w.connID, "shop-replay")
 			require.NoError(t, err)
-			tok, err := w.env.Main.Service.DudaTokens(ctx, site)
+			tok, err := w.env.Main.Services.DudaConn.DudaTokens(ctx, site)
 			require.NoError(t, err)
 			require.Equal(t, w.fake.Tokens("shop-replay"), tok, "the refreshed tokens are kept")
 

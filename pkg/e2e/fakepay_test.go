@@ -43,18 +43,18 @@ func aFakeProviderIsOneRegistrationLine(t *testing.T, s *store.Store) {
 	name := "Fake"
 
 	t.Run("ConfigurationIsCheckedByTheProvidersOwnRules", func(t *testing.T) {
-		_, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
+		_, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
 			Credentials: map[string]string{"webhookSecret": "whsec_not_ours"}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "%v", err)
-		_, err = env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
+		_, err = env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
 			Settings: map[string]string{"iban": "DE89370400440532013000"}, Credentials: map[string]string{"webhookSecret": secret}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "a setting the provider does not declare: %v", err)
 	})
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
+	p, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(fakepay.Type), Mode: "test", Name: &name,
 		Settings: map[string]string{"label": "Fake pay"}, Credentials: map[string]string{"webhookSecret": secret}})
 	require.NoError(t, err)
 	ids := []string{p.ID, tn.Provider.ID}
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
+	_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
 	require.NoError(t, err)
 	merchant := newWooMerchant(t, tn.SiteHook, 0)
 
@@ -139,7 +139,7 @@ func aFakeProviderIsOneRegistrationLine(t *testing.T, s *store.Store) {
 
 	// Reconciliation takes the provider from the registry like every other.
 	id3, _ := start(700)
-	fp, err := env.Main.Service.Provider(fakepay.Type)
+	fp, err := env.Main.Services.Payment.Provider(fakepay.Type)
 	require.NoError(t, err)
 	n, err := fp.(providers.Syncer).Reconcile(ctx, 0)
 	require.NoError(t, err)

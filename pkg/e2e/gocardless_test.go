@@ -46,10 +46,10 @@ func newGCWorld(t *testing.T, s *store.Store, opts ...gcfake.Option) *gcWorld {
 	}})
 	tn := env.NewTenant(t)
 	name := "Bank payment"
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, gcProviderInput(name, gc.AccessToken()))
+	p, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, gcProviderInput(name, gc.AccessToken()))
 	require.NoError(t, err)
 	ids := []string{p.ID, tn.Provider.ID}
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, gcSiteProviders(ids, p.ID))
+	_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, gcSiteProviders(ids, p.ID))
 	require.NoError(t, err)
 	gc.SetWebhook(env.MainURL+"/hooks/gocardless/"+p.ID, gcHookSecret)
 	return &gcWorld{env: env, tn: tn, gc: gc, provider: p, merchants: map[string]*wooMerchant{}}
@@ -814,7 +814,7 @@ func TestGoCardlessProviderProblemsThroughTheAPI(t *testing.T) {
 			require.NotEmpty(t, w.gc.RequestsTo(http.MethodGet, "/creditors"))
 
 			name := "Wrong token"
-			bad, err := w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, gcProviderInput(name, "sandbox_revoked_token"))
+			bad, err := w.env.Services().Tenancy.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, gcProviderInput(name, "sandbox_revoked_token"))
 			require.NoError(t, err)
 			res = apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/providers/"+bad.ID+"/test", w.tn.TestKey, nil)
 			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
@@ -836,7 +836,7 @@ func gcSiteProviders(ids []string, defaultID string) tenancy.SiteInput {
 // gcProcessor is a copy of the main backend's GoCardless provider (a test may tune its copy).
 func gcProcessor(t *testing.T, w *gcWorld) *gocardless.Provider {
 	t.Helper()
-	p, err := w.env.Main.Service.Provider(domain.ProviderGoCardless)
+	p, err := w.env.Main.Services.Payment.Provider(domain.ProviderGoCardless)
 	require.NoError(t, err)
 	cp := *p.(*gocardless.Provider)
 	return &cp

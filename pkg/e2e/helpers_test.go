@@ -10,7 +10,7 @@ import (
 // stripeProcessor is a copy of the main backend's Stripe provider (a test may tune its copy).
 func stripeProcessor(t *testing.T, w *stripeWorld) *stripe.Provider {
 	t.Helper()
-	p, err := w.env.Main.Service.Provider(domain.ProviderStripe)
+	p, err := w.env.Main.Services.Payment.Provider(domain.ProviderStripe)
 	if err != nil {
 		t.Fatal(err)
 	}

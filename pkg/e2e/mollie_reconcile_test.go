@@ -33,7 +33,7 @@ func TestMollieLostWebhooksAreFoundBySyncAndReconciliation(t *testing.T) {
 		id2, checkout2 := w.start(t, 800, "EUR")
 		w.decide(t, checkout2, "fail", id2)
 		id3, _ := w.start(t, 900, "EUR") // still open at Mollie
-		mo, err := w.env.Main.Service.Provider(mollie.Type)
+		mo, err := w.env.Main.Services.Payment.Provider(mollie.Type)
 		require.NoError(t, err)
 		n, err := mo.(providers.Syncer).Reconcile(ctx, 0)
 		require.NoError(t, err)

@@ -42,11 +42,11 @@ func newMollieWorld(t *testing.T, s *store.Store) *mollieWorld {
 	env.Logs.Forbid(fake.LiveKey())
 	tn := env.NewTenant(t)
 	name := "Mollie"
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
+	p, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
 		Credentials: map[string]string{"apiKey": fake.TestKey()}})
 	require.NoError(t, err)
 	ids := []string{p.ID, tn.Provider.ID}
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
+	_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
 	require.NoError(t, err)
 	return &mollieWorld{env: env, tn: tn, fake: fake, provider: p, merchants: map[string]*wooMerchant{}}
 }
@@ -310,19 +310,19 @@ func TestMollieKeysMatchTheMode(t *testing.T) {
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
 		name := "Mollie live"
-		_, err := w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
+		_, err := w.env.Services().Tenancy.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "test", Name: &name,
 			Credentials: map[string]string{"apiKey": w.fake.LiveKey()}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "%v", err)
-		_, err = w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
+		_, err = w.env.Services().Tenancy.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
 			Credentials: map[string]string{"apiKey": w.fake.TestKey()}})
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(err), "%v", err)
-		p, err := w.env.Service().CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
+		p, err := w.env.Services().Tenancy.CreateProvider(ctx, w.tn.Admin, w.tn.Org.ID, tenancy.ProviderInput{Type: string(mollie.Type), Mode: "live", Name: &name,
 			Credentials: map[string]string{"apiKey": w.fake.LiveKey()}})
 		require.NoError(t, err)
 		res := apptest.Do(t, http.MethodGet, w.env.AdminURL+"/api/v1/providers/"+p.ID, w.tn.LiveKey, nil)
 		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 		require.NotContains(t, string(res.Body), w.fake.LiveKey())
-		mo, err := w.env.Main.Service.Provider(mollie.Type)
+		mo, err := w.env.Main.Services.Payment.Provider(mollie.Type)
 		require.NoError(t, err)
 		_, isSyncer := mo.(providers.Syncer)
 		require.True(t, isSyncer)

@@ -61,7 +61,7 @@ func TestPayPalCapturesOnceAndIgnoresStaleWebhooks(t *testing.T) {
 		w.pp.PendCaptures(false)
 		id2, _, approve2, m2 := w.start(t, 1300)
 		w.approve(t, approve2)
-		pp, err := w.env.Main.Service.Provider(paypal.Type)
+		pp, err := w.env.Main.Services.Payment.Provider(paypal.Type)
 		require.NoError(t, err)
 		n, err := pp.(providers.Syncer).Reconcile(ctx, 0)
 		require.NoError(t, err)

@@ -38,11 +38,11 @@ func newPPWorld(t *testing.T, s *store.Store) *ppWorld {
 	env.Logs.Forbid(f.ClientSecret)
 	tn := env.NewTenant(t)
 	name := "PayPal"
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(paypal.Type), Mode: "test", Name: &name,
+	p, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: string(paypal.Type), Mode: "test", Name: &name,
 		Credentials: map[string]string{"clientId": f.ClientID, "clientSecret": f.ClientSecret, "webhookId": f.WebhookID}})
 	require.NoError(t, err)
 	ids := []string{p.ID, tn.Provider.ID}
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
+	_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
 	require.NoError(t, err)
 	return &ppWorld{env: env, tn: tn, pp: f, s: s, provider: p}
 }

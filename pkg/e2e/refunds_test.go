@@ -243,7 +243,7 @@ func TestInterruptedRefundsAreResumed(t *testing.T) {
 		require.NoError(t, err)
 		never := queued(2000)
 
-		n, err := w.env.Service().ResumeRefunds(ctx, 0)
+		n, err := w.env.Services().Payment.ResumeRefunds(ctx, 0)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		for _, r := range []*domain.Refund{made, never} {
@@ -259,7 +259,7 @@ func TestInterruptedRefundsAreResumed(t *testing.T) {
 		require.Equal(t, http.StatusCreated, next.Status, string(next.Body))
 		p, _ = w.gc.Payment(pm)
 		require.Equal(t, int64(3500), p.AmountRefunded)
-		n, err = w.env.Service().ResumeRefunds(ctx, 0)
+		n, err = w.env.Services().Payment.ResumeRefunds(ctx, 0)
 		require.NoError(t, err)
 		require.Zero(t, n, "nothing left queued")
 	})

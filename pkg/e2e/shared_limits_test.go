@@ -115,7 +115,7 @@ func TestRequestLimitsAreSharedByReplicas(t *testing.T) {
 			require.Equal(t, http.StatusOK, co.Status, string(co.Body))
 			code := co.JSON(t)["shortCode"].(string)
 			// A key with its whole budget left (creating the checkout took one of the test key's).
-			_, key, err := a.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "flood", Mode: "test", Scopes: []string{"*:*"}})
+			_, key, err := a.Services().Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "flood", Mode: "test", Scopes: []string{"*:*"}})
 			require.NoError(t, err)
 			a.Logs.Forbid(key)
 			b.Logs.Forbid(key)

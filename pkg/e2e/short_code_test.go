@@ -44,13 +44,13 @@ func TestStartAnswersCarryNoShortCodeWithoutIt(t *testing.T) {
 		env := apptest.Start(t, s, apptest.Options{StripeAPIURL: ov.URL, GoCardlessAPIURL: gc.URL()})
 		tn := env.NewTenant(t)
 		name := "Cards"
-		card, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
+		card, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
 			Settings:    map[string]string{"publishableKey": "pk_test_paygate"},
 			Credentials: map[string]string{"secretKey": "sk_test_51PaygateE2Etest0123456789", "webhookSecret": stripeHookSecret}})
 		require.NoError(t, err)
-		bank, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, gcProviderInput("Bank payment", gc.AccessToken()))
+		bank, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, gcProviderInput("Bank payment", gc.AccessToken()))
 		require.NoError(t, err)
-		_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, gcSiteProviders([]string{card.ID, bank.ID, tn.Provider.ID}, card.ID))
+		_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, gcSiteProviders([]string{card.ID, bank.ID, tn.Provider.ID}, card.ID))
 		require.NoError(t, err)
 		wireID := tn.Provider.ID
 

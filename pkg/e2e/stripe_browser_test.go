@@ -92,12 +92,12 @@ func newCardWorld(t *testing.T, s *store.Store) *cardWorld {
 		Frontend:    func(c *config.MainFrontend) { c.StripeJSURL = js.ScriptURL() }})
 	tn := env.NewTenant(t)
 	name := "Cards"
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
+	p, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
 		Settings:    map[string]string{"publishableKey": "pk_test_paygate"},
 		Credentials: map[string]string{"secretKey": "sk_test_51PaygateE2Etest0123456789", "webhookSecret": stripeHookSecret}})
 	require.NoError(t, err)
 	ids, color := []string{p.ID, tn.Provider.ID}, brandColor
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID, PrimaryColor: &color})
+	_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID, PrimaryColor: &color})
 	require.NoError(t, err)
 	return &cardWorld{stripeWorld: &stripeWorld{env: env, tn: tn, stripe: ov, provider: p}, js: js, shop: merchant(t), ipn: newIPNLog(t)}
 }

@@ -39,12 +39,12 @@ func newStripeWorld(t *testing.T, s *store.Store) *stripeWorld {
 	}})
 	tn := env.NewTenant(t)
 	name := "Cards"
-	p, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
+	p, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
 		Settings:    map[string]string{"publishableKey": "pk_test_paygate"},
 		Credentials: map[string]string{"secretKey": "sk_test_51PaygateE2Etest0123456789", "webhookSecret": stripeHookSecret}})
 	require.NoError(t, err)
 	ids := []string{p.ID, tn.Provider.ID}
-	_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
+	_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &p.ID})
 	require.NoError(t, err)
 	return &stripeWorld{env: env, tn: tn, stripe: ov, provider: p, merchant: newWooMerchant(t, tn.SiteHook, 0)}
 }

@@ -48,12 +48,12 @@ func TestEveryRequestLogLineNamesItsOrganisation(t *testing.T) {
 		tn := env.NewTenant(t)
 		other := env.NewTenant(t) // a second tenant, so a line naming the wrong one is caught
 		name := "Cards"
-		sp, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
+		sp, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "stripe", Mode: "test", Name: &name,
 			Settings:    map[string]string{"publishableKey": "pk_test_paygate"},
 			Credentials: map[string]string{"secretKey": "sk_test_51PaygateE2Etest0123456789", "webhookSecret": stripeHookSecret}})
 		require.NoError(t, err)
 		ids := []string{sp.ID, tn.Provider.ID}
-		_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &sp.ID})
+		_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &sp.ID})
 		require.NoError(t, err)
 		setupLines := len(env.Logs.Lines())
 

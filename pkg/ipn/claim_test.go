@@ -23,7 +23,7 @@ func TestAClaimWaitsForTheRecordingOfTheTransactionsPreviousAttempt(t *testing.T
 	t.Parallel()
 	// No River worker: the test makes the claims.
 	e := newEnv(t, store.Postgres, envOptions{noBackend: true})
-	n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Metrics: metrics.New(), Now: e.clock.Now, AllowPrivate: true})
+	n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc.Tenancy, Log: logging.Discard(), Metrics: metrics.New(), Now: e.clock.Now, AllowPrivate: true})
 	disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Metrics: metrics.New(), Now: e.clock.Now})
 	disp.Register("ipn", n.DispatchEvent)
 	shop := newMerchant(t, e.secret, e.clock.Now, true)

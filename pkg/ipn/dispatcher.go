@@ -214,7 +214,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // DispatchEvent is the notifier's dispatcher hook: for a transaction status change that has an
 // IPN status, on a checkout with an ipnUrl, of a transaction that is not a paid duplicate
-// (another attempt paid the order; see platform.ApplyOutcome), it creates the delivery (its body built now, in the
+// (another attempt paid the order; see payment.ApplyOutcome), it creates the delivery (its body built now, in the
 // site's current IPN version, never changed afterwards) and queues the transaction's next
 // attempt (its own, or an earlier notification's that is still owed).
 func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.Event) error {

@@ -22,12 +22,12 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/metrics"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/queue/queuetest"
 	"paygate.dev/pkg/secrets"
@@ -312,7 +312,7 @@ func verifies(r received, secret string) bool {
 type env struct {
 	t         *testing.T
 	s         *store.Store
-	svc       *platform.Service
+	svc       app.Services
 	clock     *clock
 	org       *domain.Organization
 	admin     domain.Actor
@@ -374,9 +374,9 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	e := &env{t: t, s: s, clock: c, opts: o, masterKey: mk}
 	// Checkouts made through e.svc are accepted under the strict policy (IPN_ALLOW_PRIVATE_TARGETS
 	// off where they are created), whatever the env's backends allow when sending.
-	e.svc = platform.New(platform.Deps{Store: s, Keys: keys, Log: logging.Discard(), Now: c.Now, IPNResolver: o.resolver,
+	e.svc = app.NewServices(app.ServiceDeps{Store: s, Keys: keys, Log: logging.Discard(), Now: c.Now, IPNResolver: o.resolver,
 		Hosts: config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}})
-	e.org, err = e.svc.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: ptr("Shop Ltd")})
+	e.org, err = e.svc.Tenancy.CreateOrganization(ctx, domain.SystemActor(""), tenancy.OrganizationInput{Name: ptr("Shop Ltd")})
 	require.NoError(t, err)
 	e.admin = domain.Actor{Type: domain.ActorUser, ID: "usr_admin", Label: "admin@example.com", OrganizationID: e.org.ID, Role: domain.RoleAdmin}
 	e.provider = storetest.Provider(t, s, e.org.ID, domain.ModeTest)
@@ -384,7 +384,7 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 	if version == 0 {
 		version = 2
 	}
-	e.site, e.secret, err = e.svc.CreateSite(ctx, e.admin, e.org.ID, tenancy.SiteInput{Name: ptr("Shop"), IPNVersion: &version})
+	e.site, e.secret, err = e.svc.Tenancy.CreateSite(ctx, e.admin, e.org.ID, tenancy.SiteInput{Name: ptr("Shop"), IPNVersion: &version})
 	require.NoError(t, err)
 	conc := o.concurrency
 	if conc == 0 {
@@ -401,7 +401,7 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 func (e *env) newBackend(name string, concurrency int) *backend {
 	b := &backend{e: e, m: metrics.New()}
 	// The merchant runs on 127.0.0.1: allowed unless the test is about the guard.
-	b.n = ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now,
+	b.n = ipn.New(ipn.Options{Store: e.s, Secrets: e.svc.Tenancy, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now,
 		AllowPrivate: !e.opts.strictGuard, Resolver: e.opts.resolver, Transport: e.opts.transport, AttemptTimeout: e.opts.attemptTimeout,
 		StaleAfter: e.opts.staleAfter})
 	ws := river.NewWorkers()
@@ -483,7 +483,7 @@ func (e *env) transaction(url string) *domain.Transaction {
 
 func (e *env) move(txn *domain.Transaction, to domain.TransactionStatus) {
 	e.t.Helper()
-	_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: txn.OrganizationID, TransactionID: txn.ID, To: to})
+	_, err := e.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: txn.OrganizationID, TransactionID: txn.ID, To: to})
 	require.NoError(e.t, err)
 }
 

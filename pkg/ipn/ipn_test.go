@@ -114,7 +114,7 @@ func TestSiteVersionIsFixedWhenTheNotificationIsCreated(t *testing.T) {
 		shop := newMerchant(t, e.secret, e.clock.Now, false)
 		txn := e.transaction(shop.URL())
 		e.step() // v1 delivery created and delivered
-		_, err := e.svc.UpdateSite(ctx, e.admin, e.org.ID, e.site.ID, platformSiteVersion(2))
+		_, err := e.svc.Tenancy.UpdateSite(ctx, e.admin, e.org.ID, e.site.ID, platformSiteVersion(2))
 		require.NoError(t, err)
 		shop.mu.Lock()
 		shop.v2 = true // the merchant upgraded its plugin too
@@ -407,7 +407,7 @@ func TestRegeneratedSecretSignsTheNextAttempt(t *testing.T) {
 		txn := e.transaction(shop.URL())
 		e.step()
 
-		fresh, err := e.svc.RegenerateWebhookSecret(ctx, e.admin, e.org.ID, e.site.ID)
+		fresh, err := e.svc.Tenancy.RegenerateWebhookSecret(ctx, e.admin, e.org.ID, e.site.ID)
 		require.NoError(t, err)
 		shop.setSecret(fresh) // the merchant pastes the new secret into its plugin
 		e.settle(time.Hour)
@@ -474,7 +474,7 @@ func TestResend(t *testing.T) {
 			_, err = e.n.Resend(ctx, key, e.org.ID, txn.ID)
 			require.Equal(t, domain.CodeInsufficientScope, domain.ErrorCode(err))
 
-			other, err := e.svc.CreateOrganization(ctx, domain.SystemActor(""), platformOrg("Other"))
+			other, err := e.svc.Tenancy.CreateOrganization(ctx, domain.SystemActor(""), platformOrg("Other"))
 			require.NoError(t, err)
 			stranger := domain.Actor{Type: domain.ActorUser, ID: "usr_x", OrganizationID: other.ID, Role: domain.RoleAdmin}
 			_, err = e.n.ListAttempts(ctx, stranger, other.ID, txn.ID)
@@ -674,8 +674,8 @@ func TestEventsWithoutNotification(t *testing.T) {
 		silent := e.transaction("")
 		txn := e.transaction(shop.URL())
 		e.move(txn, domain.TxnSucceeded)
-		_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID,
-			To: domain.TxnPartiallyRefunded, Changes: store.TransactionChanges{RefundedAmount: store.Ptr[int64](100)}})
+		_, err := e.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID,
+			To: domain.TxnPartiallyRefunded, Changes: domain.TransactionChanges{RefundedAmount: domain.Ptr[int64](100)}})
 		require.NoError(t, err)
 		e.settle(time.Hour)
 		require.Empty(t, e.deliveries(silent), "no ipnUrl, no notification")
@@ -730,7 +730,7 @@ func TestBodies(t *testing.T) {
 		shop := newMerchant(t, e.secret, e.clock.Now, false)
 		txn := e.transaction(shop.URL())
 		e.move(txn, domain.TxnSucceeded)
-		_, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID, To: domain.TxnDisputed,
+		_, err := e.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID, To: domain.TxnDisputed,
 			EventData: map[string]any{"disputeStatus": "open", "disputeId": "dp_123"}})
 		require.NoError(t, err)
 		e.settle(time.Hour)
@@ -751,7 +751,7 @@ func TestOneJobPerTransaction(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, d store.Dialect) {
 		e := newEnv(t, d, envOptions{noBackend: true}) // nobody works the queue: the jobs stay queued
-		n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc, Log: logging.Discard(), Now: e.clock.Now, AllowPrivate: true})
+		n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc.Tenancy, Log: logging.Discard(), Now: e.clock.Now, AllowPrivate: true})
 		disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Now: e.clock.Now})
 		disp.Register("ipn", n.DispatchEvent)
 		shop := newMerchant(t, e.secret, e.clock.Now, true)

@@ -15,10 +15,10 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/logging"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/secrets"
 	"paygate.dev/pkg/store"
@@ -50,9 +50,9 @@ func runChild() int {
 		return fail(err)
 	}
 	log := logging.New("child", -4, os.Stderr)
-	svc := platform.New(platform.Deps{Store: s, Keys: keys, Log: log,
+	svc := app.NewServices(app.ServiceDeps{Store: s, Keys: keys, Log: log,
 		Hosts: config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}})
-	n := ipn.New(ipn.Options{Store: s, Secrets: svc, Log: log, AllowPrivate: true})
+	n := ipn.New(ipn.Options{Store: s, Secrets: svc.Tenancy, Log: log, AllowPrivate: true})
 	ws := river.NewWorkers()
 	n.RegisterWorkers(ws)
 	q, err := queue.New(ctx, queue.Config{Store: s, ID: "killed-backend", Log: log, Queues: map[string]int{queue.IPN: 4}, Workers: ws, Test: true})

@@ -51,7 +51,7 @@ func Backoff(attempt int) time.Duration {
 	return queue.Jitter(retrySchedule[i])
 }
 
-// SecretSource gives a site's current IPN signing secret in clear. *platform.Service is one.
+// SecretSource gives a site's current IPN signing secret in clear. *tenancy.Service is one.
 type SecretSource interface {
 	SiteWebhookSecret(ctx context.Context, site *domain.Site) (string, error)
 }

@@ -83,12 +83,12 @@ func TestDeliveriesKeepThePolicyTheirCheckoutWasAcceptedUnder(t *testing.T) {
 		// The backends send with IPN_ALLOW_PRIVATE_TARGETS=true; e.svc creates checkouts with it off.
 		e := newEnv(t, d, envOptions{resolver: res})
 		ids := []string{e.provider.ID}
-		_, err := e.svc.UpdateSite(ctx, e.admin, e.org.ID, e.site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &e.provider.ID})
+		_, err := e.svc.Tenancy.UpdateSite(ctx, e.admin, e.org.ID, e.site.ID, tenancy.SiteInput{ProviderIDs: &ids, DefaultProviderID: &e.provider.ID})
 		require.NoError(t, err)
 		target := newTCPTarget(t)
 
 		t.Run("ANameThatTurnsPrivate", func(t *testing.T) {
-			chk, err := e.svc.CreateCheckout(ctx, e.admin, e.org.ID, e.site.ID, checkout.CheckoutInput{Amount: 1000, Currency: "EUR",
+			chk, err := e.svc.Checkout.CreateCheckout(ctx, e.admin, e.org.ID, e.site.ID, checkout.CheckoutInput{Amount: 1000, Currency: "EUR",
 				ExternalReference: "pinned-1", IPNURL: "https://later.test:" + target.port() + "/ipn", Mode: domain.ModeTest})
 			require.NoError(t, err, "later.test resolved to a public address at creation")
 			require.False(t, chk.IPNAllowPrivate)

@@ -41,7 +41,7 @@ func (d *apiKeysData) alert() string { return d.Form.alert() }
 func (f keyForm) Has(scope string) bool { return f.Scopes[scope] }
 
 func (p *Panel) apiKeysPage(c echo.Context, r *request, d *apiKeysData, status int) error {
-	keys, err := p.d.Service.ListAPIKeys(c.Request().Context(), r.Actor, r.OrgID())
+	keys, err := p.d.Tenancy.ListAPIKeys(c.Request().Context(), r.Actor, r.OrgID())
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (p *Panel) apiKeyCreate(c echo.Context, r *request) error {
 	for _, s := range scopes {
 		d.Form.Scopes[s] = true
 	}
-	k, token, err := p.d.Service.CreateAPIKey(c.Request().Context(), r.Actor, r.OrgID(), tenancy.APIKeyInput{Name: d.Form.Name, Mode: d.Form.Mode, Scopes: scopes})
+	k, token, err := p.d.Tenancy.CreateAPIKey(c.Request().Context(), r.Actor, r.OrgID(), tenancy.APIKeyInput{Name: d.Form.Name, Mode: d.Form.Mode, Scopes: scopes})
 	if err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
@@ -105,7 +105,7 @@ func (p *Panel) apiKeyRotate(c echo.Context, r *request) error {
 		return p.confirmRotate(c, r)
 	}
 	grace, _ := atoi(c.FormValue("graceMinutes"))
-	k, token, err := p.d.Service.RotateAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"), time.Duration(grace)*time.Minute)
+	k, token, err := p.d.Tenancy.RotateAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"), time.Duration(grace)*time.Minute)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindConflict || domain.ErrorKind(err) == domain.KindInvalid {
 			d := &apiKeysData{}
@@ -119,7 +119,7 @@ func (p *Panel) apiKeyRotate(c echo.Context, r *request) error {
 
 // apiKeyRevoke stops a key at once (admin).
 func (p *Panel) apiKeyRevoke(c echo.Context, r *request) error {
-	if err := p.d.Service.RevokeAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
+	if err := p.d.Tenancy.RevokeAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}
 	return seeOther(c, "/api-keys", "key-revoked")
@@ -128,14 +128,14 @@ func (p *Panel) apiKeyRevoke(c echo.Context, r *request) error {
 // apiKeyDelete removes a key for good (admin).
 func (p *Panel) apiKeyDelete(c echo.Context, r *request) error {
 	if asksConfirmation(c) {
-		k, err := p.d.Service.GetAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+		k, err := p.d.Tenancy.GetAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 		if err != nil {
 			return err
 		}
 		return p.confirmDelete(c, r, "api-keys", "API key "+keyName(k.Name)+" (sk_"+string(k.Mode)+"_"+k.ID+")", "/api-keys/"+k.ID+"/delete", "/api-keys",
 			"It disappears from this list; the audit log keeps its history.")
 	}
-	if err := p.d.Service.DeleteAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
+	if err := p.d.Tenancy.DeleteAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}
 	return seeOther(c, "/api-keys", "key-deleted")

@@ -50,7 +50,7 @@ func (p *Panel) login(c echo.Context, _ *request) error {
 		}
 		return p.renderAnon(c, http.StatusBadRequest, "login", "Sign in", d)
 	}
-	u, err := p.d.Service.SignIn(c.Request().Context(), d.Email, f.Get("password"))
+	u, err := p.d.Tenancy.SignIn(c.Request().Context(), d.Email, f.Get("password"))
 	if err != nil {
 		switch {
 		case domain.ErrorCode(err) == tenancy.CodeAccountLocked:
@@ -98,7 +98,7 @@ func (p *Panel) logout(c echo.Context, _ *request) error {
 			c.Set(requestKey, r)
 			return p.forbiddenCSRF(c)
 		}
-		if err := p.d.Service.SignOut(c.Request().Context(), r.Actor); err != nil {
+		if err := p.d.Tenancy.SignOut(c.Request().Context(), r.Actor); err != nil {
 			return err
 		}
 	}
@@ -134,7 +134,7 @@ func (p *Panel) forgot(c echo.Context, _ *request) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.RetryAfterSeconds(wait)))
 		return p.renderAnon(c, http.StatusTooManyRequests, "forgot", "Forgot your password?", d)
 	}
-	if err := p.d.Service.RequestPasswordReset(c.Request().Context(), d.Email); err != nil {
+	if err := p.d.Tenancy.RequestPasswordReset(c.Request().Context(), d.Email); err != nil {
 		switch domain.ErrorCode(err) {
 		case tenancy.CodeMailDisabled, tenancy.CodeMailFailed:
 			// Said plainly, never dropped: no link exists anywhere but in the database.
@@ -180,7 +180,7 @@ func (p *Panel) reset(c echo.Context, _ *request) error {
 	if d.failed() {
 		return p.renderAnon(c, http.StatusBadRequest, "reset", "Choose a password", d)
 	}
-	_, err := p.d.Service.ResetPassword(c.Request().Context(), d.Token, pw)
+	_, err := p.d.Tenancy.ResetPassword(c.Request().Context(), d.Token, pw)
 	if err != nil {
 		if domain.ErrorCode(err) == "INVALID_RESET_LINK" {
 			return seeOther(c, "/forgot-password", "invalid-reset-link")

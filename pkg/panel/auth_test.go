@@ -118,7 +118,7 @@ func TestSignIn(t *testing.T) {
 		})
 
 		t.Run("NoOrganisation", func(t *testing.T) {
-			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: "lonely." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: "pw-lonely-1234567"})
+			u, err := env.Services().Tenancy.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: "lonely." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: "pw-lonely-1234567"})
 			require.NoError(t, err)
 			c := newClient(t, env.AdminURL)
 			c.get("/login")
@@ -208,7 +208,7 @@ func TestSession(t *testing.T) {
 			c.login(email, pw)
 			u, err := s.GetUserByEmail(ctx, email)
 			require.NoError(t, err)
-			require.NoError(t, env.Service().RemoveMember(ctx, tn.Admin, tn.Org.ID, u.ID))
+			require.NoError(t, env.Services().Tenancy.RemoveMember(ctx, tn.Admin, tn.Org.ID, u.ID))
 			res := c.get("/")
 			require.Equal(t, http.StatusSeeOther, res.Status)
 			require.Equal(t, "/login?notice=no-organization", res.Location)
@@ -239,7 +239,7 @@ func TestPasswordReset(t *testing.T) {
 
 		t.Run("InvitationLinkSetsThePassword", func(t *testing.T) {
 			email := "new." + strings.ToLower(domain.RandomString(6)) + "@example.com"
-			inv, err := env.Service().InviteMember(ctx, tn.Admin, tn.Org.ID, email, domain.RoleEditor)
+			inv, err := env.Services().Tenancy.InviteMember(ctx, tn.Admin, tn.Org.ID, email, domain.RoleEditor)
 			require.NoError(t, err)
 			link, err := url.Parse(inv.Link)
 			require.NoError(t, err)

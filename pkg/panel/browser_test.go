@@ -261,7 +261,7 @@ func TestBrowserOperatorWalk(t *testing.T) {
 	b.Screenshot(t, "panel-forgot-password")
 
 	// An invited colleague chooses a password from the link and signs in.
-	inv, err := env.Service().InviteMember(ctx, tn.Admin, tn.Org.ID, "colleague@posters.example", domain.RoleEditor)
+	inv, err := env.Services().Tenancy.InviteMember(ctx, tn.Admin, tn.Org.ID, "colleague@posters.example", domain.RoleEditor)
 	require.NoError(t, err)
 	b.Navigate(inv.Link)
 	b.WaitText("h1", "Choose a password")
@@ -281,7 +281,7 @@ func TestBrowserPhoneLayout(t *testing.T) {
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
 	paid := paidTransaction(t, env, tn, 4200)
-	if _, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, paid.ID, payment.RefundInput{Reason: "a very long reason without spaces: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}); err != nil {
+	if _, err := env.Services().Payment.Refund(ctx, tn.Admin, tn.Org.ID, paid.ID, payment.RefundInput{Reason: "a very long reason without spaces: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}); err != nil {
 		t.Fatal(err)
 	}
 	b := browsertest.New(t)

@@ -42,7 +42,7 @@ func (f *checkoutForm) ItemErr(i int, col string) string {
 var itemTypes = []string{string(domain.ItemGoods), string(domain.ItemDigitalService), string(domain.ItemShipping), string(domain.ItemDiscount)}
 
 func (p *Panel) newCheckoutForm(c echo.Context, r *request) (*checkoutForm, error) {
-	sites, err := p.d.Service.ListSites(c.Request().Context(), r.Actor, r.OrgID())
+	sites, err := p.d.Tenancy.ListSites(c.Request().Context(), r.Actor, r.OrgID())
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (p *Panel) checkoutCreate(c echo.Context, r *request) error {
 	if f.failed() {
 		return p.render(c, r, http.StatusBadRequest, "checkout_new", "Create checkout", "checkouts", f)
 	}
-	co, err := p.d.Service.CreateCheckout(c.Request().Context(), r.Actor, r.OrgID(), f.Site, in)
+	co, err := p.d.Checkout.CreateCheckout(c.Request().Context(), r.Actor, r.OrgID(), f.Site, in)
 	if err != nil {
 		if domain.IsNotFound(err) {
 			err = domain.Invalid("site", "choose one of your sites")

@@ -83,7 +83,7 @@ func TestCreateCheckoutForm(t *testing.T) {
 			require.Contains(t, text(detail, "main"), "Consulting")
 			require.Contains(t, text(detail, "main"), "Checkout · created", "the timeline")
 
-			audit, _, err := env.Service().ListAudit(ctx, tn.Admin, store.AuditFilter{OrganizationID: tn.Org.ID, TargetID: id, Limit: 5})
+			audit, _, err := env.Services().Tenancy.ListAudit(ctx, tn.Admin, store.AuditFilter{OrganizationID: tn.Org.ID, TargetID: id, Limit: 5})
 			require.NoError(t, err)
 			require.Len(t, audit, 1)
 			require.Equal(t, "checkout.create", audit[0].Action)
@@ -150,7 +150,7 @@ func TestCreateCheckoutForm(t *testing.T) {
 		})
 
 		t.Run("ExtendFromTheDetailPage", func(t *testing.T) {
-			co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
+			co, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
 				Amount: 700, Currency: "EUR", ExternalReference: "ext-" + domain.RandomString(5), Mode: domain.ModeTest,
 				Metadata: map[string]any{"orderId": "A-17"}})
 			require.NoError(t, err)
@@ -163,7 +163,7 @@ func TestCreateCheckoutForm(t *testing.T) {
 			res := c.post("/checkouts/"+co.ID+"/extend", url.Values{"expiryValue": {"10"}, "expiryUnit": {"days"}})
 			require.Equal(t, http.StatusSeeOther, res.Status, res.Body)
 			require.Contains(t, text(c.get(res.Location), "main"), "The payment link now stays open longer.")
-			got, err := env.Service().GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+			got, err := env.Services().Checkout.GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
 			require.NoError(t, err)
 			require.WithinDuration(t, time.Now().Add(10*24*time.Hour), got.Checkout.ExpiresAt, time.Minute)
 
@@ -177,11 +177,11 @@ func TestCreateCheckoutForm(t *testing.T) {
 				require.Equal(t, http.StatusBadRequest, res.Status, "%v: %s", bad, res.Body)
 				require.Equal(t, "Cannot extend this checkout", text(res, "h1"), "%v", bad)
 			}
-			again, err := env.Service().GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+			again, err := env.Services().Checkout.GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
 			require.NoError(t, err)
 			require.Equal(t, got.Checkout.ExpiresAt, again.Checkout.ExpiresAt, "a refused extension changes nothing")
 
-			_, err = env.Service().ExpireCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+			_, err = env.Services().Checkout.ExpireCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
 			require.NoError(t, err)
 			require.Zero(t, c.get("/checkouts/"+co.ID).Doc.Find(`form[action$="/extend"]`).Length(), "no control once it is over")
 			res = c.post("/checkouts/"+co.ID+"/extend", url.Values{"expiryValue": {"10"}, "expiryUnit": {"days"}})

@@ -30,7 +30,7 @@ func (d *checkoutsData) alert() string { return d.Error }
 
 // siteNames lists the organisation's sites and their names by id.
 func (p *Panel) siteNames(c echo.Context, r *request) ([]domain.Site, map[string]string, error) {
-	sites, err := p.d.Service.ListSites(c.Request().Context(), r.Actor, r.OrgID())
+	sites, err := p.d.Tenancy.ListSites(c.Request().Context(), r.Actor, r.OrgID())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,7 +63,7 @@ func (p *Panel) checkouts(c echo.Context, r *request) error {
 			return p.render(c, r, status, "checkouts", "Checkouts", "checkouts", d)
 		}
 	}
-	rows, more, err := p.d.Service.ListCheckouts(c.Request().Context(), r.Actor, f)
+	rows, more, err := p.d.Checkout.ListCheckouts(c.Request().Context(), r.Actor, f)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindInvalid {
 			d.Error = capitalize(errMessage(err))
@@ -93,16 +93,16 @@ type checkoutData struct {
 // transactions and its timeline.
 func (p *Panel) checkout(c echo.Context, r *request) error {
 	ctx := c.Request().Context()
-	det, err := p.d.Service.GetCheckout(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	det, err := p.d.Checkout.GetCheckout(ctx, r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	co := det.Checkout
-	site, err := p.d.Service.GetSite(ctx, r.Actor, r.OrgID(), co.SiteID)
+	site, err := p.d.Tenancy.GetSite(ctx, r.Actor, r.OrgID(), co.SiteID)
 	if err != nil {
 		return err
 	}
-	events, err := p.d.Service.CheckoutTimeline(ctx, r.Actor, r.OrgID(), co.ID)
+	events, err := p.d.Checkout.CheckoutTimeline(ctx, r.Actor, r.OrgID(), co.ID)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (p *Panel) checkoutExtend(c echo.Context, r *request) error {
 	if !ok {
 		return p.errorPage(c, http.StatusBadRequest, "Cannot extend this checkout", "Enter how long the link stays valid from now, like 7 days.")
 	}
-	if _, err := p.d.Service.UpdateCheckout(c.Request().Context(), r.Actor, r.OrgID(), id, nil, &m); err != nil {
+	if _, err := p.d.Checkout.UpdateCheckout(c.Request().Context(), r.Actor, r.OrgID(), id, nil, &m); err != nil {
 		switch domain.ErrorKind(err) {
 		case domain.KindConflict:
 			return p.errorPage(c, http.StatusConflict, "Cannot extend this checkout", capitalize(errMessage(err))+".")
@@ -144,7 +144,7 @@ func (p *Panel) checkoutExtend(c echo.Context, r *request) error {
 // checkoutExpire ends an open checkout now (editor and up).
 func (p *Panel) checkoutExpire(c echo.Context, r *request) error {
 	id := c.Param("id")
-	if _, err := p.d.Service.ExpireCheckout(c.Request().Context(), r.Actor, r.OrgID(), id); err != nil {
+	if _, err := p.d.Checkout.ExpireCheckout(c.Request().Context(), r.Actor, r.OrgID(), id); err != nil {
 		if domain.ErrorKind(err) == domain.KindConflict {
 			return p.errorPage(c, http.StatusConflict, "Cannot end this checkout", capitalize(errMessage(err))+".")
 		}

@@ -150,7 +150,7 @@ func (p *Panel) confirmRefund(c echo.Context, r *request, rf refundForm) error {
 
 // confirmRotate is the confirm step of rotating an API key.
 func (p *Panel) confirmRotate(c echo.Context, r *request) error {
-	k, err := p.d.Service.GetAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	k, err := p.d.Tenancy.GetAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}

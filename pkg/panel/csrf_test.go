@@ -21,7 +21,7 @@ func TestCSRF(t *testing.T) {
 		admin := signedIn(t, env, tn, domain.RoleAdmin)
 		other := signedIn(t, env, tn, domain.RoleEditor) // another user
 		sites := func() int {
-			list, err := env.Service().ListSites(ctx, tn.Admin, tn.Org.ID)
+			list, err := env.Services().Tenancy.ListSites(ctx, tn.Admin, tn.Org.ID)
 			require.NoError(t, err)
 			return len(list)
 		}

@@ -43,7 +43,7 @@ func (p *Panel) dashboard(c echo.Context, r *request) error {
 	if !domain.Mode(f.Mode).Valid() {
 		f.Mode = string(domain.ModeLive)
 	}
-	sites, err := p.d.Service.ListSites(ctx, r.Actor, r.OrgID())
+	sites, err := p.d.Tenancy.ListSites(ctx, r.Actor, r.OrgID())
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func requireAccessible(t *testing.T, b *browsertest.Browser, what string) {
 // checkoutIn creates a test checkout in a currency.
 func checkoutIn(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int64, currency string) *domain.Checkout {
 	t.Helper()
-	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
+	co, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
 		Amount: amount, Currency: currency, Email: "buyer@example.com", ExternalReference: "order-" + domain.RandomString(6), Mode: domain.ModeTest,
 		Items: []checkout.ItemInput{{Name: "Poster", Quantity: 1, UnitPrice: amount, ItemType: "goods"}}})
 	require.NoError(t, err)
@@ -88,7 +88,7 @@ func seedDashboard(t *testing.T, env *apptest.Env) dashboardSeed {
 	tn := sd.tn
 	pay := func(tn *apptest.Tenant, amount int64, currency string, at time.Time) *domain.Transaction {
 		txn := wireTransaction(t, env, tn, checkoutIn(t, env, tn, amount, currency))
-		paid, err := env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "")
+		paid, err := env.Services().Payment.MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "")
 		require.NoError(t, err)
 		if !at.IsZero() {
 			dated(t, env, "transactions", "succeeded_at = ?, updated_at = ?", paid.ID, at)
@@ -98,14 +98,14 @@ func seedDashboard(t *testing.T, env *apptest.Env) dashboardSeed {
 	pay(tn, 12000, "EUR", time.Time{})
 	refunded := pay(tn, 3000, "EUR", ago(2, 10))
 	amount := int64(500)
-	r, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, payment.RefundInput{Amount: &amount, Source: "dashboard"})
+	r, err := env.Services().Payment.Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, payment.RefundInput{Amount: &amount, Source: "dashboard"})
 	require.NoError(t, err)
 	require.Equal(t, domain.RefundSucceeded, r.Status, "a wire transfer's refund is recorded as done")
 	dated(t, env, "refunds", "updated_at = ?", r.ID, ago(1, 9))
 	pay(tn, 999, "EUR", ago(9, 12))
 	pay(tn, 4500, "USD", ago(3, 15))
 	failed := wireTransaction(t, env, tn, checkoutIn(t, env, tn, 1500, "EUR"))
-	_, err = env.Store.TransitionTransaction(ctx, store.Transition{OrganizationID: tn.Org.ID, TransactionID: failed.ID, To: domain.TxnFailed})
+	_, err = env.Store.TransitionTransaction(ctx, domain.Transition{OrganizationID: tn.Org.ID, TransactionID: failed.ID, To: domain.TxnFailed})
 	require.NoError(t, err)
 	dated(t, env, "transactions", "updated_at = ?", failed.ID, ago(4, 11))
 	pending := wireTransaction(t, env, tn, checkoutIn(t, env, tn, 800, "EUR"))

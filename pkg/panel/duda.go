@@ -26,7 +26,7 @@ type dudaConnectionsData struct {
 
 // dudaConnections lists the organisation's Duda connections.
 func (p *Panel) dudaConnections(c echo.Context, r *request) error {
-	list, err := p.d.Service.ListDudaConnections(c.Request().Context(), r.Actor, r.OrgID())
+	list, err := p.d.DudaConn.ListDudaConnections(c.Request().Context(), r.Actor, r.OrgID())
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (p *Panel) dudaCreate(c echo.Context, r *request) error {
 		return err
 	}
 	in := f.bind(c)
-	dc, err := p.d.Service.CreateDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), in)
+	dc, err := p.d.DudaConn.CreateDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), in)
 	if err != nil {
 		return p.dudaFailed(c, r, f, err)
 	}
@@ -174,7 +174,7 @@ func (p *Panel) dudaCreate(c echo.Context, r *request) error {
 // dudaConnection shows a connection: the URLs for Duda's developer portal, the Duda sites it
 // is installed on and, for administrators, its form. Secrets are only shown masked.
 func (p *Panel) dudaConnection(c echo.Context, r *request) error {
-	dc, err := p.d.Service.GetDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	dc, err := p.d.DudaConn.GetDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (p *Panel) dudaConnection(c echo.Context, r *request) error {
 // stored secrets (admin).
 func (p *Panel) dudaUpdate(c echo.Context, r *request) error {
 	ctx := c.Request().Context()
-	dc, err := p.d.Service.GetDudaConnection(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	dc, err := p.d.DudaConn.GetDudaConnection(ctx, r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (p *Panel) dudaUpdate(c echo.Context, r *request) error {
 	in := f.bind(c)
 	toggle := in.Enabled != nil && in.SiteID == nil && in.AppUUID == nil && in.AppUser == nil && in.IPNURL == nil &&
 		in.AppPassword == nil && in.AppSecret == nil
-	if _, err := p.d.Service.UpdateDudaConnection(ctx, r.Actor, r.OrgID(), dc.ID, in); err != nil {
+	if _, err := p.d.DudaConn.UpdateDudaConnection(ctx, r.Actor, r.OrgID(), dc.ID, in); err != nil {
 		return p.dudaFailed(c, r, f, err)
 	}
 	notice := "duda-saved"
@@ -214,7 +214,7 @@ func (p *Panel) dudaUpdate(c echo.Context, r *request) error {
 
 // dudaDelete removes a connection installed on no Duda site and without checkouts (admin).
 func (p *Panel) dudaDelete(c echo.Context, r *request) error {
-	if err := p.d.Service.DeleteDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
+	if err := p.d.DudaConn.DeleteDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}
 	return seeOther(c, "/duda", "duda-deleted")

@@ -28,7 +28,7 @@ func dudaSecret() string {
 func dudaConnection(t testing.TB, env *apptest.Env, tn *apptest.Tenant) *dudaconn.DudaConnection {
 	t.Helper()
 	site, uuid, user, pw, sec := tn.Site.ID, "app-"+domain.RandomString(8), "user-"+domain.RandomString(6), "pw-"+domain.RandomString(20), dudaSecret()
-	dc, err := env.Service().CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, dudaconn.DudaConnectionInput{
+	dc, err := env.Services().DudaConn.CreateDudaConnection(ctx, tn.Admin, tn.Org.ID, dudaconn.DudaConnectionInput{
 		SiteID: &site, AppUUID: &uuid, AppUser: &user, AppPassword: &pw, AppSecret: &sec})
 	require.NoError(t, err)
 	return dc
@@ -39,7 +39,7 @@ func dudaConnection(t testing.TB, env *apptest.Env, tn *apptest.Tenant) *dudacon
 func installDuda(t testing.TB, env *apptest.Env, dc *dudaconn.DudaConnection, siteName string, expires time.Time) *store.DudaSite {
 	t.Helper()
 	site := &store.DudaSite{SiteName: siteName, APIEndpoint: "https://api-sandbox.duda.co", InstallData: "{}"}
-	require.NoError(t, env.Service().RecordDudaInstall(ctx, dc.DudaConnection, site,
+	require.NoError(t, env.Services().DudaConn.RecordDudaInstall(ctx, dc.DudaConnection, site,
 		duda.Tokens{AccessToken: "acc-" + domain.RandomString(10), RefreshToken: "ref-" + domain.RandomString(10), ExpiresAt: expires}))
 	return site
 }
@@ -56,9 +56,9 @@ func dudaForm(siteID, uuid, user, pw, secret, ipn string, enabled bool) url.Valu
 
 func openDuda(t testing.TB, env *apptest.Env, tn *apptest.Tenant, id string) (*dudaconn.DudaConnection, *dudaconn.DudaApp) {
 	t.Helper()
-	dc, err := env.Service().GetDudaConnection(ctx, tn.Admin, tn.Org.ID, id)
+	dc, err := env.Services().DudaConn.GetDudaConnection(ctx, tn.Admin, tn.Org.ID, id)
 	require.NoError(t, err)
-	app, err := env.Service().OpenDudaConnection(ctx, dc.DudaConnection)
+	app, err := env.Services().DudaConn.OpenDudaConnection(ctx, dc.DudaConnection)
 	require.NoError(t, err)
 	return dc, app
 }
@@ -126,7 +126,7 @@ func TestDudaConnections(t *testing.T) {
 			require.Equal(t, http.StatusBadRequest, res.Status)
 			require.Contains(t, text(res, "#f-siteId-error"), "The site must be one of the organisation's sites")
 
-			list, err := env.Service().ListDudaConnections(ctx, tn.Admin, tn.Org.ID)
+			list, err := env.Services().DudaConn.ListDudaConnections(ctx, tn.Admin, tn.Org.ID)
 			require.NoError(t, err)
 			require.Empty(t, list, "nothing was created")
 		})
@@ -270,9 +270,9 @@ func TestDudaConnections(t *testing.T) {
 		t.Run("InstalledSitesAndDelete", func(t *testing.T) {
 			expires := time.Date(2031, 5, 6, 7, 8, 0, 0, time.UTC)
 			bakery := installDuda(t, env, dc, "bakery-"+strings.ToLower(domain.RandomString(4)), expires)
-			require.NoError(t, env.Service().SetDudaGateway(ctx, bakery, "cpg_bakery"))
+			require.NoError(t, env.Services().DudaConn.SetDudaGateway(ctx, bakery, "cpg_bakery"))
 			gone := installDuda(t, env, dc, "gone-"+strings.ToLower(domain.RandomString(4)), expires)
-			require.NoError(t, env.Service().UninstallDudaSite(ctx, gone))
+			require.NoError(t, env.Services().DudaConn.UninstallDudaSite(ctx, gone))
 
 			page := admin.get("/duda/" + id)
 			rows := page.Doc.Find(`section[aria-labelledby=sites-h] tbody tr`)
@@ -318,16 +318,16 @@ func TestDudaConnections(t *testing.T) {
 			require.Equal(t, "retrying 3 attempts so far, next 2031-05-06 09:10 UTC "+refusal, cell(row(), "Gateway"))
 			require.NoError(t, env.Store.SetDudaSiteGatewayState(ctx, flaky.ID, store.DudaGatewayFailed, refusal, 80, nil))
 			require.Equal(t, "failed gave up after 80 attempts; reinstall the app on the Duda site to try again "+refusal, cell(row(), "Gateway"))
-			require.NoError(t, env.Service().UninstallDudaSite(ctx, flaky))
+			require.NoError(t, env.Services().DudaConn.UninstallDudaSite(ctx, flaky))
 
 			// Still installed: it cannot be deleted.
 			refused := admin.post("/duda/"+id+"/delete", nil)
 			require.Equal(t, http.StatusConflict, refused.Status)
 			require.Contains(t, text(refused, "main"), "still installed on 1 Duda site")
-			_, err := env.Service().GetDudaConnection(ctx, tn.Admin, tn.Org.ID, id)
+			_, err := env.Services().DudaConn.GetDudaConnection(ctx, tn.Admin, tn.Org.ID, id)
 			require.NoError(t, err)
 
-			require.NoError(t, env.Service().UninstallDudaSite(ctx, bakery))
+			require.NoError(t, env.Services().DudaConn.UninstallDudaSite(ctx, bakery))
 			admin.get("/duda/" + id)
 			res := admin.post("/duda/"+id+"/delete", nil)
 			require.Equal(t, http.StatusSeeOther, res.Status, text(res, "main"))
@@ -336,7 +336,7 @@ func TestDudaConnections(t *testing.T) {
 			require.Equal(t, "Duda connection deleted.", text(list, ".notice"))
 			require.Contains(t, text(list, "p.empty"), "No Duda connections yet.")
 			require.Equal(t, http.StatusNotFound, admin.get("/duda/"+id).Status)
-			_, err = env.Service().GetDudaConnection(ctx, tn.Admin, tn.Org.ID, id)
+			_, err = env.Services().DudaConn.GetDudaConnection(ctx, tn.Admin, tn.Org.ID, id)
 			require.True(t, domain.IsNotFound(err), "%v", err)
 		})
 	})
@@ -360,7 +360,7 @@ func TestDudaConnectionOfAnotherOrganization(t *testing.T) {
 	require.NotContains(t, list.Body, foreign.ID)
 	require.NotContains(t, list.Body, foreign.AppUUID)
 
-	after, err := env.Service().GetDudaConnection(ctx, other.Admin, other.Org.ID, foreign.ID)
+	after, err := env.Services().DudaConn.GetDudaConnection(ctx, other.Admin, other.Org.ID, foreign.ID)
 	require.NoError(t, err)
 	require.True(t, after.Enabled)
 	require.Equal(t, foreign.AppUUID, after.AppUUID)

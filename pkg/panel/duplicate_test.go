@@ -29,10 +29,10 @@ func TestDuplicatePaymentPage(t *testing.T) {
 			ProviderID: tn.Provider.ID, ProviderType: domain.ProviderWireTransfer, Mode: co.Mode, Currency: first.Currency,
 			NetAmount: first.NetAmount, TaxAmount: first.TaxAmount, GrossAmount: first.GrossAmount}
 		require.NoError(t, s.CreateTransaction(ctx, second))
-		_, err := env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, first.ID, "")
+		_, err := env.Services().Payment.MarkPaid(ctx, tn.Admin, tn.Org.ID, first.ID, "")
 		require.NoError(t, err)
 		// Then the provider reports that the second attempt took the money too.
-		dup, err := env.Service().ApplyOutcome(ctx, second, payment.Outcome{To: domain.TxnSucceeded})
+		dup, err := env.Services().Payment.ApplyOutcome(ctx, second, payment.Outcome{To: domain.TxnSucceeded})
 		require.NoError(t, err)
 		require.True(t, dup.Duplicate)
 		require.Equal(t, domain.TxnSucceeded, dup.Status)

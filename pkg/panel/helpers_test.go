@@ -143,7 +143,7 @@ func member(t testing.TB, env *apptest.Env, orgID string, role domain.Role) (ema
 	t.Helper()
 	email = strings.ToLower(string(role)+"."+domain.RandomString(8)) + "@example.com"
 	password = "pw-" + domain.RandomString(16)
-	u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: email, Password: password})
+	u, err := env.Services().Tenancy.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: email, Password: password})
 	require.NoError(t, err)
 	require.NoError(t, env.Store.AddMembership(ctx, &domain.Membership{OrganizationID: orgID, UserID: u.ID, Role: role}))
 	return email, password
@@ -165,7 +165,7 @@ func signedIn(t testing.TB, env *apptest.Env, tn *apptest.Tenant, role domain.Ro
 // newCheckout creates a test checkout through the platform, as an API integration would.
 func newCheckout(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int64) *domain.Checkout {
 	t.Helper()
-	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
+	co, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{
 		Amount: amount, Currency: "EUR", Email: "buyer@example.com", ExternalReference: "order-" + domain.RandomString(6), Mode: domain.ModeTest,
 		Items: []checkout.ItemInput{{Name: "Poster", Quantity: 1, UnitPrice: amount, ItemType: "goods"}}})
 	require.NoError(t, err)
@@ -175,7 +175,7 @@ func newCheckout(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int6
 // wireTransaction starts a wire-transfer payment of a checkout, as the hosted page does.
 func wireTransaction(t testing.TB, env *apptest.Env, tn *apptest.Tenant, co *domain.Checkout) *domain.Transaction {
 	t.Helper()
-	st, err := env.Service().StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
+	st, err := env.Services().Payment.StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
 		Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Jane Doe", Email: "jane@example.com", Country: "DE"}}})
 	require.NoError(t, err)
 	return st.Transaction
@@ -185,7 +185,7 @@ func wireTransaction(t testing.TB, env *apptest.Env, tn *apptest.Tenant, co *dom
 func paidTransaction(t testing.TB, env *apptest.Env, tn *apptest.Tenant, amount int64) *domain.Transaction {
 	t.Helper()
 	txn := wireTransaction(t, env, tn, newCheckout(t, env, tn, amount))
-	paid, err := env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "")
+	paid, err := env.Services().Payment.MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "")
 	require.NoError(t, err)
 	return paid
 }

@@ -42,7 +42,7 @@ func TestNotificationQueueShowsWhatWaits(t *testing.T) {
 	require.NoError(t, err)
 	env := apptest.Start(t, s, apptest.Options{NoFrontend: true, Workers: true})
 	tn := env.NewTenant(t)
-	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 1500, Currency: "EUR",
+	co, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 1500, Currency: "EUR",
 		ExternalReference: "ipn-q", IPNURL: merchant.URL + "/ipn", Mode: domain.ModeTest})
 	require.NoError(t, err)
 	txn := wireTransaction(t, env, tn, co)

@@ -141,7 +141,7 @@ func TestRefusedMailIsReportedAndNeverLogsTheLink(t *testing.T) {
 			RejectRcpt: func(a string) bool { return strings.HasPrefix(a, "bounce.") }}})
 		tn := env.NewTenant(t)
 		bounce := "bounce." + strings.ToLower(domain.RandomString(8)) + "@example.com"
-		_, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: bounce, Password: "pw-" + domain.RandomString(16)})
+		_, err := env.Services().Tenancy.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: bounce, Password: "pw-" + domain.RandomString(16)})
 		require.NoError(t, err)
 
 		c := newClient(t, env.AdminURL)

@@ -41,7 +41,7 @@ func (d *organizationsData) alert() string {
 func (p *Panel) organizationsPage(c echo.Context, r *request, d *organizationsData, status int) error {
 	ctx := c.Request().Context()
 	d.PlatformAdmin = r.User.PlatformAdmin
-	mine, err := p.d.Service.UserOrganizations(ctx, r.User.ID)
+	mine, err := p.d.Tenancy.UserOrganizations(ctx, r.User.ID)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (p *Panel) organizationsPage(c echo.Context, r *request, d *organizationsDa
 		roles[m.Organization.ID] = m.Role
 	}
 	if r.User.PlatformAdmin {
-		all, err := p.d.Service.ListOrganizations(ctx, r.Actor)
+		all, err := p.d.Tenancy.ListOrganizations(ctx, r.Actor)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (f *orgForm) bind(c echo.Context) tenancy.OrganizationInput {
 func (p *Panel) organizationCreate(c echo.Context, r *request) error {
 	d := &organizationsData{}
 	in := d.Create.bind(c)
-	o, err := p.d.Service.CreateOrganization(c.Request().Context(), r.Actor, in)
+	o, err := p.d.Tenancy.CreateOrganization(c.Request().Context(), r.Actor, in)
 	if err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
@@ -113,7 +113,7 @@ func (p *Panel) organizationCreate(c echo.Context, r *request) error {
 // between their organisations; platform administrators into any.
 func (p *Panel) organizationSwitch(c echo.Context, r *request) error {
 	orgID := c.FormValue("org")
-	if _, err := p.d.Service.UserActor(c.Request().Context(), r.User, orgID); err != nil || orgID == "" {
+	if _, err := p.d.Tenancy.UserActor(c.Request().Context(), r.User, orgID); err != nil || orgID == "" {
 		if err == nil || domain.ErrorKind(err) == domain.KindForbidden {
 			return domain.NotFound("organization")
 		}
@@ -129,7 +129,7 @@ func (p *Panel) organizationSwitch(c echo.Context, r *request) error {
 func (p *Panel) organizationUpdate(c echo.Context, r *request) error {
 	d := &organizationsData{}
 	in := d.Settings.bind(c)
-	if _, err := p.d.Service.UpdateOrganization(c.Request().Context(), r.Actor, r.OrgID(), in); err != nil {
+	if _, err := p.d.Tenancy.UpdateOrganization(c.Request().Context(), r.Actor, r.OrgID(), in); err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
 			return err

@@ -45,12 +45,12 @@ func (p *Panel) overview(c echo.Context, r *request) error {
 	if !explicit {
 		mode = domain.ModeLive
 	}
-	stats, err := p.d.Service.PaymentStats(ctx, r.Actor, r.OrgID(), mode, since...)
+	stats, err := p.d.Payment.PaymentStats(ctx, r.Actor, r.OrgID(), mode, since...)
 	if err != nil {
 		return err
 	}
 	if !explicit && stats[2].Finished == 0 && len(stats[2].Volumes) == 0 {
-		test, err := p.d.Service.PaymentStats(ctx, r.Actor, r.OrgID(), domain.ModeTest, since...)
+		test, err := p.d.Payment.PaymentStats(ctx, r.Actor, r.OrgID(), domain.ModeTest, since...)
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (p *Panel) overview(c echo.Context, r *request) error {
 	for i, s := range stats {
 		d.Periods = append(d.Periods, periodStats{Label: labels[i], PaymentStats: s})
 	}
-	d.Recent, _, err = p.d.Service.ListTransactions(ctx, r.Actor, domain.TransactionFilter{OrganizationID: r.OrgID(), Mode: mode, Limit: 10})
+	d.Recent, _, err = p.d.Payment.ListTransactions(ctx, r.Actor, domain.TransactionFilter{OrganizationID: r.OrgID(), Mode: mode, Limit: 10})
 	if err != nil {
 		return err
 	}

@@ -40,16 +40,16 @@ func TestOverview(t *testing.T) {
 
 		paidTransaction(t, env, tn, 2500)
 		refunded := paidTransaction(t, env, tn, 1000)
-		_, err := env.Service().Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, payment.RefundInput{Amount: ptr(int64(400))})
+		_, err := env.Services().Payment.Refund(ctx, tn.Admin, tn.Org.ID, refunded.ID, payment.RefundInput{Amount: ptr(int64(400))})
 		require.NoError(t, err)
 		cancelled := wireTransaction(t, env, tn, newCheckout(t, env, tn, 700))
-		_, err = env.Service().CancelByBuyer(ctx, cancelled.ID)
+		_, err = env.Services().Payment.CancelByBuyer(ctx, cancelled.ID)
 		require.NoError(t, err)
 		wireTransaction(t, env, tn, newCheckout(t, env, tn, 300)) // still open: not counted in the rate
-		gbp, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 990, Currency: "GBP", ExternalReference: "uk-1", Mode: domain.ModeTest})
+		gbp, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 990, Currency: "GBP", ExternalReference: "uk-1", Mode: domain.ModeTest})
 		require.NoError(t, err)
 		gbpTxn := wireTransaction(t, env, tn, gbp)
-		_, err = env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, gbpTxn.ID, "")
+		_, err = env.Services().Payment.MarkPaid(ctx, tn.Admin, tn.Org.ID, gbpTxn.ID, "")
 		require.NoError(t, err)
 
 		res := c.get("/")
@@ -128,10 +128,10 @@ func TestLists(t *testing.T) {
 		for i := 0; i < 27; i++ {
 			made = append(made, newCheckout(t, env, tn, int64(100+i)))
 		}
-		special, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 4200, Currency: "EUR",
+		special, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 4200, Currency: "EUR",
 			Email: "special.buyer@example.org", ExternalReference: "ORDER-<script>", Mode: domain.ModeTest})
 		require.NoError(t, err)
-		_, err = env.Service().ExpireCheckout(ctx, tn.Admin, tn.Org.ID, made[0].ID)
+		_, err = env.Services().Checkout.ExpireCheckout(ctx, tn.Admin, tn.Org.ID, made[0].ID)
 		require.NoError(t, err)
 
 		t.Run("CheckoutsPaginate", func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestLists(t *testing.T) {
 		})
 		t.Run("TransactionsByBuyerEmail", func(t *testing.T) {
 			co := newCheckout(t, env, tn, 700)
-			st, err := env.Service().StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
+			st, err := env.Services().Payment.StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
 				Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Ørjan Quist", Email: "Orjan.QUIST@Example.NET", Country: "DE"}}})
 			require.NoError(t, err)
 			for _, path := range []string{"/transactions?q=quist%40example", "/transactions?email=orjan.quist", "/transactions?q=%C3%B8rjan"} {
@@ -259,7 +259,7 @@ func TestOrganizations(t *testing.T) {
 
 		t.Run("PlatformAdminCreatesAndSwitches", func(t *testing.T) {
 			pw := "pw-" + domain.RandomString(16)
-			u, err := env.Service().CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: "root." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: pw, PlatformAdmin: true})
+			u, err := env.Services().Tenancy.CreateUser(ctx, domain.SystemActor(""), tenancy.CreateUserInput{Email: "root." + strings.ToLower(domain.RandomString(6)) + "@example.com", Password: pw, PlatformAdmin: true})
 			require.NoError(t, err)
 			c := newClient(t, env.AdminURL)
 			c.login(u.Email, pw)
@@ -386,7 +386,7 @@ func TestNotifications(t *testing.T) {
 	t.Cleanup(srv.Close)
 	hosts := env.Hosts
 	hosts.AdminBackendDomain = strings.TrimPrefix(srv.URL, "http://")
-	p, err := panel.New(panel.Deps{Service: env.Service(), Reporting: reporting.New(env.Store, nil), Sessions: env.Admin.Sessions,
+	p, err := panel.New(panel.Deps{Tenancy: env.Services().Tenancy, Checkout: env.Services().Checkout, Payment: env.Services().Payment, DudaConn: env.Services().DudaConn, Reporting: reporting.New(env.Store, nil), Sessions: env.Admin.Sessions,
 		SigningKey: secrets.Derive(env.MasterKey, "test-jwt"), Hosts: hosts, Notifications: fake})
 	require.NoError(t, err)
 	p.Register(e)
@@ -437,7 +437,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	env := apptest.Start(t, s, apptest.Options{NoFrontend: true, Workers: true})
 	tn := env.NewTenant(t)
-	co, err := env.Service().CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 1500, Currency: "EUR",
+	co, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 1500, Currency: "EUR",
 		ExternalReference: "ipn-1", IPNURL: merchant.URL + "/ipn", Mode: domain.ModeTest})
 	require.NoError(t, err)
 	txn := wireTransaction(t, env, tn, co)

@@ -19,17 +19,24 @@ import (
 	"paygate.dev/frontend"
 	"paygate.dev/pkg/assets"
 	"paygate.dev/pkg/auth"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/export"
-	"paygate.dev/pkg/platform"
+	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/reporting"
+	"paygate.dev/pkg/tenancy"
 )
 
 // Deps are the panel's collaborators.
 type Deps struct {
-	Service *platform.Service
+	// The capabilities' use cases the pages call.
+	Tenancy  *tenancy.Service
+	Checkout *checkout.Service
+	Payment  *payment.Service
+	DudaConn *dudaconn.Service
 	// Reporting computes the dashboard's figures.
 	Reporting *reporting.Service
 	Sessions  *auth.Sessions
@@ -83,8 +90,8 @@ type Panel struct {
 // New parses the templates and loads the assets. It fails when a template is malformed or a
 // file the layout needs is missing.
 func New(d Deps) (*Panel, error) {
-	if d.Service == nil || d.Reporting == nil || d.Sessions == nil {
-		return nil, errors.New("panel: Service, Reporting and Sessions are required")
+	if d.Tenancy == nil || d.Checkout == nil || d.Payment == nil || d.DudaConn == nil || d.Reporting == nil || d.Sessions == nil {
+		return nil, errors.New("panel: Tenancy, Checkout, Payment, DudaConn, Reporting and Sessions are required")
 	}
 	if len(d.SigningKey) < 16 {
 		return nil, errors.New("panel: SigningKey is required")

@@ -26,7 +26,7 @@ func (p *Panel) kind(t domain.ProviderType) (domain.ProviderKind, bool) {
 
 // providers lists the organisation's providers.
 func (p *Panel) providers(c echo.Context, r *request) error {
-	provs, err := p.d.Service.ListProviders(c.Request().Context(), r.Actor, r.OrgID())
+	provs, err := p.d.Tenancy.ListProviders(c.Request().Context(), r.Actor, r.OrgID())
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (p *Panel) providerCreate(c echo.Context, r *request) error {
 	}
 	f := newProviderForm(k, nil)
 	in := f.bind(c)
-	prov, err := p.d.Service.CreateProvider(c.Request().Context(), r.Actor, r.OrgID(), in)
+	prov, err := p.d.Tenancy.CreateProvider(c.Request().Context(), r.Actor, r.OrgID(), in)
 	if err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
@@ -184,7 +184,7 @@ func (p *Panel) providerPage(c echo.Context, prov *domain.Provider) *providerFor
 
 // provider shows a provider's form; secrets are never shown, only their masked form.
 func (p *Panel) provider(c echo.Context, r *request) error {
-	prov, err := p.d.Service.GetProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	prov, err := p.d.Tenancy.GetProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -194,14 +194,14 @@ func (p *Panel) provider(c echo.Context, r *request) error {
 // providerUpdate saves a provider; empty secret fields keep the stored secrets (admin).
 func (p *Panel) providerUpdate(c echo.Context, r *request) error {
 	ctx := c.Request().Context()
-	prov, err := p.d.Service.GetProvider(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	prov, err := p.d.Tenancy.GetProvider(ctx, r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	f := p.providerPage(c, prov)
 	in := f.bind(c)
 	in.Type, in.Mode = "", ""
-	if _, err := p.d.Service.UpdateProvider(ctx, r.Actor, r.OrgID(), prov.ID, in); err != nil {
+	if _, err := p.d.Tenancy.UpdateProvider(ctx, r.Actor, r.OrgID(), prov.ID, in); err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
 			return err
@@ -215,7 +215,7 @@ func (p *Panel) providerUpdate(c echo.Context, r *request) error {
 // providerDelete removes a provider without transactions (admin).
 func (p *Panel) providerDelete(c echo.Context, r *request) error {
 	if asksConfirmation(c) {
-		pr, err := p.d.Service.GetProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+		pr, err := p.d.Tenancy.GetProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 		if err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func (p *Panel) providerDelete(c echo.Context, r *request) error {
 			"/providers/"+pr.ID+"/delete", "/providers/"+pr.ID,
 			"Its credentials are erased and sites stop offering it. A provider with transactions cannot be deleted; disable it instead.")
 	}
-	if err := p.d.Service.DeleteProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
+	if err := p.d.Tenancy.DeleteProvider(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}
 	return seeOther(c, "/providers", "provider-deleted")

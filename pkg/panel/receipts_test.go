@@ -60,10 +60,10 @@ func TestReceiptAfterPaymentAndResendFromThePanel(t *testing.T) {
 		buyer := "kundin-" + strings.ToLower(domain.RandomString(8)) + "@example.com"
 		env.Logs.Forbid(buyer)
 		co := newCheckout(t, env, tn, 2500)
-		st, err := env.Service().StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
+		st, err := env.Services().Payment.StartTransaction(ctx, payment.StartInput{SessionPublicID: co.SessionPublicID, ProviderID: tn.Provider.ID,
 			Language: "it", Buyer: payment.Buyer{BillingDetails: domain.BillingDetails{Name: "Giulia", Email: buyer, Country: "IT"}}})
 		require.NoError(t, err)
-		txn, err := env.Service().MarkPaid(ctx, tn.Admin, tn.Org.ID, st.Transaction.ID, "")
+		txn, err := env.Services().Payment.MarkPaid(ctx, tn.Admin, tn.Org.ID, st.Transaction.ID, "")
 		require.NoError(t, err)
 
 		m := env.Mail.NextTo(t, buyer)

@@ -56,15 +56,15 @@ type writeAction struct {
 }
 
 func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
-	svc := env.Service()
+	svc := env.Services()
 	site := func(t *testing.T) *domain.Site {
 		name := "Spare " + domain.RandomString(4)
-		s, _, err := svc.CreateSite(ctx, tn.Admin, tn.Org.ID, tenancy.SiteInput{Name: &name})
+		s, _, err := svc.Tenancy.CreateSite(ctx, tn.Admin, tn.Org.ID, tenancy.SiteInput{Name: &name})
 		require.NoError(t, err)
 		return s
 	}
 	key := func(t *testing.T) *domain.APIKey {
-		k, _, err := svc.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"checkout:create"}})
+		k, _, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "k", Mode: "test", Scopes: []string{"checkout:create"}})
 		require.NoError(t, err)
 		return k
 	}
@@ -121,7 +121,7 @@ func writeActions(env *apptest.Env, tn *apptest.Tenant) []writeAction {
 		}},
 		{"DeleteProvider", domain.RoleAdmin, http.StatusSeeOther, func(t *testing.T) (string, url.Values) {
 			name := "Spare bank"
-			p, err := svc.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
+			p, err := svc.Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
 				Settings: map[string]string{"bankName": "B", "accountHolder": "H", "iban": "DE89370400440532013000"}})
 			require.NoError(t, err)
 			return "/providers/" + p.ID + "/delete", nil

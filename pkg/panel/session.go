@@ -57,7 +57,7 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 		return nil, errNoSession
 	}
 	ctx := c.Request().Context()
-	u, err := p.d.Service.SessionUser(ctx, claims.Subject)
+	u, err := p.d.Tenancy.SessionUser(ctx, claims.Subject)
 	if domain.IsNotFound(err) {
 		return nil, errNoSession
 	}
@@ -73,13 +73,13 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 		return nil, errNoSession
 	}
 	orgID := claims.Org
-	actor, err := p.d.Service.UserActor(ctx, u, orgID)
+	actor, err := p.d.Tenancy.UserActor(ctx, u, orgID)
 	if domain.ErrorKind(err) == domain.KindForbidden {
 		// Removed from the organisation meanwhile: continue in another one, if any.
 		if orgID, err = p.defaultOrg(ctx, u); err != nil {
 			return nil, err
 		}
-		actor, err = p.d.Service.UserActor(ctx, u, orgID)
+		actor, err = p.d.Tenancy.UserActor(ctx, u, orgID)
 	}
 	if err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 	actor.IP, actor.RequestID = c.RealIP(), httpapi.RequestID(c)
 	r := &request{User: u, Actor: actor, Claims: claims, CSRF: p.sessionToken(claims)}
 	if orgID != "" {
-		if r.Org, err = p.d.Service.GetOrganization(ctx, actor, orgID); err != nil {
+		if r.Org, err = p.d.Tenancy.GetOrganization(ctx, actor, orgID); err != nil {
 			return nil, err
 		}
 	}
@@ -105,7 +105,7 @@ func (p *Panel) loadSession(c echo.Context) (*request, error) {
 // platform administrator without memberships, the first organisation of all ("" when there is
 // none yet). A user without any organisation gets errNoMembers.
 func (p *Panel) defaultOrg(ctx context.Context, u *domain.User) (string, error) {
-	mine, err := p.d.Service.UserOrganizations(ctx, u.ID)
+	mine, err := p.d.Tenancy.UserOrganizations(ctx, u.ID)
 	if err != nil {
 		return "", err
 	}
@@ -115,7 +115,7 @@ func (p *Panel) defaultOrg(ctx context.Context, u *domain.User) (string, error) 
 	if !u.PlatformAdmin {
 		return "", errNoMembers
 	}
-	all, err := p.d.Service.ListOrganizations(ctx, domain.Actor{Type: domain.ActorUser, ID: u.ID, Label: u.Email, PlatformAdmin: true})
+	all, err := p.d.Tenancy.ListOrganizations(ctx, domain.Actor{Type: domain.ActorUser, ID: u.ID, Label: u.Email, PlatformAdmin: true})
 	if err != nil || len(all) == 0 {
 		return "", err
 	}

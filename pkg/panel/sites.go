@@ -19,11 +19,11 @@ type sitesData struct {
 // sites lists the organisation's sites.
 func (p *Panel) sites(c echo.Context, r *request) error {
 	ctx := c.Request().Context()
-	sites, err := p.d.Service.ListSites(ctx, r.Actor, r.OrgID())
+	sites, err := p.d.Tenancy.ListSites(ctx, r.Actor, r.OrgID())
 	if err != nil {
 		return err
 	}
-	provs, err := p.d.Service.ListProviders(ctx, r.Actor, r.OrgID())
+	provs, err := p.d.Tenancy.ListProviders(ctx, r.Actor, r.OrgID())
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (f *siteForm) alert() string {
 }
 
 func (p *Panel) siteFormFor(c echo.Context, r *request, s *domain.Site) (*siteForm, error) {
-	provs, err := p.d.Service.ListProviders(c.Request().Context(), r.Actor, r.OrgID())
+	provs, err := p.d.Tenancy.ListProviders(c.Request().Context(), r.Actor, r.OrgID())
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (p *Panel) siteFormFor(c echo.Context, r *request, s *domain.Site) (*siteFo
 	if s.DefaultProviderID != nil {
 		f.DefaultProviderID = *s.DefaultProviderID
 	}
-	assigned, err := p.d.Service.SiteProviders(c.Request().Context(), r.Actor, r.OrgID(), s.ID)
+	assigned, err := p.d.Tenancy.SiteProviders(c.Request().Context(), r.Actor, r.OrgID(), s.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (p *Panel) siteCreate(c echo.Context, r *request) error {
 	if f.failed() {
 		return p.render(c, r, http.StatusBadRequest, "site", "New site", "sites", f)
 	}
-	site, secret, err := p.d.Service.CreateSite(c.Request().Context(), r.Actor, r.OrgID(), in)
+	site, secret, err := p.d.Tenancy.CreateSite(c.Request().Context(), r.Actor, r.OrgID(), in)
 	if err != nil {
 		return p.siteFailed(c, r, f, err, "New site")
 	}
@@ -190,7 +190,7 @@ func (p *Panel) siteFailed(c echo.Context, r *request, f *siteForm, err error, t
 
 // site shows a site's settings form (read-only controls for viewers and editors).
 func (p *Panel) site(c echo.Context, r *request) error {
-	s, err := p.d.Service.GetSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	s, err := p.d.Tenancy.GetSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (p *Panel) site(c echo.Context, r *request) error {
 // siteUpdate saves a site's settings (admin).
 func (p *Panel) siteUpdate(c echo.Context, r *request) error {
 	ctx := c.Request().Context()
-	s, err := p.d.Service.GetSite(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	s, err := p.d.Tenancy.GetSite(ctx, r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (p *Panel) siteUpdate(c echo.Context, r *request) error {
 	if f.failed() {
 		return p.render(c, r, http.StatusBadRequest, "site", s.Name, "sites", f)
 	}
-	if _, err := p.d.Service.UpdateSite(ctx, r.Actor, r.OrgID(), s.ID, in); err != nil {
+	if _, err := p.d.Tenancy.UpdateSite(ctx, r.Actor, r.OrgID(), s.ID, in); err != nil {
 		return p.siteFailed(c, r, f, err, s.Name)
 	}
 	if err := p.saveReceiptsSwitch(c, r, s, f.Receipts); err != nil {
@@ -241,7 +241,7 @@ func (p *Panel) saveReceiptsSwitch(c echo.Context, r *request, s *domain.Site, o
 // form must confirm it: the old secret stops working at once.
 func (p *Panel) siteRegenerateSecret(c echo.Context, r *request) error {
 	ctx := c.Request().Context()
-	s, err := p.d.Service.GetSite(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	s, err := p.d.Tenancy.GetSite(ctx, r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (p *Panel) siteRegenerateSecret(c echo.Context, r *request) error {
 		f.ConfirmErr = "Tick the box to confirm: the current signing secret stops working at once."
 		return p.render(c, r, http.StatusBadRequest, "site", s.Name, "sites", f)
 	}
-	secret, err := p.d.Service.RegenerateWebhookSecret(ctx, r.Actor, r.OrgID(), s.ID)
+	secret, err := p.d.Tenancy.RegenerateWebhookSecret(ctx, r.Actor, r.OrgID(), s.ID)
 	if err != nil {
 		return err
 	}
@@ -271,14 +271,14 @@ func (p *Panel) siteRegenerateSecret(c echo.Context, r *request) error {
 // siteDelete removes a site that has no checkouts (admin).
 func (p *Panel) siteDelete(c echo.Context, r *request) error {
 	if asksConfirmation(c) {
-		s, err := p.d.Service.GetSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+		s, err := p.d.Tenancy.GetSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 		if err != nil {
 			return err
 		}
 		return p.confirmDelete(c, r, "sites", "site “"+s.Name+"” ("+s.ID+")", "/sites/"+s.ID+"/delete", "/sites/"+s.ID,
 			"Its branding, allowed hosts, webhook secret and provider choices go with it. Only a site without checkouts can be deleted.")
 	}
-	if err := p.d.Service.DeleteSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
+	if err := p.d.Tenancy.DeleteSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}
 	return seeOther(c, "/sites", "site-deleted")

@@ -46,7 +46,7 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 	if d.Sites, d.SiteName, err = p.siteNames(c, r); err != nil {
 		return err
 	}
-	if d.Providers, err = p.d.Service.ListProviders(ctx, r.Actor, r.OrgID()); err != nil {
+	if d.Providers, err = p.d.Tenancy.ListProviders(ctx, r.Actor, r.OrgID()); err != nil {
 		return err
 	}
 	f := domain.TransactionFilter{OrganizationID: r.OrgID(), SiteID: d.Filters.Site, ProviderID: d.Filters.Provider,
@@ -62,7 +62,7 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 			return p.render(c, r, http.StatusBadRequest, "transactions", "Transactions", "transactions", d)
 		}
 	}
-	rows, more, err := p.d.Service.ListTransactions(ctx, r.Actor, f)
+	rows, more, err := p.d.Payment.ListTransactions(ctx, r.Actor, f)
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindInvalid {
 			d.Error = capitalize(errMessage(err))
@@ -146,7 +146,7 @@ func summarizeTax(t *domain.Transaction) taxSummary {
 // loadTransaction gathers what the transaction page shows.
 func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, error) {
 	ctx := c.Request().Context()
-	det, err := p.d.Service.GetTransaction(ctx, r.Actor, r.OrgID(), c.Param("id"))
+	det, err := p.d.Payment.GetTransaction(ctx, r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +163,12 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 	d := &transactionData{Txn: t, Checkout: det.Checkout, Refunds: det.Refunds, Events: det.Events, Refundable: t.Refundable(), RefundNote: p.refundNote(t.ProviderType),
 		CanMarkPaid: t.ProviderType == domain.ProviderWireTransfer && t.Status.Open()}
 	d.Tax = summarizeTax(t)
-	if prov, err := p.d.Service.GetProvider(ctx, r.Actor, r.OrgID(), t.ProviderID); err == nil {
+	if prov, err := p.d.Tenancy.GetProvider(ctx, r.Actor, r.OrgID(), t.ProviderID); err == nil {
 		d.Provider = prov
 	} else if !domain.IsNotFound(err) {
 		return nil, err
 	}
-	if site, err := p.d.Service.GetSite(ctx, r.Actor, r.OrgID(), t.SiteID); err == nil {
+	if site, err := p.d.Tenancy.GetSite(ctx, r.Actor, r.OrgID(), t.SiteID); err == nil {
 		d.SiteName = site.Name
 	}
 	if p.d.Receipts != nil {
@@ -210,7 +210,7 @@ func (p *Panel) markPaid(c echo.Context, r *request) error {
 			return err
 		}
 	}
-	if _, err := p.d.Service.MarkPaid(c.Request().Context(), r.Actor, r.OrgID(), id, note); err != nil {
+	if _, err := p.d.Payment.MarkPaid(c.Request().Context(), r.Actor, r.OrgID(), id, note); err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
 			return err
@@ -237,7 +237,7 @@ func (p *Panel) refund(c echo.Context, r *request) error {
 	var err error
 	if rf.Amount != "" {
 		// The currency is needed to read the amount; reading it also checks the permission.
-		det, gerr := p.d.Service.GetTransaction(ctx, r.Actor, r.OrgID(), id)
+		det, gerr := p.d.Payment.GetTransaction(ctx, r.Actor, r.OrgID(), id)
 		if gerr != nil {
 			return gerr
 		}
@@ -250,7 +250,7 @@ func (p *Panel) refund(c echo.Context, r *request) error {
 	}
 	var ref *domain.Refund
 	if err == nil {
-		ref, err = p.d.Service.Refund(ctx, r.Actor, r.OrgID(), id, in)
+		ref, err = p.d.Payment.Refund(ctx, r.Actor, r.OrgID(), id, in)
 	}
 	if err != nil {
 		st, status, ok := formFailure(err, nil)

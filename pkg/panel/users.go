@@ -38,7 +38,7 @@ func (d *usersData) alert() string {
 }
 
 func (p *Panel) usersPage(c echo.Context, r *request, d *usersData, status int) error {
-	members, err := p.d.Service.ListMembers(c.Request().Context(), r.Actor, r.OrgID())
+	members, err := p.d.Tenancy.ListMembers(c.Request().Context(), r.Actor, r.OrgID())
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (p *Panel) users(c echo.Context, r *request) error {
 // password (admin).
 func (p *Panel) userInvite(c echo.Context, r *request) error {
 	d := &usersData{Form: inviteForm{Email: strings.TrimSpace(c.FormValue("email")), Role: c.FormValue("role")}}
-	inv, err := p.d.Service.InviteMember(c.Request().Context(), r.Actor, r.OrgID(), d.Form.Email, domain.Role(d.Form.Role))
+	inv, err := p.d.Tenancy.InviteMember(c.Request().Context(), r.Actor, r.OrgID(), d.Form.Email, domain.Role(d.Form.Role))
 	if err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
@@ -77,7 +77,7 @@ func (p *Panel) userInvite(c echo.Context, r *request) error {
 
 // userRole changes a member's role (admin); the last administrator keeps theirs.
 func (p *Panel) userRole(c echo.Context, r *request) error {
-	err := p.d.Service.ChangeMemberRole(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"), domain.Role(c.FormValue("role")))
+	err := p.d.Tenancy.ChangeMemberRole(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"), domain.Role(c.FormValue("role")))
 	if err != nil {
 		if k := domain.ErrorKind(err); k == domain.KindConflict || k == domain.KindInvalid {
 			return p.usersPage(c, r, &usersData{RowError: capitalize(errMessage(err)) + "."}, httpStatus(err))
@@ -89,7 +89,7 @@ func (p *Panel) userRole(c echo.Context, r *request) error {
 
 // userRemove takes a member out of the organisation (admin); the last administrator stays.
 func (p *Panel) userRemove(c echo.Context, r *request) error {
-	err := p.d.Service.RemoveMember(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	err := p.d.Tenancy.RemoveMember(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindConflict {
 			return p.usersPage(c, r, &usersData{RowError: capitalize(errMessage(err)) + "."}, httpStatus(err))
@@ -128,7 +128,7 @@ func (p *Panel) audit(c echo.Context, r *request) error {
 			return p.render(c, r, http.StatusBadRequest, "audit", "Audit log", "audit", d)
 		}
 	}
-	rows, more, err := p.d.Service.ListAudit(c.Request().Context(), r.Actor, f)
+	rows, more, err := p.d.Tenancy.ListAudit(c.Request().Context(), r.Actor, f)
 	if err != nil {
 		return err
 	}

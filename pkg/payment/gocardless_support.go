@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // Provider bookkeeping that is not a status change: linking the provider's payment to an
@@ -22,7 +21,7 @@ func (s *Service) LinkProviderPayment(ctx context.Context, t *domain.Transaction
 		if err != nil {
 			return err
 		}
-		var set store.TransactionChanges
+		var set domain.TransactionChanges
 		if paymentID != "" {
 			switch {
 			case cur.ProviderPaymentID == nil || *cur.ProviderPaymentID == "":

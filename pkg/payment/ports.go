@@ -7,11 +7,19 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/queue"
-	"paygate.dev/pkg/store"
 )
 
 // Store is the storage the payment use cases need (pkg/store implements it; wiring hands it
 // over as store.PortOf[payment.Store]). The Store InTx hands fn acts in that transaction.
+//
+// It is one port, not one per use case, on purpose: the payment use cases run inside one
+// another's transactions (applying a provider outcome moves the transaction, records a refund
+// or a dispute, appends events and queues jobs; a refund reads and moves the transaction it
+// refunds; the providers read through the same store, providers.Store, while an outcome is
+// applied), and InTx hands each of them the one transaction's store. Role interfaces would
+// all have to be embedded here again for that, so splitting it would name the same methods
+// twice without narrowing what any caller can reach. What other capabilities need of payment
+// is narrow instead (integration/duda's Payments port, hooks and runtimesrv hold the service).
 type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	// Tx: jobs (a provider event's, a refund's) are queued on the transaction that makes them
@@ -37,11 +45,11 @@ type Store interface {
 	GetTransactionByID(ctx context.Context, id string) (*domain.Transaction, error)
 	InsertProviderEvent(ctx context.Context, e *domain.ProviderEvent) (inserted bool, err error)
 	ListCheckoutTransactions(ctx context.Context, orgID, checkoutID string) ([]domain.Transaction, error)
-	ListExpiredOpenCheckouts(ctx context.Context, now time.Time, limit int) ([]store.ExpiredCheckout, error)
-	ListQueuedRefunds(ctx context.Context, before time.Time, limit int) ([]store.QueuedRefunds, error)
+	ListExpiredOpenCheckouts(ctx context.Context, now time.Time, limit int) ([]domain.ExpiredCheckout, error)
+	ListQueuedRefunds(ctx context.Context, before time.Time, limit int) ([]domain.QueuedRefunds, error)
 	ListRefunds(ctx context.Context, orgID, txnID string) ([]domain.Refund, error)
 	ListSiteProviders(ctx context.Context, orgID, siteID string) ([]domain.Provider, error)
-	ListStaleOpenTransactions(ctx context.Context, t domain.ProviderType, before time.Time, limit int) ([]store.OpenTransaction, error)
+	ListStaleOpenTransactions(ctx context.Context, t domain.ProviderType, before time.Time, limit int) ([]domain.OpenTransaction, error)
 	ListTransactionEvents(ctx context.Context, orgID, txnID string) ([]domain.Event, error)
 	ListTransactions(ctx context.Context, f domain.TransactionFilter) ([]domain.Transaction, error)
 	ListUnsentRefunds(ctx context.Context, orgID, txnID string) ([]domain.Refund, error)
@@ -52,7 +60,7 @@ type Store interface {
 	Stats(ctx context.Context, orgID string, mode domain.Mode, since ...time.Time) ([]domain.PaymentStats, error)
 	SumAcceptedRefunds(ctx context.Context, txnID string) (int64, error)
 	SumRefunds(ctx context.Context, txnID string) (int64, error)
-	TransitionTransaction(ctx context.Context, tr store.Transition) (*domain.Transaction, error)
-	UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, ch store.RefundChanges) error
-	UpdateTransactionFields(ctx context.Context, orgID, id string, ch store.TransactionChanges, expect ...domain.TransactionStatus) error
+	TransitionTransaction(ctx context.Context, tr domain.Transition) (*domain.Transaction, error)
+	UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, ch domain.RefundChanges) error
+	UpdateTransactionFields(ctx context.Context, orgID, id string, ch domain.TransactionChanges, expect ...domain.TransactionStatus) error
 }

@@ -6,7 +6,6 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
-	"paygate.dev/pkg/store"
 )
 
 // DefaultReconcileBatch is how many open attempts one reconciliation run looks at.
@@ -28,7 +27,7 @@ func (s *Service) ReconcileOpen(ctx context.Context, pt domain.ProviderType, old
 		batch = DefaultReconcileBatch
 	}
 	st := s.store
-	open, err := st.ListStaleOpenTransactions(ctx, pt, store.Now().Add(-olderThan), batch)
+	open, err := st.ListStaleOpenTransactions(ctx, pt, domain.Now().Add(-olderThan), batch)
 	if err != nil {
 		return 0, err
 	}

@@ -11,7 +11,6 @@ import (
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
-	"paygate.dev/pkg/store"
 )
 
 // RefundInput asks for money back.
@@ -193,7 +192,7 @@ func (s *Service) sendRefunds(ctx context.Context, orgID, txnID, own string) (se
 // the provider did make is not made twice. It is the main backend's periodic refunds.resume
 // job, and returns how many payments it looked at.
 func (s *Service) ResumeRefunds(ctx context.Context, olderThan time.Duration) (int, error) {
-	queued, err := s.store.ListQueuedRefunds(ctx, store.Now().Add(-olderThan), 100)
+	queued, err := s.store.ListQueuedRefunds(ctx, domain.Now().Add(-olderThan), 100)
 	if err != nil {
 		return 0, err
 	}
@@ -345,7 +344,7 @@ func (s *Service) failRefund(ctx context.Context, r *domain.Refund, cause error)
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
-	if err := s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundFailed), FailureMessage: &msg}); err != nil {
+	if err := s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, domain.RefundChanges{Status: domain.Ptr(domain.RefundFailed), FailureMessage: &msg}); err != nil {
 		s.log.ErrorContext(ctx, "mark refund failed", "refund_id", r.ID, "error", err)
 	}
 	if de, ok := errors.AsType[*domain.Error](cause); ok && de.Kind != domain.KindInternal {
@@ -356,9 +355,9 @@ func (s *Service) failRefund(ctx context.Context, r *domain.Refund, cause error)
 
 // settleRefund records what the provider did with a refund.
 func (s *Service) settleRefund(ctx context.Context, r *domain.Refund, res *providers.RefundResult) error {
-	set := store.RefundChanges{Manual: store.Ptr(res.Manual)}
+	set := domain.RefundChanges{Manual: domain.Ptr(res.Manual)}
 	if res.ProviderReference != "" {
-		set.ProviderReference = store.Ptr(res.ProviderReference)
+		set.ProviderReference = domain.Ptr(res.ProviderReference)
 	}
 	if res.Status != domain.RefundSucceeded {
 		return s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, set)
@@ -370,15 +369,15 @@ func (s *Service) settleRefund(ctx context.Context, r *domain.Refund, res *provi
 // and moves its transaction to partially_refunded or refunded — both in one database
 // transaction, with the events. A refund already completed is left as it is.
 func (s *Service) CompleteRefund(ctx context.Context, orgID, refundID string, upd providers.RefundUpdate) error {
-	var set store.RefundChanges
+	var set domain.RefundChanges
 	if upd.ProviderReference != "" {
-		set.ProviderReference = store.Ptr(upd.ProviderReference)
+		set.ProviderReference = domain.Ptr(upd.ProviderReference)
 	}
 	return s.completeRefund(ctx, orgID, refundID, set)
 }
 
-func (s *Service) completeRefund(ctx context.Context, orgID, refundID string, set store.RefundChanges) error {
-	set.Status = store.Ptr(domain.RefundSucceeded)
+func (s *Service) completeRefund(ctx context.Context, orgID, refundID string, set domain.RefundChanges) error {
+	set.Status = domain.Ptr(domain.RefundSucceeded)
 	return s.store.InTx(ctx, func(tx Store) error {
 		r, err := tx.GetRefund(ctx, orgID, refundID)
 		if err != nil {
@@ -402,8 +401,8 @@ func (s *Service) completeRefund(ctx context.Context, orgID, refundID string, se
 		if refunded == t.GrossAmount {
 			kind, to = domain.OutcomeRefunded, domain.TxnRefunded
 		}
-		_, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: t.ID, Kind: kind,
-			Changes: store.TransactionChanges{RefundedAmount: &refunded}, EventData: map[string]any{"refundId": r.ID, "amount": r.Amount, "refundedAmount": refunded}})
+		_, err = tx.TransitionTransaction(ctx, domain.Transition{OrganizationID: orgID, TransactionID: t.ID, Kind: kind,
+			Changes: domain.TransactionChanges{RefundedAmount: &refunded}, EventData: map[string]any{"refundId": r.ID, "amount": r.Amount, "refundedAmount": refunded}})
 		if err == nil {
 			s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(to)).Inc()
 		}
@@ -413,7 +412,7 @@ func (s *Service) completeRefund(ctx context.Context, orgID, refundID string, se
 
 // FailRefund marks a pending refund failed (a provider reported it bounced or was refused).
 func (s *Service) FailRefund(ctx context.Context, orgID, refundID, message string) error {
-	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundFailed), FailureMessage: &message})
+	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundPending, domain.RefundChanges{Status: domain.Ptr(domain.RefundFailed), FailureMessage: &message})
 	if domain.IsConflict(err) {
 		return nil
 	}
@@ -424,8 +423,8 @@ func (s *Service) FailRefund(ctx context.Context, orgID, refundID, message strin
 // the provider did make a refund whose call we had given up on (its answers were lost, then
 // the provider was unavailable). A refund no longer failed is left as it is.
 func (s *Service) ReviveRefund(ctx context.Context, orgID, refundID, providerRef string) error {
-	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundFailed, store.RefundChanges{Status: store.Ptr(domain.RefundPending),
-		ProviderReference: &providerRef, FailureMessage: store.Ptr("")})
+	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundFailed, domain.RefundChanges{Status: domain.Ptr(domain.RefundPending),
+		ProviderReference: &providerRef, FailureMessage: domain.Ptr("")})
 	if domain.IsConflict(err) {
 		return nil
 	}
@@ -435,7 +434,7 @@ func (s *Service) ReviveRefund(ctx context.Context, orgID, refundID, providerRef
 // NoteRefundReference records the provider's id of a refund still pending. A refund no longer
 // pending is left as it is.
 func (s *Service) NoteRefundReference(ctx context.Context, orgID, refundID, providerRef string) error {
-	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundPending, store.RefundChanges{ProviderReference: &providerRef})
+	err := s.store.UpdateRefund(ctx, orgID, refundID, domain.RefundPending, domain.RefundChanges{ProviderReference: &providerRef})
 	if domain.IsConflict(err) {
 		return nil
 	}

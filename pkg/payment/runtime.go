@@ -12,7 +12,6 @@ import (
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
-	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/tax"
 )
 
@@ -441,8 +440,8 @@ func (s *Service) failStart(ctx context.Context, t *domain.Transaction, err erro
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
-	if _, terr := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeFailed,
-		Changes: store.TransactionChanges{FailureCode: store.Ptr("provider_error"), FailureMessage: &msg}}); terr != nil {
+	if _, terr := s.store.TransitionTransaction(ctx, domain.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeFailed,
+		Changes: domain.TransactionChanges{FailureCode: domain.Ptr("provider_error"), FailureMessage: &msg}}); terr != nil {
 		s.log.ErrorContext(ctx, "mark failed start", "transaction_id", t.ID, "error", terr)
 	}
 	if de, ok := errors.AsType[*domain.Error](err); ok && de.Kind != domain.KindInternal {
@@ -455,18 +454,18 @@ func (s *Service) failStart(ctx context.Context, t *domain.Transaction, err erro
 // the move to pending_provider when the provider already holds the payment. It returns the
 // attempt as it is now.
 func (s *Service) recordStart(ctx context.Context, t *domain.Transaction, prov *domain.Provider, out *providers.StartResult) (*domain.Transaction, error) {
-	var set store.TransactionChanges
+	var set domain.TransactionChanges
 	if out.ProviderReference != "" {
-		set.ProviderReference = store.Ptr(out.ProviderReference)
+		set.ProviderReference = domain.Ptr(out.ProviderReference)
 		t.ProviderReference = &out.ProviderReference
 	}
 	if out.PaymentReference != "" {
-		set.PaymentReference = store.Ptr(out.PaymentReference)
+		set.PaymentReference = domain.Ptr(out.PaymentReference)
 		t.PaymentReference = &out.PaymentReference
 	}
 	set.ProviderData = out.ProviderData
 	if out.Status == domain.TxnPendingProvider {
-		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomePending, Changes: set})
+		moved, err := s.store.TransitionTransaction(ctx, domain.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomePending, Changes: set})
 		if err != nil {
 			return nil, err
 		}
@@ -526,12 +525,12 @@ func (s *Service) MarkPendingByBuyer(ctx context.Context, id string) (*domain.Tr
 	if err != nil {
 		return nil, err
 	}
-	now := store.Now()
+	now := domain.Now()
 	switch t.Status {
 	case domain.TxnInitiated:
-		moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID,
-			Kind: domain.OutcomePending, Changes: store.TransactionChanges{BuyerMarkedPendingAt: &now}, EventData: map[string]any{"by": "buyer"}})
-		if err == nil || domain.ErrorCode(err) != store.ErrAlreadyInState {
+		moved, err := s.store.TransitionTransaction(ctx, domain.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID,
+			Kind: domain.OutcomePending, Changes: domain.TransactionChanges{BuyerMarkedPendingAt: &now}, EventData: map[string]any{"by": "buyer"}})
+		if err == nil || domain.ErrorCode(err) != domain.CodeAlreadyInState {
 			return moved, err
 		}
 	case domain.TxnPendingProvider:
@@ -542,7 +541,7 @@ func (s *Service) MarkPendingByBuyer(ctx context.Context, id string) (*domain.Tr
 		return nil, domain.Conflict(domain.CodeInvalidState, "the payment is %s", t.Status)
 	}
 	if t.BuyerMarkedPending == nil {
-		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, store.TransactionChanges{BuyerMarkedPendingAt: &now}, domain.TxnPendingProvider); err != nil {
+		if err := s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, domain.TransactionChanges{BuyerMarkedPendingAt: &now}, domain.TxnPendingProvider); err != nil {
 			return nil, err
 		}
 	}
@@ -559,7 +558,7 @@ func (s *Service) NoteBuyerReturn(ctx context.Context, id string) error {
 	if t.BuyerMarkedPending != nil || !(t.Status == domain.TxnPendingProvider || t.Status.Paid()) {
 		return nil
 	}
-	err = s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, store.TransactionChanges{BuyerMarkedPendingAt: store.Ptr(store.Now())})
+	err = s.store.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, domain.TransactionChanges{BuyerMarkedPendingAt: domain.Ptr(domain.Now())})
 	if domain.IsConflict(err) {
 		return nil
 	}
@@ -582,9 +581,9 @@ func (s *Service) CancelByBuyer(ctx context.Context, id string) (*domain.Transac
 	if !buyerMayCancel(t) {
 		return nil, domain.Conflict(CodePaymentInProgress, "the payment is already being processed and can no longer be cancelled here")
 	}
-	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeCancelled,
-		Changes: store.TransactionChanges{FailureCode: store.Ptr("buyer_cancelled"), FailureMessage: store.Ptr("cancelled by the buyer")}, EventData: map[string]any{"by": "buyer"}})
-	if domain.ErrorCode(err) == store.ErrAlreadyInState {
+	moved, err := s.store.TransitionTransaction(ctx, domain.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: domain.OutcomeCancelled,
+		Changes: domain.TransactionChanges{FailureCode: domain.Ptr("buyer_cancelled"), FailureMessage: domain.Ptr("cancelled by the buyer")}, EventData: map[string]any{"by": "buyer"}})
+	if domain.ErrorCode(err) == domain.CodeAlreadyInState {
 		return s.store.GetTransactionByID(ctx, id)
 	}
 	if err == nil {
@@ -632,7 +631,7 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.Actor, orgID, id st
 			return domain.Unprocessable(domain.CodeInvalidState, "only wire transfers are marked paid by hand; %s payments are confirmed by the provider", t.ProviderType)
 		}
 		// The transition table decides (an open, failed or cancelled transfer can be marked paid).
-		out, err = tx.TransitionTransaction(ctx, store.Transition{OrganizationID: orgID, TransactionID: id, Kind: domain.OutcomeSucceeded,
+		out, err = tx.TransitionTransaction(ctx, domain.Transition{OrganizationID: orgID, TransactionID: id, Kind: domain.OutcomeSucceeded,
 			EventData: map[string]any{"by": actor.Label, "note": note}})
 		if err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/queue"
-	"paygate.dev/pkg/store"
 )
 
 // JobProviderEvent is the job kind that applies one stored provider event.
@@ -124,15 +123,15 @@ func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Out
 		o.Kind = kindFor(o.To)
 	}
 	set := outcomeChanges(o)
-	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
+	moved, err := s.store.TransitionTransaction(ctx, domain.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
 		Only: o.Only, Changes: set, EventData: o.EventData})
 	switch {
 	case err == nil:
 		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), string(moved.Status)).Inc()
 		return moved, nil
-	case domain.ErrorCode(err) == store.ErrAlreadyInState:
+	case domain.ErrorCode(err) == domain.CodeAlreadyInState:
 		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
-	case domain.ErrorCode(err) == store.ErrStaleReport:
+	case domain.ErrorCode(err) == domain.CodeStaleReport:
 		s.log.InfoContext(ctx, "provider outcome ignored: older than the transaction's last report", "transaction_id", t.ID, "kind", string(o.Kind))
 		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
 	case domain.ErrorCode(err) == domain.CodeInvalidState:
@@ -148,8 +147,8 @@ func (s *Service) ApplyOutcome(ctx context.Context, t *domain.Transaction, o Out
 
 // outcomeChanges are the fields an outcome writes with its move: what it reports, nothing
 // else (an empty field leaves the stored one as it is).
-func outcomeChanges(o Outcome) store.TransactionChanges {
-	var ch store.TransactionChanges
+func outcomeChanges(o Outcome) domain.TransactionChanges {
+	var ch domain.TransactionChanges
 	opt := func(v string) *string {
 		if v == "" {
 			return nil
@@ -171,24 +170,24 @@ const duplicateMessage = "the provider took this payment after another attempt h
 // duplicate_payment), a paid attempt that is not the checkout's payment. It can be refunded in
 // full (or in part) like any paid transaction, and the merchant is never notified about it:
 // the order's status stays the first payment's.
-func (s *Service) recordDuplicate(ctx context.Context, t *domain.Transaction, o Outcome, set store.TransactionChanges) (*domain.Transaction, error) {
+func (s *Service) recordDuplicate(ctx context.Context, t *domain.Transaction, o Outcome, set domain.TransactionChanges) (*domain.Transaction, error) {
 	dup := set
-	dup.Duplicate = store.Ptr(true)
-	dup.FailureCode = store.Ptr("duplicate_payment")
-	dup.FailureMessage = store.Ptr(duplicateMessage)
+	dup.Duplicate = domain.Ptr(true)
+	dup.FailureCode = domain.Ptr("duplicate_payment")
+	dup.FailureMessage = domain.Ptr(duplicateMessage)
 	data := map[string]any{}
 	for k, v := range o.EventData {
 		data[k] = v
 	}
 	data["duplicate"] = true
-	moved, err := s.store.TransitionTransaction(ctx, store.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
+	moved, err := s.store.TransitionTransaction(ctx, domain.Transition{OrganizationID: t.OrganizationID, TransactionID: t.ID, Kind: o.Kind, At: o.At,
 		Only: o.Only, Changes: dup, EventData: data})
 	switch {
 	case err == nil:
 		s.log.ErrorContext(ctx, "duplicate payment: another attempt already paid this checkout; refund it", "transaction_id", t.ID, "checkout_id", t.CheckoutID)
 		s.metrics.TransactionsByStat.WithLabelValues(string(t.ProviderType), "duplicate").Inc()
 		return moved, nil
-	case domain.ErrorCode(err) == store.ErrAlreadyInState, domain.ErrorCode(err) == domain.CodeInvalidState:
+	case domain.ErrorCode(err) == domain.CodeAlreadyInState, domain.ErrorCode(err) == domain.CodeInvalidState:
 		return s.store.GetTransaction(ctx, t.OrganizationID, t.ID)
 	}
 	return nil, err
@@ -202,7 +201,7 @@ func (s *Service) RecordProviderRefund(ctx context.Context, t *domain.Transactio
 		r = &domain.Refund{ID: domain.NewID(domain.PrefixRefund), OrganizationID: t.OrganizationID, TransactionID: t.ID, Amount: amount,
 			Currency: t.Currency, Reason: reason, Status: domain.RefundPending, Source: "provider", ProviderReference: &providerRef, CreatedBy: string(t.ProviderType)}
 		if err := s.store.CreateRefund(ctx, r); err != nil {
-			if store.IsConstraint(err, "refunds_provider_reference_key") {
+			if domain.IsConstraint(err, "refunds_provider_reference_key") {
 				return s.RecordProviderRefund(ctx, t, providerRef, amount, status, reason)
 			}
 			return err
@@ -253,7 +252,7 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, eventID string) error 
 // review, lost), with an event for the timeline.
 func (s *Service) RecordDispute(ctx context.Context, t *domain.Transaction, eventType, status string, data map[string]any) error {
 	return s.store.InTx(ctx, func(tx Store) error {
-		if err := tx.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, store.TransactionChanges{DisputeStatus: &status}); err != nil {
+		if err := tx.UpdateTransactionFields(ctx, t.OrganizationID, t.ID, domain.TransactionChanges{DisputeStatus: &status}); err != nil {
 			return err
 		}
 		return tx.AppendEvent(ctx, &domain.Event{OrganizationID: t.OrganizationID, Type: eventType, CheckoutID: &t.CheckoutID,

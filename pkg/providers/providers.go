@@ -175,7 +175,7 @@ type Outcome struct {
 	EventData map[string]any
 }
 
-// Platform is what providers need of the platform (implemented by *platform.Service).
+// Platform is what providers need of the platform (package payment implements it).
 type Platform interface {
 	Log() *slog.Logger
 	Now() time.Time

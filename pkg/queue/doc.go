@@ -20,7 +20,7 @@
 //
 //	err := s.InTx(ctx, func(tx *store.Store) error {
 //		// ... the change ...
-//		_, err := queue.Insert(ctx, tx, platform.ProviderEventArgs{EventID: id}, nil)
+//		_, err := queue.Insert(ctx, tx, payment.ProviderEventArgs{EventID: id}, nil)
 //		return err
 //	})
 //

@@ -80,7 +80,7 @@ func (s *Service) Hook(ctx context.Context, tx Store, e domain.Event) error {
 		return err
 	}
 	if txn.Duplicate {
-		return nil // not the order's payment (see platform.ApplyOutcome): its money goes back
+		return nil // not the order's payment (see payment.ApplyOutcome): its money goes back
 	}
 	chk, err := tx.GetCheckout(ctx, e.OrganizationID, txn.CheckoutID)
 	if err != nil {

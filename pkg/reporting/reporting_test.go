@@ -57,9 +57,9 @@ func (sd *seeder) txn(site *domain.Site, mode domain.Mode, amount int64, currenc
 	return txn
 }
 
-func (sd *seeder) move(txn *domain.Transaction, to domain.TransactionStatus, ch store.TransactionChanges) {
+func (sd *seeder) move(txn *domain.Transaction, to domain.TransactionStatus, ch domain.TransactionChanges) {
 	sd.t.Helper()
-	_, err := sd.s.TransitionTransaction(ctx, store.Transition{OrganizationID: sd.org.ID, TransactionID: txn.ID, To: to, Changes: ch})
+	_, err := sd.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: sd.org.ID, TransactionID: txn.ID, To: to, Changes: ch})
 	require.NoError(sd.t, err)
 }
 
@@ -75,7 +75,7 @@ func ts(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05-07:00")
 func (sd *seeder) paid(site *domain.Site, mode domain.Mode, amount int64, currency string, at time.Time) *domain.Transaction {
 	sd.t.Helper()
 	txn := sd.txn(site, mode, amount, currency)
-	sd.move(txn, domain.TxnSucceeded, store.TransactionChanges{})
+	sd.move(txn, domain.TxnSucceeded, domain.TransactionChanges{})
 	sd.exec(`UPDATE transactions SET succeeded_at = '%s', updated_at = '%s' WHERE id = '%s'`, ts(at), ts(at), txn.ID)
 	return txn
 }
@@ -84,7 +84,7 @@ func (sd *seeder) paid(site *domain.Site, mode domain.Mode, amount int64, curren
 func (sd *seeder) failed(mode domain.Mode, amount int64, currency string, at time.Time) {
 	sd.t.Helper()
 	txn := sd.txn(nil, mode, amount, currency)
-	sd.move(txn, domain.TxnFailed, store.TransactionChanges{})
+	sd.move(txn, domain.TxnFailed, domain.TransactionChanges{})
 	sd.exec(`UPDATE transactions SET updated_at = '%s' WHERE id = '%s'`, ts(at), txn.ID)
 }
 
@@ -122,20 +122,20 @@ func TestDashboardFigures(t *testing.T) {
 		sd.failed(domain.ModeTest, 900, "USD", day(6, 11))
 		sd.failed(domain.ModeTest, 300, "EUR", day(28, 11).AddDate(0, -1, 0)) // 28 November: previous
 		pend := sd.txn(nil, domain.ModeTest, 4200, "EUR")
-		sd.move(pend, domain.TxnPendingProvider, store.TransactionChanges{})
+		sd.move(pend, domain.TxnPendingProvider, domain.TransactionChanges{})
 		open := sd.paid(nil, domain.ModeTest, 6000, "EUR", day(5, 10))
 		underReview := "under_review"
-		sd.move(open, domain.TxnDisputed, store.TransactionChanges{DisputeStatus: &underReview})
+		sd.move(open, domain.TxnDisputed, domain.TransactionChanges{DisputeStatus: &underReview})
 		lostTxn := sd.paid(nil, domain.ModeTest, 7000, "USD", day(5, 10))
 		lost := "lost"
-		sd.move(lostTxn, domain.TxnDisputed, store.TransactionChanges{DisputeStatus: &lost})
+		sd.move(lostTxn, domain.TxnDisputed, domain.TransactionChanges{DisputeStatus: &lost})
 
 		// Another organisation, same days: never counted.
 		sd2 := newSeeder(t, s)
 		sd2.paid(nil, domain.ModeTest, 55555, "EUR", day(7, 12))
 		sd2.failed(domain.ModeTest, 100, "EUR", day(7, 12))
 		p2 := sd2.txn(nil, domain.ModeTest, 100, "EUR")
-		sd2.move(p2, domain.TxnPendingProvider, store.TransactionChanges{})
+		sd2.move(p2, domain.TxnPendingProvider, domain.TransactionChanges{})
 
 		svc := reporting.New(s, func() time.Time { return now })
 		admin := domain.Actor{Type: domain.ActorUser, OrganizationID: sd.org.ID, Role: domain.RoleViewer}

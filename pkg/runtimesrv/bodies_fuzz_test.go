@@ -19,8 +19,8 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/payment"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/runtimeapi"
+	"paygate.dev/pkg/tenancy"
 )
 
 // FuzzRuntimeBodies reads the JSON bodies the hosted page posts to the runtime API (tax
@@ -47,7 +47,8 @@ func FuzzRuntimeBodies(f *testing.F) {
 	f.Add([]byte(`{"billingAddress":{"country":"DE"}}`), uint8(4), "text/plain")
 
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	svc := platform.New(platform.Deps{Log: logging.Discard(), Now: func() time.Time { return now }})
+	clock := func() time.Time { return now }
+	svc := payment.New(payment.Deps{Tenancy: tenancy.New(tenancy.Deps{Log: logging.Discard(), Now: clock}), Log: logging.Discard(), Now: clock})
 	rate := int64(1900)
 	checkout := &domain.Checkout{ID: "chk_fuzz", Amount: 11900, Currency: "EUR", Mode: domain.ModeTest,
 		BillingAddress: &domain.Address{Country: "DE"}, ShippingAddress: &domain.Address{Country: "DE"},

@@ -19,7 +19,6 @@ import (
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/money"
 	"paygate.dev/pkg/payment"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/providers/wire"
 	"paygate.dev/pkg/ratelimit"
@@ -29,7 +28,7 @@ import (
 
 // Server is the runtime API.
 type Server struct {
-	svc      *platform.Service
+	svc      *payment.Service // the runtime use cases (the hosted page's checkout and its attempts)
 	log      *slog.Logger
 	origins  []string
 	limit    ratelimit.Limiter
@@ -38,7 +37,7 @@ type Server struct {
 
 // New builds the runtime API; origins may call it from a browser; ratePerIP is requests per
 // second per client address (burst: twice that), counted by limits (nil: in process).
-func New(svc *platform.Service, log *slog.Logger, origins []string, ratePerIP int, limits ratelimit.Limits) *Server {
+func New(svc *payment.Service, log *slog.Logger, origins []string, ratePerIP int, limits ratelimit.Limits) *Server {
 	if ratePerIP <= 0 {
 		ratePerIP = 20
 	}

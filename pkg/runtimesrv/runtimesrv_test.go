@@ -153,7 +153,7 @@ func TestWireTransferEndToEnd(t *testing.T) {
 		require.Len(t, audit["data"], 1)
 
 		t.Run("MarkPaidNeedsTheScope", func(t *testing.T) {
-			_, ro, err := env.Service().CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"transaction:read"}})
+			_, ro, err := env.Services().Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Mode: "test", Scopes: []string{"transaction:read"}})
 			require.NoError(t, err)
 			res := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/transactions/"+txnID+"/mark-paid", ro, nil)
 			require.Equal(t, http.StatusForbidden, res.Status)
@@ -168,11 +168,11 @@ func TestConcurrentCreateAndMarkPaidYieldOneSuccess(t *testing.T) {
 		tn := env.NewTenant(t)
 		// A second wire provider, so two distinct attempts exist for the same checkout.
 		name := "Second bank"
-		p2, err := env.Service().CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
+		p2, err := env.Services().Tenancy.CreateProvider(ctx, tn.Admin, tn.Org.ID, tenancy.ProviderInput{Type: "wire_transfer", Mode: "test", Name: &name,
 			Settings: map[string]string{"bankName": "B2", "accountHolder": "Shop", "iban": "GB82WEST12345698765432"}})
 		require.NoError(t, err)
 		ids := []string{tn.Provider.ID, p2.ID}
-		_, err = env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
+		_, err = env.Services().Tenancy.UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{ProviderIDs: &ids})
 		require.NoError(t, err)
 		co := wooCheckout(t, env, tn, nil)
 
@@ -243,7 +243,7 @@ func TestExpiry(t *testing.T) {
 			"sessionPublicId": co["sessionPublicId"], "providerId": tn.Provider.ID, "billingAddress": map[string]any{}})
 		require.Equal(t, http.StatusConflict, res.Status)
 		require.Equal(t, "CHECKOUT_EXPIRED", res.JSON(t)["code"])
-		n, err := env.Main.Service.ExpireDue(ctx, 1000)
+		n, err := env.Main.Services.Payment.ExpireDue(ctx, 1000)
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, n, 1)
 		c, err := s.GetCheckout(ctx, tn.Org.ID, co["id"].(string))

@@ -87,7 +87,7 @@ func TestTwoReplicasOfEachBackendLoseNoNotification(t *testing.T) {
 		JWTSigningKey: secrets.Derive(mk, "scaleout-jwt"), SessionTTL: time.Minute, IdempotencyTTL: 48 * time.Hour, RateLimit: 1000,
 		IPNAllowPrivateTargets: true, Mail: config.Mail{Disabled: true}}, logging.Discard(), s)
 	require.NoError(t, err)
-	tn := apptest.CreateTenant(t, setup.Service, s)
+	tn := apptest.CreateTenant(t, setup.Services.Tenancy, s)
 
 	m := newMerchant(t, tn.SiteHook, 150*time.Millisecond)
 

@@ -21,7 +21,7 @@ func (s *Store) CreateCheckout(ctx context.Context, c *domain.Checkout) error {
 // has a record it writes nothing and returns ErrIdempotencyAnswered; if another request holds
 // the key at this moment it writes nothing and returns ErrIdempotencyBusy.
 func (s *Store) CreateCheckoutAnswered(ctx context.Context, c *domain.Checkout, claim *IdempotencyClaim) error {
-	StampNewCheckout(c)
+	domain.StampNewCheckout(c)
 	now := c.CreatedAt
 	ev := &domain.Event{
 		ID: domain.NewID(domain.PrefixEvent), OrganizationID: c.OrganizationID, Type: domain.EventCheckoutCreated, CheckoutID: &c.ID,
@@ -46,27 +46,6 @@ func (s *Store) CreateCheckoutAnswered(ctx context.Context, c *domain.Checkout, 
 		}
 		return translate(tx.db.Create(ev).Error, "event")
 	})
-}
-
-// StampNewCheckout fills in what writing a new checkout sets: its creation and update times
-// (now, unless already stamped), a UTC expiry at the store's precision, empty metadata for
-// none, and its items' keys. Call it before rendering an answer that is stored with the checkout
-// (CreateCheckoutAnswered), so that the answer shows the checkout exactly as it is written.
-func StampNewCheckout(c *domain.Checkout) {
-	if c.CreatedAt.IsZero() {
-		now := Now()
-		c.CreatedAt, c.UpdatedAt = now, now
-	}
-	c.CreatedAt, c.UpdatedAt = UTC(c.CreatedAt), UTC(c.UpdatedAt)
-	c.ExpiresAt = UTC(c.ExpiresAt)
-	if c.Metadata == nil {
-		c.Metadata = map[string]any{}
-	}
-	for i := range c.Items {
-		c.Items[i].CheckoutID = c.ID
-		c.Items[i].OrganizationID = c.OrganizationID
-		c.Items[i].Position = i
-	}
 }
 
 // createCheckoutWrites writes a checkout, its items (a JSON array) and its created event, each
@@ -313,15 +292,9 @@ func (s *Store) EndCheckout(ctx context.Context, orgID, id string, to domain.Che
 	return s.GetCheckout(ctx, orgID, id)
 }
 
-// ExpiredCheckout names an open checkout past its expiry.
-type ExpiredCheckout struct {
-	ID             string
-	OrganizationID string
-}
-
 // ListExpiredOpenCheckouts finds open checkouts whose expiry has passed, oldest first.
-func (s *Store) ListExpiredOpenCheckouts(ctx context.Context, now time.Time, limit int) ([]ExpiredCheckout, error) {
-	var out []ExpiredCheckout
+func (s *Store) ListExpiredOpenCheckouts(ctx context.Context, now time.Time, limit int) ([]domain.ExpiredCheckout, error) {
+	var out []domain.ExpiredCheckout
 	err := s.q(ctx).Model(&domain.Checkout{}).Select("id, organization_id").
 		Where("status = ? AND expires_at <= ?", domain.CheckoutOpen, UTC(now)).Order("expires_at").Limit(limit).Scan(&out).Error
 	return out, translate(err, "checkouts")

@@ -43,20 +43,6 @@ var constraints = []constraint{
 	{"duda_refunds_pkey", "duda_refunds.connection_id, duda_refunds.refund_key", domain.CodeConflict, "the Duda refund was already received"},
 }
 
-// ConstraintConflict is the conflict error for a violated unique constraint; callers that need
-// to tell constraints apart compare Constraint.
-type ConstraintConflict struct {
-	Constraint string
-}
-
-func (c *ConstraintConflict) Error() string { return "unique constraint " + c.Constraint }
-
-// IsConstraint reports whether err is the violation of the named unique constraint.
-func IsConstraint(err error, name string) bool {
-	var cc *ConstraintConflict
-	return errors.As(err, &cc) && cc.Constraint == name
-}
-
 // translate turns GORM and driver errors into domain errors. what names the object for a 404.
 func translate(err error, what string) error {
 	if err == nil {
@@ -109,7 +95,7 @@ func translate(err error, what string) error {
 func conflictFor(name, columns string, cause error) error {
 	for _, c := range constraints {
 		if (name != "" && c.name == name) || (columns != "" && c.columns == columns) {
-			return &domain.Error{Kind: domain.KindConflict, Code: c.code, Message: c.message, Err: &ConstraintConflict{Constraint: c.name}}
+			return &domain.Error{Kind: domain.KindConflict, Code: c.code, Message: c.message, Err: &domain.ConstraintConflict{Constraint: c.name}}
 		}
 	}
 	return &domain.Error{Kind: domain.KindConflict, Code: domain.CodeConflict, Message: "the object already exists", Err: cause}

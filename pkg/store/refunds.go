@@ -79,8 +79,8 @@ func (s *Store) ListRefundsPage(ctx context.Context, f RefundFilter) ([]domain.R
 
 // UpdateRefund changes a refund's status, provider reference and failure message, expecting
 // it to be in status from (compare-and-set).
-func (s *Store) UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, ch RefundChanges) error {
-	set := ch.columns()
+func (s *Store) UpdateRefund(ctx context.Context, orgID, id string, from domain.RefundStatus, ch domain.RefundChanges) error {
+	set := refundColumns(ch)
 	set["updated_at"] = Now()
 	res := s.q(ctx).Model(&domain.Refund{}).Where("id = ? AND organization_id = ? AND status = ?", id, orgID, from).Updates(set)
 	if res.Error != nil {
@@ -148,17 +148,11 @@ func (s *Store) ReleaseRefundLock(ctx context.Context, txnID, token string) erro
 	return translate(s.q(ctx).Exec(`DELETE FROM refund_locks WHERE transaction_id = ? AND token = ?`, txnID, token).Error, "refund lock")
 }
 
-// QueuedRefunds names a transaction with refunds the provider has not accepted yet.
-type QueuedRefunds struct {
-	OrganizationID string
-	TransactionID  string
-}
-
 // ListQueuedRefunds finds transactions with refunds still unsent (see ListUnsentRefunds)
 // created before before: refunds whose request ended (a crash, or a caller that stopped
 // waiting for its turn) before the provider accepted them.
-func (s *Store) ListQueuedRefunds(ctx context.Context, before time.Time, limit int) ([]QueuedRefunds, error) {
-	var out []QueuedRefunds
+func (s *Store) ListQueuedRefunds(ctx context.Context, before time.Time, limit int) ([]domain.QueuedRefunds, error) {
+	var out []domain.QueuedRefunds
 	err := s.q(ctx).Model(&domain.Refund{}).Distinct("organization_id", "transaction_id").
 		Where("status = ? AND provider_reference IS NULL AND manual = ? AND created_at < ?", domain.RefundPending, false, UTC(before)).
 		Limit(limit).Scan(&out).Error

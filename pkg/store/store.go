@@ -23,6 +23,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	"paygate.dev/pkg/domain"
 )
 
 // Dialect names the database behind a store.
@@ -125,10 +126,10 @@ type namedPool struct {
 }
 
 // Now is the store's clock: UTC, microsecond precision (what PostgreSQL keeps).
-func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func Now() time.Time { return domain.Now() }
 
 // UTC normalises a time for writing or comparing: UTC, microsecond precision.
-func UTC(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+func UTC(t time.Time) time.Time { return domain.UTC(t) }
 
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {

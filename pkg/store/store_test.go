@@ -127,7 +127,7 @@ func TestOrganizationsUsersMemberships(t *testing.T) {
 		dup := &domain.User{ID: domain.NewID(domain.PrefixUser), Email: email}
 		err = s.CreateUser(ctx, dup)
 		require.True(t, domain.IsConflict(err), "duplicate e-mail is a conflict: %v", err)
-		require.True(t, store.IsConstraint(err, "users_email_key"))
+		require.True(t, domain.IsConstraint(err, "users_email_key"))
 
 		require.NoError(t, s.AddMembership(ctx, &domain.Membership{OrganizationID: org.ID, UserID: u.ID, Role: domain.RoleAdmin}))
 		require.True(t, domain.IsConflict(s.AddMembership(ctx, &domain.Membership{OrganizationID: org.ID, UserID: u.ID, Role: domain.RoleViewer})))
@@ -356,27 +356,27 @@ func TestTransactionStateMachine(t *testing.T) {
 		c := storetest.Checkout(t, s, site, 1000)
 		txn := storetest.Transaction(t, s, c, p)
 
-		moved, err := s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnPendingProvider,
-			Changes: store.TransactionChanges{PaymentReference: store.Ptr("REF" + domain.RandomString(6))}})
+		moved, err := s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnPendingProvider,
+			Changes: domain.TransactionChanges{PaymentReference: domain.Ptr("REF" + domain.RandomString(6))}})
 		require.NoError(t, err)
 		require.Equal(t, domain.TxnPendingProvider, moved.Status)
 		require.Equal(t, 2, moved.EventVersion)
 		require.NotNil(t, moved.PaymentReference)
 
-		_, err = s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnPendingProvider})
-		require.Equal(t, store.ErrAlreadyInState, domain.ErrorCode(err), "a repeated move is reported as already done")
+		_, err = s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnPendingProvider})
+		require.Equal(t, domain.CodeAlreadyInState, domain.ErrorCode(err), "a repeated move is reported as already done")
 
-		_, err = s.TransitionTransaction(ctx, store.Transition{OrganizationID: storetest.Org(t, s).ID, TransactionID: txn.ID, To: domain.TxnSucceeded})
+		_, err = s.TransitionTransaction(ctx, domain.Transition{OrganizationID: storetest.Org(t, s).ID, TransactionID: txn.ID, To: domain.TxnSucceeded})
 		require.True(t, domain.IsNotFound(err), "another organisation cannot move it")
 
-		done, err := s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnSucceeded})
+		done, err := s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnSucceeded})
 		require.NoError(t, err)
 		require.NotNil(t, done.SucceededAt)
 		completed, err := s.GetCheckout(ctx, org.ID, c.ID)
 		require.NoError(t, err)
 		require.Equal(t, domain.CheckoutCompleted, completed.Status, "success completes the checkout in the same transaction")
 
-		_, err = s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnCanceled})
+		_, err = s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnCanceled})
 		require.Equal(t, domain.CodeInvalidState, domain.ErrorCode(err), "a paid transaction cannot be cancelled")
 
 		events, err := s.ListTransactionEvents(ctx, org.ID, txn.ID)
@@ -389,7 +389,7 @@ func TestTransactionStateMachine(t *testing.T) {
 		require.Equal(t, []string{"transaction.initiated", "transaction.pending_provider", "transaction.succeeded"}, eventTypes(events))
 
 		second := storetest.Transaction(t, s, c, p)
-		_, err = s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: second.ID, To: domain.TxnSucceeded})
+		_, err = s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: second.ID, To: domain.TxnSucceeded})
 		require.Equal(t, domain.CodeAlreadyPaid, domain.ErrorCode(err), "a second attempt cannot also succeed")
 		still, err := s.GetTransaction(ctx, org.ID, second.ID)
 		require.NoError(t, err)
@@ -414,7 +414,7 @@ func TestConcurrentSuccessesYieldOne(t *testing.T) {
 			wg.Add(1)
 			go func(txn *domain.Transaction) {
 				defer wg.Done()
-				_, err := s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnSucceeded})
+				_, err := s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, To: domain.TxnSucceeded})
 				results <- err
 			}(txns[i%4])
 		}
@@ -427,7 +427,7 @@ func TestConcurrentSuccessesYieldOne(t *testing.T) {
 				continue
 			}
 			code := domain.ErrorCode(err)
-			require.Contains(t, []string{domain.CodeAlreadyPaid, store.ErrAlreadyInState, domain.CodeUnavailable}, code, "unexpected: %v", err)
+			require.Contains(t, []string{domain.CodeAlreadyPaid, domain.CodeAlreadyInState, domain.CodeUnavailable}, code, "unexpected: %v", err)
 		}
 		require.Equal(t, 1, ok, "exactly one move to succeeded wins")
 		list, err := s.ListCheckoutTransactions(ctx, org.ID, c.ID)
@@ -464,11 +464,11 @@ func TestRefundsAndAudit(t *testing.T) {
 		sum, err := s.SumRefunds(ctx, txn.ID)
 		require.NoError(t, err)
 		require.EqualValues(t, 300, sum)
-		require.NoError(t, s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundFailed)}))
+		require.NoError(t, s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, domain.RefundChanges{Status: domain.Ptr(domain.RefundFailed)}))
 		sum, err = s.SumRefunds(ctx, txn.ID)
 		require.NoError(t, err)
 		require.Zero(t, sum, "failed refunds do not count")
-		require.True(t, domain.IsConflict(s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, store.RefundChanges{Status: store.Ptr(domain.RefundSucceeded)})))
+		require.True(t, domain.IsConflict(s.UpdateRefund(ctx, org.ID, r.ID, domain.RefundPending, domain.RefundChanges{Status: domain.Ptr(domain.RefundSucceeded)})))
 
 		bad := &domain.Refund{ID: domain.NewID(domain.PrefixRefund), OrganizationID: org.ID, TransactionID: txn.ID, Amount: -5, Currency: "EUR", Status: domain.RefundPending}
 		require.Equal(t, domain.KindInvalid, domain.ErrorKind(s.CreateRefund(ctx, bad)), "the database refuses a negative refund")

@@ -113,40 +113,6 @@ func (s *Store) transactionsQuery(ctx context.Context, f TransactionFilter) *gor
 	return page(q, f.After, f.Before, f.Limit)
 }
 
-// Transition is one move of a transaction's state machine.
-type Transition struct {
-	OrganizationID string
-	TransactionID  string
-	// Kind, when set, is the provider report being applied: the transition table
-	// (domain.Decide) decides from the transaction's current status and provider times
-	// whether it moves, To is the kind's target and From is not used.
-	Kind domain.OutcomeKind
-	// At is the provider time of the report (with Kind): when the provider created the event,
-	// or when its state was read. Zero: not known (never stale).
-	At time.Time
-	// Only, with Kind, narrows the table to these current statuses (never widens it): a report
-	// whose meaning depends on the attempt still being open, say.
-	Only []domain.TransactionStatus
-	// From lists the statuses the move may start from; empty means every status the state
-	// machine allows to reach To.
-	From []domain.TransactionStatus
-	To   domain.TransactionStatus
-	// Changes are further fields written with the move (provider references, failure details,
-	// refunded amount ...).
-	Changes    TransactionChanges
-	EventType  string // default transaction.<to>
-	EventData  map[string]any
-	OccurredAt time.Time
-}
-
-// ErrAlreadyInState is the code of the conflict returned when a transaction already has the
-// target status: callers applying a duplicate provider event treat it as done.
-const ErrAlreadyInState = "ALREADY_IN_STATE"
-
-// ErrStaleReport is the code of the conflict returned when a provider report is older than the
-// last one applied to the transaction and would change its status: it is not applied.
-const ErrStaleReport = "STALE_REPORT"
-
 // TransitionTransaction moves a transaction under a lock on its row (compare-and-set on its
 // status as well) and writes its event, with the next event version, in the same database
 // transaction. A move to succeeded also completes the checkout (and writes checkout.completed);
@@ -157,8 +123,8 @@ const ErrStaleReport = "STALE_REPORT"
 // transaction is already in To; CONFLICT STALE_REPORT when a report (Kind) is older than the
 // last applied one; CONFLICT INVALID_STATE when the move is not allowed from its current status;
 // CONFLICT CHECKOUT_ALREADY_PAID when another attempt of the checkout succeeded.
-func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*domain.Transaction, error) {
-	from, err := tr.sources()
+func (s *Store) TransitionTransaction(ctx context.Context, tr domain.Transition) (*domain.Transaction, error) {
+	from, err := transitionSources(&tr)
 	if err != nil {
 		return nil, err
 	}
@@ -198,10 +164,10 @@ func (s *Store) TransitionTransaction(ctx context.Context, tr Transition) (*doma
 	return out, err
 }
 
-// sources sets To from Kind when a report is applied and returns the statuses the move may
+// transitionSources sets To from Kind when a report is applied and returns the statuses the move may
 // start from (From, or every status the state machine allows to reach To), each checked
 // against the state machine.
-func (tr *Transition) sources() ([]domain.TransactionStatus, error) {
+func transitionSources(tr *domain.Transition) ([]domain.TransactionStatus, error) {
 	if tr.Kind != "" {
 		tr.To = tr.Kind.Target()
 		if tr.To == "" {
@@ -225,12 +191,12 @@ func (tr *Transition) sources() ([]domain.TransactionStatus, error) {
 // status alone (returned as the new from) and a later provider time goes into set; when it
 // confirms the current status, a later provider time is written at once and stay is returned
 // (from unchanged). Without Kind, cur's status must be one of from.
-func (s *Store) admitTransition(ctx context.Context, tr *Transition, cur *domain.Transaction, from []domain.TransactionStatus,
+func (s *Store) admitTransition(ctx context.Context, tr *domain.Transition, cur *domain.Transaction, from []domain.TransactionStatus,
 	set map[string]any) (_ []domain.TransactionStatus, stay, err error) {
 	if tr.Kind == "" {
 		if !slices.Contains(from, cur.Status) {
 			if cur.Status == tr.To {
-				return from, nil, domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status)
+				return from, nil, domain.Conflict(domain.CodeAlreadyInState, "the transaction is already %s", cur.Status)
 			}
 			return from, nil, domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", cur.Status, tr.To)
 		}
@@ -250,9 +216,9 @@ func (s *Store) admitTransition(ctx context.Context, tr *Transition, cur *domain
 					return from, nil, translate(err, "transaction")
 				}
 			}
-			return from, domain.Conflict(ErrAlreadyInState, "the transaction is already %s", cur.Status), nil
+			return from, domain.Conflict(domain.CodeAlreadyInState, "the transaction is already %s", cur.Status), nil
 		case d.Stale:
-			return from, nil, domain.Conflict(ErrStaleReport, "the report (%s at %s) is older than the transaction's last one (%s)",
+			return from, nil, domain.Conflict(domain.CodeStaleReport, "the report (%s at %s) is older than the transaction's last one (%s)",
 				tr.Kind, UTC(tr.At).Format(time.RFC3339Nano), cur.ProviderEventAt.UTC().Format(time.RFC3339Nano))
 		}
 		return from, nil, domain.Conflict(domain.CodeInvalidState, "the transaction is %s and a %s report does not apply to it", cur.Status, tr.Kind)
@@ -265,9 +231,9 @@ func (s *Store) admitTransition(ctx context.Context, tr *Transition, cur *domain
 
 // moveTransaction writes the move (compare-and-set on the statuses in from) with tr's changes
 // and the next event version, and returns the transaction as it is now.
-func (s *Store) moveTransaction(ctx context.Context, tr *Transition, from []domain.TransactionStatus, set map[string]any,
+func (s *Store) moveTransaction(ctx context.Context, tr *domain.Transition, from []domain.TransactionStatus, set map[string]any,
 	now time.Time) (*domain.Transaction, error) {
-	for k, v := range tr.Changes.columns() {
+	for k, v := range transactionColumns(tr.Changes) {
 		set[k] = v
 	}
 	set["status"] = tr.To
@@ -287,7 +253,7 @@ func (s *Store) moveTransaction(ctx context.Context, tr *Transition, from []doma
 	}
 	if res.RowsAffected == 0 {
 		if t.Status == tr.To {
-			return nil, domain.Conflict(ErrAlreadyInState, "the transaction is already %s", t.Status)
+			return nil, domain.Conflict(domain.CodeAlreadyInState, "the transaction is already %s", t.Status)
 		}
 		return nil, domain.Conflict(domain.CodeInvalidState, "the transaction is %s and cannot become %s", t.Status, tr.To)
 	}
@@ -296,7 +262,7 @@ func (s *Store) moveTransaction(ctx context.Context, tr *Transition, from []doma
 
 // appendTransitionEvent writes the event of the move (tr's type and data, or the defaults)
 // with t's event version.
-func (s *Store) appendTransitionEvent(ctx context.Context, tr *Transition, t *domain.Transaction, occurred time.Time) error {
+func (s *Store) appendTransitionEvent(ctx context.Context, tr *domain.Transition, t *domain.Transaction, occurred time.Time) error {
 	typ := tr.EventType
 	if typ == "" {
 		typ = domain.TransactionEventType(tr.To)
@@ -382,8 +348,8 @@ func later(at time.Time, last *time.Time) bool {
 
 // UpdateTransactionFields writes provider details that are not a state change (a PaymentIntent
 // id, a payment reference, raw provider data), guarded by the expected statuses.
-func (s *Store) UpdateTransactionFields(ctx context.Context, orgID, id string, ch TransactionChanges, expect ...domain.TransactionStatus) error {
-	set := ch.columns()
+func (s *Store) UpdateTransactionFields(ctx context.Context, orgID, id string, ch domain.TransactionChanges, expect ...domain.TransactionStatus) error {
+	set := transactionColumns(ch)
 	set["updated_at"] = Now()
 	q := s.q(ctx).Model(&domain.Transaction{}).Where("id = ? AND organization_id = ?", id, orgID)
 	if len(expect) > 0 {
@@ -403,19 +369,12 @@ func (s *Store) UpdateTransactionFields(ctx context.Context, orgID, id string, c
 	return nil
 }
 
-// OpenTransaction names a transaction still waiting for its outcome.
-type OpenTransaction struct {
-	ID             string
-	OrganizationID string
-	ProviderID     string
-}
-
 // ListStaleOpenTransactions finds transactions of a provider type still initiated or pending,
 // neither changed nor looked at by reconciliation since before, for reconciliation with the
 // provider: those looked at longest ago first (one never looked at counts from its last change),
 // so that marking each one looked at (MarkReconciled) rotates through all of them.
-func (s *Store) ListStaleOpenTransactions(ctx context.Context, t domain.ProviderType, before time.Time, limit int) ([]OpenTransaction, error) {
-	var out []OpenTransaction
+func (s *Store) ListStaleOpenTransactions(ctx context.Context, t domain.ProviderType, before time.Time, limit int) ([]domain.OpenTransaction, error) {
+	var out []domain.OpenTransaction
 	b := UTC(before)
 	err := s.q(ctx).Model(&domain.Transaction{}).Select("id, organization_id, provider_id").
 		Where("status IN ? AND provider_type = ? AND updated_at < ? AND (reconciled_at IS NULL OR reconciled_at < ?)",

@@ -23,7 +23,7 @@ func TestProviderReportsAreOrderedByProviderTime(t *testing.T) {
 		txn := storetest.Transaction(t, s, storetest.Checkout(t, s, site, 1000), p)
 		t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 		report := func(k domain.OutcomeKind, at time.Time) error {
-			_, err := s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: k, At: at})
+			_, err := s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: k, At: at})
 			return err
 		}
 
@@ -34,13 +34,13 @@ func TestProviderReportsAreOrderedByProviderTime(t *testing.T) {
 		require.True(t, got.ProviderEventAt.Equal(t0))
 
 		// The same state reported later: nothing moves, the later time is kept.
-		require.Equal(t, store.ErrAlreadyInState, domain.ErrorCode(report(domain.OutcomeSucceeded, t0.Add(time.Minute))))
+		require.Equal(t, domain.CodeAlreadyInState, domain.ErrorCode(report(domain.OutcomeSucceeded, t0.Add(time.Minute))))
 		got, err = s.GetTransaction(ctx, org.ID, txn.ID)
 		require.NoError(t, err)
 		require.True(t, got.ProviderEventAt.Equal(t0.Add(time.Minute)))
 		version := got.EventVersion
 
-		require.Equal(t, store.ErrStaleReport, domain.ErrorCode(report(domain.OutcomeFailed, t0.Add(30*time.Second))), "created before the last report")
+		require.Equal(t, domain.CodeStaleReport, domain.ErrorCode(report(domain.OutcomeFailed, t0.Add(30*time.Second))), "created before the last report")
 		require.Equal(t, domain.CodeInvalidState, domain.ErrorCode(report(domain.OutcomeCancelled, t0.Add(time.Hour))), "not a move from succeeded")
 		got, err = s.GetTransaction(ctx, org.ID, txn.ID)
 		require.NoError(t, err)
@@ -48,7 +48,7 @@ func TestProviderReportsAreOrderedByProviderTime(t *testing.T) {
 		require.Equal(t, version, got.EventVersion, "no event for a report not applied")
 
 		// Only narrows the table.
-		_, err = s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: domain.OutcomeFailed,
+		_, err = s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: domain.OutcomeFailed,
 			At: t0.Add(time.Hour), Only: []domain.TransactionStatus{domain.TxnInitiated, domain.TxnPendingProvider}})
 		require.Equal(t, domain.CodeInvalidState, domain.ErrorCode(err))
 
@@ -73,12 +73,12 @@ func TestLateFailureReopensTheCheckout(t *testing.T) {
 		t0 := time.Now().UTC().Add(-time.Hour)
 		pay := func(c *domain.Checkout) *domain.Transaction {
 			txn := storetest.Transaction(t, s, c, p)
-			_, err := s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: domain.OutcomeSucceeded, At: t0})
+			_, err := s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: domain.OutcomeSucceeded, At: t0})
 			require.NoError(t, err)
 			return txn
 		}
 		fail := func(txn *domain.Transaction) {
-			_, err := s.TransitionTransaction(ctx, store.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: domain.OutcomeFailed, At: t0.Add(time.Minute)})
+			_, err := s.TransitionTransaction(ctx, domain.Transition{OrganizationID: org.ID, TransactionID: txn.ID, Kind: domain.OutcomeFailed, At: t0.Add(time.Minute)})
 			require.NoError(t, err)
 		}
 		status := func(c *domain.Checkout) domain.CheckoutStatus {

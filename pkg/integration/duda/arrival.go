@@ -136,7 +136,7 @@ func (uc *Service) createCheckout(ctx context.Context, app *dudaconn.DudaApp, si
 	}
 	actor := domain.Actor{Type: domain.ActorSystem, ID: "duda", Label: "duda", OrganizationID: conn.OrganizationID}
 	for attempt := 0; ; attempt++ {
-		co, err := uc.platform.CreateDudaCheckout(ctx, actor, conn.OrganizationID, conn.SiteID, in, &domain.DudaSession{OrganizationID: conn.OrganizationID,
+		co, err := uc.conns.CreateDudaCheckout(ctx, actor, conn.OrganizationID, conn.SiteID, in, &domain.DudaSession{OrganizationID: conn.OrganizationID,
 			ConnectionID: conn.ID, DudaSiteID: site.ID, SiteName: site.SiteName, SessionID: sessionID, PurchaseID: ps.Invoice.PurchaseID})
 		if err == nil {
 			return co, nil
@@ -266,7 +266,7 @@ func (uc *Service) checkTotal(ctx context.Context, org *domain.Organization, sit
 	if sum != in.Amount {
 		return fmt.Sprintf("the lines add up to %d, the total is %d", sum, in.Amount)
 	}
-	res, err := uc.platform.TaxFor(ctx, org, site, c, domain.BillingDetails{})
+	res, err := uc.payments.TaxFor(ctx, org, site, c, domain.BillingDetails{})
 	if err != nil {
 		return err.Error()
 	}

@@ -96,7 +96,7 @@ func (uc *Service) cancelByShopper(ctx context.Context, co *domain.Checkout) err
 			return domain.Conflict(domain.CodeInvalidState, "the checkout is paid")
 		}
 		if t.Status.Open() {
-			if _, err := uc.platform.CancelByBuyer(ctx, t.ID); err != nil {
+			if _, err := uc.payments.CancelByBuyer(ctx, t.ID); err != nil {
 				return err // money on its way: the outcome follows the payment
 			}
 		}

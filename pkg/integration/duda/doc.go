@@ -3,8 +3,8 @@
 // per payment session), the outcomes confirmed to Duda, the shopper's cancel, Duda's refund
 // notifications, the app's install and uninstall, the registration of our payment gateway on a
 // Duda site and the jobs that retry it. Duda is reached through package paygate.dev/pkg/duda
-// (dudaapi here). The storage it needs is the Store port, what it needs of the platform the
-// Platform port; it exposes neither.
+// (dudaapi here). The storage it needs is the Store port; what it needs of the Duda connections and
+// of the payments, the Connections and Payments ports; it exposes none of them.
 //
 // # Confirmations
 //

@@ -202,7 +202,7 @@ func (uc *Service) runGateway(ctx context.Context, siteID string) error {
 		}
 		return river.JobCancel(gwErr)
 	}
-	now := uc.platform.Now()
+	now := uc.payments.Now()
 	next := now.Add(uc.gatewayBackoff(attempts - 1))
 	if err := uc.store.SetDudaSiteGatewayState(ctx, site.ID, domain.DudaGatewayRetrying, msg, attempts, &next); err != nil {
 		uc.log.ErrorContext(ctx, "record Duda gateway state", "error", err)

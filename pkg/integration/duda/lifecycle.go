@@ -38,7 +38,7 @@ func (uc *Service) firstDelivery(ctx context.Context, conn *domain.DudaConnectio
 	}
 	keep := max(24*time.Hour, 4*tol)
 	first, err := uc.store.RememberDudaLifecycleCall(ctx, &domain.DudaLifecycleCall{ConnectionID: conn.ID, Digest: digest, Kind: kind, SiteName: siteName},
-		uc.platform.Now().Add(-keep))
+		uc.payments.Now().Add(-keep))
 	if err == nil && !first {
 		uc.log.WarnContext(ctx, "a replayed Duda lifecycle call was ignored", "connection_id", conn.ID, "kind", kind, "site_name", siteName)
 	}
@@ -97,7 +97,7 @@ func (uc *Service) LifecycleCaller(ctx context.Context, connectionID string) (*C
 // x-duda-signature-timestamp and x-duda-signature headers and the raw body): an error wrapping
 // dudaapi.ErrBadSignature or dudaapi.ErrStaleTimestamp refuses it.
 func (uc *Service) Verify(ctx context.Context, c *Caller, timestamp, signature string, body []byte) error {
-	if err := dudaapi.VerifySignature(c.app.Credentials.AppSecret, timestamp, signature, body, uc.platform.Now(), uc.tolerance); err != nil {
+	if err := dudaapi.VerifySignature(c.app.Credentials.AppSecret, timestamp, signature, body, uc.payments.Now(), uc.tolerance); err != nil {
 		if errors.Is(err, dudaapi.ErrBadSignature) || errors.Is(err, dudaapi.ErrStaleTimestamp) {
 			uc.log.WarnContext(ctx, "Duda lifecycle call rejected", "connection_id", c.app.Connection.ID, "error", err)
 		}
@@ -133,7 +133,7 @@ func (uc *Service) Install(ctx context.Context, c *Caller, p dudaapi.InstallPayl
 	}
 	site, tokens, err := installRecord(p)
 	if err == nil {
-		err = uc.platform.RecordDudaInstall(ctx, app.Connection, site, tokens)
+		err = uc.conns.RecordDudaInstall(ctx, app.Connection, site, tokens)
 	}
 	if err != nil {
 		uc.forgetDelivery(ctx, app.Connection, c.digest)
@@ -152,7 +152,7 @@ func (uc *Service) Install(ctx context.Context, c *Caller, p dudaapi.InstallPayl
 		uc.log.WarnContext(ctx, "registering the Duda payment gateway failed; a job retries it", "connection_id", app.Connection.ID,
 			"site_name", site.SiteName, "error", gwErr)
 		// The first retry runs at once; the job backs off from there.
-		now := uc.platform.Now()
+		now := uc.payments.Now()
 		if err := uc.store.SetDudaSiteGatewayState(ctx, site.ID, domain.DudaGatewayRetrying, gatewayErrorText(gwErr), 1, &now); err != nil {
 			return InstallResult{}, err
 		}
@@ -212,7 +212,7 @@ func (uc *Service) Uninstall(ctx context.Context, c *Caller, siteName string) (r
 		}
 	}
 	if site.Installed() {
-		if err := uc.platform.UninstallDudaSite(ctx, site); err != nil {
+		if err := uc.conns.UninstallDudaSite(ctx, site); err != nil {
 			uc.forgetDelivery(ctx, app.Connection, c.digest)
 			return false, err
 		}
@@ -230,7 +230,7 @@ func (uc *Service) deleteGateway(ctx context.Context, app *dudaconn.DudaApp, sit
 
 // gateway is our payment gateway as registered on a Duda site.
 func (uc *Service) gateway(ctx context.Context, app *dudaconn.DudaApp) dudaapi.PaymentGateway {
-	urls := uc.platform.DudaURLs(app.Connection.ID)
+	urls := uc.conns.DudaURLs(app.Connection.ID)
 	name := "Secure checkout"
 	if s, err := uc.store.GetSite(ctx, app.Connection.OrganizationID, app.Connection.SiteID); err == nil && s.Name != "" {
 		name = s.Name
@@ -284,7 +284,7 @@ func (uc *Service) keepGateway(ctx context.Context, site *domain.DudaSite, id st
 	if id == site.GatewayID {
 		return nil
 	}
-	if err := uc.platform.SetDudaGateway(ctx, site, id); err != nil {
+	if err := uc.conns.SetDudaGateway(ctx, site, id); err != nil {
 		return err
 	}
 	site.GatewayID = id

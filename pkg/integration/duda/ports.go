@@ -12,7 +12,6 @@ import (
 	dudaapi "paygate.dev/pkg/duda"
 	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/payment"
-	"paygate.dev/pkg/platform"
 	"paygate.dev/pkg/tax"
 )
 
@@ -58,34 +57,20 @@ type Store interface {
 	InsertJob(ctx context.Context, args river.JobArgs) error
 }
 
-// Platform is what the Duda use cases need of the platform, port by port.
-type Platform interface {
+// Connections are what the Duda use cases need of the Duda connections (package
+// integration/dudaconn implements it): where things live, a session's checkout, the sealed
+// secrets of connections and sites.
+type Connections interface {
 	Places
-	Checkouts
-	Refunds
+	CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error)
 	Sealed
-	CheckoutRules
 }
 
-// Places says what time it is and where things live.
+// Places say where things live.
 type Places interface {
-	Now() time.Time
 	Hosts() config.Hosts
 	DudaBaseURL(connectionID string) string
 	DudaURLs(connectionID string) dudaconn.DudaURLs
-}
-
-// Checkouts makes a session's checkout (with its record, in one transaction), computes the tax
-// the hosted page will, and cancels an attempt for the shopper.
-type Checkouts interface {
-	CreateDudaCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput, sess *domain.DudaSession) (*domain.Checkout, error)
-	TaxFor(ctx context.Context, org *domain.Organization, site *domain.Site, c *domain.Checkout, b domain.BillingDetails) (tax.Result, error)
-	CancelByBuyer(ctx context.Context, transactionID string) (*domain.Transaction, error)
-}
-
-// Refunds refunds a transaction through its provider.
-type Refunds interface {
-	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in payment.RefundInput) (*domain.Refund, error)
 }
 
 // Sealed keeps the secrets of connections and sites sealed, and audits what changes them.
@@ -98,6 +83,22 @@ type Sealed interface {
 	SaveDudaTokens(ctx context.Context, c *domain.DudaConnection, site *domain.DudaSite, t dudaapi.Tokens) error
 }
 
+// Payments are what the Duda use cases need of the payments (package payment implements it):
+// the clock, the tax the hosted page will compute, a shopper's cancel, refunds, and the
+// hosted page's return and cancel rules.
+type Payments interface {
+	Now() time.Time
+	TaxFor(ctx context.Context, org *domain.Organization, site *domain.Site, c *domain.Checkout, b domain.BillingDetails) (tax.Result, error)
+	CancelByBuyer(ctx context.Context, transactionID string) (*domain.Transaction, error)
+	Refunds
+	CheckoutRules
+}
+
+// Refunds refunds a transaction through its provider.
+type Refunds interface {
+	Refund(ctx context.Context, actor domain.Actor, orgID, txnID string, in payment.RefundInput) (*domain.Refund, error)
+}
+
 // CheckoutRules registers the Duda origin's return and cancel rules with the hosted page.
 type CheckoutRules interface {
 	RegisterReturnURL(origin domain.CheckoutOrigin, fn payment.ReturnURLFunc)
@@ -105,4 +106,7 @@ type CheckoutRules interface {
 	RegisterReturnOnPending(origin domain.CheckoutOrigin)
 }
 
-var _ Platform = (*platform.Service)(nil)
+var (
+	_ Connections = (*dudaconn.Service)(nil)
+	_ Payments    = (*payment.Service)(nil)
+)

@@ -42,14 +42,14 @@ func (s portStore) GetDudaSite(_ context.Context, _, name string) (*domain.DudaS
 	return nil, domain.NotFound("Duda site")
 }
 
-// portPlatform opens connections without secrets.
-type portPlatform struct{ Platform }
+// portConnections opens connections without secrets.
+type portConnections struct{ Connections }
 
-func (portPlatform) OpenDudaConnection(_ context.Context, c *domain.DudaConnection) (*dudaconn.DudaApp, error) {
+func (portConnections) OpenDudaConnection(_ context.Context, c *domain.DudaConnection) (*dudaconn.DudaApp, error) {
 	return &dudaconn.DudaApp{Connection: c}, nil
 }
 
-func (portPlatform) Hosts() config.Hosts { return config.Hosts{} }
+func (portConnections) Hosts() config.Hosts { return config.Hosts{} }
 
 // The use cases run on their ports alone: an arrival is refused, with its reason, before any
 // checkout is made or Duda is called, for an unknown or disabled connection and a site the app
@@ -64,7 +64,7 @@ func TestArrivalRefusalsOnThePorts(t *testing.T) {
 		},
 		sites: map[string]*domain.DudaSite{"gone": {ID: "dst_1", SiteName: "gone", InstalledAt: &now, UninstalledAt: &now}},
 	}
-	uc := New(Options{Store: st, Platform: portPlatform{}, Log: logging.Discard()})
+	uc := New(Options{Store: st, Connections: portConnections{}, Log: logging.Discard()})
 	ctx := context.Background()
 	for _, c := range []struct {
 		conn, site string

@@ -125,7 +125,7 @@ func (uc *Service) Refund(ctx context.Context, link *RefundLink, d RefundDeliver
 	conn := app.Connection
 	// Duda documents no signature here; one it sends anyway must be right.
 	if d.Signature != "" {
-		if err := dudaapi.VerifySignature(app.Credentials.AppSecret, d.Timestamp, d.Signature, body, uc.platform.Now(), uc.tolerance); err != nil {
+		if err := dudaapi.VerifySignature(app.Credentials.AppSecret, d.Timestamp, d.Signature, body, uc.payments.Now(), uc.tolerance); err != nil {
 			return RefundResult{Outcome: RefundBadSignature}, nil //nolint:nilerr // a bad signature is an answer (401), not a failure
 		}
 	}
@@ -180,7 +180,7 @@ func (uc *Service) redelivered(ctx context.Context, rec *domain.DudaRefund, txnI
 	case domain.DudaRefundRejected:
 		return RefundResult{Outcome: RefundRejected, Answer: RefundAnswer{Status: rec.Status, Error: rec.Error}}, true, nil
 	}
-	claimed, err := uc.store.ClaimDudaRefund(ctx, rec.ConnectionID, rec.RefundKey, uc.platform.Now().Add(-refundClaim))
+	claimed, err := uc.store.ClaimDudaRefund(ctx, rec.ConnectionID, rec.RefundKey, uc.payments.Now().Add(-refundClaim))
 	if err != nil {
 		return RefundResult{}, true, err
 	}
@@ -304,7 +304,7 @@ func (uc *Service) applyRefund(ctx context.Context, app *dudaconn.DudaApp, sess 
 			}
 		}
 	}
-	r, err := uc.platform.Refund(ctx, domain.SystemActor(txn.OrganizationID), txn.OrganizationID, txn.ID,
+	r, err := uc.payments.Refund(ctx, domain.SystemActor(txn.OrganizationID), txn.OrganizationID, txn.ID,
 		payment.RefundInput{Amount: &amount, Reason: strings.TrimSpace(reason), Source: "duda"})
 	if err != nil {
 		switch domain.ErrorKind(err) {

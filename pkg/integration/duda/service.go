@@ -17,9 +17,11 @@ import (
 
 // Options configure the use cases.
 type Options struct {
-	Store    Store
-	Platform Platform
-	Log      *slog.Logger
+	Store Store
+	// Connections and Payments are the capabilities the use cases drive.
+	Connections Connections
+	Payments    Payments
+	Log         *slog.Logger
 	// APIOrigins are the api_endpoint origins an install may name (default dudaapi.DefaultAPIOrigins).
 	APIOrigins []string
 	// HTTPClient calls Duda (default: a plain client; each call is bounded by dudaapi.DefaultTimeout).
@@ -37,7 +39,8 @@ type Options struct {
 // Service holds the Duda use cases. It is safe for concurrent use.
 type Service struct {
 	store     Store
-	platform  Platform
+	conns     Connections
+	payments  Payments
 	log       *slog.Logger
 	origins   []string
 	hc        *http.Client
@@ -50,7 +53,7 @@ type Service struct {
 
 // New builds the use cases.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, platform: o.Platform, log: o.Log, origins: o.APIOrigins, hc: o.HTTPClient,
+	s := &Service{store: o.Store, conns: o.Connections, payments: o.Payments, log: o.Log, origins: o.APIOrigins, hc: o.HTTPClient,
 		tolerance: o.SignatureTolerance, backoff: o.ConfirmBackoff, gwBackoff: o.GatewayBackoff}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -70,23 +73,23 @@ func New(o Options) *Service {
 // RegisterCheckoutRules makes Duda's return URL the place a paid (or pending) shopper goes back
 // to, and routes the hosted page's cancel link through us so that Duda hears of the cancel.
 func (s *Service) RegisterCheckoutRules() {
-	s.platform.RegisterReturnURL(domain.OriginDuda, s.returnURL)
-	s.platform.RegisterCancelURL(domain.OriginDuda, s.cancelURL)
-	s.platform.RegisterReturnOnPending(domain.OriginDuda)
+	s.payments.RegisterReturnURL(domain.OriginDuda, s.returnURL)
+	s.payments.RegisterCancelURL(domain.OriginDuda, s.cancelURL)
+	s.payments.RegisterReturnOnPending(domain.OriginDuda)
 }
 
 // PaymentURL is the hosted page of a checkout.
 func (s *Service) PaymentURL(shortCode string) string {
-	return s.platform.Hosts().PaymentURL(shortCode)
+	return s.conns.Hosts().PaymentURL(shortCode)
 }
 
 // BaseURL is where a connection's endpoints live on the main backend.
-func (s *Service) BaseURL(connectionID string) string { return s.platform.DudaBaseURL(connectionID) }
+func (s *Service) BaseURL(connectionID string) string { return s.conns.DudaBaseURL(connectionID) }
 
 func (s *Service) gatewayBackoff(attempt int) time.Duration { return s.gwBackoff(attempt) }
 
 func (s *Service) iconURL(name string) string {
-	return s.platform.Hosts().MainBackendURL() + "/duda/icons/" + name + ".svg"
+	return s.conns.Hosts().MainBackendURL() + "/duda/icons/" + name + ".svg"
 }
 
 // connection loads a connection by id with its decrypted credentials.
@@ -95,7 +98,7 @@ func (s *Service) connection(ctx context.Context, id string) (*dudaconn.DudaApp,
 	if err != nil {
 		return nil, err
 	}
-	return s.platform.OpenDudaConnection(ctx, c)
+	return s.conns.OpenDudaConnection(ctx, c)
 }
 
 // client returns the Duda client of a connection for one API endpoint. Clients are kept so that
@@ -109,7 +112,7 @@ func (s *Service) client(app *dudaconn.DudaApp, endpoint string) (*dudaapi.Clien
 	if v, ok := s.clients.Load(key); ok {
 		return v.(*dudaapi.Client), nil
 	}
-	cl := dudaapi.NewClient(endpoint, app.Credentials, &tokenStore{s: s, conn: c}, dudaapi.WithHTTPClient(s.hc), dudaapi.WithClock(s.platform.Now))
+	cl := dudaapi.NewClient(endpoint, app.Credentials, &tokenStore{s: s, conn: c}, dudaapi.WithHTTPClient(s.hc), dudaapi.WithClock(s.payments.Now))
 	v, _ := s.clients.LoadOrStore(key, cl)
 	return v.(*dudaapi.Client), nil
 }
@@ -134,7 +137,7 @@ func (t *tokenStore) Load(ctx context.Context, siteName string) (dudaapi.Tokens,
 	if err != nil {
 		return dudaapi.Tokens{}, err
 	}
-	return t.s.platform.DudaTokens(ctx, site)
+	return t.s.conns.DudaTokens(ctx, site)
 }
 
 // Save implements dudaapi.TokenStore.
@@ -143,5 +146,5 @@ func (t *tokenStore) Save(ctx context.Context, siteName string, tok dudaapi.Toke
 	if err != nil {
 		return err
 	}
-	return t.s.platform.SaveDudaTokens(ctx, t.conn, site, tok)
+	return t.s.conns.SaveDudaTokens(ctx, t.conn, site, tok)
 }

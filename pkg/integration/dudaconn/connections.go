@@ -12,7 +12,6 @@ import (
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/duda"
-	"paygate.dev/pkg/store"
 )
 
 // DudaConnectionInput creates or edits a Duda connection; nil fields keep their value. The
@@ -457,7 +456,7 @@ func (s *Service) CreateDudaCheckout(ctx context.Context, actor domain.Actor, or
 		sess.CheckoutID, sess.Mode = co.ID, string(co.Mode)
 		return tx.CreateDudaSession(ctx, sess)
 	})
-	if store.IsConstraint(err, "duda_sessions_session_key") || store.IsConstraint(err, "checkouts_origin_ref_key") {
+	if domain.IsConstraint(err, "duda_sessions_session_key") || domain.IsConstraint(err, "checkouts_origin_ref_key") {
 		return nil, fmt.Errorf("%w: %w", ErrDudaSessionTaken, err)
 	}
 	if err != nil {

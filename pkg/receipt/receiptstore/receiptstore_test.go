@@ -87,7 +87,7 @@ func (e *env) paid(t *testing.T, mode domain.Mode, buyer, lang string) *domain.T
 	if err := e.s.CreateTransaction(ctx, txn); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s.TransitionTransaction(ctx, store.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID, To: domain.TxnSucceeded}); err != nil {
+	if _, err := e.s.TransitionTransaction(ctx, domain.Transition{OrganizationID: e.org.ID, TransactionID: txn.ID, To: domain.TxnSucceeded}); err != nil {
 		t.Fatal(err)
 	}
 	return txn
