@@ -219,7 +219,7 @@ func (p *Panel) providerDelete(c echo.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		return p.confirmDelete(c, r, "providers", label(pr.Type)+" provider “"+pr.Name+"” ("+string(pr.Mode)+" mode, "+pr.ID+")",
+		return p.confirmDelete(c, r, "provider:delete", "providers", label(pr.Type)+" provider “"+pr.Name+"” ("+string(pr.Mode)+" mode, "+pr.ID+")",
 			"/providers/"+pr.ID+"/delete", "/providers/"+pr.ID,
 			"Its credentials are erased and sites stop offering it. A provider with transactions cannot be deleted; disable it instead.")
 	}
