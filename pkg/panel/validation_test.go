@@ -58,3 +58,46 @@ func TestBrowserSiteFormErrorsAreAccessible(t *testing.T) {
 	require.Contains(t, b.Text("#f-primaryColor-error"), "Primary colour must be a hex colour")
 	requireAccessible(t, b, "the site form with errors")
 }
+
+// TestCheckoutFormShowsEveryErrorAtOnce: the Create Checkout form with a wrong price, a wrong
+// validity, a wrong e-mail address and return URL answers with all of them, each beside its
+// field in words: the panel's own checks and the platform's together (nothing is created).
+func TestCheckoutFormShowsEveryErrorAtOnce(t *testing.T) {
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
+	tn := env.NewTenant(t)
+	c := signedIn(t, env, tn, domain.RoleEditor)
+	c.get("/checkouts/new")
+	form := url.Values{"site": {tn.Site.ID}, "mode": {"test"}, "currency": {"EUR"}, "email": {"not-an-address"},
+		"externalReference": {"INV-9"}, "returnUrl": {"http://shop.example.com/thanks"}, "expiryValue": {"0"}, "expiryUnit": {"days"},
+		"item_name": {"Poster"}, "item_quantity": {"1"}, "item_unitPrice": {"12,345.6.7"}, "item_vatRate": {""}, "item_type": {"goods"}}
+	res := c.post("/checkouts", form)
+	require.Equal(t, http.StatusBadRequest, res.Status, text(res, "main"))
+	want := map[string]string{
+		"items-0-unitPrice": "Enter a price like 24.99 (at most 2 decimal places for EUR)",
+		"expiryValue":       "Enter how long the link stays valid, like 7 days",
+		"email":             "The e-mail address must be a valid e-mail address",
+		"returnUrl":         "The return URL must use https",
+	}
+	for field, msg := range want {
+		require.Contains(t, text(res, "#f-"+field+"-error"), msg, field)
+	}
+	summary := text(res, "[role=alert]")
+	require.Contains(t, summary, "Please correct the 4 highlighted fields:")
+	for _, msg := range want {
+		require.Contains(t, summary, msg)
+	}
+	rows, _, err := env.Service().ListCheckouts(ctx, tn.Admin, domain.CheckoutFilter{OrganizationID: tn.Org.ID, Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, rows, "nothing was created")
+
+	// With the panel's own fields right, the platform's errors are all shown too.
+	form.Set("item_unitPrice", "12.50")
+	form.Set("expiryValue", "2")
+	form.Set("cancelUrl", "ftp://shop.example.com/")
+	res = c.post("/checkouts", form)
+	require.Equal(t, http.StatusBadRequest, res.Status, text(res, "main"))
+	require.Contains(t, text(res, "#f-email-error"), "valid e-mail address")
+	require.Contains(t, text(res, "#f-returnUrl-error"), "must use https")
+	require.Contains(t, text(res, "#f-cancelUrl-error"), "The cancel URL")
+	require.Contains(t, text(res, "[role=alert]"), "Please correct the 3 highlighted fields:")
+}
