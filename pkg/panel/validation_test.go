@@ -101,3 +101,29 @@ func TestCheckoutFormShowsEveryErrorAtOnce(t *testing.T) {
 	require.Contains(t, text(res, "#f-cancelUrl-error"), "The cancel URL")
 	require.Contains(t, text(res, "[role=alert]"), "Please correct the 3 highlighted fields:")
 }
+
+// TestProviderFormShowsEveryErrorAtOnce: a Stripe provider form with no name, a live
+// publishable key in test mode and two wrong secrets answers with all four, each beside its
+// field, named by its label.
+func TestProviderFormShowsEveryErrorAtOnce(t *testing.T) {
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
+	tn := env.NewTenant(t)
+	c := signedIn(t, env, tn, domain.RoleAdmin)
+	c.get("/providers/new?type=stripe")
+	res := c.post("/providers", url.Values{"type": {"stripe"}, "mode": {"test"}, "name": {" "}, "enabled": {"on"},
+		"settings.publishableKey": {"pk_live_abc"}, "credentials.secretKey": {"sk_live_abc"}, "credentials.webhookSecret": {"secret"}})
+	require.Equal(t, http.StatusBadRequest, res.Status, text(res, "main"))
+	for id, msg := range map[string]string{
+		"#f-name-error": "Name is required", "#f-settings-publishableKey-error": "must start with pk_test_",
+		"#f-credentials-secretKey-error": "must start with sk_test_", "#f-credentials-webhookSecret-error": "must start with whsec_",
+	} {
+		require.Contains(t, text(res, id), msg, id)
+	}
+	require.Contains(t, text(res, "[role=alert]"), "Please correct the 4 highlighted fields:")
+	require.NotContains(t, text(res, "main"), "publishableKey must", "the field's label, not the API's name")
+	ps, err := env.Service().ListProviders(ctx, tn.Admin, tn.Org.ID)
+	require.NoError(t, err)
+	for _, p := range ps {
+		require.NotEqual(t, domain.ProviderStripe, p.Type, "nothing was created")
+	}
+}
