@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
@@ -126,4 +128,37 @@ func TestProviderFormShowsEveryErrorAtOnce(t *testing.T) {
 	for _, p := range ps {
 		require.NotEqual(t, domain.ProviderStripe, p.Type, "nothing was created")
 	}
+}
+
+// TestBrowserCheckoutFormShowsEveryError: in Chromium, the Create Checkout form sent with four
+// wrong fields shows the four messages in words beside their fields and in the summary, which
+// leads to the first; the page passes axe (light and dark).
+func TestBrowserCheckoutFormShowsEveryError(t *testing.T) {
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
+	tn := env.NewTenant(t)
+	b := browsertest.New(t)
+	signInBrowser(t, b, env, tn.AdminUser.Email, tn.Password)
+	b.Navigate(env.AdminURL + "/checkouts/new")
+	b.Type("#f-email", "not-an-address")
+	b.Type("#f-expiryValue", "0")
+	b.Type("#f-items-0-name", "Poster")
+	b.Type("#f-items-0-unitPrice", "12,34.5.6")
+	b.Type("#f-returnUrl", "http://shop.example.com/thanks")
+	b.Click(`main form button[type=submit]:not([name])`)
+	b.WaitText("[role=alert]", "Please correct the 4 highlighted fields")
+	for id, msg := range map[string]string{
+		"#f-email-error": "The e-mail address must be a valid e-mail address", "#f-expiryValue-error": "like 7 days",
+		"#f-items-0-unitPrice-error": "Enter a price like 24.99", "#f-returnUrl-error": "The return URL must use https",
+	} {
+		require.Contains(t, b.Text(id), msg, id)
+		require.Contains(t, b.Text("[role=alert]"), msg)
+	}
+	require.Equal(t, "Poster", b.Value("#f-items-0-name"), "what was typed stays")
+	requireAccessible(t, b, "the checkout form with four errors")
+	_, err := chromedp.Call(b.Context(), emulation.SetEmulatedMedia,
+		emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+	require.NoError(t, err)
+	requireAccessible(t, b, "the checkout form with four errors in dark mode")
+	b.Screenshot(t, "panel-checkout-form-errors-dark")
+	noPanelErrors(t, b, "400 (Bad Request)")
 }
