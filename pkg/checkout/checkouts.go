@@ -191,10 +191,12 @@ func (s *Service) ValidateCheckout(site *domain.Site, mode domain.Mode, in Check
 	return s.buildCheckout(site, mode, in)
 }
 
-// buildCheckout validates every field before anything is written.
+// buildCheckout validates every field before anything is written. Every invalid field is
+// reported: the first as the error (what the API answers with), the others in its Also.
 func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in CheckoutInput) (*domain.Checkout, error) {
-	cur, err := checkAmount(in)
-	if err != nil {
+	var v domain.Invalids
+	cur, amountErr := checkAmount(in)
+	if err := v.Collect(amountErr); err != nil {
 		return nil, err
 	}
 	c := &domain.Checkout{
@@ -205,37 +207,43 @@ func (s *Service) buildCheckout(site *domain.Site, mode domain.Mode, in Checkout
 	if c.Origin == "" {
 		c.Origin = domain.OriginAPI
 	}
-	if err := setReferences(c, in); err != nil {
+	if err := v.Collect(setReferences(c, in)); err != nil {
 		return nil, err
 	}
-	if err := s.setURLs(c, in, mode, site); err != nil {
+	if err := v.Collect(s.setURLs(c, in, mode, site)); err != nil {
 		return nil, err
 	}
-	for field, a := range map[string]*domain.Address{"billingAddress": in.BillingAddress, "shippingAddress": in.ShippingAddress} {
-		if a != nil {
-			if err := a.Validate(field); err != nil {
+	for _, field := range []string{"billingAddress", "shippingAddress"} {
+		if a := map[string]*domain.Address{"billingAddress": in.BillingAddress, "shippingAddress": in.ShippingAddress}[field]; a != nil {
+			if err := v.Collect(a.Validate(field)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	c.BillingAddress, c.ShippingAddress = in.BillingAddress, in.ShippingAddress
 	if in.Language != "" {
-		m := languageRE.FindStringSubmatch(strings.TrimSpace(in.Language))
-		if m == nil {
-			return nil, domain.Invalid("language", "language must be a code like de or de-DE")
+		if m := languageRE.FindStringSubmatch(strings.TrimSpace(in.Language)); m == nil {
+			v.Add("language", "language must be a code like de or de-DE")
+		} else {
+			c.Language = strings.ToLower(m[1])
 		}
-		c.Language = strings.ToLower(m[1])
 	}
-	if err := checkMetadata(in.Metadata); err != nil {
+	if err := v.Collect(checkMetadata(in.Metadata)); err != nil {
 		return nil, err
 	}
 	expiry, err := checkExpiry(in.ExpiresInMinutes)
-	if err != nil {
+	if err := v.Collect(err); err != nil {
 		return nil, err
 	}
 	c.ExpiresAt = domain.UTC(s.now().Add(expiry))
-	if c.Items, err = buildItems(in.Items, in.Amount); err != nil {
-		return nil, err
+	if amountErr == nil { // the items are checked against a valid amount only
+		c.Items, err = buildItems(in.Items, in.Amount)
+		if err := v.Collect(err); err != nil {
+			return nil, err
+		}
+	}
+	if v.Failed() {
+		return nil, v.Err()
 	}
 	return c, nil
 }
@@ -258,45 +266,48 @@ func checkAmount(in CheckoutInput) (money.Currency, error) {
 // setReferences checks the buyer's e-mail, the merchant's references (one at least) and the
 // client id, and sets them, trimmed, on c.
 func setReferences(c *domain.Checkout, in CheckoutInput) error {
+	var bad domain.Invalids
 	c.Email = strings.TrimSpace(in.Email)
 	if c.Email != "" {
-		if err := domain.ValidateEmail("email", c.Email); err != nil {
-			return err
-		}
+		_ = bad.Collect(domain.ValidateEmail("email", c.Email)) // only ever a field's error
 	}
 	c.ExternalReference = strings.TrimSpace(in.ExternalReference)
 	c.InvoiceNumber = strings.TrimSpace(in.InvoiceNumber)
 	if c.ExternalReference == "" && c.InvoiceNumber == "" {
-		return domain.Invalid("externalReference", "externalReference or invoiceNumber is required")
+		bad.Add("externalReference", "externalReference or invoiceNumber is required")
 	}
-	for field, v := range map[string]string{"externalReference": c.ExternalReference, "invoiceNumber": c.InvoiceNumber} {
+	for _, field := range []string{"externalReference", "invoiceNumber"} {
+		v := map[string]string{"externalReference": c.ExternalReference, "invoiceNumber": c.InvoiceNumber}[field]
 		if len(v) > MaxReferenceLength {
-			return domain.Invalid(field, "%s must be at most %d characters", field, MaxReferenceLength)
-		}
-		if v != "" && !referenceRE.MatchString(v) {
-			return domain.Invalid(field, "%s must not contain control characters", field)
+			bad.Add(field, "%s must be at most %d characters", field, MaxReferenceLength)
+		} else if v != "" && !referenceRE.MatchString(v) {
+			bad.Add(field, "%s must not contain control characters", field)
 		}
 	}
 	c.ClientID = strings.TrimSpace(in.ClientID)
 	if len(c.ClientID) > 128 {
-		return domain.Invalid("clientId", "clientId must be at most 128 characters")
+		bad.Add("clientId", "clientId must be at most 128 characters")
 	}
-	return nil
+	return bad.Err()
 }
 
 // setURLs checks the return, cancel and IPN URLs and sets them on c.
 func (s *Service) setURLs(c *domain.Checkout, in CheckoutInput, mode domain.Mode, site *domain.Site) error {
+	var v domain.Invalids
 	var err error
-	if c.ReturnURL, err = s.checkURL("returnUrl", in.ReturnURL, mode, site, !in.IntegrationURLs); err != nil {
+	c.ReturnURL, err = s.checkURL("returnUrl", in.ReturnURL, mode, site, !in.IntegrationURLs)
+	if err := v.Collect(err); err != nil {
 		return err
 	}
-	if c.CancelURL, err = s.checkURL("cancelUrl", in.CancelURL, mode, site, !in.IntegrationURLs); err != nil {
+	c.CancelURL, err = s.checkURL("cancelUrl", in.CancelURL, mode, site, !in.IntegrationURLs)
+	if err := v.Collect(err); err != nil {
 		return err
 	}
-	if c.IPNURL, err = s.checkURL("ipnUrl", in.IPNURL, mode, site, false); err != nil {
+	c.IPNURL, err = s.checkURL("ipnUrl", in.IPNURL, mode, site, false)
+	if err := v.Collect(err); err != nil {
 		return err
 	}
-	return nil
+	return v.Err()
 }
 
 // checkExpiry is how long the checkout stays open: DefaultExpiry, or the minutes asked for

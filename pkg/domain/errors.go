@@ -180,3 +180,43 @@ func IsNotFound(err error) bool { return ErrorKind(err) == KindNotFound }
 
 // IsConflict reports whether err is a conflict.
 func IsConflict(err error) bool { return ErrorKind(err) == KindConflict }
+
+// Invalids collects every invalid field a validation outside this package finds, so that forms
+// can show them all at once: the first is the error (what the API answers with), the others
+// ride along in its Also.
+type Invalids struct{ v invalids }
+
+// Add records a field's error.
+func (x *Invalids) Add(field, format string, args ...any) { x.v.add(field, format, args...) }
+
+// Collect records err when it is about the input (KindInvalid, with any errors in its Also) and
+// answers nil so that the validation goes on. Any other error is answered as it is when nothing
+// was collected yet, and otherwise the collected ones are (the first error found wins).
+func (x *Invalids) Collect(err error) error {
+	var de *Error
+	if err == nil {
+		return nil
+	}
+	if errors.As(err, &de) && de.Kind == KindInvalid {
+		more := de.Also
+		first := *de
+		first.Also = nil
+		if x.v.first == nil {
+			x.v.first = &first
+		} else {
+			x.v.first.Also = append(x.v.first.Also, &first)
+		}
+		x.v.first.Also = append(x.v.first.Also, more...)
+		return nil
+	}
+	if x.v.first != nil {
+		return x.v.first
+	}
+	return err
+}
+
+// Failed reports whether an error was recorded.
+func (x *Invalids) Failed() bool { return x.v.first != nil }
+
+// Err is the collected error (nil when every field is valid).
+func (x *Invalids) Err() error { return x.v.err() }

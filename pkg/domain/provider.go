@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"sort"
 	"strings"
 	"time"
 )
@@ -131,35 +132,48 @@ func (p *Provider) Validate() error {
 // then by check, its type's own rules (nil: none). A provider outside this package declares
 // its fields and rules itself (providers.Provider) and is checked with them.
 func (p *Provider) ValidateAs(f ProviderFields, check func(*Provider) error) error {
+	var v invalids // every invalid field: the first is the error, the others in its Also
 	p.Name = strings.TrimSpace(p.Name)
 	if !p.Mode.Valid() {
-		return Invalid("mode", "mode must be test or live")
+		return Invalid("mode", "mode must be test or live") // the rules below depend on it
 	}
 	if p.Name == "" || len(p.Name) > 200 {
-		return Invalid("name", "name is required (at most 200 characters)")
+		v.add("name", "name is required (at most 200 characters)")
 	}
 	allowed := map[string]bool{}
 	for _, k := range f.Settings {
 		allowed[k] = true
 	}
-	for k, v := range p.Settings {
-		if !allowed[k] {
-			return Invalid("settings."+k, "unknown setting %q for a %s provider", k, p.Type)
-		}
-		if len(v) > 2000 {
-			return Invalid("settings."+k, "setting %q is too long", k)
-		}
-		p.Settings[k] = strings.TrimSpace(v)
+	keys := make([]string, 0, len(p.Settings))
+	for k := range p.Settings {
+		keys = append(keys, k)
 	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch val := p.Settings[k]; {
+		case !allowed[k]:
+			v.add("settings."+k, "unknown setting %q for a %s provider", k, p.Type)
+		case len(val) > 2000:
+			v.add("settings."+k, "setting %q is too long", k)
+		default:
+			p.Settings[k] = strings.TrimSpace(val)
+		}
+	}
+	missing := false
 	for _, k := range f.RequiredSettings {
 		if p.Settings[k] == "" {
-			return Invalid("settings."+k, "%s is required for a %s provider", k, p.Type)
+			v.add("settings."+k, "%s is required for a %s provider", k, p.Type)
+			missing = true
 		}
 	}
-	if check != nil {
-		return check(p)
+	if check == nil || missing {
+		return v.err()
 	}
-	return nil
+	all := Invalids{v: v}
+	if err := all.Collect(check(p)); err != nil {
+		return err
+	}
+	return all.Err()
 }
 
 // ValidateBuiltinSettings checks the rules of the built-in types' public settings (a Stripe
@@ -234,17 +248,18 @@ func ValidateCredentialsAs(t ProviderType, f ProviderFields, creds map[string]st
 // ValidateBuiltinCredentials checks the formats of the built-in types' credentials given (a
 // Stripe key of the provider's mode, a Stripe webhook secret).
 func ValidateBuiltinCredentials(t ProviderType, mode Mode, creds map[string]string) error {
+	var v invalids
 	if t == ProviderStripe {
 		if sk, ok := creds["secretKey"]; ok {
 			if !strings.HasPrefix(sk, "sk_"+string(mode)+"_") && !strings.HasPrefix(sk, "rk_"+string(mode)+"_") {
-				return Invalid("credentials.secretKey", "secretKey must start with sk_%s_ (or rk_%s_)", mode, mode)
+				v.add("credentials.secretKey", "secretKey must start with sk_%s_ (or rk_%s_)", mode, mode)
 			}
 		}
 		if wh, ok := creds["webhookSecret"]; ok && !strings.HasPrefix(wh, "whsec_") {
-			return Invalid("credentials.webhookSecret", "webhookSecret must start with whsec_")
+			v.add("credentials.webhookSecret", "webhookSecret must start with whsec_")
 		}
 	}
-	return nil
+	return v.err()
 }
 
 // MaskSecret shows the first characters that identify a secret's kind and its last four.

@@ -24,21 +24,21 @@ type Organization struct {
 // TableName tells the store which table holds organisations.
 func (Organization) TableName() string { return "organizations" }
 
-// Validate checks an organisation's editable fields.
+// Validate checks an organisation's editable fields. Every invalid field is reported: the
+// first as the error, the others in its Also.
 func (o *Organization) Validate() error {
+	var v Invalids
 	o.Name = strings.TrimSpace(o.Name)
 	if o.Name == "" || len(o.Name) > 200 {
-		return Invalid("name", "name is required (at most 200 characters)")
+		v.Add("name", "name is required (at most 200 characters)")
 	}
 	if o.SupportEmail != "" {
-		if err := ValidateEmail("supportEmail", o.SupportEmail); err != nil {
-			return err
-		}
+		_ = v.Collect(ValidateEmail("supportEmail", o.SupportEmail)) // only ever a field's error
 	}
 	if o.SellerCountry != "" && !IsCountryCode(o.SellerCountry) {
-		return Invalid("sellerCountry", "sellerCountry must be an ISO 3166 alpha-2 code")
+		v.Add("sellerCountry", "sellerCountry must be an ISO 3166 alpha-2 code")
 	}
-	return nil
+	return v.Err()
 }
 
 // Role is a member's role in an organisation.

@@ -75,12 +75,12 @@ func TestAssets(t *testing.T) {
 	})
 
 	t.Run("ThemeIsCachedForAYear", func(t *testing.T) {
-		rec, _ := get(t, e, "/theme/v1/ffeb3b.css")
+		rec, _ := get(t, e, "/theme/v2/ffeb3b.css")
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.Equal(t, "text/css; charset=utf-8", rec.Header().Get("Content-Type"))
 		require.Equal(t, "public, max-age=31536000, immutable", rec.Header().Get("Cache-Control"))
 		require.Equal(t, hostedpage.ThemeFor("#ffeb3b").CSS(), rec.Body.String())
-		for _, bad := range []string{"/theme/v1/FFEB3B.css", "/theme/v1/ffeb3.css", "/theme/v1/ffeb3b.js", "/theme/v1/red.css"} {
+		for _, bad := range []string{"/theme/v2/FFEB3B.css", "/theme/v2/ffeb3.css", "/theme/v2/ffeb3b.js", "/theme/v2/red.css"} {
 			rec, _ := get(t, e, bad)
 			require.Equal(t, http.StatusNotFound, rec.Code, bad)
 		}

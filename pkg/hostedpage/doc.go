@@ -36,7 +36,7 @@
 //   - Everything merchant-supplied is escaped by html/template; logos are shown only from https
 //     URLs, return and cancel links only for http(s) URLs.
 //   - Every HTML response carries a strict Content-Security-Policy (no inline script or style:
-//     the brand colour arrives as /theme/v1/{hex}.css), no-store caching, nosniff, a referrer
+//     the brand colour arrives as /theme/v2/{hex}.css), no-store caching, nosniff, a referrer
 //     policy, and HSTS when served over HTTPS. connect-src allows exactly the backend's origin;
 //     a page offering Stripe adds the Stripe.js origin to script-src and frame-src, and the API
 //     Stripe.js calls: https://js.stripe.com brings https://hooks.stripe.com (3-D Secure frames)

@@ -132,14 +132,14 @@ func (s *Server) AssetURLs() AssetURLs { return urlsOf(s.assets) }
 //	GET  /checkout/:code     the hosted page (or the expired, cancelled, paid, 404, 429 and 503 pages)
 //	POST /checkout/:code     without JavaScript the form posts here: back to the page (303)
 //	GET  /assets/:file       content-hashed CSS, JS and icon, cached for a year
-//	GET  /theme/v1/:file     the brand colours as CSS custom properties ({hex}.css), cached for a year
+//	GET  /theme/v2/:file     the brand colours as CSS custom properties ({hex}.css), cached for a year
 //
 // and an HTML 404 page for every other unknown path.
 func (s *Server) Register(e *echo.Echo) {
 	e.GET("/checkout/:code", s.handleCheckout)
 	e.POST("/checkout/:code", s.handleCheckoutPost)
 	e.GET("/assets/:file", s.handleAsset)
-	e.GET("/theme/v1/:file", s.handleTheme)
+	e.GET("/theme/v2/:file", s.handleTheme)
 	e.RouteNotFound("/*", s.handleNotFound)
 }
 
@@ -310,7 +310,7 @@ func (s *Server) basePage(c echo.Context, l *Locale, site *runtimeapi.Site, test
 			p.Site.SupportEmail = ""
 		}
 	}
-	p.ThemeURL = "/theme/v1/" + theme.Brand[1:] + ".css"
+	p.ThemeURL = "/theme/v2/" + theme.Brand[1:] + ".css"
 	if raw := c.Request().URL.RawQuery; raw != "" && raw != "lang="+l.Code {
 		p.Keep = keptParams(c.Request().URL.Query())
 	}

@@ -26,7 +26,7 @@ func TestCheckoutPage(t *testing.T) {
 		require.Equal(t, 1, logo.Length())
 		require.Equal(t, "https://cdn.example.com/acme.png", logo.AttrOr("src", ""))
 		require.Equal(t, "", logo.AttrOr("alt", "x"), "the logo is decorative: the name is next to it")
-		require.Equal(t, "/theme/v1/0b5cad.css", doc.Find(`link[rel=stylesheet][href^="/theme/"]`).AttrOr("href", ""))
+		require.Equal(t, "/theme/v2/0b5cad.css", doc.Find(`link[rel=stylesheet][href^="/theme/"]`).AttrOr("href", ""))
 		require.Equal(t, "Pay Acme Tools", text(doc.Find("h1")))
 		require.Equal(t, "ORDER-1001", text(doc.Find(".ref .mono")))
 	})

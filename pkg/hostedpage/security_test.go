@@ -135,7 +135,7 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Parallel()
 		e, _ := fixture(t, checkout("nosniff01"))
 		_, doc := get(t, e, "/checkout/nosniff01")
-		for _, p := range []string{"/checkout/nosniff01", "/nothing", "/theme/v1/112233.css", doc.Find("script").AttrOr("src", "")} {
+		for _, p := range []string{"/checkout/nosniff01", "/nothing", "/theme/v2/112233.css", doc.Find("script").AttrOr("src", "")} {
 			rec, _ := get(t, e, p)
 			require.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"), p)
 			require.Equal(t, "strict-origin-when-cross-origin", rec.Header().Get("Referrer-Policy"), p)

@@ -16,6 +16,9 @@ const (
 	minTextContrast = 4.5 // normal text (1.4.3)
 	dark            = "#111111"
 	white           = "#ffffff"
+	// darkSurface is the lighter of the dark scheme's backgrounds in app.css (--soft; --bg is
+	// darker): links and outlines in the dark scheme reach 4.5:1 on it, so on both.
+	darkSurface = "#1b212b"
 )
 
 // Theme is the colours the page derives from a site's primary colour, each "#rrggbb".
@@ -23,6 +26,9 @@ type Theme struct {
 	Brand   string // the header and button background
 	OnBrand string // text on Brand: white, or dark when white would be below 4.5:1
 	Link    string // links, focus outlines and selected radios on the white page: at least 4.5:1
+	// LinkDark is Link for the dark scheme (prefers-color-scheme: dark): the brand lightened
+	// until it reaches 4.5:1 on the dark backgrounds.
+	LinkDark string
 }
 
 // ThemeFor derives an accessible theme from a site's primary colour ("#RRGGBB" or "#RGB",
@@ -40,12 +46,30 @@ func ThemeFor(primary string) Theme {
 		}
 	}
 	t.Link = readableOnWhite(brand)
+	t.LinkDark = readableOnDark(brand)
 	return t
 }
 
-// CSS renders the theme as custom properties for app.css.
+// CSS renders the theme as custom properties for app.css, with the dark scheme's link colour.
+// The brand bar and the pay button keep the brand colour in both schemes (their text is chosen
+// against it).
 func (t Theme) CSS() string {
-	return fmt.Sprintf(":root{--brand:%s;--on-brand:%s;--link:%s;--focus:%s}\n", t.Brand, t.OnBrand, t.Link, t.Link)
+	return fmt.Sprintf(":root{--brand:%s;--on-brand:%s;--link:%s;--focus:%s}\n"+
+		"@media (prefers-color-scheme: dark){:root{--link:%s;--focus:%s}}\n", t.Brand, t.OnBrand, t.Link, t.Link, t.LinkDark, t.LinkDark)
+}
+
+// readableOnDark mixes c with white in small steps until text in it reaches 4.5:1 on the dark
+// scheme's backgrounds, keeping its hue as long as it can.
+func readableOnDark(c string) string {
+	r, g, b, _ := parseHex(c)
+	for i := 0; i <= 20; i++ {
+		f := float64(i) * 0.05
+		h := toHex(float64(r)+(255-float64(r))*f, float64(g)+(255-float64(g))*f, float64(b)+(255-float64(b))*f)
+		if ContrastRatio(h, darkSurface) >= minTextContrast {
+			return h
+		}
+	}
+	return white
 }
 
 // readableOnWhite darkens c in small steps until text in it reaches 4.5:1 on white, keeping

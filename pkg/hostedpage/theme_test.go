@@ -38,6 +38,10 @@ func TestTheme(t *testing.T) {
 			require.GreaterOrEqual(t, hostedpage.ContrastRatio(th.OnBrand, th.Brand), 4.5, "text on the brand colour")
 			require.GreaterOrEqual(t, hostedpage.ContrastRatio(th.Link, "#ffffff"), 4.5, "links and focus on white")
 			require.Equal(t, tc.linkIsBrand, th.Link == th.Brand)
+			for _, bg := range []string{"#12161d", "#1b212b"} { // app.css's dark --bg and --soft
+				require.GreaterOrEqual(t, hostedpage.ContrastRatio(th.LinkDark, bg), 4.5, "links and focus in the dark scheme on %s", bg)
+			}
+			require.Contains(t, th.CSS(), "@media (prefers-color-scheme: dark){:root{--link:"+th.LinkDark+";--focus:"+th.LinkDark+"}}")
 		})
 	}
 
@@ -46,10 +50,10 @@ func TestTheme(t *testing.T) {
 			checkout("nocolor01", func(c *runtimeapi.Checkout) { c.Site.PrimaryColor = "" }))
 		_, doc := get(t, e, "/checkout/yellow001")
 		href := doc.Find(`link[href^="/theme/"]`).AttrOr("href", "")
-		require.Equal(t, "/theme/v1/ffeb3b.css", href)
+		require.Equal(t, "/theme/v2/ffeb3b.css", href)
 		rec, _ := get(t, e, href)
 		require.Contains(t, rec.Body.String(), "--on-brand:#111111")
 		_, doc = get(t, e, "/checkout/nocolor01")
-		require.Equal(t, "/theme/v1/1d4ed8.css", doc.Find(`link[href^="/theme/"]`).AttrOr("href", ""))
+		require.Equal(t, "/theme/v2/1d4ed8.css", doc.Find(`link[href^="/theme/"]`).AttrOr("href", ""))
 	})
 }

@@ -119,6 +119,9 @@ func (p *Panel) apiKeyRotate(c echo.Context, r *request) error {
 
 // apiKeyRevoke stops a key at once (admin).
 func (p *Panel) apiKeyRevoke(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		return p.confirmRevoke(c, r)
+	}
 	if err := p.d.Tenancy.RevokeAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}
@@ -132,7 +135,7 @@ func (p *Panel) apiKeyDelete(c echo.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		return p.confirmDelete(c, r, "api-keys", "API key "+keyName(k.Name)+" (sk_"+string(k.Mode)+"_"+k.ID+")", "/api-keys/"+k.ID+"/delete", "/api-keys",
+		return p.confirmDelete(c, r, "api_key:delete", "api-keys", "API key "+keyName(k.Name)+" (sk_"+string(k.Mode)+"_"+k.ID+")", "/api-keys/"+k.ID+"/delete", "/api-keys",
 			"It disappears from this list; the audit log keeps its history.")
 	}
 	if err := p.d.Tenancy.DeleteAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {

@@ -104,6 +104,7 @@ func (p *Panel) checkoutCreate(c echo.Context, r *request) error {
 
 	in, rowOf := f.input()
 	if f.failed() {
+		p.platformErrors(c, r, f, in, rowOf)
 		return p.render(c, r, http.StatusBadRequest, "checkout_new", "Create checkout", "checkouts", f)
 	}
 	co, err := p.d.Checkout.CreateCheckout(c.Request().Context(), r.Actor, r.OrgID(), f.Site, in)
@@ -121,6 +122,26 @@ func (p *Panel) checkoutCreate(c echo.Context, r *request) error {
 		return p.render(c, r, status, "checkout_new", "Create checkout", "checkouts", f)
 	}
 	return seeOther(c, "/checkouts/"+co.ID, "checkout-created")
+}
+
+// platformErrors adds what the platform finds wrong with the rest of a form the panel already
+// refused (the e-mail, the reference, the URLs): every error of the form is shown at once.
+// The platform only validates here (PrepareCheckout writes nothing); the items, which the
+// panel checks itself, keep the panel's messages.
+func (p *Panel) platformErrors(c echo.Context, r *request, f *checkoutForm, in checkout.CheckoutInput, rowOf []int) {
+	if f.Site == "" {
+		return
+	}
+	_, err := p.d.Checkout.PrepareCheckout(c.Request().Context(), r.Actor, r.OrgID(), f.Site, in)
+	st, _, ok := formFailure(humanize(err, rowOf), fieldsForItems(rowOf))
+	if err == nil || !ok {
+		return
+	}
+	for _, field := range st.order {
+		if !strings.HasPrefix(field, "items") && f.Err(field) == "" {
+			f.set(field, st.Errors[field])
+		}
+	}
 }
 
 func at(vs []string, i int) string {
@@ -242,6 +263,16 @@ func humanize(err error, rowOf []int) error {
 	if !errors.As(err, &de) {
 		return err
 	}
+	out := *humanized(de, rowOf)
+	out.Also = make([]*domain.Error, len(de.Also))
+	for i, e := range de.Also {
+		out.Also[i] = humanized(e, rowOf)
+	}
+	return &out
+}
+
+// humanized is one error with its message in the form's words.
+func humanized(de *domain.Error, rowOf []int) *domain.Error {
 	msg := itemFieldRE.ReplaceAllStringFunc(de.Message, func(m string) string {
 		sub := itemFieldRE.FindStringSubmatch(m)
 		i, _ := strconv.Atoi(sub[1])

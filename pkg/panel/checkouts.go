@@ -143,6 +143,9 @@ func (p *Panel) checkoutExtend(c echo.Context, r *request) error {
 
 // checkoutExpire ends an open checkout now (editor and up).
 func (p *Panel) checkoutExpire(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		return p.confirmExpire(c, r)
+	}
 	id := c.Param("id")
 	if _, err := p.d.Checkout.ExpireCheckout(c.Request().Context(), r.Actor, r.OrgID(), id); err != nil {
 		if domain.ErrorKind(err) == domain.KindConflict {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/money"
 )
 
@@ -92,6 +93,9 @@ func refundAmountText(amount string, currency string, refundable int64) (int64, 
 // confirmMarkPaid is the confirm step of marking a transfer paid; ok is false when the
 // transaction cannot be marked paid (the action then reports why).
 func (p *Panel) confirmMarkPaid(c echo.Context, r *request) (bool, error) {
+	if err := authorize(r, "transaction:update"); err != nil {
+		return false, err
+	}
 	d, err := p.loadTransaction(c, r)
 	if err != nil || !d.CanMarkPaid {
 		return false, err
@@ -118,6 +122,9 @@ func refWords(ref *string) string {
 // confirmRefund is the confirm step of a refund, with the amount formatted; a form error (an
 // amount that is not one, or more than is left) is shown on the transaction page instead.
 func (p *Panel) confirmRefund(c echo.Context, r *request, rf refundForm) error {
+	if err := authorize(r, "refund:create"); err != nil {
+		return err
+	}
 	d, err := p.loadTransaction(c, r)
 	if err != nil {
 		return err
@@ -170,9 +177,87 @@ func keyName(n string) string {
 	return "“" + n + "”"
 }
 
-// confirmDelete is the confirm step of deleting something (what: "site “Shop” (site_…)").
-func (p *Panel) confirmDelete(c echo.Context, r *request, nav, what, action, cancel string, lines ...string) error {
+// confirmDelete is the confirm step of deleting something (what: "site “Shop” (site_…)"),
+// for those with the permission (perm: "site:delete") only.
+func (p *Panel) confirmDelete(c echo.Context, r *request, perm, nav, what, action, cancel string, lines ...string) error {
+	if err := authorize(r, perm); err != nil {
+		return err
+	}
 	return p.confirmStep(c, r, nav, confirmation{Heading: "Delete " + what + "?",
 		Lines:  append([]string{"The " + what + " is deleted for good. This cannot be undone."}, lines...),
 		Action: action, Button: "Yes, delete it", Danger: true, Cancel: cancel})
+}
+
+// confirmRevoke is the confirm step of revoking an API key.
+func (p *Panel) confirmRevoke(c echo.Context, r *request) error {
+	k, err := p.d.Tenancy.GetAPIKey(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	name := keyName(k.Name)
+	return p.confirmStep(c, r, "api-keys", confirmation{Heading: "Revoke the API key " + name + "?",
+		Lines: []string{"sk_" + string(k.Mode) + "_" + k.ID + " stops working at once: every integration using it is refused from now on.",
+			"The key stays in the list as revoked, and can then be deleted. This cannot be undone."},
+		Action: "/api-keys/" + k.ID + "/revoke", Button: "Yes, revoke " + name, Danger: true, Cancel: "/api-keys"})
+}
+
+// confirmExpire is the confirm step of ending an open checkout, with its amount formatted.
+func (p *Panel) confirmExpire(c echo.Context, r *request) error {
+	if err := authorize(r, "checkout:update"); err != nil {
+		return err
+	}
+	det, err := p.d.Checkout.GetCheckout(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	co := det.Checkout
+	amount := formatMoney(co.Amount, co.Currency)
+	return p.confirmStep(c, r, "checkouts", confirmation{Heading: "End checkout " + co.Reference() + " for " + amount + " now?",
+		Lines: []string{"The payment link of checkout " + co.ID + " (" + amount + ") stops taking payments at once; the buyer sees that it has expired.",
+			"It cannot be opened again: create a new checkout if the buyer still wants to pay."},
+		Action: "/checkouts/" + co.ID + "/expire", Button: "Yes, end the checkout", Danger: true, Cancel: "/checkouts/" + co.ID})
+}
+
+// confirmRemoveMember is the confirm step of taking a member out of the organisation.
+func (p *Panel) confirmRemoveMember(c echo.Context, r *request) error {
+	if err := authorize(r, "user:delete"); err != nil {
+		return err
+	}
+	members, err := p.d.Tenancy.ListMembers(c.Request().Context(), r.Actor, r.OrgID())
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if m.User.ID != c.Param("id") {
+			continue
+		}
+		return p.confirmStep(c, r, "users", confirmation{Heading: "Remove " + m.User.Email + " from " + r.Org.Name + "?",
+			Lines: []string{m.User.Email + " (" + string(m.Role) + ") can no longer work in " + r.Org.Name + "; their open sessions lose it at once.",
+				"The audit log keeps what they did. Invite them again to give access back."},
+			Action: "/users/" + m.User.ID + "/remove", Button: "Yes, remove " + m.User.Email, Danger: true, Cancel: "/users"})
+	}
+	return domain.NotFound("member")
+}
+
+// confirmSecret is the confirm step of generating a new IPN signing secret for a site.
+func (p *Panel) confirmSecret(c echo.Context, r *request, s *domain.Site) error {
+	if err := authorize(r, "site:update"); err != nil {
+		return err
+	}
+	return p.confirmStep(c, r, "sites", confirmation{Heading: "Generate a new signing secret for “" + s.Name + "”?",
+		Lines: []string{"The current IPN signing secret of site " + s.ID + " stops working at once: notifications are signed with the new one from now on.",
+			"The new secret is shown once; put it into the site's integration straight away, or it will refuse the notifications."},
+		Action: "/sites/" + s.ID + "/webhook-secret", Fields: []confirmHidden{{"confirm", "yes"}},
+		Button: "Yes, generate a new secret", Danger: true, Cancel: "/sites/" + s.ID})
+}
+
+// confirmDudaDelete is the confirm step of deleting a Duda connection.
+func (p *Panel) confirmDudaDelete(c echo.Context, r *request) error {
+	dc, err := p.d.DudaConn.GetDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return p.confirmDelete(c, r, "duda:delete", "duda", "Duda connection of the app "+dc.AppUUID+" ("+dc.ID+")", "/duda/"+dc.ID+"/delete", "/duda/"+dc.ID,
+		"Its sealed app credentials are erased and Duda stores stop offering the site's payment methods. "+
+			"A connection still installed on a Duda site, or with checkouts from Duda, cannot be deleted; disable it instead.")
 }

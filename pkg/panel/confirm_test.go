@@ -157,3 +157,97 @@ func TestConfirmSteps(t *testing.T) {
 		require.True(t, domain.IsNotFound(err), "%v", err)
 	})
 }
+
+// TestConfirmStepsOfEveryDestructiveAction: revoking an API key, ending a checkout, removing
+// a member, a new signing secret and deleting a Duda connection ask first too (no script), say
+// what will happen (with the checkout's amount formatted), change nothing until confirmed, and
+// a viewer gets no confirm step for what they may not do.
+func TestConfirmStepsOfEveryDestructiveAction(t *testing.T) {
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
+	tn := env.NewTenant(t)
+	c := signedIn(t, env, tn, domain.RoleAdmin)
+	svc := env.Services()
+
+	t.Run("RevokeAPIKey", func(t *testing.T) {
+		k, _, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: "Old plugin", Mode: "test", Scopes: []string{"checkout:create"}})
+		require.NoError(t, err)
+		ask := submit(t, c, c.get("/api-keys"), `form[action="/api-keys/`+k.ID+`/revoke"]`, nil)
+		again, err := svc.Tenancy.GetAPIKey(ctx, tn.Admin, tn.Org.ID, k.ID)
+		require.NoError(t, err)
+		require.Nil(t, again.RevokedAt, "nothing happens before the confirmation")
+		done := confirmed(t, c, ask, "Revoke the API key “Old plugin”?", "sk_test_"+k.ID+" stops working at once")
+		require.Equal(t, "/api-keys?notice=key-revoked", done.Location)
+		again, err = svc.Tenancy.GetAPIKey(ctx, tn.Admin, tn.Org.ID, k.ID)
+		require.NoError(t, err)
+		require.NotNil(t, again.RevokedAt)
+	})
+
+	t.Run("EndCheckout", func(t *testing.T) {
+		co := newCheckout(t, env, tn, 249900)
+		ask := submit(t, c, c.get("/checkouts/"+co.ID), `form[action$="/expire"]`, nil)
+		got, err := svc.Checkout.GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.CheckoutOpen, got.Checkout.Status, "nothing happens before the confirmation")
+		confirmed(t, c, ask, "End checkout "+co.Reference()+" for 2,499.00 EUR now?", "checkout "+co.ID+" (2,499.00 EUR) stops taking payments at once")
+		got, err = svc.Checkout.GetCheckout(ctx, tn.Admin, tn.Org.ID, co.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.CheckoutExpired, got.Checkout.Status)
+	})
+
+	t.Run("RemoveMember", func(t *testing.T) {
+		email, _ := member(t, env, tn.Org.ID, domain.RoleEditor)
+		id := memberID(t, env, tn, email)
+		require.NotEmpty(t, id)
+		ask := submit(t, c, c.get("/users"), `form[action="/users/`+id+`/remove"]`, nil)
+		require.Equal(t, id, memberID(t, env, tn, email), "nothing happens before the confirmation")
+		confirmed(t, c, ask, "Remove "+email+" from "+tn.Org.Name+"?", email+" (editor) can no longer work in "+tn.Org.Name)
+		require.Empty(t, memberID(t, env, tn, email))
+	})
+
+	t.Run("NewSigningSecret", func(t *testing.T) {
+		before, err := svc.Tenancy.SiteWebhookSecret(ctx, tn.Site)
+		require.NoError(t, err)
+		ask := submit(t, c, c.get("/sites/"+tn.Site.ID), `form[action$="/webhook-secret"]`, nil)
+		same, err := svc.Tenancy.SiteWebhookSecret(ctx, tn.Site)
+		require.NoError(t, err)
+		require.Equal(t, before, same, "nothing happens before the confirmation")
+		done := confirmed(t, c, ask, "Generate a new signing secret for “"+tn.Site.Name+"”?", "stops working at once")
+		require.Contains(t, done.Doc.Find("#f-webhookSecret").AttrOr("value", ""), "whsec_", "the new secret, shown once")
+	})
+
+	t.Run("DeleteDudaConnection", func(t *testing.T) {
+		dc := dudaConnection(t, env, tn)
+		ask := submit(t, c, c.get("/duda/"+dc.ID), `form[action$="/delete"]`, nil)
+		_, err := svc.DudaConn.GetDudaConnection(ctx, tn.Admin, tn.Org.ID, dc.ID)
+		require.NoError(t, err, "nothing happens before the confirmation")
+		confirmed(t, c, ask, "Delete Duda connection of the app "+dc.AppUUID+" ("+dc.ID+")?", "credentials are erased")
+		_, err = svc.DudaConn.GetDudaConnection(ctx, tn.Admin, tn.Org.ID, dc.ID)
+		require.True(t, domain.IsNotFound(err), "%v", err)
+	})
+
+	t.Run("ViewersGetNoStep", func(t *testing.T) {
+		v := signedIn(t, env, tn, domain.RoleViewer)
+		v.get("/checkouts")
+		co := newCheckout(t, env, tn, 1000)
+		for _, path := range []string{"/checkouts/" + co.ID + "/expire", "/sites/" + tn.Site.ID + "/webhook-secret", "/sites/" + tn.Site.ID + "/delete",
+			"/users/" + tn.AdminUser.ID + "/remove",
+			"/transactions/" + paidTransaction(t, env, tn, 1000).ID + "/refund"} {
+			res := v.post(path, url.Values{"confirm": {"ask"}})
+			require.Equal(t, http.StatusForbidden, res.Status, path)
+			require.Zero(t, res.Doc.Find(".confirm").Length(), path)
+		}
+	})
+}
+
+// memberID is the user id of the organisation's member with the e-mail ("" for none).
+func memberID(t *testing.T, env *apptest.Env, tn *apptest.Tenant, email string) string {
+	t.Helper()
+	ms, err := env.Services().Tenancy.ListMembers(ctx, tn.Admin, tn.Org.ID)
+	require.NoError(t, err)
+	for _, m := range ms {
+		if m.User.Email == email {
+			return m.User.ID
+		}
+	}
+	return ""
+}

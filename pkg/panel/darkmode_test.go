@@ -42,6 +42,15 @@ func TestBrowserDarkMode(t *testing.T) {
 		b.Eval(`document.querySelectorAll("details").forEach(d => d.open = true); true`, nil)
 		requireAccessible(t, b, path+" in dark mode")
 	}
+	// A confirm dialog in dark mode.
+	pending := wireTransaction(t, env, sd.tn, newCheckout(t, env, sd.tn, 4200))
+	b.Navigate(env.AdminURL + "/transactions/" + pending.ID)
+	askDialog(t, b, `form[action$="/mark-paid"] button[type=submit]`, "Mark 42.00 EUR as paid?")
+	var dialogBG string
+	b.Eval(`getComputedStyle(document.getElementById("confirm-dialog")).backgroundColor`, &dialogBG)
+	require.Equal(t, "rgb(27, 33, 43)", dialogBG, "the dialog is dark")
+	requireAccessible(t, b, "a confirm dialog in dark mode")
+	b.Screenshot(t, "panel-dialog-dark")
 	b.Navigate(env.AdminURL + "/dashboard?mode=test&period=7")
 	b.Screenshot(t, "panel-dashboard-dark")
 	noPanelErrors(t, b)

@@ -214,6 +214,9 @@ func (p *Panel) dudaUpdate(c echo.Context, r *request) error {
 
 // dudaDelete removes a connection installed on no Duda site and without checkouts (admin).
 func (p *Panel) dudaDelete(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		return p.confirmDudaDelete(c, r)
+	}
 	if err := p.d.DudaConn.DeleteDudaConnection(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {
 		return err
 	}

@@ -179,7 +179,7 @@ func TestDudaConnections(t *testing.T) {
 			require.Equal(t, "https://shop.example.com/ipn", page.Doc.Find("#f-ipnUrl").AttrOr("value", ""))
 			_, checked := page.Doc.Find(`#duda-form input[type=checkbox][name=enabled]`).Attr("checked")
 			require.True(t, checked)
-			require.Equal(t, 1, page.Doc.Find(`form[action="/duda/`+id+`/delete"][data-confirm]`).Length())
+			require.Equal(t, 1, page.Doc.Find(`form[action="/duda/`+id+`/delete"] input[name=confirm][value=ask]`).Length(), "deleting asks first")
 
 			list := admin.get("/duda")
 			row := list.Doc.Find("main tbody tr")

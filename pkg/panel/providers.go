@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -163,7 +164,7 @@ func (p *Panel) providerCreate(c echo.Context, r *request) error {
 	in := f.bind(c)
 	prov, err := p.d.Tenancy.CreateProvider(c.Request().Context(), r.Actor, r.OrgID(), in)
 	if err != nil {
-		st, status, ok := formFailure(err, nil)
+		st, status, ok := formFailure(f.relabel(err), nil)
 		if !ok {
 			return err
 		}
@@ -202,7 +203,7 @@ func (p *Panel) providerUpdate(c echo.Context, r *request) error {
 	in := f.bind(c)
 	in.Type, in.Mode = "", ""
 	if _, err := p.d.Tenancy.UpdateProvider(ctx, r.Actor, r.OrgID(), prov.ID, in); err != nil {
-		st, status, ok := formFailure(err, nil)
+		st, status, ok := formFailure(f.relabel(err), nil)
 		if !ok {
 			return err
 		}
@@ -219,7 +220,7 @@ func (p *Panel) providerDelete(c echo.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		return p.confirmDelete(c, r, "providers", label(pr.Type)+" provider “"+pr.Name+"” ("+string(pr.Mode)+" mode, "+pr.ID+")",
+		return p.confirmDelete(c, r, "provider:delete", "providers", label(pr.Type)+" provider “"+pr.Name+"” ("+string(pr.Mode)+" mode, "+pr.ID+")",
 			"/providers/"+pr.ID+"/delete", "/providers/"+pr.ID,
 			"Its credentials are erased and sites stop offering it. A provider with transactions cannot be deleted; disable it instead.")
 	}
@@ -227,4 +228,32 @@ func (p *Panel) providerDelete(c echo.Context, r *request) error {
 		return err
 	}
 	return seeOther(c, "/providers", "provider-deleted")
+}
+
+// relabel says the provider's fields by their labels in the platform's messages ("bic must be
+// 8 or 11 characters" reads "BIC must be 8 or 11 characters"), every error of the form.
+func (f *providerForm) relabel(err error) error {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	one := func(e *domain.Error) *domain.Error {
+		out := *e
+		for _, fd := range f.Fields {
+			if fd.Key != e.Field {
+				continue
+			}
+			_, bare, _ := strings.Cut(fd.Key, ".")
+			if rest, ok := strings.CutPrefix(e.Message, bare+" "); ok && fd.Label != "" {
+				out.Message = fd.Label + " " + rest
+			}
+		}
+		return &out
+	}
+	out := one(de)
+	out.Also = make([]*domain.Error, len(de.Also))
+	for i, e := range de.Also {
+		out.Also[i] = one(e)
+	}
+	return out
 }

@@ -48,19 +48,12 @@ type siteForm struct {
 	Secret  string
 	Created bool
 	Site    *domain.Site
-	// ConfirmErr asks to confirm regenerating the secret.
-	ConfirmErr string
 	// Receipts is the site's switch for buyers' e-mail receipts (HasReceipts: the server
 	// sends receipts, so the form shows it).
 	Receipts, HasReceipts bool
 }
 
-func (f *siteForm) alert() string {
-	if f.ConfirmErr != "" {
-		return f.ConfirmErr
-	}
-	return f.formState.alert()
-}
+func (f *siteForm) alert() string { return f.formState.alert() }
 
 func (p *Panel) siteFormFor(c echo.Context, r *request, s *domain.Site) (*siteForm, error) {
 	provs, err := p.d.Tenancy.ListProviders(c.Request().Context(), r.Actor, r.OrgID())
@@ -246,15 +239,8 @@ func (p *Panel) siteRegenerateSecret(c echo.Context, r *request) error {
 		return err
 	}
 	if c.FormValue("confirm") != "yes" {
-		if err := authorize(r, "site:update"); err != nil {
-			return err
-		}
-		f, err := p.siteFormFor(c, r, s)
-		if err != nil {
-			return err
-		}
-		f.ConfirmErr = "Tick the box to confirm: the current signing secret stops working at once."
-		return p.render(c, r, http.StatusBadRequest, "site", s.Name, "sites", f)
+		// Anything but the confirm step's own "yes" shows the confirm step first.
+		return p.confirmSecret(c, r, s)
 	}
 	secret, err := p.d.Tenancy.RegenerateWebhookSecret(ctx, r.Actor, r.OrgID(), s.ID)
 	if err != nil {
@@ -275,7 +261,7 @@ func (p *Panel) siteDelete(c echo.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		return p.confirmDelete(c, r, "sites", "site “"+s.Name+"” ("+s.ID+")", "/sites/"+s.ID+"/delete", "/sites/"+s.ID,
+		return p.confirmDelete(c, r, "site:delete", "sites", "site “"+s.Name+"” ("+s.ID+")", "/sites/"+s.ID+"/delete", "/sites/"+s.ID,
 			"Its branding, allowed hosts, webhook secret and provider choices go with it. Only a site without checkouts can be deleted.")
 	}
 	if err := p.d.Tenancy.DeleteSite(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id")); err != nil {

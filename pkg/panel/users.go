@@ -89,6 +89,9 @@ func (p *Panel) userRole(c echo.Context, r *request) error {
 
 // userRemove takes a member out of the organisation (admin); the last administrator stays.
 func (p *Panel) userRemove(c echo.Context, r *request) error {
+	if asksConfirmation(c) {
+		return p.confirmRemoveMember(c, r)
+	}
 	err := p.d.Tenancy.RemoveMember(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
 	if err != nil {
 		if domain.ErrorKind(err) == domain.KindConflict {

@@ -46,15 +46,23 @@ func (s *Service) newAPIKey(actor domain.Actor, orgID string, in APIKeyInput) (*
 	if err := auth.AuthorizeMode(actor, mode); err != nil {
 		return nil, "", err
 	}
+	// Every invalid field at once (the API answers with the first).
+	var bad domain.Invalids
 	if len(in.Name) > 200 {
-		return nil, "", domain.Invalid("name", "name must be at most 200 characters")
+		bad.Add("name", "name must be at most 200 characters")
 	}
 	if len(in.Scopes) == 0 || len(in.Scopes) > 50 {
-		return nil, "", domain.Invalid("scopes", "give between 1 and 50 scopes, e.g. [\"checkout:create\"]")
+		bad.Add("scopes", "give between 1 and 50 scopes, e.g. [\"checkout:create\"]")
+	}
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
+		bad.Add("expiresAt", "expiresAt must be in the future")
 	}
 	for _, sc := range in.Scopes {
-		if err := domain.ValidateScope(sc); err != nil {
+		if err := bad.Collect(domain.ValidateScope(sc)); err != nil {
 			return nil, "", err
+		}
+		if bad.Failed() {
+			continue
 		}
 		if actor.Type == domain.ActorAPIKey {
 			res, act, _ := cut(sc)
@@ -63,8 +71,8 @@ func (s *Service) newAPIKey(actor domain.Actor, orgID string, in APIKeyInput) (*
 			}
 		}
 	}
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
-		return nil, "", domain.Invalid("expiresAt", "expiresAt must be in the future")
+	if bad.Failed() {
+		return nil, "", bad.Err()
 	}
 	secret := auth.NewSecret()
 	k := &domain.APIKey{

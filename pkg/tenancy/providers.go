@@ -45,14 +45,21 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 	for k, v := range in.Settings {
 		p.Settings[k] = v
 	}
-	if err := s.validateProvider(p); err != nil {
-		return nil, err
-	}
-	if err := auth.AuthorizeMode(actor, p.Mode); err != nil {
+	// Every invalid field at once: the settings' and the credentials' (the API answers with the first).
+	var bad domain.Invalids
+	if err := bad.Collect(s.validateProvider(p)); err != nil {
 		return nil, err
 	}
 	creds := cleanCredentials(in.Credentials)
-	if err := s.validateCredentials(p, creds, false); err != nil {
+	if p.Type.Valid() || s.providers.Set[p.Type] != nil {
+		if err := bad.Collect(s.validateCredentials(p, creds, false)); err != nil {
+			return nil, err
+		}
+	}
+	if bad.Failed() {
+		return nil, bad.Err()
+	}
+	if err := auth.AuthorizeMode(actor, p.Mode); err != nil {
 		return nil, err
 	}
 	if err := s.sealCredentials(ctx, p, creds); err != nil {
@@ -165,14 +172,20 @@ func (s *Service) UpdateProvider(ctx context.Context, actor domain.Actor, orgID,
 				p.Settings[k] = v
 			}
 		}
-		if err := s.validateProvider(p); err != nil {
+		var bad domain.Invalids
+		if err := bad.Collect(s.validateProvider(p)); err != nil {
 			return err
 		}
 		changed := cleanCredentials(in.Credentials)
 		if len(changed) > 0 {
-			if err := s.validateCredentials(p, changed, true); err != nil {
+			if err := bad.Collect(s.validateCredentials(p, changed, true)); err != nil {
 				return err
 			}
+		}
+		if bad.Failed() {
+			return bad.Err()
+		}
+		if len(changed) > 0 {
 			creds, err := s.ProviderCredentials(ctx, p)
 			if err != nil {
 				return err

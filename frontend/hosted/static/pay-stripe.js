@@ -16,6 +16,14 @@
   var busy = false, errKind = '';
 
   function byId(id) { return document.getElementById(id); }
+  // appearance follows the page's colour scheme: Stripe's night theme in dark mode, with the
+  // page's link colour (the brand lightened to stay readable there) as the primary colour.
+  function appearance() {
+    var dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+    if (!dark) return { theme: 'stripe', variables: { colorPrimary: d.brand } };
+    var link = getComputedStyle(document.documentElement).getPropertyValue('--link').trim();
+    return { theme: 'night', variables: { colorPrimary: link || d.brand } };
+  }
   function stripeJS() {
     if (!ready) {
       ready = P.load(d.stripeJs).then(function () {
@@ -53,7 +61,7 @@
       unmount();
       var stripe = window.Stripe(s.publishableKey);
       var elements = stripe.elements({ clientSecret: s.clientSecret, locale: d.locale,
-        appearance: { variables: { colorPrimary: d.brand } } });
+        appearance: appearance() });
       // Name and email come from our form (passed on confirming); Stripe asks for the rest it needs.
       var element = elements.create('payment', { fields: { billingDetails: { name: 'never', email: 'never' } } });
       var a = cur = { id: res.transactionId, provider: radio.value, stripe: stripe, elements: elements, element: element, returnUrl: s.returnUrl };

@@ -1,5 +1,5 @@
 // Admin Panel: small enhancements. Every page works without this script; it adds the phone
-// menu, copy buttons, confirmations, line-item rows without a round trip, and the live preview
+// menu, copy buttons, confirmation dialogs, line-item rows without a round trip, and the live preview
 // of a site's branding. No inline script anywhere (the CSP forbids it).
 (function () {
   "use strict";
@@ -47,12 +47,7 @@
       }
     });
 
-    // Confirmations: forms with data-confirm ask before submitting.
-    doc.addEventListener("submit", function (ev) {
-      var form = ev.target;
-      var msg = form.getAttribute("data-confirm");
-      if (msg && !window.confirm(msg)) ev.preventDefault();
-    });
+    initConfirmDialogs();
 
     // Colour swatches (a CSSOM property: inline style attributes are not allowed).
     Array.prototype.forEach.call(doc.querySelectorAll("[data-swatch]"), function (el) {
@@ -63,6 +58,73 @@
     initPreview();
     initProviders();
   });
+
+  // Confirmations. A destructive action's form sends confirm=ask: without this script the
+  // server answers with a confirm page (what will happen, the amount formatted, the button that
+  // does it and a way back). Here the same step is fetched and shown in a native modal <dialog>
+  // instead; Cancel or Escape closes it and nothing happens. Whatever is not a confirm step
+  // (the form's own errors) is submitted as usual.
+  function initConfirmDialogs() {
+    if (typeof HTMLDialogElement !== "function" || !window.fetch || !window.DOMParser || !window.URLSearchParams) return;
+    doc.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (ev.defaultPrevented || form.hasAttribute("data-asked") || !form.querySelector("input[name=confirm][value=ask]")) return;
+      ev.preventDefault();
+      var opener = ev.submitter || form.querySelector("button[type=submit], button:not([type])");
+      if (form.getAttribute("aria-busy") === "true") return;
+      form.setAttribute("aria-busy", "true");
+      function plain() {
+        form.removeAttribute("aria-busy");
+        form.setAttribute("data-asked", "");
+        if (form.requestSubmit && opener) form.requestSubmit(opener); else form.submit();
+      }
+      var data;
+      try { data = new FormData(form, ev.submitter || undefined); } catch (e) { data = new FormData(form); }
+      fetch(form.action, { method: "POST", body: new URLSearchParams(data), credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (res) { return res.text().then(function (html) { return { ok: res.ok, html: html }; }); })
+        .then(function (r) {
+          var step = r.ok && new DOMParser().parseFromString(r.html, "text/html").querySelector("[data-confirm-step]");
+          if (!step) { plain(); return; }
+          form.removeAttribute("aria-busy");
+          openConfirm(step, opener);
+        }, plain);
+    });
+  }
+
+  function openConfirm(step, opener) {
+    var old = doc.getElementById("confirm-dialog");
+    if (old) old.parentNode.removeChild(old);
+    var dlg = doc.createElement("dialog");
+    dlg.id = "confirm-dialog";
+    dlg.className = "confirm-dialog";
+    dlg.setAttribute("aria-labelledby", "confirm-dialog-h");
+    dlg.setAttribute("aria-describedby", "confirm-dialog-d");
+    var box = doc.importNode(step, true);
+    ["role", "aria-labelledby", "data-confirm-step"].forEach(function (a) { box.removeAttribute(a); });
+    var h1 = box.querySelector("h1");
+    var h = doc.createElement("h2");
+    h.id = "confirm-dialog-h";
+    h.textContent = h1 ? h1.textContent : "";
+    if (h1) h1.parentNode.replaceChild(h, h1); else box.insertBefore(h, box.firstChild);
+    var lines = box.querySelector(".confirm-lines");
+    if (lines) lines.id = "confirm-dialog-d";
+    var link = box.querySelector("[data-cancel]");
+    var cancel = doc.createElement("button");
+    cancel.type = "button";
+    cancel.className = "secondary";
+    cancel.setAttribute("data-cancel", "");
+    cancel.textContent = link ? link.textContent : "Cancel";
+    cancel.autofocus = true; // the safe choice has the focus
+    if (link) link.parentNode.replaceChild(cancel, link); else box.appendChild(cancel);
+    cancel.addEventListener("click", function () { dlg.close("cancel"); });
+    dlg.appendChild(box);
+    dlg.addEventListener("close", function () {
+      if (dlg.parentNode) dlg.parentNode.removeChild(dlg);
+      if (opener && opener.focus) opener.focus();
+    });
+    doc.body.appendChild(dlg);
+    dlg.showModal();
+  }
 
   // Line items of the Create Checkout form: add and remove rows here; the server-side
   // buttons do the same without JavaScript.
