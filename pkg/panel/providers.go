@@ -56,12 +56,14 @@ type providerForm struct {
 	// WebhookURL is where the provider sends its events (Stripe and GoCardless).
 	WebhookURL string
 	Provider   *domain.Provider
+	// Avail are the availability rules (who is offered the provider).
+	Avail availabilityForm
 }
 
 // newProviderForm is the form of a provider of kind k (prov: an existing one, nil: a new one);
 // its fields are the ones the kind declares.
 func newProviderForm(k domain.ProviderKind, prov *domain.Provider) *providerForm {
-	f := &providerForm{Type: string(k.Type), Mode: "test", Enabled: true, Provider: prov}
+	f := &providerForm{Type: string(k.Type), Mode: "test", Enabled: true, Provider: prov, Avail: newAvailabilityForm(domain.Availability{})}
 	spec := k.Fields
 	required := map[string]bool{}
 	for _, k := range append(spec.RequiredSettings, spec.RequiredSecrets...) {
@@ -106,6 +108,7 @@ func newProviderForm(k domain.ProviderKind, prov *domain.Provider) *providerForm
 	}
 	if prov != nil {
 		f.ID, f.Mode, f.Name, f.Enabled = prov.ID, string(prov.Mode), prov.Name, prov.Enabled
+		f.Avail = newAvailabilityForm(prov.Availability)
 	}
 	return f
 }
@@ -130,6 +133,11 @@ func (f *providerForm) bind(c echo.Context) tenancy.ProviderInput {
 		} else if key, ok := strings.CutPrefix(fd.Key, "credentials."); ok && strings.TrimSpace(val) != "" {
 			in.Credentials[key] = val
 		}
+	}
+	a := f.Avail.bind(v, &f.formState)
+	in.Availability = &a
+	if f.failed() {
+		checkAvailability(a, &f.formState)
 	}
 	return in
 }
@@ -161,6 +169,9 @@ func (p *Panel) providerCreate(c echo.Context, r *request) error {
 	}
 	f := newProviderForm(k, nil)
 	in := f.bind(c)
+	if f.failed() {
+		return p.render(c, r, http.StatusBadRequest, "provider", "New "+k.Name+" provider", "providers", f)
+	}
 	prov, err := p.d.Service.CreateProvider(c.Request().Context(), r.Actor, r.OrgID(), in)
 	if err != nil {
 		st, status, ok := formFailure(err, nil)
@@ -201,6 +212,9 @@ func (p *Panel) providerUpdate(c echo.Context, r *request) error {
 	f := p.providerPage(c, prov)
 	in := f.bind(c)
 	in.Type, in.Mode = "", ""
+	if f.failed() {
+		return p.render(c, r, http.StatusBadRequest, "provider", prov.Name, "providers", f)
+	}
 	if _, err := p.d.Service.UpdateProvider(ctx, r.Actor, r.OrgID(), prov.ID, in); err != nil {
 		st, status, ok := formFailure(err, nil)
 		if !ok {
