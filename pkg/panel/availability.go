@@ -15,7 +15,8 @@ import (
 // and the modes the provider is offered in.
 type availabilityForm struct {
 	Countries, Currencies, AmountCurrency, MinAmount, MaxAmount string
-	ModeTest, ModeLive                                          bool
+	// Modes is "" (test and live), "test" or "live".
+	Modes string
 }
 
 // Availability field names (the platform's, so its errors land next to them).
@@ -31,10 +32,9 @@ const (
 // newAvailabilityForm shows a provider's stored rules.
 func newAvailabilityForm(a domain.Availability) availabilityForm {
 	f := availabilityForm{Countries: strings.Join(a.Countries, ", "), Currencies: strings.Join(a.Currencies, ", "),
-		AmountCurrency: a.AmountCurrency, ModeTest: len(a.Modes) == 0, ModeLive: len(a.Modes) == 0}
-	for _, m := range a.Modes {
-		f.ModeTest = f.ModeTest || m == domain.ModeTest
-		f.ModeLive = f.ModeLive || m == domain.ModeLive
+		AmountCurrency: a.AmountCurrency}
+	if len(a.Modes) == 1 {
+		f.Modes = string(a.Modes[0])
 	}
 	amount := func(v *int64) string {
 		if v == nil {
@@ -55,12 +55,13 @@ func codes(s string) []string {
 }
 
 // bind reads the posted rules into f and the platform's rules; what only the form can judge
-// (an amount that is not a number, no mode ticked) is recorded in st.
+// (an amount that is not a number) is recorded in st. A form without the rules (an older
+// page, a script) clears them.
 func (f *availabilityForm) bind(v url.Values, st *formState) domain.Availability {
 	f.Countries, f.Currencies = trimmed(v, availCountries), trimmed(v, availCurrencies)
 	f.AmountCurrency = strings.ToUpper(trimmed(v, availAmountCurrency))
 	f.MinAmount, f.MaxAmount = trimmed(v, availMinAmount), trimmed(v, availMaxAmount)
-	f.ModeTest, f.ModeLive = v.Get("availability.modes.test") == "on", v.Get("availability.modes.live") == "on"
+	f.Modes = v.Get(availModes)
 	a := domain.Availability{Countries: codes(f.Countries), Currencies: codes(f.Currencies), AmountCurrency: f.AmountCurrency}
 	cur, known := money.Lookup(f.AmountCurrency)
 	amount := func(field, text, what string) *int64 {
@@ -82,14 +83,8 @@ func (f *availabilityForm) bind(v url.Values, st *formState) domain.Availability
 	}
 	a.MinAmount = amount(availMinAmount, f.MinAmount, "minimum amount")
 	a.MaxAmount = amount(availMaxAmount, f.MaxAmount, "maximum amount")
-	switch {
-	case !f.ModeTest && !f.ModeLive:
-		st.set(availModes, "Tick at least one mode to offer the provider in (to stop offering it, untick Enabled instead)")
-	case f.ModeTest != f.ModeLive:
-		a.Modes = []domain.Mode{domain.ModeTest}
-		if f.ModeLive {
-			a.Modes = []domain.Mode{domain.ModeLive}
-		}
+	if f.Modes != "" {
+		a.Modes = []domain.Mode{domain.Mode(f.Modes)} // anything but test or live: the platform's error
 	}
 	return a
 }
