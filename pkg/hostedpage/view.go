@@ -68,13 +68,13 @@ type checkoutPage struct {
 	// NoneForCountry: the checkout offers providers, but none to the selected country.
 	NoneForCountry bool
 	// BackURL is the way back to the shop when nothing can be paid here ("": none known).
-	BackURL string
-	CancelURL       string
-	Txn             *txnView
-	Wire            *wireView
-	Card            *cardView   // set when a Stripe provider is offered
-	GoCardless      *gcView     // set when a GoCardless provider is offered or the buyer is back from GoCardless
-	Return          *returnView // set when the page checks an attempt's outcome on load
+	BackURL    string
+	CancelURL  string
+	Txn        *txnView
+	Wire       *wireView
+	Card       *cardView   // set when a Stripe provider is offered
+	GoCardless *gcView     // set when a GoCardless provider is offered or the buyer is back from GoCardless
+	Return     *returnView // set when the page checks an attempt's outcome on load
 }
 
 // Marked reports whether the buyer said the pending transfer is sent.

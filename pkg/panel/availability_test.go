@@ -95,4 +95,3 @@ func TestProviderAvailabilityRulesAreEditedOnTheProviderForm(t *testing.T) {
 		require.True(t, stored.Availability.Unrestricted(), "emptied, the rules are cleared")
 	})
 }
-
