@@ -163,10 +163,20 @@ type providerIn struct {
 	Enabled     *bool             `json:"enabled"`
 	Settings    map[string]string `json:"settings"`
 	Credentials map[string]string `json:"credentials"`
+	// Availability replaces the availability rules (absent: kept; {} clears them).
+	Availability *availabilityJSON `json:"availability"`
 }
 
 func (in providerIn) input() tenancy.ProviderInput {
-	return tenancy.ProviderInput{Type: in.Type, Mode: in.Mode, Name: in.Name, Enabled: in.Enabled, Settings: in.Settings, Credentials: in.Credentials}
+	out := tenancy.ProviderInput{Type: in.Type, Mode: in.Mode, Name: in.Name, Enabled: in.Enabled, Settings: in.Settings, Credentials: in.Credentials}
+	if a := in.Availability; a != nil {
+		out.Availability = &domain.Availability{Countries: a.Countries, Currencies: a.Currencies, AmountCurrency: a.AmountCurrency,
+			MinAmount: a.MinAmount, MaxAmount: a.MaxAmount}
+		for _, m := range a.Modes {
+			out.Availability.Modes = append(out.Availability.Modes, domain.Mode(m))
+		}
+	}
+	return out
 }
 
 func (a *API) listProviders(c echo.Context, r *Request) (int, any, error) {

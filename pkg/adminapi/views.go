@@ -241,13 +241,37 @@ type providerView struct {
 	Enabled     bool              `json:"enabled"`
 	Settings    map[string]string `json:"settings"`
 	Credentials map[string]string `json:"credentials"` // masked
-	CreatedAt   time.Time         `json:"createdAt"`
-	UpdatedAt   time.Time         `json:"updatedAt"`
+	// Availability is when the provider is offered (empty lists and no amounts: always).
+	Availability availabilityJSON `json:"availability"`
+	CreatedAt    time.Time        `json:"createdAt"`
+	UpdatedAt    time.Time        `json:"updatedAt"`
+}
+
+// availabilityJSON is a provider's availability rules on the wire (domain.Availability):
+// buyer countries (ISO 3166 alpha-2), checkout currencies (ISO 4217), the checkout amount's
+// bounds in minor units of amountCurrency (they bind checkouts in that currency), and the
+// modes (test, live) it is offered in. An empty list allows everything.
+type availabilityJSON struct {
+	Countries      []string `json:"countries"`
+	Currencies     []string `json:"currencies"`
+	AmountCurrency string   `json:"amountCurrency,omitempty"`
+	MinAmount      *int64   `json:"minAmount,omitempty"`
+	MaxAmount      *int64   `json:"maxAmount,omitempty"`
+	Modes          []string `json:"modes"`
+}
+
+func newAvailabilityJSON(a domain.Availability) availabilityJSON {
+	v := availabilityJSON{Countries: append([]string{}, a.Countries...), Currencies: append([]string{}, a.Currencies...),
+		AmountCurrency: a.AmountCurrency, MinAmount: a.MinAmount, MaxAmount: a.MaxAmount, Modes: []string{}}
+	for _, m := range a.Modes {
+		v.Modes = append(v.Modes, string(m))
+	}
+	return v
 }
 
 func newProviderView(p *domain.Provider) *providerView {
 	v := &providerView{ID: p.ID, Type: string(p.Type), Mode: string(p.Mode), Name: p.Name, Enabled: p.Enabled, Settings: p.Settings,
-		Credentials: p.CredentialsHint, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		Credentials: p.CredentialsHint, Availability: newAvailabilityJSON(p.Availability), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if v.Settings == nil {
 		v.Settings = map[string]string{}
 	}

@@ -173,11 +173,13 @@ func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domai
 	return nil
 }
 
-// OfferedProviders keeps the providers that can take a payment of this mode and currency.
-func OfferedProviders(ps []domain.Provider, mode domain.Mode, currency string) []domain.Provider {
+// OfferedProviders keeps the providers that can take a payment of this mode, currency and
+// amount: enabled, of the mode, a currency their type takes, and their availability rules met
+// (the buyer's country, which a checkout does not know, is matched when the buyer pays).
+func OfferedProviders(ps []domain.Provider, o domain.Offer) []domain.Provider {
 	var out []domain.Provider
 	for _, p := range ps {
-		if p.Offers(mode, currency) {
+		if p.OffersCheckout(o) {
 			out = append(out, p)
 		}
 	}

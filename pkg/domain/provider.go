@@ -36,8 +36,11 @@ type Provider struct {
 	Credentials string
 	// CredentialsHint holds the masked form of each secret field, for display.
 	CredentialsHint map[string]string `gorm:"serializer:json"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Availability is when the provider is offered (buyer countries, currencies, amounts,
+	// modes); empty, always.
+	Availability Availability `gorm:"serializer:json"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // TableName tells the store which table holds providers.

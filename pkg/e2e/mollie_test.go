@@ -151,7 +151,7 @@ func (w *mollieWorld) hook(t *testing.T, body string) *apptest.Response {
 // API, the runtime API, Mollie's (fake) checkout and its webhook calls, on both databases:
 // paid (one succeeded IPN, however often Mollie calls), failed, cancelled and expired; a
 // refund in part then in full, settled by the payment's webhook; a chargeback that becomes
-// a dispute; and 5xx/429 answers retried with the same idempotency key.
+// a dispute lost at once (final unless reversed), won when reversed; and 5xx/429 answers retried with the same idempotency key.
 func TestMolliePaymentsThroughTheRuntimeAndWebhooks(t *testing.T) {
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
@@ -220,7 +220,9 @@ func TestMolliePaymentsThroughTheRuntimeAndWebhooks(t *testing.T) {
 		}, 20*time.Second, 10*time.Millisecond)
 		require.Equal(t, domain.TxnSucceeded, w.txn(t, id4).Status)
 
-		// A chargeback becomes a dispute; reversed, the dispute is won.
+		// A chargeback becomes a dispute, lost at once: Mollie lists a chargeback once the bank
+		// accepted it and the money is taken back; it is final unless reversed (reversedAt).
+		// Reversed, the dispute is won and the payment stands again.
 		id5, checkout5 := w.start(t, 4200, "EUR")
 		w.decide(t, checkout5, "pay", id5)
 		w.waitStatus(t, id5, domain.TxnSucceeded)
@@ -228,10 +230,11 @@ func TestMolliePaymentsThroughTheRuntimeAndWebhooks(t *testing.T) {
 		_, err = w.fake.Chargeback(ctx, pm5, 4200)
 		require.NoError(t, err)
 		txn = w.waitStatus(t, id5, domain.TxnDisputed)
-		require.Equal(t, "open", txn.DisputeStatus)
+		require.Equal(t, "lost", txn.DisputeStatus, "a Mollie chargeback is final unless reversed")
 		w.ipns(t, id5, domain.IPNInitiated, domain.IPNSucceeded, domain.IPNDisputed)
 		require.NoError(t, w.fake.ReverseChargeback(ctx, pm5))
-		w.waitStatus(t, id5, domain.TxnSucceeded)
+		txn = w.waitStatus(t, id5, domain.TxnSucceeded)
+		require.Equal(t, "won", txn.DisputeStatus, "reversed, the chargeback is a dispute won")
 
 		// Failed, cancelled and expired at Mollie.
 		for _, tc := range []struct {

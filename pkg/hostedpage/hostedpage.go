@@ -264,10 +264,18 @@ func offers(co *runtimeapi.Checkout, typ string) bool {
 	return false
 }
 
+// countryRE is a country code in ?country=.
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
 // handleCheckoutPost sends a browser without JavaScript back to the page, which says that
-// JavaScript is needed; nothing posted is read or kept.
+// JavaScript is needed. Only the billing country posted is read: the page it goes back to
+// (?country=) offers the payment methods available to that country; nothing is kept.
 func (s *Server) handleCheckoutPost(c echo.Context) error {
-	u := url.URL{Path: "/checkout/" + url.PathEscape(c.Param("code")), RawQuery: c.Request().URL.RawQuery}
+	q := c.Request().URL.Query()
+	if cc := strings.ToUpper(strings.TrimSpace(c.FormValue("country"))); countryRE.MatchString(cc) {
+		q.Set("country", cc)
+	}
+	u := url.URL{Path: "/checkout/" + url.PathEscape(c.Param("code")), RawQuery: q.Encode()}
 	s.setBaseHeaders(c.Response().Header())
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusSeeOther, u.String())
@@ -372,7 +380,20 @@ func (s *Server) renderCheckout(c echo.Context, base page, co *runtimeapi.Checko
 			}
 		}
 	}
+	if cc := strings.ToUpper(c.QueryParam("country")); countryRE.MatchString(cc) {
+		// The country the buyer chose on a page without JavaScript (handleCheckoutPost): the
+		// payment methods offered to it, and the form with it selected.
+		chosen := *co
+		a := runtimeapi.Address{}
+		if co.BillingAddress != nil {
+			a = *co.BillingAddress
+		}
+		a.Country = cc
+		chosen.BillingAddress = &a
+		co = &chosen
+	}
 	p := s.buildCheckoutPage(base, co)
+	p.BackURL = shopURL(c, co)
 	if ret != nil {
 		p.Return, p.Txn, p.Wire = ret, nil, nil
 		if ret.GoCardless != "" && p.GoCardless == nil { // back from GoCardless, no longer offered

@@ -3,6 +3,7 @@ package hostedpage
 import (
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,12 +65,16 @@ type checkoutPage struct {
 	PayLabels       []payLabel // what the pay button says, per payment method (CSS shows the checked one's)
 	Fields          []fieldView
 	Country         string // the selected country code
-	CancelURL       string
-	Txn             *txnView
-	Wire            *wireView
-	Card            *cardView   // set when a Stripe provider is offered
-	GoCardless      *gcView     // set when a GoCardless provider is offered or the buyer is back from GoCardless
-	Return          *returnView // set when the page checks an attempt's outcome on load
+	// NoneForCountry: the checkout offers providers, but none to the selected country.
+	NoneForCountry bool
+	// BackURL is the way back to the shop when nothing can be paid here ("": none known).
+	BackURL    string
+	CancelURL  string
+	Txn        *txnView
+	Wire       *wireView
+	Card       *cardView   // set when a Stripe provider is offered
+	GoCardless *gcView     // set when a GoCardless provider is offered or the buyer is back from GoCardless
+	Return     *returnView // set when the page checks an attempt's outcome on load
 }
 
 // Marked reports whether the buyer said the pending transfer is sent.
@@ -148,6 +153,10 @@ type providerView struct {
 	Name      string
 	TypeLabel string
 	Checked   bool
+	// Countries are the only buyer countries it is offered to, space separated ("": any);
+	// Hidden, that the selected country is not one of them.
+	Countries string
+	Hidden    bool
 }
 
 // payLabel is the pay button's text for one kind of payment method: For is a provider type, or
@@ -287,10 +296,14 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 		p.Expires = l.DateTime(c.ExpiresAt)
 		p.ExpiresISO = c.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	p.Providers = providerViews(l, c)
 	p.PayLabels = payLabels(l, c)
 	p.CardNote = offers(c, "stripe")
 	p.Fields, p.Country = billingFields(l, c, billing)
+	p.Providers = providerViews(l, c, p.Country)
+	p.NoneForCountry = len(p.Providers) > 0
+	for _, pr := range p.Providers {
+		p.NoneForCountry = p.NoneForCountry && pr.Hidden
+	}
 	if s.offersStripe(c) {
 		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}
 	}
@@ -335,19 +348,12 @@ func itemViews(l *Locale, c *runtimeapi.Checkout, inclusive bool) []itemView {
 	return items
 }
 
-// providerViews are the checkout's payment methods: the site's default is preselected, else
-// the first one.
-func providerViews(l *Locale, c *runtimeapi.Checkout) []providerView {
+// providerViews are the checkout's payment methods. Those offered only to some countries are
+// hidden while the selected country is not one of them; of the others, the site's default is
+// preselected, else the first one.
+func providerViews(l *Locale, c *runtimeapi.Checkout, country string) []providerView {
+	views := make([]providerView, 0, len(c.Providers))
 	checked := -1
-	for i, pr := range c.Providers {
-		if pr.ID == c.DefaultProviderID {
-			checked = i
-		}
-	}
-	if checked < 0 && len(c.Providers) > 0 {
-		checked = 0
-	}
-	var views []providerView
 	for i, pr := range c.Providers {
 		label := ""
 		if k := "provider_type_" + pr.Type; l.Has(k) {
@@ -359,7 +365,15 @@ func providerViews(l *Locale, c *runtimeapi.Checkout) []providerView {
 		} else if strings.Contains(strings.ToLower(name), strings.ToLower(label)) {
 			label = "" // "Credit card" needs no "Card" after it
 		}
-		views = append(views, providerView{Index: i, ID: pr.ID, Type: pr.Type, Name: name, TypeLabel: label, Checked: i == checked})
+		v := providerView{Index: i, ID: pr.ID, Type: pr.Type, Name: name, TypeLabel: label, Countries: strings.Join(pr.Countries, " ")}
+		v.Hidden = len(pr.Countries) > 0 && !slices.Contains(pr.Countries, strings.ToUpper(country))
+		if !v.Hidden && (checked < 0 || pr.ID == c.DefaultProviderID) {
+			checked = i
+		}
+		views = append(views, v)
+	}
+	if checked >= 0 {
+		views[checked].Checked = true
 	}
 	return views
 }
@@ -390,10 +404,20 @@ func (p *checkoutPage) ProvidersHTML() template.HTML {
 	esc := template.HTMLEscapeString
 	for _, pr := range p.Providers {
 		i := strconv.Itoa(pr.Index)
-		b.WriteString("<div class=\"radio\"><input type=\"radio\" name=\"providerId\" id=\"prov-" + i + "\" value=\"" + esc(pr.ID) +
+		b.WriteString("<div class=\"radio\"")
+		if pr.Countries != "" {
+			b.WriteString(" data-countries=\"" + esc(pr.Countries) + "\"")
+		}
+		if pr.Hidden {
+			b.WriteString(" hidden")
+		}
+		b.WriteString("><input type=\"radio\" name=\"providerId\" id=\"prov-" + i + "\" value=\"" + esc(pr.ID) +
 			"\" data-type=\"" + esc(pr.Type) + "\"")
 		if pr.Checked {
 			b.WriteString(" checked")
+		}
+		if pr.Hidden {
+			b.WriteString(" disabled")
 		}
 		b.WriteString("><label for=\"prov-" + i + "\">" + esc(pr.Name))
 		if pr.TypeLabel != "" {

@@ -57,12 +57,14 @@ type providerForm struct {
 	// WebhookURL is where the provider sends its events (Stripe and GoCardless).
 	WebhookURL string
 	Provider   *domain.Provider
+	// Avail are the availability rules (who is offered the provider).
+	Avail availabilityForm
 }
 
 // newProviderForm is the form of a provider of kind k (prov: an existing one, nil: a new one);
 // its fields are the ones the kind declares.
 func newProviderForm(k domain.ProviderKind, prov *domain.Provider) *providerForm {
-	f := &providerForm{Type: string(k.Type), Mode: "test", Enabled: true, Provider: prov}
+	f := &providerForm{Type: string(k.Type), Mode: "test", Enabled: true, Provider: prov, Avail: newAvailabilityForm(domain.Availability{})}
 	spec := k.Fields
 	required := map[string]bool{}
 	for _, k := range append(spec.RequiredSettings, spec.RequiredSecrets...) {
@@ -107,6 +109,7 @@ func newProviderForm(k domain.ProviderKind, prov *domain.Provider) *providerForm
 	}
 	if prov != nil {
 		f.ID, f.Mode, f.Name, f.Enabled = prov.ID, string(prov.Mode), prov.Name, prov.Enabled
+		f.Avail = newAvailabilityForm(prov.Availability)
 	}
 	return f
 }
@@ -131,6 +134,11 @@ func (f *providerForm) bind(c echo.Context) tenancy.ProviderInput {
 		} else if key, ok := strings.CutPrefix(fd.Key, "credentials."); ok && strings.TrimSpace(val) != "" {
 			in.Credentials[key] = val
 		}
+	}
+	a := f.Avail.bind(v, &f.formState)
+	in.Availability = &a
+	if f.failed() {
+		checkAvailability(a, &f.formState)
 	}
 	return in
 }
@@ -162,6 +170,9 @@ func (p *Panel) providerCreate(c echo.Context, r *request) error {
 	}
 	f := newProviderForm(k, nil)
 	in := f.bind(c)
+	if f.failed() {
+		return p.render(c, r, http.StatusBadRequest, "provider", "New "+k.Name+" provider", "providers", f)
+	}
 	prov, err := p.d.Tenancy.CreateProvider(c.Request().Context(), r.Actor, r.OrgID(), in)
 	if err != nil {
 		st, status, ok := formFailure(f.relabel(err), nil)
@@ -202,6 +213,9 @@ func (p *Panel) providerUpdate(c echo.Context, r *request) error {
 	f := p.providerPage(c, prov)
 	in := f.bind(c)
 	in.Type, in.Mode = "", ""
+	if f.failed() {
+		return p.render(c, r, http.StatusBadRequest, "provider", prov.Name, "providers", f)
+	}
 	if _, err := p.d.Tenancy.UpdateProvider(ctx, r.Actor, r.OrgID(), prov.ID, in); err != nil {
 		st, status, ok := formFailure(f.relabel(err), nil)
 		if !ok {

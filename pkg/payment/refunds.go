@@ -359,6 +359,13 @@ func (s *Service) settleRefund(ctx context.Context, r *domain.Refund, res *provi
 	if res.ProviderReference != "" {
 		set.ProviderReference = domain.Ptr(res.ProviderReference)
 	}
+	if res.Status == domain.RefundFailed {
+		msg := res.FailureMessage
+		if msg == "" {
+			msg = "the provider refused the refund"
+		}
+		set.Status, set.FailureMessage = domain.Ptr(domain.RefundFailed), &msg
+	}
 	if res.Status != domain.RefundSucceeded {
 		return s.store.UpdateRefund(ctx, r.OrganizationID, r.ID, domain.RefundPending, set)
 	}

@@ -242,7 +242,7 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	if err != nil {
 		return nil, err
 	}
-	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: checkout.OfferedProviders(ps, c.Mode, c.Currency),
+	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: checkout.OfferedProviders(ps, domain.Offer{Mode: c.Mode, Currency: c.Currency, Amount: c.Amount}),
 		ByShortCode: !strings.HasPrefix(code, domain.PrefixSession+"_")}
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {
@@ -310,7 +310,13 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	}
 	prov := offeredProvider(rc, in.ProviderID)
 	if prov == nil {
-		return nil, domain.Unprocessable("PROVIDER_NOT_AVAILABLE", "this payment method is not available for this checkout")
+		return nil, domain.Unprocessable(CodeProviderNotAvailable, "this payment method is not available for this checkout")
+	}
+	if !prov.Availability.AllowsCountry(in.Buyer.Country) {
+		if in.Buyer.Country == "" {
+			return nil, domain.Unprocessable(CodeProviderNotAvailable, "this payment method is offered only to buyers of some countries: give the billing country")
+		}
+		return nil, domain.Unprocessable(CodeProviderNotAvailable, "this payment method is not available to buyers in %s", in.Buyer.Country)
 	}
 	adapter, err := s.providers.Get(prov.Type)
 	if err != nil {
@@ -348,6 +354,11 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 	}
 	return &Started{Transaction: t, Tax: res, Result: out}, nil
 }
+
+// CodeProviderNotAvailable (422): the provider is not one the checkout offers (not assigned to
+// its site, disabled, of the other mode, or its availability rules refuse the checkout's
+// currency, amount or mode, or the buyer's country). Nothing is written.
+const CodeProviderNotAvailable = "PROVIDER_NOT_AVAILABLE"
 
 // offeredProvider is the provider with this id among those the checkout offers (the last one
 // listed), or nil.

@@ -287,7 +287,11 @@ type RefundRequest struct {
 // RefundResult says what the provider did.
 type RefundResult struct {
 	ProviderReference string
-	Status            domain.RefundStatus
+	// Status failed is the provider refusing the refund in its answer (PayPal's FAILED): the
+	// refund is recorded failed at once, with FailureMessage (a webhook that says so later
+	// changes nothing more).
+	Status         domain.RefundStatus
+	FailureMessage string
 	// Manual refunds are done by the operator outside the platform (wire transfer).
 	Manual bool
 }

@@ -39,10 +39,16 @@ type Site struct {
 }
 
 // Provider is a payment method offered on the page.
+//
+// The checkout's providers already meet their availability rules for its currency, amount and
+// mode; Countries, when set, are the only buyer countries the provider is offered to (the page
+// shows it only while the buyer's country is one of them, and the start of a payment refuses
+// any other with 422 PROVIDER_NOT_AVAILABLE).
 type Provider struct {
-	ID   string `json:"id"`
-	Type string `json:"type"` // stripe | gocardless | wire_transfer
-	Name string `json:"name"`
+	ID        string   `json:"id"`
+	Type      string   `json:"type"` // stripe | gocardless | wire_transfer | mollie | paypal ...
+	Name      string   `json:"name"`
+	Countries []string `json:"countries,omitempty"`
 }
 
 // TaxLine is one rate of the tax breakdown.

@@ -344,7 +344,7 @@ func CheckoutView(rc *payment.RuntimeCheckout, res tax.Result, now time.Time) *r
 		v.Items = append(v.Items, iv)
 	}
 	for _, p := range rc.Providers {
-		v.Providers = append(v.Providers, runtimeapi.Provider{ID: p.ID, Type: string(p.Type), Name: p.Name})
+		v.Providers = append(v.Providers, runtimeapi.Provider{ID: p.ID, Type: string(p.Type), Name: p.Name, Countries: p.Availability.Countries})
 	}
 	if site.DefaultProviderID != nil {
 		for _, p := range rc.Providers {

@@ -53,7 +53,7 @@ func (s *Store) ListProvidersByType(ctx context.Context, t domain.ProviderType) 
 func (s *Store) UpdateProvider(ctx context.Context, p *domain.Provider) error {
 	p.UpdatedAt = Now()
 	res := s.q(ctx).Model(&domain.Provider{}).Where("id = ? AND organization_id = ?", p.ID, p.OrganizationID).
-		Select("name", "enabled", "settings", "credentials", "credentials_hint", "updated_at").Updates(p)
+		Select("name", "enabled", "settings", "credentials", "credentials_hint", "availability", "updated_at").Updates(p)
 	if res.Error != nil {
 		return translate(res.Error, "provider")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/money"
 )
 
 // ProviderInput creates or edits a provider. Credentials are write-only: on update, only the
@@ -19,6 +20,8 @@ type ProviderInput struct {
 	Enabled     *bool
 	Settings    map[string]string
 	Credentials map[string]string
+	// Availability replaces the provider's availability rules (nil: kept; on create, none).
+	Availability *domain.Availability
 }
 
 func providerMode(p *domain.Provider) domain.Mode { return p.Mode }
@@ -44,6 +47,9 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 	}
 	for k, v := range in.Settings {
 		p.Settings[k] = v
+	}
+	if in.Availability != nil {
+		p.Availability = *in.Availability
 	}
 	// Every invalid field at once: the settings' and the credentials' (the API answers with the first).
 	var bad domain.Invalids
@@ -77,11 +83,48 @@ func (s *Service) CreateProvider(ctx context.Context, actor domain.Actor, orgID 
 // validateProvider checks a configuration with its type's registered provider (its fields and
 // rules); a type not registered here is checked by the built-in rules (a service built without
 // the providers, as in tests), which refuse any type but the built-in ones.
+//
+// The availability rules are checked too, and their mistakes ride along with a settings
+// mistake (domain.Error.Also), so that a form shows them all at once.
 func (s *Service) validateProvider(p *domain.Provider) error {
+	var err error
 	if impl, ok := s.providers.Set[p.Type]; ok {
-		return p.ValidateAs(impl.Fields(), impl.ValidateSettings)
+		err = p.ValidateAs(impl.Fields(), impl.ValidateSettings)
+	} else {
+		err = p.Validate()
 	}
-	return p.Validate()
+	return joinInvalid(err, p.Availability.Normalize("availability", knownCurrency))
+}
+
+// CheckAvailability normalises and checks availability rules as a provider's save does,
+// writing nothing (a form that failed on its own shows these mistakes with its own).
+func CheckAvailability(a *domain.Availability) error {
+	return a.Normalize("availability", knownCurrency)
+}
+
+// knownCurrency reports whether code is a currency the platform takes.
+func knownCurrency(code string) bool {
+	_, ok := money.Lookup(code)
+	return ok
+}
+
+// joinInvalid is first with the field errors of second riding along (either may be nil); an
+// error that is not a field error wins alone.
+func joinInvalid(first, second error) error {
+	if first == nil {
+		return second
+	}
+	if second == nil {
+		return first
+	}
+	var a, b *domain.Error
+	if !errors.As(first, &a) || !errors.As(second, &b) || a.Kind != domain.KindInvalid || b.Kind != domain.KindInvalid {
+		return first
+	}
+	joined, head := *a, *b
+	head.Also = nil
+	joined.Also = append(append(append([]*domain.Error{}, a.Also...), &head), b.Also...)
+	return &joined
 }
 
 // validateCredentials checks credentials given for p (partial: an update, absent ones kept) as
@@ -172,6 +215,9 @@ func (s *Service) UpdateProvider(ctx context.Context, actor domain.Actor, orgID,
 				p.Settings[k] = v
 			}
 		}
+		if in.Availability != nil {
+			p.Availability = *in.Availability
+		}
 		var bad domain.Invalids
 		if err := bad.Collect(s.validateProvider(p)); err != nil {
 			return err
@@ -204,7 +250,8 @@ func (s *Service) UpdateProvider(ctx context.Context, actor domain.Actor, orgID,
 		for k := range changed {
 			keys = append(keys, k)
 		}
-		return tx.Audit(ctx, actor, "provider.update", "provider", p.ID, map[string]any{"name": p.Name, "enabled": p.Enabled, "credentialsChanged": keys})
+		return tx.Audit(ctx, actor, "provider.update", "provider", p.ID, map[string]any{"name": p.Name, "enabled": p.Enabled, "credentialsChanged": keys,
+			"availability": p.Availability})
 	})
 	return p, err
 }

@@ -459,6 +459,27 @@
     announce(t('paid_title') + '. ' + text);
   }
 
+  // Payment methods offered only to some countries (data-countries, the server's availability
+  // rules) follow the billing country: hidden and disabled for any other; the server refuses
+  // them all the same. When none is left, the notice says so.
+  function filterProviders() {
+    var sel = field('country'), cc = sel ? String(sel.value).toUpperCase() : '';
+    var rows = all('.providers .radio'), visible = [];
+    rows.forEach(function (row) {
+      var list = row.getAttribute('data-countries'), input = row.querySelector('input[name=providerId]');
+      var hide = !!list && list.split(' ').indexOf(cc) < 0;
+      row.hidden = hide;
+      input.disabled = hide;
+      if (hide) input.checked = false; else visible.push(input);
+    });
+    if (visible.length && !visible.some(function (i) { return i.checked; })) visible[0].checked = true;
+    var none = byId('no-provider-country');
+    if (!none) return;
+    var wasHidden = none.hidden;
+    none.hidden = !(rows.length && !visible.length);
+    if (wasHidden && !none.hidden) announce(none.textContent);
+  }
+
   // ---- Wiring ------------------------------------------------------------------------------
   if (form) {
     ['country', 'vatId', 'postalCode'].forEach(function (n) {
@@ -466,6 +487,8 @@
       if (!el) return;
       el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', scheduleTax);
     });
+    var countryEl = field('country');
+    if (countryEl) countryEl.addEventListener(countryEl.tagName === 'SELECT' ? 'change' : 'input', filterProviders);
   }
   // The order summary is open beside the form on wide screens, folded to its total on phones
   // (without script the stylesheet shows it on wide screens all the same).

@@ -42,7 +42,7 @@ func (uc *Service) Offer(ctx context.Context, connectionID string, mode domain.M
 	if err != nil {
 		return nil, "providers: " + err.Error()
 	}
-	offered := checkout.OfferedProviders(ps, mode, cur.Code)
+	offered := checkout.OfferedProviders(ps, domain.Offer{Mode: mode, Currency: cur.Code, Amount: total})
 	if len(offered) == 0 {
 		return nil, "no " + string(mode) + "-mode provider takes " + cur.Code
 	}

@@ -207,8 +207,12 @@ func (a *Provider) applyPayment(ctx context.Context, t *domain.Transaction, pm *
 	return a.Platform.ApplyOutcome(ctx, t, o)
 }
 
-// applyChargebacks: a chargeback not reversed opens a dispute (Mollie has already taken the
-// money back); once every chargeback is reversed the dispute is won.
+// applyChargebacks: a chargeback not reversed is a dispute lost. Mollie lists a chargeback only
+// once the card issuer or bank has accepted it, and the money is then already deducted from
+// the Mollie balance (docs.mollie.com, Chargebacks API); Mollie's API has no open or
+// under-review stage to wait for, and a chargeback is final unless it is reversed (its
+// reversedAt set). So the transaction becomes disputed with the dispute lost; once every
+// chargeback is reversed the dispute is won and the payment stands again.
 func (a *Provider) applyChargebacks(ctx context.Context, cl *mollieapi.Client, t *domain.Transaction, pm *mollieapi.Payment, why string, readAt time.Time) (*domain.Transaction, error) {
 	cbs, err := cl.ListChargebacks(ctx, pm.ID)
 	if err != nil {
@@ -227,8 +231,8 @@ func (a *Provider) applyChargebacks(ctx context.Context, cl *mollieapi.Client, t
 		return a.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeDisputeWon, At: readAt, DisputeStatus: "won",
 			EventData: disputeData(&cbs[len(cbs)-1], "won", why)})
 	}
-	return a.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeDisputeOpened, At: readAt, DisputeStatus: "open",
-		EventData: disputeData(active, "open", why)})
+	return a.Platform.ApplyOutcome(ctx, t, providers.Outcome{Kind: domain.OutcomeDisputeLost, At: readAt, DisputeStatus: "lost",
+		EventData: disputeData(active, "lost", why)})
 }
 
 func disputeData(cb *mollieapi.Chargeback, status, why string) map[string]any {

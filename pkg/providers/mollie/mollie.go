@@ -8,8 +8,9 @@
 // of its payments in the provider's mode is answered 200 and stores nothing), and the event
 // job reads it again and applies what Mollie says. A forged call can only cause a re-read.
 // Refunds (full and partial) are created with the refund's idempotency key and settled from
-// the payment's refund list; chargebacks become disputes (a reversed chargeback is a dispute
-// won). The API client is paygate.dev/pkg/mollieapi; tests run against molliefake.
+// the payment's refund list; chargebacks become disputes, lost at once (a Mollie chargeback
+// is final unless reversed: the money is already taken back), and won when every chargeback of
+// the payment is reversed. The API client is paygate.dev/pkg/mollieapi; tests run against molliefake.
 package mollie
 
 import (

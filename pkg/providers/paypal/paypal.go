@@ -481,7 +481,11 @@ func (a *Provider) Refund(ctx context.Context, req providers.RefundRequest) (*pr
 	if err != nil {
 		return nil, providerError(err)
 	}
-	return &providers.RefundResult{ProviderReference: rf.ID, Status: RefundStatus(rf.Status)}, nil
+	out := &providers.RefundResult{ProviderReference: rf.ID, Status: RefundStatus(rf.Status)}
+	if out.Status == domain.RefundFailed {
+		out.FailureMessage = "PayPal: the refund " + strings.ToLower(rf.Status)
+	}
+	return out, nil
 }
 
 // RefundStatus maps a PayPal refund status.
