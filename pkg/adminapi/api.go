@@ -155,7 +155,7 @@ func New(d Deps) *API {
 		signInLimit: ratelimit.NewFailLimiter(d.Limits, "api-signin-fail",
 			ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 10}, ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 100}),
 	}
-	a.routes = append(a.coreRoutes(), d.Extra...)
+	a.routes = append(append(a.coreRoutes(), a.clientRoutes()...), d.Extra...)
 	for _, r := range a.routes {
 		if r.Method == http.MethodPost && !r.Public && r.Idem == 0 {
 			panic("adminapi: route POST " + r.Path + " declares no idempotency strategy")

@@ -243,7 +243,7 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	if err != nil {
 		return nil, err
 	}
-	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: checkout.OfferedProviders(ps, c.Mode, c.Currency),
+	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: offeredTo(c, checkout.OfferedProviders(ps, c.Mode, c.Currency)),
 		ByShortCode: !strings.HasPrefix(code, domain.PrefixSession+"_")}
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {
@@ -348,6 +348,22 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 		return nil, err
 	}
 	return &Started{Transaction: t, Tax: res, Result: out}, nil
+}
+
+// offeredTo keeps the providers the checkout may offer: a customer risk hold may have narrowed
+// them when it was created (Checkout.AllowedProviderIDs); the page shows only those, and a
+// payment with another is refused like one with a provider the site does not have.
+func offeredTo(c *domain.Checkout, ps []domain.Provider) []domain.Provider {
+	if c.AllowedProviderIDs == nil {
+		return ps
+	}
+	out := ps[:0:0]
+	for _, p := range ps {
+		if c.Offers(p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // offeredProvider is the provider with this id among those the checkout offers (the last one

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/checkout"
+	"paygate.dev/pkg/client"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/metrics"
@@ -57,6 +58,8 @@ type (
 	Payments  = payment.Service
 	// DudaConnections are the Duda connections' use cases.
 	DudaConnections = dudaconn.Service
+	// Clients are the clients' and their holds' use cases.
+	Clients = client.Service
 )
 
 // Service is the capabilities' services together.
@@ -65,6 +68,7 @@ type Service struct {
 	*Checkouts
 	*Payments
 	*DudaConnections
+	*Clients
 	store *store.Store
 	log   *slog.Logger
 	now   func() time.Time
@@ -81,8 +85,13 @@ func New(d Deps) *Service {
 		m = metrics.New()
 	}
 	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: s.now})
+	s.Clients = client.New(client.Deps{Store: store.PortOf[client.Store](d.Store), Log: d.Log, Now: s.now})
+	clients := s.Clients
 	s.Checkouts = checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](d.Store), Log: d.Log, Metrics: m, Dev: d.Dev, Now: s.now,
-		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver})
+		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver, Clients: clients,
+		ClientsIn: func(tx checkout.Store) checkout.Clients {
+			return clients.WithStore(store.Rebind[client.Store, checkout.Store](tx))
+		}})
 	s.Payments = payment.New(payment.Deps{Store: store.PortOf[payment.Store](d.Store), Tenancy: s.Tenancy, Log: d.Log, Metrics: m, Now: s.now,
 		Providers: d.Providers, VIES: d.VIES})
 	s.Tenancy.UseProviders(s.Payments.Providers())
@@ -101,6 +110,7 @@ func (s *Service) InTx(ctx context.Context, fn func(*Service) error) error {
 		c.Checkouts = s.Checkouts.WithStore(store.PortOf[checkout.Store](tx))
 		c.Payments = s.Payments.WithStore(store.PortOf[payment.Store](tx))
 		c.DudaConnections = s.DudaConnections.WithStore(store.PortOf[dudaconn.Store](tx))
+		c.Clients = s.Clients.WithStore(store.PortOf[client.Store](tx))
 		return fn(&c)
 	})
 }
@@ -129,4 +139,5 @@ var (
 	_ checkout.Store = store.Port[checkout.Store]{}
 	_ payment.Store  = store.Port[payment.Store]{}
 	_ dudaconn.Store = store.Port[dudaconn.Store]{}
+	_ client.Store   = store.Port[client.Store]{}
 )
