@@ -52,20 +52,20 @@ type clientValueView struct {
 }
 
 type clientView struct {
-	ID             string            `json:"id"`
-	Mode           string            `json:"mode"`
-	Email          string            `json:"email"`
-	Name           string            `json:"name,omitempty"`
-	Company        string            `json:"company,omitempty"`
-	BillingAddress *domain.Address   `json:"billingAddress,omitempty"`
-	VATID          string            `json:"vatId,omitempty"`
-	VATIDStatus    string            `json:"vatIdStatus,omitempty"`
-	VATIDCheckedAt *time.Time        `json:"vatIdCheckedAt,omitempty"`
-	Notes          string            `json:"notes,omitempty"`
-	LifetimeValue  []clientValueView `json:"lifetimeValue,omitempty"`
-	ActiveHold     *holdView         `json:"activeHold,omitempty"`
-	CreatedAt      time.Time         `json:"createdAt"`
-	UpdatedAt      time.Time         `json:"updatedAt"`
+	ID             string             `json:"id"`
+	Mode           string             `json:"mode"`
+	Email          string             `json:"email"`
+	Name           string             `json:"name,omitempty"`
+	Company        string             `json:"company,omitempty"`
+	BillingAddress *domain.Address    `json:"billingAddress,omitempty"`
+	VATID          string             `json:"vatId,omitempty"`
+	VATIDStatus    string             `json:"vatIdStatus,omitempty"`
+	VATIDCheckedAt *time.Time         `json:"vatIdCheckedAt,omitempty"`
+	Notes          string             `json:"notes,omitempty"`
+	LifetimeValue  *[]clientValueView `json:"lifetimeValue,omitempty"` // on a single client only
+	ActiveHold     *holdView          `json:"activeHold,omitempty"`
+	CreatedAt      time.Time          `json:"createdAt"`
+	UpdatedAt      time.Time          `json:"updatedAt"`
 }
 
 func newClientView(c *domain.Client) *clientView {
@@ -138,10 +138,11 @@ func (a *API) getClient(c echo.Context, r *Request) (int, any, error) {
 		return 0, nil, err
 	}
 	v := newClientView(d.Client)
-	v.LifetimeValue = []clientValueView{}
+	values := []clientValueView{}
 	for _, cv := range d.Values {
-		v.LifetimeValue = append(v.LifetimeValue, clientValueView(cv))
+		values = append(values, clientValueView(cv))
 	}
+	v.LifetimeValue = &values
 	if h := d.ActiveHold(); h != nil {
 		v.ActiveHold = newHoldView(h)
 	}
