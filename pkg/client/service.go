@@ -83,8 +83,8 @@ func (s *Service) CreateClient(ctx context.Context, actor domain.Actor, orgID st
 	if err := allowed(actor, orgID, "client", "create"); err != nil {
 		return nil, err
 	}
-	if actor.Type == domain.ActorAPIKey {
-		mode = actor.Mode
+	if actor.Type == domain.ActorAPIKey && mode == "" {
+		mode = actor.Mode // an API key's own mode; another is MODE_MISMATCH below
 	}
 	if !mode.Valid() {
 		return nil, domain.Invalid("mode", "mode must be test or live")

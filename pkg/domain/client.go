@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // PrefixClient and PrefixClientHold name clients and their holds.
@@ -118,7 +119,7 @@ func (in ClientInput) Apply(c *Client) error {
 		c.BillingAddress = &a
 	}
 	if in.VATID != nil {
-		id := strings.ToUpper(strings.Join(strings.Fields(*in.VATID), ""))
+		id := NormalizeVATID(*in.VATID)
 		if len(id) > 32 {
 			v.add("vatId", "vatId must be at most 32 characters")
 		}
@@ -128,6 +129,19 @@ func (in ClientInput) Apply(c *Client) error {
 		v.add("email", "email is required")
 	}
 	return v.err()
+}
+
+// NormalizeVATID is a VAT id without spaces, dots and dashes, in upper case (as the tax
+// engine writes it).
+func NormalizeVATID(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsSpace(r) || r == '.' || r == '-' {
+			continue
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
 }
 
 // SetVATID records a VAT id; a new or changed one is not checked yet.
@@ -148,7 +162,7 @@ func ClientFromCheckout(c *Checkout, id string, now time.Time) *Client {
 	if a := c.BillingAddress; a != nil {
 		cp := *a
 		cl.Name, cl.Company, cl.BillingAddress = a.FullName(), a.Company, &cp
-		cl.SetVATID(strings.ToUpper(strings.Join(strings.Fields(a.VATID), "")))
+		cl.SetVATID(NormalizeVATID(a.VATID))
 	}
 	return cl
 }

@@ -130,3 +130,34 @@ func TestHeldBuyerAsTheWooCommercePluginSeesIt(t *testing.T) {
 		require.Len(t, old.JSON(t)["providers"], 2)
 	})
 }
+
+// The tax engine's verdict on a buyer's VAT id, when a payment starts, is kept on the buyer's
+// client (here the format check finds the id invalid).
+func TestTheVATCheckIsKeptOnTheClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		env := apptest.Start(t, s, apptest.Options{NoFrontend: true})
+		tn := env.NewTenant(t)
+		format := "format"
+		_, err := env.Service().UpdateSite(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, tenancy.SiteInput{VATIDValidation: &format})
+		require.NoError(t, err)
+		res := apptest.Do(t, http.MethodPost, env.AdminURL+"/api/v1/checkouts/"+tn.Site.ID+"/create", tn.TestKey, map[string]any{
+			"amount": 1000, "currency": "EUR", "email": "vat.buyer@example.com", "externalReference": "vat-1",
+			"billingAddress": map[string]any{"company": "Buyer SARL", "country": "FR", "vatId": "FR 12"}})
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		co := res.JSON(t)
+		clientID := co["linkedClientId"].(string)
+		cl, err := s.GetClient(ctx, tn.Org.ID, clientID)
+		require.NoError(t, err)
+		require.Equal(t, "FR12", cl.VATID)
+		require.Equal(t, domain.VATIDUnchecked, cl.VATIDStatus)
+
+		started := apptest.Do(t, http.MethodPost, env.MainURL+"/api/v1/transactions/create", "", map[string]any{
+			"sessionPublicId": co["sessionPublicId"], "providerId": tn.Provider.ID,
+			"billingAddress": map[string]any{"country": "FR", "vatId": "FR 12"}})
+		require.Equal(t, http.StatusOK, started.Status, string(started.Body))
+		cl, err = s.GetClient(ctx, tn.Org.ID, clientID)
+		require.NoError(t, err)
+		require.Equal(t, domain.VATIDInvalid, cl.VATIDStatus)
+		require.NotNil(t, cl.VATIDCheckedAt)
+	})
+}

@@ -443,11 +443,36 @@ func (s *Service) newAttempt(ctx context.Context, in StartInput, c *domain.Check
 	if languageTagRE.MatchString(in.Language) {
 		t.Language = in.Language // the page's language: the receipt's
 	}
-	if err := s.store.CreateTransaction(ctx, t); err != nil {
+	err := s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.CreateTransaction(ctx, t); err != nil {
+			return err
+		}
+		return recordClientVAT(ctx, tx, c, res.Evidence, s.now())
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.metrics.TransactionsByStat.WithLabelValues(string(prov.Type), string(domain.TxnInitiated)).Inc()
 	return t, nil
+}
+
+// recordClientVAT keeps the tax engine's check of the buyer's VAT id on the checkout's client
+// (pkg/client): VIES confirmed it (valid) or it is invalid. A format check alone, or VIES not
+// answering, changes nothing.
+func recordClientVAT(ctx context.Context, tx Store, c *domain.Checkout, ev tax.Evidence, now time.Time) error {
+	if c.LinkedClientID == nil || ev.VATID == "" {
+		return nil
+	}
+	var status domain.VATIDStatus
+	switch ev.VATIDStatus {
+	case tax.VATIDVIESValid:
+		status = domain.VATIDValid
+	case tax.VATIDInvalid:
+		status = domain.VATIDInvalid
+	default:
+		return nil
+	}
+	return tx.RecordClientVATCheck(ctx, c.OrganizationID, *c.LinkedClientID, ev.VATID, status, now)
 }
 
 // failStart marks the attempt failed after the provider refused to start it, and returns the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strings"
+	"time"
 
 	"paygate.dev/pkg/domain"
 )
@@ -246,4 +247,13 @@ func (s *Store) ListClientHolds(ctx context.Context, orgID, clientID string) ([]
 	var out []domain.ClientHold
 	err := s.q(ctx).Where("organization_id = ? AND client_id = ?", orgID, clientID).Order("id DESC").Limit(200).Find(&out).Error
 	return out, translate(err, "client holds")
+}
+
+// RecordClientVATCheck records the tax engine's check of a VAT id on a client: the client's
+// VAT id (set when it had none), its status and when it was checked. A client whose VAT id is
+// another one keeps it (the buyer paid for someone else's company).
+func (s *Store) RecordClientVATCheck(ctx context.Context, orgID, clientID, vatID string, status domain.VATIDStatus, at time.Time) error {
+	err := s.q(ctx).Exec(`UPDATE clients SET vat_id = ?, vat_id_status = ?, vat_id_checked_at = ?, updated_at = ?
+WHERE id = ? AND organization_id = ? AND (vat_id = ? OR vat_id = '')`, vatID, status, UTC(at), Now(), clientID, orgID, vatID).Error
+	return translate(err, "client")
 }
