@@ -53,7 +53,7 @@ type Service struct {
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, log: d.Log, metrics: d.Metrics, dev: d.Dev, now: d.Now,
 		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver},
-		clients: d.Clients, clientsIn: d.ClientsIn}
+		clients:    d.Clients, clientsIn: d.ClientsIn}
 	if s.now == nil {
 		s.now = time.Now
 	}
