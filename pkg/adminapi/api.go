@@ -15,6 +15,7 @@ import (
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/checkout"
+	"paygate.dev/pkg/client"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/idempotency"
@@ -35,6 +36,7 @@ type Services struct {
 	Checkout *checkout.Service
 	Payment  *payment.Service
 	DudaConn *dudaconn.Service
+	Client   *client.Service
 	// Keys keeps Idempotency-Key records (idempotency.Store, the store implements it).
 	Keys idempotency.Store
 	// Receipts switches a site's buyer receipts (the site object's receiptsEnabled); nil
@@ -169,7 +171,7 @@ func New(d Deps) *API {
 		signInLimit: ratelimit.NewFailLimiter(d.Limits, "api-signin-fail",
 			ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 10}, ratelimit.Limit{Rate: 10, Period: time.Minute, Burst: 100}),
 	}
-	a.routes = append(a.coreRoutes(), d.Extra...)
+	a.routes = append(append(a.coreRoutes(), a.clientRoutes()...), d.Extra...)
 	for _, r := range a.routes {
 		if r.Method == http.MethodPost && !r.Public && r.Idem == 0 {
 			panic("adminapi: route POST " + r.Path + " declares no idempotency strategy")

@@ -33,6 +33,11 @@ func TestTenantIsolation(t *testing.T) {
 		dc, err := svc.DudaConn.CreateDudaConnection(ctx, victim.Admin, victim.Org.ID, dudaconn.DudaConnectionInput{SiteID: &victim.Site.ID,
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
+		email := "victim.buyer@example.com"
+		cl, err := svc.Client.CreateClient(ctx, victim.Admin, victim.Org.ID, domain.ModeTest, domain.ClientInput{Email: &email})
+		require.NoError(t, err)
+		hold, err := svc.Client.PlaceHold(ctx, victim.Admin, victim.Org.ID, cl.ID, domain.HoldInput{Action: domain.HoldBlock, Reason: "fraud_review"})
+		require.NoError(t, err)
 
 		ids := func(path string) map[string]string {
 			id := ""
@@ -47,8 +52,10 @@ func TestTenantIsolation(t *testing.T) {
 				id = victim.Provider.ID
 			case strings.HasPrefix(path, "/duda/connections/:id"):
 				id = dc.ID
+			case strings.HasPrefix(path, "/clients/:id"):
+				id = cl.ID
 			}
-			return map[string]string{":id": id, ":siteId": victim.Site.ID, ":orgId": victim.Org.ID, ":keyId": key.ID, ":userId": victim.AdminUser.ID}
+			return map[string]string{":holdId": hold.ID, ":id": id, ":siteId": victim.Site.ID, ":orgId": victim.Org.ID, ":keyId": key.ID, ":userId": victim.AdminUser.ID}
 		}
 		bodies := map[string]any{
 			"POST /checkouts/:siteId/create":              map[string]any{"amount": 100, "currency": "EUR", "externalReference": "attack"},
@@ -61,13 +68,16 @@ func TestTenantIsolation(t *testing.T) {
 			"POST /organizations/:orgId/members":          map[string]any{"email": "intruder@example.com", "role": "admin"},
 			"PATCH /organizations/:orgId/members/:userId": map[string]any{"role": "viewer"},
 			"PATCH /duda/connections/:id":                 map[string]any{"enabled": false},
+			"PATCH /clients/:id":                          map[string]any{"name": "owned"},
+			"POST /clients/:id/holds":                     map[string]any{"action": "block", "reason": "owned"},
+			"PATCH /clients/:id/holds/:holdId":            map[string]any{"action": "block", "reason": "owned"},
 		}
 		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true, "/duda/connections": true,
-			"/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
+			"/clients": true, "/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
 		for _, r := range env.Admin.API.Routes() {
 			if r.Public || r.Path == "/auth/me" || r.Path == "/auth/refresh" || r.Path == "/sites" && r.Method == http.MethodPost ||
 				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost ||
-				r.Path == "/duda/connections" && r.Method == http.MethodPost {
+				r.Path == "/duda/connections" && r.Method == http.MethodPost || r.Path == "/clients" && r.Method == http.MethodPost {
 				continue // not about another tenant's objects (creating in one's own organisation is allowed)
 			}
 			name := r.Method + " " + r.Path
@@ -85,7 +95,7 @@ func TestTenantIsolation(t *testing.T) {
 					res := apptest.Do(t, r.Method, env.AdminURL+"/api/v1"+path, key, body)
 					if lists[r.Path] && r.Method == http.MethodGet && res.Status != http.StatusForbidden {
 						require.Equal(t, http.StatusOK, res.Status)
-						for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID, dc.ID} {
+						for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID, dc.ID, cl.ID, email} {
 							require.NotContains(t, string(res.Body), secret, "a list leaks the other tenant's objects")
 						}
 						continue
@@ -120,6 +130,16 @@ func TestTenantIsolation(t *testing.T) {
 		conn, err := s.GetDudaConnection(ctx, victim.Org.ID, dc.ID)
 		require.NoError(t, err)
 		require.True(t, conn.Enabled)
+		gotClient, err := s.GetClient(ctx, victim.Org.ID, cl.ID)
+		require.NoError(t, err)
+		require.Equal(t, "", gotClient.Name)
+		gotHold, err := s.GetClientHold(ctx, victim.Org.ID, cl.ID, hold.ID)
+		require.NoError(t, err)
+		require.True(t, gotHold.Active())
+		require.Equal(t, "fraud_review", gotHold.Reason)
+		holds, err := s.ListClientHolds(ctx, victim.Org.ID, cl.ID)
+		require.NoError(t, err)
+		require.Len(t, holds, 1)
 		list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: victim.Org.ID, ExternalReference: "attack", Limit: 5})
 		require.NoError(t, err)
 		require.Empty(t, list)

@@ -229,11 +229,13 @@ type organizationIn struct {
 	SellerCountry    *string `json:"sellerCountry"`
 	PricesIncludeTax *bool   `json:"pricesIncludeTax"`
 	OSSRegistered    *bool   `json:"ossRegistered"`
+	// BlockCheckoutsOnDispute: 409 CHECKOUT_BLOCKED_BY_DISPUTE for a client with an unresolved dispute.
+	BlockCheckoutsOnDispute *bool `json:"blockCheckoutsOnDispute"`
 }
 
 func (in organizationIn) input() tenancy.OrganizationInput {
 	return tenancy.OrganizationInput{Name: in.Name, SupportEmail: in.SupportEmail, SellerCountry: in.SellerCountry,
-		PricesIncludeTax: in.PricesIncludeTax, OSSRegistered: in.OSSRegistered}
+		PricesIncludeTax: in.PricesIncludeTax, OSSRegistered: in.OSSRegistered, BlockCheckoutsOnDispute: in.BlockCheckoutsOnDispute}
 }
 
 func (a *API) listOrganizations(c echo.Context, r *Request) (int, any, error) {

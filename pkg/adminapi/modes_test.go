@@ -119,7 +119,7 @@ func TestModesNeverCross(t *testing.T) {
 							require.Equal(t, string(walk.mine), res.JSON(t)["mode"])
 						case r.Object != nil:
 							require.Equal(t, http.StatusNotFound, res.Status, "%s: %s", name, res.Body)
-						case r.Method == http.MethodPost && (r.Path == "/providers" || strings.HasSuffix(r.Path, "/api-keys")):
+						case r.Method == http.MethodPost && (r.Path == "/providers" || r.Path == "/clients" || strings.HasSuffix(r.Path, "/api-keys")):
 							require.Equal(t, http.StatusForbidden, res.Status, "%s: %s", name, res.Body)
 							require.Equal(t, domain.CodeModeMismatch, code)
 						case r.Path == "/organizations" && r.Method == http.MethodPost:

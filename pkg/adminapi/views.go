@@ -51,33 +51,37 @@ type itemView struct {
 }
 
 type checkoutView struct {
-	ID                string             `json:"id"`
-	SessionPublicID   string             `json:"sessionPublicId"`
-	ShortCode         string             `json:"shortCode"`
-	PaymentURL        string             `json:"paymentUrl"`
-	ExpiresAt         time.Time          `json:"expiresAt"`
-	Status            string             `json:"status"`
-	Mode              string             `json:"mode"`
-	SiteID            string             `json:"siteId"`
-	Amount            int64              `json:"amount"`
-	Currency          string             `json:"currency"`
-	Email             string             `json:"email,omitempty"`
-	ExternalReference string             `json:"externalReference,omitempty"`
-	InvoiceNumber     string             `json:"invoiceNumber,omitempty"`
-	ClientID          string             `json:"clientId,omitempty"`
-	ReturnURL         string             `json:"returnUrl,omitempty"`
-	CancelURL         string             `json:"cancelUrl,omitempty"`
-	IPNURL            string             `json:"ipnUrl,omitempty"`
-	BillingAddress    *domain.Address    `json:"billingAddress,omitempty"`
-	ShippingAddress   *domain.Address    `json:"shippingAddress,omitempty"`
-	Language          string             `json:"language,omitempty"`
-	Metadata          map[string]any     `json:"metadata"`
-	Origin            string             `json:"origin"`
-	Items             []itemView         `json:"items"`
-	Transactions      []*transactionView `json:"transactions,omitempty"`
-	CompletedAt       *time.Time         `json:"completedAt,omitempty"`
-	CreatedAt         time.Time          `json:"createdAt"`
-	UpdatedAt         time.Time          `json:"updatedAt"`
+	ID                string    `json:"id"`
+	SessionPublicID   string    `json:"sessionPublicId"`
+	ShortCode         string    `json:"shortCode"`
+	PaymentURL        string    `json:"paymentUrl"`
+	ExpiresAt         time.Time `json:"expiresAt"`
+	Status            string    `json:"status"`
+	Mode              string    `json:"mode"`
+	SiteID            string    `json:"siteId"`
+	Amount            int64     `json:"amount"`
+	Currency          string    `json:"currency"`
+	Email             string    `json:"email,omitempty"`
+	ExternalReference string    `json:"externalReference,omitempty"`
+	InvoiceNumber     string    `json:"invoiceNumber,omitempty"`
+	ClientID          string    `json:"clientId,omitempty"`
+	// LinkedClientID is the checkout's client (pkg/client); AllowedProviderIDs the providers a
+	// customer risk hold left it (absent: all of the site's).
+	LinkedClientID     *string            `json:"linkedClientId,omitempty"`
+	AllowedProviderIDs []string           `json:"allowedProviderIds,omitempty"`
+	ReturnURL          string             `json:"returnUrl,omitempty"`
+	CancelURL          string             `json:"cancelUrl,omitempty"`
+	IPNURL             string             `json:"ipnUrl,omitempty"`
+	BillingAddress     *domain.Address    `json:"billingAddress,omitempty"`
+	ShippingAddress    *domain.Address    `json:"shippingAddress,omitempty"`
+	Language           string             `json:"language,omitempty"`
+	Metadata           map[string]any     `json:"metadata"`
+	Origin             string             `json:"origin"`
+	Items              []itemView         `json:"items"`
+	Transactions       []*transactionView `json:"transactions,omitempty"`
+	CompletedAt        *time.Time         `json:"completedAt,omitempty"`
+	CreatedAt          time.Time          `json:"createdAt"`
+	UpdatedAt          time.Time          `json:"updatedAt"`
 }
 
 func newCheckoutView(c *domain.Checkout, hosts config.Hosts, now time.Time) *checkoutView {
@@ -85,7 +89,7 @@ func newCheckoutView(c *domain.Checkout, hosts config.Hosts, now time.Time) *che
 		ID: c.ID, SessionPublicID: c.SessionPublicID, ShortCode: c.ShortCode, PaymentURL: hosts.PaymentURL(c.ShortCode),
 		ExpiresAt: c.ExpiresAt, Status: string(c.EffectiveStatus(now)), Mode: string(c.Mode), SiteID: c.SiteID,
 		Amount: c.Amount, Currency: c.Currency, Email: c.Email, ExternalReference: c.ExternalReference, InvoiceNumber: c.InvoiceNumber,
-		ClientID: c.ClientID, ReturnURL: c.ReturnURL, CancelURL: c.CancelURL, IPNURL: c.IPNURL, BillingAddress: c.BillingAddress,
+		ClientID: c.ClientID, LinkedClientID: c.LinkedClientID, AllowedProviderIDs: c.AllowedProviderIDs, ReturnURL: c.ReturnURL, CancelURL: c.CancelURL, IPNURL: c.IPNURL, BillingAddress: c.BillingAddress,
 		ShippingAddress: c.ShippingAddress, Language: c.Language, Metadata: c.Metadata, Origin: string(c.Origin),
 		Items: []itemView{}, CompletedAt: c.CompletedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
@@ -313,19 +317,21 @@ func newAPIKeyView(k *domain.APIKey, now time.Time) *apiKeyView {
 }
 
 type organizationView struct {
-	ID               string    `json:"id"`
-	Name             string    `json:"name"`
-	SupportEmail     string    `json:"supportEmail,omitempty"`
-	SellerCountry    string    `json:"sellerCountry,omitempty"`
-	PricesIncludeTax bool      `json:"pricesIncludeTax"`
-	OSSRegistered    bool      `json:"ossRegistered"`
-	CreatedAt        time.Time `json:"createdAt"`
-	UpdatedAt        time.Time `json:"updatedAt"`
+	ID                      string    `json:"id"`
+	Name                    string    `json:"name"`
+	SupportEmail            string    `json:"supportEmail,omitempty"`
+	SellerCountry           string    `json:"sellerCountry,omitempty"`
+	PricesIncludeTax        bool      `json:"pricesIncludeTax"`
+	OSSRegistered           bool      `json:"ossRegistered"`
+	BlockCheckoutsOnDispute bool      `json:"blockCheckoutsOnDispute"`
+	CreatedAt               time.Time `json:"createdAt"`
+	UpdatedAt               time.Time `json:"updatedAt"`
 }
 
 func newOrganizationView(o *domain.Organization) *organizationView {
 	return &organizationView{ID: o.ID, Name: o.Name, SupportEmail: o.SupportEmail, SellerCountry: o.SellerCountry,
-		PricesIncludeTax: o.PricesIncludeTax, OSSRegistered: o.OSSRegistered, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		PricesIncludeTax: o.PricesIncludeTax, OSSRegistered: o.OSSRegistered,
+		BlockCheckoutsOnDispute: o.BlockCheckoutsOnDispute, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
 type memberView struct {

@@ -35,7 +35,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 
 // apiServices are what the Admin API's handlers call, on st (the store, or a transaction's).
 func (a *AdminBackend) apiServices(st *store.Store, svc Services) adminapi.Services {
-	s := adminapi.Services{Tenancy: svc.Tenancy, Checkout: svc.Checkout, Payment: svc.Payment, DudaConn: svc.DudaConn,
+	s := adminapi.Services{Tenancy: svc.Tenancy, Checkout: svc.Checkout, Payment: svc.Payment, DudaConn: svc.DudaConn, Client: svc.Client,
 		Keys: store.IdempotencyKeys{S: st}}
 	if a.Receipts != nil {
 		s.Receipts = a.Receipts.With(receiptstore.New(st))
@@ -55,7 +55,7 @@ func (a *AdminBackend) apiInTx(ctx context.Context, fn func(adminapi.Services) e
 // exports runs the panel's CSV exports.
 func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notifications, exports *export.Service) {
 	p, err := panel.New(panel.Deps{
-		Tenancy: a.Services.Tenancy, Checkout: a.Services.Checkout, Payment: a.Services.Payment, DudaConn: a.Services.DudaConn,
+		Tenancy: a.Services.Tenancy, Checkout: a.Services.Checkout, Payment: a.Services.Payment, DudaConn: a.Services.DudaConn, Client: a.Services.Client,
 		Reporting: reporting.New(a.Store, nil), Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
 		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
 		ProviderKinds: a.Services.Payment.Providers().Kinds(),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"paygate.dev/pkg/checkout"
+	"paygate.dev/pkg/client"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/metrics"
@@ -49,6 +50,7 @@ type Services struct {
 	Checkout *checkout.Service
 	Payment  *payment.Service
 	DudaConn *dudaconn.Service
+	Client   *client.Service
 }
 
 // NewServices builds the services and what each needs of another: payment reads tenancy's
@@ -65,8 +67,13 @@ func NewServices(d ServiceDeps) Services {
 	}
 	var s Services
 	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: now})
+	s.Client = client.New(client.Deps{Store: store.PortOf[client.Store](d.Store), Log: d.Log, Now: now})
+	clients := s.Client
 	s.Checkout = checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](d.Store), Log: d.Log, Metrics: m, Dev: d.Dev, Now: now,
-		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver})
+		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver, Clients: clients,
+		ClientsIn: func(tx checkout.Store) checkout.Clients {
+			return clients.WithStore(store.Rebind[client.Store, checkout.Store](tx))
+		}})
 	s.Payment = payment.New(payment.Deps{Store: store.PortOf[payment.Store](d.Store), Tenancy: s.Tenancy, Log: d.Log, Metrics: m, Now: now,
 		Providers: d.Providers, VIES: d.VIES})
 	s.Tenancy.UseProviders(s.Payment.Providers())
@@ -85,6 +92,7 @@ func (s Services) WithStore(st *store.Store) Services {
 		Checkout: s.Checkout.WithStore(store.PortOf[checkout.Store](st)),
 		Payment:  s.Payment.WithStore(store.PortOf[payment.Store](st)),
 		DudaConn: s.DudaConn.WithStore(store.PortOf[dudaconn.Store](st)),
+		Client:   s.Client.WithStore(store.PortOf[client.Store](st)),
 	}
 }
 
@@ -94,4 +102,5 @@ var (
 	_ checkout.Store = store.Port[checkout.Store]{}
 	_ payment.Store  = store.Port[payment.Store]{}
 	_ dudaconn.Store = store.Port[dudaconn.Store]{}
+	_ client.Store   = store.Port[client.Store]{}
 )

@@ -16,6 +16,11 @@ var minRole = map[string]domain.Role{
 	"provider:delete": domain.RoleAdmin, "provider:execute": domain.RoleAdmin,
 	"api_key:read": domain.RoleAdmin, "api_key:create": domain.RoleAdmin, "api_key:update": domain.RoleAdmin, "api_key:delete": domain.RoleAdmin,
 	"user:read": domain.RoleViewer, "user:create": domain.RoleAdmin, "user:update": domain.RoleAdmin, "user:delete": domain.RoleAdmin,
+	// Clients (buyers' details): editors keep them up to date, only admins delete one.
+	"client:read": domain.RoleViewer, "client:create": domain.RoleEditor, "client:update": domain.RoleEditor, "client:delete": domain.RoleAdmin,
+	// Customer risk holds: a support agent (editor) may place one at once — tightening is
+	// always safe —; changing or releasing one, which may loosen a risk decision, takes an admin.
+	"client_hold:read": domain.RoleViewer, "client_hold:create": domain.RoleEditor, "client_hold:update": domain.RoleAdmin,
 	"audit:read":        domain.RoleAdmin,
 	"organization:read": domain.RoleViewer, "organization:update": domain.RoleAdmin,
 	"duda:read": domain.RoleViewer, "duda:create": domain.RoleAdmin, "duda:update": domain.RoleAdmin, "duda:delete": domain.RoleAdmin,

@@ -133,14 +133,62 @@ func (s *Service) PrepareCheckout(ctx context.Context, actor domain.Actor, orgID
 		return nil, domain.Unprocessable(domain.CodeNoProvider,
 			"the site has no enabled %s-mode payment provider that accepts %s; assign one to the site first", mode, c.Currency)
 	}
+	if err := s.screen(ctx, c); err != nil {
+		return nil, err
+	}
 	c.CreatedBy = actor.Label
 	domain.StampNewCheckout(c) // its times and item keys are final: an answer can be rendered now
 	return c, nil
 }
 
+// screen links a prepared checkout to its client (pkg/client: the one its clientId names, else
+// the buyer's e-mail's, new or known) and applies the client's holds: a block, or an
+// unresolved dispute where the organisation asks for it, refuses it (409); a restriction
+// narrows the providers it offers to those the hold allows, and refuses it (409
+// CHECKOUT_RESTRICTED_BY_CUSTOMER_HOLD) when the site offers none of them.
+func (s *Service) screen(ctx context.Context, c *domain.Checkout) error {
+	if s.clients == nil {
+		return nil
+	}
+	sc, err := s.clients.ScreenCheckout(ctx, c.OrganizationID, c.Mode, c.ClientID, c.Email)
+	if err != nil {
+		return err
+	}
+	switch {
+	case sc.ClientID != "":
+		c.LinkedClientID = &sc.ClientID
+	case c.Email != "":
+		id := domain.NewID(domain.PrefixClient)
+		c.LinkedClientID = &id
+	}
+	if len(sc.Holds) == 0 {
+		return nil
+	}
+	ps, err := s.store.ListSiteProviders(ctx, c.OrganizationID, c.SiteID)
+	if err != nil {
+		return err
+	}
+	offered := OfferedProviders(ps, domain.Offer{Mode: c.Mode, Currency: c.Currency, Amount: c.Amount})
+	for i := range sc.Holds {
+		h := &sc.Holds[i]
+		allowed := []string{}
+		for j := range offered {
+			if h.Allows(&offered[j]) && c.Offers(offered[j].ID) {
+				allowed = append(allowed, offered[j].ID)
+			}
+		}
+		if len(allowed) == 0 {
+			return h.Refusal()
+		}
+		c.HoldID, c.AllowedProviderIDs = &h.ID, allowed
+	}
+	return nil
+}
+
 // ErrCheckoutCodesTaken is SaveCheckout's answer when another checkout already has the short
-// code or session id drawn for this one (odds about 2^-71): nothing was written, the checkout
-// has fresh codes, and the caller renders its answer again (the codes are in it) and saves.
+// code or session id drawn for this one (odds about 2^-71), or another checkout created the
+// buyer's client meanwhile: nothing was written, the checkout has fresh codes (or its client's
+// id), and the caller renders its answer again (they are in it) and saves.
 var ErrCheckoutCodesTaken = errors.New("checkout codes taken; fresh ones drawn")
 
 // SaveCheckout writes a prepared checkout. With a claim, the Idempotency-Key's answer it
@@ -152,15 +200,24 @@ func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domai
 		return err
 	}
 	var err error
-	if actor.Type == domain.ActorUser {
+	if actor.Type == domain.ActorUser || c.LinkedClientID != nil && s.clientsIn != nil {
 		err = s.store.InTx(ctx, func(tx Store) error {
+			if err := s.recordClient(ctx, tx, c); err != nil {
+				return err
+			}
 			if err := tx.CreateCheckoutAnswered(ctx, c, claim); err != nil {
 				return err
+			}
+			if actor.Type != domain.ActorUser {
+				return nil
 			}
 			return tx.Audit(ctx, actor, "checkout.create", "checkout", c.ID, map[string]any{"amount": c.Amount, "currency": c.Currency, "siteId": c.SiteID})
 		})
 	} else {
 		err = s.store.CreateCheckoutAnswered(ctx, c, claim)
+	}
+	if errors.Is(err, errClientChanged) {
+		return ErrCheckoutCodesTaken
 	}
 	if err != nil && (domain.IsConstraint(err, "checkouts_short_code_key") || domain.IsConstraint(err, "checkouts_session_public_id_key")) {
 		c.ShortCode, c.SessionPublicID = domain.NewShortCode(), domain.NewSessionPublicID()
@@ -170,6 +227,26 @@ func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domai
 		return err
 	}
 	s.metrics.CheckoutsCreated.WithLabelValues(string(c.Mode), string(c.Origin)).Inc()
+	return nil
+}
+
+// errClientChanged: the buyer's client was created by another checkout between this one's
+// preparation and its save; the checkout now names that client and its answer is rendered again.
+var errClientChanged = errors.New("the buyer's client was created meanwhile")
+
+// recordClient creates or updates the checkout's client in tx, before the checkout is written.
+func (s *Service) recordClient(ctx context.Context, tx Store, c *domain.Checkout) error {
+	if c.LinkedClientID == nil || s.clientsIn == nil {
+		return nil
+	}
+	id, err := s.clientsIn(tx).RecordCheckout(ctx, c)
+	if err != nil {
+		return err
+	}
+	if id != *c.LinkedClientID {
+		c.LinkedClientID = &id
+		return errClientChanged
+	}
 	return nil
 }
 

@@ -20,5 +20,14 @@ type Store interface {
 	ListCheckoutEvents(ctx context.Context, orgID, checkoutID string) ([]domain.Event, error)
 	ListCheckoutTransactions(ctx context.Context, orgID, checkoutID string) ([]domain.Transaction, error)
 	ListCheckouts(ctx context.Context, f domain.CheckoutFilter) ([]domain.Checkout, error)
+	ListSiteProviders(ctx context.Context, orgID, siteID string) ([]domain.Provider, error)
 	UpdateCheckoutMetadata(ctx context.Context, orgID, id string, metadata map[string]any, expiresAt *time.Time) (*domain.Checkout, error)
+}
+
+// Clients is what checkout creation asks of the client capability (pkg/client implements it):
+// screen a checkout before anything is written (its client, the holds and disputes that refuse
+// or narrow it), and record its buyer's client in the checkout's transaction.
+type Clients interface {
+	ScreenCheckout(ctx context.Context, orgID string, mode domain.Mode, clientID, email string) (*domain.CheckoutScreen, error)
+	RecordCheckout(ctx context.Context, c *domain.Checkout) (string, error)
 }

@@ -29,6 +29,11 @@ type Deps struct {
 	IPNAllowPrivate bool
 	// IPNResolver resolves ipnUrl host names for that check (default: the system resolver).
 	IPNResolver netguard.Resolver
+	// Clients screens new checkouts for their client (holds, disputes); ClientsIn is the same
+	// acting in a checkout's transaction, where the buyer's client is recorded. Nil: checkouts
+	// have no clients (tests of the checkout alone).
+	Clients   Clients
+	ClientsIn func(tx Store) Clients
 }
 
 // Service carries out the checkout use cases.
@@ -40,12 +45,15 @@ type Service struct {
 	now     func() time.Time
 	// ipnTargets is the SSRF policy applied to every ipnUrl a merchant gives.
 	ipnTargets netguard.Policy
+	clients    Clients
+	clientsIn  func(tx Store) Clients
 }
 
 // New builds the service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, log: d.Log, metrics: d.Metrics, dev: d.Dev, now: d.Now,
-		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}}
+		ipnTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver},
+		clients:    d.Clients, clientsIn: d.ClientsIn}
 	if s.now == nil {
 		s.now = time.Now
 	}

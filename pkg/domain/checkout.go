@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -103,7 +104,20 @@ type Checkout struct {
 	// so turning the setting on later releases nothing accepted before.
 	IPNAllowPrivate bool `gorm:"column:ipn_allow_private" json:"-"`
 
+	// LinkedClientID is the checkout's client (pkg/client): the one the merchant's clientId
+	// names when it is one of ours (cli_...), else the buyer's e-mail's. Nil: no buyer known.
+	LinkedClientID *string `gorm:"column:linked_client_id"`
+	// HoldID and AllowedProviderIDs record a customer risk hold that restricted the checkout
+	// when it was created: the site providers it may offer (nil: every provider).
+	HoldID             *string  `gorm:"column:hold_id"`
+	AllowedProviderIDs []string `gorm:"column:allowed_provider_ids;serializer:json"`
+
 	Items []Item `gorm:"-"`
+}
+
+// Offers reports whether the checkout may offer provider id (a hold may have narrowed it).
+func (c *Checkout) Offers(id string) bool {
+	return c.AllowedProviderIDs == nil || slices.Contains(c.AllowedProviderIDs, id)
 }
 
 // TableName tells the store which table holds checkouts.

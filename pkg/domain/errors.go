@@ -78,6 +78,9 @@ type Error struct {
 	// Also lists further invalid fields the same validation found (KindInvalid): the API
 	// answers with the first, forms show them all at once.
 	Also []*Error
+	// Hold is, for a checkout refused by a customer risk hold, the hold's public details: the
+	// HTTP layer puts them at the top level of the error body.
+	Hold *HoldRefusal
 }
 
 // invalids collects a validation's field errors: the first is the error, the others ride

@@ -15,6 +15,9 @@ type Organization struct {
 	SellerCountry    string
 	PricesIncludeTax bool
 	OSSRegistered    bool
+	// BlockCheckoutsOnDispute refuses new checkouts for a client with an unresolved dispute
+	// (409 CHECKOUT_BLOCKED_BY_DISPUTE).
+	BlockCheckoutsOnDispute bool
 	// DataKey is the organisation's data-encryption key, wrapped by the master key.
 	DataKey   string
 	CreatedAt time.Time

@@ -36,8 +36,16 @@ func merchant(t *testing.T) *httptest.Server {
 // tax, a shipping line, a negative coupon line, the buyer's addresses, return/cancel/IPN URLs.
 func createWooCheckout(t *testing.T, env *apptest.Env, tn *apptest.Tenant, shop string) map[string]any {
 	t.Helper()
+	res := postWooCheckout(t, env, tn, shop)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	return res.JSON(t)
+}
+
+// postWooCheckout sends the WooCommerce plugin's checkout creation and returns the answer as is.
+func postWooCheckout(t *testing.T, env *apptest.Env, tn *apptest.Tenant, shop string) *apptest.Response {
+	t.Helper()
 	ref := "wc-" + domain.RandomString(6)
-	res := apptest.Do(t, http.MethodPost, env.AdminURL+"/v1/checkouts/"+tn.Site.ID+"/create", tn.TestKey, map[string]any{
+	return apptest.Do(t, http.MethodPost, env.AdminURL+"/v1/checkouts/"+tn.Site.ID+"/create", tn.TestKey, map[string]any{
 		"amount": 11900, "currency": "EUR", "email": "jane.doe@example.com", "externalReference": ref,
 		"returnUrl": shop + "/thanks?tx={transactionId}", "cancelUrl": shop + "/cart", "ipnUrl": shop + "/ipn",
 		"billingAddress": map[string]any{"firstName": "Jane", "lastName": "Doe", "address1": "Hauptstr. 1", "city": "Berlin", "postcode": "10115", "country": "DE"},
@@ -47,8 +55,6 @@ func createWooCheckout(t *testing.T, env *apptest.Env, tn *apptest.Tenant, shop 
 			{"name": "Coupon WELCOME", "quantity": 1, "unitPrice": -500, "itemType": "discount"},
 		},
 	})
-	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
-	return res.JSON(t)
 }
 
 func TestBrowserHostedWireTransferEndToEnd(t *testing.T) {

@@ -24,6 +24,9 @@ type ErrorBody struct {
 	Code      string `json:"code"`
 	RequestID string `json:"requestId"`
 	Field     string `json:"field,omitempty"`
+	// HoldRefusal's fields (holdId, action, reason, allowedProviderTypes, allowedProviderIds,
+	// customerRiskHold) sit at the top level of a checkout refused by a customer risk hold.
+	*domain.HoldRefusal
 }
 
 // StatusOf maps a domain error kind to its HTTP status.
@@ -98,7 +101,7 @@ func ErrorResponse(err error, reqID string, log *slog.Logger, ctx context.Contex
 		body = ErrorBody{Code: domain.CodeRateLimited, Message: ra.Message}
 	case errors.As(err, &de):
 		status = StatusOf(de.Kind)
-		body = ErrorBody{Code: de.Code, Message: de.Message, Field: de.Field}
+		body = ErrorBody{Code: de.Code, Message: de.Message, Field: de.Field, HoldRefusal: de.Hold}
 		if de.Kind == domain.KindInternal {
 			log.ErrorContext(ctx, "internal error", "error", err.Error())
 			body = ErrorBody{Code: domain.CodeInternal, Message: "internal error"}

@@ -20,6 +20,7 @@ import (
 	"paygate.dev/pkg/assets"
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/checkout"
+	"paygate.dev/pkg/client"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/export"
@@ -37,6 +38,7 @@ type Deps struct {
 	Checkout *checkout.Service
 	Payment  *payment.Service
 	DudaConn *dudaconn.Service
+	Client   *client.Service
 	// Reporting computes the dashboard's figures.
 	Reporting *reporting.Service
 	Sessions  *auth.Sessions

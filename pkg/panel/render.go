@@ -19,7 +19,7 @@ import (
 // pageNames are the page templates; each is parsed with layout.html and parts.html.
 var pageNames = []string{
 	"login", "forgot", "reset", "logout", "error",
-	"overview", "dashboard", "confirm", "checkouts", "checkout", "checkout_new", "transactions", "transaction",
+	"overview", "dashboard", "confirm", "checkouts", "checkout", "checkout_new", "transactions", "transaction", "clients", "client",
 	"sites", "site", "providers", "provider", "provider_new",
 	"duda_connections", "duda_connection", "api_keys", "users", "audit", "organizations",
 }
@@ -220,6 +220,9 @@ var notices = map[string]string{
 	"checkout-expired":   "The checkout was ended; its link no longer takes payments.",
 	"checkout-extended":  "The payment link now stays open longer.",
 	"marked-paid":        "The transfer is marked as paid.",
+	"hold-placed":        "The hold is placed: it applies to the client's next checkouts.",
+	"hold-changed":       "The hold is changed: its new terms apply to the client's next checkouts.",
+	"hold-released":      "The hold is released: the client's next checkouts are no longer refused or restricted.",
 	"refunded":           "The refund was recorded.",
 	"refund-pending":     "The refund was sent to the provider; it is pending.",
 	"ipn-resent":         "The notification is queued to be sent again.",

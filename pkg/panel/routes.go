@@ -62,6 +62,12 @@ func (p *Panel) routes() []route {
 		{post, "/transactions/:id/resend-ipn", inOrg, p.resendIPN},
 		{post, "/transactions/:id/resend-receipt", inOrg, p.resendReceipt},
 
+		{get, "/clients", inOrg, p.clients},
+		{get, "/clients/:id", inOrg, p.clientPage},
+		{post, "/clients/:id/holds", inOrg, p.holdPlace},
+		{post, "/clients/:id/holds/:holdId", inOrg, p.holdChange},
+		{post, "/clients/:id/holds/:holdId/release", inOrg, p.holdRelease},
+
 		{get, "/sites", inOrg, p.sites},
 		{get, "/sites/new", inOrg, p.siteNew},
 		{post, "/sites", inOrg, p.siteCreate},

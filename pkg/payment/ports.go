@@ -33,6 +33,7 @@ type Store interface {
 	ClaimRefundLock(ctx context.Context, txnID, token string, ttl time.Duration) (bool, error)
 	CreateRefund(ctx context.Context, r *domain.Refund) error
 	CreateTransaction(ctx context.Context, t *domain.Transaction) error
+	RecordClientVATCheck(ctx context.Context, orgID, clientID, vatID string, status domain.VATIDStatus, at time.Time) error
 	EndCheckout(ctx context.Context, orgID, id string, to domain.CheckoutStatus) (*domain.Checkout, error)
 	FinishProviderEvent(ctx context.Context, id, status, errText string) error
 	GetCheckoutBySession(ctx context.Context, sessionPublicID string) (*domain.Checkout, error)

@@ -242,7 +242,7 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	if err != nil {
 		return nil, err
 	}
-	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: checkout.OfferedProviders(ps, domain.Offer{Mode: c.Mode, Currency: c.Currency, Amount: c.Amount}),
+	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: offeredTo(c, checkout.OfferedProviders(ps, domain.Offer{Mode: c.Mode, Currency: c.Currency, Amount: c.Amount})),
 		ByShortCode: !strings.HasPrefix(code, domain.PrefixSession+"_")}
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {
@@ -360,6 +360,22 @@ func (s *Service) StartTransaction(ctx context.Context, in StartInput) (*Started
 // currency, amount or mode, or the buyer's country). Nothing is written.
 const CodeProviderNotAvailable = "PROVIDER_NOT_AVAILABLE"
 
+// offeredTo keeps the providers the checkout may offer: a customer risk hold may have narrowed
+// them when it was created (Checkout.AllowedProviderIDs); the page shows only those, and a
+// payment with another is refused like one with a provider the site does not have.
+func offeredTo(c *domain.Checkout, ps []domain.Provider) []domain.Provider {
+	if c.AllowedProviderIDs == nil {
+		return ps
+	}
+	out := ps[:0:0]
+	for _, p := range ps {
+		if c.Offers(p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // offeredProvider is the provider with this id among those the checkout offers (the last one
 // listed), or nil.
 func offeredProvider(rc *RuntimeCheckout, id string) *domain.Provider {
@@ -437,11 +453,36 @@ func (s *Service) newAttempt(ctx context.Context, in StartInput, c *domain.Check
 	if languageTagRE.MatchString(in.Language) {
 		t.Language = in.Language // the page's language: the receipt's
 	}
-	if err := s.store.CreateTransaction(ctx, t); err != nil {
+	err := s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.CreateTransaction(ctx, t); err != nil {
+			return err
+		}
+		return recordClientVAT(ctx, tx, c, res.Evidence, s.now())
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.metrics.TransactionsByStat.WithLabelValues(string(prov.Type), string(domain.TxnInitiated)).Inc()
 	return t, nil
+}
+
+// recordClientVAT keeps the tax engine's check of the buyer's VAT id on the checkout's client
+// (pkg/client): VIES confirmed it (valid) or it is invalid. A format check alone, or VIES not
+// answering, changes nothing.
+func recordClientVAT(ctx context.Context, tx Store, c *domain.Checkout, ev tax.Evidence, now time.Time) error {
+	if c.LinkedClientID == nil || ev.VATID == "" {
+		return nil
+	}
+	var status domain.VATIDStatus
+	switch ev.VATIDStatus {
+	case tax.VATIDVIESValid:
+		status = domain.VATIDValid
+	case tax.VATIDInvalid:
+		status = domain.VATIDInvalid
+	default:
+		return nil
+	}
+	return tx.RecordClientVATCheck(ctx, c.OrganizationID, *c.LinkedClientID, ev.VATID, status, now)
 }
 
 // failStart marks the attempt failed after the provider refused to start it, and returns the

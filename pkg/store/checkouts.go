@@ -54,8 +54,9 @@ func (s *Store) CreateCheckoutAnswered(ctx context.Context, c *domain.Checkout, 
 const createCheckoutWrites = `, c AS (
   INSERT INTO checkouts (id, organization_id, site_id, mode, short_code, session_public_id, status, amount, currency, email,
     external_reference, invoice_number, client_id, return_url, cancel_url, ipn_url, billing_address, shipping_address, language,
-    metadata, origin, origin_ref, expires_at, completed_at, created_by, created_at, updated_at, ipn_allow_private)
-  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM k
+    metadata, origin, origin_ref, expires_at, completed_at, created_by, created_at, updated_at, ipn_allow_private,
+    linked_client_id, hold_id, allowed_provider_ids)
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM k
 ), i AS (
   INSERT INTO checkout_items (checkout_id, position, organization_id, name, description, quantity, unit_price, vat_rate, item_type)
   SELECT t.checkout_id, t.position, t.organization_id, t.name, t.description, t.quantity, t.unit_price, t.vat_rate, t.item_type
@@ -113,6 +114,7 @@ func (s *Store) createCheckoutPostgres(ctx context.Context, c *domain.Checkout, 
 		c.ID, c.OrganizationID, c.SiteID, c.Mode, c.ShortCode, c.SessionPublicID, c.Status, c.Amount, c.Currency, c.Email,
 		c.ExternalReference, c.InvoiceNumber, c.ClientID, c.ReturnURL, c.CancelURL, c.IPNURL, nullJSON(c.BillingAddress), nullJSON(c.ShippingAddress), c.Language,
 		jsonValue(c.Metadata), c.Origin, c.OriginRef, c.ExpiresAt, utcPtr(c.CompletedAt), c.CreatedBy, c.CreatedAt, c.UpdatedAt, c.IPNAllowPrivate,
+		c.LinkedClientID, c.HoldID, nullJSONList(c.AllowedProviderIDs),
 		string(items),
 		ev.ID, ev.OrganizationID, ev.Type, ev.CheckoutID, ev.TransactionID, ev.Version, ev.Status, jsonValue(ev.Data), UTC(ev.OccurredAt), ev.CreatedAt, ev.DispatchedAt)
 	var out struct{ Locked, Claimed bool }
@@ -135,6 +137,15 @@ func nullJSON(a *domain.Address) *string {
 		return nil
 	}
 	v := jsonValue(a)
+	return &v
+}
+
+// nullJSONList renders an optional list as JSON text, or NULL for none.
+func nullJSONList(l []string) *string {
+	if l == nil {
+		return nil
+	}
+	v := jsonValue(l)
 	return &v
 }
 

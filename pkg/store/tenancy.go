@@ -41,7 +41,8 @@ func (s *Store) UpdateOrganization(ctx context.Context, o *domain.Organization) 
 	o.UpdatedAt = Now()
 	res := s.q(ctx).Model(&domain.Organization{}).Where("id = ?", o.ID).Updates(map[string]any{
 		"name": o.Name, "support_email": o.SupportEmail, "seller_country": o.SellerCountry,
-		"prices_include_tax": o.PricesIncludeTax, "oss_registered": o.OSSRegistered, "updated_at": o.UpdatedAt,
+		"prices_include_tax": o.PricesIncludeTax, "oss_registered": o.OSSRegistered,
+		"block_checkouts_on_dispute": o.BlockCheckoutsOnDispute, "updated_at": o.UpdatedAt,
 	})
 	if res.Error != nil {
 		return translate(res.Error, "organization")

@@ -14,6 +14,8 @@ type OrganizationInput struct {
 	SellerCountry    *string
 	PricesIncludeTax *bool
 	OSSRegistered    *bool
+	// BlockCheckoutsOnDispute refuses new checkouts for a client with an unresolved dispute.
+	BlockCheckoutsOnDispute *bool
 }
 
 func (in OrganizationInput) apply(o *domain.Organization) {
@@ -31,6 +33,9 @@ func (in OrganizationInput) apply(o *domain.Organization) {
 	}
 	if in.OSSRegistered != nil {
 		o.OSSRegistered = *in.OSSRegistered
+	}
+	if in.BlockCheckoutsOnDispute != nil {
+		o.BlockCheckoutsOnDispute = *in.BlockCheckoutsOnDispute
 	}
 }
 
@@ -104,7 +109,8 @@ func (s *Service) UpdateOrganization(ctx context.Context, actor domain.Actor, or
 			return err
 		}
 		return tx.Audit(ctx, actor, "organization.update", "organization", o.ID, map[string]any{
-			"name": o.Name, "sellerCountry": o.SellerCountry, "pricesIncludeTax": o.PricesIncludeTax, "ossRegistered": o.OSSRegistered})
+			"name": o.Name, "sellerCountry": o.SellerCountry, "pricesIncludeTax": o.PricesIncludeTax, "ossRegistered": o.OSSRegistered,
+			"blockCheckoutsOnDispute": o.BlockCheckoutsOnDispute})
 	})
 	return o, err
 }
