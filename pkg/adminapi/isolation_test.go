@@ -11,6 +11,7 @@ import (
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
@@ -34,6 +35,10 @@ func TestTenantIsolation(t *testing.T) {
 			AppUUID: str("app-uuid"), AppUser: str("app-user"), AppPassword: str("app-password"), AppSecret: str("c2VjcmV0")})
 		require.NoError(t, err)
 
+		draft, err := invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](s)}).CreateDraft(ctx, victim.Admin, victim.Org.ID, invoice.DraftInput{
+			Mode: domain.ModeTest, Currency: "EUR", Notes: "victim", Lines: []invoice.LineInput{{Description: "Thing", Quantity: 1, UnitPrice: 1000}}})
+		require.NoError(t, err)
+
 		ids := func(path string) map[string]string {
 			id := ""
 			switch {
@@ -47,6 +52,8 @@ func TestTenantIsolation(t *testing.T) {
 				id = victim.Provider.ID
 			case strings.HasPrefix(path, "/duda/connections/:id"):
 				id = dc.ID
+			case strings.HasPrefix(path, "/invoices/:id"):
+				id = draft.ID
 			}
 			return map[string]string{":id": id, ":siteId": victim.Site.ID, ":orgId": victim.Org.ID, ":keyId": key.ID, ":userId": victim.AdminUser.ID}
 		}
@@ -61,13 +68,16 @@ func TestTenantIsolation(t *testing.T) {
 			"POST /organizations/:orgId/members":          map[string]any{"email": "intruder@example.com", "role": "admin"},
 			"PATCH /organizations/:orgId/members/:userId": map[string]any{"role": "viewer"},
 			"PATCH /duda/connections/:id":                 map[string]any{"enabled": false},
+			"PATCH /invoices/:id":                         map[string]any{"notes": "owned"},
 		}
 		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true, "/duda/connections": true,
-			"/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
+			"/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true, // exports are lists (CSV) of the caller's own objects
+			"/invoices": true, "/invoice-settings": true}
 		for _, r := range env.Admin.API.Routes() {
 			if r.Public || r.Path == "/auth/me" || r.Path == "/auth/refresh" || r.Path == "/sites" && r.Method == http.MethodPost ||
 				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost ||
-				r.Path == "/duda/connections" && r.Method == http.MethodPost {
+				r.Path == "/duda/connections" && r.Method == http.MethodPost || r.Path == "/invoices" && r.Method == http.MethodPost ||
+				r.Path == "/invoice-settings" && r.Method == http.MethodPatch {
 				continue // not about another tenant's objects (creating in one's own organisation is allowed)
 			}
 			name := r.Method + " " + r.Path
@@ -85,7 +95,7 @@ func TestTenantIsolation(t *testing.T) {
 					res := apptest.Do(t, r.Method, env.AdminURL+"/api/v1"+path, key, body)
 					if lists[r.Path] && r.Method == http.MethodGet && res.Status != http.StatusForbidden {
 						require.Equal(t, http.StatusOK, res.Status)
-						for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID, dc.ID} {
+						for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID, dc.ID, draft.ID} {
 							require.NotContains(t, string(res.Body), secret, "a list leaks the other tenant's objects")
 						}
 						continue
@@ -120,6 +130,10 @@ func TestTenantIsolation(t *testing.T) {
 		conn, err := s.GetDudaConnection(ctx, victim.Org.ID, dc.ID)
 		require.NoError(t, err)
 		require.True(t, conn.Enabled)
+		inv, err := s.GetInvoice(ctx, victim.Org.ID, draft.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.InvoiceDraft, inv.Status)
+		require.Equal(t, "victim", inv.Notes)
 		list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: victim.Org.ID, ExternalReference: "attack", Limit: 5})
 		require.NoError(t, err)
 		require.Empty(t, list)

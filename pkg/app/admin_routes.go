@@ -9,6 +9,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/export"
 	"paygate.dev/pkg/idempotency"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
 	"paygate.dev/pkg/platform"
@@ -26,6 +27,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 	extra = append(extra, adminapi.DudaRoutes()...)
 	exports := export.New(a.Store, 0)
 	extra = append(extra, adminapi.ExportRoutes(exports)...)
+	extra = append(extra, adminapi.InvoiceRoutes(invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](a.Store), Log: a.Log}))...)
 	a.API = adminapi.New(adminapi.Deps{
 		Service: a.Service, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
 		Keys: store.IdempotencyKeys{S: a.Store}, TxKeys: func(svc *platform.Service) idempotency.Store { return svc.IdempotencyKeys() },

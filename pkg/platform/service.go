@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"paygate.dev/pkg/idempotency"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/receipt"
 	"paygate.dev/pkg/receipt/receiptstore"
 	"time"
@@ -113,6 +114,12 @@ func (s *Service) IdempotencyKeys() idempotency.Store { return store.Idempotency
 // ReceiptStore is the receipts' storage port on the service's store (its transaction, when
 // bound to one by InTx): a site's receipt switch changes with the request's other writes.
 func (s *Service) ReceiptStore() receipt.Store { return receiptstore.New(s.store) }
+
+// InvoiceStore is the invoices' storage port on the service's store (its transaction, when
+// bound to one by InTx): an invoice's change commits with the request's idempotent answer.
+func (s *Service) InvoiceStore() invoice.Store { return store.PortOf[invoice.Store](s.store) }
+
+var _ invoice.Store = store.Port[invoice.Store]{}
 
 // Hosts are the public host names.
 func (s *Service) Hosts() config.Hosts { return s.Tenancy.Hosts() }
