@@ -11,6 +11,7 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/idempotency"
 	"paygate.dev/pkg/invoice"
+	"paygate.dev/pkg/platform"
 )
 
 var invoiceID = &Object{Kind: domain.ModedInvoice, Param: "id"}
@@ -32,6 +33,7 @@ func InvoiceRoutes(svc *invoice.Service) []Route {
 		{Method: http.MethodPatch, Path: "/invoices/:id", Perm: "invoice:update", Object: invoiceID, Handler: h.update},
 		{Method: http.MethodDelete, Path: "/invoices/:id", Perm: "invoice:delete", Object: invoiceID, Handler: h.delete},
 		{Method: http.MethodPost, Path: "/invoices/:id/issue", Perm: "invoice:update", Object: invoiceID, Idem: idempotency.Local, Handler: h.issue},
+		{Method: http.MethodPost, Path: "/invoices/:id/payment-link", Perm: "invoice:update", Object: invoiceID, Idem: idempotency.Local, Handler: h.paymentLink},
 		{Method: http.MethodGet, Path: "/invoice-settings", Perm: "invoice:read", Handler: h.settings},
 		{Method: http.MethodPatch, Path: "/invoice-settings", Perm: "organization:update", Handler: h.saveSettings},
 	}
@@ -129,6 +131,30 @@ func (h invoiceRoutes) issue(c echo.Context, r *Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return h.get(c, r)
+}
+
+// paymentLink creates the checkout that pays (part of) an issued invoice: the checkout and the
+// link are written in one transaction (the request's, or one of their own).
+func (h invoiceRoutes) paymentLink(c echo.Context, r *Request) (int, any, error) {
+	var in struct {
+		Amount *int64  `json:"amount"`
+		SiteID *string `json:"siteId"`
+	}
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	ctx := c.Request().Context()
+	var chk *domain.Checkout
+	err := r.Service.InTx(ctx, func(svc *platform.Service) error {
+		var err error
+		chk, err = h.svc.With(svc.InvoiceStore()).PaymentLink(ctx, r.Actor, r.Org, c.Param("id"), invoice.PaymentLinkInput{Amount: in.Amount, SiteID: in.SiteID}, svc.Checkouts)
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"invoiceId": c.Param("id"), "amount": chk.Amount, "currency": chk.Currency,
+		"checkout": newCheckoutView(chk, r.Service.Hosts(), time.Now())}, nil
 }
 
 func (h invoiceRoutes) get(c echo.Context, r *Request) (int, any, error) {

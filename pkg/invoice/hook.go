@@ -31,8 +31,7 @@ func (s *Service) Hook(ctx context.Context, tx Store, e domain.Event) error {
 	link, err := tx.GetPaymentLink(ctx, txn.OrganizationID, txn.CheckoutID)
 	switch {
 	case err == nil:
-		_, err = tx.AddSettlement(ctx, &domain.Settlement{OrganizationID: txn.OrganizationID, InvoiceID: link.InvoiceID, TransactionID: txn.ID, Amount: txn.GrossAmount})
-		return err
+		return s.settle(ctx, tx, link.InvoiceID, txn)
 	case !domain.IsNotFound(err):
 		return err
 	}
@@ -88,8 +87,24 @@ func (s *Service) issueForPayment(ctx context.Context, tx Store, txn *domain.Tra
 	if err := tx.CreateInvoice(ctx, inv); err != nil {
 		return err
 	}
-	_, err = tx.AddSettlement(ctx, &domain.Settlement{OrganizationID: org.ID, InvoiceID: inv.ID, TransactionID: txn.ID, Amount: txn.GrossAmount})
-	return err
+	if err := issuedEvent(ctx, tx, inv); err != nil {
+		return err
+	}
+	return s.settle(ctx, tx, inv.ID, txn)
+}
+
+// settle records a payment as a settlement of an invoice, once, and its invoice.paid event.
+func (s *Service) settle(ctx context.Context, tx Store, invoiceID string, txn *domain.Transaction) error {
+	inv, err := tx.GetInvoice(ctx, txn.OrganizationID, invoiceID)
+	if err != nil {
+		return err
+	}
+	st := &domain.Settlement{OrganizationID: txn.OrganizationID, InvoiceID: invoiceID, TransactionID: txn.ID, Amount: txn.GrossAmount}
+	created, err := tx.AddSettlement(ctx, st)
+	if err != nil || !created {
+		return err
+	}
+	return s.paidEvent(ctx, tx, inv, st)
 }
 
 // buyer is the client block of a payment's invoice: what the buyer entered when paying, else

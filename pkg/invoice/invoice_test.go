@@ -23,7 +23,7 @@ func editor(orgID string) domain.Actor {
 func draftInput(mode domain.Mode) invoice.DraftInput {
 	return invoice.DraftInput{Mode: mode, Currency: "EUR", Language: "de",
 		Client: domain.Party{Name: "Erika Muster", Email: "erika@example.com", Line1: "Hauptstr. 1", City: "Berlin", PostalCode: "10115", Country: "DE"},
-		Lines: []invoice.LineInput{{Description: "Teekanne", Quantity: 2, UnitPrice: 1999, Type: "goods"}, {Description: "Versand", Quantity: 1, UnitPrice: 500, Type: "shipping"}}}
+		Lines:  []invoice.LineInput{{Description: "Teekanne", Quantity: 2, UnitPrice: 1999, Type: "goods"}, {Description: "Versand", Quantity: 1, UnitPrice: 500, Type: "shipping"}}}
 }
 
 func newService(s *store.Store) *invoice.Service {

@@ -39,6 +39,9 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID, id strin
 			return err
 		}
 		out = inv
+		if err := issuedEvent(ctx, tx, inv); err != nil {
+			return err
+		}
 		return tx.Audit(ctx, actor, "invoice.issue", "invoice", inv.ID, map[string]any{"number": deref(inv.Number)})
 	})
 	return out, err

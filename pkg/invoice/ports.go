@@ -3,6 +3,7 @@ package invoice
 import (
 	"context"
 
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 )
 
@@ -16,6 +17,8 @@ type Store interface {
 	GetCheckout(ctx context.Context, orgID, id string) (*domain.Checkout, error)
 	GetTransaction(ctx context.Context, orgID, id string) (*domain.Transaction, error)
 	Audit(ctx context.Context, actor domain.Actor, action, targetType, targetID string, details map[string]any) error
+	// AppendEvent writes an outbox event in the store's transaction (invoice.issued, invoice.paid).
+	AppendEvent(ctx context.Context, e *domain.Event) error
 
 	GetInvoiceSettings(ctx context.Context, orgID string) (*domain.InvoiceSettings, error)
 	SaveInvoiceSettings(ctx context.Context, set *domain.InvoiceSettings) error
@@ -36,4 +39,10 @@ type Store interface {
 	CreatePaymentLink(ctx context.Context, l *domain.InvoicePaymentLink) error
 	GetPaymentLink(ctx context.Context, orgID, checkoutID string) (*domain.InvoicePaymentLink, error)
 	ListPaymentLinks(ctx context.Context, orgID, invoiceID string) ([]domain.InvoicePaymentLink, error)
+}
+
+// Checkouts creates the checkout of a payment link, in the caller's transaction (wiring hands
+// a checkout service bound to it).
+type Checkouts interface {
+	CreateCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput) (*domain.Checkout, error)
 }

@@ -19,15 +19,15 @@ import (
 // Options configure a Service.
 type Options struct {
 	Store Store
-	Log       *slog.Logger
-	Now       func() time.Time // the clock (default time.Now)
+	Log   *slog.Logger
+	Now   func() time.Time // the clock (default time.Now)
 }
 
 // Service holds the invoice use cases.
 type Service struct {
-	store     Store
-	log       *slog.Logger
-	now       func() time.Time
+	store Store
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // New builds the service.

@@ -227,3 +227,11 @@ func (s *Store) ListPaymentLinks(ctx context.Context, orgID, invoiceID string) (
 	var out []domain.InvoicePaymentLink
 	return out, translate(s.q(ctx).Where("organization_id = ? AND invoice_id = ?", orgID, invoiceID).Order("created_at").Find(&out).Error, "payment links")
 }
+
+// ListOrganizationEvents returns an organisation's outbox events whose type starts with
+// prefix, oldest first (at most 1000).
+func (s *Store) ListOrganizationEvents(ctx context.Context, orgID, prefix string) ([]domain.Event, error) {
+	var out []domain.Event
+	err := s.q(ctx).Where("organization_id = ? AND type LIKE ?", orgID, prefix+"%").Order("occurred_at, id").Limit(1000).Find(&out).Error
+	return out, translate(err, "events")
+}
