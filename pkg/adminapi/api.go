@@ -20,6 +20,7 @@ import (
 	"paygate.dev/pkg/httpapi"
 	"paygate.dev/pkg/idempotency"
 	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/ratelimit"
@@ -37,6 +38,7 @@ type Services struct {
 	Payment  *payment.Service
 	DudaConn *dudaconn.Service
 	Client   *client.Service
+	Invoice  *invoice.Service
 	// Keys keeps Idempotency-Key records (idempotency.Store, the store implements it).
 	Keys idempotency.Store
 	// Receipts switches a site's buyer receipts (the site object's receiptsEnabled); nil

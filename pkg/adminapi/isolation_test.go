@@ -11,6 +11,7 @@ import (
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
@@ -39,6 +40,10 @@ func TestTenantIsolation(t *testing.T) {
 		hold, err := svc.Client.PlaceHold(ctx, victim.Admin, victim.Org.ID, cl.ID, domain.HoldInput{Action: domain.HoldBlock, Reason: "fraud_review"})
 		require.NoError(t, err)
 
+		draft, err := invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](s)}).CreateDraft(ctx, victim.Admin, victim.Org.ID, invoice.DraftInput{
+			Mode: domain.ModeTest, Currency: "EUR", Notes: "victim", Lines: []invoice.LineInput{{Description: "Thing", Quantity: 1, UnitPrice: 1000}}})
+		require.NoError(t, err)
+
 		ids := func(path string) map[string]string {
 			id := ""
 			switch {
@@ -54,6 +59,8 @@ func TestTenantIsolation(t *testing.T) {
 				id = dc.ID
 			case strings.HasPrefix(path, "/clients/:id"):
 				id = cl.ID
+			case strings.HasPrefix(path, "/invoices/:id"):
+				id = draft.ID
 			}
 			return map[string]string{":holdId": hold.ID, ":id": id, ":siteId": victim.Site.ID, ":orgId": victim.Org.ID, ":keyId": key.ID, ":userId": victim.AdminUser.ID}
 		}
@@ -71,13 +78,15 @@ func TestTenantIsolation(t *testing.T) {
 			"PATCH /clients/:id":                          map[string]any{"name": "owned"},
 			"POST /clients/:id/holds":                     map[string]any{"action": "block", "reason": "owned"},
 			"PATCH /clients/:id/holds/:holdId":            map[string]any{"action": "block", "reason": "owned"},
+			"PATCH /invoices/:id":                         map[string]any{"notes": "owned"},
 		}
 		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true, "/duda/connections": true,
-			"/clients": true, "/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
+			"/clients": true, "/invoices": true, "/invoice-settings": true, "/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
 		for _, r := range env.Admin.API.Routes() {
 			if r.Public || r.Path == "/auth/me" || r.Path == "/auth/refresh" || r.Path == "/sites" && r.Method == http.MethodPost ||
 				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost ||
-				r.Path == "/duda/connections" && r.Method == http.MethodPost || r.Path == "/clients" && r.Method == http.MethodPost {
+				r.Path == "/duda/connections" && r.Method == http.MethodPost || r.Path == "/clients" && r.Method == http.MethodPost ||
+				r.Path == "/invoices" && r.Method == http.MethodPost || r.Path == "/invoice-settings" && r.Method == http.MethodPatch {
 				continue // not about another tenant's objects (creating in one's own organisation is allowed)
 			}
 			name := r.Method + " " + r.Path
@@ -95,7 +104,7 @@ func TestTenantIsolation(t *testing.T) {
 					res := apptest.Do(t, r.Method, env.AdminURL+"/api/v1"+path, key, body)
 					if lists[r.Path] && r.Method == http.MethodGet && res.Status != http.StatusForbidden {
 						require.Equal(t, http.StatusOK, res.Status)
-						for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID, dc.ID, cl.ID, email} {
+						for _, secret := range []string{victim.Org.ID, victim.Site.ID, c.ID, txn.ID, victim.Provider.ID, dc.ID, cl.ID, email, draft.ID} {
 							require.NotContains(t, string(res.Body), secret, "a list leaks the other tenant's objects")
 						}
 						continue
@@ -140,6 +149,10 @@ func TestTenantIsolation(t *testing.T) {
 		holds, err := s.ListClientHolds(ctx, victim.Org.ID, cl.ID)
 		require.NoError(t, err)
 		require.Len(t, holds, 1)
+		inv, err := s.GetInvoice(ctx, victim.Org.ID, draft.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.InvoiceDraft, inv.Status)
+		require.Equal(t, "victim", inv.Notes)
 		list, err := s.ListCheckouts(ctx, store.CheckoutFilter{OrganizationID: victim.Org.ID, ExternalReference: "attack", Limit: 5})
 		require.NoError(t, err)
 		require.Empty(t, list)

@@ -11,6 +11,7 @@ import (
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
@@ -22,6 +23,7 @@ type modeObjects struct {
 	checkout *domain.Checkout
 	txn      *domain.Transaction
 	key      *domain.APIKey
+	invoice  *domain.Invoice
 }
 
 func makeModeObjects(t *testing.T, env *apptest.Env, s *store.Store, tn *apptest.Tenant, m domain.Mode) modeObjects {
@@ -44,7 +46,10 @@ func makeModeObjects(t *testing.T, env *apptest.Env, s *store.Store, tn *apptest
 	txn := storetest.Transaction(t, s, c, p)
 	k, _, err := svc.Tenancy.CreateAPIKey(ctx, tn.Admin, tn.Org.ID, tenancy.APIKeyInput{Name: string(m) + " reader", Mode: string(m), Scopes: []string{"checkout:read"}})
 	require.NoError(t, err)
-	return modeObjects{provider: p, checkout: c, txn: txn, key: k}
+	inv, err := invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](s)}).CreateDraft(ctx, tn.Admin, tn.Org.ID, invoice.DraftInput{
+		Mode: m, Currency: "EUR", Lines: []invoice.LineInput{{Description: "Thing", Quantity: 1, UnitPrice: 700}}})
+	require.NoError(t, err)
+	return modeObjects{provider: p, checkout: c, txn: txn, key: k, invoice: inv}
 }
 
 // Every route of the Admin API (the OpenAPI document lists exactly these: see
@@ -79,7 +84,7 @@ func TestModesNeverCross(t *testing.T) {
 					}
 					name := r.Method + " " + r.Path
 					shared := r.Object == nil && !strings.HasPrefix(r.Path, "/checkouts") && !strings.HasPrefix(r.Path, "/transactions") &&
-						!strings.HasPrefix(r.Path, "/providers") && !strings.Contains(r.Path, "/api-keys")
+						!strings.HasPrefix(r.Path, "/providers") && !strings.Contains(r.Path, "/api-keys") && !strings.HasPrefix(r.Path, "/invoices")
 					if shared && walk.mine == domain.ModeLive {
 						continue // a live key may change what both modes share
 					}
@@ -96,6 +101,8 @@ func TestModesNeverCross(t *testing.T) {
 							id = tn.Site.ID
 						case strings.HasPrefix(r.Path, "/duda/connections/:id"):
 							id = dc.ID
+						case strings.HasPrefix(r.Path, "/invoices/:id"):
+							id = o.invoice.ID
 						}
 						path := strings.NewReplacer(":id", id, ":siteId", tn.Site.ID, ":orgId", tn.Org.ID, ":keyId", o.key.ID,
 							":userId", tn.AdminUser.ID).Replace(r.Path)
@@ -105,7 +112,8 @@ func TestModesNeverCross(t *testing.T) {
 							body = map[string]any{"mode": string(walk.other), "type": "wire_transfer", "name": "owned", "scopes": []string{"*:*"},
 								"metadata": map[string]any{"owned": true}, "amount": 700, "currency": "EUR", "externalReference": "attack",
 								"settings": map[string]string{"bankName": "Evil", "accountHolder": "Mallory", "iban": "GB82 WEST 1234 5698 7654 32", "bic": "NWBKGB2L"},
-								"email":    "intruder@example.com", "role": "admin", "providerIds": []string{}, "enabled": false}
+								"email":    "intruder@example.com", "role": "admin", "providerIds": []string{}, "enabled": false,
+								"lines": []map[string]any{{"description": "x", "quantity": 1, "unitPrice": 100}}}
 						}
 						res := apptest.Do(t, r.Method, env.AdminURL+"/api/v1"+path, walk.key, body)
 						code := ""
@@ -119,7 +127,7 @@ func TestModesNeverCross(t *testing.T) {
 							require.Equal(t, string(walk.mine), res.JSON(t)["mode"])
 						case r.Object != nil:
 							require.Equal(t, http.StatusNotFound, res.Status, "%s: %s", name, res.Body)
-						case r.Method == http.MethodPost && (r.Path == "/providers" || r.Path == "/clients" || strings.HasSuffix(r.Path, "/api-keys")):
+						case r.Method == http.MethodPost && (r.Path == "/providers" || r.Path == "/clients" || r.Path == "/invoices" || strings.HasSuffix(r.Path, "/api-keys")):
 							require.Equal(t, http.StatusForbidden, res.Status, "%s: %s", name, res.Body)
 							require.Equal(t, domain.CodeModeMismatch, code)
 						case r.Path == "/organizations" && r.Method == http.MethodPost:
@@ -129,7 +137,7 @@ func TestModesNeverCross(t *testing.T) {
 							require.Equal(t, domain.CodeLiveModeRequired, code)
 						default: // reads and lists: the other mode's objects are not there
 							require.Equal(t, http.StatusOK, res.Status, "%s: %s", name, res.Body)
-							for _, secret := range []string{o.checkout.ID, o.txn.ID, o.provider.ID, o.key.ID} {
+							for _, secret := range []string{o.checkout.ID, o.txn.ID, o.provider.ID, o.key.ID, o.invoice.ID} {
 								require.NotContains(t, string(res.Body), secret, "%s shows a %s-mode object", name, walk.other)
 							}
 						}
@@ -165,6 +173,10 @@ func TestModesNeverCross(t *testing.T) {
 			require.NoError(t, err)
 			require.Nil(t, k.RevokedAt, m)
 			require.Equal(t, o.key.SecretHash, k.SecretHash, "%s: not rotated", m)
+			inv, err := s.GetInvoice(ctx, tn.Org.ID, o.invoice.ID)
+			require.NoError(t, err)
+			require.Equal(t, domain.InvoiceDraft, inv.Status, "%s: not issued", m)
+			require.Empty(t, inv.Notes, m)
 		}
 		site, err := s.GetSite(ctx, tn.Org.ID, tn.Site.ID)
 		require.NoError(t, err)

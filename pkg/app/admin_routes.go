@@ -25,6 +25,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 	extra = append(extra, adminapi.DudaRoutes()...)
 	exports := export.New(a.Store, 0)
 	extra = append(extra, adminapi.ExportRoutes(exports)...)
+	extra = append(extra, adminapi.InvoiceRoutes()...)
 	a.API = adminapi.New(adminapi.Deps{
 		Services: a.apiServices(a.Store, a.Services), InTx: a.apiInTx, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
 		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, IdempotencyLease: a.Config.IdempotencyLease, Extra: extra,
@@ -35,7 +36,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 
 // apiServices are what the Admin API's handlers call, on st (the store, or a transaction's).
 func (a *AdminBackend) apiServices(st *store.Store, svc Services) adminapi.Services {
-	s := adminapi.Services{Tenancy: svc.Tenancy, Checkout: svc.Checkout, Payment: svc.Payment, DudaConn: svc.DudaConn, Client: svc.Client,
+	s := adminapi.Services{Tenancy: svc.Tenancy, Checkout: svc.Checkout, Payment: svc.Payment, DudaConn: svc.DudaConn, Client: svc.Client, Invoice: svc.Invoice,
 		Keys: store.IdempotencyKeys{S: st}}
 	if a.Receipts != nil {
 		s.Receipts = a.Receipts.With(receiptstore.New(st))

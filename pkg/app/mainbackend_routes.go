@@ -20,6 +20,9 @@ func registerMainBackend(ctx context.Context, e *echo.Echo, b *MainBackend) erro
 	// Duda stores: the gateway app's endpoints, confirmations back to Duda, its return URLs.
 	registerDuda(e, b)
 
+	// Invoices of checkout payments, payment links' settlements: an outbox consumer.
+	registerInvoices(b)
+
 	// Buyers' receipts: the outbox consumer and the job kind.
 	if err := registerReceipts(b); err != nil {
 		return err

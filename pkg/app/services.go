@@ -8,6 +8,7 @@ import (
 	"paygate.dev/pkg/client"
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/payment"
@@ -51,6 +52,7 @@ type Services struct {
 	Payment  *payment.Service
 	DudaConn *dudaconn.Service
 	Client   *client.Service
+	Invoice  *invoice.Service
 }
 
 // NewServices builds the services and what each needs of another: payment reads tenancy's
@@ -69,6 +71,7 @@ func NewServices(d ServiceDeps) Services {
 	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: now})
 	s.Client = client.New(client.Deps{Store: store.PortOf[client.Store](d.Store), Log: d.Log, Now: now})
 	clients := s.Client
+	s.Invoice = invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](d.Store), Log: d.Log, Now: now})
 	s.Checkout = checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](d.Store), Log: d.Log, Metrics: m, Dev: d.Dev, Now: now,
 		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver, Clients: clients,
 		ClientsIn: func(tx checkout.Store) checkout.Clients {
@@ -93,6 +96,7 @@ func (s Services) WithStore(st *store.Store) Services {
 		Payment:  s.Payment.WithStore(store.PortOf[payment.Store](st)),
 		DudaConn: s.DudaConn.WithStore(store.PortOf[dudaconn.Store](st)),
 		Client:   s.Client.WithStore(store.PortOf[client.Store](st)),
+		Invoice:  s.Invoice.With(store.PortOf[invoice.Store](st)),
 	}
 }
 
@@ -103,4 +107,5 @@ var (
 	_ payment.Store  = store.Port[payment.Store]{}
 	_ dudaconn.Store = store.Port[dudaconn.Store]{}
 	_ client.Store   = store.Port[client.Store]{}
+	_ invoice.Store  = store.Port[invoice.Store]{}
 )

@@ -8,6 +8,7 @@ var minRole = map[string]domain.Role{
 	"checkout:read": domain.RoleViewer, "checkout:create": domain.RoleEditor, "checkout:update": domain.RoleEditor,
 	"transaction:read": domain.RoleViewer, "transaction:update": domain.RoleEditor,
 	"refund:read": domain.RoleViewer, "refund:create": domain.RoleEditor,
+	"invoice:read": domain.RoleViewer, "invoice:create": domain.RoleEditor, "invoice:update": domain.RoleEditor, "invoice:delete": domain.RoleEditor,
 	"ipn:read": domain.RoleViewer, "ipn:execute": domain.RoleEditor,
 	// Exports take the organisation's buyers (e-mails, names) away in bulk.
 	"export:execute": domain.RoleEditor,

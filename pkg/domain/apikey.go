@@ -32,7 +32,7 @@ func (k *APIKey) Active(now time.Time) bool {
 
 // Resources and actions that scopes name.
 var (
-	ScopeResources = []string{"checkout", "transaction", "refund", "site", "provider", "api_key", "organization", "user", "audit", "ipn", "duda", "export", "client", "client_hold"}
+	ScopeResources = []string{"checkout", "transaction", "refund", "site", "provider", "api_key", "organization", "user", "audit", "ipn", "duda", "export", "client", "client_hold", "invoice"}
 	ScopeActions   = []string{"create", "read", "update", "delete", "execute"}
 )
 

@@ -29,6 +29,7 @@ const (
 	ModedTransaction ModedKind = "transaction"
 	ModedProvider    ModedKind = "provider"
 	ModedAPIKey      ModedKind = "API key"
+	ModedInvoice     ModedKind = "invoice"
 )
 
 // TaxDisplay says how the hosted page shows line prices.

@@ -41,6 +41,10 @@ var constraints = []constraint{
 	{"duda_sessions_pkey", "duda_sessions.checkout_id", domain.CodeConflict, "the checkout already has a Duda session"},
 	{"duda_sessions_session_key", "duda_sessions.connection_id, duda_sessions.session_id", domain.CodeConflict, "a checkout already exists for this Duda session"},
 	{"duda_refunds_pkey", "duda_refunds.connection_id, duda_refunds.refund_key", domain.CodeConflict, "the Duda refund was already received"},
+	{"invoices_number_key", "invoices.organization_id, invoices.mode, invoices.number", domain.CodeConflict, "an invoice with this number already exists"},
+	{"invoices_sequence_key", "invoices.organization_id, invoices.mode, invoices.sequence_period, invoices.sequence_value", domain.CodeConflict, "an invoice with this sequence number already exists"},
+	{"invoices_source_transaction_key", "invoices.source_transaction_id", domain.CodeConflict, "the payment is already invoiced"},
+	{"invoice_settlements_transaction_key", "invoice_settlements.transaction_id", domain.CodeConflict, "the payment already settles an invoice"},
 }
 
 // translate turns GORM and driver errors into domain errors. what names the object for a 404.

@@ -15,10 +15,11 @@ const (
 	ModedTransaction = domain.ModedTransaction
 	ModedProvider    = domain.ModedProvider
 	ModedAPIKey      = domain.ModedAPIKey
+	ModedInvoice     = domain.ModedInvoice
 )
 
 var modedTables = map[ModedKind]string{
-	ModedCheckout: "checkouts", ModedTransaction: "transactions", ModedProvider: "providers", ModedAPIKey: "api_keys",
+	ModedCheckout: "checkouts", ModedTransaction: "transactions", ModedProvider: "providers", ModedAPIKey: "api_keys", ModedInvoice: "invoices",
 }
 
 // ObjectMode returns the mode of one of an organisation's objects: NOT_FOUND when the

@@ -1,0 +1,19 @@
+package app
+
+import (
+	"context"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/invoice"
+	"paygate.dev/pkg/store"
+)
+
+// registerInvoices wires invoicing into the main backend: the outbox consumer that invoices a
+// successful checkout payment (when the organisation asks for it) or settles an invoice whose
+// payment link was paid, in the dispatcher's transaction.
+func registerInvoices(b *MainBackend) {
+	svc := b.Services.Invoice
+	b.eventHooks["invoice"] = func(ctx context.Context, tx *store.Store, e domain.Event) error {
+		return svc.Hook(ctx, store.PortOf[invoice.Store](tx), e)
+	}
+}

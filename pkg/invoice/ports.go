@@ -1,0 +1,48 @@
+package invoice
+
+import (
+	"context"
+
+	"paygate.dev/pkg/checkout"
+	"paygate.dev/pkg/domain"
+)
+
+// Store is the storage the invoice use cases need (pkg/store implements it; wiring hands it
+// over as store.PortOf[invoice.Store]). The Store InTx hands fn acts in that transaction.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Store) error) error
+
+	GetOrganization(ctx context.Context, id string) (*domain.Organization, error)
+	GetSite(ctx context.Context, orgID, id string) (*domain.Site, error)
+	GetCheckout(ctx context.Context, orgID, id string) (*domain.Checkout, error)
+	GetTransaction(ctx context.Context, orgID, id string) (*domain.Transaction, error)
+	Audit(ctx context.Context, actor domain.Actor, action, targetType, targetID string, details map[string]any) error
+	// AppendEvent writes an outbox event in the store's transaction (invoice.issued, invoice.paid).
+	AppendEvent(ctx context.Context, e *domain.Event) error
+
+	GetInvoiceSettings(ctx context.Context, orgID string) (*domain.InvoiceSettings, error)
+	SaveInvoiceSettings(ctx context.Context, set *domain.InvoiceSettings) error
+	// NextDocumentNumber allocates a sequence's next number inside the calling transaction.
+	NextDocumentNumber(ctx context.Context, orgID string, mode domain.Mode, kind domain.DocumentKind, period string) (int64, error)
+
+	CreateInvoice(ctx context.Context, inv *domain.Invoice) error
+	GetInvoice(ctx context.Context, orgID, id string) (*domain.Invoice, error)
+	LockInvoice(ctx context.Context, orgID, id string) (*domain.Invoice, error)
+	GetInvoiceBySourceTransaction(ctx context.Context, orgID, transactionID string) (*domain.Invoice, error)
+	ListInvoices(ctx context.Context, f domain.InvoiceFilter) ([]domain.Invoice, error)
+	UpdateDraftInvoice(ctx context.Context, inv *domain.Invoice) error
+	DeleteDraftInvoice(ctx context.Context, orgID, id string) error
+	MarkInvoiceIssued(ctx context.Context, inv *domain.Invoice) error
+
+	AddSettlement(ctx context.Context, st *domain.Settlement) (created bool, err error)
+	ListSettlements(ctx context.Context, orgID, invoiceID string) ([]domain.Settlement, error)
+	CreatePaymentLink(ctx context.Context, l *domain.InvoicePaymentLink) error
+	GetPaymentLink(ctx context.Context, orgID, checkoutID string) (*domain.InvoicePaymentLink, error)
+	ListPaymentLinks(ctx context.Context, orgID, invoiceID string) ([]domain.InvoicePaymentLink, error)
+}
+
+// Checkouts creates the checkout of a payment link, in the caller's transaction (wiring hands
+// a checkout service bound to it).
+type Checkouts interface {
+	CreateCheckout(ctx context.Context, actor domain.Actor, orgID, siteID string, in checkout.CheckoutInput) (*domain.Checkout, error)
+}
