@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -18,6 +20,61 @@ import (
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
+
+// listsSeed returns the store, the organisation and the seed the lists benchmark measures: a
+// database of the test run's own, seeded now (10 minutes at 1,000,000 rows), or, when
+// PAYGATE_BENCH_DB names one, that database, seeded on the first run and kept (and migrated)
+// for the next: the seed's size, organisation and clock are in its table bench_lists_seed.
+func listsSeed(b *testing.B, n int) (*store.Store, string, storetest.Seeded) {
+	name := os.Getenv("PAYGATE_BENCH_DB")
+	var s *store.Store
+	if name == "" {
+		s = storetest.Own(b, store.Postgres)
+	} else {
+		s = storetest.Kept(b, name)
+	}
+	ctx := context.Background()
+	db, err := s.SQLDB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if name != "" {
+		if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS bench_lists_seed (rows integer NOT NULL, organization_id text NOT NULL, now_ms bigint NOT NULL)`); err != nil {
+			b.Fatal(err)
+		}
+		var rows int
+		var orgID string
+		var nowMS int64
+		err := db.QueryRowContext(ctx, `SELECT rows, organization_id, now_ms FROM bench_lists_seed`).Scan(&rows, &orgID, &nowMS)
+		switch {
+		case err == nil && rows == n:
+			b.Logf("reusing the seed of database %s (%d checkouts)", name, n)
+			return s, orgID, storetest.Seeded{Prefix: "main", Now: time.UnixMilli(nowMS).UTC(), Every: time.Minute}
+		case err == nil:
+			b.Fatalf("database %s holds a seed of %d checkouts, not %d: DROP DATABASE %s, or name another", name, rows, n, name)
+		case !errors.Is(err, sql.ErrNoRows):
+			b.Fatal(err)
+		}
+		var count int64
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM checkouts`).Scan(&count); err != nil || count > 0 {
+			b.Fatalf("database %s has %d checkouts but no record of a seed (%v): DROP DATABASE %s", name, count, err, name)
+		}
+	}
+	org := storetest.Org(b, s)
+	p := storetest.Provider(b, s, org.ID, domain.ModeTest)
+	other := storetest.Org(b, s)
+	op := storetest.Provider(b, s, other.ID, domain.ModeTest)
+	start := time.Now()
+	storetest.SeedVolume(b, s, storetest.Site(b, s, other.ID, op), op, storetest.Volume{Checkouts: n / 10, Transactions: n * 7 / 100, Every: time.Minute}, "othr")
+	sd := storetest.SeedVolume(b, s, storetest.Site(b, s, org.ID, p), p, storetest.Volume{Checkouts: n, Transactions: n * 7 / 10, Every: time.Minute}, "main")
+	b.Logf("seeded %d + %d checkouts, %d + %d transactions in %s", n, n/10, n*7/10, n*7/100, time.Since(start).Round(time.Second))
+	if name != "" {
+		if _, err := db.ExecContext(ctx, `INSERT INTO bench_lists_seed (rows, organization_id, now_ms) VALUES ($1, $2, $3)`, n, org.ID, sd.Now.UnixMilli()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, org.ID, sd
+}
 
 // listRows is how many checkouts the lists benchmark seeds into its organisation (70% of them
 // get a transaction); PAYGATE_BENCH_ROWS overrides the 1,000,000 of issue 17.
@@ -42,16 +99,7 @@ const listConcurrency = 8
 // much the heap grew (sampled every 5 ms) against the export's size.
 func BenchmarkListsAndSearch(b *testing.B) {
 	n := listRows(b)
-	s := storetest.Own(b, store.Postgres)
-	org := storetest.Org(b, s)
-	p := storetest.Provider(b, s, org.ID, domain.ModeTest)
-	other := storetest.Org(b, s)
-	op := storetest.Provider(b, s, other.ID, domain.ModeTest)
-	start := time.Now()
-	storetest.SeedVolume(b, s, storetest.Site(b, s, other.ID, op), op, storetest.Volume{Checkouts: n / 10, Transactions: n * 7 / 100, Every: time.Minute}, "othr")
-	sd := storetest.SeedVolume(b, s, storetest.Site(b, s, org.ID, p), p, storetest.Volume{Checkouts: n, Transactions: n * 7 / 10, Every: time.Minute}, "main")
-	b.Logf("seeded %d + %d checkouts, %d + %d transactions in %s", n, n/10, n*7/10, n*7/100, time.Since(start).Round(time.Second))
-
+	s, orgID, sd := listsSeed(b, n)
 	ctx := context.Background()
 	mid := n / 2
 	from, to := sd.CreatedAt(mid+30*24*60), sd.CreatedAt(mid) // a 30-day window in the middle
@@ -61,12 +109,12 @@ func BenchmarkListsAndSearch(b *testing.B) {
 		run  func(i int) error
 	}
 	co := func(f domain.CheckoutFilter) error {
-		f.OrganizationID, f.Limit = org.ID, 25
+		f.OrganizationID, f.Limit = orgID, 25
 		_, err := s.ListCheckouts(ctx, f)
 		return err
 	}
 	tx := func(f domain.TransactionFilter) error {
-		f.OrganizationID, f.Limit = org.ID, 25
+		f.OrganizationID, f.Limit = orgID, 25
 		_, err := s.ListTransactions(ctx, f)
 		return err
 	}
@@ -106,7 +154,7 @@ func BenchmarkListsAndSearch(b *testing.B) {
 		fmt.Printf("  %-34s %9.2f %9.2f %9.2f\n", sc.name, ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat[len(lat)-1]))
 		b.ReportMetric(ms(pct(lat, 99)), strings.ReplaceAll(sc.name, " ", "_")+"_p99_ms")
 	}
-	exportMemory(b, s, org.ID, n)
+	exportMemory(b, s, orgID, n)
 }
 
 // runConcurrent runs op from workers goroutines, each rounds times (after one warm-up round
