@@ -91,6 +91,23 @@ func listRows(b *testing.B) int {
 
 const listConcurrency = 8
 
+// listTargetP99 is issue 17's target for every list, filter and search at 8 concurrent.
+const listTargetP99 = 50.0
+
+// loadAverage is the machine's load average over 1, 5 and 15 minutes (Linux /proc/loadavg), or
+// "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ") + fmt.Sprintf(" on %d CPUs", runtime.NumCPU())
+}
+
 // BenchmarkListsAndSearch seeds one organisation with listRows checkouts and 70% as many
 // transactions (one checkout a minute, going back in time), beside another organisation with
 // a tenth of that, on PostgreSQL; then runs each list, filter and search of the Admin Panel
@@ -148,12 +165,27 @@ func BenchmarkListsAndSearch(b *testing.B) {
 	b.ResetTimer()
 	fmt.Printf("\nLists and search on PostgreSQL, %d checkouts and %d transactions in the organisation (+%d/%d in another), %d concurrent, 25 rows a page:\n",
 		n, n*7/10, n/10, n*7/100, listConcurrency)
-	fmt.Printf("  %-34s %9s %9s %9s\n", "query", "p50 ms", "p99 ms", "max ms")
+	fmt.Printf("  machine load before: %s\n", loadAverage())
+	// "x first" is a query's p50 over the first page's (the cheapest query: one index probe)
+	// in the same run: what the query costs beyond the machine's load, which moves both.
+	fmt.Printf("  %-34s %9s %9s %9s %8s  %s\n", "query", "p50 ms", "p99 ms", "max ms", "x first", "p99 target 50 ms")
+	over := 0
+	var first float64
 	for _, sc := range scenarios {
 		lat := runConcurrent(b, listConcurrency, 40, sc.run)
-		fmt.Printf("  %-34s %9.2f %9.2f %9.2f\n", sc.name, ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat[len(lat)-1]))
-		b.ReportMetric(ms(pct(lat, 99)), strings.ReplaceAll(sc.name, " ", "_")+"_p99_ms")
+		p50, p99 := ms(pct(lat, 50)), ms(pct(lat, 99))
+		if first == 0 {
+			first = max(p50, 0.001)
+		}
+		verdict := "met"
+		if p99 > listTargetP99 {
+			verdict, over = "MISSED", over+1
+		}
+		fmt.Printf("  %-34s %9.2f %9.2f %9.2f %8.1f  %s\n", sc.name, p50, p99, ms(lat[len(lat)-1]), p50/first, verdict)
+		b.ReportMetric(p99, strings.ReplaceAll(sc.name, " ", "_")+"_p99_ms")
 	}
+	fmt.Printf("  machine load after: %s; %d of %d queries over the p99 target (the load generator, the store and PostgreSQL share the machine: read the figures with its load)\n",
+		loadAverage(), over, len(scenarios))
 	exportMemory(b, s, orgID, n)
 }
 
