@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"sort"
 	"strings"
 	"sync"
@@ -196,11 +197,7 @@ func (t *trigramStats) common(ctx context.Context, s *Store, table string) map[s
 	if set, ok := t.tables[table]; ok && time.Since(set.at) < trigramStatsEvery {
 		return set.common
 	}
-	var elems []string
-	err := s.q(ctx).Raw(`SELECT e.elem FROM pg_stats_ext_exprs x
-		CROSS JOIN LATERAL unnest(x.most_common_elems::text::text[], x.most_common_elem_freqs) AS e(elem, freq)
-		WHERE x.schemaname = current_schema() AND x.statistics_name = ? AND e.elem IS NOT NULL AND e.freq > ?`,
-		table+"_search_trgm_stats", commonTrigramShare).Scan(&elems).Error
+	elems, err := readCommonTrigrams(ctx, s.pools[0].db, table)
 	if err != nil {
 		s.log.WarnContext(ctx, "search statistics unreadable: every trigram of a search is asked for", "table", table, "error", err)
 	}
@@ -281,4 +278,26 @@ func (s *Store) emailFilter(ctx context.Context, q *gorm.DB, orgID, email string
 		return q.Where(`lower(COALESCE(billing_details::jsonb ->> 'email', '')) LIKE ?`, likeContains(text))
 	}
 	return q.Where(`lower(COALESCE(json_extract(billing_details, '$.email'), '')) LIKE ? ESCAPE '\'`, likeContains(text))
+}
+
+// readCommonTrigrams reads table's common trigrams on the pool, never in the caller's
+// transaction (a failing read there would end it).
+func readCommonTrigrams(ctx context.Context, db *sql.DB, table string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT e.elem FROM pg_stats_ext_exprs x
+		CROSS JOIN LATERAL unnest(x.most_common_elems::text::text[], x.most_common_elem_freqs) AS e(elem, freq)
+		WHERE x.schemaname = current_schema() AND x.statistics_name = $1 AND e.elem IS NOT NULL AND e.freq > $2`,
+		table+"_search_trgm_stats", commonTrigramShare)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
