@@ -1,5 +1,5 @@
 -- Search and list indexes. This migration is a goose Go migration (pkg/store, migrate.go:
--- searchMigration): each section below is split at its `-- +dialect` lines, and a part marked
+-- dialectMigration): each section below is split at its `-- +dialect` lines, and a part marked
 -- `all` runs on both databases, `postgres` or `sqlite` on that one only (pg_trgm is
 -- PostgreSQL's, FTS5 SQLite's). The parts of a section run in order, in goose's transaction.
 --

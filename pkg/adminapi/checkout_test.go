@@ -488,6 +488,25 @@ func TestCheckoutLifecycleAndListing(t *testing.T) {
 		require.Equal(t, ids[4], data[0].(map[string]any)["id"], "newest first")
 		next := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?limit=2&startingAfter="+page["nextCursor"].(string), tn.TestKey, nil).JSON(t)
 		require.Equal(t, ids[2], next["data"].([]any)[0].(map[string]any)["id"])
+		require.Nil(t, page["previousCursor"], "nothing is newer than the first page")
+		require.Equal(t, ids[2], next["previousCursor"], "a page after another has one before it")
+		third := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?limit=2&startingAfter="+next["nextCursor"].(string), tn.TestKey, nil).JSON(t)
+		require.Equal(t, false, third["hasMore"])
+		require.Equal(t, []any{ids[0]}, pageIDs(third))
+		back := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?limit=2&endingBefore="+third["previousCursor"].(string), tn.TestKey, nil).JSON(t)
+		require.Equal(t, []any{ids[2], ids[1]}, pageIDs(back), "Previous: the page before, newest first")
+		require.Equal(t, true, back["hasMore"])
+		require.Equal(t, ids[1], back["nextCursor"])
+		require.Equal(t, ids[2], back["previousCursor"], "newer checkouts come before it still")
+		top := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?limit=2&endingBefore="+back["previousCursor"].(string), tn.TestKey, nil).JSON(t)
+		require.Equal(t, []any{ids[4], ids[3]}, pageIDs(top), "back to the first page")
+		require.Nil(t, top["previousCursor"], "nothing is newer")
+		both := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?startingAfter="+ids[3]+"&endingBefore="+ids[1], tn.TestKey, nil)
+		require.Equal(t, http.StatusBadRequest, both.Status)
+		require.Equal(t, "VALIDATION_ERROR", both.JSON(t)["code"], string(both.Body))
+		require.Equal(t, "endingBefore", both.JSON(t)["field"], string(both.Body))
+		require.Equal(t, http.StatusBadRequest, apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?endingBefore=txn_x", tn.TestKey, nil).Status,
+			"a cursor of another list")
 		byRef := apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?externalReference=list-3&status=open&mode=test&siteId="+tn.Site.ID, tn.TestKey, nil).JSON(t)
 		require.Len(t, byRef["data"], 1)
 		require.Equal(t, http.StatusBadRequest, apptest.Do(t, http.MethodGet, env.AdminURL+"/api/v1/checkouts?limit=101", tn.TestKey, nil).Status)
@@ -509,4 +528,13 @@ func TestCheckoutLifecycleAndListing(t *testing.T) {
 		extend := apptest.Do(t, http.MethodPatch, env.AdminURL+"/api/v1/checkouts/"+ids[0], tn.TestKey, map[string]any{"expiresInMinutes": 60})
 		require.Equal(t, http.StatusConflict, extend.Status, "an ended checkout cannot be extended")
 	})
+}
+
+// pageIDs lists the ids of a list answer's data.
+func pageIDs(page map[string]any) []any {
+	var out []any
+	for _, d := range page["data"].([]any) {
+		out = append(out, d.(map[string]any)["id"])
+	}
+	return out
 }

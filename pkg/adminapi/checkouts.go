@@ -125,7 +125,7 @@ func (a *API) listCheckouts(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	after, err := cursorParam(c, domain.PrefixCheckout)
+	after, before, err := cursorsParam(c, domain.PrefixCheckout)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -139,13 +139,13 @@ func (a *API) listCheckouts(c echo.Context, r *Request) (int, any, error) {
 	}
 	f := domain.CheckoutFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), Status: domain.CheckoutStatus(c.QueryParam("status")),
 		Mode: domain.Mode(c.QueryParam("mode")), ExternalReference: c.QueryParam("externalReference"), Search: c.QueryParam("q"),
-		CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
+		CreatedFrom: from, CreatedTo: to, After: after, Before: before, Limit: limit}
 	list, more, err := r.Checkout.ListCheckouts(c.Request().Context(), r.Actor, f)
 	if err != nil {
 		return 0, nil, err
 	}
 	now := a.d.Now()
-	return http.StatusOK, pageOf(list, more, func(ch *domain.Checkout) (*checkoutView, string) {
+	return http.StatusOK, keysetPageOf(list, more, after, before, func(ch *domain.Checkout) (*checkoutView, string) {
 		return newCheckoutView(ch, r.Tenancy.Hosts(), now), ch.ID
 	}), nil
 }
@@ -192,7 +192,7 @@ func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	after, err := cursorParam(c, domain.PrefixTransaction)
+	after, before, err := cursorsParam(c, domain.PrefixTransaction)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -206,12 +206,12 @@ func (a *API) listTransactions(c echo.Context, r *Request) (int, any, error) {
 	}
 	f := domain.TransactionFilter{OrganizationID: r.Org, SiteID: c.QueryParam("siteId"), CheckoutID: c.QueryParam("checkoutId"),
 		ProviderID: c.QueryParam("providerId"), Status: domain.TransactionStatus(c.QueryParam("status")), Mode: domain.Mode(c.QueryParam("mode")),
-		Search: c.QueryParam("q"), Email: c.QueryParam("email"), CreatedFrom: from, CreatedTo: to, After: after, Limit: limit}
+		Search: c.QueryParam("q"), Email: c.QueryParam("email"), CreatedFrom: from, CreatedTo: to, After: after, Before: before, Limit: limit}
 	list, more, err := r.Payment.ListTransactions(c.Request().Context(), r.Actor, f)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, pageOf(list, more, func(t *domain.Transaction) (*transactionView, string) {
+	return http.StatusOK, keysetPageOf(list, more, after, before, func(t *domain.Transaction) (*transactionView, string) {
 		return newTransactionView(t, false), t.ID
 	}), nil
 }

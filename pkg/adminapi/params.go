@@ -42,8 +42,29 @@ func cursorParam(c echo.Context, prefix string) (string, error) {
 	if v == "" {
 		v = c.QueryParam("cursor")
 	}
+	return idCursor(v, "startingAfter", prefix)
+}
+
+// cursorsParam reads the cursors of a list that pages both ways: ?startingAfter= (or
+// ?cursor=) for the page after (older than) an object, ?endingBefore= for the page before
+// (newer than) one; one of them at most.
+func cursorsParam(c echo.Context, prefix string) (after, before string, err error) {
+	if after, err = cursorParam(c, prefix); err != nil {
+		return "", "", err
+	}
+	if before, err = idCursor(c.QueryParam("endingBefore"), "endingBefore", prefix); err != nil {
+		return "", "", err
+	}
+	if after != "" && before != "" {
+		return "", "", domain.Invalid("endingBefore", "give startingAfter or endingBefore, not both")
+	}
+	return after, before, nil
+}
+
+// idCursor checks that the cursor v (of the parameter name) is an id of the list's kind.
+func idCursor(v, name, prefix string) (string, error) {
 	if v != "" && (len(v) > 64 || len(v) <= len(prefix)+1 || v[:len(prefix)+1] != prefix+"_") {
-		return "", domain.Invalid("startingAfter", "startingAfter must be an id from a previous page")
+		return "", domain.Invalid(name, "%s must be an id from a page of this list", name)
 	}
 	return v, nil
 }

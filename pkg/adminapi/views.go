@@ -8,11 +8,15 @@ import (
 	"paygate.dev/pkg/tax"
 )
 
-// listView is every list answer: a page of data and whether there is more after it.
+// listView is every list answer: a page of data and whether there is more after it (and, for
+// the lists that page both ways, before it).
 type listView[T any] struct {
 	Data       []T    `json:"data"`
 	HasMore    bool   `json:"hasMore"`
 	NextCursor string `json:"nextCursor,omitempty"`
+	// PreviousCursor is the first item's id when newer objects come before the page: the
+	// endingBefore of the previous page.
+	PreviousCursor string `json:"previousCursor,omitempty"`
 }
 
 // listOf renders every item with view; an empty list is rendered as [] rather than null.
@@ -36,6 +40,22 @@ func pageOf[T, V any](items []T, more bool, view func(*T) (V, string)) listView[
 	}
 	if more {
 		out.NextCursor = last
+	}
+	return out
+}
+
+// keysetPageOf renders one page of a list that pages both ways. more is the store's answer to
+// whether the list goes on in the direction read: older objects for a first page or after
+// (startingAfter), newer ones before (endingBefore). A page read after an object has that
+// object (and what comes before it) before it; a page read before one has that object after it.
+func keysetPageOf[T, V any](items []T, more bool, after, before string, view func(*T) (V, string)) listView[V] {
+	older, newer := more, after != ""
+	if before != "" {
+		older, newer = len(items) > 0, more
+	}
+	out := pageOf(items, older, view)
+	if newer && len(items) > 0 {
+		_, out.PreviousCursor = view(&items[0])
 	}
 	return out
 }

@@ -276,7 +276,7 @@ func TestBrowserOperatorWalk(t *testing.T) {
 }
 
 // TestBrowserPhoneLayout checks the narrow layout: the menu collapses behind a button, tables
-// become cards, and the skip link reaches the content.
+// become cards, the lists' filters fit, and the skip link reaches the content.
 func TestBrowserPhoneLayout(t *testing.T) {
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
 	tn := env.NewTenant(t)
@@ -303,6 +303,27 @@ func TestBrowserPhoneLayout(t *testing.T) {
 		var width float64
 		b.Eval(`document.documentElement.scrollWidth`, &width)
 		require.LessOrEqual(t, width, float64(browsertest.PhoneWidth), "nothing on %s scrolls sideways", path)
+	}
+
+	// The lists' filters fit the phone: every control inside the screen's width, the short
+	// ones two to a row, the whole form within one screen's height.
+	for _, path := range []string{"/checkouts", "/transactions"} {
+		b.Navigate(env.AdminURL + path)
+		var fit struct {
+			Height, Controls, Outside, Paired float64
+		}
+		b.Eval(`(() => {
+			const f = document.querySelector("form.filters"), cs = [...f.querySelectorAll("input, select, button")];
+			const rows = new Set(cs.filter(c => c.tagName === "SELECT").map(c => Math.round(c.getBoundingClientRect().top)));
+			return {height: f.getBoundingClientRect().height, controls: cs.length,
+				outside: cs.filter(c => { const r = c.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth || r.width < 80; }).length,
+				paired: f.querySelectorAll("select").length - rows.size};
+		})()`, &fit)
+		t.Logf("%s filters at %dpx: %+v", path, browsertest.PhoneWidth, fit)
+		require.GreaterOrEqual(t, fit.Controls, 5.0, "%s: the filter form is there", path)
+		require.Zero(t, fit.Outside, "%s: every filter is inside the screen and wide enough to use", path)
+		require.Positive(t, fit.Paired, "%s: the selects sit two to a row", path)
+		require.Less(t, fit.Height, 800.0, "%s: the filters take less than a screen", path)
 	}
 
 	b.Navigate(env.AdminURL + "/")

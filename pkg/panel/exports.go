@@ -2,6 +2,7 @@ package panel
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -10,15 +11,22 @@ import (
 	"paygate.dev/pkg/export"
 )
 
-// exportURL is the list page's CSV export with the page's filters (no cursor): "" when the
-// panel has no exports.
-func (p *Panel) exportURL(c echo.Context, path string) string {
+// exportURL is the list page's CSV export with the page's filters (no cursor; only those
+// named in keep, when any are): "" when the panel has no exports.
+func (p *Panel) exportURL(c echo.Context, path string, keep ...string) string {
 	if p.d.Exports == nil {
 		return ""
 	}
 	q := queryCopy(c)
 	for _, k := range []string{"after", "before", "notice"} {
 		q.Del(k)
+	}
+	if len(keep) > 0 {
+		for k := range q {
+			if !slices.Contains(keep, k) {
+				q.Del(k)
+			}
+		}
 	}
 	if len(q) == 0 {
 		return path
@@ -57,6 +65,24 @@ func (p *Panel) transactionsExport(c echo.Context, r *request) error {
 	}
 	return p.streamCSV(c, export.Transactions, func(w *csvWriter) error {
 		_, err := p.d.Exports.Transactions(c.Request().Context(), r.Actor, f, w)
+		return err
+	})
+}
+
+// refundsExport streams the refunds of the organisation's site, provider and mode given, made
+// in the dates given (the transactions list's filters that refunds have), as CSV.
+func (p *Panel) refundsExport(c echo.Context, r *request) error {
+	f := domain.RefundFilter{OrganizationID: r.OrgID(), SiteID: c.QueryParam("site"), ProviderID: c.QueryParam("provider"),
+		Mode: domain.Mode(c.QueryParam("mode"))}
+	var err error
+	if f.CreatedFrom, _, err = dateParam(c, "from", false); err != nil {
+		return err
+	}
+	if f.CreatedTo, _, err = dateParam(c, "to", true); err != nil {
+		return err
+	}
+	return p.streamCSV(c, export.Refunds, func(w *csvWriter) error {
+		_, err := p.d.Exports.Refunds(c.Request().Context(), r.Actor, f, w)
 		return err
 	})
 }

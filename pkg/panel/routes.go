@@ -56,6 +56,7 @@ func (p *Panel) routes() []route {
 
 		{get, "/transactions", inOrg, p.transactions},
 		{get, "/transactions/export.csv", inOrg, p.transactionsExport},
+		{get, "/refunds/export.csv", inOrg, p.refundsExport},
 		{get, "/transactions/:id", inOrg, p.transaction},
 		{post, "/transactions/:id/mark-paid", inOrg, p.markPaid},
 		{post, "/transactions/:id/refund", inOrg, p.refund},

@@ -29,6 +29,9 @@ type transactionsData struct {
 	Error     string
 	// Export is the CSV export of the list with its filters ("" without exports).
 	Export string
+	// RefundsExport is the CSV export of the refunds of the filters refunds have (site,
+	// provider, mode, dates: the refunds made then).
+	RefundsExport string
 }
 
 func (d *transactionsData) alert() string { return d.Error }
@@ -72,6 +75,7 @@ func (p *Panel) transactions(c echo.Context, r *request) error {
 	}
 	d.Rows = rows
 	d.Export = p.exportURL(c, "/transactions/export.csv")
+	d.RefundsExport = p.exportURL(c, "/refunds/export.csv", "site", "provider", "mode", "from", "to")
 	d.Pager = keysetPagination(c, firstRow(rows, func(i int) string { return rows[i].ID }), lastRow(rows, func(i int) string { return rows[i].ID }), more)
 	return p.render(c, r, http.StatusOK, "transactions", "Transactions", "transactions", d)
 }

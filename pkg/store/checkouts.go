@@ -218,7 +218,7 @@ func (s *Store) checkoutsQuery(ctx context.Context, f CheckoutFilter) *gorm.DB {
 		q = q.Where("external_reference = ?", f.ExternalReference)
 	}
 	if f.Search != "" {
-		q = s.checkoutSearch(q, f.OrganizationID, f.Search)
+		q = s.checkoutSearch(ctx, q, f.OrganizationID, f.Search)
 	}
 	q = createdRange(q, domain.PrefixCheckout, f.CreatedFrom, f.CreatedTo)
 	return page(q, f.After, f.Before, f.Limit)

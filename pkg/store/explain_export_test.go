@@ -95,3 +95,13 @@ func literal(v any) string {
 		return fmt.Sprint(v)
 	}
 }
+
+// CommonTrigrams is what the search reads from the trigram statistics of table's search text
+// (read afresh).
+func (s *Store) CommonTrigrams(ctx context.Context, table string) map[string]bool {
+	fresh := &trigramStats{}
+	return fresh.common(ctx, s, table)
+}
+
+// RareParts is rareParts.
+var RareParts = rareParts

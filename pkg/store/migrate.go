@@ -160,8 +160,8 @@ func (e *SchemaError) Code() string {
 // jobs table as River jobs before it drops the table (a goose Go migration: riverMigration).
 const riverSince = 11
 
-// searchSince is the migration of the search indexes, whose parts differ by database (a goose
-// Go migration: searchMigration).
+// searchSince is the migration of the search indexes, the first whose parts differ by database
+// (from it on, such migrations are goose Go migrations: dialectMigration).
 const searchSince = 13
 
 // Migrate applies (up) or reverts (down) migrations until the schema is at target.
@@ -207,11 +207,17 @@ func (s *Store) Migrate(ctx context.Context, target int) (applied []string, err 
 	if err != nil {
 		return applied, err
 	}
-	search, err := s.searchMigration(all[searchSince-1])
-	if err != nil {
-		return applied, err
+	goMigrations := []*goose.Migration{river, types}
+	for _, m := range all[searchSince-1:] {
+		dm, err := s.dialectMigration(m)
+		if err != nil {
+			return applied, err
+		}
+		if dm != nil {
+			goMigrations = append(goMigrations, dm)
+		}
 	}
-	return s.migrateFS(ctx, migrations.FS, target, migrator, applied, []*goose.Migration{river, types, search}, reports)
+	return s.migrateFS(ctx, migrations.FS, target, migrator, applied, goMigrations, reports)
 }
 
 // migrateFS runs goose on fsys (plus the Go migrations, which replace the files of their
@@ -513,13 +519,18 @@ func rewriteSQLiteTable(ctx context.Context, tx *sql.Tx, table, from, to string)
 	return nil
 }
 
-// searchMigration is migration searchSince as a goose Go migration: each section runs the
-// parts of the file marked for this database (dialectParts), in goose's transaction.
-func (s *Store) searchMigration(m Migration) (*goose.Migration, error) {
+// dialectMigration is migration m as a goose Go migration when its file has parts for one
+// database only (a `-- +dialect` line; the first was searchSince's): each section runs the
+// parts of the file marked for this database (dialectParts), in goose's transaction. nil for a
+// migration without such parts (goose runs its file).
+func (s *Store) dialectMigration(m Migration) (*goose.Migration, error) {
 	file := fmt.Sprintf("%04d_%s.sql", m.Version, m.Name)
 	body, err := fs.ReadFile(migrations.FS, file)
 	if err != nil {
 		return nil, err
+	}
+	if !strings.Contains(string(body), "\n-- +dialect ") {
+		return nil, nil
 	}
 	up, down, err := gooseSections(string(body))
 	if err != nil {

@@ -191,6 +191,33 @@ func TestListPlansUseIndexes(t *testing.T) {
 					require.Regexp(t, `Index Scan.* using (checkouts|transactions)_pkey .*\n +Index Cond: \(id = ANY`, p, "the matches are looked up by id, not found by walking the organisation's rows")
 				}
 				require.Contains(t, byID, "transactions_org_provider_reference_idx", "provider references are found within the organisation")
+				// The index is asked for the stretches of uncommon trigrams only, the whole text
+				// is checked on the rows it gives (strpos, which the index does not answer).
+				for _, p := range []string{byEmail, bySearch, checkoutSearch} {
+					require.Regexp(t, `Bitmap Index Scan on (checkouts|transactions)_search_trgm_idx[^\n]*\n +Index Cond: \(lower\([^\n]*\)\)\) ~~ \$\d+\)\n`, p,
+						"one LIKE in the index condition (the e-mail's rare stretch), nothing else")
+					require.Regexp(t, `(Filter|Recheck Cond): .*strpos`, p)
+					require.NotRegexp(t, `Index Cond: .*strpos`, p)
+				}
+				common := s.CommonTrigrams(ctx, "transactions")
+				require.True(t, common["exa"] && common["pla"] && common["lan"], "ANALYZE's statistics name the trigrams every e-mail holds: %v", common)
+				parts := store.RareParts(email, common)
+				require.NotEmpty(t, parts)
+				for _, part := range parts {
+					require.Contains(t, email, part)
+					for i := 0; i+3 <= len(part); i++ {
+						require.False(t, common[part[i:i+3]], "%q of %q is common", part[i:i+3], part)
+					}
+				}
+				// A text made of common trigrams only matches many rows: the list walks the
+				// organisation's newest rows and stops at the page's end, no index of texts.
+				everyone := plan(store.TransactionFilter{Search: "example.com"})
+				require.NotContains(t, everyone, "trgm_idx")
+				require.Regexp(t, `Index Scan Backward using transactions_(pkey|org_id_idx)`, everyone)
+				got, err := s.ListTransactions(ctx, store.TransactionFilter{OrganizationID: org.ID, Search: "EXAMPLE.com", Limit: 50})
+				require.NoError(t, err)
+				require.Len(t, got, 51)
+				require.Equal(t, sd.TransactionID(0), got[0].ID)
 			} else {
 				require.Contains(t, byEmail, "transactions_search VIRTUAL TABLE")
 				require.Contains(t, bySearch, "transactions_search VIRTUAL TABLE")

@@ -118,6 +118,8 @@ type Store struct {
 	writer *sqlitePool
 	// detached: the statements of this SQLite transaction ignore cancellation (see InTx).
 	detached bool
+	// trigrams knows which trigrams of the search texts are common (PostgreSQL; search.go).
+	trigrams *trigramStats
 }
 
 type namedPool struct {
@@ -212,7 +214,7 @@ func open(ctx context.Context, cfg Config, checkpointEvery time.Duration, restar
 			return nil, err
 		}
 	}
-	st := &Store{db: db, dialect: dialect, dsn: dsn, log: log, pools: pools, writer: writer}
+	st := &Store{db: db, dialect: dialect, dsn: dsn, log: log, pools: pools, writer: writer, trigrams: &trigramStats{}}
 	if dialect == SQLite {
 		st.checkpoints = startCheckpointer(pools[1].db, writer, checkpointEvery, restartFrames, log)
 		st.statistics = startOptimizer(st, sqliteOptimizeEvery, log)
@@ -348,11 +350,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 		return s.writer.runTx(ctx, func(tx *sql.Tx) error {
 			gtx := s.db.Session(&gorm.Session{Context: context.WithoutCancel(ctx), NewDB: true})
 			gtx.Statement.ConnPool = tx // as gorm's Begin does
-			return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true, log: s.log, pools: s.pools, detached: true})
+			return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true, log: s.log, pools: s.pools, detached: true, trigrams: s.trigrams})
 		})
 	}
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true, log: s.log, pools: s.pools})
+		return fn(&Store{db: gtx, dialect: s.dialect, dsn: s.dsn, inTx: true, log: s.log, pools: s.pools, trigrams: s.trigrams})
 	})
 }
 

@@ -104,10 +104,10 @@ func (s *Store) transactionsQuery(ctx context.Context, f TransactionFilter) *gor
 		}
 	}
 	if f.Search != "" {
-		q = s.transactionSearch(q, f.OrganizationID, f.Search)
+		q = s.transactionSearch(ctx, q, f.OrganizationID, f.Search)
 	}
 	if f.Email != "" {
-		q = s.emailFilter(q, f.OrganizationID, f.Email)
+		q = s.emailFilter(ctx, q, f.OrganizationID, f.Email)
 	}
 	q = createdRange(q, domain.PrefixTransaction, f.CreatedFrom, f.CreatedTo)
 	return page(q, f.After, f.Before, f.Limit)

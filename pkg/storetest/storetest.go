@@ -382,3 +382,51 @@ func FreshURL(t testing.TB, d store.Dialect) string {
 	t.Fatalf("unknown dialect %q", d)
 	return ""
 }
+
+// Kept opens the PostgreSQL database name on TEST_DATABASE_URL's server, creating it when it
+// does not exist, and migrates it; unlike Own's it is not dropped when the test ends, so a
+// benchmark can seed it once and measure it run after run (drop it by hand: DROP DATABASE
+// name). name must be a plain lower-case identifier.
+func Kept(t testing.TB, name string) *store.Store {
+	t.Helper()
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			t.Fatalf("storetest: database name %q: lower-case letters, digits and _ only", name)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		base = DefaultPostgresURL
+	}
+	admin, err := store.Open(ctx, store.Config{URL: base, Pool: store.Pool{MaxConns: 2}, Logger: quietLogger()})
+	if err != nil {
+		unavailable(t, store.Postgres, err)
+	}
+	defer func() { _ = admin.Close() }()
+	db, err := admin.SQLDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exists bool
+	if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		t.Fatalf("storetest: look for database %s: %v", name, err)
+	}
+	if !exists {
+		if err := admin.ExecAdmin(ctx, "CREATE DATABASE "+name); err != nil {
+			t.Fatalf("storetest: create database %s: %v", name, err)
+		}
+	}
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	s, err := store.Open(ctx, store.Config{URL: u.String(), Pool: store.Pool{MaxConns: 30}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("storetest: open database %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(ctx, -1); err != nil {
+		t.Fatalf("storetest: migrate database %s: %v", name, err)
+	}
+	return s
+}
