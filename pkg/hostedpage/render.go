@@ -158,7 +158,7 @@ func (w ew) s(parts ...string) {
 // e writes a value escaped.
 func (w ew) e(v string) { writeEscaped(w.Buffer, v) }
 
-// if writes markup when cond holds.
+// when writes markup when cond holds.
 func (w ew) when(cond bool, markup string) {
 	if cond {
 		w.WriteString(markup)
