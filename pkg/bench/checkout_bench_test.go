@@ -222,9 +222,11 @@ func pgbenchLatencies(b *testing.B, dir string) []time.Duration {
 	return lat
 }
 
-// BenchmarkHostedPageFullStack renders the hosted checkout page through the real main frontend
-// and main backend on PostgreSQL (the frontend reads the checkout over the runtime API), at
-// fixed concurrency for a fixed time, and reports requests/s and p50/p99 latency.
+// BenchmarkHostedPageFullStack measures, in one run on one database, checkout creation through
+// the admin backend (POST /v1/checkouts/{siteId}/create, as BenchmarkCheckoutCreate) and then the
+// hosted page of those checkouts through the real main frontend and main backend (the frontend
+// reads each checkout over the runtime API), each at fixed concurrency for a fixed time, and
+// reports pages/s against creates/s (issue 17: at least 2).
 func BenchmarkHostedPageFullStack(b *testing.B) {
 	s := storetest.Fresh(b, store.Postgres)
 	if _, err := s.Migrate(context.Background(), -1); err != nil {
@@ -232,12 +234,29 @@ func BenchmarkHostedPageFullStack(b *testing.B) {
 	}
 	env := apptest.Start(b, s, apptest.Options{RateLimit: 1_000_000, MainBackend: func(c *config.MainBackend) { c.RateLimit = 1_000_000 }})
 	tn := env.NewTenant(b)
-	co := apptest.Do(b, http.MethodPost, env.AdminURL+"/v1/checkouts/"+tn.Site.ID+"/create", tn.TestKey, map[string]any{
-		"amount": 4497, "currency": "EUR", "externalReference": "page-bench",
-		"items": []map[string]any{{"name": "Item A", "quantity": 3, "unitPrice": 1499, "itemType": "goods"}}}).JSON(b)
-	url := co["paymentUrl"].(string)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 30 * time.Second}
-	get := func() {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: 2 * concurrency}, Timeout: 30 * time.Second}
+	load := loadAverage()
+
+	// Creates: the same requests as BenchmarkCheckoutCreate; the pages visit what they made.
+	target := env.AdminURL + "/v1/checkouts/" + tn.Site.ID + "/create"
+	var seq atomic.Int64
+	var urlsMu sync.Mutex
+	var urls []string
+	create := func() {
+		n := seq.Add(1)
+		res := postJSON(b, client, target, tn.TestKey, checkoutBody(n), "page-bench-"+strconv.FormatInt(n, 10))
+		if u, _ := res["paymentUrl"].(string); u != "" {
+			urlsMu.Lock()
+			urls = append(urls, u)
+			urlsMu.Unlock()
+		}
+	}
+	for i := 0; i < 50; i++ {
+		create()
+	}
+	creates := drive(create, duration/2)
+
+	get := func(url string) {
 		res, err := client.Get(url)
 		if err != nil {
 			b.Error(err)
@@ -250,21 +269,51 @@ func BenchmarkHostedPageFullStack(b *testing.B) {
 		}
 	}
 	for i := 0; i < 50; i++ {
-		get()
+		get(urls[i])
 	}
+	var next atomic.Int64
+	pages := drive(func() { get(urls[int(next.Add(1))%len(urls)]) }, duration/2)
+
+	ratio := pages.rate / creates.rate
+	b.ReportMetric(pages.rate, "pages/s")
+	b.ReportMetric(ms(pages.p50), "p50_ms")
+	b.ReportMetric(ms(pages.p99), "p99_ms")
+	b.ReportMetric(creates.rate, "creates/s")
+	b.ReportMetric(ratio, "pages_per_create")
+	b.ReportMetric(pages.cpuPerOp, "page_cpu_µs")
+	b.ReportMetric(creates.cpuPerOp, "create_cpu_µs")
+	b.ReportMetric(pages.procPerOp, "page_process_cpu_µs")
+	b.ReportMetric(creates.procPerOp, "create_process_cpu_µs")
+	fmt.Printf("\nhosted page through frontend + backend (concurrency %d, %s, PostgreSQL, %d distinct checkouts): %.0f pages/s, p50 %.2f ms, p99 %.2f ms, CPU %.0f µs/page (machine), %.0f µs/page (Go services and load generator)\n",
+		concurrency, duration/2, len(urls), pages.rate, ms(pages.p50), ms(pages.p99), pages.cpuPerOp, pages.procPerOp)
+	fmt.Printf("checkout create through the admin backend, same run (concurrency %d, %s): %.0f creates/s, p50 %.2f ms, p99 %.2f ms, CPU %.0f µs/create (machine), %.0f µs/create (Go services and load generator)\n",
+		concurrency, duration/2, creates.rate, ms(creates.p50), ms(creates.p99), creates.cpuPerOp, creates.procPerOp)
+	fmt.Printf("pages/s : creates/s = %.2f (target >= 2); machine load average before the run: %s\n\n", ratio, load)
+}
+
+// driveResult is the throughput and latency of one operation driven at fixed concurrency.
+type driveResult struct {
+	rate      float64 // operations per second
+	p50, p99  time.Duration
+	cpuPerOp  float64 // µs of machine CPU per operation
+	procPerOp float64 // µs of this process's CPU per operation (the services and the load generator; PostgreSQL not included)
+}
+
+// drive runs op from `concurrency` goroutines for d.
+func drive(op func(), d time.Duration) driveResult {
 	var mu sync.Mutex
 	var lat []time.Duration
-	deadline := time.Now().Add(duration / 2)
+	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, machine0, process0 := time.Now(), machineCPU(), processCPU()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var local []time.Duration
+			local := make([]time.Duration, 0, 4096)
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
-				get()
+				op()
 				local = append(local, time.Since(t0))
 			}
 			mu.Lock()
@@ -273,12 +322,40 @@ func BenchmarkHostedPageFullStack(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, machineUsed, processUsed := time.Since(start), machineCPU()-machine0, processCPU()-process0
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	p50, p99 := lat[len(lat)*50/100], lat[len(lat)*99/100]
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "pages/s")
-	b.ReportMetric(ms(p50), "p50_ms")
-	b.ReportMetric(ms(p99), "p99_ms")
-	fmt.Printf("\nhosted page through frontend + backend (concurrency %d, %s, PostgreSQL): %.0f pages/s, p50 %.2f ms, p99 %.2f ms\n\n",
-		concurrency, duration/2, float64(len(lat))/elapsed.Seconds(), ms(p50), ms(p99))
+	return driveResult{rate: float64(len(lat)) / elapsed.Seconds(), p50: lat[len(lat)*50/100], p99: lat[len(lat)*99/100],
+		cpuPerOp: µs(machineUsed, len(lat)), procPerOp: µs(processUsed, len(lat))}
+}
+
+// checkoutBody is the create request of BenchmarkCheckoutCreate: three items.
+func checkoutBody(n int64) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"amount": 4497, "currency": "EUR", "email": "buyer@example.com", "externalReference": fmt.Sprintf("bench-%d", n),
+		"returnUrl": "https://shop.example.com/thanks?tx={transactionId}", "cancelUrl": "https://shop.example.com/cart",
+		"items": []map[string]any{
+			{"name": "Item A", "quantity": 1, "unitPrice": 1499, "itemType": "goods"},
+			{"name": "Item B", "quantity": 2, "unitPrice": 999, "itemType": "goods"},
+			{"name": "Shipping", "quantity": 1, "unitPrice": 1000, "itemType": "shipping"},
+		}})
+	return b
+}
+
+// postJSON posts like post and decodes the answer.
+func postJSON(b *testing.B, c *http.Client, url, key string, body []byte, idem string) map[string]any {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Idempotency-Key", idem)
+	res, err := c.Do(req)
+	if err != nil {
+		b.Error(err)
+		return nil
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+		b.Errorf("status %d: %v", res.StatusCode, err)
+	}
+	return out
 }

@@ -140,3 +140,13 @@ func IsConstraint(err error, name string) bool {
 	var cc *ConstraintConflict
 	return errors.As(err, &cc) && cc.Constraint == name
 }
+
+// PageStamps come with the checkout the hosted page reads (GetCheckoutForPage), from the same
+// statement: Tenant changes whenever the checkout's site, its organisation or the site's
+// providers (assignments, order, settings) are written, so a cached copy of those is used only
+// while its stamp is the current one; Transactions is the number of the checkout's attempts
+// (none: no need to read them).
+type PageStamps struct {
+	Tenant       string
+	Transactions int64
+}

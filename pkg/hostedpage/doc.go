@@ -1,11 +1,14 @@
 // Package hostedpage serves the buyer-facing hosted checkout page of the main frontend:
 // GET /checkout/{shortCode}, its content-hashed assets and its brand-colour stylesheet.
 //
-// The page is rendered on the server with html/template from the runtime API's checkout
-// (runtimeapi.Client.GetCheckout) and then driven by a small vanilla script that calls the main
+// The page is rendered on the server from the runtime API's checkout
+// (runtimeapi.Client.GetCheckout): the payment page by a writer that produces exactly what
+// templates/checkout.html would (render.go; a test holds the two together), the other pages
+// with html/template. It is then driven by a small vanilla script that calls the main
 // backend's runtime API from the browser: the tax preview, creating the transaction, the
 // wire-transfer instructions, "I have sent the transfer" and status polling until the payment
-// arrives. The service itself has no database access and keeps nothing between requests.
+// arrives. The service itself has no database access and keeps nothing between requests but
+// the layouts it rendered (per language, site branding and mode; render.go).
 //
 // Card payments (a Stripe provider): creating the transaction answers next "stripe"; the script
 // then loads the card flow (static/pay-stripe.js) and Stripe.js from Options.StripeJSURL — only
@@ -33,7 +36,7 @@
 //
 // What the package guarantees:
 //
-//   - Everything merchant-supplied is escaped by html/template; logos are shown only from https
+//   - Everything merchant-supplied is escaped as html/template escapes it; logos are shown only from https
 //     URLs, return and cancel links only for http(s) URLs.
 //   - Every HTML response carries a strict Content-Security-Policy (no inline script or style:
 //     the brand colour arrives as /theme/v2/{hex}.css), no-store caching, nosniff, a referrer

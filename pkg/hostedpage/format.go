@@ -97,13 +97,30 @@ func (s numberStyle) Rate(r tax.Rate) string {
 	return s.Percent[0] + num + s.Percent[1]
 }
 
-// dateTime formats t in UTC with the locale's pattern and month names.
+// dateTime formats t in UTC with the locale's pattern and month names: {day}, {month}, {year}
+// and {time} (24-hour "15:04") are replaced, the rest is copied.
 func dateTime(t time.Time, pattern string, months [12]string) string {
 	t = t.UTC()
-	return strings.NewReplacer(
-		"{day}", strconv.Itoa(t.Day()),
-		"{month}", months[t.Month()-1],
-		"{year}", strconv.Itoa(t.Year()),
-		"{time}", t.Format("15:04"),
-	).Replace(pattern)
+	b := make([]byte, 0, len(pattern)+16)
+	for rest := pattern; rest != ""; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			b = append(b, rest...)
+			break
+		}
+		b, rest = append(b, rest[:i]...), rest[i:]
+		switch {
+		case strings.HasPrefix(rest, "{day}"):
+			b, rest = strconv.AppendInt(b, int64(t.Day()), 10), rest[len("{day}"):]
+		case strings.HasPrefix(rest, "{month}"):
+			b, rest = append(b, months[t.Month()-1]...), rest[len("{month}"):]
+		case strings.HasPrefix(rest, "{year}"):
+			b, rest = strconv.AppendInt(b, int64(t.Year()), 10), rest[len("{year}"):]
+		case strings.HasPrefix(rest, "{time}"):
+			b, rest = t.AppendFormat(b, "15:04"), rest[len("{time}"):]
+		default:
+			b, rest = append(b, '{'), rest[1:]
+		}
+	}
+	return string(b)
 }

@@ -112,12 +112,18 @@ func (s *Server) setBaseHeaders(h http.Header) {
 // setPageHeaders sets the headers of an HTML page: strict CSP, no caching (a checkout page
 // holds a buyer's details and its state changes), no framing unless allowed.
 func (s *Server) setPageHeaders(h http.Header, csp CSP) {
+	s.setPolicyHeaders(h, csp.String(), len(csp.FrameAncestors) == 0)
+}
+
+// setPolicyHeaders sets the page headers with the policy already rendered; deny says no one may
+// embed the page.
+func (s *Server) setPolicyHeaders(h http.Header, csp string, deny bool) {
 	s.setBaseHeaders(h)
-	h.Set("Content-Security-Policy", csp.String())
+	h.Set("Content-Security-Policy", csp)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), usb=()")
-	if len(csp.FrameAncestors) == 0 {
+	if deny {
 		h.Set("X-Frame-Options", "DENY") // for browsers that predate frame-ancestors
 	}
 }

@@ -55,15 +55,20 @@ type Options struct {
 // Server renders the hosted checkout pages. Templates, locales and assets are read and checked
 // once by New; serving never touches the file system.
 type Server struct {
-	opts       Options
-	log        *slog.Logger
-	catalog    *Catalog
-	assets     *assets.Set
-	pages      map[string]*template.Template
-	backendURL string
-	connect    string
-	stripe     string
-	bufs       sync.Pool
+	opts    Options
+	log     *slog.Logger
+	catalog *Catalog
+	assets  *assets.Set
+	pages   map[string]*template.Template
+	layout  *template.Template // layout.html around a slot, for the payment page's cached layout (render.go)
+	layouts layoutCache
+	// viaTemplate renders the payment page through templates/checkout.html as well (tests
+	// compare it with the writer's output).
+	viaTemplate bool
+	backendURL  string
+	connect     string
+	stripe      string
+	bufs        sync.Pool
 }
 
 // New loads and checks templates, locales and assets. It fails when a file is missing or
@@ -100,6 +105,12 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("hostedpage: %w", err)
 	}
 	if s.pages, err = parseTemplates(o.Files); err != nil {
+		return nil, fmt.Errorf("hostedpage: %w", err)
+	}
+	if s.layout, err = template.New("layout").Option("missingkey=error").ParseFS(o.Files, "templates/layout.html"); err == nil {
+		_, err = s.layout.Parse(`{{define "content"}}{{.ContentSlot}}{{end}}`)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("hostedpage: %w", err)
 	}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
@@ -348,17 +359,22 @@ func keptParams(q url.Values) []queryParam {
 
 // csp builds the policy of a page; co is nil on pages without a checkout.
 func (s *Server) csp(co *runtimeapi.Checkout, script bool) CSP {
-	p := CSP{NoScript: !script}
 	siteAncestors := ""
 	if co != nil {
 		siteAncestors = co.Site.FrameAncestors
 	}
-	p.FrameAncestors = frameAncestors(s.opts.FrameAncestors, siteAncestors)
 	if !script {
-		return p
+		return CSP{NoScript: true, FrameAncestors: frameAncestors(s.opts.FrameAncestors, siteAncestors)}
 	}
+	return s.cspFor(siteAncestors, offers(co, "stripe"))
+}
+
+// cspFor is the policy of a page with script, given the site's frame ancestors and whether a
+// Stripe provider is offered (Stripe.js is allowed only when it is configured as well).
+func (s *Server) cspFor(siteAncestors string, stripe bool) CSP {
+	p := CSP{FrameAncestors: frameAncestors(s.opts.FrameAncestors, siteAncestors)}
 	p.Connect = []string{s.connect}
-	if s.offersStripe(co) {
+	if stripe && s.stripe != "" {
 		p.addStripe(s.stripe)
 	}
 	return p
@@ -400,7 +416,21 @@ func (s *Server) renderCheckout(c echo.Context, base page, co *runtimeapi.Checko
 			p.GoCardless = &gcView{Flow: base.Assets.GoCardlessFlow}
 		}
 	}
-	return s.render(c, http.StatusOK, "checkout", p, s.csp(co, true))
+	if s.viaTemplate {
+		return s.render(c, http.StatusOK, "checkout", p, s.csp(co, true))
+	}
+	lp, err := s.layoutFor(p, co.Site.FrameAncestors)
+	if err != nil {
+		s.log.ErrorContext(c.Request().Context(), "template failed", "page", "checkout", "error", err.Error())
+		s.setPageHeaders(c.Response().Header(), CSP{NoScript: true})
+		return c.String(http.StatusInternalServerError, "internal error")
+	}
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer s.bufs.Put(buf)
+	s.writeCheckout(buf, p, lp)
+	s.setPolicyHeaders(c.Response().Header(), lp.csp, lp.xfoDeny)
+	return c.Blob(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
 // renderState renders one of the pages that only say where a checkout stands.

@@ -1,6 +1,7 @@
 package hostedpage
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -57,6 +58,7 @@ type Locale struct {
 	// far cheaper than calling a method through reflect (callers must not change it).
 	Msg       map[string]string
 	msgs      map[string]string
+	escaped   map[string]string // every message HTML-escaped once (writeEscaped), for the page's writer
 	months    [12]string
 	datetime  string
 	num       numberStyle
@@ -91,6 +93,15 @@ func (l *Locale) M(key string) string {
 	return key
 }
 
+// E returns the message for key HTML-escaped (escaped once at start-up); a missing key renders
+// as the key itself, as T does.
+func (l *Locale) E(key string) string {
+	if s, ok := l.escaped[key]; ok {
+		return s
+	}
+	return escapeHTML(key)
+}
+
 // Around splits a message at one placeholder, so that a template can wrap the value in markup
 // ("Pay {amount}" → ["Pay ", ""]) whatever the word order of the language.
 func (l *Locale) Around(key, name string) [2]string {
@@ -119,15 +130,24 @@ func (l *Locale) Countries() []Country { return l.countries }
 // the embedded CLDR files and were escaped at start-up; code is only compared, never written.
 // (Rendering 250 options through the template engine was most of a page's render time.)
 func (l *Locale) CountryOptions(code string) template.HTML {
-	var b strings.Builder
+	var b bytes.Buffer
+	l.writeCountryOptions(&b, code)
+	return template.HTML(b.String()) //nolint:gosec // built from escaped, embedded data only
+}
+
+// writeCountryOptions writes what CountryOptions returns.
+func (l *Locale) writeCountryOptions(b *bytes.Buffer, code string) {
 	b.Grow(len(l.options) * 40)
 	for i, o := range l.options {
 		if l.countries[i].Code == code {
-			o = strings.Replace(o, `">`, `" selected>`, 1)
+			before, after, _ := strings.Cut(o, `">`)
+			b.WriteString(before)
+			b.WriteString(`" selected>`)
+			b.WriteString(after)
+			continue
 		}
 		b.WriteString(o)
 	}
-	return template.HTML(b.String()) //nolint:gosec // built from escaped, embedded data only
 }
 
 // ScriptMessages is the JSON object of every message the page's scripts need: the page's own,
@@ -229,6 +249,10 @@ func loadLocale(files fs.FS, code string) (*Locale, error) {
 		return nil, fmt.Errorf("locale %s: %w", code, err)
 	}
 	l.Name, l.Msg = l.msgs["language_name"], l.msgs
+	l.escaped = make(map[string]string, len(l.msgs))
+	for k, v := range l.msgs {
+		l.escaped[k] = escapeHTML(v)
+	}
 	months := strings.Split(l.msgs["months"], ",")
 	if len(months) != 12 {
 		return nil, fmt.Errorf("locale %s: months must list 12 names, got %d", code, len(months))

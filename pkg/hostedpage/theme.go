@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // DefaultBrandColor is used when a site has no primary colour or an invalid one. White text
@@ -32,8 +33,35 @@ type Theme struct {
 }
 
 // ThemeFor derives an accessible theme from a site's primary colour ("#RRGGBB" or "#RGB",
-// case-insensitive). An empty or invalid colour gives the default theme.
+// case-insensitive). An empty or invalid colour gives the default theme. Themes are kept once
+// derived (every page view asks for its site's; the answer never changes for a colour).
 func ThemeFor(primary string) Theme {
+	themes.mu.RLock()
+	t, ok := themes.m[primary]
+	themes.mu.RUnlock()
+	if ok {
+		return t
+	}
+	t = deriveTheme(primary)
+	themes.mu.Lock()
+	if themes.m == nil || len(themes.m) >= maxThemes {
+		themes.m = map[string]Theme{}
+	}
+	themes.m[primary] = t
+	themes.mu.Unlock()
+	return t
+}
+
+// maxThemes bounds the cache of derived themes; past it the cache starts again.
+const maxThemes = 4096
+
+var themes struct {
+	mu sync.RWMutex
+	m  map[string]Theme
+}
+
+// deriveTheme computes ThemeFor's answer.
+func deriveTheme(primary string) Theme {
 	brand, ok := normalizeHex(primary)
 	if !ok {
 		brand = DefaultBrandColor

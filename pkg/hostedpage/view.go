@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +23,7 @@ type page struct {
 	TestMode bool
 	Script   bool
 	CardNote bool // a card provider is offered: the footer says card details never pass through the page
+	slots    bool // rendering the layout for the cache: KeepHTML renders its slot (render.go)
 }
 
 type siteView struct {
@@ -376,107 +376,6 @@ func providerViews(l *Locale, c *runtimeapi.Checkout, country string) []provider
 		views[checked].Checked = true
 	}
 	return views
-}
-
-// ItemsHTML renders the summary's lines (escaped as FieldsHTML is).
-func (p *checkoutPage) ItemsHTML() template.HTML {
-	var b strings.Builder
-	esc := template.HTMLEscapeString
-	for _, it := range p.Items {
-		i := strconv.Itoa(it.Index)
-		b.WriteString("<tr><th scope=\"row\"><span class=\"name\">" + esc(it.Name) + "</span>")
-		if it.Description != "" {
-			b.WriteString("<span class=\"desc\">" + esc(it.Description) + "</span>")
-		}
-		b.WriteString("<span class=\"unit\" data-unit=\"" + i + "\" data-qty=\"" + strconv.FormatInt(it.Qty, 10) + "\"")
-		if it.Unit == "" {
-			b.WriteString(" hidden")
-		}
-		b.WriteString(">" + esc(it.Unit) + "</span></th>\n<td class=\"num\">" + esc(it.Quantity) + "</td><td class=\"num\" data-line=\"" + i + "\">" +
-			esc(it.Amount) + "</td></tr>\n")
-	}
-	return template.HTML(b.String()) //nolint:gosec // every value is escaped
-}
-
-// ProvidersHTML renders the payment methods' radio buttons (escaped as FieldsHTML is).
-func (p *checkoutPage) ProvidersHTML() template.HTML {
-	var b strings.Builder
-	esc := template.HTMLEscapeString
-	for _, pr := range p.Providers {
-		i := strconv.Itoa(pr.Index)
-		b.WriteString("<div class=\"radio\"")
-		if pr.Countries != "" {
-			b.WriteString(" data-countries=\"" + esc(pr.Countries) + "\"")
-		}
-		if pr.Hidden {
-			b.WriteString(" hidden")
-		}
-		b.WriteString("><input type=\"radio\" name=\"providerId\" id=\"prov-" + i + "\" value=\"" + esc(pr.ID) +
-			"\" data-type=\"" + esc(pr.Type) + "\"")
-		if pr.Checked {
-			b.WriteString(" checked")
-		}
-		if pr.Hidden {
-			b.WriteString(" disabled")
-		}
-		b.WriteString("><label for=\"prov-" + i + "\">" + esc(pr.Name))
-		if pr.TypeLabel != "" {
-			b.WriteString(" <span class=\"ptype\">" + esc(pr.TypeLabel) + "</span>")
-		}
-		b.WriteString("</label></div>\n")
-	}
-	return template.HTML(b.String()) //nolint:gosec // every value is escaped
-}
-
-// FieldsHTML renders the billing form's fields. Written here rather than by the template engine:
-// a loop of nine fields with a dozen actions each was a third of a page's allocations. Every
-// value is escaped with template.HTMLEscapeString (names, types and autocomplete tokens are
-// our own constants); the country select's options were escaped at start-up.
-func (p *checkoutPage) FieldsHTML() template.HTML {
-	var b strings.Builder
-	b.Grow(16384)
-	esc := template.HTMLEscapeString
-	for _, f := range p.Fields {
-		b.WriteString("<div class=\"field\">\n<label for=\"f-" + f.Name + "\">" + esc(f.Label))
-		if !f.Required {
-			b.WriteString(` <span class="opt">(` + esc(p.L.T("optional")) + ")</span>")
-		}
-		b.WriteString("</label>")
-		if f.Hint != "" {
-			b.WriteString("\n<p class=\"hint\" id=\"hint-" + f.Name + "\">" + esc(f.Hint) + "</p>")
-		}
-		if f.Name == "country" {
-			b.WriteString("\n<select id=\"f-country\" name=\"country\" autocomplete=\"country\" required>\n<option value=\"\">" +
-				esc(p.L.T("choose_country")) + "</option>\n")
-			b.WriteString(string(p.L.CountryOptions(p.Country)))
-			b.WriteString("</select>")
-		} else {
-			b.WriteString("\n<input id=\"f-" + f.Name + "\" name=\"" + f.Name + "\" type=\"" + f.Type + "\" autocomplete=\"" + f.Autocomplete +
-				"\" value=\"" + esc(f.Value) + "\"")
-			if f.Inputmode != "" {
-				b.WriteString(" inputmode=\"" + f.Inputmode + "\"")
-			}
-			if f.Required {
-				b.WriteString(" required")
-			}
-			if f.DescribedBy != "" {
-				b.WriteString(" aria-describedby=\"" + f.DescribedBy + "\" data-describedby=\"" + f.DescribedBy + "\"")
-			}
-			if f.Name == "vatId" {
-				b.WriteString(" spellcheck=\"false\"")
-			}
-			b.WriteString(">")
-		}
-		if f.Name == "vatId" {
-			b.WriteString("\n<p class=\"status\" id=\"vat-status\"")
-			if p.Totals.VATStatus == "" {
-				b.WriteString(" hidden")
-			}
-			b.WriteString(">" + esc(p.Totals.VATStatus) + "</p>")
-		}
-		b.WriteString("\n<p class=\"field-error\" id=\"err-" + f.Name + "\" hidden></p>\n</div>\n")
-	}
-	return template.HTML(b.String()) //nolint:gosec // every value above is escaped; the rest are our constants
 }
 
 // payLabels are the pay button's texts: "Pay {amount}" for a card or anything else, "Show bank

@@ -38,6 +38,7 @@ type Store interface {
 	FinishProviderEvent(ctx context.Context, id, status, errText string) error
 	GetCheckoutBySession(ctx context.Context, sessionPublicID string) (*domain.Checkout, error)
 	GetCheckoutByShortCode(ctx context.Context, code string) (*domain.Checkout, error)
+	GetCheckoutForPage(ctx context.Context, code string, bySession bool) (*domain.Checkout, domain.PageStamps, error)
 	GetOrganization(ctx context.Context, id string) (*domain.Organization, error)
 	GetProviderByID(ctx context.Context, id string) (*domain.Provider, error)
 	GetProviderEvent(ctx context.Context, id string) (*domain.ProviderEvent, error)

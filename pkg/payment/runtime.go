@@ -244,9 +244,15 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	}
 	rc := &RuntimeCheckout{Checkout: c, Site: site, Organization: org, Providers: offeredTo(c, checkout.OfferedProviders(ps, domain.Offer{Mode: c.Mode, Currency: c.Currency, Amount: c.Amount})),
 		ByShortCode: !strings.HasPrefix(code, domain.PrefixSession+"_")}
+	return rc, s.loadAttempt(ctx, rc)
+}
+
+// loadAttempt sets the checkout's latest attempt that is waiting or paid, and its provider.
+func (s *Service) loadAttempt(ctx context.Context, rc *RuntimeCheckout) error {
+	c := rc.Checkout
 	txns, err := s.store.ListCheckoutTransactions(ctx, c.OrganizationID, c.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i := len(txns) - 1; i >= 0; i-- {
 		t := txns[i]
@@ -257,10 +263,10 @@ func (s *Service) RuntimeCheckout(ctx context.Context, code string) (*RuntimeChe
 	}
 	if rc.Transaction != nil {
 		if rc.Provider, err = s.store.GetProvider(ctx, c.OrganizationID, rc.Transaction.ProviderID); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return rc, nil
+	return nil
 }
 
 // StartInput is the hosted page's request to pay.

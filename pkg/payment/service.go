@@ -58,11 +58,14 @@ type Service struct {
 	returnOnPending map[domain.CheckoutOrigin]bool
 	// refundLocks queues this process's refund calls per transaction (see lockRefunds).
 	refundLocks *keyedLocks
+	// pageTenants caches the sites, organisations and site providers the hosted page shows,
+	// each checked against its stamp on every read (PageCheckout).
+	pageTenants *pageTenantCache
 }
 
 // New builds the service (and the providers, on it).
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, tenancy: d.Tenancy, log: d.Log, metrics: d.Metrics, now: d.Now, refundLocks: newKeyedLocks(),
+	s := &Service{store: d.Store, tenancy: d.Tenancy, log: d.Log, metrics: d.Metrics, now: d.Now, refundLocks: newKeyedLocks(), pageTenants: &pageTenantCache{},
 		vies: d.VIES, returnURLs: map[domain.CheckoutOrigin]ReturnURLFunc{},
 		cancelURLs: map[domain.CheckoutOrigin]CancelURLFunc{}, returnOnPending: map[domain.CheckoutOrigin]bool{}}
 	if s.now == nil {
@@ -83,6 +86,7 @@ func New(d Deps) *Service {
 func (s *Service) WithStore(st Store) *Service {
 	c := *s
 	c.store = st
+	c.pageTenants = &pageTenantCache{} // what a transaction reads is not shared before it commits
 	return &c
 }
 

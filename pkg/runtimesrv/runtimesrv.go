@@ -154,7 +154,7 @@ func (s *Server) tenantHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (s *Server) getCheckout(c echo.Context) error {
 	ctx := c.Request().Context()
-	rc, err := s.svc.RuntimeCheckout(ctx, c.Param("id"))
+	rc, err := s.svc.PageCheckout(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (s *Server) taxPreview(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	rc, err := s.svc.RuntimeCheckout(ctx, c.Param("id"))
+	rc, err := s.svc.PageCheckout(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}

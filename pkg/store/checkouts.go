@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"time"
 
 	"gorm.io/gorm"
@@ -309,4 +310,58 @@ func (s *Store) ListExpiredOpenCheckouts(ctx context.Context, now time.Time, lim
 	err := s.q(ctx).Model(&domain.Checkout{}).Select("id, organization_id").
 		Where("status = ? AND expires_at <= ?", domain.CheckoutOpen, UTC(now)).Order("expires_at").Limit(limit).Scan(&out).Error
 	return out, translate(err, "checkouts")
+}
+
+// GetCheckoutForPage reads a checkout by short code (or by session id) with its items and the
+// stamps of what else the hosted page shows, in one round trip.
+func (s *Store) GetCheckoutForPage(ctx context.Context, code string, bySession bool) (*domain.Checkout, domain.PageStamps, error) {
+	where := "checkouts.short_code = ?"
+	if bySession {
+		where = "checkouts.session_public_id = ?"
+	}
+	const fields = `'p', ci.position, 'n', ci.name, 'd', ci.description, 'q', ci.quantity, 'u', ci.unit_price, 'v', ci.vat_rate, 't', ci.item_type`
+	items := `CAST(json_agg(json_build_object(` + fields + `)) AS TEXT)`
+	if s.dialect == SQLite {
+		items = `json_group_array(json_object(` + fields + `))`
+	}
+	var row struct {
+		domain.Checkout
+		ItemsJSON        *string
+		TenantStamp      string
+		TransactionCount int64
+	}
+	err := s.q(ctx).Raw(`SELECT checkouts.*,
+		(SELECT `+items+` FROM checkout_items ci WHERE ci.checkout_id = checkouts.id) AS items_json,
+		COALESCE((SELECT CAST(s.updated_at AS TEXT) FROM sites s WHERE s.id = checkouts.site_id AND s.organization_id = checkouts.organization_id), '')
+		|| '|' || COALESCE((SELECT CAST(o.updated_at AS TEXT) FROM organizations o WHERE o.id = checkouts.organization_id), '')
+		|| '|' || (SELECT CAST(count(*) AS TEXT) || '|' || COALESCE(CAST(max(p.updated_at) AS TEXT), '') || '|' || COALESCE(CAST(max(sp.created_at) AS TEXT), '')
+			FROM site_providers sp JOIN providers p ON p.id = sp.provider_id AND p.organization_id = sp.organization_id
+			WHERE sp.site_id = checkouts.site_id AND sp.organization_id = checkouts.organization_id) AS tenant_stamp,
+		(SELECT count(*) FROM transactions t WHERE t.organization_id = checkouts.organization_id AND t.checkout_id = checkouts.id) AS transaction_count
+		FROM checkouts WHERE `+where, code).Take(&row).Error
+	if err != nil {
+		return nil, domain.PageStamps{}, translate(err, "checkout")
+	}
+	c := row.Checkout
+	if row.ItemsJSON != nil {
+		var items []struct {
+			Position    int             `json:"p"`
+			Name        string          `json:"n"`
+			Description string          `json:"d"`
+			Quantity    int64           `json:"q"`
+			UnitPrice   int64           `json:"u"`
+			VATRate     *int64          `json:"v"`
+			ItemType    domain.ItemType `json:"t"`
+		}
+		if err := json.Unmarshal([]byte(*row.ItemsJSON), &items); err != nil {
+			return nil, domain.PageStamps{}, domain.Internal(err, "checkout items of %s", c.ID)
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].Position < items[j].Position })
+		c.Items = make([]domain.Item, len(items))
+		for i, it := range items {
+			c.Items[i] = domain.Item{CheckoutID: c.ID, Position: it.Position, OrganizationID: c.OrganizationID, Name: it.Name,
+				Description: it.Description, Quantity: it.Quantity, UnitPrice: it.UnitPrice, VATRate: it.VATRate, ItemType: it.ItemType}
+		}
+	}
+	return named(ctx, &c), domain.PageStamps{Tenant: row.TenantStamp, Transactions: row.TransactionCount}, nil
 }

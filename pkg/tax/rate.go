@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"paygate.dev/pkg/money"
@@ -59,29 +60,40 @@ func (r Rate) Valid() bool { return r >= 0 && r <= MaxRate }
 
 // String renders the rate in percent without trailing zeros: "19", "5.5", "2.1", "0.25".
 func (r Rate) String() string {
-	sign := ""
+	var buf [24]byte
+	return string(r.appendText(buf[:0]))
+}
+
+// appendText appends what String returns (without fmt: rates are written into every tax
+// preview and checkout the runtime API answers).
+func (r Rate) appendText(b []byte) []byte {
 	u := uint64(r)
 	if r < 0 {
-		sign, u = "-", uint64(-(r+1))+1
+		b, u = append(b, '-'), uint64(-(r+1))+1
 	}
 	whole, frac := u/100, u%100
+	b = strconv.AppendUint(b, whole, 10)
 	switch {
 	case frac == 0:
-		return fmt.Sprintf("%s%d", sign, whole)
 	case frac%10 == 0:
-		return fmt.Sprintf("%s%d.%d", sign, whole, frac/10)
+		b = append(b, '.', byte('0'+frac/10))
 	default:
-		return fmt.Sprintf("%s%d.%02d", sign, whole, frac)
+		b = append(b, '.', byte('0'+frac/10), byte('0'+frac%10))
 	}
+	return b
 }
 
 // MarshalJSON renders the rate as a JSON number in percent: 19, 5.5, 0.
-func (r Rate) MarshalJSON() ([]byte, error) { return []byte(r.String()), nil }
+func (r Rate) MarshalJSON() ([]byte, error) { return r.appendText(make([]byte, 0, 8)), nil }
 
 // UnmarshalJSON accepts a JSON number (19, 5.5, 19.0) or a numeric string ("19", "5.5") in
 // percent and converts it exactly, with the same rules and errors as ParseRate. JSON null
 // leaves the rate unchanged.
 func (r *Rate) UnmarshalJSON(b []byte) error {
+	if v, ok := plainRate(b); ok {
+		*r = v
+		return nil
+	}
 	t := strings.TrimSpace(string(b))
 	if t == "null" {
 		return nil
@@ -99,4 +111,42 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 	}
 	*r = v
 	return nil
+}
+
+// plainRate reads the common form of a rate quickly: a JSON number of at most three whole
+// digits and two decimals within [0, MaxRate] ("19", "5.5", "0.25", "19.00"). Anything else
+// (strings, exponents, out of range, malformed) is left to ParseRate and its errors.
+func plainRate(b []byte) (Rate, bool) {
+	whole, frac, dot := b, []byte(nil), false
+	for i, c := range b {
+		if c == '.' {
+			whole, frac, dot = b[:i], b[i+1:], true
+			break
+		}
+	}
+	if len(whole) == 0 || len(whole) > 3 || (dot && (len(frac) == 0 || len(frac) > 2)) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range whole {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	n *= 100
+	for i, c := range frac {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if i == 0 {
+			n += int64(c-'0') * 10
+		} else {
+			n += int64(c - '0')
+		}
+	}
+	if n > int64(MaxRate) {
+		return 0, false
+	}
+	return Rate(n), true
 }
