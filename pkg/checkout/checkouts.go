@@ -600,10 +600,7 @@ func (s *Service) ListCheckouts(ctx context.Context, actor domain.Actor, f domai
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > f.Limit
-	if more {
-		out = out[:f.Limit]
-	}
+	out, more := domain.CutPage(out, f.Limit)
 	return out, more, nil
 }
 

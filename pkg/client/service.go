@@ -206,10 +206,7 @@ func (s *Service) ListClients(ctx context.Context, actor domain.Actor, f domain.
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > f.Limit
-	if more {
-		out = out[:f.Limit]
-	}
+	out, more := domain.CutPage(out, f.Limit)
 	return out, more, nil
 }
 

@@ -155,3 +155,12 @@ type LoginAttempt struct {
 	// LockedUntil is when the lock ends: the lock this attempt engaged, or the one in force.
 	LockedUntil *time.Time
 }
+
+// CutPage is a list page from rows read with one more than limit (the store reads limit+1 to
+// know whether another page follows): the first limit rows, and whether there were more.
+func CutPage[T any](rows []T, limit int) ([]T, bool) {
+	if len(rows) > limit {
+		return rows[:limit], true
+	}
+	return rows, false
+}

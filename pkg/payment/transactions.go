@@ -64,9 +64,6 @@ func (s *Service) ListTransactions(ctx context.Context, actor domain.Actor, f do
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > f.Limit
-	if more {
-		out = out[:f.Limit]
-	}
+	out, more := domain.CutPage(out, f.Limit)
 	return out, more, nil
 }

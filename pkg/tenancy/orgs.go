@@ -127,9 +127,6 @@ func (s *Service) ListAudit(ctx context.Context, actor domain.Actor, f domain.Au
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > f.Limit
-	if more {
-		out = out[:f.Limit]
-	}
+	out, more := domain.CutPage(out, f.Limit)
 	return out, more, nil
 }
