@@ -107,6 +107,19 @@ type Request struct {
 	// Claim is set for an InUseCase route called with an Idempotency-Key: the handler writes
 	// the key's answer (filling Status and Body) in the same statement as its effect.
 	Claim *domain.IdempotencyClaim
+	// inTx runs a function with the services bound to one transaction: the request's own when
+	// it already runs in one (an idempotent Local route), else a new one (Deps.InTx).
+	inTx func(ctx context.Context, fn func(Services) error) error
+}
+
+// InTx runs fn with the use cases bound to one database transaction, so that writes through
+// several capabilities (an invoice's payment link and its checkout) commit or roll back
+// together, with or without an Idempotency-Key.
+func (r *Request) InTx(ctx context.Context, fn func(Services) error) error {
+	if r.inTx == nil {
+		return fn(r.Services)
+	}
+	return r.inTx(ctx, fn)
 }
 
 // Route is one endpoint of the API.
@@ -283,7 +296,7 @@ func (a *API) coreRoutes() []Route {
 // wrap runs the common steps around a handler: authenticate, rate-limit, idempotency, render.
 func (a *API) wrap(r Route) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		req := &Request{Services: a.d.Services}
+		req := &Request{Services: a.d.Services, inTx: a.d.InTx}
 		if !r.Public {
 			actor, err := a.authenticate(c)
 			if err != nil {

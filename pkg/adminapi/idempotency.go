@@ -35,6 +35,7 @@ func (a *API) idempotent(c echo.Context, r Route, req *Request) error {
 		bound := *req
 		if svc, ok := ctx.Value(txServicesKey{}).(Services); ok {
 			bound.Services = svc
+			bound.inTx = func(_ context.Context, fn func(Services) error) error { return fn(svc) } // already in it
 		}
 		bound.Claim = idempotency.ClaimFrom(ctx)
 		status, out, err := r.Handler(c, &bound)

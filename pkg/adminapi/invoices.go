@@ -143,9 +143,13 @@ func (h invoiceRoutes) paymentLink(c echo.Context, r *Request) (int, any, error)
 		return 0, nil, err
 	}
 	ctx := c.Request().Context()
-	// A Local route: the request's services share its transaction, so the checkout, the link and
-	// the answer commit together.
-	chk, err := h.on(r).PaymentLink(ctx, r.Actor, r.Org, c.Param("id"), invoice.PaymentLinkInput{Amount: in.Amount, SiteID: in.SiteID}, r.Checkout)
+	// The checkout and the link commit together (with the Idempotency-Key's answer, when given).
+	var chk *domain.Checkout
+	err := r.InTx(ctx, func(svc Services) error {
+		var err error
+		chk, err = svc.Invoice.PaymentLink(ctx, r.Actor, r.Org, c.Param("id"), invoice.PaymentLinkInput{Amount: in.Amount, SiteID: in.SiteID}, svc.Checkout)
+		return err
+	})
 	if err != nil {
 		return 0, nil, err
 	}
