@@ -294,11 +294,15 @@ func (p *checkoutPage) writeForm(w ew, lp *layoutPieces) {
 	if len(p.Providers) > 0 {
 		w.s("\n<fieldset class=\"providers\">\n<legend>", l.E("payment_method"), "</legend>\n")
 		p.writeProviders(w.Buffer)
-		w.s("\n<p class=\"notice\" id=\"no-provider-country\"")
-		w.when(!p.NoneForCountry, " hidden")
-		w.s(">", l.E("no_providers_country"))
-		p.writeBackLink(w, lp)
-		w.s("</p>\n<p class=\"field-error\" id=\"err-providerId\" hidden></p>\n</fieldset>")
+		w.s("\n")
+		if p.CountryRules { // only a page with providers restricted to some countries needs it
+			w.s("<p class=\"notice\" id=\"no-provider-country\"")
+			w.when(!p.NoneForCountry, " hidden")
+			w.s(">", l.E("no_providers_country"))
+			p.writeBackLink(w, lp)
+			w.s("</p>\n")
+		}
+		w.s("<p class=\"field-error\" id=\"err-providerId\" hidden></p>\n</fieldset>")
 	} else {
 		w.s("\n<p class=\"notice\" id=\"no-providers\">", l.E("no_providers"))
 		p.writeBackLink(w, lp)

@@ -106,7 +106,7 @@ func TestPageShowsBrandingChangeAtOnce(t *testing.T) {
 	e, _ := newPages(t, rt)
 	rec, doc := get(t, e, "/checkout/brand00001")
 	require.Equal(t, "Acme Tools", text(doc.Find("header .site-name")))
-	require.Contains(t, rec.Body.String(), `href="/theme/v1/0b5cad.css"`)
+	require.Contains(t, rec.Body.String(), `href="/theme/v2/0b5cad.css"`)
 	require.Contains(t, rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'")
 
 	c.Site.Name, c.Site.LogoURL, c.Site.PrimaryColor = "Acme & Sons", "https://cdn.example.com/sons.png", "#aa0000"
@@ -117,7 +117,7 @@ func TestPageShowsBrandingChangeAtOnce(t *testing.T) {
 	require.Equal(t, "Pay Acme & Sons", text(doc.Find("h1")))
 	require.Equal(t, "Acme & Sons", doc.Find("#checkout").AttrOr("data-site", ""))
 	require.Equal(t, "https://cdn.example.com/sons.png", doc.Find("header img.logo").AttrOr("src", ""))
-	require.Contains(t, rec.Body.String(), `href="/theme/v1/aa0000.css"`)
+	require.Contains(t, rec.Body.String(), `href="/theme/v2/aa0000.css"`)
 	require.Equal(t, "mailto:sons@acme.example", doc.Find("footer a[href^=mailto]").AttrOr("href", ""))
 	require.Contains(t, rec.Header().Get("Content-Security-Policy"), "frame-ancestors https://shop.acme.example")
 	require.Empty(t, rec.Header().Get("X-Frame-Options"))

@@ -67,6 +67,9 @@ type checkoutPage struct {
 	Country         string // the selected country code
 	// NoneForCountry: the checkout offers providers, but none to the selected country.
 	NoneForCountry bool
+	// CountryRules: some provider is offered to some countries only (the page then carries the
+	// notice the country's change may show).
+	CountryRules bool
 	// BackURL is the way back to the shop when nothing can be paid here ("": none known).
 	BackURL    string
 	CancelURL  string
@@ -303,6 +306,7 @@ func (s *Server) buildCheckoutPage(base page, c *runtimeapi.Checkout) *checkoutP
 	p.NoneForCountry = len(p.Providers) > 0
 	for _, pr := range p.Providers {
 		p.NoneForCountry = p.NoneForCountry && pr.Hidden
+		p.CountryRules = p.CountryRules || pr.Countries != ""
 	}
 	if s.offersStripe(c) {
 		p.Card = &cardView{StripeJS: s.opts.StripeJSURL, Flow: base.Assets.StripeFlow, Color: ThemeFor(c.Site.PrimaryColor).Link}

@@ -68,8 +68,10 @@ func TestPageWeightBudget(t *testing.T) {
 
 // cardPageBudget is the most a page offering cards may weigh once the buyer pays by card: its
 // HTML, CSS and JS plus the card flow the script then loads (pay-stripe.js). Stripe.js itself,
-// Stripe's to serve, is not counted.
-const cardPageBudget = 60 * 1024
+// Stripe's to serve, is not counted. (61 KiB since dark mode, which added colour variables to
+// the stylesheet and Stripe's night theme to the card flow, and the availability rules' country
+// filter in the script: about 1.5 KiB together; the heaviest card page, German, weighs 61,668 bytes.)
+const cardPageBudget = 61 * 1024
 
 func TestCardPageWeightBudget(t *testing.T) {
 	t.Parallel()
