@@ -346,3 +346,13 @@ type CheckoutScreen struct {
 	Known    bool
 	Holds    []ClientHold
 }
+
+// Covers reports whether what a checkout says of its buyer (from, as ClientFromCheckout builds
+// it) would change nothing on c: every field it brings is empty or already c's. A checkout that
+// changes nothing leaves the client row alone, so that one buyer's concurrent checkouts do not
+// queue behind each other's lock on it.
+func (c *Client) Covers(from *Client) bool {
+	return (from.Name == "" || from.Name == c.Name) && (from.Company == "" || from.Company == c.Company) &&
+		(from.VATID == "" || from.VATID == c.VATID) &&
+		(from.BillingAddress == nil || c.BillingAddress != nil && *from.BillingAddress == *c.BillingAddress)
+}
