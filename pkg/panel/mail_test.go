@@ -116,7 +116,17 @@ func TestWithoutMailTheFlowsSaySo(t *testing.T) {
 		}
 		after, err := s.DumpTable(ctx, "password_resets")
 		require.NoError(t, err)
-		require.Len(t, after, len(before), "no link is made that nobody can receive")
+		// The package's other tests share this database and make links of their own meanwhile:
+		// count this tenant's user's (a link needs a user: none can exist for the unknown address).
+		mine := func(rows []string) (n int) {
+			for _, r := range rows {
+				if strings.Contains(r, tn.AdminUser.ID) {
+					n++
+				}
+			}
+			return n
+		}
+		require.Equal(t, mine(before), mine(after), "no link is made that nobody can receive")
 
 		c := signedIn(t, env, tn, domain.RoleAdmin)
 		email := "offline." + strings.ToLower(domain.RandomString(6)) + "@example.com"
