@@ -156,7 +156,7 @@ func (s *Service) screen(ctx context.Context, c *domain.Checkout) error {
 	}
 	switch {
 	case sc.ClientID != "":
-		c.LinkedClientID = &sc.ClientID
+		c.LinkedClientID, c.ScreenedClient = &sc.ClientID, sc.Client
 	case c.Email != "":
 		id := domain.NewID(domain.PrefixClient)
 		c.LinkedClientID = &id
@@ -200,7 +200,9 @@ func (s *Service) SaveCheckout(ctx context.Context, actor domain.Actor, c *domai
 		return err
 	}
 	var err error
-	if actor.Type == domain.ActorUser || c.LinkedClientID != nil && s.clientsIn != nil {
+	// A transaction only when there is more to write than the checkout (one statement on
+	// PostgreSQL): an audit entry, or a client that is new or learns something from it.
+	if actor.Type == domain.ActorUser || c.LinkedClientID != nil && s.clientsIn != nil && !c.ClientCurrent() {
 		err = s.store.InTx(ctx, func(tx Store) error {
 			if err := s.recordClient(ctx, tx, c); err != nil {
 				return err

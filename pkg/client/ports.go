@@ -20,6 +20,7 @@ type Store interface {
 	UpdateClient(ctx context.Context, c *domain.Client) error
 	GetClient(ctx context.Context, orgID, id string) (*domain.Client, error)
 	FindClientByEmail(ctx context.Context, orgID string, mode domain.Mode, email string) (*domain.Client, error)
+	ScreenClients(ctx context.Context, orgID string, mode domain.Mode, clientID, email string) (*domain.ScreenRead, error)
 	DeleteClient(ctx context.Context, orgID, id string) error
 	ListClients(ctx context.Context, f domain.ClientFilter) ([]domain.Client, error)
 	UpsertCheckoutClient(ctx context.Context, c *domain.Client) (string, error)

@@ -113,6 +113,19 @@ type Checkout struct {
 	AllowedProviderIDs []string `gorm:"column:allowed_provider_ids;serializer:json"`
 
 	Items []Item `gorm:"-"`
+
+	// ScreenedClient is the linked client as the screen read it before the checkout was
+	// written (nil: a new client). Not stored: it lets the save leave the client alone, with no
+	// read, lock or transaction, when the checkout brings nothing new (ClientCurrent).
+	ScreenedClient *Client `gorm:"-" json:"-"`
+}
+
+// ClientCurrent reports whether the checkout's linked client exists, as screened, and already
+// has everything the checkout says of its buyer, so recording the checkout changes nothing on it.
+func (c *Checkout) ClientCurrent() bool {
+	cl := c.ScreenedClient
+	return cl != nil && c.LinkedClientID != nil && cl.ID == *c.LinkedClientID &&
+		cl.Covers(ClientFromCheckout(c, cl.ID, time.Time{}))
 }
 
 // Offers reports whether the checkout may offer provider id (a hold may have narrowed it).

@@ -339,12 +339,28 @@ type ClientValue struct {
 
 // CheckoutScreen is what the client capability says about a checkout before it is written: the
 // client it belongs to (ClientID; Named when the merchant's clientId named it, Known when it
-// exists already) and the active holds that narrow its providers.
+// exists already; Client, the row as read then) and the active holds that narrow its providers.
 type CheckoutScreen struct {
 	ClientID string
 	Named    bool
 	Known    bool
+	Client   *Client
 	Holds    []ClientHold
+}
+
+// ScreenedClient is one client a checkout's screen reads (the one its clientId names, or the
+// buyer's e-mail's), with the id of its active hold, if any.
+type ScreenedClient struct {
+	Client
+	ActiveHoldID *string
+}
+
+// ScreenRead is what the store reads in one go for a checkout's screen: the organisation's
+// clients the checkout's clientId or buyer e-mail name, and whether the organisation blocks
+// checkouts on an unresolved dispute.
+type ScreenRead struct {
+	Clients                 []ScreenedClient
+	BlockCheckoutsOnDispute bool
 }
 
 // Covers reports whether what a checkout says of its buyer (from, as ClientFromCheckout builds

@@ -104,10 +104,52 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// screenClientsSQL reads, for a checkout's screen, the clients its clientId (by id, any mode)
+// and its buyer's e-mail (of the mode) name, each with its active hold's id, and the
+// organisation's dispute setting: one round trip (indexes: the primary key, clients_email_key,
+// client_holds_one_active).
+const screenClientsSQL = `SELECT c.*,
+  (SELECT h.id FROM client_holds h WHERE h.client_id = c.id AND h.organization_id = c.organization_id AND h.released_at IS NULL LIMIT 1) AS active_hold_id,
+  o.block_checkouts_on_dispute AS block_checkouts_on_dispute
+FROM clients c JOIN organizations o ON o.id = c.organization_id
+WHERE c.organization_id = ? AND (c.id = ? OR (? <> '' AND c.mode = ? AND c.email_key = ?))`
+
+// ScreenClients reads what a checkout's screen needs in one statement: the client clientID
+// names (any mode; "" names none), the client of mode with the e-mail ("" names none), each
+// with its active hold's id, and whether the organisation blocks checkouts on a dispute.
+func (s *Store) ScreenClients(ctx context.Context, orgID string, mode domain.Mode, clientID, email string) (*domain.ScreenRead, error) {
+	var rows []struct {
+		domain.Client
+		ActiveHoldID            *string
+		BlockCheckoutsOnDispute bool
+	}
+	key := ""
+	if email != "" {
+		key = domain.NormalizeEmail(email)
+	}
+	if err := s.q(ctx).Raw(screenClientsSQL, orgID, clientID, key, mode, key).Find(&rows).Error; err != nil {
+		return nil, translate(err, "clients")
+	}
+	out := &domain.ScreenRead{}
+	for _, r := range rows {
+		out.Clients = append(out.Clients, domain.ScreenedClient{Client: r.Client, ActiveHoldID: r.ActiveHoldID})
+		out.BlockCheckoutsOnDispute = r.BlockCheckoutsOnDispute
+	}
+	return out, nil
+}
+
+// checkoutClientChanges is true when what a checkout says of its buyer (excluded.*, or the
+// arguments) would change the client row (clients.*): the negation of domain.Client.Covers.
+const checkoutClientChanges = `(excluded.name <> '' AND excluded.name <> clients.name)
+  OR (excluded.company <> '' AND excluded.company <> clients.company)
+  OR (excluded.vat_id <> '' AND excluded.vat_id <> clients.vat_id)
+  OR (excluded.billing_address IS NOT NULL AND (clients.billing_address IS NULL OR excluded.billing_address <> clients.billing_address))`
+
 // upsertCheckoutClientSQL creates a checkout's client, or updates the existing one of the same
 // organisation, mode and e-mail with what the checkout says (empty values change nothing; a
-// new VAT id is unchecked), and returns the client's id. The SET expressions read the row as it
-// was (both databases).
+// new VAT id is unchecked), and returns the client's id; when the checkout says nothing new it
+// writes nothing and returns no row. The SET expressions read the row as it was (both
+// databases).
 const upsertCheckoutClientSQL = `INSERT INTO clients (id, organization_id, mode, email, email_key, name, company, billing_address,
   vat_id, vat_id_status, vat_id_checked_at, notes, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?)
@@ -119,43 +161,38 @@ ON CONFLICT (organization_id, mode, email_key) DO UPDATE SET
   vat_id_checked_at = CASE WHEN excluded.vat_id <> '' AND excluded.vat_id <> clients.vat_id THEN NULL ELSE clients.vat_id_checked_at END,
   vat_id = CASE WHEN excluded.vat_id <> '' THEN excluded.vat_id ELSE clients.vat_id END,
   updated_at = excluded.updated_at
+WHERE ` + checkoutClientChanges + `
 RETURNING id`
 
 // UpsertCheckoutClient creates or updates the client a checkout's buyer is (by e-mail) and
-// returns its id (c.ID when it was created now).
+// returns its id (c.ID when it was created now). One statement; a second (a read of the id)
+// only when the client exists and the checkout says nothing new of it. (The caller skips this
+// altogether when the screen already saw that: domain.Checkout.ClientCurrent.)
 func (s *Store) UpsertCheckoutClient(ctx context.Context, c *domain.Client) (string, error) {
-	// Most checkouts are of a known buyer who says nothing new: a read, no write and no lock.
-	var cur []domain.Client
-	err := s.q(ctx).Where("organization_id = ? AND mode = ? AND email_key = ?", c.OrganizationID, c.Mode, c.EmailKey).Limit(1).Find(&cur).Error
-	if err != nil {
-		return "", translate(err, "client")
-	}
-	if len(cur) == 1 && cur[0].Covers(c) {
-		return cur[0].ID, nil
-	}
 	now := UTC(c.UpdatedAt)
 	var ids []string
-	err = s.q(ctx).Raw(upsertCheckoutClientSQL, c.ID, c.OrganizationID, c.Mode, c.Email, c.EmailKey, c.Name, c.Company,
-		nullJSON(c.BillingAddress), c.VATID, c.VATIDStatus, now, now).Scan(&ids).Error
+	err := s.q(ctx).Raw(upsertCheckoutClientSQL, c.ID, c.OrganizationID, c.Mode, c.Email, c.EmailKey, c.Name, c.Company,
+		nullJSON(c.BillingAddress), c.VATID, c.VATIDStatus, now, now).Find(&ids).Error
 	if err != nil {
 		return "", translate(err, "client")
 	}
+	if len(ids) == 0 { // it exists and has it all: nothing was written
+		err = s.q(ctx).Raw(`SELECT id FROM clients WHERE organization_id = ? AND mode = ? AND email_key = ?`,
+			c.OrganizationID, c.Mode, c.EmailKey).Find(&ids).Error
+		if err != nil {
+			return "", translate(err, "client")
+		}
+	}
 	if len(ids) != 1 {
-		return "", domain.Internal(nil, "client upsert returned %d rows", len(ids))
+		return "", domain.Internal(nil, "client upsert found %d rows", len(ids))
 	}
 	return ids[0], nil
 }
 
 // MergeCheckoutClient updates an existing client (named by the checkout's clientId) with what
-// the checkout says, as UpsertCheckoutClient does.
+// the checkout says, as UpsertCheckoutClient does: one statement, which writes (and locks)
+// nothing when the checkout says nothing new.
 func (s *Store) MergeCheckoutClient(ctx context.Context, c *domain.Client) error {
-	var cur []domain.Client
-	if err := s.q(ctx).Where("id = ? AND organization_id = ?", c.ID, c.OrganizationID).Limit(1).Find(&cur).Error; err != nil {
-		return translate(err, "client")
-	}
-	if len(cur) == 1 && cur[0].Covers(c) {
-		return nil // nothing new: no write, no lock
-	}
 	err := s.q(ctx).Exec(`UPDATE clients SET
   name = CASE WHEN ? <> '' THEN ? ELSE name END,
   company = CASE WHEN ? <> '' THEN ? ELSE company END,
@@ -164,8 +201,10 @@ func (s *Store) MergeCheckoutClient(ctx context.Context, c *domain.Client) error
   vat_id_checked_at = CASE WHEN ? <> '' AND ? <> vat_id THEN NULL ELSE vat_id_checked_at END,
   vat_id = CASE WHEN ? <> '' THEN ? ELSE vat_id END,
   updated_at = ?
-WHERE id = ? AND organization_id = ?`, c.Name, c.Name, c.Company, c.Company, nullJSON(c.BillingAddress),
-		c.VATID, c.VATID, c.VATID, c.VATID, c.VATID, c.VATID, UTC(c.UpdatedAt), c.ID, c.OrganizationID).Error
+WHERE id = ? AND organization_id = ? AND ((? <> '' AND ? <> name) OR (? <> '' AND ? <> company) OR (? <> '' AND ? <> vat_id)
+  OR (CAST(? AS TEXT) IS NOT NULL AND (billing_address IS NULL OR ? <> billing_address)))`, c.Name, c.Name, c.Company, c.Company, nullJSON(c.BillingAddress),
+		c.VATID, c.VATID, c.VATID, c.VATID, c.VATID, c.VATID, UTC(c.UpdatedAt), c.ID, c.OrganizationID,
+		c.Name, c.Name, c.Company, c.Company, c.VATID, c.VATID, nullJSON(c.BillingAddress), nullJSON(c.BillingAddress)).Error
 	return translate(err, "client")
 }
 

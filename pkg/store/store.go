@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -346,6 +347,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
 	}
+	countStatements(ctx, 2) // BEGIN, and COMMIT or ROLLBACK
 	if s.writer != nil {
 		return s.writer.runTx(ctx, func(tx *sql.Tx) error {
 			gtx := s.db.Session(&gorm.Session{Context: context.WithoutCancel(ctx), NewDB: true})
@@ -365,6 +367,22 @@ func (s *Store) q(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx)
 }
 
+type statementCounterKey struct{}
+
+// CountStatements returns a context under which the store counts the statements it sends to
+// the database on that context (BEGIN and COMMIT of a transaction as two), and a function that
+// reads the count: tests hold a use case to its number of round trips.
+func CountStatements(ctx context.Context) (context.Context, func() int64) {
+	n := new(atomic.Int64)
+	return context.WithValue(ctx, statementCounterKey{}, n), n.Load
+}
+
+func countStatements(ctx context.Context, n int64) {
+	if c, ok := ctx.Value(statementCounterKey{}).(*atomic.Int64); ok {
+		c.Add(n)
+	}
+}
+
 // gormLogger sends slow statements and unexpected errors to slog, without arguments
 // (they may carry personal data or secrets).
 type gormLogger struct {
@@ -381,6 +399,7 @@ func (l *gormLogger) Error(ctx context.Context, msg string, args ...any) {
 	l.log.ErrorContext(ctx, "database error", "detail", fmt.Sprintf(msg, args...))
 }
 func (l *gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	countStatements(ctx, 1)
 	elapsed := time.Since(begin)
 	if elapsed < l.slow {
 		return
