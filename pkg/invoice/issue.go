@@ -107,10 +107,12 @@ func deref(s *string) string {
 	return *s
 }
 
-// View is an invoice with its money: settlements and the balance computed from them.
+// View is an invoice with its money: settlements, credit notes and the balance computed from
+// them.
 type View struct {
 	Invoice     *domain.Invoice
 	Settlements []domain.Settlement
+	CreditNotes []domain.CreditNote
 	Balance     domain.InvoiceBalance
 }
 
@@ -144,8 +146,12 @@ func (s *Service) view(ctx context.Context, st Store, inv *domain.Invoice) (*Vie
 	for _, x := range sts {
 		paid += x.Amount
 	}
-	v.Settlements = sts
-	v.Balance = domain.ComputeBalance(inv.TotalGross, paid, 0, 0)
+	c, err := creditsOf(ctx, st, inv)
+	if err != nil {
+		return nil, err
+	}
+	v.Settlements, v.CreditNotes = sts, c.notes
+	v.Balance = domain.ComputeBalance(inv.TotalGross, paid, c.credited, c.refunded)
 	return v, nil
 }
 
