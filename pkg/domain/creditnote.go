@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"math/bits"
 	"sort"
 	"time"
 )
@@ -102,71 +103,68 @@ type CreditAllocation struct {
 }
 
 // AllocateCredit splits a credit of amount (gross, minor units) over the rates of an invoice's
-// tax breakdown, in proportion to each rate's gross, when before was credited already (by
-// earlier notes). The split is exact: the rates' gross sum to amount, their tax and net to the
-// note's; and because the note is the difference between the allocations of the cumulative
-// credits (before+amount and before), the notes of an invoice credited in full add up to the
-// invoice's breakdown exactly, cent for cent. Gross per rate is allocated by largest
-// remainder, the tax of a rate in proportion to its credited gross (half away from zero).
-// amount must be within 0 < amount ≤ total − before.
-func AllocateCredit(breakdown []TaxRateLine, before, amount int64) CreditAllocation {
+// tax breakdown, when earlier notes credited credited already (their breakdowns, in any
+// order). Each rate gets a share of amount in proportion to what is left of it (its gross less
+// what earlier notes took off it), by largest remainder, so the shares sum to amount and none
+// exceeds what is left; a rate's tax share is what is left of its tax in proportion to its
+// gross share (half away from zero). The split is exact: the rates' gross sum to amount, their
+// tax and net to the note's; a note that credits everything left takes exactly what is left,
+// so the notes of an invoice credited in full add up to its breakdown cent for cent. amount
+// must be within 0 < amount ≤ what is left of the invoice.
+func AllocateCredit(breakdown, credited []TaxRateLine, amount int64) CreditAllocation {
 	if len(breakdown) == 0 {
-		breakdown = []TaxRateLine{{RateCode: "none", TaxableBase: 1}} // an invoice without tax lines: all of it untaxed
+		// An invoice without tax lines: all of it untaxed.
+		breakdown = []TaxRateLine{{RateCode: "none", TaxableBase: amount + sumGross(credited)}}
 	}
-	hi, lo := allocateCumulative(breakdown, before+amount), allocateCumulative(breakdown, before)
+	type key struct {
+		rate int64
+		code string
+	}
+	took := map[key][2]int64{} // gross and tax the earlier notes took off each rate
+	for _, c := range credited {
+		k := key{c.Rate, c.RateCode}
+		took[k] = [2]int64{took[k][0] + c.TaxableBase + c.TaxAmount, took[k][1] + c.TaxAmount}
+	}
+	left := make([]int64, len(breakdown))
+	leftTax := make([]int64, len(breakdown))
+	for i, b := range breakdown {
+		k := key{b.Rate, b.RateCode}
+		g, t := min(took[k][0], b.TaxableBase+b.TaxAmount), min(took[k][1], b.TaxAmount)
+		took[k] = [2]int64{took[k][0] - g, took[k][1] - t} // a rate listed twice: the rest is the next entry's
+		left[i], leftTax[i] = max(b.TaxableBase+b.TaxAmount-g, 0), b.TaxAmount-t
+	}
+	shares := LargestRemainder(amount, left)
+	if sumOf(left) == 0 {
+		shares[0] = amount // nothing left by the breakdown's count (an amount beyond it): untaxed on the first rate
+	}
 	out := CreditAllocation{Breakdown: make([]TaxRateLine, len(breakdown))}
-	monotonic := true
-	for i := range breakdown {
-		g, t := hi[i].gross-lo[i].gross, hi[i].tax-lo[i].tax
-		if g < 0 || t < 0 {
-			monotonic = false
+	for i, b := range breakdown {
+		var tax int64
+		if left[i] > 0 {
+			tax = mulDivRound(leftTax[i], shares[i], left[i])
 		}
-		out.Breakdown[i] = TaxRateLine{Rate: breakdown[i].Rate, RateCode: breakdown[i].RateCode, TaxableBase: g - t, TaxAmount: t}
-	}
-	if !monotonic {
-		// A largest-remainder paradox moved a cent against the credit's direction: allocate
-		// this note on its own (still exact for the note; the last note closes any cent).
-		one := allocateCumulative(breakdown, amount)
-		for i := range breakdown {
-			out.Breakdown[i].TaxableBase, out.Breakdown[i].TaxAmount = one[i].gross-one[i].tax, one[i].tax
-		}
-	}
-	for _, b := range out.Breakdown {
-		out.Net += b.TaxableBase
-		out.Tax += b.TaxAmount
+		out.Breakdown[i] = TaxRateLine{Rate: b.Rate, RateCode: b.RateCode, TaxableBase: shares[i] - tax, TaxAmount: tax}
+		out.Net += shares[i] - tax
+		out.Tax += tax
 	}
 	out.Gross = out.Net + out.Tax
 	return out
 }
 
-type grossTax struct{ gross, tax int64 }
+func sumGross(b []TaxRateLine) int64 {
+	var s int64
+	for _, l := range b {
+		s += l.TaxableBase + l.TaxAmount
+	}
+	return s
+}
 
-// allocateCumulative splits a cumulative credit c over the rates: gross by largest remainder
-// over the rates' gross (weights below zero count as zero), tax of each rate in proportion.
-func allocateCumulative(breakdown []TaxRateLine, c int64) []grossTax {
-	weights := make([]int64, len(breakdown))
-	var total int64
-	for i, b := range breakdown {
-		if w := b.TaxableBase + b.TaxAmount; w > 0 {
-			weights[i] = w
-			total += w
-		}
+func sumOf(v []int64) int64 {
+	var s int64
+	for _, x := range v {
+		s += x
 	}
-	out := make([]grossTax, len(breakdown))
-	if total == 0 {
-		if len(out) > 0 {
-			out[0].gross = c
-		}
-		return out
-	}
-	gross := LargestRemainder(c, weights)
-	for i, b := range breakdown {
-		out[i].gross = gross[i]
-		if w := weights[i]; w > 0 {
-			out[i].tax = mulDivRound(b.TaxAmount, gross[i], w)
-		}
-	}
-	return out
+	return s
 }
 
 // LargestRemainder splits amount over weights (each ≥ 0, not all zero) in proportion, exactly:
@@ -200,26 +198,26 @@ func LargestRemainder(amount int64, weights []int64) []int64 {
 	return shares
 }
 
-// mulDiv returns the floor of a·b/c and its remainder, for a ≥ 0, b ≥ 0, c > 0 small enough
-// that a·b fits (minor units of one invoice do, by a wide margin).
+// mulDiv returns the floor of a·b/c and its remainder, for a, b ≥ 0, c > 0 and a ≤ c or b ≤ c
+// (a part of a whole: the quotient fits), exact for any int64 amounts (a 128-bit product).
 func mulDiv(a, b, c int64) (q, r int64) {
-	p := a * b
-	return p / c, p % c
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	uq, ur := bits.Div64(hi, lo, uint64(c))
+	return int64(uq), int64(ur)
 }
 
-// mulDivRound returns a·b/c rounded half away from zero (c > 0).
+// mulDivRound returns a·b/c rounded half away from zero, for b ≥ 0, c > 0, b ≤ c.
 func mulDivRound(a, b, c int64) int64 {
-	p := a * b
-	q, r := p/c, p%c
-	if r < 0 {
-		r = -r
+	neg := a < 0
+	if neg {
+		a = -a
 	}
+	q, r := mulDiv(a, b, c)
 	if 2*r >= c {
-		if p < 0 {
-			q--
-		} else {
-			q++
-		}
+		q++
+	}
+	if neg {
+		return -q
 	}
 	return q
 }

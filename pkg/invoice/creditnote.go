@@ -48,21 +48,26 @@ func creditsOf(ctx context.Context, st Store, inv *domain.Invoice) (creditState,
 }
 
 // issueCredit issues a credit note against inv (issued, locked in tx by the caller, which
-// checked the amount), in tx: the credited amount is split over the invoice's rates exactly
-// (domain.AllocateCredit), the seller and client blocks are the invoice's, and the number is
-// the next of the organisation's credit note sequence. The invoice itself is not touched.
-func (s *Service) issueCredit(ctx context.Context, tx Store, inv *domain.Invoice, before int64, r creditRequest) (*domain.CreditNote, error) {
+// checked the amount; c its notes so far), in tx: the credited amount is split over what is
+// left of the invoice's rates exactly (domain.AllocateCredit), the seller and client blocks
+// are the invoice's, and the number is the next of the organisation's credit note sequence.
+// The invoice itself is not touched.
+func (s *Service) issueCredit(ctx context.Context, tx Store, inv *domain.Invoice, c creditState, r creditRequest) (*domain.CreditNote, error) {
 	set, err := tx.GetInvoiceSettings(ctx, inv.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
-	alloc := domain.AllocateCredit(inv.Tax.Breakdown, before, r.amount)
+	var taken []domain.TaxRateLine
+	for _, n := range c.notes {
+		taken = append(taken, n.Tax.Breakdown...)
+	}
+	alloc := domain.AllocateCredit(inv.Tax.Breakdown, taken, r.amount)
 	cn := &domain.CreditNote{OrganizationID: inv.OrganizationID, Mode: inv.Mode, InvoiceID: inv.ID, InvoiceNumber: deref(inv.Number),
 		Kind: r.kind, Reason: r.reason, Currency: inv.Currency, Language: inv.Language, ClientID: inv.ClientID, Client: inv.Client,
 		Seller: inv.Seller, TotalNet: alloc.Net, TotalTax: alloc.Tax, TotalGross: alloc.Gross, Notes: r.notes,
 		Tax:            domain.InvoiceTax{Included: inv.Tax.Included, Treatment: inv.Tax.Treatment, Breakdown: nonZero(alloc.Breakdown)},
 		SourceRefundID: r.refundID, SourceDisputeID: r.dispute, SourceTransactionID: r.txnID, CreatedBy: r.by}
-	if before == 0 && r.amount == inv.TotalGross {
+	if c.credited == 0 && r.amount == inv.TotalGross {
 		cn.Lines = append([]domain.InvoiceLine(nil), inv.Lines...) // credited in full: the invoice's own lines
 	} else {
 		cn.Lines = creditLines(inv, cn.Tax.Breakdown, r.kind)
@@ -169,6 +174,7 @@ func (s *Service) Credit(ctx context.Context, actor domain.Actor, orgID, invoice
 		if err != nil {
 			return err
 		}
+		c := creditState{notes: v.CreditNotes, credited: v.Balance.Credited, refunded: v.Balance.Refunded}
 		left := min(v.Balance.Outstanding, inv.TotalGross-v.Balance.Credited)
 		if left <= 0 {
 			return domain.Conflict(domain.CodeInvoiceFullyCredited, "nothing of the invoice is left to credit (credited %d, paid %d of %d): refund a payment instead",
@@ -182,7 +188,7 @@ func (s *Service) Credit(ctx context.Context, actor domain.Actor, orgID, invoice
 			return domain.Unprocessable(domain.CodeCreditExceedsCreditable, "at most %d of the invoice can be credited (total %d, credited %d, paid %d)",
 				left, inv.TotalGross, v.Balance.Credited, v.Balance.Paid-v.Balance.Refunded)
 		}
-		out, err = s.issueCredit(ctx, tx, inv, v.Balance.Credited, creditRequest{kind: domain.CreditDirect, amount: amount, reason: in.Reason,
+		out, err = s.issueCredit(ctx, tx, inv, c, creditRequest{kind: domain.CreditDirect, amount: amount, reason: in.Reason,
 			notes: in.Notes, by: actor.ID})
 		if err != nil {
 			return err

@@ -76,7 +76,7 @@ func (s *Service) creditRefund(ctx context.Context, tx Store, orgID, refundID st
 			"refund_id", r.ID, "invoice_id", inv.ID)
 		return nil
 	}
-	_, err = s.issueCredit(ctx, tx, inv, c.credited, creditRequest{kind: domain.CreditRefund, amount: amount, reason: r.Reason,
+	_, err = s.issueCredit(ctx, tx, inv, c, creditRequest{kind: domain.CreditRefund, amount: amount, reason: r.Reason,
 		refundID: &r.ID, txnID: &r.TransactionID, by: "system"})
 	return err
 }
@@ -114,7 +114,7 @@ func (s *Service) creditChargeback(ctx context.Context, tx Store, orgID, txnID s
 	if id, _ := data["disputeId"].(string); id != "" {
 		dispute = id
 	}
-	_, err = s.issueCredit(ctx, tx, inv, c.credited, creditRequest{kind: domain.CreditChargeback, amount: amount,
+	_, err = s.issueCredit(ctx, tx, inv, c, creditRequest{kind: domain.CreditChargeback, amount: amount,
 		reason: "dispute " + t.DisputeStatus, dispute: &dispute, txnID: &t.ID, by: "system"})
 	return err
 }
