@@ -8,7 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/invoice"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 	"paygate.dev/pkg/tenancy"
@@ -97,5 +100,54 @@ func TestCreditNotesAPIDirectCredit(t *testing.T) {
 		require.Equal(t, http.StatusOK, apptest.Do(t, "GET", base+"/credit-notes", reader, nil).Status)
 		denied := apptest.Do(t, "POST", base+"/invoices/"+id+"/credit-notes", reader, map[string]any{})
 		require.Equal(t, http.StatusForbidden, denied.Status, string(denied.Body))
+	})
+}
+
+// A refund asked through the API (the payment use cases, as a merchant does) of a payment the
+// organisation invoiced automatically yields a refund credit note for its amount, once, seen
+// through GET /credit-notes and the invoice's payment state.
+func TestCreditNotesAPIRefundOfAnInvoicedPayment(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
+		tn := env.NewTenant(t)
+		base := env.AdminURL + "/api/v1"
+		svc := invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](s)})
+		d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s})
+		d.Register("invoice", func(ctx context.Context, tx *store.Store, e domain.Event) error {
+			return svc.Hook(ctx, store.PortOf[invoice.Store](tx), e)
+		})
+		d.Register("credit_note", func(ctx context.Context, tx *store.Store, e domain.Event) error {
+			return svc.CreditHook(ctx, store.PortOf[invoice.Store](tx), e)
+		})
+		dispatch := func() {
+			for range 10 {
+				if n, err := d.DispatchOnce(ctx); err != nil || n == 0 {
+					require.NoError(t, err)
+					return
+				}
+			}
+		}
+		require.Equal(t, http.StatusOK, apptest.Do(t, "PATCH", base+"/invoice-settings", tn.LiveKey, map[string]any{"autoIssue": true}).Status)
+		c, err := env.Services().Checkout.CreateCheckout(ctx, tn.Admin, tn.Org.ID, tn.Site.ID, checkout.CheckoutInput{Amount: 11900, Currency: "EUR",
+			ExternalReference: "order-" + domain.RandomString(6), Mode: domain.ModeTest})
+		require.NoError(t, err)
+		txn := storetest.Transaction(t, s, c, tn.Provider)
+		_, err = env.Services().Payment.MarkPaid(ctx, tn.Admin, tn.Org.ID, txn.ID, "paid")
+		require.NoError(t, err)
+		dispatch()
+		inv, err := s.GetInvoiceBySourceTransaction(ctx, tn.Org.ID, txn.ID)
+		require.NoError(t, err)
+
+		ref := apptest.Do(t, "POST", base+"/transactions/"+txn.ID+"/refunds", tn.TestKey, map[string]any{"amount": 2500, "reason": "broken lid"})
+		require.Less(t, ref.Status, 300, string(ref.Body))
+		dispatch()
+		list := apptest.Do(t, "GET", base+"/credit-notes?invoiceId="+inv.ID, tn.TestKey, nil).JSON(t)["data"].([]any)
+		require.Len(t, list, 1)
+		cn := list[0].(map[string]any)
+		require.Equal(t, "refund", cn["kind"])
+		require.Equal(t, ref.JSON(t)["id"], cn["refundId"])
+		require.EqualValues(t, 2500, cn["totals"].(map[string]any)["gross"])
+		require.Equal(t, "partially_refunded", apptest.Do(t, "GET", base+"/invoices/"+inv.ID, tn.TestKey, nil).JSON(t)["payment"].(map[string]any)["state"])
 	})
 }
