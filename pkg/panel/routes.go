@@ -64,7 +64,11 @@ func (p *Panel) routes() []route {
 		{post, "/transactions/:id/resend-receipt", inOrg, p.resendReceipt},
 
 		{get, "/clients", inOrg, p.clients},
+		{get, "/clients/new", inOrg, p.clientNew},
+		{post, "/clients", inOrg, p.clientCreate},
 		{get, "/clients/:id", inOrg, p.clientPage},
+		{get, "/clients/:id/edit", inOrg, p.clientEdit},
+		{post, "/clients/:id", inOrg, p.clientUpdate},
 		{post, "/clients/:id/holds", inOrg, p.holdPlace},
 		{post, "/clients/:id/holds/:holdId", inOrg, p.holdChange},
 		{post, "/clients/:id/holds/:holdId/release", inOrg, p.holdRelease},
