@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/browsertest"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
@@ -167,4 +168,46 @@ func TestOrganizationSettingsDisputeSwitch(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, o.BlockCheckoutsOnDispute)
 	})
+}
+
+// TestBrowserClientFormShowsEveryError: in Chromium, an administrator sends the new-client form
+// with three mistakes: the three messages stand in words beside their fields and in the summary;
+// the page passes axe; corrected, the client is created and its page links to the edit form.
+func TestBrowserClientFormShowsEveryError(t *testing.T) {
+	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
+	tn := env.NewTenant(t)
+	b := browsertest.New(t)
+	signInBrowser(t, b, env, tn.AdminUser.Email, tn.Password)
+	b.Navigate(env.AdminURL + "/clients")
+	b.Click(`.page-head a[href="/clients/new"]`)
+	b.WaitText("main h1", "New client")
+	b.Type("#f-email", "jane-at-example.com")
+	b.Type("#f-company", "Doe GmbH")
+	b.Type("#f-billingAddress-phone", "+49 30 1234567")
+	b.Type("#f-billingAddress-country", "Germany")
+	b.Type("#f-vatId", strings.Repeat("1", 40))
+	b.Click("#client-form button[type=submit]")
+	b.WaitText("[role=alert]", "Please correct the 3 highlighted fields")
+	for id, msg := range map[string]string{
+		"#f-email-error": "The e-mail address must be a valid e-mail address", "#f-billingAddress-country-error": "two-letter country code like DE",
+		"#f-vatId-error": "The VAT id must be at most 32 characters",
+	} {
+		require.Contains(t, b.Text(id), msg, id)
+		require.Contains(t, b.Text("[role=alert]"), msg)
+	}
+	require.Equal(t, "Doe GmbH", b.Value("#f-company"), "what was typed stays")
+	requireAccessible(t, b, "the client form with three errors")
+
+	b.Eval(`for (const id of ["f-email", "f-billingAddress-country", "f-vatId"]) document.getElementById(id).value = ""; true`, nil)
+	b.Type("#f-email", "jane@example.com")
+	b.Type("#f-billingAddress-country", "DE")
+	b.Click("#client-form button[type=submit]")
+	b.WaitText(".notice", "Client created.")
+	require.Contains(t, b.Text("main"), "Doe GmbH")
+	require.Contains(t, b.Text("main"), "+49 30 1234567")
+	b.Click(`main a[href$="/edit"]`)
+	b.WaitText("main h1", "Edit client jane@example.com")
+	require.Equal(t, "DE", b.Value("#f-billingAddress-country"))
+	requireAccessible(t, b, "the client edit form")
+	noPanelErrors(t, b, "400 (Bad Request)")
 }
