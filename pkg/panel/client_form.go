@@ -1,7 +1,6 @@
 package panel
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -91,22 +90,13 @@ var clientNames = strings.NewReplacer(
 // clientFailed shows the form again with every complaint beside its field; an e-mail another
 // client of the mode has is the e-mail field's. Other errors (403, 404 ...) become an error page.
 func (p *Panel) clientFailed(c echo.Context, r *request, f *clientForm, err error) error {
-	var de *domain.Error
-	if !errors.As(err, &de) {
-		return err
+	shown := reworded(err, clientNames)
+	if domain.ErrorCode(err) == domain.CodeClientEmailTaken {
+		taken := domain.Invalid("email", "Another client of %s mode has this e-mail address", f.Mode)
+		taken.Kind, taken.Code = domain.KindConflict, domain.CodeClientEmailTaken
+		shown = taken
 	}
-	out := *de
-	if de.Code == domain.CodeClientEmailTaken {
-		out.Field, out.Message = "email", "another client of "+f.Mode+" mode has this e-mail address"
-	}
-	out.Message = clientNames.Replace(out.Message)
-	out.Also = make([]*domain.Error, len(de.Also))
-	for i, e := range de.Also {
-		more := *e
-		more.Message = clientNames.Replace(e.Message)
-		out.Also[i] = &more
-	}
-	st, status, ok := formFailure(&out, nil)
+	st, status, ok := formFailure(shown, nil)
 	if !ok {
 		return err
 	}

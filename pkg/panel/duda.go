@@ -1,7 +1,6 @@
 package panel
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -128,19 +127,7 @@ var dudaNames = strings.NewReplacer("siteId", "the site", "appUuid", "the App UU
 // dudaFailed re-renders the form with the platform's complaints next to their fields (all of
 // them at once); other errors (403, 404 ...) become an error page.
 func (p *Panel) dudaFailed(c echo.Context, r *request, f *dudaForm, err error) error {
-	var de *domain.Error
-	if errors.As(err, &de) {
-		out := *de
-		out.Message = dudaNames.Replace(de.Message)
-		out.Also = make([]*domain.Error, len(de.Also))
-		for i, e := range de.Also {
-			more := *e
-			more.Message = dudaNames.Replace(e.Message)
-			out.Also[i] = &more
-		}
-		err = &out
-	}
-	st, status, ok := formFailure(err, nil)
+	st, status, ok := formFailure(reworded(err, dudaNames), nil)
 	if !ok {
 		return err
 	}
