@@ -209,5 +209,13 @@ func TestBrowserClientFormShowsEveryError(t *testing.T) {
 	b.WaitText("main h1", "Edit client jane@example.com")
 	require.Equal(t, "DE", b.Value("#f-billingAddress-country"))
 	requireAccessible(t, b, "the client edit form")
+	b.SetViewport(browsertest.PhoneWidth, 800)
+	for _, path := range []string{"/clients/new", strings.TrimPrefix(b.URL(), env.AdminURL)} {
+		b.Navigate(env.AdminURL + path)
+		b.WaitVisible("main h1")
+		var width float64
+		b.Eval(`document.documentElement.scrollWidth`, &width)
+		require.LessOrEqual(t, width, float64(browsertest.PhoneWidth), "nothing on %s scrolls sideways", path)
+	}
 	noPanelErrors(t, b, "400 (Bad Request)")
 }
