@@ -42,25 +42,28 @@ type Address struct {
 	VATID     string `json:"vatId,omitempty"`
 }
 
-// Validate checks field lengths and the country code, normalising the country.
+// Validate checks field lengths and the country code, normalising the country. Every invalid
+// field is reported, in the address's order: the first as the error, the others in its Also.
 func (a *Address) Validate(field string) error {
-	for name, v := range map[string]*string{
-		"firstName": &a.FirstName, "lastName": &a.LastName, "company": &a.Company, "address1": &a.Address1,
-		"address2": &a.Address2, "city": &a.City, "postcode": &a.Postcode, "region": &a.Region, "phone": &a.Phone,
-		"vatId": &a.VATID,
-	} {
-		*v = strings.TrimSpace(*v)
-		if len(*v) > 255 {
-			return Invalid(field+"."+name, "%s.%s must be at most 255 characters", field, name)
+	var bad invalids
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"firstName", &a.FirstName}, {"lastName", &a.LastName}, {"company", &a.Company}, {"address1", &a.Address1},
+		{"address2", &a.Address2}, {"city", &a.City}, {"postcode", &a.Postcode}, {"region", &a.Region}, {"phone", &a.Phone},
+		{"vatId", &a.VATID}} {
+		*f.v = strings.TrimSpace(*f.v)
+		if len(*f.v) > 255 {
+			bad.add(field+"."+f.name, "%s.%s must be at most 255 characters", field, f.name)
 		}
 	}
 	if a.Country != "" {
 		a.Country = NormalizeCountry(a.Country)
 		if !IsCountryCode(a.Country) {
-			return Invalid(field+".country", "%s.country must be an ISO 3166 alpha-2 code", field)
+			bad.add(field+".country", "%s.country must be an ISO 3166 alpha-2 code", field)
 		}
 	}
-	return nil
+	return bad.err()
 }
 
 // FullName joins first and last name.

@@ -87,48 +87,54 @@ type ClientInput struct {
 	Notes          *string
 }
 
-// Apply validates in and sets it on c (normalising the e-mail key; a new VAT id is unchecked).
+// Apply validates in and sets it on c (normalising the e-mail key; a new VAT id is unchecked;
+// an empty billing address removes it). Every invalid field is reported: the first as the
+// error, the others in its Also (a form shows them all at once).
 func (in ClientInput) Apply(c *Client) error {
-	var v invalids
+	var v Invalids
 	if in.Email != nil {
 		e := strings.TrimSpace(*in.Email)
-		if err := ValidateEmail("email", e); err != nil {
-			v.add("email", "email must be a valid e-mail address")
+		if e == "" {
+			v.Add("email", "email is required")
+		} else if err := ValidateEmail("email", e); err != nil {
+			v.Add("email", "email must be a valid e-mail address")
 		}
 		c.Email, c.EmailKey = e, NormalizeEmail(e)
 	}
-	for field, pair := range map[string]struct {
-		in  *string
-		out *string
-		max int
-	}{"name": {in.Name, &c.Name, 255}, "company": {in.Company, &c.Company, 255}, "notes": {in.Notes, &c.Notes, 4000}} {
-		if pair.in == nil {
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *string
+		max  int
+	}{{"name", in.Name, &c.Name, 255}, {"company", in.Company, &c.Company, 255}, {"notes", in.Notes, &c.Notes, 4000}} {
+		if f.in == nil {
 			continue
 		}
-		s := strings.TrimSpace(*pair.in)
-		if len(s) > pair.max {
-			v.add(field, "%s must be at most %d characters", field, pair.max)
+		s := strings.TrimSpace(*f.in)
+		if len(s) > f.max {
+			v.Add(f.name, "%s must be at most %d characters", f.name, f.max)
 		}
-		*pair.out = s
+		*f.out = s
 	}
 	if in.BillingAddress != nil {
 		a := *in.BillingAddress
-		if err := a.Validate("billingAddress"); err != nil {
-			return err
-		}
+		_ = v.Collect(a.Validate("billingAddress")) // only ever a field's error
 		c.BillingAddress = &a
+		if a == (Address{}) {
+			c.BillingAddress = nil
+		}
 	}
 	if in.VATID != nil {
 		id := NormalizeVATID(*in.VATID)
 		if len(id) > 32 {
-			v.add("vatId", "vatId must be at most 32 characters")
+			v.Add("vatId", "vatId must be at most 32 characters")
 		}
 		c.SetVATID(id)
 	}
-	if c.Email == "" && v.first == nil {
-		v.add("email", "email is required")
+	if c.Email == "" && !v.Failed() {
+		v.Add("email", "email is required")
 	}
-	return v.err()
+	return v.Err()
 }
 
 // NormalizeVATID is a VAT id without spaces, dots and dashes, in upper case (as the tax

@@ -65,8 +65,8 @@ func (s *Service) issueForPayment(ctx context.Context, tx Store, txn *domain.Tra
 	inv := &domain.Invoice{OrganizationID: org.ID, SiteID: &site.ID, Mode: txn.Mode, Status: domain.InvoiceDraft, Currency: txn.Currency,
 		Language: firstOf(txn.Language, chk.Language, site.DefaultLanguage, "en"), Client: buyer(txn, chk),
 		SourceTransactionID: &txn.ID, SourceCheckoutID: &chk.ID, CreatedBy: "system"}
-	if chk.ClientID != "" {
-		inv.ClientID = &chk.ClientID
+	if inv.ClientID, err = paymentClient(ctx, tx, chk, txn, inv.Client.Email); err != nil {
+		return err
 	}
 	for _, it := range chk.Items {
 		inv.Lines = append(inv.Lines, domain.InvoiceLine{Description: firstOf(it.Name, it.Description, "Item"), Quantity: it.Quantity,

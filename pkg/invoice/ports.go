@@ -16,6 +16,10 @@ type Store interface {
 	GetSite(ctx context.Context, orgID, id string) (*domain.Site, error)
 	GetCheckout(ctx context.Context, orgID, id string) (*domain.Checkout, error)
 	GetTransaction(ctx context.Context, orgID, id string) (*domain.Transaction, error)
+	// GetClient and FindClientByEmail find the client an invoice names (FindClientByEmail
+	// answers nil when the organisation has no client of the mode with the e-mail).
+	GetClient(ctx context.Context, orgID, id string) (*domain.Client, error)
+	FindClientByEmail(ctx context.Context, orgID string, mode domain.Mode, email string) (*domain.Client, error)
 	Audit(ctx context.Context, actor domain.Actor, action, targetType, targetID string, details map[string]any) error
 	// AppendEvent writes an outbox event in the store's transaction (invoice.issued, invoice.paid).
 	AppendEvent(ctx context.Context, e *domain.Event) error

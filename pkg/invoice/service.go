@@ -156,7 +156,9 @@ func (s *Service) prepare(ctx context.Context, tx Store, orgID string, inv *doma
 }
 
 // CreateDraft records a draft invoice (invoice:create), audited. The amounts are a preview;
-// issuing computes them again at the rates of its day.
+// issuing computes them again at the rates of its day. A clientId must name one of the
+// organisation's clients in the invoice's mode (422 CLIENT_NOT_FOUND); without a client block
+// the draft takes that client's (name, company, e-mail, billing address, VAT id).
 func (s *Service) CreateDraft(ctx context.Context, actor domain.Actor, orgID string, in DraftInput) (*domain.Invoice, error) {
 	if err := allowed(actor, orgID, "create"); err != nil {
 		return nil, err
@@ -167,6 +169,9 @@ func (s *Service) CreateDraft(ctx context.Context, actor domain.Actor, orgID str
 	}
 	inv.OrganizationID, inv.CreatedBy = orgID, actor.ID
 	err = s.store.InTx(ctx, func(tx Store) error {
+		if err := clientOf(ctx, tx, orgID, inv, inv.Client == (domain.Party{})); err != nil {
+			return err
+		}
 		if err := s.prepare(ctx, tx, orgID, inv); err != nil {
 			return err
 		}
@@ -214,6 +219,11 @@ func (s *Service) UpdateDraft(ctx context.Context, actor domain.Actor, orgID, id
 			return err
 		}
 		inv.ID, inv.OrganizationID, inv.CreatedBy, inv.CreatedAt = cur.ID, orgID, cur.CreatedBy, cur.CreatedAt
+		// A new client without a client block brings its own.
+		relinked := p.ClientID != nil && (cur.ClientID == nil || *cur.ClientID != *p.ClientID)
+		if err := clientOf(ctx, tx, orgID, inv, p.Client == nil && (relinked || inv.Client == (domain.Party{}))); err != nil {
+			return err
+		}
 		if err := s.prepare(ctx, tx, orgID, inv); err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package panel
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -125,16 +124,10 @@ func (f *dudaForm) bind(c echo.Context) dudaconn.DudaConnectionInput {
 var dudaNames = strings.NewReplacer("siteId", "the site", "appUuid", "the App UUID", "appUser", "the API user",
 	"appPassword", "the API password", "appSecret", "the app secret", "ipnUrl", "the IPN URL")
 
-// dudaFailed re-renders the form with the platform's complaint next to its field; other
-// errors (403, 404 ...) become an error page.
+// dudaFailed re-renders the form with the platform's complaints next to their fields (all of
+// them at once); other errors (403, 404 ...) become an error page.
 func (p *Panel) dudaFailed(c echo.Context, r *request, f *dudaForm, err error) error {
-	var de *domain.Error
-	if errors.As(err, &de) {
-		out := *de
-		out.Message = dudaNames.Replace(de.Message)
-		err = &out
-	}
-	st, status, ok := formFailure(err, nil)
+	st, status, ok := formFailure(reworded(err, dudaNames), nil)
 	if !ok {
 		return err
 	}

@@ -105,6 +105,24 @@ func formFailure(err error, fields map[string]string) (st *formState, status int
 	return st, httpapi.StatusOf(de.Kind), true
 }
 
+// reworded is err with every message (its own and its Also's) passed through words, the
+// form's way of naming the API's fields; err itself is not changed.
+func reworded(err error, words *strings.Replacer) error {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	out := *de
+	out.Message = words.Replace(de.Message)
+	out.Also = make([]*domain.Error, len(de.Also))
+	for i, e := range de.Also {
+		more := *e
+		more.Message = words.Replace(e.Message)
+		out.Also[i] = &more
+	}
+	return &out
+}
+
 // fieldLabels name the API's fields in words, for messages that start with the field's name
 // ("primaryColor must be ..." reads "Primary colour must be ...").
 var fieldLabels = map[string]string{

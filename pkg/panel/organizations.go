@@ -21,6 +21,8 @@ type orgForm struct {
 	formState
 	Name, SupportEmail, SellerCountry string
 	PricesIncludeTax, OSSRegistered   bool
+	// BlockCheckoutsOnDispute refuses new checkouts for a client with an unresolved dispute.
+	BlockCheckoutsOnDispute bool
 }
 
 type organizationsData struct {
@@ -68,7 +70,8 @@ func (p *Panel) organizationsPage(c echo.Context, r *request, d *organizationsDa
 	}
 	if r.Org != nil && !d.Settings.failed() {
 		o := r.Org
-		d.Settings = orgForm{Name: o.Name, SupportEmail: o.SupportEmail, SellerCountry: o.SellerCountry, PricesIncludeTax: o.PricesIncludeTax, OSSRegistered: o.OSSRegistered}
+		d.Settings = orgForm{Name: o.Name, SupportEmail: o.SupportEmail, SellerCountry: o.SellerCountry, PricesIncludeTax: o.PricesIncludeTax,
+			OSSRegistered: o.OSSRegistered, BlockCheckoutsOnDispute: o.BlockCheckoutsOnDispute}
 	}
 	if !d.Create.failed() {
 		d.Create = orgForm{PricesIncludeTax: true}
@@ -86,8 +89,9 @@ func (f *orgForm) bind(c echo.Context) tenancy.OrganizationInput {
 	v := form(c)
 	f.Name, f.SupportEmail, f.SellerCountry = trimmed(v, "name"), trimmed(v, "supportEmail"), strings.ToUpper(trimmed(v, "sellerCountry"))
 	f.PricesIncludeTax, f.OSSRegistered = v.Get("pricesIncludeTax") == "on", v.Get("ossRegistered") == "on"
+	f.BlockCheckoutsOnDispute = v.Get("blockCheckoutsOnDispute") == "on"
 	return tenancy.OrganizationInput{Name: &f.Name, SupportEmail: &f.SupportEmail, SellerCountry: &f.SellerCountry,
-		PricesIncludeTax: &f.PricesIncludeTax, OSSRegistered: &f.OSSRegistered}
+		PricesIncludeTax: &f.PricesIncludeTax, OSSRegistered: &f.OSSRegistered, BlockCheckoutsOnDispute: &f.BlockCheckoutsOnDispute}
 }
 
 // organizationCreate creates an organisation and switches to it (platform administrators).
@@ -125,7 +129,8 @@ func (p *Panel) organizationSwitch(c echo.Context, r *request) error {
 	return seeOther(c, "/", "org-switched")
 }
 
-// organizationUpdate edits the current organisation's name, support address and tax settings (admin).
+// organizationUpdate edits the current organisation's name, support address, tax settings and
+// whether a client with an unresolved dispute may start new checkouts (admin).
 func (p *Panel) organizationUpdate(c echo.Context, r *request) error {
 	d := &organizationsData{}
 	in := d.Settings.bind(c)

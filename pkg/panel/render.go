@@ -20,6 +20,7 @@ import (
 var pageNames = []string{
 	"login", "forgot", "reset", "logout", "error",
 	"overview", "dashboard", "confirm", "checkouts", "checkout", "checkout_new", "transactions", "transaction", "clients", "client",
+	"client_form",
 	"sites", "site", "providers", "provider", "provider_new",
 	"duda_connections", "duda_connection", "api_keys", "users", "audit", "organizations",
 }
@@ -220,6 +221,8 @@ var notices = map[string]string{
 	"checkout-expired":   "The checkout was ended; its link no longer takes payments.",
 	"checkout-extended":  "The payment link now stays open longer.",
 	"marked-paid":        "The transfer is marked as paid.",
+	"client-created":     "Client created.",
+	"client-saved":       "Client saved.",
 	"hold-placed":        "The hold is placed: it applies to the client's next checkouts.",
 	"hold-changed":       "The hold is changed: its new terms apply to the client's next checkouts.",
 	"hold-released":      "The hold is released: the client's next checkouts are no longer refused or restricted.",

@@ -93,7 +93,14 @@ func (s *Service) validateProvider(p *domain.Provider) error {
 	} else {
 		err = p.Validate()
 	}
-	return joinInvalid(err, p.Availability.Normalize("availability", knownCurrency))
+	var bad domain.Invalids
+	if err := bad.Collect(err); err != nil {
+		return err
+	}
+	if err := bad.Collect(p.Availability.Normalize("availability", knownCurrency)); err != nil {
+		return err
+	}
+	return bad.Err()
 }
 
 // CheckAvailability normalises and checks availability rules as a provider's save does,
@@ -106,25 +113,6 @@ func CheckAvailability(a *domain.Availability) error {
 func knownCurrency(code string) bool {
 	_, ok := money.Lookup(code)
 	return ok
-}
-
-// joinInvalid is first with the field errors of second riding along (either may be nil); an
-// error that is not a field error wins alone.
-func joinInvalid(first, second error) error {
-	if first == nil {
-		return second
-	}
-	if second == nil {
-		return first
-	}
-	var a, b *domain.Error
-	if !errors.As(first, &a) || !errors.As(second, &b) || a.Kind != domain.KindInvalid || b.Kind != domain.KindInvalid {
-		return first
-	}
-	joined, head := *a, *b
-	head.Also = nil
-	joined.Also = append(append(append([]*domain.Error{}, a.Also...), &head), b.Also...)
-	return &joined
 }
 
 // validateCredentials checks credentials given for p (partial: an update, absent ones kept) as

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"paygate.dev/pkg/auth"
@@ -144,11 +145,17 @@ func (s *Service) InviteMember(ctx context.Context, actor domain.Actor, orgID, e
 	if err := auth.Authorize(actor, "user", "create"); err != nil {
 		return nil, err
 	}
-	if err := domain.ValidateEmail("email", email); err != nil {
-		return nil, err
+	var bad domain.Invalids // every mistake at once, for the invite form
+	if strings.TrimSpace(email) == "" {
+		bad.Add("email", "email is required")
+	} else {
+		_ = bad.Collect(domain.ValidateEmail("email", email)) // only ever a field's error
 	}
 	if !role.Valid() {
-		return nil, domain.Invalid("role", "role must be admin, editor or viewer")
+		bad.Add("role", "role must be admin, editor or viewer")
+	}
+	if bad.Failed() {
+		return nil, bad.Err()
 	}
 	inv := &Invitation{Role: role}
 	var token string

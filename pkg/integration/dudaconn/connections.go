@@ -105,19 +105,26 @@ func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, 
 	}
 	c := &domain.DudaConnection{ID: domain.NewID(domain.PrefixDudaConn), OrganizationID: orgID, Enabled: true}
 	sec := dudaSecrets{}
+	// Every mistake is reported at once (domain.Invalids): a missing field is "required", the
+	// others are checked as an update checks them.
+	var bad domain.Invalids
 	for _, f := range []struct {
 		name string
-		v    *string
-	}{{"siteId", in.SiteID}, {"appUuid", in.AppUUID}, {"appUser", in.AppUser}, {"appPassword", in.AppPassword}, {"appSecret", in.AppSecret}} {
-		if f.v == nil || strings.TrimSpace(*f.v) == "" {
-			return nil, domain.Invalid(f.name, "%s is required", f.name)
+		v    **string
+	}{{"siteId", &in.SiteID}, {"appUuid", &in.AppUUID}, {"appUser", &in.AppUser}, {"appPassword", &in.AppPassword}, {"appSecret", &in.AppSecret}} {
+		if *f.v == nil || strings.TrimSpace(**f.v) == "" {
+			bad.Add(f.name, "%s is required", f.name)
+			*f.v = nil
 		}
 	}
-	if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
+	if err := bad.Collect(s.applyDudaInput(ctx, c, &sec, in)); err != nil {
 		return nil, err
 	}
-	if err := s.checkouts.CheckIPNTarget(ctx, sec.IPNURL); err != nil {
+	if err := bad.Collect(s.checkouts.CheckIPNTarget(ctx, sec.IPNURL)); err != nil {
 		return nil, err
+	}
+	if bad.Failed() {
+		return nil, bad.Err()
 	}
 	sealed, err := s.tenancy.SealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec)
 	if err != nil {
@@ -137,36 +144,39 @@ func (s *Service) CreateDudaConnection(ctx context.Context, actor domain.Actor, 
 	return s.dudaConnectionView(ctx, c, sec)
 }
 
-// applyDudaInput validates the fields present in in and writes them to c and sec.
+// applyDudaInput validates the fields present in in and writes them to c and sec. Every
+// invalid field is reported (the first as the error, the others in its Also), so that a form
+// shows them all at once; an error that is not about the input (a failed read) wins alone.
 func (s *Service) applyDudaInput(ctx context.Context, c *domain.DudaConnection, sec *dudaSecrets, in DudaConnectionInput) error {
+	var bad domain.Invalids
 	if in.SiteID != nil {
 		id := strings.TrimSpace(*in.SiteID)
 		if _, err := s.store.GetSite(ctx, c.OrganizationID, id); err != nil {
-			if domain.IsNotFound(err) {
-				return domain.Invalid("siteId", "siteId must be one of the organisation's sites")
+			if !domain.IsNotFound(err) {
+				return err
 			}
-			return err
+			bad.Add("siteId", "siteId must be one of the organisation's sites")
 		}
 		c.SiteID = id
 	}
 	if in.AppUUID != nil {
 		v := strings.TrimSpace(*in.AppUUID)
 		if v == "" || len(v) > 200 || strings.ContainsAny(v, "/?#%\\ \t\r\n") || v == "." || v == ".." {
-			return domain.Invalid("appUuid", "appUuid must be the app's UUID from Duda's developer portal")
+			bad.Add("appUuid", "appUuid must be the app's UUID from Duda's developer portal")
 		}
 		c.AppUUID = v
 	}
 	if in.AppUser != nil {
 		v := strings.TrimSpace(*in.AppUser)
 		if v == "" || len(v) > 200 || strings.ContainsAny(v, ":\r\n") {
-			return domain.Invalid("appUser", "appUser must be the app's API user (at most 200 characters, no colon)")
+			bad.Add("appUser", "appUser must be the app's API user (at most 200 characters, no colon)")
 		}
 		c.AppUser = v
 	}
 	if in.AppPassword != nil {
 		v := strings.TrimSpace(*in.AppPassword)
 		if v == "" || len(v) > 4000 {
-			return domain.Invalid("appPassword", "appPassword must be the app's API password")
+			bad.Add("appPassword", "appPassword must be the app's API password")
 		}
 		sec.AppPassword = v
 	}
@@ -174,13 +184,13 @@ func (s *Service) applyDudaInput(ctx context.Context, c *domain.DudaConnection, 
 		v := strings.TrimSpace(*in.AppSecret)
 		// Sign answers "" exactly when the secret is not base64: then no signature could verify.
 		if v == "" || len(v) > 4000 || duda.Sign(v, "0", nil) == "" {
-			return domain.Invalid("appSecret", "appSecret must be the app's base64 secret from Duda's developer portal")
+			bad.Add("appSecret", "appSecret must be the app's base64 secret from Duda's developer portal")
 		}
 		sec.AppSecret = v
 	}
 	if in.IPNURL != nil {
 		v, err := s.checkDudaIPNURL(*in.IPNURL)
-		if err != nil {
+		if err := bad.Collect(err); err != nil {
 			return err
 		}
 		sec.IPNURL = v
@@ -188,7 +198,7 @@ func (s *Service) applyDudaInput(ctx context.Context, c *domain.DudaConnection, 
 	if in.Enabled != nil {
 		c.Enabled = *in.Enabled
 	}
-	return nil
+	return bad.Err()
 }
 
 // checkDudaIPNURL accepts an absolute https URL (http only for localhost, which only test-mode
@@ -287,14 +297,19 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 	if err := auth.Authorize(actor, "duda", "update"); err != nil {
 		return nil, err
 	}
+	// ipnErr is the ipnUrl's mistake, reported with the other fields' (domain.Invalids).
+	var ipnErr error
 	if in.IPNURL != nil {
 		// Looked up before the transaction, not while it holds the connection's row.
 		v, err := s.checkDudaIPNURL(*in.IPNURL)
 		if err == nil {
 			err = s.checkouts.CheckIPNTarget(ctx, v)
 		}
-		if err != nil {
+		if domain.ErrorKind(err) != domain.KindInvalid && err != nil {
 			return nil, err
+		}
+		if ipnErr = err; ipnErr != nil {
+			in.IPNURL = nil // reported once, not again by applyDudaInput
 		}
 	}
 	var c *domain.DudaConnection
@@ -313,8 +328,13 @@ func (s *Service) UpdateDudaConnection(ctx context.Context, actor domain.Actor, 
 				*p = nil
 			}
 		}
-		if err := s.applyDudaInput(ctx, c, &sec, in); err != nil {
+		var bad domain.Invalids
+		_ = bad.Collect(ipnErr) // only ever a field's error
+		if err := bad.Collect(s.applyDudaInput(ctx, c, &sec, in)); err != nil {
 			return err
+		}
+		if bad.Failed() {
+			return bad.Err()
 		}
 		if c.Credentials, err = s.tenancy.SealJSON(ctx, orgID, dudaConnectionPurpose(c.ID), sec); err != nil {
 			return err

@@ -1,0 +1,48 @@
+package adminapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"paygate.dev/pkg/apptest"
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/store"
+	"paygate.dev/pkg/storetest"
+)
+
+// TestInvoiceDraftNamesAClient: POST /api/v1/invoices with a clientId that is not one of the
+// organisation's clients in the key's mode answers 422 CLIENT_NOT_FOUND (field clientId), as a
+// checkout does; with a client and no client block the draft carries the client's name,
+// company, e-mail, billing address and VAT id.
+func TestInvoiceDraftNamesAClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
+		tn := env.NewTenant(t)
+		other := env.NewTenant(t)
+		api := env.AdminURL + "/api/v1"
+		create := func(key string) string {
+			res := apptest.Do(t, http.MethodPost, api+"/clients", key, map[string]any{"email": "erika@example.com", "name": "Erika Muster",
+				"company": "Muster AG", "vatId": "DE123456789",
+				"billingAddress": map[string]any{"address1": "Hauptstr. 1", "city": "Berlin", "postcode": "10115", "country": "DE"}})
+			require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+			return res.JSON(t)["id"].(string)
+		}
+		live, test, foreign := create(tn.LiveKey), create(tn.TestKey), create(other.LiveKey)
+		lines := []map[string]any{{"description": "Beratung", "quantity": 1, "unitPrice": 11900, "type": "digital_service"}}
+
+		for _, id := range []string{"cli_unknown", test, foreign} {
+			res := apptest.Do(t, http.MethodPost, api+"/invoices", tn.LiveKey, map[string]any{"currency": "EUR", "clientId": id, "lines": lines})
+			body := requireCode(t, res, http.StatusUnprocessableEntity, domain.CodeClientNotFound)
+			require.Equal(t, "clientId", body["field"], id)
+		}
+
+		res := apptest.Do(t, http.MethodPost, api+"/invoices", tn.LiveKey, map[string]any{"currency": "EUR", "clientId": live, "lines": lines})
+		require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+		inv := res.JSON(t)
+		require.Equal(t, live, inv["clientId"])
+		require.Equal(t, map[string]any{"name": "Erika Muster", "company": "Muster AG", "email": "erika@example.com", "line1": "Hauptstr. 1",
+			"city": "Berlin", "postalCode": "10115", "country": "DE", "vatId": "DE123456789"}, inv["client"])
+	})
+}
