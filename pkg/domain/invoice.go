@@ -185,7 +185,7 @@ func (p *Party) Validate(field string) error {
 		val  *string
 		max  int
 	}{{"name", &p.Name, 200}, {"company", &p.Company, 200}, {"email", &p.Email, 254}, {"line1", &p.Line1, 200},
-		{"line2", &p.Line2, 200}, {"city", &p.City, 100}, {"postalCode", &p.PostalCode, 20}, {"country", &p.Country, 2}, {"vatId", &p.VATID, 20}} {
+		{"line2", &p.Line2, 200}, {"city", &p.City, 100}, {"postalCode", &p.PostalCode, 20}, {"country", &p.Country, 2}, {"vatId", &p.VATID, 32}} {
 		*f.val = strings.TrimSpace(*f.val)
 		if len(*f.val) > f.max || strings.ContainsAny(*f.val, "\r\n") {
 			v.add(field+"."+f.name, "%s has at most %d characters on one line", f.name, f.max)
