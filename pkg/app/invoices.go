@@ -5,6 +5,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/invoice"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // payment link was paid, in the dispatcher's transaction.
 func registerInvoices(b *MainBackend) {
 	svc := b.Services.Invoice
-	b.eventHooks["invoice"] = func(ctx context.Context, tx *store.Store, e domain.Event) error {
-		return svc.Hook(ctx, store.PortOf[invoice.Store](tx), e)
+	b.eventHooks["invoice"] = func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+		return svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 	}
 }
