@@ -119,9 +119,9 @@ func TestInvoicePaymentLinksSettleTheInvoice(t *testing.T) {
 		tn := env.NewTenant(t)
 		base := env.AdminURL + "/api/v1"
 		svc := invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](s)})
-		d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s})
-		d.Register("invoice", func(ctx context.Context, tx *store.Store, e domain.Event) error {
-			return svc.Hook(ctx, store.PortOf[invoice.Store](tx), e)
+		d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](s)})
+		d.Register("invoice", func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+			return svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 		})
 		draft := apptest.Do(t, "POST", base+"/invoices", tn.TestKey, map[string]any{"currency": "EUR", "siteId": tn.Site.ID,
 			"client": map[string]any{"name": "Erika Muster", "email": "erika@example.com", "country": "DE"},

@@ -19,7 +19,7 @@ import (
 func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route) {
 	// The admin backend lists and re-queues notifications; the main backend's workers send them
 	// (and River's leader among them exports the backlog gauges).
-	a.Notifier = ipn.New(ipn.Options{Store: a.Store, Secrets: a.Services.Tenancy, Log: a.Log, Metrics: a.Metrics,
+	a.Notifier = ipn.New(ipn.Options{Store: store.PortOf[ipn.Store](a.Store), Secrets: a.Services.Tenancy, Log: a.Log, Metrics: a.Metrics,
 		ExportGauges: func(context.Context) bool { return false }})
 	extra = append(extra, adminapi.IPNRoutes(a.Notifier)...)
 	extra = append(extra, adminapi.DudaRoutes()...)

@@ -5,6 +5,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/invoice"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/store"
 )
 
@@ -14,8 +15,8 @@ import (
 // disputes of invoiced payments, in the dispatcher's transaction.
 func registerInvoices(b *MainBackend) {
 	svc := b.Services.Invoice
-	b.eventHooks["invoice"] = func(ctx context.Context, tx *store.Store, e domain.Event) error {
-		return svc.Hook(ctx, store.PortOf[invoice.Store](tx), e)
+	b.eventHooks["invoice"] = func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+		return svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 	}
 	// The credit notes of invoiced payments: a refund that succeeded, a dispute lost.
 	b.eventHooks["credit_note"] = func(ctx context.Context, tx *store.Store, e domain.Event) error {

@@ -18,7 +18,6 @@ import (
 	"paygate.dev/pkg/providers/stripe"
 	"paygate.dev/pkg/providers/wire"
 	"paygate.dev/pkg/queue"
-	"paygate.dev/pkg/store"
 )
 
 // providerRegistry lists the payment providers every service uses: one line per provider.
@@ -46,7 +45,7 @@ func mountProviders(e *echo.Echo, b *MainBackend, hk *hooks.Server) {
 	for _, t := range set.Types() {
 		x := set[t].Extras()
 		for name, h := range x.EventHooks {
-			b.eventHooks[name] = func(ctx context.Context, tx *store.Store, e domain.Event) error { return h(ctx, hookTx{tx}, e) }
+			b.eventHooks[name] = func(ctx context.Context, tx ipn.Store, e domain.Event) error { return h(ctx, hookTx{tx}, e) }
 		}
 		if x.Workers == nil && len(x.Periodic) == 0 {
 			continue
@@ -62,10 +61,11 @@ func mountProviders(e *echo.Echo, b *MainBackend, hk *hooks.Server) {
 	}
 }
 
-// hookTx is the database transaction of an outbox hook as providers see it.
-type hookTx struct{ *store.Store }
+// hookTx is the database transaction of an outbox hook (the dispatcher's ipn.Store) as
+// providers see it (providers.HookTx).
+type hookTx struct{ ipn.Store }
 
 func (t hookTx) Enqueue(ctx context.Context, args river.JobArgs) error {
-	_, err := queue.Insert(ctx, t.Store, args, nil)
+	_, err := queue.Insert(ctx, t, args, nil)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/invoice"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/payment"
@@ -108,4 +109,5 @@ var (
 	_ dudaconn.Store = store.Port[dudaconn.Store]{}
 	_ client.Store   = store.Port[client.Store]{}
 	_ invoice.Store  = store.Port[invoice.Store]{}
+	_ ipn.Store      = store.Port[ipn.Store]{}
 )

@@ -8,6 +8,7 @@ import (
 
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/store"
 )
 
 // registration adds an integration's job kinds and periodic tasks.
@@ -23,9 +24,9 @@ func startWorkers(ctx context.Context, b *MainBackend) error {
 	cfg := b.Config
 	var qc *queue.Client
 	leader := func(ctx context.Context) bool { return qc != nil && qc.IsLeader(ctx) }
-	n := ipn.New(ipn.Options{Store: b.Store, Secrets: b.Services.Tenancy, Log: b.Log, Metrics: b.Metrics, AllowPrivate: cfg.IPNAllowPrivateTargets,
+	n := ipn.New(ipn.Options{Store: store.PortOf[ipn.Store](b.Store), Secrets: b.Services.Tenancy, Log: b.Log, Metrics: b.Metrics, AllowPrivate: cfg.IPNAllowPrivateTargets,
 		Backoff: cfg.IPNBackoff, ExportGauges: leader})
-	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: b.Store, Log: b.Log, Metrics: b.Metrics})
+	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](b.Store), Log: b.Log, Metrics: b.Metrics})
 	d.Register("ipn", n.DispatchEvent)
 	for name, hook := range b.eventHooks {
 		d.Register(name, hook)

@@ -88,7 +88,7 @@ func newWorld(t *testing.T, s *store.Store, opts ...dudafake.Option) *world {
 	uc.RegisterWorkers(ws)
 	env.Main.Notifier.RegisterWorkers(ws)
 	w.jobs = queuetest.Stepper(t, s, map[string]int{queue.Duda: 4, queue.IPN: 4}, ws, queuetest.Options{})
-	w.disp = ipn.NewDispatcher(ipn.DispatcherOptions{Store: s, Log: logging.Discard()})
+	w.disp = ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](s), Log: logging.Discard()})
 	w.disp.Register("ipn", env.Main.Notifier.DispatchEvent)
 	w.disp.Register("duda", dudastore.Hook(uc))
 	// Tests share the database: leave nothing behind for the next one's worker.

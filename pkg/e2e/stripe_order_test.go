@@ -97,7 +97,7 @@ func (w *stripeWorld) settled(t *testing.T, txnID string, eventIDs ...string) []
 		ds, err := w.env.Store.ListIPNDeliveries(ctx, w.tn.Org.ID, txnID)
 		require.NoError(t, err)
 		for _, d := range ds {
-			if d.Status != store.DeliveryDelivered {
+			if d.Status != domain.IPNDeliveryDelivered {
 				why = "notification " + d.ID + " is " + d.Status
 				return false
 			}

@@ -85,9 +85,9 @@ func TestEveryCheckoutPaymentIsInvoicedOnce(t *testing.T) {
 		prov := storetest.Provider(t, s, org.ID, domain.ModeLive)
 		site := storetest.Site(t, s, org.ID, prov)
 		svc := newService(s)
-		d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s})
-		hook := func(ctx context.Context, tx *store.Store, e domain.Event) error {
-			return svc.Hook(ctx, store.PortOf[invoice.Store](tx), e)
+		d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](s)})
+		hook := func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+			return svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 		}
 		d.Register("invoice", hook)
 		actor := domain.Actor{Type: domain.ActorUser, ID: "usr_admin", OrganizationID: org.ID, Role: domain.RoleAdmin}
@@ -138,7 +138,7 @@ func TestEveryCheckoutPaymentIsInvoicedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range evs {
-			if err := s.InTx(ctx, func(tx *store.Store) error { return hook(ctx, tx, e) }); err != nil {
+			if err := store.PortOf[ipn.Store](s).InTx(ctx, func(tx ipn.Store) error { return hook(ctx, tx, e) }); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -7,7 +7,6 @@ import (
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
-	"paygate.dev/pkg/store"
 )
 
 // Delivery is one notification of a transaction as the Admin API shows it.
@@ -51,7 +50,7 @@ type Attempt struct {
 	Success            bool       `json:"success"`
 }
 
-func deliveryView(d *store.IPNDelivery) Delivery {
+func deliveryView(d *domain.IPNDelivery) Delivery {
 	var head struct {
 		EventType string `json:"eventType"`
 		Status    int    `json:"status"`
@@ -72,7 +71,7 @@ func inOrg(actor domain.Actor, orgID string) error {
 }
 
 // authorize checks tenancy, permission and that the transaction exists in the organisation.
-func (n *Notifier) authorize(ctx context.Context, s *store.Store, actor domain.Actor, orgID, txnID, action string) error {
+func (n *Notifier) authorize(ctx context.Context, s Store, actor domain.Actor, orgID, txnID, action string) error {
 	if err := inOrg(actor, orgID); err != nil {
 		return err
 	}
@@ -112,7 +111,7 @@ func (n *Notifier) ListAttempts(ctx context.Context, actor domain.Actor, orgID, 
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*store.IPNDelivery, len(deliveries))
+	byID := make(map[string]*domain.IPNDelivery, len(deliveries))
 	for i := range deliveries {
 		byID[deliveries[i].ID] = &deliveries[i]
 	}
@@ -151,7 +150,7 @@ func (n *Notifier) Resend(ctx context.Context, actor domain.Actor, orgID, txnID 
 	if err != nil {
 		return nil, err
 	}
-	err = n.store.InTx(ctx, func(tx *store.Store) error {
+	err = n.store.InTx(ctx, func(tx Store) error {
 		now := n.now()
 		if err := tx.Audit(ctx, actor, "ipn.resend", "transaction", txnID,
 			map[string]any{"deliveryId": d.ID, "eventVersion": d.EventVersion}); err != nil {

@@ -23,8 +23,8 @@ func TestAClaimWaitsForTheRecordingOfTheTransactionsPreviousAttempt(t *testing.T
 	t.Parallel()
 	// No River worker: the test makes the claims.
 	e := newEnv(t, store.Postgres, envOptions{noBackend: true})
-	n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc.Tenancy, Log: logging.Discard(), Metrics: metrics.New(), Now: e.clock.Now, AllowPrivate: true})
-	disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Metrics: metrics.New(), Now: e.clock.Now})
+	n := ipn.New(ipn.Options{Store: store.PortOf[ipn.Store](e.s), Secrets: e.svc.Tenancy, Log: logging.Discard(), Metrics: metrics.New(), Now: e.clock.Now, AllowPrivate: true})
+	disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](e.s), Log: logging.Discard(), Metrics: metrics.New(), Now: e.clock.Now})
 	disp.Register("ipn", n.DispatchEvent)
 	shop := newMerchant(t, e.secret, e.clock.Now, true)
 	txn := storetest.Transaction(t, e.s, e.checkout(shop.URL()), e.provider)
@@ -33,7 +33,7 @@ func TestAClaimWaitsForTheRecordingOfTheTransactionsPreviousAttempt(t *testing.T
 	require.NoError(t, err)
 
 	now := e.clock.Now()
-	a := &store.IPNAttempt{StartedAt: now, SignatureTS: "1"}
+	a := &domain.IPNAttempt{StartedAt: now, SignatureTS: "1"}
 	d, why, err := e.s.ClaimIPNAttempt(ctx, txn.ID, now, now.Add(-time.Hour), a)
 	require.NoError(t, err)
 	require.NotNil(t, d, why)
@@ -58,13 +58,13 @@ func TestAClaimWaitsForTheRecordingOfTheTransactionsPreviousAttempt(t *testing.T
 	}()
 	<-recording
 	type claim struct {
-		d   *store.IPNDelivery
+		d   *domain.IPNDelivery
 		why string
 		err error
 	}
 	claimed := make(chan claim, 1)
 	go func() {
-		b := &store.IPNAttempt{StartedAt: now, SignatureTS: "1"}
+		b := &domain.IPNAttempt{StartedAt: now, SignatureTS: "1"}
 		d, why, err := e.s.ClaimIPNAttempt(ctx, txn.ID, now, now.Add(-time.Hour), b)
 		claimed <- claim{d, why, err}
 	}()

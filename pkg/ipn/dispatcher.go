@@ -12,7 +12,6 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
-	"paygate.dev/pkg/store"
 )
 
 // Hook reacts to one outbox event inside the dispatcher's database transaction: whatever it
@@ -21,18 +20,22 @@ import (
 // tried again in the next round. Hooks may run more than once for an event and must be
 // idempotent (use unique keys, INSERT ... ON CONFLICT DO NOTHING), and must not fail the
 // transaction on purpose (on PostgreSQL a failed statement aborts it).
-type Hook func(ctx context.Context, tx *store.Store, e domain.Event) error
+//
+// tx is the dispatcher's transaction as this package's port; a hook of another capability
+// rebinds it to its own port in the same transaction (wiring does: store.Rebind, or
+// store.StoreOf for the store adapters), the notifier's own hook (DispatchEvent) uses it as is.
+type Hook func(ctx context.Context, tx Store, e domain.Event) error
 
 // DispatcherOptions configure a Dispatcher.
 type DispatcherOptions struct {
-	Store   *store.Store
+	Store   Store
 	Log     *slog.Logger
 	Metrics *metrics.Registry
 	// BatchSize is how many events one transaction takes (default 100).
 	BatchSize int
 	// PollInterval is how often Run looks for new events (default 1s).
 	PollInterval time.Duration
-	// Now is the clock (default store.Now).
+	// Now is the clock (default domain.Now).
 	Now func() time.Time
 	// OnDispatched runs after a batch committed.
 	OnDispatched func()
@@ -48,7 +51,7 @@ type namedHook struct {
 // of dispatchers may run against one database: on PostgreSQL each batch is locked FOR UPDATE
 // SKIP LOCKED, on SQLite transactions take turns.
 type Dispatcher struct {
-	store        *store.Store
+	store        Store
 	log          *slog.Logger
 	batch        int
 	poll         time.Duration
@@ -77,7 +80,7 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 		d.poll = time.Second
 	}
 	if d.now == nil {
-		d.now = store.Now
+		d.now = domain.Now
 	}
 	m := opts.Metrics
 	if m == nil {
@@ -139,7 +142,7 @@ func (e *hookError) Error() string {
 
 // dispatchBatch runs one batch; failed names an event whose hook failed (the batch was rolled back).
 func (d *Dispatcher) dispatchBatch(ctx context.Context, hooks []namedHook, skip []string) (n int, failed string, err error) {
-	err = d.store.InTx(ctx, func(tx *store.Store) error {
+	err = d.store.InTx(ctx, func(tx Store) error {
 		events, err := tx.LockUndispatchedEvents(ctx, d.batch, skip)
 		if err != nil {
 			return err
@@ -217,7 +220,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // (another attempt paid the order; see payment.ApplyOutcome), it creates the delivery (its body built now, in the
 // site's current IPN version, never changed afterwards) and queues the transaction's next
 // attempt (its own, or an earlier notification's that is still owed).
-func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.Event) error {
+func (n *Notifier) DispatchEvent(ctx context.Context, tx Store, e domain.Event) error {
 	if e.TransactionID == nil || !strings.HasPrefix(e.Type, "transaction.") {
 		return nil
 	}
@@ -257,9 +260,9 @@ func (n *Notifier) DispatchEvent(ctx context.Context, tx *store.Store, e domain.
 	if err != nil {
 		return err
 	}
-	d := &store.IPNDelivery{ID: id, OrganizationID: e.OrganizationID, SiteID: chk.SiteID, CheckoutID: chk.ID,
+	d := &domain.IPNDelivery{ID: id, OrganizationID: e.OrganizationID, SiteID: chk.SiteID, CheckoutID: chk.ID,
 		TransactionID: txn.ID, EventID: e.ID, EventVersion: e.Version, URL: strings.TrimSpace(chk.IPNURL),
-		IPNVersion: version, Body: body, Status: store.DeliveryPending, NextAttemptAt: &now, CreatedAt: now,
+		IPNVersion: version, Body: body, Status: domain.IPNDeliveryPending, NextAttemptAt: &now, CreatedAt: now,
 		AllowPrivate: chk.IPNAllowPrivate} // the policy the target was accepted under (see clientFor)
 	created, err := tx.CreateIPNDelivery(ctx, d)
 	if err != nil || !created {

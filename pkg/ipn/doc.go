@@ -15,7 +15,7 @@
 //     (a River job on the ipn queue, see below). Other integrations add hooks of their own with
 //     Dispatcher.Register.
 //  3. A job (KindDeliver) makes one attempt of the transaction's next notification: the first
-//     pending one in event order (Attempt, store.ClaimIPNAttempt). POST to the ipnUrl with the
+//     pending one in event order (Attempt, Store.ClaimIPNAttempt). POST to the ipnUrl with the
 //     site's current secret (read at every attempt, so a regenerated secret signs the next one):
 //     X-Signature-Timestamp: <unix seconds>, X-Signature-HMAC-SHA256: hex HMAC-SHA256 of
 //     "<timestamp>.<body>"; v2 also X-IPN-Version: 2 and X-IPN-Delivery-ID. Each attempt is
@@ -70,7 +70,7 @@
 //
 // The classification is pkg/netguard's, the same the platform applies when a merchant gives an
 // ipnUrl (400 IPN_URL_PRIVATE). Each delivery carries the policy its checkout was accepted
-// under (store.IPNDelivery.AllowPrivate, from domain.Checkout.IPNAllowPrivate): an internal
+// under (domain.IPNDelivery.AllowPrivate, from domain.Checkout.IPNAllowPrivate): an internal
 // address is reached only if that policy and AllowPrivate both allow it, so turning
 // IPN_ALLOW_PRIVATE_TARGETS on later does not release notifications accepted before.
 //

@@ -401,13 +401,13 @@ func newEnv(t *testing.T, d store.Dialect, o envOptions) *env {
 func (e *env) newBackend(name string, concurrency int) *backend {
 	b := &backend{e: e, m: metrics.New()}
 	// The merchant runs on 127.0.0.1: allowed unless the test is about the guard.
-	b.n = ipn.New(ipn.Options{Store: e.s, Secrets: e.svc.Tenancy, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now,
+	b.n = ipn.New(ipn.Options{Store: store.PortOf[ipn.Store](e.s), Secrets: e.svc.Tenancy, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now,
 		AllowPrivate: !e.opts.strictGuard, Resolver: e.opts.resolver, Transport: e.opts.transport, AttemptTimeout: e.opts.attemptTimeout,
 		StaleAfter: e.opts.staleAfter})
 	ws := river.NewWorkers()
 	b.n.RegisterWorkers(ws)
 	b.r = queuetest.Start(e.t, e.s, map[string]int{queue.IPN: concurrency}, ws, queuetest.Options{ID: name + "-" + domain.RandomString(4), Metrics: b.m})
-	b.d = ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now})
+	b.d = ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](e.s), Log: logging.Discard(), Metrics: b.m, Now: e.clock.Now})
 	b.d.Register("ipn", b.n.DispatchEvent)
 	return b
 }

@@ -80,7 +80,7 @@ func TestWireTransferFlowNotifiesEveryStatusOnceInOrder(t *testing.T) {
 			ds := e.deliveries(txn)
 			require.Len(t, ds, 3)
 			for _, dv := range ds {
-				require.Equal(t, store.DeliveryDelivered, dv.Status)
+				require.Equal(t, domain.IPNDeliveryDelivered, dv.Status)
 				require.Equal(t, 1, dv.Attempts)
 				require.Equal(t, 2, dv.IPNVersion)
 			}
@@ -141,7 +141,7 @@ func TestRetriesUntilTheMerchantAnswers200(t *testing.T) {
 		txn := e.transaction(shop.URL())
 		e.step()
 		dv := e.deliveries(txn)[0]
-		require.Equal(t, store.DeliveryPending, dv.Status)
+		require.Equal(t, domain.IPNDeliveryPending, dv.Status)
 		require.Equal(t, 1, dv.Attempts)
 		require.NotNil(t, dv.NextAttemptAt)
 		require.True(t, dv.NextAttemptAt.After(e.clock.Now()), "the retry is scheduled, not immediate")
@@ -149,7 +149,7 @@ func TestRetriesUntilTheMerchantAnswers200(t *testing.T) {
 
 		e.settle(time.Hour)
 		dv = e.deliveries(txn)[0]
-		require.Equal(t, store.DeliveryDelivered, dv.Status)
+		require.Equal(t, domain.IPNDeliveryDelivered, dv.Status)
 		require.Equal(t, 3, dv.Attempts, "delivered on the third attempt")
 		as := e.attempts(txn)
 		require.Len(t, as, 3)
@@ -187,13 +187,13 @@ func TestMerchantDownIsRetriedForThreeDaysThenFailed(t *testing.T) {
 			require.Less(t, i, 100, "gives up in time")
 			dv := e.deliveries(txn)[0]
 			require.Equal(t, i, dv.Attempts)
-			if dv.Status == store.DeliveryFailed {
+			if dv.Status == domain.IPNDeliveryFailed {
 				require.Nil(t, dv.NextAttemptAt)
 				require.False(t, e.clock.Now().Before(created.Add(72*time.Hour)), "not before 3 days")
 				require.Less(t, e.clock.Now().Sub(created), 73*time.Hour)
 				break
 			}
-			require.Equal(t, store.DeliveryPending, dv.Status)
+			require.Equal(t, domain.IPNDeliveryPending, dv.Status)
 			require.True(t, dv.NextAttemptAt.After(last), "retries move forward")
 			if i > 1 {
 				require.Equal(t, 1.0, e.metric("paygate_ipn_queue_depth"))
@@ -231,7 +231,7 @@ func TestMerchantDownIsRetriedForThreeDaysThenFailed(t *testing.T) {
 			_, err := e.n.Resend(ctx, e.admin, e.org.ID, txn.ID)
 			require.NoError(t, err)
 			e.step()
-			require.Equal(t, store.DeliveryDelivered, e.deliveries(txn)[0].Status)
+			require.Equal(t, domain.IPNDeliveryDelivered, e.deliveries(txn)[0].Status)
 		})
 	})
 }
@@ -280,11 +280,11 @@ func TestAKilledBackendResumesOnAnotherWithoutLosingOrDoublingNotifications(t *t
 			ds := e.deliveries(txn)
 			require.Len(t, ds, 2)
 			for _, dv := range ds {
-				require.Equal(t, store.DeliveryDelivered, dv.Status)
+				require.Equal(t, domain.IPNDeliveryDelivered, dv.Status)
 			}
 			as = e.attempts(txn)
 			require.Len(t, as, 3)
-			require.Equal(t, store.AttemptInterrupted, as[0].Error, "the dead attempt is visible as interrupted")
+			require.Equal(t, domain.IPNAttemptInterrupted, as[0].Error, "the dead attempt is visible as interrupted")
 			require.Equal(t, as[0].DeliveryID, as[1].DeliveryID, "the same notification again")
 			_, applied, problems := shop.snapshot()
 			require.Empty(t, problems)
@@ -301,7 +301,7 @@ func TestAKilledBackendResumesOnAnotherWithoutLosingOrDoublingNotifications(t *t
 			require.Equal(t, []float64{-1, 0}, statuses(applied), "nothing lost, nothing applied twice")
 			require.Len(t, e.attempts(txn), 3)
 			for _, dv := range e.deliveries(txn) {
-				require.Equal(t, store.DeliveryDelivered, dv.Status)
+				require.Equal(t, domain.IPNDeliveryDelivered, dv.Status)
 			}
 		})
 		t.Run("StoppedMidAttempt", func(t *testing.T) {
@@ -387,7 +387,7 @@ func TestTwoBackendsOnOneDatabaseMakeEachAttemptOnce(t *testing.T) {
 			as := e.attempts(txn)
 			attempts += len(as)
 			for _, dv := range e.deliveries(txn) {
-				require.Equal(t, store.DeliveryDelivered, dv.Status)
+				require.Equal(t, domain.IPNDeliveryDelivered, dv.Status)
 				require.Equal(t, 1, dv.Attempts)
 			}
 		}
@@ -418,7 +418,7 @@ func TestRegeneratedSecretSignsTheNextAttempt(t *testing.T) {
 		require.True(t, verifies(requests[1], fresh), "the next attempt uses the new secret")
 		require.False(t, verifies(requests[1], old))
 		require.Len(t, applied, 1)
-		require.Equal(t, store.DeliveryDelivered, e.deliveries(txn)[0].Status)
+		require.Equal(t, domain.IPNDeliveryDelivered, e.deliveries(txn)[0].Status)
 	})
 }
 
@@ -498,16 +498,16 @@ func TestResend(t *testing.T) {
 			pending := e.transaction(shop.URL())
 			e.step()
 			before := e.deliveries(pending)[0]
-			require.Equal(t, store.DeliveryPending, before.Status)
+			require.Equal(t, domain.IPNDeliveryPending, before.Status)
 			_, err := e.n.Resend(ctx, e.admin, e.org.ID, pending.ID)
 			require.NoError(t, err)
 			e.step()
 			after := e.deliveries(pending)[0]
-			require.Equal(t, store.DeliveryPending, after.Status)
+			require.Equal(t, domain.IPNDeliveryPending, after.Status)
 			require.Equal(t, 2, after.Attempts)
 			require.True(t, before.NextAttemptAt.Equal(*after.NextAttemptAt), "a failed manual attempt does not move the schedule")
 			e.settle(time.Hour)
-			require.Equal(t, store.DeliveryDelivered, e.deliveries(pending)[0].Status)
+			require.Equal(t, domain.IPNDeliveryDelivered, e.deliveries(pending)[0].Status)
 		})
 		t.Run("KeepsTheOrderWhileAnEarlierOneIsPending", func(t *testing.T) {
 			shop.answer(500) // the first notification of this transaction fails once
@@ -516,16 +516,16 @@ func TestResend(t *testing.T) {
 			e.move(ordered, domain.TxnSucceeded)
 			e.step()
 			ds := e.deliveries(ordered)
-			require.Equal(t, store.DeliveryPending, ds[0].Status)
-			require.Equal(t, store.DeliveryPending, ds[1].Status)
+			require.Equal(t, domain.IPNDeliveryPending, ds[0].Status)
+			require.Equal(t, domain.IPNDeliveryPending, ds[1].Status)
 			require.Equal(t, 0, ds[1].Attempts, "the second waits for the first")
 
 			_, err := e.n.Resend(ctx, e.admin, e.org.ID, ordered.ID)
 			require.NoError(t, err)
 			e.settle(time.Minute) // far less than the first one's backoff
 			ds = e.deliveries(ordered)
-			require.Equal(t, store.DeliveryDelivered, ds[0].Status, "the resend pulled the earlier one forward")
-			require.Equal(t, store.DeliveryDelivered, ds[1].Status)
+			require.Equal(t, domain.IPNDeliveryDelivered, ds[0].Status, "the resend pulled the earlier one forward")
+			require.Equal(t, domain.IPNDeliveryDelivered, ds[1].Status)
 			_, _, problems := shop.snapshot()
 			require.Empty(t, problems, "still in order")
 		})
@@ -549,7 +549,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		require.Equal(t, 302, *as[0].StatusCode)
 		require.Contains(t, as[0].Error, "redirect")
 		require.False(t, as[0].Success)
-		require.Equal(t, store.DeliveryPending, e.deliveries(txn)[0].Status, "a redirect is a failed attempt")
+		require.Equal(t, domain.IPNDeliveryPending, e.deliveries(txn)[0].Status, "a redirect is a failed attempt")
 	})
 }
 
@@ -584,7 +584,7 @@ func TestAtMost64KBOfAnAnswerIsRead(t *testing.T) {
 		as := e.attempts(txn)
 		require.Len(t, as, 1)
 		require.Len(t, as[0].ResponseExcerpt, 1024, "an excerpt is kept")
-		require.Equal(t, store.DeliveryDelivered, e.deliveries(txn)[0].Status)
+		require.Equal(t, domain.IPNDeliveryDelivered, e.deliveries(txn)[0].Status)
 	})
 }
 
@@ -634,7 +634,7 @@ func TestSSRFGuard(t *testing.T) {
 			require.Contains(t, e.attempts(named)[0].Error, "refused: shop.internal.test resolves to 127.0.0.1")
 			require.Contains(t, e.attempts(ftp)[0].Error, "only http and https")
 			require.Equal(t, 3.0, e.metric("paygate_ipn_attempts_total{outcome=error}"))
-			require.Equal(t, store.DeliveryPending, e.deliveries(direct)[0].Status, "retried like any failure")
+			require.Equal(t, domain.IPNDeliveryPending, e.deliveries(direct)[0].Status, "retried like any failure")
 		})
 		t.Run("AChangedDNSAnswerIsCaughtAtConnectTime", func(t *testing.T) {
 			e := newEnv(t, d, envOptions{strictGuard: true, resolver: res})
@@ -661,7 +661,7 @@ func TestSSRFGuard(t *testing.T) {
 			e.step()
 			_, applied, _ := shop.snapshot()
 			require.Len(t, applied, 1)
-			require.Equal(t, store.DeliveryDelivered, e.deliveries(txn)[0].Status)
+			require.Equal(t, domain.IPNDeliveryDelivered, e.deliveries(txn)[0].Status)
 		})
 	})
 }
@@ -692,7 +692,7 @@ func TestDispatcherHooks(t *testing.T) {
 		var broken atomic.Bool
 		broken.Store(true)
 		var seen sync.Map
-		e.d.Register("duda", func(ctx context.Context, tx *store.Store, ev domain.Event) error {
+		e.d.Register("duda", func(ctx context.Context, tx ipn.Store, ev domain.Event) error {
 			if ev.Type == domain.TransactionEventType(domain.TxnSucceeded) && broken.Load() {
 				return errors.New("duda is down")
 			}
@@ -704,7 +704,7 @@ func TestDispatcherHooks(t *testing.T) {
 		e.settle(time.Hour)
 		ds := e.deliveries(txn)
 		require.Len(t, ds, 1, "the failing event's hooks are rolled back together, the IPN hook's too")
-		require.Equal(t, store.DeliveryDelivered, ds[0].Status)
+		require.Equal(t, domain.IPNDeliveryDelivered, ds[0].Status)
 		require.Equal(t, 1.0, e.metric("paygate_outbox_undispatched_events"), "the event stays for the next round")
 		require.GreaterOrEqual(t, e.metric("paygate_outbox_hook_errors_total{hook=duda}"), 1.0)
 
@@ -713,7 +713,7 @@ func TestDispatcherHooks(t *testing.T) {
 		require.Equal(t, 0.0, e.metric("paygate_outbox_undispatched_events"))
 		ds = e.deliveries(txn)
 		require.Len(t, ds, 2)
-		require.Equal(t, store.DeliveryDelivered, ds[1].Status)
+		require.Equal(t, domain.IPNDeliveryDelivered, ds[1].Status)
 		_, applied, problems := shop.snapshot()
 		require.Empty(t, problems)
 		require.Equal(t, []float64{-1, 1}, statuses(applied))
@@ -751,8 +751,8 @@ func TestOneJobPerTransaction(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, d store.Dialect) {
 		e := newEnv(t, d, envOptions{noBackend: true}) // nobody works the queue: the jobs stay queued
-		n := ipn.New(ipn.Options{Store: e.s, Secrets: e.svc.Tenancy, Log: logging.Discard(), Now: e.clock.Now, AllowPrivate: true})
-		disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: e.s, Log: logging.Discard(), Now: e.clock.Now})
+		n := ipn.New(ipn.Options{Store: store.PortOf[ipn.Store](e.s), Secrets: e.svc.Tenancy, Log: logging.Discard(), Now: e.clock.Now, AllowPrivate: true})
+		disp := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](e.s), Log: logging.Discard(), Now: e.clock.Now})
 		disp.Register("ipn", n.DispatchEvent)
 		shop := newMerchant(t, e.secret, e.clock.Now, true)
 		txn := e.transaction(shop.URL())

@@ -17,6 +17,7 @@ import (
 
 	"paygate.dev/pkg/app"
 	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/logging"
 	"paygate.dev/pkg/queue"
@@ -52,7 +53,7 @@ func runChild() int {
 	log := logging.New("child", -4, os.Stderr)
 	svc := app.NewServices(app.ServiceDeps{Store: s, Keys: keys, Log: log,
 		Hosts: config.Hosts{AdminBackendDomain: "api.example.com", MainBackendDomain: "webhook.example.com", MainFrontendDomain: "secure.example.com", Scheme: "https"}})
-	n := ipn.New(ipn.Options{Store: s, Secrets: svc.Tenancy, Log: log, AllowPrivate: true})
+	n := ipn.New(ipn.Options{Store: store.PortOf[ipn.Store](s), Secrets: svc.Tenancy, Log: log, AllowPrivate: true})
 	ws := river.NewWorkers()
 	n.RegisterWorkers(ws)
 	q, err := queue.New(ctx, queue.Config{Store: s, ID: "killed-backend", Log: log, Queues: map[string]int{queue.IPN: 4}, Workers: ws, Test: true})
@@ -62,7 +63,7 @@ func runChild() int {
 	if err := q.Start(ctx); err != nil {
 		return fail(err)
 	}
-	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s, Log: log, PollInterval: 50 * time.Millisecond})
+	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](s), Log: log, PollInterval: 50 * time.Millisecond})
 	d.Register("ipn", n.DispatchEvent)
 	go func() { _ = d.Run(ctx) }()
 	go n.RunSweeper(ctx, ipn.SweepInterval)
@@ -145,7 +146,7 @@ func TestKill9MidDeliveryIsRetriedWithinFifteenSeconds(t *testing.T) {
 			as = e.attempts(txn)
 			return len(as) == 2 && as[1].FinishedAt != nil
 		}, 10*time.Second, 10*time.Millisecond)
-		require.Equal(t, store.AttemptInterrupted, as[0].Error, "the killed attempt is visible as interrupted")
+		require.Equal(t, domain.IPNAttemptInterrupted, as[0].Error, "the killed attempt is visible as interrupted")
 		require.True(t, as[1].Success)
 		require.False(t, strings.Contains(childLog(), "panic"), childLog())
 	})

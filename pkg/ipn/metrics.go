@@ -8,12 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"paygate.dev/pkg/metrics"
-	"paygate.dev/pkg/store"
 )
 
 var backlogRegistered sync.Map // *metrics.Registry → struct{}
 
-func registerBacklogMetrics(reg *metrics.Registry, s *store.Store, now func() time.Time, export func(context.Context) bool) {
+func registerBacklogMetrics(reg *metrics.Registry, s Store, now func() time.Time, export func(context.Context) bool) {
 	if _, loaded := backlogRegistered.LoadOrStore(reg, struct{}{}); loaded {
 		return
 	}
@@ -33,7 +32,7 @@ var (
 
 // backlogCollector reads the notification backlog from the database at scrape time.
 type backlogCollector struct {
-	store  *store.Store
+	store  Store
 	now    func() time.Time
 	export func(context.Context) bool // nil: always
 }

@@ -17,7 +17,6 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/queue"
-	"paygate.dev/pkg/store"
 )
 
 // KindDeliver is the job kind that makes a transaction's next notification attempt.
@@ -58,7 +57,7 @@ type SecretSource interface {
 
 // Options configure a Notifier.
 type Options struct {
-	Store   *store.Store
+	Store   Store
 	Secrets SecretSource
 	Log     *slog.Logger
 	Metrics *metrics.Registry
@@ -68,7 +67,7 @@ type Options struct {
 	Resolver Resolver
 	// Transport replaces the guarded HTTP transport. Tests only: it bypasses the SSRF guard.
 	Transport http.RoundTripper
-	// Now is the clock (default store.Now).
+	// Now is the clock (default domain.Now).
 	Now func() time.Time
 	// MaxAge is how long a notification is retried (default 72h).
 	MaxAge time.Duration
@@ -88,7 +87,7 @@ type Options struct {
 // Notifier delivers merchant notifications: it turns transaction events into deliveries (as a
 // Dispatcher hook), sends them from jobs, and serves the Admin API's views and resends.
 type Notifier struct {
-	store   *store.Store
+	store   Store
 	secrets SecretSource
 	log     *slog.Logger
 	metrics *metrics.Registry
@@ -116,7 +115,7 @@ func New(opts Options) *Notifier {
 		n.metrics = metrics.New()
 	}
 	if n.now == nil {
-		n.now = store.Now
+		n.now = domain.Now
 	}
 	if n.maxAge <= 0 {
 		n.maxAge = DefaultMaxAge
@@ -203,7 +202,7 @@ const (
 // worker (which claims the attempt at once) before it counts the worker as dead.
 const sweepGrace = 2 * time.Second
 
-func argsFor(d *store.IPNDelivery, manual bool) DeliverArgs {
+func argsFor(d *domain.IPNDelivery, manual bool) DeliverArgs {
 	return DeliverArgs{TransactionID: d.TransactionID, DeliveryID: d.ID, Attempts: d.Attempts, Manual: manual,
 		OrganizationID: d.OrganizationID, SiteID: d.SiteID}
 }
@@ -241,9 +240,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 //
 // While the dispatcher is dispatching a batch, its earlier events count as dispatched (they are
 // marked so in the same transaction).
-func (n *Notifier) queueNext(ctx context.Context, tx *store.Store, txnID string, now time.Time, manual, dispatching bool) error {
+func (n *Notifier) queueNext(ctx context.Context, tx Store, txnID string, now time.Time, manual, dispatching bool) error {
 	d, why, err := tx.DueIPNHead(ctx, txnID, now, now.Add(-n.stale))
-	if err != nil || d == nil || (why != "" && !(why == store.IPNBlocked && dispatching)) {
+	if err != nil || d == nil || (why != "" && !(why == domain.IPNBlocked && dispatching)) {
 		return err
 	}
 	_, err = queue.Insert(ctx, tx, argsFor(d, manual), nil)
@@ -305,18 +304,18 @@ func (n *Notifier) RunSweeper(ctx context.Context, interval time.Duration) {
 }
 
 // Attempt makes a transaction's next notification attempt, if one is owed now and no other
-// attempt of the transaction is in flight (store.ClaimIPNAttempt): the attempt is recorded
+// attempt of the transaction is in flight (Store.ClaimIPNAttempt): the attempt is recorded
 // before it is sent, then completed with the answer together with its consequences (delivered,
 // the next retry, given up) and the job for the transaction's next attempt when one is due at
 // once. It reports whether an attempt was made.
 func (n *Notifier) Attempt(ctx context.Context, txnID string) (bool, error) {
 	started := n.now()
-	a := &store.IPNAttempt{StartedAt: started, SignatureTS: strconv.FormatInt(started.Unix(), 10)}
+	a := &domain.IPNAttempt{StartedAt: started, SignatureTS: strconv.FormatInt(started.Unix(), 10)}
 	d, _, err := n.store.ClaimIPNAttempt(ctx, txnID, started, started.Add(-n.stale), a)
 	if err != nil || d == nil {
 		return false, err
 	}
-	manual := a.TriggerKind == store.AttemptManual
+	manual := a.TriggerKind == domain.IPNAttemptManual
 	res := n.sendSigned(ctx, d, started)
 
 	// Record even when ctx was cancelled: the request may have reached the merchant.
@@ -336,7 +335,7 @@ func (n *Notifier) Attempt(ctx context.Context, txnID string) (bool, error) {
 
 // sendSigned sends the notification signed with the site's current secret; a secret that
 // cannot be read is the attempt's error.
-func (n *Notifier) sendSigned(ctx context.Context, d *store.IPNDelivery, started time.Time) sendResult {
+func (n *Notifier) sendSigned(ctx context.Context, d *domain.IPNDelivery, started time.Time) sendResult {
 	secret, err := n.secret(ctx, d)
 	if err != nil {
 		return sendResult{err: fmt.Errorf("cannot sign the notification: %w", err)}
@@ -347,7 +346,7 @@ func (n *Notifier) sendSigned(ctx context.Context, d *store.IPNDelivery, started
 // noteResult copies the answer into the attempt and names its outcome: delivered,
 // interrupted (the worker stopped during the attempt), rejected (the merchant answered, not
 // with success) or error.
-func noteResult(a *store.IPNAttempt, res sendResult, interrupted bool) string {
+func noteResult(a *domain.IPNAttempt, res sendResult, interrupted bool) string {
 	a.StatusCode, a.ResponseExcerpt, a.LatencyMS = res.statusCode, res.excerpt, int(res.latency.Milliseconds())
 	if res.err != nil {
 		a.Error = res.err.Error()
@@ -371,9 +370,9 @@ func noteResult(a *store.IPNAttempt, res sendResult, interrupted bool) string {
 // the delivery and the job for the transaction's next attempt when one is due at once. It
 // returns the time of the next retry (zero when none was scheduled) and whether the delivery
 // was given up.
-func (n *Notifier) recordAttempt(ctx context.Context, txnID string, d *store.IPNDelivery, a *store.IPNAttempt, outcome string,
+func (n *Notifier) recordAttempt(ctx context.Context, txnID string, d *domain.IPNDelivery, a *domain.IPNAttempt, outcome string,
 	manual bool, done time.Time) (next time.Time, gaveUp bool, err error) {
-	err = n.store.InTx(ctx, func(tx *store.Store) error {
+	err = n.store.InTx(ctx, func(tx Store) error {
 		if err := tx.LockIPNTransaction(ctx, txnID); err != nil {
 			return err
 		}
@@ -397,7 +396,7 @@ func (n *Notifier) recordAttempt(ctx context.Context, txnID string, d *store.IPN
 // concludeDelivery writes what the attempt means for the delivery: delivered, owed again at
 // once (interrupted), noted (a manual attempt), given up (its time is up: gaveUp) or retried
 // later (next).
-func (n *Notifier) concludeDelivery(ctx context.Context, tx *store.Store, d *store.IPNDelivery, a *store.IPNAttempt, outcome string,
+func (n *Notifier) concludeDelivery(ctx context.Context, tx Store, d *domain.IPNDelivery, a *domain.IPNAttempt, outcome string,
 	manual bool, done time.Time) (next time.Time, gaveUp bool, err error) {
 	switch {
 	case outcome == "delivered":
@@ -424,7 +423,7 @@ func (n *Notifier) concludeDelivery(ctx context.Context, tx *store.Store, d *sto
 }
 
 // reportAttempt counts the attempt and logs its outcome.
-func (n *Notifier) reportAttempt(ctx context.Context, log *slog.Logger, a *store.IPNAttempt, outcome string, manual, gaveUp bool,
+func (n *Notifier) reportAttempt(ctx context.Context, log *slog.Logger, a *domain.IPNAttempt, outcome string, manual, gaveUp bool,
 	next time.Time) {
 	n.metrics.IPNAttempts.WithLabelValues(outcome).Inc()
 	switch {
@@ -444,7 +443,7 @@ func (n *Notifier) reportAttempt(ctx context.Context, log *slog.Logger, a *store
 
 // secret is the site's current signing secret, read at every attempt: a regenerated secret
 // signs the next one.
-func (n *Notifier) secret(ctx context.Context, d *store.IPNDelivery) (string, error) {
+func (n *Notifier) secret(ctx context.Context, d *domain.IPNDelivery) (string, error) {
 	site, err := n.store.GetSiteByID(ctx, d.SiteID)
 	if err != nil {
 		return "", err
@@ -460,7 +459,7 @@ type sendResult struct {
 }
 
 // send POSTs the delivery's body, signed with secret at timestamp ts.
-func (n *Notifier) send(ctx context.Context, d *store.IPNDelivery, secret string, ts int64) sendResult {
+func (n *Notifier) send(ctx context.Context, d *domain.IPNDelivery, secret string, ts int64) sendResult {
 	if err := validScheme(d.URL); err != nil {
 		return sendResult{err: err}
 	}
@@ -503,7 +502,7 @@ func (n *Notifier) send(ctx context.Context, d *store.IPNDelivery, secret string
 // recorded on its checkout at creation) and this process allows it now. So switching the
 // setting on later does not release queued deliveries, accepted under the strict policy, to
 // addresses their names have since come to resolve to.
-func (n *Notifier) clientFor(d *store.IPNDelivery) *http.Client {
+func (n *Notifier) clientFor(d *domain.IPNDelivery) *http.Client {
 	if d.AllowPrivate {
 		return n.client
 	}

@@ -104,7 +104,7 @@ func TestDeliveriesKeepThePolicyTheirCheckoutWasAcceptedUnder(t *testing.T) {
 			require.Len(t, as, 1)
 			require.Contains(t, as[0].Error, "refused: later.test resolves to 127.0.0.1, a loopback address")
 			require.Nil(t, as[0].StatusCode)
-			require.Equal(t, store.DeliveryPending, ds[0].Status, "not delivered")
+			require.Equal(t, domain.IPNDeliveryPending, ds[0].Status, "not delivered")
 			require.Equal(t, 0, target.connectionsBefore(t), "nothing reached the target")
 		})
 		t.Run("ACheckoutFromBeforeThePolicyWasRecorded", func(t *testing.T) {

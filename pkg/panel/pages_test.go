@@ -466,7 +466,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		ds, err := env.Store.ListIPNDeliveries(ctx, tn.Org.ID, txn.ID)
 		require.NoError(t, err)
 		for _, d := range ds {
-			if d.Status != store.DeliveryDelivered {
+			if d.Status != domain.IPNDeliveryDelivered {
 				return false
 			}
 		}

@@ -278,7 +278,7 @@ func Insert(ctx context.Context, s Tx, args river.JobArgs, opts *river.InsertOpt
 }
 
 // InsertMany queues several jobs at once, as Insert does.
-func InsertMany(ctx context.Context, s *store.Store, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+func InsertMany(ctx context.Context, s Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
 	if len(params) == 0 {
 		return nil, nil
 	}

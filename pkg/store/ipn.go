@@ -9,26 +9,9 @@ import (
 	"paygate.dev/pkg/domain"
 )
 
-// Merchant notification (IPN) delivery statuses.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed"
-)
-
-// What made an IPN attempt.
-const (
-	AttemptScheduled = "scheduled"
-	AttemptManual    = "manual"
-)
-
-// AttemptInterrupted is the error written on an attempt whose worker stopped (crashed, was
-// killed, lost its lease) before recording the answer.
-const AttemptInterrupted = "interrupted: the worker stopped before the attempt finished"
-
-// IPNDelivery is one merchant notification: the body is built once, when the event is
-// dispatched, and never changes; retries and manual resends send the same bytes.
-type IPNDelivery struct {
+// ipnDeliveryRow is the row of a domain.IPNDelivery (the same fields, converted one to the
+// other; the row names its table and columns).
+type ipnDeliveryRow struct {
 	ID             string `gorm:"primaryKey"`
 	OrganizationID string
 	SiteID         string
@@ -48,23 +31,17 @@ type IPNDelivery struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 
-	// AllowPrivate is the SSRF policy the target was accepted under, copied from the checkout
-	// (Checkout.IPNAllowPrivate) when the delivery is created. The notifier sends to an internal
-	// address only if this and its own IPN_ALLOW_PRIVATE_TARGETS both allow it. Rows from before
-	// the column existed are false: the safe default.
 	AllowPrivate bool `gorm:"column:allow_private"`
 
-	// ResendRequestedAt is set while an operator's manual resend waits for its attempt (it is
-	// made in the transaction's order, then cleared); ResendRequestedBy names who asked.
 	ResendRequestedAt *time.Time
 	ResendRequestedBy *string
 }
 
 // TableName tells GORM which table holds deliveries.
-func (IPNDelivery) TableName() string { return "ipn_deliveries" }
+func (ipnDeliveryRow) TableName() string { return "ipn_deliveries" }
 
-// IPNAttempt is one HTTP request of a delivery, as sent and as answered.
-type IPNAttempt struct {
+// ipnAttemptRow is the row of a domain.IPNAttempt (the same fields, converted one to the other).
+type ipnAttemptRow struct {
 	ID              string `gorm:"primaryKey"`
 	DeliveryID      string
 	OrganizationID  string
@@ -82,16 +59,38 @@ type IPNAttempt struct {
 }
 
 // TableName tells GORM which table holds attempts.
-func (IPNAttempt) TableName() string { return "ipn_attempts" }
+func (ipnAttemptRow) TableName() string { return "ipn_attempts" }
+
+func ipnDeliveries(rows []ipnDeliveryRow) []domain.IPNDelivery {
+	if rows == nil {
+		return nil
+	}
+	out := make([]domain.IPNDelivery, len(rows))
+	for i, r := range rows {
+		out[i] = domain.IPNDelivery(r)
+	}
+	return out
+}
+
+func ipnAttempts(rows []ipnAttemptRow) []domain.IPNAttempt {
+	if rows == nil {
+		return nil
+	}
+	out := make([]domain.IPNAttempt, len(rows))
+	for i, r := range rows {
+		out[i] = domain.IPNAttempt(r)
+	}
+	return out
+}
 
 // CreateIPNDelivery inserts a delivery for an event. An event that already has its delivery is
 // not an error: created is false and d is left as given.
-func (s *Store) CreateIPNDelivery(ctx context.Context, d *IPNDelivery) (created bool, err error) {
+func (s *Store) CreateIPNDelivery(ctx context.Context, d *domain.IPNDelivery) (created bool, err error) {
 	if d.ID == "" {
 		d.ID = domain.NewID(domain.PrefixDelivery)
 	}
 	if d.Status == "" {
-		d.Status = DeliveryPending
+		d.Status = domain.IPNDeliveryPending
 	}
 	d.CreatedAt = UTC(d.CreatedAt)
 	if d.CreatedAt.IsZero() {
@@ -99,7 +98,8 @@ func (s *Store) CreateIPNDelivery(ctx context.Context, d *IPNDelivery) (created 
 	}
 	d.UpdatedAt = d.CreatedAt
 	d.NextAttemptAt = utcPtr(d.NextAttemptAt)
-	res := s.q(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "event_id"}}, DoNothing: true}).Create(d)
+	r := ipnDeliveryRow(*d)
+	res := s.q(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "event_id"}}, DoNothing: true}).Create(&r)
 	if res.Error != nil {
 		return false, translate(res.Error, "notification")
 	}
@@ -107,57 +107,52 @@ func (s *Store) CreateIPNDelivery(ctx context.Context, d *IPNDelivery) (created 
 }
 
 // GetIPNDelivery returns one delivery by id (workers).
-func (s *Store) GetIPNDelivery(ctx context.Context, id string) (*IPNDelivery, error) {
-	var d IPNDelivery
-	if err := s.q(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
+func (s *Store) GetIPNDelivery(ctx context.Context, id string) (*domain.IPNDelivery, error) {
+	var r ipnDeliveryRow
+	if err := s.q(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		return nil, translate(err, "notification")
 	}
+	d := domain.IPNDelivery(r)
 	return &d, nil
 }
 
 // ListIPNDeliveries returns a transaction's deliveries in event order; empty for another
 // organisation's transaction.
-func (s *Store) ListIPNDeliveries(ctx context.Context, orgID, txnID string) ([]IPNDelivery, error) {
-	var out []IPNDelivery
+func (s *Store) ListIPNDeliveries(ctx context.Context, orgID, txnID string) ([]domain.IPNDelivery, error) {
+	var out []ipnDeliveryRow
 	err := s.q(ctx).Where("organization_id = ? AND transaction_id = ?", orgID, txnID).
 		Order("event_version, created_at, id").Limit(1000).Find(&out).Error
-	return out, translate(err, "notifications")
+	return ipnDeliveries(out), translate(err, "notifications")
 }
 
 // LatestIPNDelivery returns the delivery of a transaction's latest notified event; NOT_FOUND
 // when the transaction has none (or belongs to another organisation).
-func (s *Store) LatestIPNDelivery(ctx context.Context, orgID, txnID string) (*IPNDelivery, error) {
-	var d IPNDelivery
+func (s *Store) LatestIPNDelivery(ctx context.Context, orgID, txnID string) (*domain.IPNDelivery, error) {
+	var r ipnDeliveryRow
 	err := s.q(ctx).Where("organization_id = ? AND transaction_id = ?", orgID, txnID).
-		Order("event_version DESC, created_at DESC, id DESC").Take(&d).Error
+		Order("event_version DESC, created_at DESC, id DESC").Take(&r).Error
 	if err != nil {
 		return nil, translate(err, "notification")
 	}
+	d := domain.IPNDelivery(r)
 	return &d, nil
 }
 
 // ListIPNAttempts returns every attempt of a transaction's notifications, oldest first;
 // empty for another organisation's transaction.
-func (s *Store) ListIPNAttempts(ctx context.Context, orgID, txnID string) ([]IPNAttempt, error) {
-	var out []IPNAttempt
+func (s *Store) ListIPNAttempts(ctx context.Context, orgID, txnID string) ([]domain.IPNAttempt, error) {
+	var out []ipnAttemptRow
 	err := s.q(ctx).Where("organization_id = ? AND transaction_id = ?", orgID, txnID).
 		Order("started_at, delivery_id, attempt").Limit(5000).Find(&out).Error
-	return out, translate(err, "notification attempts")
+	return ipnAttempts(out), translate(err, "notification attempts")
 }
 
 // ListDeliveryAttempts returns one delivery's attempts in attempt order.
-func (s *Store) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]IPNAttempt, error) {
-	var out []IPNAttempt
+func (s *Store) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]domain.IPNAttempt, error) {
+	var out []ipnAttemptRow
 	err := s.q(ctx).Where("delivery_id = ?", deliveryID).Order("attempt").Find(&out).Error
-	return out, translate(err, "notification attempts")
+	return ipnAttempts(out), translate(err, "notification attempts")
 }
-
-// Why ClaimIPNAttempt claimed nothing.
-const (
-	IPNIdle    = "idle"    // nothing is owed now (no pending delivery, or the next is not due)
-	IPNBusy    = "busy"    // an attempt of the transaction is in flight: its worker goes on
-	IPNBlocked = "blocked" // an earlier event of the transaction is not dispatched yet
-)
 
 // ipnHead returns the delivery of a transaction owed the next attempt, in event order: the first
 // that is pending or has a resend request; nil when there is none.
@@ -170,9 +165,9 @@ const (
 // delivery pass for the head (the earlier events dispatched between two reads), and the
 // two-backend test an attempt made twice (the delivery read as pending, then its attempt read
 // as finished once the other backend had recorded it delivered).
-func (s *Store) ipnHead(ctx context.Context, txnID string, staleBefore time.Time) (*IPNDelivery, bool, bool, error) {
+func (s *Store) ipnHead(ctx context.Context, txnID string, staleBefore time.Time) (*domain.IPNDelivery, bool, bool, error) {
 	var rows []struct {
-		IPNDelivery
+		Row          ipnDeliveryRow `gorm:"embedded"` // named: GORM skips an unexported embedded type
 		Undispatched int64
 		InFlight     int64
 	}
@@ -181,32 +176,32 @@ func (s *Store) ipnHead(ctx context.Context, txnID string, staleBefore time.Time
  (SELECT COUNT(*) FROM ipn_attempts a WHERE a.transaction_id = d.transaction_id
    AND a.finished_at IS NULL AND a.started_at >= ?) AS in_flight
  FROM ipn_deliveries d WHERE d.transaction_id = ? AND (d.status = ? OR d.resend_requested_at IS NOT NULL)
- ORDER BY d.event_version, d.created_at, d.id LIMIT 1`, UTC(staleBefore), txnID, DeliveryPending).Scan(&rows).Error
+ ORDER BY d.event_version, d.created_at, d.id LIMIT 1`, UTC(staleBefore), txnID, domain.IPNDeliveryPending).Scan(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return nil, false, false, translate(err, "notifications")
 	}
-	d := rows[0].IPNDelivery
+	d := domain.IPNDelivery(rows[0].Row)
 	return &d, rows[0].Undispatched > 0, rows[0].InFlight > 0, nil
 }
 
 // DueIPNHead returns the delivery of a transaction that is owed an attempt now: its head (see
 // ipnHead) when a resend was asked for it or its next attempt is due at now, no attempt of the
 // transaction started after staleBefore is unfinished and every earlier event of the
-// transaction was dispatched. Otherwise it returns why (IPNIdle, IPNBusy: no delivery;
-// IPNBlocked: the delivery that waits for an earlier event's dispatch).
-func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore time.Time) (*IPNDelivery, string, error) {
+// transaction was dispatched. Otherwise it returns why (domain.IPNIdle, domain.IPNBusy: no delivery;
+// domain.IPNBlocked: the delivery that waits for an earlier event's dispatch).
+func (s *Store) DueIPNHead(ctx context.Context, txnID string, now, staleBefore time.Time) (*domain.IPNDelivery, string, error) {
 	d, blocked, busy, err := s.ipnHead(ctx, txnID, staleBefore)
 	if err != nil || d == nil {
-		return nil, IPNIdle, err
+		return nil, domain.IPNIdle, err
 	}
-	if d.ResendRequestedAt == nil && (d.Status != DeliveryPending || d.NextAttemptAt == nil || d.NextAttemptAt.After(now)) {
-		return nil, IPNIdle, nil
+	if d.ResendRequestedAt == nil && (d.Status != domain.IPNDeliveryPending || d.NextAttemptAt == nil || d.NextAttemptAt.After(now)) {
+		return nil, domain.IPNIdle, nil
 	}
 	if busy {
-		return nil, IPNBusy, nil
+		return nil, domain.IPNBusy, nil
 	}
 	if blocked {
-		return d, IPNBlocked, nil // d is owed its attempt as soon as the earlier event is dispatched
+		return d, domain.IPNBlocked, nil // d is owed its attempt as soon as the earlier event is dispatched
 	}
 	return d, "", nil
 }
@@ -231,10 +226,10 @@ func (s *Store) LockIPNTransaction(ctx context.Context, txnID string) error {
 // died). a gets the delivery's ids, body and trigger (manual when a resend was asked for).
 //
 // An unfinished attempt younger than staleBefore is the transaction's lock: while one is in
-// flight nothing is claimed (IPNBusy), so one transaction's notifications go out one at a time,
+// flight nothing is claimed (domain.IPNBusy), so one transaction's notifications go out one at a time,
 // in event order, whatever number of workers look. It returns the delivery, or nil and why not.
-func (s *Store) ClaimIPNAttempt(ctx context.Context, txnID string, now, staleBefore time.Time, a *IPNAttempt) (*IPNDelivery, string, error) {
-	var d *IPNDelivery
+func (s *Store) ClaimIPNAttempt(ctx context.Context, txnID string, now, staleBefore time.Time, a *domain.IPNAttempt) (*domain.IPNDelivery, string, error) {
+	var d *domain.IPNDelivery
 	var why string
 	err := s.InTx(ctx, func(tx *Store) error {
 		if err := tx.LockIPNTransaction(ctx, txnID); err != nil {
@@ -249,9 +244,9 @@ func (s *Store) ClaimIPNAttempt(ctx context.Context, txnID string, now, staleBef
 			a.ID = domain.NewID(domain.PrefixAttempt)
 		}
 		a.DeliveryID, a.OrganizationID, a.TransactionID, a.RequestBody = d.ID, d.OrganizationID, d.TransactionID, d.Body
-		a.TriggerKind = AttemptScheduled
+		a.TriggerKind = domain.IPNAttemptScheduled
 		if d.ResendRequestedAt != nil {
-			a.TriggerKind = AttemptManual
+			a.TriggerKind = domain.IPNAttemptManual
 		}
 		a.StartedAt = UTC(a.StartedAt)
 		a.FinishedAt = nil
@@ -260,16 +255,17 @@ func (s *Store) ClaimIPNAttempt(ctx context.Context, txnID string, now, staleBef
 			return translate(err, "notification attempts")
 		}
 		a.Attempt = last + 1
-		if err := tx.db.Create(a).Error; err != nil {
+		row := ipnAttemptRow(*a)
+		if err := tx.db.Create(&row).Error; err != nil {
 			return translate(err, "notification attempt")
 		}
-		if err := tx.db.Model(&IPNAttempt{}).
+		if err := tx.db.Model(&ipnAttemptRow{}).
 			Where("transaction_id = ? AND finished_at IS NULL AND started_at < ? AND id <> ?", d.TransactionID, UTC(staleBefore), a.ID).
-			Updates(map[string]any{"error": AttemptInterrupted, "finished_at": a.StartedAt}).Error; err != nil {
+			Updates(map[string]any{"error": domain.IPNAttemptInterrupted, "finished_at": a.StartedAt}).Error; err != nil {
 			return translate(err, "notification attempts")
 		}
 		d.Attempts = a.Attempt
-		return translate(tx.db.Model(&IPNDelivery{}).Where("id = ?", d.ID).
+		return translate(tx.db.Model(&ipnDeliveryRow{}).Where("id = ?", d.ID).
 			Updates(map[string]any{"attempts": a.Attempt, "updated_at": Now()}).Error, "notification")
 	})
 	if err != nil {
@@ -292,12 +288,12 @@ func (s *Store) RequestIPNResend(ctx context.Context, deliveryID, requestedBy st
 		if requestedBy != "" {
 			by = &requestedBy
 		}
-		if err := tx.db.Model(&IPNDelivery{}).Where("id = ? AND resend_requested_at IS NULL", d.ID).
+		if err := tx.db.Model(&ipnDeliveryRow{}).Where("id = ? AND resend_requested_at IS NULL", d.ID).
 			Updates(map[string]any{"resend_requested_at": at, "resend_requested_by": by, "updated_at": Now()}).Error; err != nil {
 			return translate(err, "notification")
 		}
-		return translate(tx.db.Model(&IPNDelivery{}).
-			Where("transaction_id = ? AND status = ? AND event_version < ? AND next_attempt_at > ?", d.TransactionID, DeliveryPending, d.EventVersion, at).
+		return translate(tx.db.Model(&ipnDeliveryRow{}).
+			Where("transaction_id = ? AND status = ? AND event_version < ? AND next_attempt_at > ?", d.TransactionID, domain.IPNDeliveryPending, d.EventVersion, at).
 			Updates(map[string]any{"next_attempt_at": at, "updated_at": Now()}).Error, "notifications")
 	})
 }
@@ -305,16 +301,16 @@ func (s *Store) RequestIPNResend(ctx context.Context, deliveryID, requestedBy st
 // ClearIPNResend ends a delivery's resend request once a manual attempt started at startedAt
 // has its answer (a request made after that attempt started stays).
 func (s *Store) ClearIPNResend(ctx context.Context, deliveryID string, startedAt time.Time) error {
-	return translate(s.q(ctx).Model(&IPNDelivery{}).Where("id = ? AND resend_requested_at <= ?", deliveryID, UTC(startedAt)).
+	return translate(s.q(ctx).Model(&ipnDeliveryRow{}).Where("id = ? AND resend_requested_at <= ?", deliveryID, UTC(startedAt)).
 		Updates(map[string]any{"resend_requested_at": nil, "resend_requested_by": nil, "updated_at": Now()}).Error, "notification")
 }
 
 // DueIPNHeads finds, across transactions, the deliveries owed an attempt now (DueIPNHead's
 // rule), oldest due first: the notifier's sweep queues a job for each (recovering attempts
 // whose worker died, retries that came due, resends, and deliveries from before an upgrade).
-func (s *Store) DueIPNHeads(ctx context.Context, now, staleBefore time.Time, limit int) ([]IPNDelivery, error) {
+func (s *Store) DueIPNHeads(ctx context.Context, now, staleBefore time.Time, limit int) ([]domain.IPNDelivery, error) {
 	now, staleBefore = UTC(now), UTC(staleBefore)
-	var out []IPNDelivery
+	var out []ipnDeliveryRow
 	err := s.q(ctx).Raw(`SELECT d.* FROM ipn_deliveries d
  WHERE (d.status = 'pending' OR d.resend_requested_at IS NOT NULL)
    AND (d.resend_requested_at IS NOT NULL OR d.next_attempt_at <= ?)
@@ -325,7 +321,7 @@ func (s *Store) DueIPNHeads(ctx context.Context, now, staleBefore time.Time, lim
    AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.transaction_id = d.transaction_id
        AND ev.version > 0 AND ev.version < d.event_version AND ev.dispatched_at IS NULL)
  ORDER BY COALESCE(d.resend_requested_at, d.next_attempt_at), d.id LIMIT ?`, now, staleBefore, limit).Scan(&out).Error
-	return out, translate(err, "notifications")
+	return ipnDeliveries(out), translate(err, "notifications")
 }
 
 // QueuedRiverTransactions returns the transactionId argument of the River jobs of a queue that
@@ -359,14 +355,14 @@ func (s *Store) QueuedRiverTransactions(ctx context.Context, queue string, fetch
 // request); NOT_FOUND when none is owed.
 func (s *Store) NextIPNAttemptAt(ctx context.Context, now time.Time) (time.Time, error) {
 	var n int64
-	if err := s.q(ctx).Model(&IPNDelivery{}).Where("resend_requested_at IS NOT NULL").Count(&n).Error; err != nil {
+	if err := s.q(ctx).Model(&ipnDeliveryRow{}).Where("resend_requested_at IS NOT NULL").Count(&n).Error; err != nil {
 		return time.Time{}, translate(err, "notifications")
 	}
 	if n > 0 {
 		return UTC(now), nil
 	}
-	var d IPNDelivery
-	err := s.q(ctx).Select("id, next_attempt_at").Where("status = ? AND next_attempt_at IS NOT NULL", DeliveryPending).
+	var d ipnDeliveryRow
+	err := s.q(ctx).Select("id, next_attempt_at").Where("status = ? AND next_attempt_at IS NOT NULL", domain.IPNDeliveryPending).
 		Order("next_attempt_at").Take(&d).Error
 	if err != nil {
 		return time.Time{}, translate(err, "notification")
@@ -376,10 +372,10 @@ func (s *Store) NextIPNAttemptAt(ctx context.Context, now time.Time) (time.Time,
 
 // FinishIPNAttempt writes what an attempt got back (status code, excerpt, latency, error).
 // It overwrites an "interrupted" mark: a late answer is the truth.
-func (s *Store) FinishIPNAttempt(ctx context.Context, a *IPNAttempt, at time.Time) error {
+func (s *Store) FinishIPNAttempt(ctx context.Context, a *domain.IPNAttempt, at time.Time) error {
 	at = UTC(at)
 	a.FinishedAt = &at
-	res := s.q(ctx).Model(&IPNAttempt{}).Where("id = ?", a.ID).Updates(map[string]any{
+	res := s.q(ctx).Model(&ipnAttemptRow{}).Where("id = ?", a.ID).Updates(map[string]any{
 		"status_code": a.StatusCode, "response_excerpt": a.ResponseExcerpt, "latency_ms": a.LatencyMS,
 		"error": clip(a.Error, 1000), "finished_at": at,
 	})
@@ -391,8 +387,8 @@ func (s *Store) FinishIPNAttempt(ctx context.Context, a *IPNAttempt, at time.Tim
 // the status changed.
 func (s *Store) MarkIPNDelivered(ctx context.Context, id string, statusCode int, at time.Time) (bool, error) {
 	at = UTC(at)
-	res := s.q(ctx).Model(&IPNDelivery{}).Where("id = ? AND status <> ?", id, DeliveryDelivered).Updates(map[string]any{
-		"status": DeliveryDelivered, "delivered_at": at, "next_attempt_at": nil,
+	res := s.q(ctx).Model(&ipnDeliveryRow{}).Where("id = ? AND status <> ?", id, domain.IPNDeliveryDelivered).Updates(map[string]any{
+		"status": domain.IPNDeliveryDelivered, "delivered_at": at, "next_attempt_at": nil,
 		"last_status_code": statusCode, "last_error": "", "updated_at": Now(),
 	})
 	if res.Error != nil {
@@ -402,14 +398,14 @@ func (s *Store) MarkIPNDelivered(ctx context.Context, id string, statusCode int,
 		return true, nil
 	}
 	// Already delivered: keep the first delivery time, note the latest answer.
-	return false, translate(s.q(ctx).Model(&IPNDelivery{}).Where("id = ?", id).
+	return false, translate(s.q(ctx).Model(&ipnDeliveryRow{}).Where("id = ?", id).
 		Updates(map[string]any{"last_status_code": statusCode, "last_error": "", "updated_at": Now()}).Error, "notification")
 }
 
 // ScheduleIPNRetry records a failed attempt of a pending delivery and when the next one is due.
 // A delivery no longer pending is left alone (another worker finished it).
 func (s *Store) ScheduleIPNRetry(ctx context.Context, id string, next time.Time, statusCode *int, errText string) error {
-	res := s.q(ctx).Model(&IPNDelivery{}).Where("id = ? AND status = ?", id, DeliveryPending).Updates(map[string]any{
+	res := s.q(ctx).Model(&ipnDeliveryRow{}).Where("id = ? AND status = ?", id, domain.IPNDeliveryPending).Updates(map[string]any{
 		"next_attempt_at": UTC(next), "last_status_code": statusCode, "last_error": clip(errText, 1000), "updated_at": Now(),
 	})
 	return translate(res.Error, "notification")
@@ -418,7 +414,7 @@ func (s *Store) ScheduleIPNRetry(ctx context.Context, id string, next time.Time,
 // NoteIPNAttempt records the outcome of an attempt that changes neither the status nor the
 // schedule (a manual resend that failed).
 func (s *Store) NoteIPNAttempt(ctx context.Context, id string, statusCode *int, errText string) error {
-	res := s.q(ctx).Model(&IPNDelivery{}).Where("id = ?", id).Updates(map[string]any{
+	res := s.q(ctx).Model(&ipnDeliveryRow{}).Where("id = ?", id).Updates(map[string]any{
 		"last_status_code": statusCode, "last_error": clip(errText, 1000), "updated_at": Now(),
 	})
 	return translate(res.Error, "notification")
@@ -426,30 +422,22 @@ func (s *Store) NoteIPNAttempt(ctx context.Context, id string, statusCode *int, 
 
 // FailIPNDelivery gives a pending delivery up for good. It reports whether it was still pending.
 func (s *Store) FailIPNDelivery(ctx context.Context, id string, statusCode *int, errText string) (bool, error) {
-	res := s.q(ctx).Model(&IPNDelivery{}).Where("id = ? AND status = ?", id, DeliveryPending).Updates(map[string]any{
-		"status": DeliveryFailed, "next_attempt_at": nil, "last_status_code": statusCode,
+	res := s.q(ctx).Model(&ipnDeliveryRow{}).Where("id = ? AND status = ?", id, domain.IPNDeliveryPending).Updates(map[string]any{
+		"status": domain.IPNDeliveryFailed, "next_attempt_at": nil, "last_status_code": statusCode,
 		"last_error": clip(errText, 1000), "updated_at": Now(),
 	})
 	return res.RowsAffected > 0, translate(res.Error, "notification")
 }
 
-// IPNQueueStats describes the notification backlog.
-type IPNQueueStats struct {
-	PendingDeliveries  int64
-	OldestPending      *time.Time // creation of the oldest pending delivery
-	UndispatchedEvents int64
-	OldestUndispatched *time.Time // creation of the oldest event not yet dispatched
-}
-
 // IPNStats measures the notification backlog (metrics, at scrape time).
-func (s *Store) IPNStats(ctx context.Context) (IPNQueueStats, error) {
-	var st IPNQueueStats
-	if err := s.q(ctx).Model(&IPNDelivery{}).Where("status = ?", DeliveryPending).Count(&st.PendingDeliveries).Error; err != nil {
+func (s *Store) IPNStats(ctx context.Context) (domain.IPNQueueStats, error) {
+	var st domain.IPNQueueStats
+	if err := s.q(ctx).Model(&ipnDeliveryRow{}).Where("status = ?", domain.IPNDeliveryPending).Count(&st.PendingDeliveries).Error; err != nil {
 		return st, translate(err, "notifications")
 	}
 	if st.PendingDeliveries > 0 {
-		var d []IPNDelivery
-		if err := s.q(ctx).Select("id, created_at").Where("status = ?", DeliveryPending).Order("created_at").Limit(1).Find(&d).Error; err != nil {
+		var d []ipnDeliveryRow
+		if err := s.q(ctx).Select("id, created_at").Where("status = ?", domain.IPNDeliveryPending).Order("created_at").Limit(1).Find(&d).Error; err != nil {
 			return st, translate(err, "notifications")
 		}
 		if len(d) > 0 {

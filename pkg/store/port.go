@@ -21,4 +21,9 @@ func PortOf[P any](s *Store) P { return any(Port[P]{s}).(P) }
 // Rebind returns the store behind port p (a Port[P], as PortOf or InTx hand it out) as the
 // port Q, in the same transaction if p acts in one: a use case that drives another capability
 // inside its own transaction hands it its store this way (wiring passes Rebind to it).
-func Rebind[Q, P any](p P) Q { return PortOf[Q](any(p).(Port[P]).Store) }
+func Rebind[Q, P any](p P) Q { return PortOf[Q](StoreOf(p)) }
+
+// StoreOf returns the store behind port p (a Port[P]), in p's transaction if it acts in one:
+// for the adapters that serve a capability's port with more than the store's own methods
+// (receiptstore, dudastore), when an outbox hook hands them the dispatcher's transaction.
+func StoreOf[P any](p P) *Store { return any(p).(Port[P]).Store }

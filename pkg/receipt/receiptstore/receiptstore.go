@@ -1,6 +1,7 @@
 // Package receiptstore is where pkg/store meets the receipt use cases' port (package receipt):
 // the store's own methods serve it as they are; this adapter adds the transaction, the job
-// queue and the outbox hook, which hand the store's transaction on.
+// queue and the outbox hook, which hand the store's transaction on (the hook gets the
+// dispatcher's as an ipn.Store and serves the receipts' port from the store behind it).
 package receiptstore
 
 import (
@@ -9,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/receipt"
 	"paygate.dev/pkg/store"
@@ -33,8 +35,10 @@ func (s Store) InsertJob(ctx context.Context, args river.JobArgs) error {
 	return err
 }
 
-// Hook is the receipts' outbox consumer as the dispatcher calls it (an ipn.Hook), in the
-// dispatcher's transaction.
-func Hook(svc *receipt.Service) func(ctx context.Context, tx *store.Store, e domain.Event) error {
-	return func(ctx context.Context, tx *store.Store, e domain.Event) error { return svc.Hook(ctx, Store{tx}, e) }
+// Hook is the receipts' outbox consumer as the dispatcher calls it, in the dispatcher's
+// transaction (tx, an ipn.Store port, rebound to the receipts' port).
+func Hook(svc *receipt.Service) ipn.Hook {
+	return func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+		return svc.Hook(ctx, Store{store.StoreOf(tx)}, e)
+	}
 }

@@ -48,7 +48,7 @@ func setup(t *testing.T, s *store.Store, o mailtest.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s})
+	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](s)})
 	d.Register("receipt", receiptstore.Hook(svc))
 	ws := river.NewWorkers()
 	svc.RegisterWorkers(ws)

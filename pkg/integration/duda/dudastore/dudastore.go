@@ -11,6 +11,7 @@ import (
 
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/integration/duda"
+	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
@@ -36,8 +37,10 @@ func (s Store) InsertJob(ctx context.Context, args river.JobArgs) error {
 	return err
 }
 
-// Hook is the integration's outbox hook as the dispatcher calls it (an ipn.Hook), in the
-// dispatcher's transaction.
-func Hook(uc *duda.Service) func(ctx context.Context, tx *store.Store, e domain.Event) error {
-	return func(ctx context.Context, tx *store.Store, e domain.Event) error { return uc.Hook(ctx, Store{tx}, e) }
+// Hook is the integration's outbox hook as the dispatcher calls it, in the dispatcher's
+// transaction (tx, an ipn.Store port, rebound to the Duda use cases' port).
+func Hook(uc *duda.Service) ipn.Hook {
+	return func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+		return uc.Hook(ctx, Store{store.StoreOf(tx)}, e)
+	}
 }
