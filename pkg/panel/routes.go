@@ -69,6 +69,18 @@ func (p *Panel) routes() []route {
 		{post, "/clients/:id/holds/:holdId", inOrg, p.holdChange},
 		{post, "/clients/:id/holds/:holdId/release", inOrg, p.holdRelease},
 
+		{get, "/invoices", inOrg, p.invoices},
+		{get, "/invoices/new", inOrg, p.invoiceNew},
+		{post, "/invoices", inOrg, p.invoiceSave},
+		{get, "/invoices/settings", inOrg, p.invoiceSettings},
+		{post, "/invoices/settings", inOrg, p.invoiceSettingsSave},
+		{get, "/invoices/:id", inOrg, p.invoicePage},
+		{get, "/invoices/:id/edit", inOrg, p.invoiceEdit},
+		{post, "/invoices/:id", inOrg, p.invoiceSave},
+		{post, "/invoices/:id/delete", inOrg, p.invoiceDelete},
+		{post, "/invoices/:id/issue", inOrg, p.invoiceIssue},
+		{post, "/invoices/:id/payment-link", inOrg, p.invoicePaymentLink},
+
 		{get, "/sites", inOrg, p.sites},
 		{get, "/sites/new", inOrg, p.siteNew},
 		{post, "/sites", inOrg, p.siteCreate},
