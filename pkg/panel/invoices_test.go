@@ -185,6 +185,11 @@ func TestInvoiceScreens(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, after.Balance.Outstanding, co.Checkout.Amount)
 		require.Equal(t, env.Admin.Config.Hosts.PaymentURL(co.Checkout.ShortCode), links.Find("input[readonly]").AttrOr("value", ""))
+		// The payment made through the link links to the invoice.
+		txn := wireTransaction(t, env, tn, co.Checkout)
+		tp := editor.get("/transactions/" + txn.ID)
+		require.Equal(t, "/invoices/"+id, tp.Doc.Find("a[data-invoice-link]").AttrOr("href", ""))
+		require.Equal(t, "TEST-F-001", text(tp, "a[data-invoice-link]"))
 
 		// The list filters by status.
 		draft2 := invoiceIDFrom(t, editor.post("/invoices", draftForm(tn.Site.ID)))
