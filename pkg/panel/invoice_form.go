@@ -188,8 +188,8 @@ func (p *Panel) invoiceSave(c echo.Context, r *request) error {
 	if f.ID == "" {
 		inv, err = svc.CreateDraft(ctx, r.Actor, r.OrgID(), in)
 	} else {
-		inv, err = svc.UpdateDraft(ctx, r.Actor, r.OrgID(), f.ID, invoice.DraftPatch{SiteID: ptr(f.Site), Currency: &in.Currency, Language: &in.Language,
-			ClientID: ptr(f.ClientID), Client: &in.Client, Lines: in.Lines, Notes: &in.Notes, DueAt: in.DueAt})
+		inv, err = svc.UpdateDraft(ctx, r.Actor, r.OrgID(), f.ID, invoice.DraftPatch{SiteID: &f.Site, Currency: &in.Currency, Language: &in.Language,
+			ClientID: &f.ClientID, Client: &in.Client, Lines: in.Lines, Notes: &in.Notes, DueAt: in.DueAt})
 	}
 	if err != nil {
 		if domain.IsNotFound(err) && f.Site != "" {

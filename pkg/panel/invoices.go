@@ -254,8 +254,8 @@ func (p *Panel) invoiceDelete(c echo.Context, r *request) error {
 // shows the invoice with the link's URL. The checkout and the link are written in one
 // transaction.
 func (p *Panel) invoicePaymentLink(c echo.Context, r *request) error {
-	if _, err := p.invoicing(); err != nil {
-		return err
+	if _, err := p.invoicing(); err != nil || p.d.InvoiceTx == nil {
+		return domain.NotFound("page")
 	}
 	if err := authorize(r, "invoice:update"); err != nil {
 		return err

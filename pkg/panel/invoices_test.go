@@ -227,5 +227,11 @@ func TestInvoiceScreens(t *testing.T) {
 		require.Equal(t, http.StatusOK, cp.Status)
 		require.Equal(t, 1, cp.Doc.Find(`[data-invoices] [data-invoice="`+cid+`"]`).Length(), text(cp, "[data-invoices]"))
 		require.Equal(t, 0, cp.Doc.Find(`[data-invoices] [data-invoice="`+id+`"]`).Length(), "another client's invoice is not listed")
+		// Choosing no client on the edit form takes the draft away from the client.
+		require.Equal(t, cid, invoiceIDFrom(t, editor.post("/invoices/"+cid, draftForm(tn.Site.ID))))
+		cv, err = env.Services().Invoice.Get(ctx, tn.Admin, tn.Org.ID, cid)
+		require.NoError(t, err)
+		require.Nil(t, cv.Invoice.ClientID)
+		require.Equal(t, "Acme GmbH", cv.Invoice.Client.Company)
 	})
 }
