@@ -45,24 +45,30 @@ func (s *Service) ListPage(ctx context.Context, actor domain.Actor, orgID string
 // invoices), or the one its checkout was a payment link of; nil when it has none or the
 // actor may not read invoices.
 func (s *Service) ForTransaction(ctx context.Context, actor domain.Actor, orgID string, txn *domain.Transaction) (*domain.Invoice, error) {
-	if inOrg(actor, orgID) != nil || !auth.Can(actor, "invoice", "read") {
+	if !mayRead(actor, orgID) {
 		return nil, nil // no invoice to show to who may not read them
 	}
 	inv, err := s.store.GetInvoiceBySourceTransaction(ctx, orgID, txn.ID)
-	if err == nil {
-		return inv, nil
-	}
-	if !domain.IsNotFound(err) {
-		return nil, err
-	}
-	link, err := s.store.GetPaymentLink(ctx, orgID, txn.CheckoutID)
 	if domain.IsNotFound(err) {
-		return nil, nil
+		var link *domain.InvoicePaymentLink
+		if link, err = s.store.GetPaymentLink(ctx, orgID, txn.CheckoutID); domain.IsNotFound(err) {
+			return nil, nil
+		} else if err == nil {
+			inv, err = s.store.GetInvoice(ctx, orgID, link.InvoiceID)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return s.store.GetInvoice(ctx, orgID, link.InvoiceID)
+	if !actor.Sees(inv.Mode) {
+		return nil, nil
+	}
+	return inv, nil
+}
+
+// mayRead says whether the actor may read the organisation's invoices.
+func mayRead(actor domain.Actor, orgID string) bool {
+	return inOrg(actor, orgID) == nil && auth.Can(actor, "invoice", "read")
 }
 
 // Links returns an issued invoice's payment links, oldest first (invoice:read).
