@@ -8,6 +8,7 @@ import (
 	"paygate.dev/pkg/adminapi"
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/export"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/ipn"
 	"paygate.dev/pkg/panel"
 	"paygate.dev/pkg/receipt/receiptstore"
@@ -63,6 +64,13 @@ func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notificati
 		ProviderKinds: a.Services.Payment.Providers().Kinds(),
 		Exports:       exports,
 		Receipts:      a.Receipts,
+		Invoice:       a.Services.Invoice,
+		InvoiceTx: func(ctx context.Context, fn func(*invoice.Service, invoice.Checkouts) error) error {
+			return a.Store.InTx(ctx, func(tx *store.Store) error {
+				s := a.Services.WithStore(tx)
+				return fn(s.Invoice, s.Checkout)
+			})
+		},
 	})
 	if err != nil {
 		// The templates and assets are embedded in the binary: this is a build defect.

@@ -19,7 +19,7 @@ func registerInvoices(b *MainBackend) {
 		return svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 	}
 	// The credit notes of invoiced payments: a refund that succeeded, a dispute lost.
-	b.eventHooks["credit_note"] = func(ctx context.Context, tx *store.Store, e domain.Event) error {
-		return svc.CreditHook(ctx, store.PortOf[invoice.Store](tx), e)
+	b.eventHooks["credit_note"] = func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+		return svc.CreditHook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 	}
 }

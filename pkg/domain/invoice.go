@@ -28,8 +28,13 @@ type InvoiceFilter struct {
 	OrganizationID string
 	Mode           Mode
 	Status         InvoiceStatus
-	After          string // the id of the last invoice of the previous page
-	Limit          int
+	// ClientID selects one client's invoices (the client page).
+	ClientID string
+	After    string // the id of the last invoice of the previous page (the next, older page)
+	// Before is the id of the first invoice of the next page (the previous, newer page): the
+	// store reads the rows just newer than it and returns them newest first as well.
+	Before string
+	Limit  int
 }
 
 // DocumentKind names a numbered accounting document.

@@ -28,6 +28,9 @@ type Store interface {
 	SaveInvoiceSettings(ctx context.Context, set *domain.InvoiceSettings) error
 	// NextDocumentNumber allocates a sequence's next number inside the calling transaction.
 	NextDocumentNumber(ctx context.Context, orgID string, mode domain.Mode, kind domain.DocumentKind, period string) (int64, error)
+	// PeekDocumentNumber is the number NextDocumentNumber would give now, allocating nothing.
+	PeekDocumentNumber(ctx context.Context, orgID string, mode domain.Mode, kind domain.DocumentKind, period string) (int64, error)
+	ListAudit(ctx context.Context, f domain.AuditFilter) ([]domain.AuditEntry, error)
 
 	CreateInvoice(ctx context.Context, inv *domain.Invoice) error
 	GetInvoice(ctx context.Context, orgID, id string) (*domain.Invoice, error)

@@ -186,7 +186,8 @@ func (s *Service) CreateDraft(ctx context.Context, actor domain.Actor, orgID str
 	return inv, nil
 }
 
-// DraftPatch changes a draft: nil fields keep their values.
+// DraftPatch changes a draft: nil fields keep their values; an empty SiteID or ClientID
+// removes the draft's.
 type DraftPatch struct {
 	SiteID   *string
 	Currency *string
@@ -254,6 +255,9 @@ func (p DraftPatch) apply(cur *domain.Invoice) DraftInput {
 	set(&in.Notes, p.Notes)
 	if p.ClientID != nil {
 		in.ClientID = p.ClientID
+		if *p.ClientID == "" {
+			in.ClientID = nil
+		}
 	}
 	if p.Client != nil {
 		in.Client = *p.Client

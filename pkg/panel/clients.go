@@ -8,6 +8,7 @@ import (
 
 	"paygate.dev/pkg/client"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/invoice"
 )
 
 type clientsData struct {
@@ -43,6 +44,8 @@ type clientData struct {
 	// Providers are the organisation's providers of the client's mode (a hold may allow some).
 	Providers []domain.Provider
 	Kinds     []string
+	// Invoices are the client's latest invoices (those who read invoices).
+	Invoices []invoice.View
 }
 
 // clientPage shows a client: details, lifetime value per currency, payments, invoices and
@@ -66,6 +69,12 @@ func (p *Panel) clientPage(c echo.Context, r *request) error {
 		if !seen[string(pr.Type)] {
 			seen[string(pr.Type)] = true
 			d.Kinds = append(d.Kinds, string(pr.Type))
+		}
+	}
+	if p.d.Invoice != nil && authorize(r, "invoice:read") == nil {
+		f := domain.InvoiceFilter{ClientID: det.Client.ID, Mode: det.Client.Mode, Limit: 50}
+		if d.Invoices, _, err = p.d.Invoice.ListPage(ctx, r.Actor, r.OrgID(), f); err != nil {
+			return err
 		}
 	}
 	title := "Client " + det.Client.Email

@@ -21,6 +21,14 @@ var funcs = template.FuncMap{
 	"when":    formatTime,
 	"whenPtr": formatTimePtr,
 	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"isoPtr": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+	"rate":    func(r int64) string { return formatVAT(&r) },
+	"party":   partyName,
 	"label":   label,
 	"badge":   badgeClass,
 	"pretty":  prettyJSON,
@@ -30,6 +38,7 @@ var funcs = template.FuncMap{
 	"dict":    dict,
 	"deref":   deref,
 	"join":    strings.Join,
+	"lower":   strings.ToLower,
 	"add":     func(a, b int) int { return a + b },
 	"mul64":   func(a, b int64) int64 { return a * b },
 	"role":    roleLabel,

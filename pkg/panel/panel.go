@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/export"
 	"paygate.dev/pkg/integration/dudaconn"
+	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/payment"
 	"paygate.dev/pkg/ratelimit"
 	"paygate.dev/pkg/reporting"
@@ -39,6 +41,11 @@ type Deps struct {
 	Payment  *payment.Service
 	DudaConn *dudaconn.Service
 	Client   *client.Service
+	// Invoice serves the invoice screens (nil: none); InvoiceTx runs fn with the invoice and
+	// checkout services bound to one database transaction (a payment link's checkout and the
+	// link are written together).
+	Invoice   *invoice.Service
+	InvoiceTx func(ctx context.Context, fn func(inv *invoice.Service, co invoice.Checkouts) error) error
 	// Reporting computes the dashboard's figures.
 	Reporting *reporting.Service
 	Sessions  *auth.Sessions

@@ -21,6 +21,7 @@ var pageNames = []string{
 	"login", "forgot", "reset", "logout", "error",
 	"overview", "dashboard", "confirm", "checkouts", "checkout", "checkout_new", "transactions", "transaction", "clients", "client",
 	"client_form",
+	"invoices", "invoice", "invoice_form", "invoice_settings",
 	"sites", "site", "providers", "provider", "provider_new",
 	"duda_connections", "duda_connection", "api_keys", "users", "audit", "organizations",
 }
@@ -68,6 +69,8 @@ type view struct {
 	AlertFor  string
 	RequestID string
 	Data      any
+	// Invoicing says the invoice screens are there (the navigation's entry).
+	Invoicing bool
 }
 
 // Can reports whether the signed-in user may perform "resource:action" (to show or hide a
@@ -83,7 +86,7 @@ func (v *view) Can(perm string) bool {
 // render writes a page with the layout around it.
 func (p *Panel) render(c echo.Context, r *request, status int, name, title, nav string, data any) error {
 	v := &view{Title: title, Nav: nav, Req: r, Assets: urlsOf(p.assets), Data: data, RequestID: httpapi.RequestID(c),
-		Notice: notices[c.QueryParam("notice")]}
+		Notice: notices[c.QueryParam("notice")], Invoicing: p.d.Invoice != nil}
 	if r != nil {
 		v.CSRF = r.CSRF
 	}
@@ -208,42 +211,48 @@ func capitalize(s string) string {
 
 // notices are the fixed messages a redirect can ask a page to show (?notice=key).
 var notices = map[string]string{
-	"signed-out":         "You are signed out.",
-	"expired":            "Your session has ended. Sign in again to continue.",
-	"password-changed":   "Your password was changed, so you were signed out. Sign in with the new password.",
-	"no-organization":    "Your account does not belong to any organisation. Ask an administrator to invite you.",
-	"password-set":       "Your password is set. Sign in with it now.",
-	"choose-org":         "Choose or create an organisation to work in.",
-	"org-switched":       "You are now working in this organisation.",
-	"org-created":        "Organisation created.",
-	"org-saved":          "Organisation settings saved.",
-	"checkout-created":   "Checkout created. Send the payment link to the buyer.",
-	"checkout-expired":   "The checkout was ended; its link no longer takes payments.",
-	"checkout-extended":  "The payment link now stays open longer.",
-	"marked-paid":        "The transfer is marked as paid.",
-	"client-created":     "Client created.",
-	"client-saved":       "Client saved.",
-	"hold-placed":        "The hold is placed: it applies to the client's next checkouts.",
-	"hold-changed":       "The hold is changed: its new terms apply to the client's next checkouts.",
-	"hold-released":      "The hold is released: the client's next checkouts are no longer refused or restricted.",
-	"refunded":           "The refund was recorded.",
-	"refund-pending":     "The refund was sent to the provider; it is pending.",
-	"ipn-resent":         "The notification is queued to be sent again.",
-	"receipt-resent":     "The receipt is queued to be sent to the buyer again.",
-	"site-saved":         "Site saved.",
-	"site-deleted":       "Site deleted.",
-	"provider-created":   "Provider created. Assign it to a site to offer it to buyers.",
-	"provider-saved":     "Provider saved.",
-	"provider-deleted":   "Provider deleted.",
-	"duda-created":       "Duda connection created. Paste its install and uninstall URLs into Duda's developer portal.",
-	"duda-saved":         "Duda connection saved.",
-	"duda-enabled":       "The Duda connection is enabled: Duda stores offer its payment methods again.",
-	"duda-disabled":      "The Duda connection is disabled: Duda stores no longer offer its payment methods.",
-	"duda-deleted":       "Duda connection deleted.",
-	"key-revoked":        "The API key is revoked; it stops working at once.",
-	"key-deleted":        "The API key is deleted.",
-	"role-changed":       "Role changed.",
-	"member-removed":     "The member was removed from the organisation.",
-	"reset-requested":    "If an account exists for that address, a link to choose a new password is on its way. It is valid for one hour.",
-	"invalid-reset-link": "This link is invalid, used or expired. Ask for a new one below.",
+	"signed-out":             "You are signed out.",
+	"expired":                "Your session has ended. Sign in again to continue.",
+	"password-changed":       "Your password was changed, so you were signed out. Sign in with the new password.",
+	"no-organization":        "Your account does not belong to any organisation. Ask an administrator to invite you.",
+	"password-set":           "Your password is set. Sign in with it now.",
+	"choose-org":             "Choose or create an organisation to work in.",
+	"org-switched":           "You are now working in this organisation.",
+	"org-created":            "Organisation created.",
+	"org-saved":              "Organisation settings saved.",
+	"checkout-created":       "Checkout created. Send the payment link to the buyer.",
+	"checkout-expired":       "The checkout was ended; its link no longer takes payments.",
+	"checkout-extended":      "The payment link now stays open longer.",
+	"marked-paid":            "The transfer is marked as paid.",
+	"client-created":         "Client created.",
+	"client-saved":           "Client saved.",
+	"hold-placed":            "The hold is placed: it applies to the client's next checkouts.",
+	"hold-changed":           "The hold is changed: its new terms apply to the client's next checkouts.",
+	"hold-released":          "The hold is released: the client's next checkouts are no longer refused or restricted.",
+	"refunded":               "The refund was recorded.",
+	"refund-pending":         "The refund was sent to the provider; it is pending.",
+	"ipn-resent":             "The notification is queued to be sent again.",
+	"receipt-resent":         "The receipt is queued to be sent to the buyer again.",
+	"site-saved":             "Site saved.",
+	"site-deleted":           "Site deleted.",
+	"provider-created":       "Provider created. Assign it to a site to offer it to buyers.",
+	"provider-saved":         "Provider saved.",
+	"provider-deleted":       "Provider deleted.",
+	"duda-created":           "Duda connection created. Paste its install and uninstall URLs into Duda's developer portal.",
+	"duda-saved":             "Duda connection saved.",
+	"duda-enabled":           "The Duda connection is enabled: Duda stores offer its payment methods again.",
+	"duda-disabled":          "The Duda connection is disabled: Duda stores no longer offer its payment methods.",
+	"duda-deleted":           "Duda connection deleted.",
+	"key-revoked":            "The API key is revoked; it stops working at once.",
+	"key-deleted":            "The API key is deleted.",
+	"role-changed":           "Role changed.",
+	"member-removed":         "The member was removed from the organisation.",
+	"reset-requested":        "If an account exists for that address, a link to choose a new password is on its way. It is valid for one hour.",
+	"invalid-reset-link":     "This link is invalid, used or expired. Ask for a new one below.",
+	"invoice-created":        "Draft invoice created. Check it, then issue it to give it its number.",
+	"invoice-saved":          "Draft invoice saved.",
+	"invoice-deleted":        "The draft invoice was deleted.",
+	"invoice-issued":         "The invoice is issued: it has its number and can no longer change.",
+	"payment-link-created":   "Payment link created. Send its URL to the client; the payment settles the invoice.",
+	"invoice-settings-saved": "Invoicing settings saved.",
 }

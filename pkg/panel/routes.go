@@ -34,7 +34,7 @@ type route struct {
 //nolint:funlen // one line a route: the table reads best as one list
 func (p *Panel) routes() []route {
 	get, post := http.MethodGet, http.MethodPost
-	return []route{
+	return append([]route{
 		{get, "/assets/:file", public, p.asset},
 		{get, "/login", public, p.loginForm},
 		{post, "/login", public, p.login},
@@ -113,6 +113,25 @@ func (p *Panel) routes() []route {
 		{post, "/organizations", signedIn, p.organizationCreate},
 		{post, "/organizations/switch", signedIn, p.organizationSwitch},
 		{post, "/organizations/settings", inOrg, p.organizationUpdate},
+	}, p.invoiceRoutes()...)
+}
+
+// invoiceRoutes are the invoice screens' routes (invoices.go, invoice_form.go,
+// invoice_settings.go).
+func (p *Panel) invoiceRoutes() []route {
+	get, post := http.MethodGet, http.MethodPost
+	return []route{
+		{get, "/invoices", inOrg, p.invoices},
+		{get, "/invoices/new", inOrg, p.invoiceNew},
+		{post, "/invoices", inOrg, p.invoiceSave},
+		{get, "/invoices/settings", inOrg, p.invoiceSettings},
+		{post, "/invoices/settings", inOrg, p.invoiceSettingsSave},
+		{get, "/invoices/:id", inOrg, p.invoicePage},
+		{get, "/invoices/:id/edit", inOrg, p.invoiceEdit},
+		{post, "/invoices/:id", inOrg, p.invoiceSave},
+		{post, "/invoices/:id/delete", inOrg, p.invoiceDelete},
+		{post, "/invoices/:id/issue", inOrg, p.invoiceIssue},
+		{post, "/invoices/:id/payment-link", inOrg, p.invoicePaymentLink},
 	}
 }
 

@@ -101,6 +101,9 @@ type transactionData struct {
 	RefundNote   string
 	RefundForm   refundForm
 	MarkPaidForm markPaidForm
+	// Invoice is the invoice the payment belongs to (issued for it, or paid through one of its
+	// payment links), if any.
+	Invoice *domain.Invoice
 }
 
 type refundForm struct {
@@ -174,6 +177,11 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 	}
 	if site, err := p.d.Tenancy.GetSite(ctx, r.Actor, r.OrgID(), t.SiteID); err == nil {
 		d.SiteName = site.Name
+	}
+	if p.d.Invoice != nil {
+		if d.Invoice, err = p.d.Invoice.ForTransaction(ctx, r.Actor, r.OrgID(), t); err != nil {
+			return nil, err
+		}
 	}
 	if p.d.Receipts != nil {
 		d.HasReceipts = true

@@ -109,15 +109,42 @@ func (s *Store) ListInvoices(ctx context.Context, f domain.InvoiceFilter) ([]dom
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
-	if f.After != "" {
-		q = q.Where("id < ?", f.After)
+	if f.ClientID != "" {
+		q = q.Where("client_id = ?", f.ClientID)
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 100 {
+	if limit <= 0 || limit > 101 {
 		limit = 50
 	}
 	var out []domain.Invoice
+	if f.Before != "" {
+		// The rows just newer than the cursor (oldest first, so the limit keeps the nearest),
+		// then newest first like every page.
+		err := q.Where("id > ?", f.Before).Order("id ASC").Limit(limit).Find(&out).Error
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out, translate(err, "invoices")
+	}
+	if f.After != "" {
+		q = q.Where("id < ?", f.After)
+	}
 	return out, translate(q.Order("id DESC").Limit(limit).Find(&out).Error, "invoices")
+}
+
+// PeekDocumentNumber is the number the next document of a sequence would get (1 for a
+// sequence that has none yet), without allocating it: the settings' preview.
+func (s *Store) PeekDocumentNumber(ctx context.Context, orgID string, mode domain.Mode, kind domain.DocumentKind, period string) (int64, error) {
+	var last []int64
+	err := s.q(ctx).Raw(`SELECT last_value FROM document_sequences WHERE organization_id = ? AND mode = ? AND kind = ? AND period = ?`,
+		orgID, mode, kind, period).Scan(&last).Error
+	if err != nil {
+		return 0, translate(err, "document sequence")
+	}
+	if len(last) == 0 {
+		return 1, nil
+	}
+	return last[0] + 1, nil
 }
 
 // errInvoiceIssued is what a change to an issued invoice gets: issued invoices are locked.

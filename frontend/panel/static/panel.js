@@ -126,17 +126,18 @@
     dlg.showModal();
   }
 
-  // Line items of the Create Checkout form: add and remove rows here; the server-side
+  // Line items of the Create Checkout and invoice forms: add and remove rows here; the server-side
   // buttons do the same without JavaScript.
   function initItems() {
     var list = doc.getElementById("items");
     var tpl = doc.getElementById("item-template");
     if (!list || !tpl) return;
+    var word = list.getAttribute("data-row-label") || "Item"; // Item (checkouts), Line (invoices)
     function renumber() {
       var rows = list.querySelectorAll(".item-row");
       Array.prototype.forEach.call(rows, function (row, i) {
         var legend = row.querySelector("legend");
-        if (legend) legend.textContent = "Item " + (i + 1);
+        if (legend) legend.textContent = word + " " + (i + 1);
         Array.prototype.forEach.call(row.querySelectorAll("[id]"), function (el) {
           el.id = el.id.replace(/items-\d+-/, "items-" + i + "-");
         });
@@ -147,7 +148,7 @@
           el.setAttribute("aria-describedby", el.getAttribute("aria-describedby").replace(/items-\d+-/g, "items-" + i + "-"));
         });
         var rm = row.querySelector("button[name=op]");
-        if (rm) { rm.value = "remove-row-" + i; rm.setAttribute("aria-label", "Remove item " + (i + 1)); }
+        if (rm) { rm.value = "remove-row-" + i; rm.setAttribute("aria-label", "Remove " + word.toLowerCase() + " " + (i + 1)); }
       });
     }
     doc.addEventListener("click", function (ev) {
@@ -160,7 +161,7 @@
         var rows = list.querySelectorAll(".item-row");
         var first = rows[rows.length - 1].querySelector("input");
         if (first) first.focus();
-        announce("Item " + rows.length + " added");
+        announce(word + " " + rows.length + " added");
       } else if (btn.value.indexOf("remove-row-") === 0) {
         ev.preventDefault();
         var row = btn.closest(".item-row");
@@ -173,7 +174,7 @@
         renumber();
         var add = doc.querySelector("button[value=add-row]");
         if (add) add.focus();
-        announce("Item removed");
+        announce(word + " removed");
       }
     });
   }
