@@ -113,12 +113,12 @@ func TestCreditNotesAPIRefundOfAnInvoicedPayment(t *testing.T) {
 		tn := env.NewTenant(t)
 		base := env.AdminURL + "/api/v1"
 		svc := invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](s)})
-		d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: s})
-		d.Register("invoice", func(ctx context.Context, tx *store.Store, e domain.Event) error {
-			return svc.Hook(ctx, store.PortOf[invoice.Store](tx), e)
+		d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](s)})
+		d.Register("invoice", func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+			return svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 		})
-		d.Register("credit_note", func(ctx context.Context, tx *store.Store, e domain.Event) error {
-			return svc.CreditHook(ctx, store.PortOf[invoice.Store](tx), e)
+		d.Register("credit_note", func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+			return svc.CreditHook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 		})
 		dispatch := func() {
 			for range 10 {

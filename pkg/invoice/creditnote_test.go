@@ -26,22 +26,22 @@ type creditEnv struct {
 	site  *domain.Site
 	prov  *domain.Provider
 	actor domain.Actor
-	hooks []func(context.Context, *store.Store, domain.Event) error
+	hooks []ipn.Hook
 }
 
 func newCreditEnv(t *testing.T, s *store.Store) *creditEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &creditEnv{s: s, svc: newService(s), d: ipn.NewDispatcher(ipn.DispatcherOptions{Store: s}), org: storetest.Org(t, s)}
+	e := &creditEnv{s: s, svc: newService(s), d: ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](s)}), org: storetest.Org(t, s)}
 	e.prov = storetest.Provider(t, s, e.org.ID, domain.ModeLive)
 	e.site = storetest.Site(t, s, e.org.ID, e.prov)
 	e.actor = domain.Actor{Type: domain.ActorUser, ID: "usr_admin", OrganizationID: e.org.ID, Role: domain.RoleAdmin}
-	e.hooks = []func(context.Context, *store.Store, domain.Event) error{
-		func(ctx context.Context, tx *store.Store, ev domain.Event) error {
-			return e.svc.Hook(ctx, store.PortOf[invoice.Store](tx), ev)
+	e.hooks = []ipn.Hook{
+		func(ctx context.Context, tx ipn.Store, ev domain.Event) error {
+			return e.svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), ev)
 		},
-		func(ctx context.Context, tx *store.Store, ev domain.Event) error {
-			return e.svc.CreditHook(ctx, store.PortOf[invoice.Store](tx), ev)
+		func(ctx context.Context, tx ipn.Store, ev domain.Event) error {
+			return e.svc.CreditHook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), ev)
 		},
 	}
 	e.d.Register("invoice", e.hooks[0])
@@ -152,7 +152,7 @@ func (e *creditEnv) redeliver(t *testing.T, txnID string) {
 	}
 	for _, ev := range evs {
 		for _, h := range e.hooks {
-			if err := e.s.InTx(ctx, func(tx *store.Store) error { return h(ctx, tx, ev) }); err != nil {
+			if err := e.s.InTx(ctx, func(tx *store.Store) error { return h(ctx, store.PortOf[ipn.Store](tx), ev) }); err != nil {
 				t.Fatal(err)
 			}
 		}
