@@ -148,7 +148,7 @@ func (r *renderer) payment() {
 	}
 	r.keepTogether(3 * lineH)
 	r.font("B", 10)
-	p.CellFormat(bodyWidth, lineH, l.T("payment_status")+": "+l.T("state_"+string(v.Payment.State)), "", 1, "L", false, 0, "")
+	p.CellFormat(bodyWidth, lineH, l.T("payment_status")+" ("+l.Date(v.IssuedAt)+"): "+l.T("state_"+string(v.Payment.State)), "", 1, "L", false, 0, "")
 	r.font("", 9.5)
 	line := l.T("paid") + ": " + l.Money(v.Payment.Paid, v.Currency) + "    " + l.T("outstanding") + ": " + l.Money(max(v.Payment.Outstanding, 0), v.Currency)
 	p.CellFormat(bodyWidth, lineH, line, "", 1, "L", false, 0, "")
