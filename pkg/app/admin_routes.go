@@ -58,7 +58,7 @@ func registerPanel(e *echo.Echo, a *AdminBackend, notifications panel.Notificati
 	p, err := panel.New(panel.Deps{
 		Tenancy: a.Services.Tenancy, Checkout: a.Services.Checkout, Payment: a.Services.Payment, DudaConn: a.Services.DudaConn, Client: a.Services.Client,
 		Reporting: reporting.New(a.Store, nil), Sessions: a.Sessions, SigningKey: a.Config.JWTSigningKey,
-		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits,
+		Hosts: a.Config.Hosts, Log: a.Log, Dev: a.Config.Dev(), Notifications: notifications, Limits: a.Limits, Documents: a.Services.Invoice,
 		ProviderKinds: a.Services.Payment.Providers().Kinds(),
 		Exports:       exports,
 		Receipts:      a.Receipts,

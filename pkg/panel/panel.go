@@ -66,6 +66,8 @@ type Deps struct {
 	// Limits counts failed sign-ins and reset mails: shared through Redis by every replica, or
 	// in process (nil: in process).
 	Limits ratelimit.Limits
+	// Documents downloads invoices' PDFs and e-mails them (*invoice.Service); nil: neither.
+	Documents InvoiceDocuments
 }
 
 // Panel serves the Admin Panel's pages.

@@ -1,0 +1,53 @@
+package panel
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/invoice"
+)
+
+// InvoiceDocuments are an invoice's PDF and its e-mail (package invoice: *invoice.Service).
+// The use cases check the actor's role, organisation and mode.
+type InvoiceDocuments interface {
+	PDF(ctx context.Context, actor domain.Actor, orgID, id string) (*invoice.File, error)
+	Send(ctx context.Context, actor domain.Actor, orgID, id, to string) (*invoice.Sent, error)
+}
+
+func init() {
+	notices["invoice-sent"] = "The invoice was e-mailed with its PDF attached."
+}
+
+// invoicePDF downloads an invoice's PDF (viewer and up): the issued invoice's as stored when it
+// was issued, a draft's pro forma.
+func (p *Panel) invoicePDF(c echo.Context, r *request) error {
+	if p.d.Documents == nil {
+		return p.errorPage(c, http.StatusNotFound, "No invoices", "Invoices are not available on this server.")
+	}
+	f, err := p.d.Documents.PDF(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("Cache-Control", "private, no-store")
+	return c.Blob(http.StatusOK, f.ContentType, f.Bytes)
+}
+
+// invoiceSend e-mails an issued invoice with its PDF (editor and up) to the client, or to the
+// form's "to" address; then back to the invoice's page.
+func (p *Panel) invoiceSend(c echo.Context, r *request) error {
+	if p.d.Documents == nil {
+		return p.errorPage(c, http.StatusNotFound, "No invoices", "Invoices are not available on this server.")
+	}
+	id := c.Param("id")
+	if _, err := p.d.Documents.Send(c.Request().Context(), r.Actor, r.OrgID(), id, strings.TrimSpace(c.FormValue("to"))); err != nil {
+		return err
+	}
+	return seeOther(c, "/invoices/"+id, "invoice-sent")
+}
