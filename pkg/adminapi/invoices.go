@@ -317,6 +317,7 @@ type invoiceView struct {
 	Notes               string                `json:"notes"`
 	Payment             domain.InvoiceBalance `json:"payment"`
 	Settlements         []settlementView      `json:"settlements"`
+	CreditNotes         []creditNoteRefView   `json:"creditNotes"`
 	SourceTransactionID *string               `json:"sourceTransactionId"`
 	DueAt               *time.Time            `json:"dueAt"`
 	IssuedAt            *time.Time            `json:"issuedAt"`
@@ -334,5 +335,6 @@ func newInvoiceView(v *invoice.View) *invoiceView {
 	for _, s := range v.Settlements {
 		out.Settlements = append(out.Settlements, settlementView{TransactionID: s.TransactionID, Amount: s.Amount, CreatedAt: s.CreatedAt})
 	}
+	out.CreditNotes = creditNoteRefs(v.CreditNotes)
 	return out
 }

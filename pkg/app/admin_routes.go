@@ -26,6 +26,7 @@ func registerAdminRoutes(e *echo.Echo, a *AdminBackend, extra ...adminapi.Route)
 	exports := export.New(a.Store, 0)
 	extra = append(extra, adminapi.ExportRoutes(exports)...)
 	extra = append(extra, adminapi.InvoiceRoutes()...)
+	extra = append(extra, adminapi.CreditNoteRoutes()...)
 	a.API = adminapi.New(adminapi.Deps{
 		Services: a.apiServices(a.Store, a.Services), InTx: a.apiInTx, Modes: a.Store, KeyAuth: a.KeyAuth, Sessions: a.Sessions, Log: a.Log,
 		RateLimit: a.Config.RateLimit, Limits: a.Limits, IdempotencyTTL: a.Config.IdempotencyTTL, IdempotencyLease: a.Config.IdempotencyLease, Extra: extra,

@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"context"
+	"time"
 
 	"paygate.dev/pkg/domain"
 )
@@ -58,16 +59,33 @@ func (s *Service) number(ctx context.Context, tx Store, org *domain.Organization
 		return err
 	}
 	inv.Seller = seller(org, set)
-	at := s.now().UTC()
-	layout := set.Layout(domain.DocInvoice)
-	period := layout.SequencePeriod(at)
-	n, err := tx.NextDocumentNumber(ctx, org.ID, inv.Mode, domain.DocInvoice, period)
+	d, err := s.allocate(ctx, tx, set, inv.Mode, domain.DocInvoice)
 	if err != nil {
 		return err
 	}
-	number := layout.Format(inv.Mode, at, n)
-	inv.Number, inv.SequencePeriod, inv.SequenceValue, inv.IssuedAt = &number, period, &n, &at
+	inv.Number, inv.SequencePeriod, inv.SequenceValue, inv.IssuedAt = &d.number, d.period, &d.value, &d.at
 	return nil
+}
+
+// docNumber is a document's number as allocated at issue.
+type docNumber struct {
+	number string
+	period string
+	value  int64
+	at     time.Time
+}
+
+// allocate takes the next number of kind's gapless sequence (the organisation's layout for
+// kind, in mode) for a document issued now, in tx: the transaction that records the document.
+func (s *Service) allocate(ctx context.Context, tx Store, set *domain.InvoiceSettings, mode domain.Mode, kind domain.DocumentKind) (docNumber, error) {
+	at := s.now().UTC()
+	layout := set.Layout(kind)
+	period := layout.SequencePeriod(at)
+	n, err := tx.NextDocumentNumber(ctx, set.OrganizationID, mode, kind, period)
+	if err != nil {
+		return docNumber{}, err
+	}
+	return docNumber{number: layout.Format(mode, at, n), period: period, value: n, at: at}, nil
 }
 
 // seller is the seller block of an organisation's invoices: its settings' block, named and
@@ -93,10 +111,12 @@ func deref(s *string) string {
 	return *s
 }
 
-// View is an invoice with its money: settlements and the balance computed from them.
+// View is an invoice with its money: settlements, credit notes and the balance computed from
+// them.
 type View struct {
 	Invoice     *domain.Invoice
 	Settlements []domain.Settlement
+	CreditNotes []domain.CreditNote
 	Balance     domain.InvoiceBalance
 }
 
@@ -130,8 +150,12 @@ func (s *Service) view(ctx context.Context, st Store, inv *domain.Invoice) (*Vie
 	for _, x := range sts {
 		paid += x.Amount
 	}
-	v.Settlements = sts
-	v.Balance = domain.ComputeBalance(inv.TotalGross, paid, 0, 0)
+	c, err := creditsOf(ctx, st, inv)
+	if err != nil {
+		return nil, err
+	}
+	v.Settlements, v.CreditNotes = sts, c.notes
+	v.Balance = domain.ComputeBalance(inv.TotalGross, paid, c.credited, c.refunded)
 	return v, nil
 }
 

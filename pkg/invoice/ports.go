@@ -39,6 +39,16 @@ type Store interface {
 	CreatePaymentLink(ctx context.Context, l *domain.InvoicePaymentLink) error
 	GetPaymentLink(ctx context.Context, orgID, checkoutID string) (*domain.InvoicePaymentLink, error)
 	ListPaymentLinks(ctx context.Context, orgID, invoiceID string) ([]domain.InvoicePaymentLink, error)
+	GetSettlementByTransaction(ctx context.Context, orgID, transactionID string) (*domain.Settlement, error)
+
+	// Credit notes (creditnote.go); the refund a refund note is issued for.
+	GetRefund(ctx context.Context, orgID, id string) (*domain.Refund, error)
+	CreateCreditNote(ctx context.Context, cn *domain.CreditNote) error
+	GetCreditNote(ctx context.Context, orgID, id string) (*domain.CreditNote, error)
+	GetCreditNoteBySourceRefund(ctx context.Context, orgID, refundID string) (*domain.CreditNote, error)
+	GetChargebackCreditNote(ctx context.Context, orgID, transactionID string) (*domain.CreditNote, error)
+	ListInvoiceCreditNotes(ctx context.Context, orgID, invoiceID string) ([]domain.CreditNote, error)
+	ListCreditNotes(ctx context.Context, f domain.CreditNoteFilter) ([]domain.CreditNote, error)
 
 	// SaveDocument stores a rendered document once (CONFLICT DOCUMENT_STORED when it exists).
 	SaveDocument(ctx context.Context, d *domain.Document) error

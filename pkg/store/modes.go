@@ -16,10 +16,12 @@ const (
 	ModedProvider    = domain.ModedProvider
 	ModedAPIKey      = domain.ModedAPIKey
 	ModedInvoice     = domain.ModedInvoice
+	ModedCreditNote  = domain.ModedCreditNote
 )
 
 var modedTables = map[ModedKind]string{
 	ModedCheckout: "checkouts", ModedTransaction: "transactions", ModedProvider: "providers", ModedAPIKey: "api_keys", ModedInvoice: "invoices",
+	ModedCreditNote: "credit_notes",
 }
 
 // ObjectMode returns the mode of one of an organisation's objects: NOT_FOUND when the

@@ -1,0 +1,137 @@
+package adminapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/httpapi"
+	"paygate.dev/pkg/idempotency"
+	"paygate.dev/pkg/invoice"
+)
+
+var creditNoteID = &Object{Kind: domain.ModedCreditNote, Param: "id"}
+
+// CreditNoteRoutes are the credit notes' endpoints (invoice:* scopes: a credit note is an
+// invoicing document): the list (of one invoice with ?invoiceId=), one note, and the direct
+// credit of an issued invoice's unpaid part. Refund and chargeback notes are issued by the
+// outbox consumer (invoice.Service.CreditHook), never through the API.
+func CreditNoteRoutes() []Route {
+	h := invoiceRoutes{}
+	return []Route{
+		{Method: http.MethodGet, Path: "/credit-notes", Perm: "invoice:read", Handler: h.listCreditNotes},
+		{Method: http.MethodGet, Path: "/credit-notes/:id", Perm: "invoice:read", Object: creditNoteID, Handler: h.getCreditNote},
+		{Method: http.MethodPost, Path: "/invoices/:id/credit-notes", Perm: "invoice:update", Object: invoiceID, Idem: idempotency.Local, Handler: h.credit},
+	}
+}
+
+// credit credits (part of) an issued invoice's unpaid part: {amount?, reason?, notes?}.
+func (h invoiceRoutes) credit(c echo.Context, r *Request) (int, any, error) {
+	var in struct {
+		Amount *int64  `json:"amount"`
+		Reason *string `json:"reason"`
+		Notes  *string `json:"notes"`
+	}
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	ci := invoice.CreditInput{Amount: in.Amount}
+	if in.Reason != nil {
+		ci.Reason = *in.Reason
+	}
+	if in.Notes != nil {
+		ci.Notes = *in.Notes
+	}
+	cn, err := h.on(r).Credit(c.Request().Context(), r.Actor, r.Org, c.Param("id"), ci)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, newCreditNoteView(cn), nil
+}
+
+func (h invoiceRoutes) getCreditNote(c echo.Context, r *Request) (int, any, error) {
+	cn, err := h.on(r).GetCreditNote(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newCreditNoteView(cn), nil
+}
+
+func (h invoiceRoutes) listCreditNotes(c echo.Context, r *Request) (int, any, error) {
+	f := domain.CreditNoteFilter{Mode: domain.Mode(c.QueryParam("mode")), InvoiceID: c.QueryParam("invoiceId"),
+		Kind: domain.CreditNoteKind(c.QueryParam("kind")), After: c.QueryParam("after"), Limit: 50}
+	if f.Mode != "" && !f.Mode.Valid() {
+		return 0, nil, domain.Invalid("mode", "mode must be test or live")
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return 0, nil, domain.Invalid("limit", "limit is 1 to 100")
+		}
+		f.Limit = n
+	}
+	want := f.Limit
+	f.Limit++
+	list, err := h.on(r).ListCreditNotes(c.Request().Context(), r.Actor, r.Org, f)
+	if err != nil {
+		return 0, nil, err
+	}
+	more := len(list) > want
+	if more {
+		list = list[:want]
+	}
+	return http.StatusOK, pageOf(list, more, func(cn *domain.CreditNote) (*creditNoteView, string) { return newCreditNoteView(cn), cn.ID }), nil
+}
+
+type creditNoteView struct {
+	ID                  string               `json:"id"`
+	Object              string               `json:"object"`
+	Mode                string               `json:"mode"`
+	Number              string               `json:"number"`
+	Kind                string               `json:"kind"`
+	Reason              string               `json:"reason"`
+	InvoiceID           string               `json:"invoiceId"`
+	InvoiceNumber       string               `json:"invoiceNumber"`
+	Currency            string               `json:"currency"`
+	Language            string               `json:"language"`
+	ClientID            *string              `json:"clientId"`
+	Client              domain.Party         `json:"client"`
+	Seller              domain.Party         `json:"seller"`
+	Lines               []domain.InvoiceLine `json:"lines"`
+	Totals              invoiceTotalsView    `json:"totals"`
+	Tax                 domain.InvoiceTax    `json:"tax"`
+	Notes               string               `json:"notes"`
+	RefundID            *string              `json:"refundId"`
+	DisputeID           *string              `json:"disputeId"`
+	SourceTransactionID *string              `json:"sourceTransactionId"`
+	IssuedAt            time.Time            `json:"issuedAt"`
+	CreatedAt           time.Time            `json:"createdAt"`
+}
+
+func newCreditNoteView(cn *domain.CreditNote) *creditNoteView {
+	return &creditNoteView{ID: cn.ID, Object: "credit_note", Mode: string(cn.Mode), Number: cn.Number, Kind: string(cn.Kind), Reason: cn.Reason,
+		InvoiceID: cn.InvoiceID, InvoiceNumber: cn.InvoiceNumber, Currency: cn.Currency, Language: cn.Language, ClientID: cn.ClientID,
+		Client: cn.Client, Seller: cn.Seller, Lines: cn.Lines, Totals: invoiceTotalsView{Net: cn.TotalNet, Tax: cn.TotalTax, Gross: cn.TotalGross},
+		Tax: cn.Tax, Notes: cn.Notes, RefundID: cn.SourceRefundID, DisputeID: cn.SourceDisputeID, SourceTransactionID: cn.SourceTransactionID,
+		IssuedAt: cn.IssuedAt, CreatedAt: cn.CreatedAt}
+}
+
+// creditNoteRefView is a credit note as an invoice lists it.
+type creditNoteRefView struct {
+	ID       string    `json:"id"`
+	Number   string    `json:"number"`
+	Kind     string    `json:"kind"`
+	Gross    int64     `json:"gross"`
+	IssuedAt time.Time `json:"issuedAt"`
+}
+
+func creditNoteRefs(notes []domain.CreditNote) []creditNoteRefView {
+	out := make([]creditNoteRefView, 0, len(notes))
+	for _, n := range notes {
+		out = append(out, creditNoteRefView{ID: n.ID, Number: n.Number, Kind: string(n.Kind), Gross: n.TotalGross, IssuedAt: n.IssuedAt})
+	}
+	return out
+}
