@@ -118,3 +118,43 @@ func mailAttachment(t *testing.T, raw []byte) (string, []byte) {
 		}
 	}
 }
+
+// A credit note's PDF through the API is the one stored at its issue, on both databases; the
+// other mode's key finds none; POST /send mails those bytes.
+func TestCreditNotePDFDownloadAndSend(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, NoMain: true})
+		tn := env.NewTenant(t)
+		base := env.AdminURL + "/api/v1"
+		client := "buyer." + strings.ToLower(domain.RandomString(6)) + "@example.com"
+		draft := apptest.Do(t, "POST", base+"/invoices", tn.LiveKey, map[string]any{"currency": "EUR", "language": "en",
+			"client": map[string]any{"name": "Ada Buyer", "email": client, "country": "DE"},
+			"lines":  []map[string]any{{"description": "Consulting", "quantity": 1, "unitPrice": 11900, "type": "digital_service"}}})
+		require.Equal(t, http.StatusCreated, draft.Status, string(draft.Body))
+		id := draft.JSON(t)["id"].(string)
+		require.Equal(t, http.StatusOK, apptest.Do(t, "POST", base+"/invoices/"+id+"/issue", tn.LiveKey, map[string]any{}).Status)
+		credit := apptest.Do(t, "POST", base+"/invoices/"+id+"/credit-notes", tn.LiveKey, map[string]any{"amount": 5950, "reason": "Half cancelled"})
+		require.Equal(t, http.StatusCreated, credit.Status, string(credit.Body))
+		cn := credit.JSON(t)
+		cnID, number := cn["id"].(string), cn["number"].(string)
+
+		got := apptest.Do(t, "GET", base+"/credit-notes/"+cnID+"/pdf", tn.LiveKey, nil)
+		require.Equal(t, http.StatusOK, got.Status, string(got.Body))
+		require.Equal(t, "application/pdf", got.Header.Get("Content-Type"))
+		require.Equal(t, "attachment; filename=credit-note-"+number+".pdf", got.Header.Get("Content-Disposition"))
+		text := pdfText(t, got.Body)
+		for _, want := range []string{"CREDIT NOTE", number, "Half cancelled", "Total credited", "EUR 59.50", "VAT 19%", "Ada Buyer"} {
+			require.Contains(t, text, want)
+		}
+		stored, err := s.GetDocument(context.Background(), tn.Org.ID, domain.DocCreditNote, cnID)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(stored.Bytes, got.Body))
+		require.Equal(t, http.StatusNotFound, apptest.Do(t, "GET", base+"/credit-notes/"+cnID+"/pdf", tn.TestKey, nil).Status)
+
+		sent := apptest.Do(t, "POST", base+"/credit-notes/"+cnID+"/send", tn.LiveKey, map[string]any{})
+		require.Equal(t, http.StatusOK, sent.Status, string(sent.Body))
+		name, data := mailAttachment(t, env.Mail.NextTo(t, client).Raw)
+		require.Equal(t, "credit-note-"+number+".pdf", name)
+		require.True(t, bytes.Equal(data, stored.Bytes))
+	})
+}
