@@ -110,7 +110,7 @@ func (s *Service) SendCreditNote(ctx context.Context, actor domain.Actor, orgID,
 	if err := s.send(ctx, m); err != nil {
 		return nil, err
 	}
-	out := &Sent{To: addr, Number: cn.Number, SHA256: d.SHA256}
+	out := &Sent{InvoiceID: cn.InvoiceID, To: addr, Number: cn.Number, SHA256: d.SHA256}
 	if err := s.store.Audit(ctx, actor, "credit_note.send", "credit_note", cn.ID, map[string]any{"to": addr, "number": cn.Number, "sha256": d.SHA256}); err != nil {
 		s.log.ErrorContext(ctx, "credit note sent, audit not written", "creditNote", cn.ID, "error", err)
 	}

@@ -153,9 +153,10 @@ func (s *Service) storedInvoicePDF(ctx context.Context, inv *domain.Invoice) (*d
 
 // Sent says where a document was sent.
 type Sent struct {
-	To     string `json:"to"`
-	Number string `json:"number"`
-	SHA256 string `json:"sha256"`
+	InvoiceID string `json:"invoiceId"` // the invoice sent, or the one the credit note credits
+	To        string `json:"to"`
+	Number    string `json:"number"`
+	SHA256    string `json:"sha256"`
 }
 
 // Send e-mails an issued invoice to its client, or to the address given (invoice:update),
@@ -193,7 +194,7 @@ func (s *Service) Send(ctx context.Context, actor domain.Actor, orgID, id, to st
 	if err := s.send(ctx, m); err != nil {
 		return nil, err
 	}
-	out := &Sent{To: addr, Number: deref(inv.Number), SHA256: d.SHA256}
+	out := &Sent{InvoiceID: inv.ID, To: addr, Number: deref(inv.Number), SHA256: d.SHA256}
 	if err := s.store.Audit(ctx, actor, "invoice.send", "invoice", inv.ID, map[string]any{"to": addr, "number": out.Number, "sha256": d.SHA256}); err != nil {
 		s.log.ErrorContext(ctx, "invoice sent, audit not written", "invoice", inv.ID, "error", err)
 	}

@@ -17,10 +17,13 @@ import (
 type InvoiceDocuments interface {
 	PDF(ctx context.Context, actor domain.Actor, orgID, id string) (*invoice.File, error)
 	Send(ctx context.Context, actor domain.Actor, orgID, id, to string) (*invoice.Sent, error)
+	CreditNotePDF(ctx context.Context, actor domain.Actor, orgID, id string) (*invoice.File, error)
+	SendCreditNote(ctx context.Context, actor domain.Actor, orgID, id, to string) (*invoice.Sent, error)
 }
 
 func init() {
 	notices["invoice-sent"] = "The invoice was e-mailed with its PDF attached."
+	notices["credit-note-sent"] = "The credit note was e-mailed with its PDF attached."
 }
 
 // invoicePDF downloads an invoice's PDF (viewer and up): the issued invoice's as stored when it
@@ -33,6 +36,36 @@ func (p *Panel) invoicePDF(c echo.Context, r *request) error {
 	if err != nil {
 		return err
 	}
+	return download(c, f)
+}
+
+// creditNotePDF downloads a credit note's PDF as stored at its issue (viewer and up).
+func (p *Panel) creditNotePDF(c echo.Context, r *request) error {
+	if p.d.Documents == nil {
+		return p.errorPage(c, http.StatusNotFound, "No invoices", "Invoices are not available on this server.")
+	}
+	f, err := p.d.Documents.CreditNotePDF(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return download(c, f)
+}
+
+// creditNoteSend e-mails a credit note with its PDF (editor and up) to the client, or to the
+// form's "to" address; then to its invoice's page.
+func (p *Panel) creditNoteSend(c echo.Context, r *request) error {
+	if p.d.Documents == nil {
+		return p.errorPage(c, http.StatusNotFound, "No invoices", "Invoices are not available on this server.")
+	}
+	sent, err := p.d.Documents.SendCreditNote(c.Request().Context(), r.Actor, r.OrgID(), c.Param("id"), strings.TrimSpace(c.FormValue("to")))
+	if err != nil {
+		return err
+	}
+	return seeOther(c, "/invoices/"+sent.InvoiceID, "credit-note-sent")
+}
+
+// download answers a rendered document as an attachment named after its number.
+func download(c echo.Context, f *invoice.File) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
 	h.Set("Cache-Control", "private, no-store")

@@ -69,6 +69,23 @@ func TestPanelInvoicePDFAndSend(t *testing.T) {
 		name, data := attachedFile(t, m.Raw)
 		require.Equal(t, "invoice-"+*inv.Number+".pdf", name)
 		require.True(t, bytes.Equal(data, stored.Bytes), "the attachment is not the stored PDF")
+
+		// Its credit note: the stored PDF downloads, and the send mails it.
+		part := int64(1000)
+		cn, err := svc.Credit(ctx, tn.Admin, tn.Org.ID, inv.ID, invoice.CreditInput{Amount: &part, Reason: "Goodwill"})
+		require.NoError(t, err)
+		cnDoc, err := env.Store.GetDocument(ctx, tn.Org.ID, domain.DocCreditNote, cn.ID)
+		require.NoError(t, err)
+		got = viewer.get("/credit-notes/" + cn.ID + "/pdf")
+		require.Equal(t, http.StatusOK, got.Status)
+		require.True(t, bytes.Equal([]byte(got.Body), cnDoc.Bytes), "the panel's credit note PDF is not the stored one")
+		editor.get("/organizations")
+		res = editor.post("/credit-notes/"+cn.ID+"/send", url.Values{"to": {"copy@example.com"}})
+		require.Equal(t, http.StatusSeeOther, res.Status, res.Body)
+		require.Equal(t, "/invoices/"+inv.ID+"?notice=credit-note-sent", res.Location)
+		name, data = attachedFile(t, env.Mail.NextTo(t, "copy@example.com").Raw)
+		require.Equal(t, "credit-note-"+cn.Number+".pdf", name)
+		require.True(t, bytes.Equal(data, cnDoc.Bytes))
 	})
 }
 
