@@ -21,6 +21,17 @@ type InvoiceDocuments interface {
 	SendCreditNote(ctx context.Context, actor domain.Actor, orgID, id, to string) (*invoice.Sent, error)
 }
 
+// documentRoutes are the routes of invoices' and credit notes' PDFs and e-mails.
+func (p *Panel) documentRoutes() []route {
+	get, post := http.MethodGet, http.MethodPost
+	return []route{
+		{get, "/invoices/:id/pdf", inOrg, p.invoicePDF},
+		{post, "/invoices/:id/send", inOrg, p.invoiceSend},
+		{get, "/credit-notes/:id/pdf", inOrg, p.creditNotePDF},
+		{post, "/credit-notes/:id/send", inOrg, p.creditNoteSend},
+	}
+}
+
 func init() {
 	notices["invoice-sent"] = "The invoice was e-mailed with its PDF attached."
 	notices["credit-note-sent"] = "The credit note was e-mailed with its PDF attached."

@@ -62,10 +62,6 @@ func (p *Panel) routes() []route {
 		{post, "/transactions/:id/refund", inOrg, p.refund},
 		{post, "/transactions/:id/resend-ipn", inOrg, p.resendIPN},
 		{post, "/transactions/:id/resend-receipt", inOrg, p.resendReceipt},
-		{get, "/invoices/:id/pdf", inOrg, p.invoicePDF},
-		{post, "/invoices/:id/send", inOrg, p.invoiceSend},
-		{get, "/credit-notes/:id/pdf", inOrg, p.creditNotePDF},
-		{post, "/credit-notes/:id/send", inOrg, p.creditNoteSend},
 
 		{get, "/clients", inOrg, p.clients},
 		{get, "/clients/:id", inOrg, p.clientPage},
