@@ -95,4 +95,9 @@ require (
 	rsc.io/qr v0.2.0
 )
 
+require (
+	codeberg.org/go-pdf/fpdf v0.12.0
+	golang.org/x/image v0.48.0
+)
+
 replace paygate.dev/frontend => ../frontend

@@ -24,6 +24,8 @@ func CreditNoteRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/credit-notes", Perm: "invoice:read", Handler: h.listCreditNotes},
 		{Method: http.MethodGet, Path: "/credit-notes/:id", Perm: "invoice:read", Object: creditNoteID, Handler: h.getCreditNote},
+		{Method: http.MethodGet, Path: "/credit-notes/:id/pdf", Perm: "invoice:read", Object: creditNoteID, Handler: h.creditNotePDF},
+		{Method: http.MethodPost, Path: "/credit-notes/:id/send", Perm: "invoice:update", Object: creditNoteID, Idem: idempotency.External, Handler: h.sendCreditNote},
 		{Method: http.MethodPost, Path: "/invoices/:id/credit-notes", Perm: "invoice:update", Object: invoiceID, Idem: idempotency.Local, Handler: h.credit},
 	}
 }
@@ -134,4 +136,28 @@ func creditNoteRefs(notes []domain.CreditNote) []creditNoteRefView {
 		out = append(out, creditNoteRefView{ID: n.ID, Number: n.Number, Kind: string(n.Kind), Gross: n.TotalGross, IssuedAt: n.IssuedAt})
 	}
 	return out
+}
+
+// creditNotePDF answers a credit note's PDF as stored at its issue.
+func (h invoiceRoutes) creditNotePDF(c echo.Context, r *Request) (int, any, error) {
+	f, err := h.on(r).CreditNotePDF(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return 0, nil, sendFile(c, f)
+}
+
+// sendCreditNote e-mails a credit note with its PDF: {"to": optional address, else the client's}.
+func (h invoiceRoutes) sendCreditNote(c echo.Context, r *Request) (int, any, error) {
+	var in struct {
+		To string `json:"to"`
+	}
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	sent, err := h.on(r).SendCreditNote(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.To)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"creditNoteId": c.Param("id"), "sent": true, "to": sent.To, "number": sent.Number, "sha256": sent.SHA256}, nil
 }

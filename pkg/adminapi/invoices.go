@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -33,6 +34,8 @@ func InvoiceRoutes() []Route {
 		{Method: http.MethodDelete, Path: "/invoices/:id", Perm: "invoice:delete", Object: invoiceID, Handler: h.delete},
 		{Method: http.MethodPost, Path: "/invoices/:id/issue", Perm: "invoice:update", Object: invoiceID, Idem: idempotency.Local, Handler: h.issue},
 		{Method: http.MethodPost, Path: "/invoices/:id/payment-link", Perm: "invoice:update", Object: invoiceID, Idem: idempotency.Local, Handler: h.paymentLink},
+		{Method: http.MethodGet, Path: "/invoices/:id/pdf", Perm: "invoice:read", Object: invoiceID, Handler: h.pdf},
+		{Method: http.MethodPost, Path: "/invoices/:id/send", Perm: "invoice:update", Object: invoiceID, Idem: idempotency.External, Handler: h.send},
 		{Method: http.MethodGet, Path: "/invoice-settings", Perm: "invoice:read", Handler: h.settings},
 		{Method: http.MethodPatch, Path: "/invoice-settings", Perm: "organization:update", Handler: h.saveSettings},
 	}
@@ -155,6 +158,41 @@ func (h invoiceRoutes) paymentLink(c echo.Context, r *Request) (int, any, error)
 	}
 	return http.StatusCreated, map[string]any{"invoiceId": c.Param("id"), "amount": chk.Amount, "currency": chk.Currency,
 		"checkout": newCheckoutView(chk, r.Tenancy.Hosts(), time.Now())}, nil
+}
+
+// pdf answers an invoice's PDF: an issued invoice's as stored at issue, a draft's pro forma.
+func (h invoiceRoutes) pdf(c echo.Context, r *Request) (int, any, error) {
+	f, err := h.on(r).PDF(c.Request().Context(), r.Actor, r.Org, c.Param("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return 0, nil, sendFile(c, f)
+}
+
+// sendFile answers a rendered document as a download named after its number.
+func sendFile(c echo.Context, f *invoice.File) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("Cache-Control", "private, no-store")
+	if f.SHA256 != "" {
+		h.Set("ETag", `"`+f.SHA256+`"`)
+	}
+	return c.Blob(http.StatusOK, f.ContentType, f.Bytes)
+}
+
+// send e-mails an issued invoice with its PDF: {"to": optional address, else the client's}.
+func (h invoiceRoutes) send(c echo.Context, r *Request) (int, any, error) {
+	var in struct {
+		To string `json:"to"`
+	}
+	if _, err := httpapi.ReadJSON(c, &in); err != nil {
+		return 0, nil, err
+	}
+	sent, err := h.on(r).Send(c.Request().Context(), r.Actor, r.Org, c.Param("id"), in.To)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"invoiceId": c.Param("id"), "sent": true, "to": sent.To, "number": sent.Number, "sha256": sent.SHA256}, nil
 }
 
 func (h invoiceRoutes) get(c echo.Context, r *Request) (int, any, error) {

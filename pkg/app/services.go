@@ -10,6 +10,7 @@ import (
 	"paygate.dev/pkg/integration/dudaconn"
 	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/ipn"
+	"paygate.dev/pkg/mail"
 	"paygate.dev/pkg/metrics"
 	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/payment"
@@ -72,7 +73,11 @@ func NewServices(d ServiceDeps) Services {
 	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: now})
 	s.Client = client.New(client.Deps{Store: store.PortOf[client.Store](d.Store), Log: d.Log, Now: now})
 	clients := s.Client
-	s.Invoice = invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](d.Store), Log: d.Log, Now: now})
+	var invoiceMailer invoice.Mailer // nil: sending an invoice answers MAIL_DISABLED
+	if d.Mailer != nil {
+		invoiceMailer = mail.InvoiceMailer(d.Mailer)
+	}
+	s.Invoice = invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](d.Store), Log: d.Log, Now: now, Mailer: invoiceMailer})
 	s.Checkout = checkout.New(checkout.Deps{Store: store.PortOf[checkout.Store](d.Store), Log: d.Log, Metrics: m, Dev: d.Dev, Now: now,
 		IPNAllowPrivate: d.IPNAllowPrivate, IPNResolver: d.IPNResolver, Clients: clients,
 		ClientsIn: func(tx checkout.Store) checkout.Clients {

@@ -217,6 +217,7 @@ func (w *gcWorld) eventsFor(link, id string) []gcfake.Event {
 }
 
 func TestGoCardlessPagesSpeakThePagesLanguage(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		for _, c := range []struct{ sent, want string }{
@@ -235,6 +236,7 @@ func TestGoCardlessPagesSpeakThePagesLanguage(t *testing.T) {
 }
 
 func TestGoCardlessPaysEndToEnd(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		co := w.checkout(t, 2499, "GBP")
@@ -311,6 +313,7 @@ func TestGoCardlessPaysEndToEnd(t *testing.T) {
 }
 
 func TestGoCardlessTransactionsCreateAnswersARedirect(t *testing.T) {
+	t.Parallel()
 	s := storetest.Own(t, store.SQLite)
 	w := newGCWorld(t, s)
 	co := w.checkout(t, 1200, "EUR")
@@ -337,6 +340,7 @@ func TestGoCardlessTransactionsCreateAnswersARedirect(t *testing.T) {
 }
 
 func TestGoCardlessReturnSyncsWithoutWebhooks(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, authURL := w.start(t, 3100)
@@ -361,6 +365,7 @@ func TestGoCardlessReturnSyncsWithoutWebhooks(t *testing.T) {
 }
 
 func TestGoCardlessExitCancelsAndAllowsANewAttempt(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		co := w.checkout(t, 4500, "GBP")
@@ -406,6 +411,7 @@ func TestGoCardlessExitCancelsAndAllowsANewAttempt(t *testing.T) {
 }
 
 func TestGoCardlessSignedWebhooks(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 2499)
@@ -488,6 +494,7 @@ func TestGoCardlessSignedWebhooks(t *testing.T) {
 }
 
 func TestGoCardlessOutOfOrderEvents(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 
@@ -582,6 +589,7 @@ func TestGoCardlessOutOfOrderEvents(t *testing.T) {
 }
 
 func TestGoCardlessRefunds(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 10000)
@@ -718,6 +726,7 @@ func TestGoCardlessRefunds(t *testing.T) {
 }
 
 func TestGoCardlessReconciliationFindsALostWebhook(t *testing.T) {
+	t.Parallel()
 	s := storetest.Own(t, store.Postgres)
 	w := newGCWorld(t, s)
 	id, pm := w.pay(t, 990)
@@ -744,6 +753,7 @@ func TestGoCardlessReconciliationFindsALostWebhook(t *testing.T) {
 }
 
 func TestGoCardlessReconciliationEndsAbandonedAttempts(t *testing.T) {
+	t.Parallel()
 	s := storetest.Own(t, store.SQLite)
 	w := newGCWorld(t, s)
 	id, _ := w.start(t, 1500)
@@ -762,6 +772,7 @@ func TestGoCardlessReconciliationEndsAbandonedAttempts(t *testing.T) {
 }
 
 func TestGoCardlessProviderProblemsThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 

@@ -33,6 +33,7 @@ func (w *ppWorld) paid(t *testing.T, amount int64) (string, string, *wooMerchant
 // later PAYMENT.REFUND.FAILED event about it changes nothing; once PayPal refunds again, the
 // whole payment can be refunded — on both databases.
 func TestPayPalRefundFailing(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		id, capID, m := w.paid(t, 3000)
@@ -73,9 +74,10 @@ func TestPayPalRefundFailing(t *testing.T) {
 
 // TestPayPalDisputeWon: a dispute opened on a capture (CUSTOMER.DISPUTE.CREATED) makes the
 // transaction disputed; resolved in the seller's favour (CUSTOMER.DISPUTE.RESOLVED, outcome
-// RESOLVED_SELLER_FAVOUR) it is won and the transaction is paid again; a duplicate of the
+// RESOLVED_SELLER_FAVOUR) it is won and the transaction is paid again (a succeeded IPN); a duplicate of the
 // resolution changes nothing — on both databases.
 func TestPayPalDisputeWon(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		id, capID, m := w.paid(t, 4500)
@@ -98,7 +100,8 @@ func TestPayPalDisputeWon(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, domain.TxnSucceeded, txn.Status)
 		require.EqualValues(t, 0, txn.RefundedAmount)
-		// The merchant was told of the dispute; winning it tells nothing new (the payment stands).
-		ipnsOf(t, m, domain.IPNInitiated, domain.IPNSucceeded, domain.IPNDisputed)
+		// The merchant was told of the dispute, and that winning it made the payment succeeded
+		// again (as with Stripe: the order leaves its dispute hold); the duplicate told nothing.
+		ipnsOf(t, m, domain.IPNInitiated, domain.IPNSucceeded, domain.IPNDisputed, domain.IPNSucceeded)
 	})
 }

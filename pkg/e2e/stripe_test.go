@@ -113,6 +113,7 @@ func countEvents(t *testing.T, s *store.Store, orgID, txnID, typ string) int {
 }
 
 func TestStripeSignedWebhooks(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 2499)
@@ -185,6 +186,7 @@ func TestStripeSignedWebhooks(t *testing.T) {
 }
 
 func TestStripeReturnAndWebhookRace(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 4200)
@@ -213,6 +215,7 @@ func TestStripeReturnAndWebhookRace(t *testing.T) {
 }
 
 func TestStripeReconciliationFindsALostWebhook(t *testing.T) {
+	t.Parallel()
 	s := storetest.Own(t, store.Postgres)
 	w := newStripeWorld(t, s)
 	id, pi := w.pay(t, 990)
@@ -227,6 +230,7 @@ func TestStripeReconciliationFindsALostWebhook(t *testing.T) {
 }
 
 func TestStripeRefundsAndDisputes(t *testing.T) {
+	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 10000)
@@ -288,6 +292,7 @@ func TestStripeRefundsAndDisputes(t *testing.T) {
 }
 
 func TestStripeConnectionTestAndCSP(t *testing.T) {
+	t.Parallel()
 	s := storetest.Own(t, store.SQLite)
 	w := newStripeWorld(t, s)
 	res := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/providers/"+w.provider.ID+"/test", w.tn.TestKey, nil)

@@ -80,6 +80,10 @@ func (s *Service) issueCredit(ctx context.Context, tx Store, inv *domain.Invoice
 	if err := tx.CreateCreditNote(ctx, cn); err != nil {
 		return nil, err
 	}
+	// Its PDF, stored now: the bytes never change.
+	if _, err := s.storeCreditNotePDF(ctx, tx, cn, inv.SiteID); err != nil {
+		return nil, err
+	}
 	return cn, creditNoteEvent(ctx, tx, cn)
 }
 

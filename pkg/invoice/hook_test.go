@@ -131,6 +131,12 @@ func TestEveryCheckoutPaymentIsInvoicedOnce(t *testing.T) {
 		if v.Balance.State != domain.PaymentPaid || v.Balance.Outstanding != 0 || len(v.Settlements) != 1 {
 			t.Fatalf("balance: %+v", v.Balance)
 		}
+		// Its PDF was stored in the same transaction, in the buyer's language, paid.
+		doc, err := s.GetDocument(ctx, org.ID, domain.DocInvoice, inv.ID)
+		if err != nil {
+			t.Fatalf("the automatic invoice's PDF: %v", err)
+		}
+		requireText(t, "the automatic invoice", pdfText(t, doc.Bytes), "FACTURE", "RE-0001", "Erika Muster", "Payée")
 
 		// The event again (a redelivery): nothing more.
 		evs, err := s.ListTransactionEvents(ctx, org.ID, txn.ID)

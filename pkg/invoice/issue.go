@@ -39,6 +39,10 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID, id strin
 		if err := tx.MarkInvoiceIssued(ctx, inv); err != nil {
 			return err
 		}
+		// Its PDF, stored now: the bytes never change (nothing settled a draft yet).
+		if _, err := s.storeInvoicePDF(ctx, tx, inv, domain.ComputeBalance(inv.TotalGross, 0, 0, 0)); err != nil {
+			return err
+		}
 		out = inv
 		if err := issuedEvent(ctx, tx, inv); err != nil {
 			return err

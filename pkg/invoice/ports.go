@@ -56,6 +56,28 @@ type Store interface {
 	GetChargebackCreditNote(ctx context.Context, orgID, transactionID string) (*domain.CreditNote, error)
 	ListInvoiceCreditNotes(ctx context.Context, orgID, invoiceID string) ([]domain.CreditNote, error)
 	ListCreditNotes(ctx context.Context, f domain.CreditNoteFilter) ([]domain.CreditNote, error)
+
+	// SaveDocument stores a rendered document once (CONFLICT DOCUMENT_STORED when it exists).
+	SaveDocument(ctx context.Context, d *domain.Document) error
+	GetDocument(ctx context.Context, orgID string, kind domain.DocumentKind, id string) (*domain.Document, error)
+}
+
+// Mailer sends an invoice's or credit note's e-mail (pkg/mail adapts the platform's mailer).
+type Mailer interface {
+	Send(ctx context.Context, m Mail) error
+}
+
+// Mail is an e-mail with files attached.
+type Mail struct {
+	To, Subject, Text string
+	Attachments       []Attachment
+}
+
+// Attachment is a file sent with a Mail.
+type Attachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
 }
 
 // Checkouts creates the checkout of a payment link, in the caller's transaction (wiring hands

@@ -21,18 +21,22 @@ type Options struct {
 	Store Store
 	Log   *slog.Logger
 	Now   func() time.Time // the clock (default time.Now)
+	// Mailer sends issued invoices to their clients; nil (a process without e-mail) refuses a
+	// send with 503 MAIL_DISABLED.
+	Mailer Mailer
 }
 
 // Service holds the invoice use cases.
 type Service struct {
-	store Store
-	log   *slog.Logger
-	now   func() time.Time
+	store  Store
+	log    *slog.Logger
+	now    func() time.Time
+	mailer Mailer
 }
 
 // New builds the service.
 func New(opts Options) *Service {
-	s := &Service{store: opts.Store, log: opts.Log, now: opts.Now}
+	s := &Service{store: opts.Store, log: opts.Log, now: opts.Now, mailer: opts.Mailer}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

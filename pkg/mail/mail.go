@@ -11,6 +11,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -101,8 +102,8 @@ func (s *SMTP) client() (*gomail.Client, error) {
 	return gomail.NewClient(s.cfg.Host, opts...)
 }
 
-// message builds the MIME message: From, To, Subject, Date, Message-ID, a plain-text body and
-// an optional HTML alternative.
+// message builds the MIME message: From, To, Subject, Date, Message-ID, a plain-text body, an
+// optional HTML alternative and the attachments.
 func (s *SMTP) message(m tenancy.Message) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	msg.FromMailAddress(s.from)
@@ -118,6 +119,15 @@ func (s *SMTP) message(m tenancy.Message) (*gomail.Msg, error) {
 	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+	for _, a := range m.Attachments {
+		ct := gomail.TypeAppOctetStream
+		if a.ContentType != "" {
+			ct = gomail.ContentType(a.ContentType)
+		}
+		if err := msg.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(ct)); err != nil {
+			return nil, fmt.Errorf("attachment %q: %w", a.Name, err)
+		}
 	}
 	return msg, nil
 }

@@ -154,7 +154,7 @@ func isLoopback(host string) bool {
 // paths, and HTML error pages for the panel's own errors. Paths of the APIs (/api, /v1) and of
 // the operational endpoints keep their JSON answers.
 func (p *Panel) Register(e *echo.Echo) {
-	for _, r := range p.routes() {
+	for _, r := range append(p.routes(), p.documentRoutes()...) {
 		e.Add(r.method, r.path, p.wrap(r))
 		if r.method == http.MethodGet {
 			// HEAD answers as GET would, headers only (net/http drops the body of a HEAD answer).

@@ -23,6 +23,15 @@ type Message struct {
 	// Link is the one action the message asks for (a password-reset or invitation link). It is
 	// a credential: mailers put it in the message and never in a log.
 	Link string
+	// Attachments are sent as files beside the body (an invoice's PDF).
+	Attachments []Attachment
+}
+
+// Attachment is a file sent with a message.
+type Attachment struct {
+	Name        string // the file name the recipient sees
+	ContentType string // e.g. application/pdf
+	Data        []byte
 }
 
 // Mailer sends e-mail. The admin backend wires an SMTP sender (pkg/mail); development without
