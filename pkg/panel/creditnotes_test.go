@@ -153,9 +153,28 @@ func TestCreditNoteScreensDirectCredit(t *testing.T) {
 		require.Equal(t, http.StatusUnprocessableEntity, res.Status)
 		require.Contains(t, text(res, "[role=alert]"), "Nothing of this invoice is left to credit")
 
-		// A draft cannot be credited.
+		// A draft cannot be credited; a note of an invoice without the client is not on its page.
 		d2 := invoiceIDFrom(t, editor.post("/invoices", draftForm(tn.Site.ID)))
 		require.Equal(t, http.StatusConflict, editor.post("/invoices/"+d2+"/credit", url.Values{"credit.amount": {"1.00"}}).Status)
+		require.Equal(t, http.StatusSeeOther, editor.post("/invoices/"+d2+"/issue", url.Values{}).Status)
+		otherNote := creditNoteIDFrom(t, editor.post("/invoices/"+d2+"/credit", url.Values{"credit.amount": {"1.00"}}), d2)
+		clp = editor.get("/clients/" + cl.ID)
+		require.Equal(t, 2, clp.Doc.Find(`[data-credit-notes] [data-credit-note]`).Length(), text(clp, "[data-credit-notes]"))
+		require.Equal(t, 0, clp.Doc.Find(`[data-credit-notes] [data-credit-note="`+otherNote+`"]`).Length())
+		require.Equal(t, 3, editor.get("/credit-notes").Doc.Find(`[data-credit-note-list] tr[data-credit-note]`).Length())
+		// The list's pages, both ways (the panel's pager uses both cursors).
+		first, more, err := svc.ListCreditNotesPage(ctx, tn.Admin, tn.Org.ID, domain.CreditNoteFilter{Limit: 2})
+		require.NoError(t, err)
+		require.True(t, more)
+		require.Equal(t, otherNote, first[0].ID, "newest first")
+		last, more, err := svc.ListCreditNotesPage(ctx, tn.Admin, tn.Org.ID, domain.CreditNoteFilter{Limit: 2, After: first[1].ID})
+		require.NoError(t, err)
+		require.False(t, more)
+		require.Equal(t, []string{cnID}, []string{last[0].ID})
+		back, more, err := svc.ListCreditNotesPage(ctx, tn.Admin, tn.Org.ID, domain.CreditNoteFilter{Limit: 1, Before: cnID})
+		require.NoError(t, err)
+		require.True(t, more, "a newer page still follows")
+		require.Equal(t, []string{cn2}, []string{back[0].ID})
 	})
 }
 
