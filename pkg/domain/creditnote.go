@@ -89,9 +89,14 @@ type CreditNoteFilter struct {
 	OrganizationID string
 	Mode           Mode
 	InvoiceID      string
-	Kind           CreditNoteKind
-	After          string // the id of the last note of the previous page
-	Limit          int
+	// ClientID selects one client's notes (the client page).
+	ClientID string
+	Kind     CreditNoteKind
+	After    string // the id of the last note of the previous page
+	// Before is the id of the first note of the next page towards newer notes (the panel's
+	// "previous" link); the page still comes newest first.
+	Before string
+	Limit  int
 }
 
 // CreditAllocation is what a credit of some gross amount takes off each of an invoice's rates.

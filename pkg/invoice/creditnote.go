@@ -179,7 +179,7 @@ func (s *Service) Credit(ctx context.Context, actor domain.Actor, orgID, invoice
 			return err
 		}
 		c := creditState{notes: v.CreditNotes, credited: v.Balance.Credited, refunded: v.Balance.Refunded}
-		left := min(v.Balance.Outstanding, inv.TotalGross-v.Balance.Credited)
+		left := v.Creditable()
 		if left <= 0 {
 			return domain.Conflict(domain.CodeInvoiceFullyCredited, "nothing of the invoice is left to credit (credited %d, paid %d of %d): refund a payment instead",
 				v.Balance.Credited, v.Balance.Paid, inv.TotalGross)
@@ -201,6 +201,16 @@ func (s *Service) Credit(ctx context.Context, actor domain.Actor, orgID, invoice
 			"amount": out.TotalGross, "kind": string(out.Kind)})
 	})
 	return out, err
+}
+
+// Creditable is what of an issued invoice can still be credited directly: its unpaid part,
+// never more than its credit notes leave of its total (0 for a draft). What was paid is
+// credited by refunding the payment instead.
+func (v *View) Creditable() int64 {
+	if v.Invoice.Status != domain.InvoiceIssued {
+		return 0
+	}
+	return max(min(v.Balance.Outstanding, v.Invoice.TotalGross-v.Balance.Credited), 0)
 }
 
 // GetCreditNote returns a credit note (invoice:read); one of another organisation or of a mode

@@ -41,6 +41,31 @@ func (s *Service) ListPage(ctx context.Context, actor domain.Actor, orgID string
 	return rows, more, nil
 }
 
+// ListCreditNotesPage returns a page of the organisation's credit notes (f.Limit rows, 1 to
+// 100), newest first, and whether another page follows on the side it was read towards (older
+// notes; newer ones with f.Before), like ListPage. invoice:read.
+func (s *Service) ListCreditNotesPage(ctx context.Context, actor domain.Actor, orgID string, f domain.CreditNoteFilter) ([]domain.CreditNote, bool, error) {
+	if f.Limit < 1 || f.Limit > 100 {
+		return nil, false, domain.Invalid("limit", "limit must be from 1 to 100")
+	}
+	if f.Mode != "" && !f.Mode.Valid() {
+		return nil, false, domain.Invalid("mode", "mode must be test or live")
+	}
+	limit := f.Limit
+	f.Limit++
+	rows, err := s.ListCreditNotes(ctx, actor, orgID, f)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(rows) > limit
+	if more && f.Before != "" {
+		// A newer page comes newest first: the row beyond it is the first one.
+		return rows[1:], true, nil
+	}
+	rows, more = domain.CutPage(rows, limit)
+	return rows, more, nil
+}
+
 // ForTransaction returns the invoice a payment belongs to: the one issued for it (automatic
 // invoices), or the one its checkout was a payment link of; nil when it has none or the
 // actor may not read invoices.

@@ -46,6 +46,8 @@ type clientData struct {
 	Kinds     []string
 	// Invoices are the client's latest invoices (those who read invoices).
 	Invoices []invoice.View
+	// CreditNotes are the client's latest credit notes (those who read invoices).
+	CreditNotes []domain.CreditNote
 }
 
 // clientPage shows a client: details, lifetime value per currency, payments, invoices and
@@ -74,6 +76,10 @@ func (p *Panel) clientPage(c echo.Context, r *request) error {
 	if p.d.Invoice != nil && authorize(r, "invoice:read") == nil {
 		f := domain.InvoiceFilter{ClientID: det.Client.ID, Mode: det.Client.Mode, Limit: 50}
 		if d.Invoices, _, err = p.d.Invoice.ListPage(ctx, r.Actor, r.OrgID(), f); err != nil {
+			return err
+		}
+		cf := domain.CreditNoteFilter{ClientID: det.Client.ID, Mode: det.Client.Mode, Limit: 50}
+		if d.CreditNotes, _, err = p.d.Invoice.ListCreditNotesPage(ctx, r.Actor, r.OrgID(), cf); err != nil {
 			return err
 		}
 	}

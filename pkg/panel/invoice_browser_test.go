@@ -17,7 +17,8 @@ import (
 
 // TestBrowserInvoiceWalk creates and issues an invoice through the screens in Chromium: from
 // the navigation to the form, a line added with the script, the draft saved, issued through
-// the confirm dialog (number shown, no edit left), a payment link created; every new page is
+// the confirm dialog (number shown, no edit left), a payment link created, credited through
+// the credit form and its dialog (the credit note's page and list); every new page is
 // axe-clean in light and in dark mode.
 func TestBrowserInvoiceWalk(t *testing.T) {
 	env := apptest.Start(t, storetest.Shared(t, store.SQLite), apptest.Options{NoFrontend: true, NoMain: true})
@@ -81,6 +82,34 @@ func TestBrowserInvoiceWalk(t *testing.T) {
 	requireAccessible(t, b, "an issued invoice")
 	b.Screenshot(t, "panel-invoice-issued")
 
+	// A credit: too much is refused in money on the form (no dialog); then 10.00 EUR through
+	// the confirm dialog; the note is listed and has its page, and the credit notes' tab.
+	b.Type("#f-credit-amount", "99999")
+	b.Click("button[data-credit]")
+	b.WaitVisible("#f-credit-amount-error")
+	require.Contains(t, b.Text("#f-credit-amount-error"), "at most")
+	requireAccessible(t, b, "the credit form with an error")
+	b.Eval(`document.querySelector("#f-credit-amount").value = "10"; true`, nil)
+	b.Type("#f-credit-reason", "Goodwill")
+	askDialog(t, b, "button[data-credit]", "Credit 10.00 EUR of invoice "+number+"?", "Goodwill", "outstanding")
+	requireAccessible(t, b, "the credit dialog")
+	b.Click("#confirm-dialog button[type=submit]")
+	b.WaitText(".notice", "The credit note is issued")
+	require.Equal(t, 1, count(t, b, "[data-credit-notes] tr[data-credit-note]"))
+	require.Equal(t, "partially_credited", b.Attr("[data-payment-state]", "data-payment-state"))
+	requireAccessible(t, b, "an invoice with a credit note")
+	cnID := b.Attr("[data-credit-notes] tr[data-credit-note]", "data-credit-note")
+	b.Click(`[data-credit-notes] a[href="/credit-notes/` + cnID + `"]`)
+	b.WaitText("#main h1", "Credit note")
+	require.Equal(t, "10.00 EUR", b.Text("[data-total]"))
+	requireAccessible(t, b, "a credit note")
+	b.Screenshot(t, "panel-credit-note")
+	b.Navigate(env.AdminURL + "/invoices")
+	b.Click("a[data-credit-notes-tab]")
+	b.WaitText("#main h1", "Credit notes")
+	require.Equal(t, 1, count(t, b, `[data-credit-note="`+cnID+`"]`))
+	requireAccessible(t, b, "the credit notes list")
+
 	b.Navigate(env.AdminURL + "/invoices/settings")
 	b.WaitText("[data-next=\"test-invoice\"]", "TEST-INV-")
 	requireAccessible(t, b, "the invoicing settings")
@@ -88,13 +117,13 @@ func TestBrowserInvoiceWalk(t *testing.T) {
 	_, err := chromedp.Call(b.Context(), emulation.SetEmulatedMedia,
 		emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
 	require.NoError(t, err)
-	for _, path := range []string{"/invoices", "/invoices/" + id, "/invoices/new", "/invoices/settings"} {
+	for _, path := range []string{"/invoices", "/invoices/" + id, "/invoices/new", "/invoices/settings", "/credit-notes", "/credit-notes/" + cnID} {
 		b.Navigate(env.AdminURL + path)
 		b.WaitVisible("#main h1")
 		requireAccessible(t, b, path+" in dark mode")
 	}
 	b.Screenshot(t, "panel-invoice-settings-dark")
-	noPanelErrors(t, b)
+	noPanelErrors(t, b, "status of 422") // the over-credit, refused on purpose
 }
 
 // count is the number of elements matching sel.

@@ -81,10 +81,26 @@ type invoiceData struct {
 	LinkForm paymentLinkForm
 	// NewLink is the checkout id of the payment link just created (highlighted).
 	NewLink string
+	// CreditForm is the direct credit form (creditnotes.go); NewCredit the credit note just
+	// issued (highlighted).
+	CreditForm creditForm
+	NewCredit  string
 }
 
-func (d *invoiceData) alert() string       { return d.LinkForm.alert() }
-func (d *invoiceData) alertTarget() string { return d.LinkForm.alertTarget() }
+// alert is the failed form's summary: the credit form's, else the payment link form's.
+func (d *invoiceData) alert() string {
+	if d.CreditForm.failed() {
+		return d.CreditForm.alert()
+	}
+	return d.LinkForm.alert()
+}
+
+func (d *invoiceData) alertTarget() string {
+	if d.CreditForm.failed() {
+		return d.CreditForm.alertTarget()
+	}
+	return d.LinkForm.alertTarget()
+}
 
 // loadInvoice gathers what an invoice's page shows.
 func (p *Panel) loadInvoice(ctx context.Context, r *request, id string) (*invoiceData, error) {
@@ -140,6 +156,7 @@ func (p *Panel) invoicePage(c echo.Context, r *request) error {
 		return err
 	}
 	d.NewLink = cursorParam(c, "link", domain.PrefixCheckout)
+	d.NewCredit = cursorParam(c, "credit", domain.PrefixCreditNote)
 	return p.render(c, r, http.StatusOK, "invoice", invoiceTitle(d.Invoice), "invoices", d)
 }
 

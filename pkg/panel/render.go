@@ -21,7 +21,7 @@ var pageNames = []string{
 	"login", "forgot", "reset", "logout", "error",
 	"overview", "dashboard", "confirm", "checkouts", "checkout", "checkout_new", "transactions", "transaction", "clients", "client",
 	"client_form",
-	"invoices", "invoice", "invoice_form", "invoice_settings",
+	"invoices", "invoice", "invoice_form", "invoice_settings", "credit_notes", "credit_note",
 	"sites", "site", "providers", "provider", "provider_new",
 	"duda_connections", "duda_connection", "api_keys", "users", "audit", "organizations",
 }
@@ -252,6 +252,7 @@ var notices = map[string]string{
 	"invoice-created":        "Draft invoice created. Check it, then issue it to give it its number.",
 	"invoice-saved":          "Draft invoice saved.",
 	"invoice-deleted":        "The draft invoice was deleted.",
+	"credit-note-issued":     "The credit note is issued: it offsets the invoice, which itself does not change.",
 	"invoice-issued":         "The invoice is issued: it has its number and can no longer change.",
 	"payment-link-created":   "Payment link created. Send its URL to the client; the payment settles the invoice.",
 	"invoice-settings-saved": "Invoicing settings saved.",

@@ -113,7 +113,7 @@ func (p *Panel) routes() []route {
 		{post, "/organizations", signedIn, p.organizationCreate},
 		{post, "/organizations/switch", signedIn, p.organizationSwitch},
 		{post, "/organizations/settings", inOrg, p.organizationUpdate},
-	}, p.invoiceRoutes()...)
+	}, append(p.invoiceRoutes(), p.creditNoteRoutes()...)...)
 }
 
 // invoiceRoutes are the invoice screens' routes (invoices.go, invoice_form.go,

@@ -64,17 +64,29 @@ func (s *Store) ListCreditNotes(ctx context.Context, f domain.CreditNoteFilter) 
 	if f.InvoiceID != "" {
 		q = q.Where("invoice_id = ?", f.InvoiceID)
 	}
+	if f.ClientID != "" {
+		q = q.Where("client_id = ?", f.ClientID)
+	}
 	if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 101 {
+		limit = 50
+	}
+	var out []domain.CreditNote
+	if f.Before != "" {
+		// The notes just newer than the cursor (oldest first, so the limit keeps the nearest),
+		// then newest first like every page.
+		err := q.Where("id > ?", f.Before).Order("id ASC").Limit(limit).Find(&out).Error
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out, translate(err, "credit notes")
 	}
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 100 {
-		limit = 50
-	}
-	var out []domain.CreditNote
 	return out, translate(q.Order("id DESC").Limit(limit).Find(&out).Error, "credit notes")
 }
 
