@@ -1,6 +1,11 @@
 package panel_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -75,6 +80,26 @@ func TestBrowserInvoiceWalk(t *testing.T) {
 	require.False(t, b.Exists("a[data-edit-link]"), "an issued invoice has no edit")
 	require.True(t, b.Exists("form[data-send-form]"))
 
+	// "Download PDF" gives the PDF stored at issue: fetched from the link as the browser follows
+	// it (with the session's cookie), it is a PDF whose text names the number and the total.
+	var dl struct{ Type, Disposition, B64 string }
+	b.Eval(`(async () => {
+		const r = await fetch(document.querySelector("a[data-pdf-link]").href, {credentials: "same-origin"});
+		let s = ""; for (const c of new Uint8Array(await r.arrayBuffer())) s += String.fromCharCode(c);
+		return {type: r.headers.get("content-type"), disposition: r.headers.get("content-disposition") || "", b64: btoa(s)};
+	})()`, &dl)
+	require.Equal(t, "application/pdf", dl.Type)
+	require.Contains(t, dl.Disposition, number)
+	pdf, err := base64.StdEncoding.DecodeString(dl.B64)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")), "a PDF")
+	file := filepath.Join(t.TempDir(), "invoice.pdf")
+	require.NoError(t, os.WriteFile(file, pdf, 0o600))
+	text, err := exec.Command("pdftotext", "-layout", file, "-").Output()
+	require.NoError(t, err, "pdftotext (poppler-utils) reads the PDF")
+	require.Contains(t, string(text), number)
+	require.Contains(t, strings.Join(strings.Fields(string(text)), " "), strings.TrimSpace(strings.Fields(b.Text("[data-total]"))[0]))
+
 	// A payment link for everything outstanding shows its URL.
 	b.Click(`form[action$="/payment-link"] button[type=submit]`)
 	b.WaitText(".notice", "Payment link created")
@@ -114,7 +139,7 @@ func TestBrowserInvoiceWalk(t *testing.T) {
 	b.WaitText("[data-next=\"test-invoice\"]", "TEST-INV-")
 	requireAccessible(t, b, "the invoicing settings")
 
-	_, err := chromedp.Call(b.Context(), emulation.SetEmulatedMedia,
+	_, err = chromedp.Call(b.Context(), emulation.SetEmulatedMedia,
 		emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
 	require.NoError(t, err)
 	for _, path := range []string{"/invoices", "/invoices/" + id, "/invoices/new", "/invoices/settings", "/credit-notes", "/credit-notes/" + cnID} {
