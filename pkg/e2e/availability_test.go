@@ -54,7 +54,6 @@ func offeredIDs(t *testing.T, w *ppWorld, co map[string]any) []string {
 // unrestricted wire transfer is offered everywhere; rules with mistakes are refused with every
 // mistake named — on both databases.
 func TestRuntimeAPIRefusesAProviderItsAvailabilityRulesExclude(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		rules := w.restrictPayPal(t, map[string]any{"currencies": []string{"eur"}, "countries": []string{"nl", "DE"},
@@ -118,7 +117,6 @@ func TestRuntimeAPIRefusesAProviderItsAvailabilityRulesExclude(t *testing.T) {
 // paid from there and offers the way back to the shop. Without JavaScript the posted country
 // is applied by the server.
 func TestBrowserAvailabilityRulesHidePayPal(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		shop := merchant(t)

@@ -31,7 +31,6 @@ func privateCheckout(t *testing.T, env *apptest.Env, tn *apptest.Tenant) map[str
 // The sessionPublicId travels in every IPN (and so in merchants' logs): what it opens shows no
 // personal data of the buyer. The short code (the payment link) still does.
 func TestBuyerDataOnlyByShortCode(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{})
 		tn := env.NewTenant(t)
@@ -89,7 +88,6 @@ func TestBuyerDataOnlyByShortCode(t *testing.T) {
 // Starting a GoCardless payment with the sessionPublicId alone forwards none of the stored buyer
 // details to GoCardless's prefilled page; the hosted page, which sends the short code too, does.
 func TestProviderPrefillNeedsTheShortCode(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		flowOf := func(t *testing.T, extra ...string) map[string]any {

@@ -40,7 +40,6 @@ func dudaSend(t *testing.T, req *http.Request) (int, []byte) {
 // PROCESSED. Duda then refunds the order from its dashboard, and the merchant is notified.
 // Another shopper arrives at checkout_url with Duda's literal second "?" and is served too.
 func TestBrowserDudaStoreEndToEnd(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		fake := dudafake.New(t)
 		env := apptest.Start(t, s, apptest.Options{Workers: true, MainBackend: func(c *config.MainBackend) {

@@ -29,7 +29,6 @@ import (
 // platform's loop. Nothing in pkg/app, hooks, runtimesrv or platform names it.
 // Both databases: the schema lists no provider types (migration 0012), so no migration either.
 func TestAFakeProviderIsOneRegistrationLine(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, aFakeProviderIsOneRegistrationLine)
 }
 

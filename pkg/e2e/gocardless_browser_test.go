@@ -70,7 +70,6 @@ func requireCleanGCConsole(t *testing.T, b *browsertest.Browser, gcURL string) {
 // later GoCardless confirms it by webhook, the page shows it paid and takes the buyer to the
 // shop, which was told initiated, pending, paid.
 func TestBrowserGoCardlessPaysEndToEnd(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		shop := merchant(t)
@@ -140,7 +139,6 @@ func TestBrowserGoCardlessPaysEndToEnd(t *testing.T) {
 // paying. Back on the hosted page the attempt is cancelled (at GoCardless too), the payment
 // methods are shown again, and the buyer pays by bank transfer.
 func TestBrowserGoCardlessLeftThenPaysByWireEndToEnd(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		shop := merchant(t)

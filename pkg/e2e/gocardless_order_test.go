@@ -18,7 +18,6 @@ import (
 // left completed. The checkout is open again and can be paid another way; the merchant heard
 // "succeeded", then "failed"; a confirmation resent afterwards does not complete it again.
 func TestGoCardlessLateFailureReopensTheCheckout(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 2500)

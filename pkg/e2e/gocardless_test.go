@@ -217,7 +217,6 @@ func (w *gcWorld) eventsFor(link, id string) []gcfake.Event {
 }
 
 func TestGoCardlessPagesSpeakThePagesLanguage(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		for _, c := range []struct{ sent, want string }{
@@ -236,7 +235,6 @@ func TestGoCardlessPagesSpeakThePagesLanguage(t *testing.T) {
 }
 
 func TestGoCardlessPaysEndToEnd(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		co := w.checkout(t, 2499, "GBP")
@@ -313,7 +311,6 @@ func TestGoCardlessPaysEndToEnd(t *testing.T) {
 }
 
 func TestGoCardlessTransactionsCreateAnswersARedirect(t *testing.T) {
-	t.Parallel()
 	s := storetest.Own(t, store.SQLite)
 	w := newGCWorld(t, s)
 	co := w.checkout(t, 1200, "EUR")
@@ -340,7 +337,6 @@ func TestGoCardlessTransactionsCreateAnswersARedirect(t *testing.T) {
 }
 
 func TestGoCardlessReturnSyncsWithoutWebhooks(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, authURL := w.start(t, 3100)
@@ -365,7 +361,6 @@ func TestGoCardlessReturnSyncsWithoutWebhooks(t *testing.T) {
 }
 
 func TestGoCardlessExitCancelsAndAllowsANewAttempt(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		co := w.checkout(t, 4500, "GBP")
@@ -411,7 +406,6 @@ func TestGoCardlessExitCancelsAndAllowsANewAttempt(t *testing.T) {
 }
 
 func TestGoCardlessSignedWebhooks(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 2499)
@@ -494,7 +488,6 @@ func TestGoCardlessSignedWebhooks(t *testing.T) {
 }
 
 func TestGoCardlessOutOfOrderEvents(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 
@@ -589,7 +582,6 @@ func TestGoCardlessOutOfOrderEvents(t *testing.T) {
 }
 
 func TestGoCardlessRefunds(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 10000)
@@ -726,7 +718,6 @@ func TestGoCardlessRefunds(t *testing.T) {
 }
 
 func TestGoCardlessReconciliationFindsALostWebhook(t *testing.T) {
-	t.Parallel()
 	s := storetest.Own(t, store.Postgres)
 	w := newGCWorld(t, s)
 	id, pm := w.pay(t, 990)
@@ -753,7 +744,6 @@ func TestGoCardlessReconciliationFindsALostWebhook(t *testing.T) {
 }
 
 func TestGoCardlessReconciliationEndsAbandonedAttempts(t *testing.T) {
-	t.Parallel()
 	s := storetest.Own(t, store.SQLite)
 	w := newGCWorld(t, s)
 	id, _ := w.start(t, 1500)
@@ -772,7 +762,6 @@ func TestGoCardlessReconciliationEndsAbandonedAttempts(t *testing.T) {
 }
 
 func TestGoCardlessProviderProblemsThroughTheAPI(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 

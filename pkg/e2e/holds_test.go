@@ -65,7 +65,6 @@ func wooCustomerMessage(body map[string]any) string {
 // the "under merchant review" message with the request id; a restricting hold the site can meet
 // leaves the buyer a checkout whose hosted page and runtime API offer only the allowed provider.
 func TestHeldBuyerAsTheWooCommercePluginSeesIt(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{})
 		tn := env.NewTenant(t)
@@ -135,7 +134,6 @@ func TestHeldBuyerAsTheWooCommercePluginSeesIt(t *testing.T) {
 // The tax engine's verdict on a buyer's VAT id, when a payment starts, is kept on the buyer's
 // client (here the format check finds the id invalid).
 func TestTheVATCheckIsKeptOnTheClient(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true})
 		tn := env.NewTenant(t)

@@ -58,7 +58,6 @@ func postWooCheckout(t *testing.T, env *apptest.Env, tn *apptest.Tenant, shop st
 }
 
 func TestBrowserHostedWireTransferEndToEnd(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{})
 		tn := env.NewTenant(t)
@@ -114,7 +113,6 @@ func TestBrowserHostedWireTransferEndToEnd(t *testing.T) {
 }
 
 func TestBrowserHostedKeyboardOnlyAndExpired(t *testing.T) {
-	t.Parallel()
 	s := storetest.Shared(t, store.Postgres)
 	env := apptest.Start(t, s, apptest.Options{})
 	tn := env.NewTenant(t)

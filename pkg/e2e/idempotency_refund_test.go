@@ -28,7 +28,6 @@ import (
 // the key after the first lease ran out is 409 IDEMPOTENCY_KEY_IN_FLIGHT, and once the call
 // returns the retry gets its answer. Stripe sees one refund, the transaction has one.
 func TestASlowRefundOutlivesTheClaimsLeaseWithoutADuplicate(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		ov := stripemock.StartOverlay(t)
 		target, err := url.Parse(ov.URL)

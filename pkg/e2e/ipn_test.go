@@ -125,7 +125,6 @@ func (m *wooMerchant) statuses() []float64 {
 }
 
 func TestIPNEndToEndOnePerStatusChangeAfterTwoFailures(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{NoFrontend: true, Workers: true, MainBackend: func(c *config.MainBackend) {
 			c.IPNBackoff = func(int) time.Duration { return 200 * time.Millisecond }

@@ -22,7 +22,6 @@ import (
 // was told initiated, then paid, once. The hosted page needed no change: a redirect provider
 // returning with ?transaction= is handled by the page's generic return.
 func TestBrowserMolliePaysEndToEnd(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
 		shop := merchant(t)

@@ -19,7 +19,6 @@ import (
 // lost too is found by the reconciliation the platform's loop runs, which reads Mollie; late
 // calls delivered afterwards (in any order) change nothing. Both databases.
 func TestMollieLostWebhooksAreFoundBySyncAndReconciliation(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
 		w.fake.HoldWebhooks(true)

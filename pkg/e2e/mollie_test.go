@@ -153,7 +153,6 @@ func (w *mollieWorld) hook(t *testing.T, body string) *apptest.Response {
 // refund in part then in full, settled by the payment's webhook; a chargeback that becomes
 // a dispute lost at once (final unless reversed), won when reversed; and 5xx/429 answers retried with the same idempotency key.
 func TestMolliePaymentsThroughTheRuntimeAndWebhooks(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
 
@@ -266,7 +265,6 @@ func TestMolliePaymentsThroughTheRuntimeAndWebhooks(t *testing.T) {
 // id of another organisation's (or another mode's) payment is not found with this key; a
 // body that is no call at all is refused. Both databases.
 func TestAForgedMollieWebhookChangesNothing(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
 		id, _ := w.start(t, 2500, "EUR")
@@ -312,7 +310,6 @@ func molliefakeLivePayment(t *testing.T, w *mollieWorld) string {
 // TestMollieKeysMatchTheMode: a live_ key is refused for a test-mode provider and a test_
 // key for a live one; the key is never shown back.
 func TestMollieKeysMatchTheMode(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newMollieWorld(t, s)
 		name := "Mollie live"

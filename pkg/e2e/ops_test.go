@@ -23,7 +23,6 @@ const metricsToken = "metrics-token-0123456789abcdef0123"
 // /metrics only with METRICS_TOKEN (404 otherwise) and /ready without its reason; the internal
 // listener (INTERNAL_LISTEN) serves both in full. /health stays public.
 func TestOpsEndpointsAreNotPublic(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		withToken := func(o *config.Ops) { o.MetricsToken = metricsToken }
 		env := apptest.Start(t, s, apptest.Options{
@@ -90,7 +89,6 @@ func TestOpsEndpointsAreNotPublic(t *testing.T) {
 
 // INTERNAL_LISTEN starts the second listener beside the public one, with the service.
 func TestInternalListenServesMetrics(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)

@@ -23,7 +23,6 @@ import (
 // buyer to the shop; the shop is told initiated, then paid, once. The hosted page needed no
 // change: its generic redirect step and its ?transaction= return serve PayPal as they are.
 func TestBrowserPayPalPaysEndToEnd(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		shop := merchant(t)

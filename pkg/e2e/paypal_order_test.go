@@ -23,7 +23,6 @@ import (
 // capture's current state. An approval whose return and webhook were both lost is captured by
 // reconciliation.
 func TestPayPalCapturesOnceAndIgnoresStaleWebhooks(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		const capture = "POST /v2/checkout/orders/{id}/capture"

@@ -33,7 +33,6 @@ func (w *ppWorld) paid(t *testing.T, amount int64) (string, string, *wooMerchant
 // later PAYMENT.REFUND.FAILED event about it changes nothing; once PayPal refunds again, the
 // whole payment can be refunded — on both databases.
 func TestPayPalRefundFailing(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		id, capID, m := w.paid(t, 3000)
@@ -77,7 +76,6 @@ func TestPayPalRefundFailing(t *testing.T) {
 // RESOLVED_SELLER_FAVOUR) it is won and the transaction is paid again (a succeeded IPN); a duplicate of the
 // resolution changes nothing — on both databases.
 func TestPayPalDisputeWon(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newPPWorld(t, s)
 		id, capID, m := w.paid(t, 4500)

@@ -116,7 +116,6 @@ func ipnsOf(t *testing.T, m *wooMerchant, want ...float64) {
 // refunded in part then in full, disputed and lost; a webhook with a bad signature is refused;
 // each paid checkout's merchant gets exactly one "succeeded" IPN.
 func TestPayPalThroughTheAdminAPIRuntimeAndWebhooks(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, payPalThroughTheAdminAPIRuntimeAndWebhooks)
 }
 

@@ -20,7 +20,6 @@ import (
 // Retry-After and a page in their language that says when to try again; nothing of it is an
 // ERROR in the logs (it is the limit working, not a failure).
 func TestHostedPageAnswersTheRuntimeRateLimitWith429(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{MainBackend: func(c *config.MainBackend) { c.RateLimit = 1 }}) // 1/s, burst 2
 		tn := env.NewTenant(t)

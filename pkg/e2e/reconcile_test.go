@@ -33,7 +33,6 @@ func (m *wooMerchant) ipnStatusesFor(id string) []float64 {
 // at. Each run takes those looked at longest ago, so the abandoned oldest ones do not starve the
 // newest, whose payment (with its webhook lost) is found within ceil(open/batch) runs.
 func TestStripeReconciliationRotatesThroughOpenAttempts(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		sp := stripeProcessor(t, w)
@@ -104,7 +103,6 @@ func TestStripeReconciliationRotatesThroughOpenAttempts(t *testing.T) {
 // an event says so: the transaction stays open, with no failure and no notification. With a
 // last_payment_error it fails with Stripe's own code and message; card_declined is never made up.
 func TestStripeUnpaidIntentIsNotAFailure(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		org := w.tn.Org.ID
@@ -194,7 +192,6 @@ func TestStripeUnpaidIntentIsNotAFailure(t *testing.T) {
 // body that is not a well-formed event is a 400 that says "malformed" (MALFORMED_EVENT), not
 // "invalid signature", while a wrong signature keeps its answer (Stripe 400, GoCardless 498).
 func TestSignedMalformedWebhooksAre400Malformed(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		requireMalformed := func(t *testing.T, res *apptest.Response) {
 			t.Helper()

@@ -25,7 +25,6 @@ import (
 // calls of one payment reach it one at a time, each with the running total it expects. The
 // eleventh, which would exceed the payment, is refused before reaching GoCardless.
 func TestGoCardlessConcurrentPartialRefunds(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		// GoCardless's network: calls sent at the same time may arrive in any order.
 		w := newGCWorld(t, s, gcfake.WithJitter(20*time.Millisecond))
@@ -122,7 +121,6 @@ func countOtherRefundCalls(t *testing.T, w *gcWorld, pm string) int {
 // the merchant is told only about the first payment: nothing about the duplicate's success or
 // refund reaches it.
 func TestDuplicatePaymentIsRefundable(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		co := w.checkout(t, 4200, "EUR")
@@ -224,7 +222,6 @@ func TestDuplicatePaymentIsRefundable(t *testing.T) {
 // own idempotency keys: the one never sent is made, the one already made is not made twice, and
 // the running total of the next refund is right.
 func TestInterruptedRefundsAreResumed(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 		id, pm := w.pay(t, 10000)

@@ -15,7 +15,6 @@ import (
 // The buyer's runtime calls cannot move a payment the provider is processing, nor claim a
 // payment the provider has not seen.
 func TestRuntimeGuardsAgainstBuyerClaims(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newGCWorld(t, s)
 

@@ -38,7 +38,6 @@ func requireNoCode(t *testing.T, res *apptest.Response, code string) {
 // GoCardless's flow sends the payer to, not in the status, cancel, mark-pending or tax-preview
 // answers. The hosted page, which sends the short code, still gets its URLs back.
 func TestStartAnswersCarryNoShortCodeWithoutIt(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ov := stripemock.StartOverlay(t)
 		gc := gcfake.New(t, gcfake.WithCreditorName("Shop Ltd"))

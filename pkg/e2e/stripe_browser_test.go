@@ -265,7 +265,6 @@ func card(number string) hostedpagetest.Card {
 }
 
 func TestBrowserStripeCardPaysAndReturnsToTheShop(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newCardWorld(t, s)
 		co := w.checkout(t)
@@ -327,7 +326,6 @@ func TestBrowserStripeCardPaysAndReturnsToTheShop(t *testing.T) {
 }
 
 func TestBrowserStripeDeclinedCardThenAnotherCard(t *testing.T) {
-	t.Parallel()
 	w := newCardWorld(t, storetest.Own(t, store.SQLite))
 	co := w.checkout(t)
 	b := browsertest.New(t)
@@ -367,7 +365,6 @@ func TestBrowserStripeDeclinedCardThenAnotherCard(t *testing.T) {
 }
 
 func TestBrowserStripeThreeDSecure(t *testing.T) {
-	t.Parallel()
 	w := newCardWorld(t, storetest.Own(t, store.Postgres))
 	// Stripe also reports outcomes by webhook; whichever reaches the backend first, the page
 	// shows the same.

@@ -130,7 +130,6 @@ func (w *stripeWorld) merchantStatuses(txnID string) []float64 {
 // payment stays disputed, the merchant hears "succeeded" once and "disputed" once, and no
 // refund can be made while the dispute is open.
 func TestStripeSuccessAfterDisputeNeverUndoesIt(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		ss := &stripeSender{w: w}
@@ -188,7 +187,6 @@ func TestStripeSuccessAfterDisputeNeverUndoesIt(t *testing.T) {
 // notifications follow the order in which Stripe created the events, not the order in which
 // they arrive or are applied.
 func TestStripeFailureAndSuccessFollowStripesOrder(t *testing.T) {
-	t.Parallel()
 	const runs = 30
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)

@@ -113,7 +113,6 @@ func countEvents(t *testing.T, s *store.Store, orgID, txnID, typ string) int {
 }
 
 func TestStripeSignedWebhooks(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 2499)
@@ -186,7 +185,6 @@ func TestStripeSignedWebhooks(t *testing.T) {
 }
 
 func TestStripeReturnAndWebhookRace(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 4200)
@@ -215,7 +213,6 @@ func TestStripeReturnAndWebhookRace(t *testing.T) {
 }
 
 func TestStripeReconciliationFindsALostWebhook(t *testing.T) {
-	t.Parallel()
 	s := storetest.Own(t, store.Postgres)
 	w := newStripeWorld(t, s)
 	id, pi := w.pay(t, 990)
@@ -230,7 +227,6 @@ func TestStripeReconciliationFindsALostWebhook(t *testing.T) {
 }
 
 func TestStripeRefundsAndDisputes(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		w := newStripeWorld(t, s)
 		id, pi := w.pay(t, 10000)
@@ -292,7 +288,6 @@ func TestStripeRefundsAndDisputes(t *testing.T) {
 }
 
 func TestStripeConnectionTestAndCSP(t *testing.T) {
-	t.Parallel()
 	s := storetest.Own(t, store.SQLite)
 	w := newStripeWorld(t, s)
 	res := apptest.Do(t, http.MethodPost, w.env.AdminURL+"/api/v1/providers/"+w.provider.ID+"/test", w.tn.TestKey, nil)

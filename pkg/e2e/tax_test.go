@@ -122,7 +122,6 @@ func textOf(s *goquery.Selection) string { return strings.Join(strings.Fields(s.
 // treatment on the hosted page after a reload, the stored transaction, the Admin API, the Admin
 // Panel and the IPN the merchant receives. An eleventh case has the merchant's own rate under OSS.
 func TestTaxTenCasesAgreeOnPageRecordAndIPN(t *testing.T) {
-	t.Parallel()
 	storetest.EachOwn(t, func(t *testing.T, s *store.Store) {
 		env := apptest.Start(t, s, apptest.Options{Workers: true})
 		tn := env.NewTenant(t)

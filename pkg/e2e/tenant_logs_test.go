@@ -39,7 +39,6 @@ type tenantStep struct {
 // concern no known organisation are listed as exceptions and must name none. Every request
 // line carries its request id; lines without one are the services' own start-up lines.
 func TestEveryRequestLogLineNamesItsOrganisation(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ov := stripemock.StartOverlay(t)
 		fake := dudafake.New(t)
