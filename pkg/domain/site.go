@@ -196,6 +196,9 @@ func ValidEventsURL(raw string) *Error {
 	return nil
 }
 
+// EventsURLWellFormed reports whether ValidEventsURL accepts raw.
+func EventsURLWellFormed(raw string) bool { return ValidEventsURL(raw) == nil }
+
 // loopbackHost reports whether host names this machine (localhost, *.localhost, a loopback IP).
 func loopbackHost(host string) bool {
 	host = strings.ToLower(host)

@@ -71,29 +71,33 @@ func (s *Service) applyEvents(in SiteInput, site *domain.Site) {
 // checkEventsURL applies the notification SSRF policy (pkg/netguard: the one the checkouts'
 // ipnUrl passes and the notifier applies again on every delivery) to a new eventsUrl, before
 // anything is written: an internal literal address or localhost name first (400
-// IPN_URL_PRIVATE, field eventsUrl, whatever the scheme), then the URL's form, then the host
-// name's current DNS answer (any internal address refuses; a name that does not resolve now is
-// accepted, each delivery checks it again).
+// IPN_URL_PRIVATE, field eventsUrl, whatever the scheme), then, for a URL of the right form
+// (Site.Validate reports a wrong one with the other fields' errors), the host name's current
+// DNS answer (any internal address refuses; a name that does not resolve now is accepted, each
+// delivery checks it again).
 func (s *Service) checkEventsURL(ctx context.Context, in SiteInput) error {
 	if in.EventsURL == nil || strings.TrimSpace(*in.EventsURL) == "" {
 		return nil
 	}
 	raw := strings.TrimSpace(*in.EventsURL)
-	u, err := url.Parse(raw)
-	if err == nil && u.Host != "" {
-		if _, err := s.eventTargets.CheckLiteral(u.Hostname()); err != nil {
+	host := ""
+	if u, perr := url.Parse(raw); perr == nil {
+		host = u.Hostname()
+	}
+	if host != "" {
+		if _, err := s.eventTargets.CheckLiteral(host); err != nil {
 			return domain.TargetPrivate("eventsUrl", err.Error())
 		}
 	}
-	if err := domain.ValidEventsURL(raw); err != nil {
-		return err
+	if host == "" || !domain.EventsURLWellFormed(raw) {
+		return nil // Site.Validate reports a wrong form, with the other fields' errors
 	}
-	unresolved, err := s.eventTargets.CheckHost(ctx, u.Hostname())
+	unresolved, err := s.eventTargets.CheckHost(ctx, host)
 	if err != nil {
 		return domain.TargetPrivate("eventsUrl", err.Error())
 	}
 	if unresolved {
-		s.log.InfoContext(ctx, "eventsUrl host does not resolve now; accepted, each delivery checks it again", "host", u.Hostname())
+		s.log.InfoContext(ctx, "eventsUrl host does not resolve now; accepted, each delivery checks it again", "host", host)
 	}
 	return nil
 }
