@@ -3,7 +3,6 @@ package adminapi
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -88,55 +87,11 @@ func (h invoiceRoutes) listCreditNotes(c echo.Context, r *Request) (int, any, er
 	return http.StatusOK, pageOf(list, more, func(cn *domain.CreditNote) (*creditNoteView, string) { return newCreditNoteView(cn), cn.ID }), nil
 }
 
-type creditNoteView struct {
-	ID                  string               `json:"id"`
-	Object              string               `json:"object"`
-	Mode                string               `json:"mode"`
-	Number              string               `json:"number"`
-	Kind                string               `json:"kind"`
-	Reason              string               `json:"reason"`
-	InvoiceID           string               `json:"invoiceId"`
-	InvoiceNumber       string               `json:"invoiceNumber"`
-	Currency            string               `json:"currency"`
-	Language            string               `json:"language"`
-	ClientID            *string              `json:"clientId"`
-	Client              domain.Party         `json:"client"`
-	Seller              domain.Party         `json:"seller"`
-	Lines               []domain.InvoiceLine `json:"lines"`
-	Totals              invoiceTotalsView    `json:"totals"`
-	Tax                 domain.InvoiceTax    `json:"tax"`
-	Notes               string               `json:"notes"`
-	RefundID            *string              `json:"refundId"`
-	DisputeID           *string              `json:"disputeId"`
-	SourceTransactionID *string              `json:"sourceTransactionId"`
-	IssuedAt            time.Time            `json:"issuedAt"`
-	CreatedAt           time.Time            `json:"createdAt"`
-}
+// creditNoteView is a credit note as the API renders it (its credit_note.issued event carries
+// the same).
+type creditNoteView = invoice.WireCreditNote
 
-func newCreditNoteView(cn *domain.CreditNote) *creditNoteView {
-	return &creditNoteView{ID: cn.ID, Object: "credit_note", Mode: string(cn.Mode), Number: cn.Number, Kind: string(cn.Kind), Reason: cn.Reason,
-		InvoiceID: cn.InvoiceID, InvoiceNumber: cn.InvoiceNumber, Currency: cn.Currency, Language: cn.Language, ClientID: cn.ClientID,
-		Client: cn.Client, Seller: cn.Seller, Lines: cn.Lines, Totals: invoiceTotalsView{Net: cn.TotalNet, Tax: cn.TotalTax, Gross: cn.TotalGross},
-		Tax: cn.Tax, Notes: cn.Notes, RefundID: cn.SourceRefundID, DisputeID: cn.SourceDisputeID, SourceTransactionID: cn.SourceTransactionID,
-		IssuedAt: cn.IssuedAt, CreatedAt: cn.CreatedAt}
-}
-
-// creditNoteRefView is a credit note as an invoice lists it.
-type creditNoteRefView struct {
-	ID       string    `json:"id"`
-	Number   string    `json:"number"`
-	Kind     string    `json:"kind"`
-	Gross    int64     `json:"gross"`
-	IssuedAt time.Time `json:"issuedAt"`
-}
-
-func creditNoteRefs(notes []domain.CreditNote) []creditNoteRefView {
-	out := make([]creditNoteRefView, 0, len(notes))
-	for _, n := range notes {
-		out = append(out, creditNoteRefView{ID: n.ID, Number: n.Number, Kind: string(n.Kind), Gross: n.TotalGross, IssuedAt: n.IssuedAt})
-	}
-	return out
-}
+func newCreditNoteView(cn *domain.CreditNote) *creditNoteView { return invoice.WireCreditNoteOf(cn) }
 
 // creditNotePDF answers a credit note's PDF as stored at its issue.
 func (h invoiceRoutes) creditNotePDF(c echo.Context, r *Request) (int, any, error) {

@@ -287,54 +287,7 @@ func newInvoiceSettingsView(s *domain.InvoiceSettings) invoiceSettingsView {
 		AutoIssue: s.AutoIssue, PaymentLinkMinimum: s.PaymentLinkMinimum}
 }
 
-type invoiceTotalsView struct {
-	Net   int64 `json:"net"`
-	Tax   int64 `json:"tax"`
-	Gross int64 `json:"gross"`
-}
+// invoiceView is an invoice as the API renders it (the site's invoice events carry the same).
+type invoiceView = invoice.Wire
 
-type settlementView struct {
-	TransactionID string    `json:"transactionId"`
-	Amount        int64     `json:"amount"`
-	CreatedAt     time.Time `json:"createdAt"`
-}
-
-type invoiceView struct {
-	ID                  string                `json:"id"`
-	Object              string                `json:"object"`
-	Mode                string                `json:"mode"`
-	Status              string                `json:"status"`
-	Number              *string               `json:"number"`
-	SiteID              *string               `json:"siteId"`
-	Currency            string                `json:"currency"`
-	Language            string                `json:"language"`
-	ClientID            *string               `json:"clientId"`
-	Client              domain.Party          `json:"client"`
-	Seller              domain.Party          `json:"seller"`
-	Lines               []domain.InvoiceLine  `json:"lines"`
-	Totals              invoiceTotalsView     `json:"totals"`
-	Tax                 domain.InvoiceTax     `json:"tax"`
-	Notes               string                `json:"notes"`
-	Payment             domain.InvoiceBalance `json:"payment"`
-	Settlements         []settlementView      `json:"settlements"`
-	CreditNotes         []creditNoteRefView   `json:"creditNotes"`
-	SourceTransactionID *string               `json:"sourceTransactionId"`
-	DueAt               *time.Time            `json:"dueAt"`
-	IssuedAt            *time.Time            `json:"issuedAt"`
-	CreatedAt           time.Time             `json:"createdAt"`
-	UpdatedAt           time.Time             `json:"updatedAt"`
-}
-
-func newInvoiceView(v *invoice.View) *invoiceView {
-	inv := v.Invoice
-	out := &invoiceView{ID: inv.ID, Object: "invoice", Mode: string(inv.Mode), Status: string(inv.Status), Number: inv.Number, SiteID: inv.SiteID,
-		Currency: inv.Currency, Language: inv.Language, ClientID: inv.ClientID, Client: inv.Client, Seller: inv.Seller, Lines: inv.Lines,
-		Totals: invoiceTotalsView{Net: inv.TotalNet, Tax: inv.TotalTax, Gross: inv.TotalGross}, Tax: inv.Tax, Notes: inv.Notes, Payment: v.Balance,
-		Settlements: []settlementView{}, SourceTransactionID: inv.SourceTransactionID, DueAt: inv.DueAt, IssuedAt: inv.IssuedAt,
-		CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt}
-	for _, s := range v.Settlements {
-		out.Settlements = append(out.Settlements, settlementView{TransactionID: s.TransactionID, Amount: s.Amount, CreatedAt: s.CreatedAt})
-	}
-	out.CreditNotes = creditNoteRefs(v.CreditNotes)
-	return out
-}
+func newInvoiceView(v *invoice.View) *invoiceView { return invoice.WireOf(v) }

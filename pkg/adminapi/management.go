@@ -13,15 +13,17 @@ import (
 )
 
 type siteIn struct {
-	Name              *string   `json:"name"`
-	LogoURL           *string   `json:"logoUrl"`
-	PrimaryColor      *string   `json:"primaryColor"`
-	AllowedHosts      *[]string `json:"allowedHosts"`
-	TaxDisplay        *string   `json:"taxDisplay"`
-	VATIDValidation   *string   `json:"vatIdValidation"`
-	DefaultLanguage   *string   `json:"defaultLanguage"`
-	IPNVersion        *int      `json:"ipnVersion"`
-	FrameAncestors    *string   `json:"frameAncestors"`
+	Name            *string   `json:"name"`
+	LogoURL         *string   `json:"logoUrl"`
+	PrimaryColor    *string   `json:"primaryColor"`
+	AllowedHosts    *[]string `json:"allowedHosts"`
+	TaxDisplay      *string   `json:"taxDisplay"`
+	VATIDValidation *string   `json:"vatIdValidation"`
+	DefaultLanguage *string   `json:"defaultLanguage"`
+	IPNVersion      *int      `json:"ipnVersion"`
+	FrameAncestors  *string   `json:"frameAncestors"`
+	// EventsURL, when given, replaces the URL that receives the site's invoice events (docs/INVOICES.md); "" removes it.
+	EventsURL         *string   `json:"eventsUrl"`
 	ProviderIDs       *[]string `json:"providerIds"`
 	DefaultProviderID *string   `json:"defaultProviderId"`
 	// ReceiptsEnabled switches buyers' e-mail receipts (package receipt), when given.
@@ -46,7 +48,7 @@ func (a *API) saveReceipts(ctx context.Context, r *Request, site *domain.Site, i
 func (in siteIn) input() tenancy.SiteInput {
 	return tenancy.SiteInput{Name: in.Name, LogoURL: in.LogoURL, PrimaryColor: in.PrimaryColor, AllowedHosts: in.AllowedHosts,
 		TaxDisplay: in.TaxDisplay, VATIDValidation: in.VATIDValidation, DefaultLanguage: in.DefaultLanguage, IPNVersion: in.IPNVersion,
-		FrameAncestors: in.FrameAncestors, ProviderIDs: in.ProviderIDs, DefaultProviderID: in.DefaultProviderID}
+		FrameAncestors: in.FrameAncestors, ProviderIDs: in.ProviderIDs, DefaultProviderID: in.DefaultProviderID, EventsURL: in.EventsURL}
 }
 
 func (a *API) siteView(ctx context.Context, r *Request, site *domain.Site) (*siteView, error) {

@@ -235,6 +235,7 @@ type siteView struct {
 	DefaultLanguage   string    `json:"defaultLanguage"`
 	IPNVersion        int       `json:"ipnVersion"`
 	FrameAncestors    string    `json:"frameAncestors,omitempty"`
+	EventsURL         *string   `json:"eventsUrl"` // null: the site's invoice events are not delivered
 	ReceiptsEnabled   bool      `json:"receiptsEnabled"`
 	WebhookSecret     string    `json:"webhookSecret,omitempty"` // only right after creation or regeneration
 	CreatedAt         time.Time `json:"createdAt"`
@@ -244,7 +245,7 @@ type siteView struct {
 func newSiteView(s *domain.Site, providers []domain.Provider) *siteView {
 	v := &siteView{ID: s.ID, Name: s.Name, LogoURL: s.LogoURL, PrimaryColor: s.PrimaryColor, AllowedHosts: s.AllowedHosts,
 		ProviderIDs: []string{}, TaxDisplay: string(s.TaxDisplay), VATIDValidation: string(s.VATIDValidation), DefaultLanguage: s.DefaultLanguage,
-		IPNVersion: s.IPNVersion, FrameAncestors: s.FrameAncestors, ReceiptsEnabled: !s.ReceiptsDisabled, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		IPNVersion: s.IPNVersion, FrameAncestors: s.FrameAncestors, EventsURL: s.EventsURL, ReceiptsEnabled: !s.ReceiptsDisabled, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 	if v.AllowedHosts == nil {
 		v.AllowedHosts = []string{}
 	}

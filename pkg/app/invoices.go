@@ -23,3 +23,18 @@ func registerInvoices(b *MainBackend) {
 		return svc.CreditHook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 	}
 }
+
+// siteEventsHook delivers the invoice events (invoice.issued, invoice.paid,
+// credit_note.issued) of invoices that belong to a site with an events URL there, through the
+// notifier's delivery machinery (signed with the site's secret, retried, SSRF-guarded), in the
+// dispatcher's transaction. Never to a checkout's ipnUrl (the notifier's own hook handles
+// transaction events only).
+func siteEventsHook(svc *invoice.Service, n *ipn.Notifier) ipn.Hook {
+	return func(ctx context.Context, tx ipn.Store, e domain.Event) error {
+		d, err := svc.SiteEvent(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
+		if err != nil || d == nil {
+			return err
+		}
+		return n.Enqueue(ctx, tx, d)
+	}
+}

@@ -41,6 +41,7 @@ type ServiceDeps struct {
 	// checkout records it (Checkout.IPNAllowPrivate): its deliveries may reach an internal
 	// address only if it was on when the checkout was created and still is when sending.
 	IPNAllowPrivate bool
+	// The same setting and resolver judge the sites' eventsUrls (tenancy.Deps.EventTargets).
 	// IPNResolver resolves ipnUrl host names for that check (default: the system resolver).
 	IPNResolver netguard.Resolver
 }
@@ -70,7 +71,8 @@ func NewServices(d ServiceDeps) Services {
 		m = metrics.New()
 	}
 	var s Services
-	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: now})
+	s.Tenancy = tenancy.New(tenancy.Deps{Store: store.PortOf[tenancy.Store](d.Store), Keys: d.Keys, Hosts: d.Hosts, Log: d.Log, Mailer: d.Mailer, Now: now,
+		EventTargets: netguard.Policy{AllowPrivate: d.IPNAllowPrivate, Resolver: d.IPNResolver}})
 	s.Client = client.New(client.Deps{Store: store.PortOf[client.Store](d.Store), Log: d.Log, Now: now})
 	clients := s.Client
 	var invoiceMailer invoice.Mailer // nil: sending an invoice answers MAIL_DISABLED

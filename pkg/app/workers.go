@@ -28,6 +28,7 @@ func startWorkers(ctx context.Context, b *MainBackend) error {
 		Backoff: cfg.IPNBackoff, ExportGauges: leader})
 	d := ipn.NewDispatcher(ipn.DispatcherOptions{Store: store.PortOf[ipn.Store](b.Store), Log: b.Log, Metrics: b.Metrics})
 	d.Register("ipn", n.DispatchEvent)
+	d.Register("site_events", siteEventsHook(b.Services.Invoice, n))
 	for name, hook := range b.eventHooks {
 		d.Register(name, hook)
 	}

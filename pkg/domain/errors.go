@@ -125,9 +125,13 @@ func Invalid(field, format string, args ...any) *Error {
 
 // IPNURLPrivate refuses an ipnUrl whose target is an internal address (400 IPN_URL_PRIVATE,
 // field ipnUrl); reason says which address and why.
-func IPNURLPrivate(reason string) *Error {
-	return &Error{Kind: KindInvalid, Code: CodeIPNURLPrivate, Field: "ipnUrl",
-		Message: "ipnUrl must not point to a loopback, private or other internal address (" + reason + ")"}
+func IPNURLPrivate(reason string) *Error { return TargetPrivate("ipnUrl", reason) }
+
+// TargetPrivate refuses a notification URL (field: ipnUrl, a site's eventsUrl) whose target is
+// an internal address (400 IPN_URL_PRIVATE); reason says which address and why.
+func TargetPrivate(field, reason string) *Error {
+	return &Error{Kind: KindInvalid, Code: CodeIPNURLPrivate, Field: field,
+		Message: field + " must not point to a loopback, private or other internal address (" + reason + ")"}
 }
 
 // NotFound reports an unknown object, or one that belongs to another organisation.

@@ -27,6 +27,12 @@ const (
 	IPNBlocked = "blocked" // an earlier event of the transaction is not dispatched yet
 )
 
+// SiteEventsVersion is the IPNVersion of a delivery that is not an IPN but a site event (an
+// invoice event sent to the site's events URL, pkg/invoice SiteEvent). Its TransactionID is
+// the invoice's id: the ordering key of the delivery machinery, which never reads the
+// transaction itself. Such deliveries have no CheckoutID.
+const SiteEventsVersion = 0
+
 // IPNDelivery is one merchant notification: the body is built once, when the event is
 // dispatched, and never changes; retries and manual resends send the same bytes. (Its row is
 // the store's: the store maps it.)

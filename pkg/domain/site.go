@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -70,8 +71,14 @@ type Site struct {
 	// ReceiptsDisabled turns off the e-mail receipts buyers get after paying (pkg/receipt);
 	// the zero value sends them.
 	ReceiptsDisabled bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// EventsURL is where the site's invoice events are delivered (docs/INVOICES.md, "Events");
+	// nil delivers none. Never a checkout's ipnUrl: the shop plugins read those as orders.
+	EventsURL *string
+	// EventsAllowPrivate is the SSRF policy EventsURL was accepted under
+	// (IPN_ALLOW_PRIVATE_TARGETS when it was set), copied to each delivery.
+	EventsAllowPrivate bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // TableName tells the store which table holds sites.
@@ -137,6 +144,7 @@ func (s *Site) Validate() error {
 	if s.IPNVersion != 1 && s.IPNVersion != 2 {
 		v.add("ipnVersion", "ipnVersion must be 1 or 2")
 	}
+	s.validateEventsURL(&v)
 	if s.FrameAncestors != "" {
 		for _, o := range strings.Fields(s.FrameAncestors) {
 			u, err := url.Parse(o)
@@ -147,6 +155,58 @@ func (s *Site) Validate() error {
 		}
 	}
 	return v.err()
+}
+
+// MaxEventsURLLength bounds a site's eventsUrl.
+const MaxEventsURLLength = 2048
+
+// validateEventsURL normalises the events URL (blank: none) and checks its form (ValidEventsURL).
+func (s *Site) validateEventsURL(v *invalids) {
+	if s.EventsURL == nil {
+		return
+	}
+	raw := strings.TrimSpace(*s.EventsURL)
+	if raw == "" {
+		s.EventsURL = nil
+		return
+	}
+	s.EventsURL = &raw
+	if err := ValidEventsURL(raw); err != nil {
+		v.add("eventsUrl", "%s", err.Message)
+	}
+}
+
+// ValidEventsURL checks the form of a site's eventsUrl: an absolute https URL without
+// credentials; http only for a localhost or loopback host (development, with private targets
+// allowed: the SSRF policy, which the site's use cases apply too, refuses those otherwise).
+func ValidEventsURL(raw string) *Error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || len(raw) > MaxEventsURLLength {
+		return Invalid("eventsUrl", "eventsUrl must be an absolute https URL (at most %d characters)", MaxEventsURLLength)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !loopbackHost(u.Hostname()) {
+			return Invalid("eventsUrl", "eventsUrl must use https (http is allowed only for localhost)")
+		}
+	default:
+		return Invalid("eventsUrl", "eventsUrl must use https")
+	}
+	return nil
+}
+
+// EventsURLWellFormed reports whether ValidEventsURL accepts raw.
+func EventsURLWellFormed(raw string) bool { return ValidEventsURL(raw) == nil }
+
+// loopbackHost reports whether host names this machine (localhost, *.localhost, a loopback IP).
+func loopbackHost(host string) bool {
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validateHosts normalises the allowed hosts, or reports the first that is not one.

@@ -270,3 +270,34 @@ func (n *Notifier) DispatchEvent(ctx context.Context, tx Store, e domain.Event) 
 	}
 	return n.queueNext(ctx, tx, txn.ID, now, false, true)
 }
+
+// Enqueue is the dispatcher hooks' way to have another kind of notification delivered with
+// the IPNs' machinery (signature, retries, SSRF guard, attempts, sweep): d names its target,
+// body, site (whose secret signs it), event (once per event: a redelivered event adds
+// nothing) and ordering key (d.TransactionID; a site event uses its invoice's id, see
+// domain.SiteEventsVersion). Enqueue numbers it after the key's earlier deliveries (so they go
+// out in dispatch order), writes it on tx and queues its attempt.
+func (n *Notifier) Enqueue(ctx context.Context, tx Store, d *domain.IPNDelivery) error {
+	if d.TransactionID == "" || d.EventID == "" || d.SiteID == "" || strings.TrimSpace(d.URL) == "" {
+		return domain.Internal(nil, "a notification needs an ordering key, an event, a site and a URL")
+	}
+	prev, err := tx.LatestIPNDelivery(ctx, d.OrganizationID, d.TransactionID)
+	switch {
+	case err == nil:
+		d.EventVersion = prev.EventVersion + 1
+	case domain.IsNotFound(err):
+		d.EventVersion = 1
+	default:
+		return err
+	}
+	now := n.now()
+	if d.ID == "" {
+		d.ID = domain.NewID(domain.PrefixDelivery)
+	}
+	d.Status, d.NextAttemptAt, d.CreatedAt = domain.IPNDeliveryPending, &now, now
+	created, err := tx.CreateIPNDelivery(ctx, d)
+	if err != nil || !created {
+		return err
+	}
+	return n.queueNext(ctx, tx, d.TransactionID, now, false, true)
+}

@@ -129,6 +129,7 @@ var fieldLabels = map[string]string{
 	"name": "Name", "logoUrl": "Logo URL", "primaryColor": "Primary colour", "allowedHosts": "Allowed hosts",
 	"taxDisplay": "Tax display", "vatIdValidation": "VAT id validation", "defaultLanguage": "Default language",
 	"ipnVersion": "IPN version", "frameAncestors": "Frame ancestors", "ipnUrl": "IPN URL", "returnUrl": "Return URL",
+	"eventsUrl": "Invoice events URL",
 	"cancelUrl": "Cancel URL", "expiresInMinutes": "Expiry", "amount": "Amount", "currency": "Currency", "email": "E-mail address",
 }
 

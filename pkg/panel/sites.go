@@ -38,8 +38,10 @@ func (p *Panel) sites(c echo.Context, r *request) error {
 type siteForm struct {
 	formState
 	ID, Name, LogoURL, PrimaryColor, AllowedHosts, TaxDisplay, VATIDValidation, DefaultLanguage, IPNVersion, FrameAncestors string
-	ProviderIDs                                                                                                             map[string]bool
-	DefaultProviderID                                                                                                       string
+	// EventsURL receives the site's invoice events (blank: none).
+	EventsURL         string
+	ProviderIDs       map[string]bool
+	DefaultProviderID string
 
 	Providers []domain.Provider
 	Languages []string
@@ -71,6 +73,9 @@ func (p *Panel) siteFormFor(c echo.Context, r *request, s *domain.Site) (*siteFo
 	f.AllowedHosts = strings.Join(s.AllowedHosts, "\n")
 	f.TaxDisplay, f.VATIDValidation, f.DefaultLanguage = string(s.TaxDisplay), string(s.VATIDValidation), s.DefaultLanguage
 	f.IPNVersion, f.FrameAncestors = strconv.Itoa(s.IPNVersion), s.FrameAncestors
+	if s.EventsURL != nil {
+		f.EventsURL = *s.EventsURL
+	}
 	if s.DefaultProviderID != nil {
 		f.DefaultProviderID = *s.DefaultProviderID
 	}
@@ -90,7 +95,7 @@ func (f *siteForm) bind(c echo.Context) tenancy.SiteInput {
 	f.Name, f.LogoURL, f.PrimaryColor = trimmed(v, "name"), trimmed(v, "logoUrl"), trimmed(v, "primaryColor")
 	f.AllowedHosts, f.TaxDisplay, f.VATIDValidation = v.Get("allowedHosts"), v.Get("taxDisplay"), v.Get("vatIdValidation")
 	f.DefaultLanguage, f.IPNVersion, f.FrameAncestors = v.Get("defaultLanguage"), v.Get("ipnVersion"), trimmed(v, "frameAncestors")
-	f.DefaultProviderID = v.Get("defaultProviderId")
+	f.DefaultProviderID, f.EventsURL = v.Get("defaultProviderId"), trimmed(v, "eventsUrl")
 	f.Receipts = v.Get("receipts") == "on"
 	f.ProviderIDs = map[string]bool{}
 	var ids []string
@@ -115,7 +120,7 @@ func (f *siteForm) bind(c echo.Context) tenancy.SiteInput {
 	}
 	in := tenancy.SiteInput{Name: &f.Name, LogoURL: &f.LogoURL, PrimaryColor: &f.PrimaryColor, AllowedHosts: &hosts,
 		TaxDisplay: &f.TaxDisplay, VATIDValidation: &f.VATIDValidation, DefaultLanguage: &f.DefaultLanguage,
-		FrameAncestors: &f.FrameAncestors, ProviderIDs: &ids, DefaultProviderID: &f.DefaultProviderID}
+		FrameAncestors: &f.FrameAncestors, ProviderIDs: &ids, DefaultProviderID: &f.DefaultProviderID, EventsURL: &f.EventsURL}
 	if n, ok := atoi(f.IPNVersion); ok {
 		in.IPNVersion = &n
 	} else {

@@ -49,7 +49,7 @@ func (s *Store) UpdateSite(ctx context.Context, site *domain.Site) error {
 	}
 	res := s.q(ctx).Model(&domain.Site{}).Where("id = ? AND organization_id = ?", site.ID, site.OrganizationID).
 		Select("name", "logo_url", "primary_color", "allowed_hosts", "default_provider_id", "tax_display",
-			"vat_id_validation", "default_language", "ipn_version", "frame_ancestors", "receipts_disabled", "updated_at").
+			"vat_id_validation", "default_language", "ipn_version", "frame_ancestors", "receipts_disabled", "events_url", "events_allow_private", "updated_at").
 		Updates(site)
 	if res.Error != nil {
 		return translate(res.Error, "site")

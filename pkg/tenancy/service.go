@@ -17,6 +17,7 @@ import (
 
 	"paygate.dev/pkg/config"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/netguard"
 	"paygate.dev/pkg/providers"
 	"paygate.dev/pkg/secrets"
 )
@@ -29,6 +30,10 @@ type Deps struct {
 	Log    *slog.Logger
 	Mailer Mailer
 	Now    func() time.Time
+	// EventTargets is the SSRF policy a site's eventsUrl must pass: the checkouts' ipnUrl
+	// policy (IPN_ALLOW_PRIVATE_TARGETS, the resolver), which the notifier applies again on
+	// every delivery.
+	EventTargets netguard.Policy
 }
 
 // Service carries out the tenancy use cases.
@@ -39,6 +44,8 @@ type Service struct {
 	log    *slog.Logger
 	mailer Mailer
 	now    func() time.Time
+	// eventTargets: see Deps.EventTargets.
+	eventTargets netguard.Policy
 
 	dataKeys *sync.Map // organisation id → *secrets.DataKey
 	// providers are the payment providers built for the payment service (UseProviders): they
@@ -53,7 +60,7 @@ type providerSet struct{ providers.Set }
 // New builds the service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, keys: d.Keys, hosts: d.Hosts, log: d.Log, mailer: d.Mailer, now: d.Now,
-		dataKeys: &sync.Map{}, providers: &providerSet{}}
+		eventTargets: d.EventTargets, dataKeys: &sync.Map{}, providers: &providerSet{}}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -2,6 +2,8 @@ package tenancy
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"paygate.dev/pkg/auth"
 	"paygate.dev/pkg/domain"
@@ -18,6 +20,8 @@ type SiteInput struct {
 	DefaultLanguage *string
 	IPNVersion      *int
 	FrameAncestors  *string
+	// EventsURL, when set, replaces the site's events URL ("" removes it).
+	EventsURL *string
 	// ProviderIDs, when set, replaces the assigned providers (in order); DefaultProviderID
 	// must be one of them.
 	ProviderIDs       *[]string
@@ -54,6 +58,50 @@ func (in SiteInput) apply(s *domain.Site) {
 	}
 }
 
+// applyEvents sets the events URL the input names and the SSRF policy it was accepted under
+// (checked by checkEventsURL before).
+func (s *Service) applyEvents(in SiteInput, site *domain.Site) {
+	if in.EventsURL == nil {
+		return
+	}
+	site.EventsURL = in.EventsURL
+	site.EventsAllowPrivate = strings.TrimSpace(*in.EventsURL) != "" && s.eventTargets.AllowPrivate
+}
+
+// checkEventsURL applies the notification SSRF policy (pkg/netguard: the one the checkouts'
+// ipnUrl passes and the notifier applies again on every delivery) to a new eventsUrl, before
+// anything is written: an internal literal address or localhost name first (400
+// IPN_URL_PRIVATE, field eventsUrl, whatever the scheme), then, for a URL of the right form
+// (Site.Validate reports a wrong one with the other fields' errors), the host name's current
+// DNS answer (any internal address refuses; a name that does not resolve now is accepted, each
+// delivery checks it again).
+func (s *Service) checkEventsURL(ctx context.Context, in SiteInput) error {
+	if in.EventsURL == nil || strings.TrimSpace(*in.EventsURL) == "" {
+		return nil
+	}
+	raw := strings.TrimSpace(*in.EventsURL)
+	host := ""
+	if u, perr := url.Parse(raw); perr == nil {
+		host = u.Hostname()
+	}
+	if host != "" {
+		if _, err := s.eventTargets.CheckLiteral(host); err != nil {
+			return domain.TargetPrivate("eventsUrl", err.Error())
+		}
+	}
+	if host == "" || !domain.EventsURLWellFormed(raw) {
+		return nil // Site.Validate reports a wrong form, with the other fields' errors
+	}
+	unresolved, err := s.eventTargets.CheckHost(ctx, host)
+	if err != nil {
+		return domain.TargetPrivate("eventsUrl", err.Error())
+	}
+	if unresolved {
+		s.log.InfoContext(ctx, "eventsUrl host does not resolve now; accepted, each delivery checks it again", "host", host)
+	}
+	return nil
+}
+
 // NewWebhookSecret returns a fresh IPN signing secret.
 func NewWebhookSecret() string { return "whsec_" + domain.RandomString(40) }
 
@@ -68,8 +116,12 @@ func (s *Service) CreateSite(ctx context.Context, actor domain.Actor, orgID stri
 	if err := auth.Authorize(actor, "site", "create"); err != nil {
 		return nil, "", err
 	}
+	if err := s.checkEventsURL(ctx, in); err != nil {
+		return nil, "", err
+	}
 	site := &domain.Site{ID: domain.NewID(domain.PrefixSite), OrganizationID: orgID, IPNVersion: 2}
 	in.apply(site)
+	s.applyEvents(in, site)
 	if err := site.Validate(); err != nil {
 		return nil, "", err
 	}
@@ -102,6 +154,9 @@ func siteAuditDetails(site *domain.Site, in SiteInput) map[string]any {
 		"logoUrl": site.LogoURL, "primaryColor": site.PrimaryColor, "vatIdValidation": site.VATIDValidation}
 	if in.ProviderIDs != nil {
 		d["providerIds"] = *in.ProviderIDs
+	}
+	if in.EventsURL != nil {
+		d["eventsUrl"] = site.EventsURL
 	}
 	return d
 }
@@ -145,12 +200,16 @@ func (s *Service) UpdateSite(ctx context.Context, actor domain.Actor, orgID, sit
 	if err := auth.Authorize(actor, "site", "update"); err != nil {
 		return nil, err
 	}
+	if err := s.checkEventsURL(ctx, in); err != nil {
+		return nil, err
+	}
 	err := s.store.InTx(ctx, func(tx Store) error {
 		site, err := tx.GetSite(ctx, orgID, siteID)
 		if err != nil {
 			return err
 		}
 		in.apply(site)
+		s.applyEvents(in, site)
 		if err := site.Validate(); err != nil {
 			return err
 		}
