@@ -81,7 +81,7 @@ func TestTenantIsolation(t *testing.T) {
 			"PATCH /invoices/:id":                         map[string]any{"notes": "owned"},
 		}
 		lists := map[string]bool{"/checkouts": true, "/transactions": true, "/sites": true, "/providers": true, "/audit-log": true, "/organizations": true, "/duda/connections": true,
-			"/clients": true, "/invoices": true, "/invoice-settings": true, "/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
+			"/clients": true, "/invoices": true, "/credit-notes": true, "/invoice-settings": true, "/exports/checkouts": true, "/exports/transactions": true, "/exports/refunds": true} // exports are lists (CSV) of the caller's own objects
 		for _, r := range env.Admin.API.Routes() {
 			if r.Public || r.Path == "/auth/me" || r.Path == "/auth/refresh" || r.Path == "/sites" && r.Method == http.MethodPost ||
 				r.Path == "/providers" && r.Method == http.MethodPost || r.Path == "/organizations" && r.Method == http.MethodPost ||
