@@ -3,18 +3,23 @@ package app
 import (
 	"context"
 
+	"github.com/riverqueue/river"
+
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/invoice"
 	"paygate.dev/pkg/ipn"
+	"paygate.dev/pkg/queue"
 	"paygate.dev/pkg/store"
 )
 
 // registerInvoices wires invoicing into the main backend: the outbox consumer that invoices a
 // successful checkout payment (when the organisation asks for it) or settles an invoice whose
 // payment link was paid, and the one that issues the credit notes of refunds and lost
-// disputes of invoiced payments, in the dispatcher's transaction.
+// disputes of invoiced payments, in the dispatcher's transaction; and the job that stores each
+// issued document's PDF.
 func registerInvoices(b *MainBackend) {
 	svc := b.Services.Invoice
+	b.registrations = append(b.registrations, func(ws *river.Workers, _ *queue.Periodic) { svc.RegisterWorkers(ws) })
 	b.eventHooks["invoice"] = func(ctx context.Context, tx ipn.Store, e domain.Event) error {
 		return svc.Hook(ctx, store.Rebind[invoice.Store, ipn.Store](tx), e)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -132,6 +133,14 @@ func TestInvoiceEventsReachTheSiteEventsURL(t *testing.T) {
 		}
 		require.NotEqual(t, accepted[0]["id"], accepted[1]["id"])
 		require.Equal(t, "paid", accepted[1]["data"].(map[string]any)["payment"].(map[string]any)["state"])
+
+		// The main backend's documents queue stored the invoice's PDF, with no download asking.
+		var doc *domain.Document
+		require.Eventually(t, func() bool { doc, err = s.GetDocument(ctx, tn.Org.ID, domain.DocInvoice, inv.ID); return err == nil },
+			30*time.Second, 50*time.Millisecond, "the issued invoice's PDF was not stored: %v", err)
+		pdf := apptest.Do(t, http.MethodGet, api+"/invoices/"+inv.ID+"/pdf", tn.TestKey, nil)
+		require.Equal(t, http.StatusOK, pdf.Status)
+		require.True(t, bytes.Equal(doc.Bytes, pdf.Body), "the download is not the stored PDF")
 
 		// The shop's ipnUrl: the order's notifications, none of them an invoice event.
 		require.Eventually(t, func() bool { st := shop.statuses(); return len(st) > 0 && st[len(st)-1] == 1 }, 30*time.Second, 50*time.Millisecond)

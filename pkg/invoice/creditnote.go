@@ -80,8 +80,8 @@ func (s *Service) issueCredit(ctx context.Context, tx Store, inv *domain.Invoice
 	if err := tx.CreateCreditNote(ctx, cn); err != nil {
 		return nil, err
 	}
-	// Its PDF, stored now: the bytes never change.
-	if _, err := s.storeCreditNotePDF(ctx, tx, cn, inv.SiteID); err != nil {
+	// Its PDF, stored once by the job queued here (KindDocument): the bytes never change.
+	if err := queueDocument(ctx, tx, cn.OrganizationID, domain.DocCreditNote, cn.ID); err != nil {
 		return nil, err
 	}
 	return cn, creditNoteEvent(ctx, tx, cn)

@@ -28,45 +28,6 @@ func (s *Service) creditNoteDocument(ctx context.Context, tx Store, cn *domain.C
 	return v, err
 }
 
-// storeCreditNotePDF renders a credit note and stores the bytes, in tx (its issuing
-// transaction). siteID is its invoice's site (the branding).
-func (s *Service) storeCreditNotePDF(ctx context.Context, tx Store, cn *domain.CreditNote, siteID *string) (*domain.Document, error) {
-	v, err := s.creditNoteDocument(ctx, tx, cn, siteID)
-	if err != nil {
-		return nil, err
-	}
-	pdf, err := document.Render(v)
-	if err != nil {
-		return nil, domain.Internal(err, "render credit note %s", cn.ID)
-	}
-	d := &domain.Document{OrganizationID: cn.OrganizationID, Kind: domain.DocCreditNote, DocumentID: cn.ID, ContentType: ContentTypePDF, Bytes: pdf}
-	if err := tx.SaveDocument(ctx, d); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-// storedCreditNotePDF reads a credit note's stored PDF (rendered and stored now if it has
-// none, once).
-func (s *Service) storedCreditNotePDF(ctx context.Context, cn *domain.CreditNote) (*domain.Document, error) {
-	d, err := s.store.GetDocument(ctx, cn.OrganizationID, domain.DocCreditNote, cn.ID)
-	if err == nil || !domain.IsNotFound(err) {
-		return d, err
-	}
-	err = s.store.InTx(ctx, func(tx Store) error {
-		inv, err := tx.GetInvoice(ctx, cn.OrganizationID, cn.InvoiceID)
-		if err != nil {
-			return err
-		}
-		d, err = s.storeCreditNotePDF(ctx, tx, cn, inv.SiteID)
-		return err
-	})
-	if domain.ErrorCode(err) == domain.CodeDocumentStored {
-		return s.store.GetDocument(ctx, cn.OrganizationID, domain.DocCreditNote, cn.ID)
-	}
-	return d, err
-}
-
 // CreditNotePDF returns a credit note's PDF as stored at its issue (invoice:read); one of
 // another organisation or of a mode the actor does not see is NOT_FOUND.
 func (s *Service) CreditNotePDF(ctx context.Context, actor domain.Actor, orgID, id string) (*File, error) {
@@ -74,7 +35,7 @@ func (s *Service) CreditNotePDF(ctx context.Context, actor domain.Actor, orgID, 
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.storedCreditNotePDF(ctx, cn)
+	d, err := s.storeDocument(ctx, cn.OrganizationID, domain.DocCreditNote, cn.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +61,7 @@ func (s *Service) SendCreditNote(ctx context.Context, actor domain.Actor, orgID,
 	if s.mailer == nil {
 		return nil, mailDisabled()
 	}
-	d, err := s.storedCreditNotePDF(ctx, cn)
+	d, err := s.storeDocument(ctx, cn.OrganizationID, domain.DocCreditNote, cn.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // TestCreditNotePDFIsStoredAtIssueAndSent: a direct credit of part of a reverse-charged
-// invoice stores the note's PDF in its issuing transaction (its number, the invoice it
+// invoice queues the job that stores the note's PDF (its number, the invoice it
 // credits, the reason, the credited totals, the reverse-charge note; page 1 renders to PNG);
 // every download answers those bytes, and the e-mail to the client carries them.
 func TestCreditNotePDFIsStoredAtIssueAndSent(t *testing.T) {
@@ -45,9 +45,11 @@ func TestCreditNotePDFIsStoredAtIssueAndSent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		requireNoDocument(t, s, org.ID, domain.DocCreditNote, cn.ID)
+		storeDocuments(t, s, svc)
 		stored, err := s.GetDocument(ctx, org.ID, domain.DocCreditNote, cn.ID)
 		if err != nil {
-			t.Fatalf("no PDF stored at the credit note's issue: %v", err)
+			t.Fatalf("no PDF stored by the credit note's job: %v", err)
 		}
 		text := pdfText(t, stored.Bytes)
 		requireText(t, "the credit note", text, "CREDIT NOTE", cn.Number, "Credits invoice", *inv.Number, "Reason: Damaged teapot",

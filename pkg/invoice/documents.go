@@ -78,27 +78,9 @@ func branding(ctx context.Context, tx Store, org *domain.Organization, siteID *s
 	return document.Branding{Name: site.Name, Color: site.PrimaryColor}, nil
 }
 
-// storeInvoicePDF renders an issued invoice and stores the bytes, in tx (the issuing
-// transaction: an issue that cannot render rolls back). bal is its payment state at issue.
-func (s *Service) storeInvoicePDF(ctx context.Context, tx Store, inv *domain.Invoice, bal domain.InvoiceBalance) (*domain.Document, error) {
-	v, err := s.invoiceDocument(ctx, tx, inv, &bal)
-	if err != nil {
-		return nil, err
-	}
-	pdf, err := document.Render(v)
-	if err != nil {
-		return nil, domain.Internal(err, "render invoice %s", inv.ID)
-	}
-	d := &domain.Document{OrganizationID: inv.OrganizationID, Kind: domain.DocInvoice, DocumentID: inv.ID, ContentType: ContentTypePDF, Bytes: pdf}
-	if err := tx.SaveDocument(ctx, d); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-// PDF returns an invoice's PDF (invoice:read): an issued invoice's as stored when it was
-// issued, byte for byte; a draft's pro forma, rendered now and never stored. An invoice issued
-// before documents were stored gets its PDF rendered and stored on its first download.
+// PDF returns an invoice's PDF (invoice:read): an issued invoice's as stored after its issue,
+// byte for byte (by its job, or by this download if it comes first: storeDocument); a draft's
+// pro forma, rendered now and never stored.
 func (s *Service) PDF(ctx context.Context, actor domain.Actor, orgID, id string) (*File, error) {
 	if err := allowed(actor, orgID, "read"); err != nil {
 		return nil, err
@@ -122,33 +104,11 @@ func (s *Service) PDF(ctx context.Context, actor domain.Actor, orgID, id string)
 		}
 		return &File{Name: l.FileName(document.ProForma, inv.ID), ContentType: ContentTypePDF, Bytes: pdf}, nil
 	}
-	d, err := s.storedInvoicePDF(ctx, inv)
+	d, err := s.storeDocument(ctx, inv.OrganizationID, domain.DocInvoice, inv.ID)
 	if err != nil {
 		return nil, err
 	}
 	return &File{Name: l.FileName(document.Invoice, deref(inv.Number)), ContentType: d.ContentType, Bytes: d.Bytes, SHA256: d.SHA256}, nil
-}
-
-// storedInvoicePDF reads an issued invoice's stored PDF; one issued before documents were
-// stored gets it now (with today's payment state), stored once: a concurrent first download
-// finds the other's.
-func (s *Service) storedInvoicePDF(ctx context.Context, inv *domain.Invoice) (*domain.Document, error) {
-	d, err := s.store.GetDocument(ctx, inv.OrganizationID, domain.DocInvoice, inv.ID)
-	if err == nil || !domain.IsNotFound(err) {
-		return d, err
-	}
-	err = s.store.InTx(ctx, func(tx Store) error {
-		v, err := s.view(ctx, tx, inv)
-		if err != nil {
-			return err
-		}
-		d, err = s.storeInvoicePDF(ctx, tx, inv, v.Balance)
-		return err
-	})
-	if domain.ErrorCode(err) == domain.CodeDocumentStored {
-		return s.store.GetDocument(ctx, inv.OrganizationID, domain.DocInvoice, inv.ID)
-	}
-	return d, err
 }
 
 // Sent says where a document was sent.
@@ -184,7 +144,7 @@ func (s *Service) Send(ctx context.Context, actor domain.Actor, orgID, id, to st
 	if s.mailer == nil {
 		return nil, mailDisabled()
 	}
-	d, err := s.storedInvoicePDF(ctx, inv)
+	d, err := s.storeDocument(ctx, inv.OrganizationID, domain.DocInvoice, inv.ID)
 	if err != nil {
 		return nil, err
 	}

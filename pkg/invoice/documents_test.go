@@ -58,7 +58,7 @@ func reverseCharge(siteID string) invoice.DraftInput {
 }
 
 // TestIssuedInvoicePDFIsStoredOnceAndNeverChanges: a draft's PDF is a pro forma, rendered each
-// time; issuing stores the invoice's PDF in its transaction (number, parties, lines, totals,
+// time; issuing queues the job that stores the invoice's PDF (number, parties, lines, totals,
 // tax per rate, the reverse-charge note); every download answers those bytes, also after the
 // site's branding and the seller settings change; the store refuses to overwrite them.
 func TestIssuedInvoicePDFIsStoredOnceAndNeverChanges(t *testing.T) {
@@ -93,9 +93,11 @@ func TestIssuedInvoicePDFIsStoredOnceAndNeverChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		requireNoDocument(t, s, org.ID, domain.DocInvoice, inv.ID)
+		storeDocuments(t, s, svc)
 		stored, err := s.GetDocument(ctx, org.ID, domain.DocInvoice, inv.ID)
 		if err != nil {
-			t.Fatalf("no document stored at issue: %v", err)
+			t.Fatalf("no document stored by the issue's job: %v", err)
 		}
 		sum := sha256.Sum256(stored.Bytes)
 		if stored.SHA256 != hex.EncodeToString(sum[:]) || stored.ContentType != "application/pdf" {
@@ -137,6 +139,31 @@ func TestIssuedInvoicePDFIsStoredOnceAndNeverChanges(t *testing.T) {
 		again, err := s.GetDocument(ctx, org.ID, domain.DocInvoice, inv.ID)
 		if err != nil || !bytes.Equal(again.Bytes, stored.Bytes) {
 			t.Fatalf("the stored bytes changed: %v", err)
+		}
+
+		// A download that comes before the issue's job stores the PDF itself, as the job would
+		// have (the state at issue: open, though a credit came since); the job then finds it
+		// stored and leaves it as it is.
+		second, err := svc.CreateDraft(ctx, actor, org.ID, reverseCharge(site.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second, err = svc.Issue(ctx, actor, org.ID, second.ID); err != nil {
+			t.Fatal(err)
+		}
+		part := int64(500)
+		if _, err := svc.Credit(ctx, actor, org.ID, second.ID, invoice.CreditInput{Amount: &part, Reason: "Goodwill"}); err != nil {
+			t.Fatal(err)
+		}
+		first, err := svc.PDF(ctx, actor, org.ID, second.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireText(t, "the first download", pdfText(t, first.Bytes), *second.Number, "Renamed Shop", "Other Name AG", "Payment status", "Open")
+		storeDocuments(t, s, svc) // the invoice's job and the credit note's
+		kept, err := s.GetDocument(ctx, org.ID, domain.DocInvoice, second.ID)
+		if err != nil || !bytes.Equal(kept.Bytes, first.Bytes) || kept.SHA256 != first.SHA256 {
+			t.Fatalf("the job replaced the PDF the first download stored: %v", err)
 		}
 
 		// Another organisation's actor, and a test-mode key, find nothing.

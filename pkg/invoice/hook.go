@@ -87,8 +87,8 @@ func (s *Service) issueForPayment(ctx context.Context, tx Store, txn *domain.Tra
 	if err := tx.CreateInvoice(ctx, inv); err != nil {
 		return err
 	}
-	// Its PDF, stored now, says what settle records next: the payment paid it.
-	if _, err := s.storeInvoicePDF(ctx, tx, inv, domain.ComputeBalance(inv.TotalGross, txn.GrossAmount, 0, 0)); err != nil {
+	// Its PDF (queued: KindDocument) says what settle records next: the payment paid it.
+	if err := queueDocument(ctx, tx, inv.OrganizationID, domain.DocInvoice, inv.ID); err != nil {
 		return err
 	}
 	if err := issuedEvent(ctx, tx, inv); err != nil {

@@ -131,7 +131,9 @@ func TestEveryCheckoutPaymentIsInvoicedOnce(t *testing.T) {
 		if v.Balance.State != domain.PaymentPaid || v.Balance.Outstanding != 0 || len(v.Settlements) != 1 {
 			t.Fatalf("balance: %+v", v.Balance)
 		}
-		// Its PDF was stored in the same transaction, in the buyer's language, paid.
+		// Its PDF, stored by the job its issue queued, in the buyer's language, paid.
+		requireNoDocument(t, s, org.ID, domain.DocInvoice, inv.ID)
+		storeDocuments(t, s, svc)
 		doc, err := s.GetDocument(ctx, org.ID, domain.DocInvoice, inv.ID)
 		if err != nil {
 			t.Fatalf("the automatic invoice's PDF: %v", err)

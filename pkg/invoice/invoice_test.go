@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/invoice"
+	"paygate.dev/pkg/queue"
+	"paygate.dev/pkg/queue/queuetest"
 	"paygate.dev/pkg/store"
 	"paygate.dev/pkg/storetest"
 )
@@ -28,6 +32,23 @@ func draftInput(mode domain.Mode) invoice.DraftInput {
 
 func newService(s *store.Store) *invoice.Service {
 	return invoice.New(invoice.Options{Store: store.PortOf[invoice.Store](s)})
+}
+
+// storeDocuments works the documents queue once, as the main backend does (svc's job kind),
+// until the jobs queued so far (this package's tests share the database) have run.
+func storeDocuments(t *testing.T, s *store.Store, svc *invoice.Service) {
+	t.Helper()
+	ws := river.NewWorkers()
+	svc.RegisterWorkers(ws)
+	queuetest.Stepper(t, s, map[string]int{queue.Documents: 1}, ws, queuetest.Options{}).Step(t)
+}
+
+// requireNoDocument fails unless no PDF is stored for the document yet.
+func requireNoDocument(t *testing.T, s *store.Store, orgID string, kind domain.DocumentKind, id string) {
+	t.Helper()
+	if _, err := s.GetDocument(context.Background(), orgID, kind, id); !domain.IsNotFound(err) {
+		t.Fatalf("the %s's PDF is stored before its job ran: %v", kind, err)
+	}
 }
 
 // TestConcurrentIssuesGetGaplessNumbers issues 200 drafts of one organisation at once: they get

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"paygate.dev/pkg/document"
 	"paygate.dev/pkg/domain"
 )
 
@@ -19,7 +18,6 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID, id strin
 		return nil, err
 	}
 	var out *domain.Invoice
-	var view document.View
 	err := s.store.InTx(ctx, func(tx Store) error {
 		inv, err := s.lockVisible(ctx, tx, actor, orgID, id)
 		if err != nil {
@@ -41,9 +39,8 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID, id strin
 		if err := tx.MarkInvoiceIssued(ctx, inv); err != nil {
 			return err
 		}
-		// Its PDF's content, read now (nothing settled a draft yet: open at issue).
-		bal := domain.ComputeBalance(inv.TotalGross, 0, 0, 0)
-		if view, err = s.invoiceDocument(ctx, tx, inv, &bal); err != nil {
+		// Its PDF is rendered and stored once, by a job this transaction queues (KindDocument).
+		if err := queueDocument(ctx, tx, orgID, domain.DocInvoice, inv.ID); err != nil {
 			return err
 		}
 		out = inv
@@ -55,29 +52,7 @@ func (s *Service) Issue(ctx context.Context, actor domain.Actor, orgID, id strin
 	if err != nil {
 		return nil, err
 	}
-	// The PDF is rendered once the number's lock is released (a render takes longer than the
-	// rest of an issue, and concurrent issues queue on the sequence's row; on SQLite, on its
-	// one writer) and stored at once, insert-only: the bytes never change. Should the process
-	// stop in between, the first download renders and stores it (storedInvoicePDF).
-	if err := s.savePDF(ctx, out, view); err != nil {
-		s.log.ErrorContext(ctx, "invoice issued, its PDF not stored yet: the first download stores it", "invoice_id", out.ID, "error", err)
-	}
 	return out, nil
-}
-
-// savePDF renders an issued invoice's document view and stores it (insert-only; a PDF stored
-// meanwhile by a first download is kept).
-func (s *Service) savePDF(ctx context.Context, inv *domain.Invoice, v document.View) error {
-	pdf, err := document.Render(v)
-	if err != nil {
-		return domain.Internal(err, "render invoice %s", inv.ID)
-	}
-	err = s.store.SaveDocument(ctx, &domain.Document{OrganizationID: inv.OrganizationID, Kind: domain.DocInvoice, DocumentID: inv.ID,
-		ContentType: ContentTypePDF, Bytes: pdf})
-	if domain.ErrorCode(err) == domain.CodeDocumentStored {
-		return nil
-	}
-	return err
 }
 
 // number freezes the seller block and gives inv its number and issue time, in tx.

@@ -5,12 +5,15 @@ import (
 
 	"paygate.dev/pkg/checkout"
 	"paygate.dev/pkg/domain"
+	"paygate.dev/pkg/queue"
 )
 
 // Store is the storage the invoice use cases need (pkg/store implements it; wiring hands it
 // over as store.PortOf[invoice.Store]). The Store InTx hands fn acts in that transaction.
 type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
+	// Tx: the job that stores an issued document's PDF is queued in its issuing transaction.
+	queue.Tx
 
 	GetOrganization(ctx context.Context, id string) (*domain.Organization, error)
 	GetSite(ctx context.Context, orgID, id string) (*domain.Site, error)

@@ -32,6 +32,7 @@ const (
 	Maintenance = "maintenance" // checkout expiry, refund resumption, pruning
 	Reconcile   = "reconcile"   // asking providers about attempts still open
 	Email       = "email"       // e-mail the admin backend could not send at once
+	Documents   = "documents"   // invoice and credit note PDFs rendered and stored after issue
 )
 
 // Concurrency is each queue's default number of workers in one process. The ipn queue's is
@@ -44,6 +45,7 @@ var Concurrency = map[string]int{
 	Maintenance: 3,
 	Reconcile:   2,
 	Email:       2,
+	Documents:   2,
 }
 
 // Config configures a Client.
