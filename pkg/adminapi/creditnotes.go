@@ -63,7 +63,7 @@ func (h invoiceRoutes) getCreditNote(c echo.Context, r *Request) (int, any, erro
 
 func (h invoiceRoutes) listCreditNotes(c echo.Context, r *Request) (int, any, error) {
 	f := domain.CreditNoteFilter{Mode: domain.Mode(c.QueryParam("mode")), InvoiceID: c.QueryParam("invoiceId"),
-		Kind: domain.CreditNoteKind(c.QueryParam("kind")), After: c.QueryParam("after"), Limit: 50}
+		ClientID: c.QueryParam("clientId"), Kind: domain.CreditNoteKind(c.QueryParam("kind")), After: c.QueryParam("after"), Limit: 50}
 	if f.Mode != "" && !f.Mode.Valid() {
 		return 0, nil, domain.Invalid("mode", "mode must be test or live")
 	}

@@ -44,5 +44,33 @@ func TestInvoiceDraftNamesAClient(t *testing.T) {
 		require.Equal(t, live, inv["clientId"])
 		require.Equal(t, map[string]any{"name": "Erika Muster", "company": "Muster AG", "email": "erika@example.com", "line1": "Hauptstr. 1",
 			"city": "Berlin", "postalCode": "10115", "country": "DE", "vatId": "DE123456789"}, inv["client"])
+
+		// The lists filter by client: this client's invoice and credit note, no one else's.
+		anon := apptest.Do(t, http.MethodPost, api+"/invoices", tn.LiveKey, map[string]any{"currency": "EUR",
+			"client": map[string]any{"name": "Someone Else", "email": "else@example.com", "country": "DE"}, "lines": lines})
+		require.Equal(t, http.StatusCreated, anon.Status, string(anon.Body))
+		for _, id := range []string{inv["id"].(string), anon.JSON(t)["id"].(string)} {
+			require.Equal(t, http.StatusOK, apptest.Do(t, http.MethodPost, api+"/invoices/"+id+"/issue", tn.LiveKey, map[string]any{}).Status)
+			cn := apptest.Do(t, http.MethodPost, api+"/invoices/"+id+"/credit-notes", tn.LiveKey, map[string]any{"amount": 1000, "reason": "Goodwill"})
+			require.Equal(t, http.StatusCreated, cn.Status, string(cn.Body))
+		}
+		ids := func(path string) []string {
+			res := apptest.Do(t, http.MethodGet, api+path, tn.LiveKey, nil)
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			var out []string
+			for _, row := range res.JSON(t)["data"].([]any) {
+				out = append(out, row.(map[string]any)["id"].(string))
+			}
+			return out
+		}
+		require.Len(t, ids("/invoices"), 2)
+		require.Equal(t, []string{inv["id"].(string)}, ids("/invoices?clientId="+live))
+		require.Len(t, ids("/credit-notes"), 2)
+		notes := ids("/credit-notes?clientId=" + live)
+		require.Len(t, notes, 1)
+		cn := apptest.Do(t, http.MethodGet, api+"/credit-notes/"+notes[0], tn.LiveKey, nil).JSON(t)
+		require.Equal(t, inv["id"], cn["invoiceId"])
+		require.Empty(t, ids("/invoices?clientId="+foreign), "another organisation's client")
+		require.Empty(t, ids("/credit-notes?clientId="+test), "the other mode's client")
 	})
 }

@@ -204,7 +204,8 @@ func (h invoiceRoutes) get(c echo.Context, r *Request) (int, any, error) {
 }
 
 func (h invoiceRoutes) list(c echo.Context, r *Request) (int, any, error) {
-	f := domain.InvoiceFilter{Mode: domain.Mode(c.QueryParam("mode")), Status: domain.InvoiceStatus(c.QueryParam("status")), After: c.QueryParam("after"), Limit: 50}
+	f := domain.InvoiceFilter{Mode: domain.Mode(c.QueryParam("mode")), Status: domain.InvoiceStatus(c.QueryParam("status")), ClientID: c.QueryParam("clientId"),
+		After: c.QueryParam("after"), Limit: 50}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {

@@ -28,6 +28,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"paygate.dev/pkg/config"
+	"paygate.dev/pkg/domain"
 	"paygate.dev/pkg/tenancy"
 )
 
@@ -155,7 +156,7 @@ func (s *SMTP) Send(ctx context.Context, m tenancy.Message) error {
 		return fmt.Errorf("smtp %s: %w (%w)", s.cfg.Addr(), err, tenancy.ErrMailTemporary)
 	}
 	if s.log != nil {
-		s.log.InfoContext(ctx, "e-mail sent", "to", m.To, "subject", m.Subject, "smtp", s.cfg.Addr(),
+		s.log.InfoContext(ctx, "e-mail sent", "to", domain.MaskEmail(m.To), "subject", m.Subject, "smtp", s.cfg.Addr(),
 			"duration_ms", time.Since(start).Milliseconds())
 	}
 	return nil

@@ -66,6 +66,8 @@ func TestSMTPDeliversOverSTARTTLSWithAuth(t *testing.T) {
 	lines := logs.Lines()
 	require.Len(t, lines, 1)
 	require.Contains(t, lines[0], `"msg":"e-mail sent"`)
+	require.Contains(t, lines[0], `"to":"j•••@shop.example"`, "the recipient is logged masked")
+	require.NotContains(t, lines[0], "jane@", "a recipient's address stays out of the logs")
 	require.Empty(t, logs.Leaks(), "the link is never logged")
 	for _, l := range lines {
 		require.NotContains(t, l, "smtp-pw-123")

@@ -131,12 +131,12 @@ func (s *Service) send(ctx context.Context, kind string, m Message, job int64) e
 	err := s.mailer.Send(ctx, m)
 	if err != nil && errors.Is(err, ErrMailTemporary) {
 		if s.log != nil {
-			s.log.WarnContext(ctx, "e-mail not sent yet, its job retries it", "kind", kind, "to", m.To, "error", err.Error())
+			s.log.WarnContext(ctx, "e-mail not sent yet, its job retries it", "kind", kind, "to", domain.MaskEmail(m.To), "error", err.Error())
 		}
 		return nil
 	}
 	if err != nil && s.log != nil && !errors.Is(err, ErrMailDisabled) {
-		s.log.WarnContext(ctx, "e-mail not sent", "kind", kind, "to", m.To, "error", err.Error())
+		s.log.WarnContext(ctx, "e-mail not sent", "kind", kind, "to", domain.MaskEmail(m.To), "error", err.Error())
 	}
 	if _, derr := s.store.DeleteScheduledRiverJob(context.WithoutCancel(ctx), job); derr != nil && s.log != nil {
 		s.log.WarnContext(ctx, "e-mail handled, but its job stays (it will send the message again)", "kind", kind, "error", derr.Error())
