@@ -2,7 +2,6 @@ package adminapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -63,28 +62,14 @@ func (h invoiceRoutes) getCreditNote(c echo.Context, r *Request) (int, any, erro
 
 func (h invoiceRoutes) listCreditNotes(c echo.Context, r *Request) (int, any, error) {
 	f := domain.CreditNoteFilter{Mode: domain.Mode(c.QueryParam("mode")), InvoiceID: c.QueryParam("invoiceId"),
-		ClientID: c.QueryParam("clientId"), Kind: domain.CreditNoteKind(c.QueryParam("kind")), After: c.QueryParam("after"), Limit: 50}
+		ClientID: c.QueryParam("clientId"), Kind: domain.CreditNoteKind(c.QueryParam("kind")), After: c.QueryParam("after")}
 	if f.Mode != "" && !f.Mode.Valid() {
 		return 0, nil, domain.Invalid("mode", "mode must be test or live")
 	}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return 0, nil, domain.Invalid("limit", "limit is 1 to 100")
-		}
-		f.Limit = n
-	}
-	want := f.Limit
-	f.Limit++
-	list, err := h.on(r).ListCreditNotes(c.Request().Context(), r.Actor, r.Org, f)
-	if err != nil {
-		return 0, nil, err
-	}
-	more := len(list) > want
-	if more {
-		list = list[:want]
-	}
-	return http.StatusOK, pageOf(list, more, func(cn *domain.CreditNote) (*creditNoteView, string) { return newCreditNoteView(cn), cn.ID }), nil
+	return pageAsked(c, 50, func(limit int) ([]domain.CreditNote, error) {
+		f.Limit = limit
+		return h.on(r).ListCreditNotes(c.Request().Context(), r.Actor, r.Org, f)
+	}, func(cn *domain.CreditNote) (*creditNoteView, string) { return newCreditNoteView(cn), cn.ID })
 }
 
 // creditNoteView is a credit note as the API renders it (its credit_note.issued event carries

@@ -70,6 +70,19 @@ func TestInvoiceDraftNamesAClient(t *testing.T) {
 		require.Len(t, notes, 1)
 		cn := apptest.Do(t, http.MethodGet, api+"/credit-notes/"+notes[0], tn.LiveKey, nil).JSON(t)
 		require.Equal(t, inv["id"], cn["invoiceId"])
+		// Pages: one row more is asked for than shown, and says that another page follows.
+		for _, path := range []string{"/invoices", "/credit-notes"} {
+			first := apptest.Do(t, http.MethodGet, api+path+"?limit=1", tn.LiveKey, nil).JSON(t)
+			require.Len(t, first["data"], 1)
+			require.Equal(t, true, first["hasMore"], path)
+			next := apptest.Do(t, http.MethodGet, api+path+"?limit=1&after="+first["nextCursor"].(string), tn.LiveKey, nil).JSON(t)
+			require.Len(t, next["data"], 1)
+			require.Equal(t, false, next["hasMore"], path)
+			require.NotEqual(t, first["data"].([]any)[0].(map[string]any)["id"], next["data"].([]any)[0].(map[string]any)["id"])
+			for _, bad := range []string{"0", "101", "x"} {
+				requireCode(t, apptest.Do(t, http.MethodGet, api+path+"?limit="+bad, tn.LiveKey, nil), http.StatusBadRequest, "VALIDATION_ERROR")
+			}
+		}
 		require.Empty(t, ids("/invoices?clientId="+foreign), "another organisation's client")
 		require.Empty(t, ids("/credit-notes?clientId="+test), "the other mode's client")
 	})

@@ -3,7 +3,6 @@ package adminapi
 import (
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -204,26 +203,12 @@ func (h invoiceRoutes) get(c echo.Context, r *Request) (int, any, error) {
 }
 
 func (h invoiceRoutes) list(c echo.Context, r *Request) (int, any, error) {
-	f := domain.InvoiceFilter{Mode: domain.Mode(c.QueryParam("mode")), Status: domain.InvoiceStatus(c.QueryParam("status")), ClientID: c.QueryParam("clientId"),
-		After: c.QueryParam("after"), Limit: 50}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return 0, nil, domain.Invalid("limit", "limit is 1 to 100")
-		}
-		f.Limit = n
-	}
-	want := f.Limit
-	f.Limit++
-	list, err := h.on(r).List(c.Request().Context(), r.Actor, r.Org, f)
-	if err != nil {
-		return 0, nil, err
-	}
-	more := len(list) > want
-	if more {
-		list = list[:want]
-	}
-	return http.StatusOK, pageOf(list, more, func(v *invoice.View) (*invoiceView, string) { return newInvoiceView(v), v.Invoice.ID }), nil
+	f := domain.InvoiceFilter{Mode: domain.Mode(c.QueryParam("mode")), Status: domain.InvoiceStatus(c.QueryParam("status")),
+		ClientID: c.QueryParam("clientId"), After: c.QueryParam("after")}
+	return pageAsked(c, 50, func(limit int) ([]invoice.View, error) {
+		f.Limit = limit
+		return h.on(r).List(c.Request().Context(), r.Actor, r.Org, f)
+	}, func(v *invoice.View) (*invoiceView, string) { return newInvoiceView(v), v.Invoice.ID })
 }
 
 func (h invoiceRoutes) settings(c echo.Context, r *Request) (int, any, error) {

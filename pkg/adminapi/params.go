@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -10,10 +11,13 @@ import (
 )
 
 // limitParam reads ?limit= (default 20, 1 to 100).
-func limitParam(c echo.Context) (int, error) {
+func limitParam(c echo.Context) (int, error) { return limitParamOr(c, 20) }
+
+// limitParamOr reads ?limit= (1 to 100), def when it is absent.
+func limitParamOr(c echo.Context, def int) (int, error) {
 	v := c.QueryParam("limit")
 	if v == "" {
-		return 20, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 100 {
@@ -67,4 +71,22 @@ func idCursor(v, name, prefix string) (string, error) {
 		return "", domain.Invalid(name, "%s must be an id from a page of this list", name)
 	}
 	return v, nil
+}
+
+// pageAsked answers a list page of ?limit= rows (1 to 100, def when absent): fetch is asked
+// for one row more, which only says whether another page follows (hasMore, nextCursor).
+func pageAsked[T, V any](c echo.Context, def int, fetch func(limit int) ([]T, error), view func(*T) (V, string)) (int, any, error) {
+	want, err := limitParamOr(c, def)
+	if err != nil {
+		return 0, nil, err
+	}
+	items, err := fetch(want + 1)
+	if err != nil {
+		return 0, nil, err
+	}
+	more := len(items) > want
+	if more {
+		items = items[:want]
+	}
+	return http.StatusOK, pageOf(items, more, view), nil
 }
