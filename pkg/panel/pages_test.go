@@ -447,10 +447,11 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	var page *page
 	require.Eventually(t, func() bool {
 		page = editor.get("/transactions/" + txn.ID)
-		return page.Doc.Find("section[aria-labelledby=ipn-h] tbody tr").Length() > 0
+		// The attempts' table (a notification still queued has a row in the queue's table above).
+		return page.Doc.Find("section[aria-labelledby=ipn-h] table.cards tbody tr").Length() > 0
 	}, 30*time.Second, 100*time.Millisecond, "the attempts are listed")
-	require.Contains(t, text(page, "section[aria-labelledby=ipn-h] table"), merchant.URL+"/ipn")
-	require.Contains(t, text(page, "section[aria-labelledby=ipn-h] table"), "delivered")
+	require.Contains(t, text(page, "section[aria-labelledby=ipn-h] table.cards"), merchant.URL+"/ipn")
+	require.Contains(t, text(page, "section[aria-labelledby=ipn-h] table.cards"), "delivered")
 	require.Equal(t, 1, page.Doc.Find(`form[action$="/resend-ipn"]`).Length())
 
 	// Every notification the transaction owes (initiated, then pending) has arrived before the
