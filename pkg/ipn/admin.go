@@ -3,6 +3,7 @@ package ipn
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"paygate.dev/pkg/auth"
@@ -70,15 +71,27 @@ func inOrg(actor domain.Actor, orgID string) error {
 	return domain.NotFound("transaction")
 }
 
-// authorize checks tenancy, permission and that the transaction exists in the organisation.
-func (n *Notifier) authorize(ctx context.Context, s Store, actor domain.Actor, orgID, txnID, action string) error {
+// authorize checks tenancy, permission and that the notifications' key exists in the
+// organisation: a transaction, or an invoice whose events (keyed by its id) were sent to its
+// site's events URL. Whoever shows an invoice's events authorises the invoice itself (its
+// mode, invoice:read); here an invoice without events is NOT_FOUND.
+func (n *Notifier) authorize(ctx context.Context, s Store, actor domain.Actor, orgID, key, action string) error {
 	if err := inOrg(actor, orgID); err != nil {
 		return err
 	}
 	if err := auth.Authorize(actor, "ipn", action); err != nil {
 		return err
 	}
-	_, err := s.GetTransaction(ctx, orgID, txnID)
+	if strings.HasPrefix(key, domain.PrefixInvoice+"_") {
+		if _, err := s.LatestIPNDelivery(ctx, orgID, key); err != nil {
+			if domain.IsNotFound(err) {
+				return domain.NotFound("invoice events")
+			}
+			return err
+		}
+		return nil
+	}
+	_, err := s.GetTransaction(ctx, orgID, key)
 	return err
 }
 
@@ -150,9 +163,13 @@ func (n *Notifier) Resend(ctx context.Context, actor domain.Actor, orgID, txnID 
 	if err != nil {
 		return nil, err
 	}
+	target := "transaction"
+	if strings.HasPrefix(txnID, domain.PrefixInvoice+"_") {
+		target = "invoice" // an invoice's events, sent to its site's events URL
+	}
 	err = n.store.InTx(ctx, func(tx Store) error {
 		now := n.now()
-		if err := tx.Audit(ctx, actor, "ipn.resend", "transaction", txnID,
+		if err := tx.Audit(ctx, actor, "ipn.resend", target, txnID,
 			map[string]any{"deliveryId": d.ID, "eventVersion": d.EventVersion}); err != nil {
 			return err
 		}

@@ -18,12 +18,14 @@ func (p *Panel) documentRoutes() []route {
 		{post, "/invoices/:id/send", inOrg, p.invoiceSend},
 		{get, "/credit-notes/:id/pdf", inOrg, p.creditNotePDF},
 		{post, "/credit-notes/:id/send", inOrg, p.creditNoteSend},
+		{post, "/invoices/:id/resend-event", inOrg, p.resendInvoiceEvent},
 	}
 }
 
 func init() {
 	notices["invoice-sent"] = "The invoice was e-mailed with its PDF attached."
 	notices["credit-note-sent"] = "The credit note was e-mailed with its PDF attached."
+	notices["event-resent"] = "The latest event is queued to be sent to the site's events URL again."
 }
 
 // invoicePDF downloads an invoice's PDF (viewer and up): the issued invoice's as stored when it
@@ -83,4 +85,20 @@ func (p *Panel) invoiceSend(c echo.Context, r *request) error {
 		return err
 	}
 	return seeOther(c, "/invoices/"+id, "invoice-sent")
+}
+
+// resendInvoiceEvent sends an issued invoice's latest event to its site's events URL again
+// (editor and up: ipn:execute), after the invoice itself is found visible (invoice:read).
+func (p *Panel) resendInvoiceEvent(c echo.Context, r *request) error {
+	if p.d.Invoice == nil || p.d.Notifications == nil {
+		return p.errorPage(c, http.StatusNotFound, "No invoice events", "Invoice events are not available on this server.")
+	}
+	id := c.Param("id")
+	if _, err := p.d.Invoice.Get(c.Request().Context(), r.Actor, r.OrgID(), id); err != nil {
+		return err
+	}
+	if err := p.d.Notifications.Resend(c.Request().Context(), r.Actor, r.OrgID(), id); err != nil {
+		return err
+	}
+	return seeOther(c, "/invoices/"+id, "event-resent")
 }

@@ -71,6 +71,8 @@ type paymentLinkForm struct {
 
 type invoiceData struct {
 	*invoice.View
+	// Events are the invoice's events as sent to its site's events URL (an issued invoice's).
+	Events   NotificationsView
 	Links    []linkRow
 	History  []domain.AuditEntry
 	SiteName string
@@ -127,6 +129,9 @@ func (p *Panel) loadInvoice(ctx context.Context, r *request, id string) (*invoic
 	}
 	if v.Invoice.Status != domain.InvoiceIssued {
 		return d, nil
+	}
+	if d.Events, err = p.loadNotifications(ctx, r, id); err != nil {
+		return nil, err
 	}
 	links, err := svc.Links(ctx, r.Actor, r.OrgID(), id)
 	if err != nil {

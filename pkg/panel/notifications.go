@@ -32,6 +32,35 @@ type NotificationDelivery struct {
 	LastError     string
 }
 
+// NotificationsView is what a page shows of one key's notifications (a transaction's IPNs, an
+// invoice's events): the attempts, the queue, and whether this server has notifications.
+type NotificationsView struct {
+	Notifier bool
+	Attempts []NotificationAttempt
+	Queue    notificationQueue
+}
+
+// loadNotifications reads key's notifications for the page; an actor without ipn:read sees
+// none, and so does a key that has none yet (an invoice whose site got no event).
+func (p *Panel) loadNotifications(ctx context.Context, r *request, key string) (NotificationsView, error) {
+	var v NotificationsView
+	if p.d.Notifications == nil {
+		return v, nil
+	}
+	v.Notifier = true
+	quiet := func(err error) bool { return domain.ErrorKind(err) == domain.KindForbidden || domain.IsNotFound(err) }
+	var err error
+	if v.Attempts, err = p.d.Notifications.ListAttempts(ctx, r.Actor, r.OrgID(), key); err != nil && !quiet(err) {
+		return v, err
+	}
+	ds, err := p.d.Notifications.ListDeliveries(ctx, r.Actor, r.OrgID(), key)
+	if err != nil && !quiet(err) {
+		return v, err
+	}
+	v.Queue = queueOf(ds)
+	return v, nil
+}
+
 // notificationQueue is what the transaction page says about queued notifications: the ones
 // still pending, and the earliest of them when it failed before and holds later ones back.
 type notificationQueue struct {

@@ -89,9 +89,7 @@ type transactionData struct {
 	SiteName string
 	Refunds  []domain.Refund
 	Events   []domain.Event
-	Notifier bool
-	Attempts []NotificationAttempt
-	Queue    notificationQueue
+	NotificationsView
 	// Receipts are the buyer's receipt e-mails (HasReceipts: the server sends receipts).
 	HasReceipts bool
 	Receipts    []domain.Receipt
@@ -189,16 +187,8 @@ func (p *Panel) loadTransaction(c echo.Context, r *request) (*transactionData, e
 			return nil, err
 		}
 	}
-	if p.d.Notifications != nil {
-		d.Notifier = true
-		if d.Attempts, err = p.d.Notifications.ListAttempts(ctx, r.Actor, r.OrgID(), t.ID); err != nil && domain.ErrorKind(err) != domain.KindForbidden {
-			return nil, err
-		}
-		ds, err := p.d.Notifications.ListDeliveries(ctx, r.Actor, r.OrgID(), t.ID)
-		if err != nil && domain.ErrorKind(err) != domain.KindForbidden {
-			return nil, err
-		}
-		d.Queue = queueOf(ds)
+	if d.NotificationsView, err = p.loadNotifications(ctx, r, t.ID); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
