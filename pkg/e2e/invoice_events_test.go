@@ -162,5 +162,28 @@ func TestInvoiceEventsReachTheSiteEventsURL(t *testing.T) {
 		for _, d := range ts {
 			require.True(t, strings.HasPrefix(d.URL, shop.srv.URL), "a transaction's notifications go to the ipnUrl only")
 		}
+
+		// The Admin API shows the invoice's events and their attempts to a key of its mode, and
+		// resends the latest: the same event (id) reaches the events URL once more.
+		list := apptest.Do(t, http.MethodGet, api+"/invoices/"+inv.ID+"/event-deliveries", tn.TestKey, nil)
+		require.Equal(t, http.StatusOK, list.Status, string(list.Body))
+		var types []string
+		for _, d := range list.JSON(t)["data"].([]any) {
+			types = append(types, d.(map[string]any)["eventType"].(string))
+			require.Equal(t, "delivered", d.(map[string]any)["status"])
+		}
+		require.Equal(t, []string{"invoice.issued", "invoice.paid"}, types)
+		atts := apptest.Do(t, http.MethodGet, api+"/invoices/"+inv.ID+"/event-attempts", tn.TestKey, nil).JSON(t)["data"].([]any)
+		require.Len(t, atts, 3, "the failed first attempt, its retry, the paid event")
+		require.Equal(t, false, atts[0].(map[string]any)["success"])
+		require.Equal(t, http.StatusNotFound, apptest.Do(t, http.MethodGet, api+"/invoices/"+inv.ID+"/event-deliveries", tn.LiveKey, nil).Status,
+			"a live key reads a test invoice's events")
+		resend := apptest.Do(t, http.MethodPost, api+"/invoices/"+inv.ID+"/events/resend", tn.TestKey, map[string]any{}, "Idempotency-Key", "resend-"+inv.ID)
+		require.Equal(t, http.StatusAccepted, resend.Status, string(resend.Body))
+		require.Equal(t, "invoice.paid", resend.JSON(t)["eventType"])
+		require.Eventually(t, func() bool { return len(events.types()) == 3 }, 30*time.Second, 50*time.Millisecond, "the resend arrives")
+		events.mu.Lock()
+		require.Equal(t, events.accepted[1]["id"], events.accepted[2]["id"], "the same event, sent again")
+		events.mu.Unlock()
 	})
 }

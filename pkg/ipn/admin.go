@@ -54,9 +54,13 @@ type Attempt struct {
 func deliveryView(d *domain.IPNDelivery) Delivery {
 	var head struct {
 		EventType string `json:"eventType"`
+		Type      string `json:"type"` // an invoice event's (site events carry "type")
 		Status    int    `json:"status"`
 	}
 	_ = json.Unmarshal([]byte(d.Body), &head)
+	if head.EventType == "" {
+		head.EventType = head.Type
+	}
 	return Delivery{ID: d.ID, TransactionID: d.TransactionID, CheckoutID: d.CheckoutID, EventID: d.EventID,
 		EventVersion: d.EventVersion, EventType: head.EventType, IPNStatus: head.Status, URL: d.URL, IPNVersion: d.IPNVersion,
 		Body: d.Body, Status: d.Status, Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, LastStatusCode: d.LastStatusCode,
