@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,9 +73,11 @@ func TestInvoiceEventsOnTheInvoicePage(t *testing.T) {
 		require.Eventually(t, func() bool { return len(received()) >= 2 }, 60*time.Second, 50*time.Millisecond, "the event is retried")
 		var pg *page
 		require.Eventually(t, func() bool {
+			// An attempt is listed from its start; its answer once the worker has recorded it.
 			pg = editor.get("/invoices/" + inv.ID)
-			return pg.Doc.Find("[data-site-events] table.cards tbody tr").Length() == 2
-		}, 30*time.Second, 100*time.Millisecond, "both attempts are listed")
+			return pg.Doc.Find("[data-site-events] table.cards tbody tr").Length() == 2 &&
+				strings.Contains(text(pg, "[data-site-events] table.cards"), "HTTP 200")
+		}, 30*time.Second, 100*time.Millisecond, "both attempts are listed, answered")
 		attempts := text(pg, "[data-site-events] table.cards")
 		for _, want := range []string{site.URL + "/events", "failed", "HTTP 503", "site down for maintenance", "delivered", "HTTP 200", "invoice.issued", inv.ID} {
 			require.Contains(t, attempts, want)
