@@ -3,12 +3,8 @@ package adminapi_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
-	netmail "net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,7 +74,8 @@ func TestInvoicePDFDownloadAndSend(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "Rechnung "+number+" von Kaffeerösterei Köln GmbH", subject)
 		require.Contains(t, m.Text, "Guten Tag")
-		name, data := mailAttachment(t, m.Raw)
+		a := m.Attachment(t)
+		name, data := a.Name, a.Data
 		require.Equal(t, "rechnung-"+number+".pdf", name)
 		require.True(t, bytes.Equal(first.Body, data), "the attachment is not the stored PDF")
 		replay := apptest.Do(t, "POST", base+"/invoices/"+id+"/send", tn.LiveKey, map[string]any{}, "Idempotency-Key", "send-"+id)
@@ -98,25 +95,6 @@ func pdfText(t *testing.T, pdf []byte) string {
 	out, err := exec.Command("pdftotext", "-layout", in, "-").CombinedOutput()
 	require.NoError(t, err, string(out))
 	return string(out)
-}
-
-// mailAttachment is a message's attachment: its file name and decoded bytes.
-func mailAttachment(t *testing.T, raw []byte) (string, []byte) {
-	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
-	require.NoError(t, err)
-	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	require.NoError(t, err)
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		require.NoError(t, err, "no attachment")
-		if disp, dp, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition")); disp == "attachment" {
-			body, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
-			require.NoError(t, err)
-			return dp["filename"], body
-		}
-	}
 }
 
 // A credit note's PDF through the API is the one stored at its issue, on both databases; the
@@ -153,7 +131,8 @@ func TestCreditNotePDFDownloadAndSend(t *testing.T) {
 
 		sent := apptest.Do(t, "POST", base+"/credit-notes/"+cnID+"/send", tn.LiveKey, map[string]any{})
 		require.Equal(t, http.StatusOK, sent.Status, string(sent.Body))
-		name, data := mailAttachment(t, env.Mail.NextTo(t, client).Raw)
+		a := env.Mail.NextTo(t, client).Attachment(t)
+		name, data := a.Name, a.Data
 		require.Equal(t, "credit-note-"+number+".pdf", name)
 		require.True(t, bytes.Equal(data, stored.Bytes))
 	})

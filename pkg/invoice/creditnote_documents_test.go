@@ -91,7 +91,7 @@ func TestCreditNotePDFIsStoredAtIssueAndSent(t *testing.T) {
 		if subj := decodeHeader(msg.Header.Get("Subject")); subj != "Credit note "+cn.Number+" from Teehaus Berlin GmbH" && subj != "Credit note "+cn.Number+" from "+org.Name {
 			t.Errorf("subject %q", subj)
 		}
-		name, data := attachment(t, msg.Raw)
+		name, data := pdfAttachment(t, msg)
 		if name != "credit-note-"+cn.Number+".pdf" || !bytes.Equal(data, stored.Bytes) || sent.SHA256 != stored.SHA256 {
 			t.Fatalf("attachment %q is not the stored PDF", name)
 		}

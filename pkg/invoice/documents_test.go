@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"io"
 	"mime"
-	"mime/multipart"
-	netmail "net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,7 +217,7 @@ func TestSendMailsTheStoredPDF(t *testing.T) {
 			t.Errorf("subject %q", subj)
 		}
 		requireText(t, "the e-mail", msg.Text, "Bonjour", *inv.Number)
-		name, data := attachment(t, msg.Raw)
+		name, data := pdfAttachment(t, msg)
 		stored, err := s.GetDocument(ctx, org.ID, domain.DocInvoice, inv.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -258,34 +254,12 @@ func decodeHeader(v string) string {
 	return d
 }
 
-// attachment finds the message's one attachment: its file name and decoded bytes.
-func attachment(t *testing.T, raw []byte) (string, []byte) {
+// pdfAttachment is the message's one attachment, which must be a PDF: its file name and bytes.
+func pdfAttachment(t *testing.T, msg mailtest.Message) (string, []byte) {
 	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
+	a := msg.Attachment(t)
+	if a.ContentType != "application/pdf" {
+		t.Errorf("attachment content type %q", a.ContentType)
 	}
-	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err != nil {
-			t.Fatalf("no attachment: %v", err)
-		}
-		disp, dp, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-		if disp != "attachment" {
-			continue
-		}
-		if ct := p.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/pdf") {
-			t.Errorf("attachment content type %q", ct)
-		}
-		body, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return dp["filename"], body
-	}
+	return a.Name, a.Data
 }

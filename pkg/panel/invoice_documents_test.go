@@ -2,12 +2,8 @@ package panel_test
 
 import (
 	"bytes"
-	"encoding/base64"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
-	netmail "net/mail"
 	"net/url"
 	"strings"
 	"testing"
@@ -67,7 +63,8 @@ func TestPanelInvoicePDFAndSend(t *testing.T) {
 		subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
 		require.NoError(t, err)
 		require.Equal(t, "[TEST] Invoice "+*inv.Number+" from "+inv.Seller.Company, subject)
-		name, data := attachedFile(t, m.Raw)
+		a := m.Attachment(t)
+		name, data := a.Name, a.Data
 		require.Equal(t, "invoice-"+*inv.Number+".pdf", name)
 		require.True(t, bytes.Equal(data, stored.Bytes), "the attachment is not the stored PDF")
 
@@ -84,26 +81,9 @@ func TestPanelInvoicePDFAndSend(t *testing.T) {
 		res = editor.post("/credit-notes/"+cn.ID+"/send", url.Values{"to": {"copy@example.com"}})
 		require.Equal(t, http.StatusSeeOther, res.Status, res.Body)
 		require.Equal(t, "/invoices/"+inv.ID+"?notice=credit-note-sent", res.Location)
-		name, data = attachedFile(t, env.Mail.NextTo(t, "copy@example.com").Raw)
+		a = env.Mail.NextTo(t, "copy@example.com").Attachment(t)
+		name, data = a.Name, a.Data
 		require.Equal(t, "credit-note-"+cn.Number+".pdf", name)
 		require.True(t, bytes.Equal(data, cnDoc.Bytes))
 	})
-}
-
-func attachedFile(t *testing.T, raw []byte) (string, []byte) {
-	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
-	require.NoError(t, err)
-	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	require.NoError(t, err)
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		require.NoError(t, err, "no attachment")
-		if disp, dp, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition")); disp == "attachment" {
-			body, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
-			require.NoError(t, err)
-			return dp["filename"], body
-		}
-	}
 }

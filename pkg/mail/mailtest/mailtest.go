@@ -67,10 +67,28 @@ type Message struct {
 	Header   netmail.Header
 	Text     string // the decoded text/plain part
 	HTML     string // the decoded text/html part, if any
+	// Attachments are the parts sent as attachments (Content-Disposition), decoded, in order.
+	Attachments []Attachment
+}
+
+// Attachment is a file attached to a message.
+type Attachment struct {
+	Name        string // the disposition's filename
+	ContentType string // the part's media type, without parameters
+	Data        []byte
 }
 
 // Link returns the first http(s) URL in the plain-text body.
 func (m Message) Link() string { return linkRE.FindString(m.Text) }
+
+// Attachment returns the message's one attachment; the test fails unless there is exactly one.
+func (m Message) Attachment(t testing.TB) Attachment {
+	t.Helper()
+	if len(m.Attachments) != 1 {
+		t.Fatalf("mailtest: %d attachments, want 1", len(m.Attachments))
+	}
+	return m.Attachments[0]
+}
 
 var linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
 
@@ -293,11 +311,13 @@ func parse(raw []byte) (Message, error) {
 		return Message{}, err
 	}
 	m := Message{Raw: raw, Header: msg.Header}
-	err = walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, &m)
+	err = walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), "", msg.Body, &m)
 	return m, err
 }
 
-func walk(contentType, encoding string, body io.Reader, m *Message) error {
+// walk decodes one part (a multipart one part by part): the first text and HTML parts become
+// the message's Text and HTML, a part with an attachment disposition one of its Attachments.
+func walk(contentType, encoding, disposition string, body io.Reader, m *Message) error {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return fmt.Errorf("content type %q: %w", contentType, err)
@@ -312,7 +332,7 @@ func walk(contentType, encoding string, body io.Reader, m *Message) error {
 			if err != nil {
 				return err
 			}
-			if err := walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, m); err != nil {
+			if err := walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p.Header.Get("Content-Disposition"), p, m); err != nil {
 				return err
 			}
 		}
@@ -326,6 +346,10 @@ func walk(contentType, encoding string, body io.Reader, m *Message) error {
 	b, err := io.ReadAll(body)
 	if err != nil {
 		return err
+	}
+	if disp, dp, err := mime.ParseMediaType(disposition); err == nil && disp == "attachment" {
+		m.Attachments = append(m.Attachments, Attachment{Name: dp["filename"], ContentType: mt, Data: b})
+		return nil
 	}
 	switch mt {
 	case "text/plain":
